@@ -1,0 +1,139 @@
+// Package broker is Conveyor's use of NATS JetStream: the embedded server,
+// the durable job queue, the job store (a key-value bucket written only by
+// compare-and-swap), the registry of algorithms and runners, and job logs.
+//
+// Every stream, bucket and consumer is created idempotently by whichever
+// process opens the broker first, so neither a fresh start nor an upgrade
+// needs manual NATS commands.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the streams and buckets Conveyor keeps in JetStream.
+const (
+	QueueStream       = "CONVEYOR_QUEUE"
+	LogStream         = "CONVEYOR_LOGS"
+	JobsBucket        = "conveyor_jobs"
+	IdempotencyBucket = "conveyor_idempotency"
+	AlgorithmsBucket  = "conveyor_algorithms"
+	RunnersBucket     = "conveyor_runners"
+)
+
+// Config sizes what Open creates.
+type Config struct {
+	// Replicas is the replication factor of every stream and bucket.
+	Replicas int
+	// Retention is how long job records, results, logs and idempotency keys
+	// live after their last change.
+	Retention time.Duration
+	// Heartbeat is how often runners report; a runner record expires after
+	// three missed heartbeats, and so does a job's in-progress lease.
+	Heartbeat time.Duration
+}
+
+// Broker is an open connection to JetStream with Conveyor's streams and
+// buckets in place. It is safe for concurrent use.
+type Broker struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	cfg  Config
+	jobs jetstream.KeyValue
+	idem jetstream.KeyValue
+	algs jetstream.KeyValue
+	runs jetstream.KeyValue
+}
+
+// Open prepares the streams and buckets Conveyor needs on nc's JetStream,
+// creating or updating them as needed. It returns EUNAVAILABLE-worthy errors
+// when JetStream does not answer before ctx ends.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 5 * time.Second
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{nc: nc, js: js, cfg: cfg}
+	storage := jetstream.FileStorage
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        QueueStream,
+		Description: "Conveyor job queue: one message per queued attempt, subject conveyor.queue.<algorithm>.<priority>.<job>",
+		Subjects:    []string{"conveyor.queue.>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     storage,
+		Replicas:    cfg.Replicas,
+		Duplicates:  2 * time.Minute,
+	}); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", QueueStream, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        LogStream,
+		Description: "Conveyor job logs, subject conveyor.logs.<job>",
+		Subjects:    []string{"conveyor.logs.>"},
+		Storage:     storage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.Retention,
+		Discard:     jetstream.DiscardOld,
+	}); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", LogStream, err)
+	}
+	buckets := []struct {
+		kv   *jetstream.KeyValue
+		name string
+		ttl  time.Duration
+		desc string
+	}{
+		{&b.jobs, JobsBucket, cfg.Retention, "Conveyor job records, key = job id"},
+		{&b.idem, IdempotencyBucket, cfg.Retention, "Conveyor idempotency keys, key = sha256 of the client's key"},
+		{&b.algs, AlgorithmsBucket, 0, "Conveyor algorithms as runners announce them, key = name"},
+		{&b.runs, RunnersBucket, 3 * cfg.Heartbeat, "Conveyor live runners, key = runner id"},
+	}
+	for _, bk := range buckets {
+		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bk.name,
+			Description: bk.desc,
+			History:     1,
+			TTL:         bk.ttl,
+			Storage:     storage,
+			Replicas:    cfg.Replicas,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create bucket %s: %w", bk.name, err)
+		}
+		*bk.kv = kv
+	}
+	return b, nil
+}
+
+// Conn returns the NATS connection the broker uses.
+func (b *Broker) Conn() *nats.Conn { return b.nc }
+
+// JetStream returns the JetStream context the broker uses.
+func (b *Broker) JetStream() jetstream.JetStream { return b.js }
+
+// Config returns the broker's configuration with defaults filled in.
+func (b *Broker) Config() Config { return b.cfg }
+
+// Ping reports whether JetStream answers within ctx.
+func (b *Broker) Ping(ctx context.Context) error {
+	if b.nc.Status() != nats.CONNECTED {
+		return errors.New("not connected to NATS")
+	}
+	_, err := b.js.AccountInfo(ctx)
+	return err
+}

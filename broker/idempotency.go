@@ -1,0 +1,60 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// idemRecord is what an idempotency key maps to: the job it created and a
+// digest of the request that created it.
+type idemRecord struct {
+	JobID   string `json:"job_id"`
+	Request string `json:"request"`
+}
+
+// ClaimIdempotencyKey binds key to jobID for a request with digest
+// request. If the key is already bound it returns the bound job id and the
+// digest of the request that bound it, and claimed false; the caller decides
+// between "same request, same job" and ECONFLICT. A key bound to a job that
+// no longer exists (its submit failed midway) is rebound.
+func (b *Broker) ClaimIdempotencyKey(ctx context.Context, key, jobID, request string) (boundJob, boundRequest string, claimed bool, err error) {
+	sum := sha256.Sum256([]byte(key))
+	k := hex.EncodeToString(sum[:])
+	data, _ := json.Marshal(idemRecord{JobID: jobID, Request: request})
+	for range maxCASRetries {
+		_, err := b.idem.Create(ctx, k, data)
+		if err == nil {
+			return jobID, request, true, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return "", "", false, unavailable("claim idempotency key", err)
+		}
+		e, err := b.idem.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // expired or deleted between the two calls
+		}
+		if err != nil {
+			return "", "", false, unavailable("read idempotency key", err)
+		}
+		var rec idemRecord
+		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+			return "", "", false, fmt.Errorf("corrupt idempotency record: %w", err)
+		}
+		if _, _, err := b.GetJob(ctx, rec.JobID); conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			if _, err := b.idem.Update(ctx, k, data, e.Revision()); err == nil {
+				return jobID, request, true, nil
+			}
+			continue
+		}
+		return rec.JobID, rec.Request, false, nil
+	}
+	return "", "", false, errors.New("idempotency key claim did not settle")
+}

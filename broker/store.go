@@ -1,0 +1,118 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// maxCASRetries bounds the read-modify-write loop of UpdateJob. Conflicts are
+// rare (a cancel racing a result); a loop that never settles is a bug.
+const maxCASRetries = 16
+
+// GetJob returns the job with id and its revision in the store. It returns
+// ENOTFOUND when there is no such job (never created, or expired).
+func (b *Broker) GetJob(ctx context.Context, id string) (*conveyor.Job, uint64, error) {
+	if !validKey(id) {
+		return nil, 0, conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", id)
+	}
+	e, err := b.jobs.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", id)
+	}
+	if err != nil {
+		return nil, 0, unavailable("read job", err)
+	}
+	var j conveyor.Job
+	if err := json.Unmarshal(e.Value(), &j); err != nil {
+		return nil, 0, fmt.Errorf("job %s: corrupt record: %w", id, err)
+	}
+	return &j, e.Revision(), nil
+}
+
+// CreateJob stores a new job record. It returns ECONFLICT if the id is taken.
+func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (uint64, error) {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := b.jobs.Create(ctx, j.ID, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, conveyor.Errorf(conveyor.ECONFLICT, "job %s already exists", j.ID)
+	}
+	if err != nil {
+		return 0, unavailable("store job", err)
+	}
+	return rev, nil
+}
+
+// DeleteJob removes a job record. It is used only to undo a job whose
+// submission failed before the client was told it was accepted.
+func (b *Broker) DeleteJob(ctx context.Context, id string) error {
+	return b.jobs.Purge(ctx, id)
+}
+
+// UpdateJob changes a job by compare-and-swap. It applies change to the
+// record at revision rev (j, when the caller holds it), or to a fresh read
+// when j is nil or the record has moved on, and writes the result only if
+// nobody wrote in between; on a conflict it reads again and reapplies
+// change, so change must depend only on the job it is given. An error from
+// change aborts the update and is returned as is (ECONFLICT for a
+// transition the state machine forbids). It returns the job as written and
+// its new revision.
+func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev uint64, change func(*conveyor.Job) error) (*conveyor.Job, uint64, error) {
+	for range maxCASRetries {
+		if j == nil {
+			var err error
+			if j, rev, err = b.GetJob(ctx, id); err != nil {
+				return nil, 0, err
+			}
+		}
+		next := *j
+		if err := change(&next); err != nil {
+			return j, rev, err
+		}
+		data, err := json.Marshal(&next)
+		if err != nil {
+			return nil, 0, err
+		}
+		newRev, err := b.jobs.Update(ctx, id, data, rev)
+		if err == nil {
+			return &next, newRev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return nil, 0, unavailable("update job", err)
+		}
+		j = nil // someone else wrote: read again
+	}
+	return nil, 0, fmt.Errorf("job %s: compare-and-swap did not settle after %d tries", id, maxCASRetries)
+}
+
+// WatchJobs streams every change to every job record: first the current
+// record of each retained job, then a nil entry, then changes as they
+// happen. Stop the watcher to release it.
+func (b *Broker) WatchJobs(ctx context.Context) (jetstream.KeyWatcher, error) {
+	return b.jobs.WatchAll(ctx)
+}
+
+// validKey reports whether s can be a key: ids come from clients in URLs.
+func validKey(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func unavailable(what string, err error) error {
+	return &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: what + ": the broker is unavailable", Err: err}
+}

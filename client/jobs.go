@@ -1,0 +1,188 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// SubmitOption modifies one call of Submit.
+type SubmitOption func(*submitOptions)
+
+type submitOptions struct {
+	wait time.Duration
+}
+
+// Wait makes Submit wait up to d for the job to finish: the job Submit then
+// returns is final if it finished in time, else still queued or running.
+// The server may wait less than d; Client.Wait waits for longer.
+func Wait(d time.Duration) SubmitOption {
+	return func(o *submitOptions) { o.wait = d }
+}
+
+// Submit submits a job (POST /v1/jobs) and returns it as the server stored
+// it. A nil req.Input is sent as the empty object {}. A request with the
+// idempotency key of an earlier identical request returns the earlier job;
+// with a different request it fails with ECONFLICT.
+//
+// Besides the errors listed in the package documentation, the server
+// answers EINVALID for an input that violates the algorithm's schema (one
+// Violation per problem in the *conveyor.Error's Details), ENOTFOUND for an
+// unknown algorithm, ETOOLARGE for a body over its limit and EUNAVAILABLE
+// when the queue is full (see APIError.RetryAfter).
+func (c *Client) Submit(ctx context.Context, req conveyor.SubmitRequest, opts ...SubmitOption) (*conveyor.Job, error) {
+	var o submitOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if req.Input == nil {
+		req.Input = json.RawMessage(`{}`)
+	}
+	var q url.Values
+	if o.wait > 0 {
+		q = url.Values{"wait": {formatWait(o.wait)}}
+	}
+	var job conveyor.Job
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs", q, req, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// Get returns the job id (GET /v1/jobs/{id}), or an ENOTFOUND error.
+func (c *Client) Get(ctx context.Context, id string) (*conveyor.Job, error) {
+	return c.get(ctx, id, 0)
+}
+
+// get returns the job id, long-polling up to wait (if positive) for it to
+// finish.
+func (c *Client) get(ctx context.Context, id string, wait time.Duration) (*conveyor.Job, error) {
+	path, err := jobPath(id, "")
+	if err != nil {
+		return nil, err
+	}
+	var q url.Values
+	if wait > 0 {
+		q = url.Values{"wait": {formatWait(wait)}}
+	}
+	var job conveyor.Job
+	if _, err := c.do(ctx, http.MethodGet, path, q, nil, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// Cancel cancels the job id (POST /v1/jobs/{id}/cancel) and returns it,
+// now canceled; a running attempt is stopped. It returns ENOTFOUND for an
+// unknown job and ECONFLICT for a job that has already finished.
+func (c *Client) Cancel(ctx context.Context, id string) (*conveyor.Job, error) {
+	path, err := jobPath(id, "/cancel")
+	if err != nil {
+		return nil, err
+	}
+	var job conveyor.Job
+	if _, err := c.do(ctx, http.MethodPost, path, nil, nil, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// Logs returns the log lines of the job id so far, oldest first
+// (GET /v1/jobs/{id}/logs), or an ENOTFOUND error.
+func (c *Client) Logs(ctx context.Context, id string) (*conveyor.LogList, error) {
+	path, err := jobPath(id, "/logs")
+	if err != nil {
+		return nil, err
+	}
+	var logs conveyor.LogList
+	if _, err := c.do(ctx, http.MethodGet, path, nil, nil, &logs); err != nil {
+		return nil, err
+	}
+	return &logs, nil
+}
+
+// ListOptions filters and pages List. The zero value lists the first page of
+// all jobs, as many as the server's default limit.
+type ListOptions struct {
+	// Algorithm, when not empty, keeps only that algorithm's jobs.
+	Algorithm string
+	// Status, when not empty, keeps only jobs in that status.
+	Status conveyor.Status
+	// Limit, when positive, is the most jobs per page.
+	Limit int
+	// Cursor is the JobList.NextCursor of the previous page; empty for the
+	// first page.
+	Cursor string
+}
+
+func (o ListOptions) query() url.Values {
+	q := url.Values{}
+	if o.Algorithm != "" {
+		q.Set("algorithm", o.Algorithm)
+	}
+	if o.Status != "" {
+		q.Set("status", string(o.Status))
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	return q
+}
+
+// List returns one page of jobs, newest first (GET /v1/jobs). The server
+// answers EINVALID for an unknown status or a bad cursor.
+func (c *Client) List(ctx context.Context, opts ListOptions) (*conveyor.JobList, error) {
+	var list conveyor.JobList
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs", opts.query(), nil, &list); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// ListAll iterates over the jobs List returns, newest first, fetching page
+// after page from opts.Cursor on; opts.Limit is the page size. An error ends
+// the iteration after it is yielded.
+//
+//	for job, err := range c.ListAll(ctx, client.ListOptions{Status: conveyor.StatusFailed}) {
+//		if err != nil { return err }
+//		fmt.Println(job.ID)
+//	}
+func (c *Client) ListAll(ctx context.Context, opts ListOptions) iter.Seq2[*conveyor.Job, error] {
+	return func(yield func(*conveyor.Job, error) bool) {
+		for {
+			list, err := c.List(ctx, opts)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, job := range list.Jobs {
+				if !yield(job, nil) {
+					return
+				}
+			}
+			// A repeated cursor would loop forever; treat it as the end.
+			if list.NextCursor == "" || list.NextCursor == opts.Cursor {
+				return
+			}
+			opts.Cursor = list.NextCursor
+		}
+	}
+}
+
+// formatWait writes d as a ?wait= value, rounded to the millisecond.
+func formatWait(d time.Duration) string {
+	d = d.Round(time.Millisecond)
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return d.String()
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/client"
+)
+
+var submitCommand = &command{
+	name: "submit", args: "ALGO", summary: "submit a job (--wait: and wait for its result)",
+	help: `Submit a job of the algorithm ALGO and print it. The input is a JSON
+value: the file --input names ("-" for stdin), or --data; with neither, stdin
+if it is not a terminal (empty: {}), else {}.
+
+With --wait, wait for the job to finish like "conveyor wait" and exit like it:
+0 if it succeeded, 1 if it failed or was canceled, 3 if --wait-timeout passed
+first. --timeout is the job's own time limit, enforced by the runner.`,
+	run: cmdSubmit,
+}
+
+func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
+	fs := cmd.flagSet(e)
+	cf := e.addClientFlags(fs)
+	var (
+		input, data, priority string
+		wait                  bool
+		timeout, waitTimeout  durationFlag
+		labels                = labelsFlag{}
+		req                   conveyor.SubmitRequest
+	)
+	fs.StringVar(&input, "input", "", "read the input from `FILE` (- for stdin)")
+	fs.StringVar(&data, "data", "", "the input, as `JSON`")
+	fs.BoolVar(&wait, "wait", false, "wait for the job to finish and print its result")
+	fs.Var(&waitTimeout, "wait-timeout", "with --wait, give up waiting after `D` (default: no limit)")
+	fs.Var(&timeout, "timeout", "the job's time limit per attempt, `D` like 30s or 5m (default: the algorithm's)")
+	fs.StringVar(&priority, "priority", "", "queue priority `P`: high, normal or low (default normal)")
+	fs.StringVar(&req.IdempotencyKey, "idempotency-key", "", "submit at most once per `KEY`: a repeat returns the first job")
+	fs.IntVar(&req.MaxAttempts, "max-attempts", 0, "try the job at most `N` times (default: the algorithm's)")
+	fs.StringVar(&req.Mutex, "mutex", "", "never run at the same time as another job with mutex `KEY`")
+	fs.Var(labels, "label", "add the label `key=value` (repeatable)")
+	pos, err := parseArgs(fs, args, 1, 1, "algorithm name")
+	if err != nil {
+		return err
+	}
+	req.Algorithm = pos[0]
+	if err := conveyor.ValidateName(req.Algorithm); err != nil {
+		return usagef("%s", conveyor.ErrorMessage(err))
+	}
+	if req.Priority, err = conveyor.ParsePriority(priority); err != nil {
+		return usagef("--priority: %s", conveyor.ErrorMessage(err))
+	}
+	if req.MaxAttempts < 0 {
+		return usagef("--max-attempts: must not be negative")
+	}
+	if waitTimeout > 0 && !wait {
+		return usagef("--wait-timeout needs --wait")
+	}
+	req.Timeout = conveyor.Duration(timeout)
+	if len(labels) > 0 {
+		req.Labels = labels
+	}
+	if req.Input, err = e.readInput(input, data); err != nil {
+		return err
+	}
+	c, err := e.client(cf)
+	if err != nil {
+		return err
+	}
+
+	if !wait {
+		job, err := c.Submit(ctx, req)
+		if err != nil {
+			return err
+		}
+		return e.showJob(cf, job)
+	}
+	var deadline time.Time
+	poll := e.waitPoll
+	if waitTimeout > 0 {
+		deadline = time.Now().Add(waitTimeout.Std())
+		poll = min(poll, waitTimeout.Std())
+	}
+	// Wait briefly in the submit itself: a quick job is done in one round trip.
+	job, err := c.Submit(ctx, req, client.Wait(poll))
+	if err != nil {
+		return err
+	}
+	if !job.Status.Terminal() {
+		fmt.Fprintf(e.stderr, "job %s submitted\n", job.ID)
+	}
+	return e.await(ctx, c, cf, job.ID, job, waitTimeout.Std(), deadline)
+}
+
+// readInput returns the job input from the --input file or --data, or when
+// both are empty from stdin if it is not a terminal, else {}. A missing file
+// is an error; invalid JSON in --data a usage error.
+func (e *env) readInput(path, data string) (json.RawMessage, error) {
+	var (
+		b    []byte
+		from string
+		err  error
+	)
+	switch {
+	case path != "" && data != "":
+		return nil, usagef("--input and --data exclude each other")
+	case data != "":
+		if !json.Valid([]byte(data)) {
+			return nil, usagef("--data is not valid JSON: %s", jsonError([]byte(data)))
+		}
+		return json.RawMessage(data), nil
+	case path == "-" || (path == "" && !e.stdinTTY):
+		from = "stdin"
+		if b, err = io.ReadAll(e.stdin); err != nil {
+			return nil, fmt.Errorf("reading the input from stdin: %w", err)
+		}
+		if path == "" && len(bytes.TrimSpace(b)) == 0 {
+			return json.RawMessage(`{}`), nil
+		}
+	case path != "":
+		from = path
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("reading the input: %w", err)
+		}
+	default:
+		return json.RawMessage(`{}`), nil
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("the input from %s is not valid JSON: %s", from, jsonError(b))
+	}
+	return json.RawMessage(bytes.TrimSpace(b)), nil
+}
+
+// jsonError says what is wrong with the invalid JSON b.
+func jsonError(b []byte) string {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err.Error()
+	}
+	return "invalid"
+}

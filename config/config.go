@@ -1,0 +1,224 @@
+// Package config reads Conveyor's configuration: a YAML file whose every key
+// can also be set by a CONVEYOR_* environment variable.
+//
+// The zero Config is usable: WithDefaults fills in what is unset, Validate
+// checks the result. Load does both.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Config is the whole configuration of a Conveyor process. Its YAML keys are
+// those of DESIGN.md; the environment variable for a key is CONVEYOR_ and the
+// upper-cased path joined by '_' (http.addr → CONVEYOR_HTTP_ADDR).
+type Config struct {
+	HTTP    HTTP   `yaml:"http"`
+	DataDir string `yaml:"data_dir"`
+	NATS    NATS   `yaml:"nats"`
+	Broker  Broker `yaml:"broker"`
+	// Retention is how long a finished job's record, result and logs are
+	// kept after its last change. Default 168h.
+	Retention conveyor.Duration `yaml:"retention"`
+	// Heartbeat is how often a runner tells the broker that a job is still in
+	// progress and that it is alive; a job whose runner misses three
+	// heartbeats is redelivered. Default 5s.
+	Heartbeat conveyor.Duration `yaml:"heartbeat"`
+	// ShutdownGrace bounds how long running jobs may finish on shutdown
+	// before they are handed back to the queue. Default 30s.
+	ShutdownGrace conveyor.Duration `yaml:"shutdown_grace"`
+	Algorithms    []Algorithm       `yaml:"algorithms"`
+}
+
+// HTTP configures the gateway's HTTP API.
+type HTTP struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// MaxBody caps a request body. Default 10MiB.
+	MaxBody ByteSize `yaml:"max_body"`
+}
+
+// NATS says where the broker is. An empty URL means the embedded broker.
+type NATS struct {
+	URL      string `yaml:"url"`
+	Replicas int    `yaml:"replicas"`
+}
+
+// Broker configures the embedded broker.
+type Broker struct {
+	// Sync is how often JetStream fsyncs its files: a duration, or "always"
+	// to sync every write before acknowledging it. Default 1s.
+	Sync string `yaml:"sync"`
+	// Listen is a host:port for NATS clients; empty (the default) opens no
+	// TCP port at all and only in-process connections reach the broker.
+	Listen string `yaml:"listen"`
+}
+
+// Algorithm is one entry of the algorithms list: what a runner serves and
+// how. Kind picks the runner kind; each kind uses a subset of the fields and
+// rejects the others.
+type Algorithm struct {
+	Name        string            `yaml:"name"`
+	Kind        string            `yaml:"kind"`
+	Description string            `yaml:"description"`
+	Command     []string          `yaml:"command"`
+	Dir         string            `yaml:"dir"`
+	Env         map[string]string `yaml:"env"`
+	Workers     Workers           `yaml:"workers"`
+	// Timeout bounds one attempt; zero means none. A job may set its own.
+	Timeout conveyor.Duration `yaml:"timeout"`
+	// MaxAttempts is the default number of attempts of its jobs. Default 3.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Grace is how long a canceled or timed-out process has between SIGTERM
+	// and SIGKILL. Default 5s.
+	Grace        conveyor.Duration `yaml:"grace"`
+	InputSchema  map[string]any    `yaml:"input_schema"`
+	OutputSchema map[string]any    `yaml:"output_schema"`
+}
+
+// Workers sizes the pool of an algorithm on one runner.
+type Workers struct {
+	Min int `yaml:"min"`
+	// Max is how many jobs of the algorithm run at once. Default: the number
+	// of CPUs.
+	Max int `yaml:"max"`
+}
+
+// Defaults.
+const (
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultDataDir   = "./data"
+	DefaultMaxBody   = 10 << 20
+	DefaultRetention = 7 * 24 * time.Hour
+	DefaultHeartbeat = 5 * time.Second
+	DefaultGrace     = 5 * time.Second
+	DefaultSync      = "1s"
+	DefaultShutdown  = 30 * time.Second
+)
+
+// Default returns the configuration `conveyor serve` runs with when given no
+// file: every built-in Go algorithm on the embedded broker.
+func Default() Config {
+	c := Config{Algorithms: []Algorithm{{Kind: "go"}}}
+	c.WithDefaults()
+	return c
+}
+
+// WithDefaults fills every unset field with its default.
+func (c *Config) WithDefaults() {
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = DefaultAddr
+	}
+	if c.HTTP.MaxBody == 0 {
+		c.HTTP.MaxBody = DefaultMaxBody
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.NATS.Replicas == 0 {
+		c.NATS.Replicas = 1
+	}
+	if c.Broker.Sync == "" {
+		c.Broker.Sync = DefaultSync
+	}
+	if c.Retention == 0 {
+		c.Retention = conveyor.Duration(DefaultRetention)
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = conveyor.Duration(DefaultHeartbeat)
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = conveyor.Duration(DefaultShutdown)
+	}
+	for i := range c.Algorithms {
+		c.Algorithms[i].WithDefaults()
+	}
+}
+
+// WithDefaults fills the unset fields of one algorithm entry.
+func (a *Algorithm) WithDefaults() {
+	if a.Workers.Max == 0 {
+		a.Workers.Max = runtime.NumCPU()
+	}
+	if a.MaxAttempts == 0 {
+		a.MaxAttempts = conveyor.DefaultMaxAttempts
+	}
+	if a.Grace == 0 {
+		a.Grace = conveyor.Duration(DefaultGrace)
+	}
+}
+
+// Validate returns an error naming every problem it finds.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		add("http.addr %q: want host:port", c.HTTP.Addr)
+	}
+	if c.HTTP.MaxBody < 0 {
+		add("http.max_body must be positive")
+	}
+	if c.Broker.Sync != "always" {
+		if d, err := time.ParseDuration(c.Broker.Sync); err != nil || d <= 0 {
+			add("broker.sync %q: want a positive duration or \"always\"", c.Broker.Sync)
+		}
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		add("nats.replicas must be 1 to 5, not %d", c.NATS.Replicas)
+	}
+	if c.Heartbeat.Std() < 100*time.Millisecond {
+		add("heartbeat %s is too short (minimum 100ms)", c.Heartbeat)
+	}
+	seen := map[string]int{}
+	for i, a := range c.Algorithms {
+		where := fmt.Sprintf("algorithms[%d]", i)
+		if a.Name != "" {
+			where += " (" + a.Name + ")"
+			if err := conveyor.ValidateName(a.Name); err != nil {
+				add("%s: %v", where, err)
+			}
+			if j, dup := seen[a.Name]; dup {
+				add("%s: name %q is also used by algorithms[%d]", where, a.Name, j)
+			}
+			seen[a.Name] = i
+		}
+		if a.Kind == "" {
+			add("%s: kind is required (go, exec)", where)
+		}
+		if a.Workers.Max < 1 {
+			add("%s: workers.max must be at least 1", where)
+		}
+		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {
+			add("%s: workers.min must be between 0 and workers.max", where)
+		}
+		if a.MaxAttempts < 1 {
+			add("%s: max_attempts must be at least 1", where)
+		}
+		if a.InputSchema != nil {
+			if _, err := json.Marshal(a.InputSchema); err != nil {
+				add("%s: input_schema is not representable as JSON: %v", where, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.Sort(errs)
+	return fmt.Errorf("invalid config:\n  %s", strings.Join(errs, "\n  "))
+}
+
+// SchemaJSON returns s, a schema decoded from YAML, as JSON, or nil for nil.
+func SchemaJSON(s map[string]any) (json.RawMessage, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return json.Marshal(s)
+}

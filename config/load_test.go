@@ -1,0 +1,89 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "conveyor.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFileAndEnv(t *testing.T) {
+	p := write(t, `
+http: {addr: "127.0.0.1:9000", max_body: 1MiB}
+data_dir: /tmp/x
+retention: 2h
+algorithms:
+  - {name: is_prime, kind: go}
+  - name: report
+    kind: exec
+    command: [python3, report.py]
+    env: {MODE: fast}
+    workers: {max: 2}
+    timeout: 90s
+    input_schema: {type: object, required: [day]}
+`)
+	c, err := Load(p, []string{"CONVEYOR_DATA_DIR=/data", "CONVEYOR_HTTP_MAX_BODY=2MiB", "OTHER=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9000" || c.HTTP.MaxBody != 2<<20 || c.DataDir != "/data" {
+		t.Errorf("http/data_dir: %+v %q", c.HTTP, c.DataDir)
+	}
+	if c.Retention.Std() != 2*time.Hour || c.Heartbeat.Std() != DefaultHeartbeat {
+		t.Errorf("durations: %v %v", c.Retention, c.Heartbeat)
+	}
+	r := c.Algorithms[1]
+	if r.Timeout.Std() != 90*time.Second || r.Workers.Max != 2 || r.MaxAttempts != 3 || r.Env["MODE"] != "fast" {
+		t.Errorf("report: %+v", r)
+	}
+	if r.InputSchema["type"] != "object" {
+		t.Errorf("input_schema: %v", r.InputSchema)
+	}
+}
+
+func TestLoadEnvOnly(t *testing.T) {
+	c, err := Load("", []string{
+		"CONVEYOR_HTTP_ADDR=127.0.0.1:0",
+		`CONVEYOR_ALGORITHMS=[{name: s, kind: exec, command: [sh, x.sh]}]`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:0" || len(c.Algorithms) != 1 || c.Algorithms[0].Command[1] != "x.sh" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, env, want string }{
+		"unknown key":    {yaml: "htp: {}", want: "field htp not found"},
+		"bad duration":   {yaml: "retention: soon", want: "invalid duration"},
+		"bad name":       {yaml: "algorithms: [{name: Bad-Name, kind: go}]", want: "invalid algorithm name"},
+		"duplicate name": {yaml: "algorithms: [{name: a, kind: go}, {name: a, kind: go}]", want: "also used by"},
+		"no kind":        {yaml: "algorithms: [{name: a}]", want: "kind is required"},
+		"bad env size":   {yaml: "{}", env: "CONVEYOR_HTTP_MAX_BODY=lots", want: "CONVEYOR_HTTP_MAX_BODY"},
+		"bad addr":       {yaml: "http: {addr: nope}", want: "http.addr"},
+		"bad sync":       {yaml: "broker: {sync: sometimes}", want: "broker.sync"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var env []string
+			if tc.env != "" {
+				env = []string{tc.env}
+			}
+			_, err := Load(write(t, tc.yaml), env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+// Package primes holds Conveyor's built-in example algorithms, the ones
+// `conveyor serve` serves when it is given no config file:
+//
+//   - is_prime (IsPrime) tells whether a number is prime: a short,
+//     CPU-bound job, the typical synchronous call;
+//   - sleep (Sleep) sleeps while reporting progress, and fails on request:
+//     a long job to watch, cancel and retry.
+//
+// They are plain Go functions with typed input and output, served by the go
+// runner kind (package gokind) once Register has been called.
+package primes
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/runner/gokind"
+)
+
+var registerOnce sync.Once
+
+// Register registers the example algorithms with the go runner kind as
+// is_prime and sleep. The program calls it once at startup; later calls do
+// nothing.
+func Register() {
+	registerOnce.Do(func() {
+		gokind.Register("is_prime", IsPrime,
+			gokind.Describe("Tells whether n is a prime number, by trial division."))
+		gokind.Register("sleep", Sleep,
+			gokind.Describe("Sleeps, reporting progress: a demo of long jobs, progress and cancel."))
+	})
+}
+
+// Input is the input of is_prime.
+type Input struct {
+	N int64 `json:"n" jsonschema:"minimum=0,description=the number to test"`
+}
+
+// Output is the output of is_prime: the number tested and whether it is
+// prime.
+type Output struct {
+	N     int64 `json:"n"`
+	Prime bool  `json:"prime"`
+}
+
+// checkEvery is how many trial divisions IsPrime makes between looks at its
+// context: about a millisecond of work.
+const checkEvery = 1 << 20
+
+// IsPrime tells whether in.N is prime, by trial division: by 2, then by every
+// odd number up to its square root. That takes up to 1.5 billion divisions
+// (seconds) for a prime near 2^63, so every checkEvery divisions it reports
+// progress and looks at ctx.
+//
+// It returns ctx.Err() when ctx is done before it has the answer, and a
+// permanent error for a negative N (which the input schema excludes).
+func IsPrime(ctx context.Context, in Input) (Output, error) {
+	n := in.N
+	out := Output{N: n}
+	switch {
+	case n < 0:
+		return out, conveyor.Permanent(fmt.Errorf("n must be at least 0, not %d", n))
+	case n < 2:
+		return out, nil
+	case n < 4:
+		out.Prime = true
+		return out, nil
+	case n%2 == 0:
+		return out, nil
+	}
+	// limit = floor(sqrt(n)); the float estimate may be off by one near
+	// 2^63, and comparing by division cannot overflow.
+	limit := int64(math.Sqrt(float64(n)))
+	for limit > n/limit {
+		limit--
+	}
+	for limit+1 <= n/(limit+1) {
+		limit++
+	}
+	for d, i := int64(3), 1; d <= limit; d, i = d+2, i+1 {
+		if n%d == 0 {
+			return out, nil
+		}
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			conveyor.SetProgress(ctx, 100*float64(d)/float64(limit), fmt.Sprintf("tried divisors up to %d", d))
+		}
+	}
+	out.Prime = true
+	return out, nil
+}

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// handleAlgorithms is GET /v1/algorithms.
+func (g *Gateway) handleAlgorithms(w http.ResponseWriter, r *http.Request) {
+	runners := g.reg.live(time.Now())
+	list := conveyor.AlgorithmList{Algorithms: []conveyor.AlgorithmInfo{}}
+	for _, k := range g.reg.algorithms() {
+		list.Algorithms = append(list.Algorithms, g.info(k, runners))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// handleAlgorithm is GET /v1/algorithms/{name}.
+func (g *Gateway) handleAlgorithm(w http.ResponseWriter, r *http.Request) {
+	k, err := g.reg.algorithm(r.PathValue("name"))
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g.info(k, g.reg.live(time.Now())))
+}
+
+func (g *Gateway) info(k *known, runners []conveyor.RunnerInfo) conveyor.AlgorithmInfo {
+	info := conveyor.AlgorithmInfo{
+		Algorithm: k.Algorithm,
+		Runners:   []string{},
+		Queued:    g.jobs.countOf(k.Name, conveyor.StatusQueued),
+		Running:   g.jobs.countOf(k.Name, conveyor.StatusRunning),
+	}
+	if len(info.InputSchema) == 0 {
+		info.InputSchema = conveyor.AnyObjectSchema
+	}
+	for _, r := range runners {
+		for _, a := range r.Algorithms {
+			if a == k.Name {
+				info.Runners = append(info.Runners, r.ID)
+			}
+		}
+	}
+	return info
+}
+
+// handleRunners is GET /v1/runners.
+func (g *Gateway) handleRunners(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, conveyor.RunnerList{Runners: g.reg.live(time.Now())})
+}
+
+// handleHealth is GET /healthz: the process is up and serving HTTP. It
+// touches nothing else, so it stays fast whatever the load.
+func (g *Gateway) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, conveyor.Health{Status: "ok", Version: conveyor.Version})
+}
+
+// handleReady is GET /readyz: 200 once the broker answers, the views are
+// loaded and every extra check passes; 503 with the failing checks
+// otherwise.
+func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	h := conveyor.Health{Status: "ok", Version: conveyor.Version, Checks: map[string]string{}}
+	status := http.StatusOK
+	for name, err := range g.readiness(ctx) {
+		if err != nil {
+			h.Checks[name] = err.Error()
+			h.Status, status = "unavailable", http.StatusServiceUnavailable
+		} else {
+			h.Checks[name] = "ok"
+		}
+	}
+	writeJSON(w, status, h)
+}

@@ -1,0 +1,193 @@
+// Package gateway serves Conveyor's HTTP API v1: submit, read, wait for,
+// list and cancel jobs; the registry of algorithms and runners; health.
+//
+// A gateway keeps no state of its own that matters: jobs live in the
+// broker's store, and the gateway's in-memory index and registry are views
+// rebuilt from watches, so any number of gateways can serve one broker.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// Config configures a Gateway. Only Broker is required.
+type Config struct {
+	Broker *broker.Broker
+	// MaxBody caps a request body in bytes. Default 10 MiB.
+	MaxBody int64
+	// MaxWait caps the ?wait= of any request. Default 5m.
+	MaxWait time.Duration
+	// Ready are extra readiness checks for /readyz (e.g. "the runner of
+	// this process is up"): each returns nil when ready.
+	Ready  map[string]func(context.Context) error
+	Logger *slog.Logger
+}
+
+// Gateway is the HTTP API. Start it, serve Handler, Stop it.
+type Gateway struct {
+	cfg  Config
+	b    *broker.Broker
+	log  *slog.Logger
+	jobs *index
+	reg  *registry
+	mux  *http.ServeMux
+
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	loaded   sync.WaitGroup // initial replay of the three watches
+	ready    chan struct{}
+	stopOnce sync.Once
+}
+
+// New returns a gateway over cfg.Broker, ready to Start.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Broker == nil {
+		return nil, errors.New("gateway: no broker")
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 10 << 20
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		b:     cfg.Broker,
+		log:   cfg.Logger,
+		jobs:  newIndex(),
+		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
+		ready: make(chan struct{}),
+	}
+	g.routes()
+	return g, nil
+}
+
+// Handler returns the HTTP handler of the API.
+func (g *Gateway) Handler() http.Handler { return g.mux }
+
+// Start opens the watches that feed the gateway's views and waits until
+// they have replayed what the broker holds, so the first request already
+// sees every job and algorithm. It returns an error if a watch cannot be
+// opened or ctx ends first.
+func (g *Gateway) Start(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	watches := []struct {
+		open func(context.Context) (jetstream.KeyWatcher, error)
+		put  func(jetstream.KeyValueEntry)
+		del  func(string)
+	}{
+		{g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()) }, g.jobs.remove},
+		{g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
+		{g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
+	}
+	for _, w := range watches {
+		kw, err := w.open(wctx)
+		if err != nil {
+			cancel()
+			g.wg.Wait()
+			return err
+		}
+		g.loaded.Add(1)
+		g.wg.Add(1)
+		go g.follow(kw, w.put, w.del)
+	}
+	g.wg.Add(1)
+	go g.pruneLoop(wctx)
+	done := make(chan struct{})
+	go func() { g.loaded.Wait(); close(done) }()
+	select {
+	case <-done:
+		close(g.ready)
+		return nil
+	case <-ctx.Done():
+		g.Stop()
+		return ctx.Err()
+	}
+}
+
+// follow applies a watch's entries to a view until the watch stops.
+func (g *Gateway) follow(kw jetstream.KeyWatcher, put func(jetstream.KeyValueEntry), del func(string)) {
+	defer g.wg.Done()
+	defer func() { _ = kw.Stop() }()
+	initial := true
+	for e := range kw.Updates() {
+		if e == nil {
+			if initial {
+				initial = false
+				g.loaded.Done()
+			}
+			continue
+		}
+		if e.Operation() == jetstream.KeyValuePut {
+			put(e)
+		} else {
+			del(e.Key())
+		}
+	}
+	if initial {
+		g.loaded.Done()
+	}
+}
+
+// pruneLoop drops expired jobs from the index: the store expires records
+// silently, so the index forgets what was last written before retention.
+func (g *Gateway) pruneLoop(ctx context.Context) {
+	defer g.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			g.jobs.prune(now.Add(-g.b.Config().Retention))
+		}
+	}
+}
+
+// AwaitAlgorithms returns once the gateway knows every algorithm named, as
+// registered by runners, or ctx's error if ctx ends first.
+func (g *Gateway) AwaitAlgorithms(ctx context.Context, names ...string) error {
+	return g.reg.await(ctx, names)
+}
+
+// Stop closes the watches. Requests in flight that wait on a job return
+// what they have. Safe to call more than once.
+func (g *Gateway) Stop() {
+	g.stopOnce.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		g.wg.Wait()
+	})
+}
+
+// Ready reports whether the gateway and every extra check are ready.
+func (g *Gateway) readiness(ctx context.Context) map[string]error {
+	checks := map[string]error{}
+	select {
+	case <-g.ready:
+		checks["gateway"] = nil
+	default:
+		checks["gateway"] = errors.New("loading the job index")
+	}
+	checks["broker"] = g.b.Ping(ctx)
+	for name, f := range g.cfg.Ready {
+		checks[name] = f(ctx)
+	}
+	return checks
+}

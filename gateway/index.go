@@ -1,0 +1,175 @@
+package gateway
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// index is the gateway's in-memory view of the job store, fed by one watch
+// of every job record. It answers lists (newest first, filtered) and counts,
+// and wakes waiting requests when their job finishes — every waiting client
+// shares this one watch instead of opening its own.
+type index struct {
+	mu      sync.RWMutex
+	byID    map[string]*entry
+	ids     []string // ascending; ids sort by creation time
+	counts  map[string]map[conveyor.Status]int
+	waiters map[string][]chan struct{}
+}
+
+type entry struct {
+	algorithm string
+	status    conveyor.Status
+	updated   time.Time
+}
+
+// summary is the part of a record the index decodes.
+type summary struct {
+	ID        string          `json:"id"`
+	Algorithm string          `json:"algorithm"`
+	Status    conveyor.Status `json:"status"`
+}
+
+func newIndex() *index {
+	return &index{
+		byID:    map[string]*entry{},
+		counts:  map[string]map[conveyor.Status]int{},
+		waiters: map[string][]chan struct{}{},
+	}
+}
+
+// put records the latest version of a job record.
+func (x *index) put(data []byte, updated time.Time) {
+	var s summary
+	if json.Unmarshal(data, &s) != nil || s.ID == "" {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e, ok := x.byID[s.ID]
+	if !ok {
+		e = &entry{algorithm: s.Algorithm}
+		x.byID[s.ID] = e
+		if n := len(x.ids); n == 0 || x.ids[n-1] < s.ID {
+			x.ids = append(x.ids, s.ID)
+		} else {
+			i, _ := slices.BinarySearch(x.ids, s.ID)
+			x.ids = slices.Insert(x.ids, i, s.ID)
+		}
+	} else {
+		x.count(e, -1)
+	}
+	e.status, e.updated = s.Status, updated
+	x.count(e, +1)
+	if s.Status.Terminal() {
+		for _, ch := range x.waiters[s.ID] {
+			close(ch)
+		}
+		delete(x.waiters, s.ID)
+	}
+}
+
+// remove forgets a job (deleted, or expired).
+func (x *index) remove(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.removeLocked(id)
+}
+
+func (x *index) removeLocked(id string) {
+	e, ok := x.byID[id]
+	if !ok {
+		return
+	}
+	x.count(e, -1)
+	delete(x.byID, id)
+	if i, found := slices.BinarySearch(x.ids, id); found {
+		x.ids = slices.Delete(x.ids, i, i+1)
+	}
+}
+
+func (x *index) count(e *entry, d int) {
+	m := x.counts[e.algorithm]
+	if m == nil {
+		m = map[conveyor.Status]int{}
+		x.counts[e.algorithm] = m
+	}
+	m[e.status] += d
+}
+
+// prune forgets jobs not updated since before cutoff: the store has
+// expired them.
+func (x *index) prune(cutoff time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var gone []string
+	for id, e := range x.byID {
+		if e.updated.Before(cutoff) {
+			gone = append(gone, id)
+		}
+	}
+	for _, id := range gone {
+		x.removeLocked(id)
+	}
+}
+
+// waitTerminal returns a channel closed when the job is seen in a terminal
+// status, and a func to call when no longer waiting. Register before reading
+// the job's current status, so a change in between is not missed.
+func (x *index) waitTerminal(id string) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	x.mu.Lock()
+	x.waiters[id] = append(x.waiters[id], ch)
+	x.mu.Unlock()
+	return ch, func() {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		ws := x.waiters[id]
+		for i, c := range ws {
+			if c == ch {
+				ws = slices.Delete(ws, i, i+1)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(x.waiters, id)
+		} else {
+			x.waiters[id] = ws
+		}
+	}
+}
+
+// page returns up to limit ids, newest first, of jobs matching the filters,
+// starting after cursor (an id; "" for the newest), and the cursor of the
+// next page ("" when there is none).
+func (x *index) page(algorithm string, status conveyor.Status, cursor string, limit int) (ids []string, next string) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	i := len(x.ids)
+	if cursor != "" {
+		i, _ = slices.BinarySearch(x.ids, cursor) // first id >= cursor: start below it
+	}
+	for i--; i >= 0; i-- {
+		id := x.ids[i]
+		e := x.byID[id]
+		if (algorithm != "" && e.algorithm != algorithm) || (status != "" && e.status != status) {
+			continue
+		}
+		if len(ids) == limit {
+			return ids, ids[len(ids)-1]
+		}
+		ids = append(ids, id)
+	}
+	return ids, ""
+}
+
+// counts returns how many jobs of algorithm are in status.
+func (x *index) countOf(algorithm string, status conveyor.Status) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.counts[algorithm][status]
+}

@@ -1,0 +1,157 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// handleGet is GET /v1/jobs/{id}, with ?wait= to long-poll until the job
+// is final.
+func (g *Gateway) handleGet(w http.ResponseWriter, r *http.Request) {
+	wait, err := g.waitParam(r)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	var done <-chan struct{}
+	if wait > 0 {
+		ch, stop := g.jobs.waitTerminal(id)
+		defer stop()
+		done = ch
+	}
+	j, _, err := g.b.GetJob(r.Context(), id)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		j = g.awaitOn(r.Context(), j, done, wait)
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// handleList is GET /v1/jobs: newest first, filtered by algorithm and
+// status, a page at a time.
+func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var status conveyor.Status
+	if s := q.Get("status"); s != "" {
+		var err error
+		if status, err = conveyor.ParseStatus(s); err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+	}
+	limit := defaultPageSize
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "limit must be an integer from 1 to %d", maxPageSize))
+			return
+		}
+		limit = n
+	}
+	ids, next := g.jobs.page(q.Get("algorithm"), status, q.Get("cursor"), limit)
+	list := conveyor.JobList{Jobs: make([]*conveyor.Job, 0, len(ids)), NextCursor: next}
+	for _, id := range ids {
+		j, _, err := g.b.GetJob(r.Context(), id)
+		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			continue // expired since the index saw it
+		}
+		if err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+		list.Jobs = append(list.Jobs, j)
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// handleLogs is GET /v1/jobs/{id}/logs.
+func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, _, err := g.b.GetJob(r.Context(), id); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	lines, err := g.b.ReadLogs(r.Context(), id)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if lines == nil {
+		lines = []conveyor.LogLine{}
+	}
+	writeJSON(w, http.StatusOK, conveyor.LogList{Logs: lines})
+}
+
+// handleCancel is POST /v1/jobs/{id}/cancel. A queued job is canceled in
+// place; a running job's runner is told to stop its work at once.
+func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ctx := context.WithoutCancel(r.Context())
+	now := time.Now().UTC()
+	j, _, err := g.b.UpdateJob(ctx, id, nil, 0, func(j *conveyor.Job) error { return j.Cancel(now) })
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if err := g.b.AnnounceCancel(id); err != nil {
+		// The runner notices at its next heartbeat instead.
+		g.log.Warn("announce cancel", "job_id", id, "err", err)
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// waitParam reads ?wait=, capped at the configured maximum.
+func (g *Gateway) waitParam(r *http.Request) (time.Duration, error) {
+	s := r.URL.Query().Get("wait")
+	if s == "" {
+		return 0, nil
+	}
+	var d conveyor.Duration
+	if err := d.UnmarshalText([]byte(s)); err != nil {
+		return 0, conveyor.Errorf(conveyor.EINVALID, "wait: %v", err)
+	}
+	return min(d.Std(), g.cfg.MaxWait), nil
+}
+
+// await waits up to wait for j to finish and returns its latest record.
+func (g *Gateway) await(ctx context.Context, j *conveyor.Job, wait time.Duration) *conveyor.Job {
+	done, stop := g.jobs.waitTerminal(j.ID)
+	defer stop()
+	if latest, _, err := g.b.GetJob(ctx, j.ID); err == nil {
+		j = latest
+	}
+	return g.awaitOn(ctx, j, done, wait)
+}
+
+// awaitOn waits until done is closed (the index saw j become final), wait
+// passes or the client leaves, and returns j's latest record.
+func (g *Gateway) awaitOn(ctx context.Context, j *conveyor.Job, done <-chan struct{}, wait time.Duration) *conveyor.Job {
+	if j.Status.Terminal() {
+		return j
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+		return j
+	}
+	if latest, _, err := g.b.GetJob(context.WithoutCancel(ctx), j.ID); err == nil {
+		return latest
+	}
+	return j
+}

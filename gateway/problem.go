@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// statusOf maps each error code to its HTTP status, once for the whole API.
+var statusOf = map[string]int{
+	conveyor.EINVALID:     http.StatusBadRequest,
+	conveyor.ENOTFOUND:    http.StatusNotFound,
+	conveyor.ECONFLICT:    http.StatusConflict,
+	conveyor.ETOOLARGE:    http.StatusRequestEntityTooLarge,
+	conveyor.EUNAVAILABLE: http.StatusServiceUnavailable,
+	conveyor.ETIMEOUT:     http.StatusGatewayTimeout,
+	conveyor.EUNSUPPORTED: http.StatusNotImplemented,
+	conveyor.EINTERNAL:    http.StatusInternalServerError,
+}
+
+// writeError answers with err as an RFC 9457 problem. Errors without a code
+// are internal: they are logged and the client sees only "internal error".
+func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = conveyor.Errorf(conveyor.ETOOLARGE, "request body is over the limit of %d bytes", mbe.Limit)
+	}
+	code := conveyor.ErrorCode(err)
+	status := statusOf[code]
+	p := conveyor.Problem{
+		Type:     "https://conveyor.dev/problems/" + code,
+		Title:    http.StatusText(status),
+		Status:   status,
+		Detail:   conveyor.ErrorMessage(err),
+		Instance: r.URL.Path,
+		Code:     code,
+	}
+	var ce *conveyor.Error
+	if errors.As(err, &ce) {
+		p.Errors = ce.Details
+	}
+	if code == conveyor.EINTERNAL || code == conveyor.EUNAVAILABLE {
+		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// notFound answers every path outside the API.
+func (g *Gateway) notFound(w http.ResponseWriter, r *http.Request) {
+	g.writeError(w, r, conveyor.Errorf(conveyor.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}

@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Limits on what a client controls in a submit.
+const (
+	maxIdempotencyKey = 256
+	maxLabels         = 32
+	maxLabelLen       = 256
+	maxAttemptsLimit  = 100
+)
+
+// handleSubmit is POST /v1/jobs: the body is a SubmitRequest.
+func (g *Gateway) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	var req conveyor.SubmitRequest
+	if err := g.decodeBody(w, r, &req); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	g.submit(w, r, req)
+}
+
+// handleSubmitInput is POST /v1/algorithms/{name}/jobs: the body is the
+// input alone; options come from the query string.
+func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	req := conveyor.SubmitRequest{
+		Algorithm:      r.PathValue("name"),
+		Input:          bytes.TrimSpace(body),
+		Priority:       conveyor.Priority(q.Get("priority")),
+		IdempotencyKey: q.Get("idempotency_key"),
+		Mutex:          q.Get("mutex"),
+		CallbackURL:    q.Get("callback_url"),
+	}
+	if len(req.Input) > 0 && !json.Valid(req.Input) {
+		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in the request body"))
+		return
+	}
+	if v := q.Get("timeout"); v != "" {
+		if err := req.Timeout.UnmarshalText([]byte(v)); err != nil {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "timeout: %v", err))
+			return
+		}
+	}
+	if v := q.Get("max_attempts"); v != "" {
+		if req.MaxAttempts, err = strconv.Atoi(v); err != nil {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "max_attempts must be an integer"))
+			return
+		}
+	}
+	g.submit(w, r, req)
+}
+
+// submit validates, stores and queues one job, then answers 202 — or 200
+// with the finished job when ?wait= is given and it finishes in time.
+func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.SubmitRequest) {
+	ctx := r.Context()
+	wait, err := g.waitParam(r)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	job, err := g.newJob(req)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	var done <-chan struct{}
+	if wait > 0 {
+		ch, stop := g.jobs.waitTerminal(job.ID)
+		defer stop()
+		done = ch
+	}
+	existing, err := g.store(ctx, job, req)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if existing != nil {
+		// The same request was made before with this idempotency key.
+		if wait > 0 && !existing.Status.Terminal() {
+			existing = g.await(ctx, existing, wait)
+		}
+		writeJSON(w, http.StatusOK, existing)
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+job.ID)
+	if wait > 0 {
+		if j := g.awaitOn(ctx, job, done, wait); j.Status.Terminal() {
+			writeJSON(w, http.StatusOK, j)
+			return
+		} else {
+			job = j
+		}
+	}
+	writeJSON(w, http.StatusAccepted, job)
+}
+
+// newJob checks a request against the registry and the algorithm's schema
+// and builds the job it asks for. Nothing is stored yet.
+func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
+	if conveyor.ValidateName(req.Algorithm) != nil {
+		if req.Algorithm == "" {
+			return nil, conveyor.Errorf(conveyor.EINVALID, "algorithm is required")
+		}
+		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "unknown algorithm %q", req.Algorithm)
+	}
+	alg, err := g.reg.algorithm(req.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	if alg.err != nil {
+		return nil, conveyor.Errorf(conveyor.EUNAVAILABLE, "algorithm %s has an invalid input schema: %v", req.Algorithm, alg.err)
+	}
+	if len(req.Input) == 0 || string(req.Input) == "null" {
+		req.Input = json.RawMessage(`{}`)
+	}
+	if err := alg.input.Validate(req.Input); err != nil {
+		return nil, err
+	}
+	prio, err := conveyor.ParsePriority(string(req.Priority))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case req.Mutex != "":
+		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "mutex keys are not supported by this server yet")
+	case req.CallbackURL != "":
+		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "completion callbacks are not supported by this server yet")
+	case len(req.IdempotencyKey) > maxIdempotencyKey:
+		return nil, conveyor.Errorf(conveyor.EINVALID, "idempotency_key is longer than %d bytes", maxIdempotencyKey)
+	case req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit:
+		return nil, conveyor.Errorf(conveyor.EINVALID, "max_attempts must be between 1 and %d", maxAttemptsLimit)
+	case req.Timeout < 0:
+		return nil, conveyor.Errorf(conveyor.EINVALID, "timeout must not be negative")
+	case len(req.Labels) > maxLabels:
+		return nil, conveyor.Errorf(conveyor.EINVALID, "at most %d labels", maxLabels)
+	}
+	for k, v := range req.Labels {
+		if k == "" || len(k) > maxLabelLen || len(v) > maxLabelLen {
+			return nil, conveyor.Errorf(conveyor.EINVALID, "label keys must be 1–%d bytes and values at most %d", maxLabelLen, maxLabelLen)
+		}
+	}
+	maxAttempts := req.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = alg.MaxAttempts
+	}
+	if maxAttempts == 0 {
+		maxAttempts = conveyor.DefaultMaxAttempts
+	}
+	var input bytes.Buffer
+	if err := json.Compact(&input, req.Input); err != nil {
+		return nil, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in input")
+	}
+	return &conveyor.Job{
+		ID:             ulid.Make().String(),
+		Algorithm:      req.Algorithm,
+		Status:         conveyor.StatusQueued,
+		Input:          input.Bytes(),
+		MaxAttempts:    maxAttempts,
+		Timeout:        req.Timeout,
+		Priority:       prio,
+		IdempotencyKey: req.IdempotencyKey,
+		Labels:         req.Labels,
+		CreatedAt:      time.Now().UTC(),
+	}, nil
+}
+
+// store writes the job record, binds its idempotency key, and queues it.
+// When the key is already bound to an equal request it returns that job
+// instead (and stores nothing); to a different request, ECONFLICT. A job is
+// accepted only when both writes are acknowledged; if queueing fails the
+// record is removed again, so a rejected submit leaves nothing behind.
+func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.SubmitRequest) (*conveyor.Job, error) {
+	// Writes go on even if the client hangs up: a half-done submit is worse.
+	ctx = context.WithoutCancel(ctx)
+	if _, err := g.b.CreateJob(ctx, j); err != nil {
+		return nil, err
+	}
+	if j.IdempotencyKey != "" {
+		digest := requestDigest(j)
+		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.IdempotencyKey, j.ID, digest)
+		if err != nil || !claimed {
+			_ = g.b.DeleteJob(ctx, j.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
+			if boundDigest != digest {
+				return nil, conveyor.Errorf(conveyor.ECONFLICT, "idempotency key %q was used for a different request (job %s)", j.IdempotencyKey, bound)
+			}
+			existing, _, err := g.b.GetJob(ctx, bound)
+			return existing, err
+		}
+	}
+	if err := g.b.Enqueue(ctx, j); err != nil {
+		_ = g.b.DeleteJob(ctx, j.ID)
+		return nil, err
+	}
+	return nil, nil
+}
+
+// requestDigest identifies what a submit asked for, to tell a retry of the
+// same request from a different request reusing an idempotency key.
+func requestDigest(j *conveyor.Job) string {
+	data, _ := json.Marshal(struct {
+		Algorithm   string            `json:"a"`
+		Input       json.RawMessage   `json:"i"`
+		Priority    conveyor.Priority `json:"p"`
+		MaxAttempts int               `json:"m"`
+		Timeout     conveyor.Duration `json:"t"`
+		Labels      map[string]string `json:"l"`
+	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// decodeBody reads a JSON body into v strictly: within the size limit, no
+// unknown fields, nothing after the value.
+func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return conveyor.Errorf(conveyor.EINVALID, "the request body is empty")
+		}
+		return conveyor.Errorf(conveyor.EINVALID, "malformed JSON in the request body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return conveyor.Errorf(conveyor.EINVALID, "malformed JSON in the request body: data after the JSON value")
+	}
+	return nil
+}

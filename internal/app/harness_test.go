@@ -1,0 +1,163 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// server is a running `conveyor serve` for one test: real embedded broker
+// in a temp dir, real runner, real HTTP on loopback.
+type server struct {
+	t    *testing.T
+	app  *App
+	base string
+}
+
+// testConfig serves the built-in Go algorithms and the wordcount exec
+// script.
+func testConfig(t *testing.T, dataDir string) config.Config {
+	script, err := filepath.Abs("testdata/wordcount.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{
+		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir: dataDir,
+		Algorithms: []config.Algorithm{
+			{Kind: "go", Workers: config.Workers{Max: 4}},
+			{Name: "wordcount", Kind: "exec", Command: []string{"python3", script},
+				InputSchema: map[string]any{"type": "object", "required": []any{"text"},
+					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}}},
+		},
+		ShutdownGrace: conveyor.Duration(5 * time.Second),
+	}
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func startServer(t *testing.T, cfg config.Config) *server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := Start(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return &server{t: t, app: a, base: "http://" + a.Addr()}
+}
+
+// do sends a request and decodes the JSON answer into out (if not nil).
+// It returns the response with its body already read.
+func (s *server) do(method, path string, body any, out any) *http.Response {
+	s.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.base+path, r)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s: decode: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return resp
+}
+
+// submit posts a job and fails the test unless the answer has want status.
+func (s *server) submit(req map[string]any, query string, want int) *conveyor.Job {
+	s.t.Helper()
+	var j conveyor.Job
+	resp := s.do("POST", "/v1/jobs"+query, req, &j)
+	if resp.StatusCode != want {
+		body, _ := io.ReadAll(resp.Body)
+		s.t.Fatalf("submit %v: status %d, want %d: %s", req, resp.StatusCode, want, body)
+	}
+	return &j
+}
+
+// wait long-polls a job until it is final.
+func (s *server) wait(id string) *conveyor.Job {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var j conveyor.Job
+		if resp := s.do("GET", "/v1/jobs/"+id+"?wait=10s", nil, &j); resp.StatusCode != 200 {
+			s.t.Fatalf("get %s: %d", id, resp.StatusCode)
+		}
+		if j.Status.Terminal() {
+			return &j
+		}
+	}
+	s.t.Fatalf("job %s not final after 60s", id)
+	return nil
+}
+
+// eventually polls cond until it holds or 20s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func problem(t *testing.T, resp *http.Response) conveyor.Problem {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	var p conveyor.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

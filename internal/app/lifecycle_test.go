@@ -1,0 +1,76 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+func TestExecJobLogsAndProgress(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "wordcount", "input": map[string]any{"text": "one two three"}}, "?wait=20s", http.StatusOK)
+	if j.Status != conveyor.StatusSucceeded || string(j.Output) != `{"words":3}` {
+		t.Fatalf("job: %+v output %s error %+v", j, j.Output, j.Error)
+	}
+	if j.Progress == nil || j.Progress.Percent != 100 {
+		t.Fatalf("progress: %+v", j.Progress)
+	}
+	var logs conveyor.LogList
+	s.do("GET", "/v1/jobs/"+j.ID+"/logs", nil, &logs)
+	var lines []string
+	for _, l := range logs.Logs {
+		lines = append(lines, l.Stream+": "+l.Line)
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"log: counting words", "stdout: a plain line", "stderr: to stderr"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("logs lack %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestRetriesThenFails(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "wordcount", "input": map[string]any{"text": "x", "fail": true}, "max_attempts": 2}, "", http.StatusAccepted)
+	done := s.wait(j.ID)
+	if done.Status != conveyor.StatusFailed || done.Attempt != 2 || done.Error == nil || done.Error.Type != conveyor.ErrorTypeMaxAttempts || !strings.Contains(done.Error.Message, "asked to fail") {
+		t.Fatalf("job: %+v error %+v", done, done.Error)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 30}, "timeout": "200ms", "max_attempts": 1}, "", http.StatusAccepted)
+	done := s.wait(j.ID)
+	if done.Status != conveyor.StatusFailed || done.Error == nil || done.Error.Type != conveyor.ErrorTypeTimeout {
+		t.Fatalf("job: %+v error %+v", done, done.Error)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}, "", http.StatusAccepted)
+	eventually(t, "the job to run", func() bool {
+		var cur conveyor.Job
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &cur)
+		return cur.Status == conveyor.StatusRunning
+	})
+	var c conveyor.Job
+	if resp := s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, &c); resp.StatusCode != 200 || c.Status != conveyor.StatusCanceled {
+		t.Fatalf("cancel: %d %+v", resp.StatusCode, c)
+	}
+	// The runner lets go of it: its slot frees up.
+	eventually(t, "the runner to stop the job", func() bool {
+		var rl conveyor.RunnerList
+		s.do("GET", "/v1/runners", nil, &rl)
+		return s.app.Runner().Info().Busy == 0
+	})
+	if resp := s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second cancel: %d, want 409", resp.StatusCode)
+	}
+	if done := s.wait(j.ID); done.Status != conveyor.StatusCanceled || done.Error.Type != conveyor.ErrorTypeCanceled {
+		t.Fatalf("after cancel: %+v", done)
+	}
+}

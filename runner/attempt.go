@@ -1,0 +1,250 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// Causes of an attempt's context ending early.
+var (
+	errCanceled   = errors.New("job canceled")
+	errTimeout    = errors.New("attempt timed out")
+	errShutdown   = errors.New("runner shutting down")
+	errSuperseded = errors.New("attempt superseded by another")
+)
+
+// Retry backoff between attempts: base·2ⁿ, jittered, capped.
+const (
+	retryBase = time.Second
+	retryMax  = 5 * time.Minute
+)
+
+// attempt is one running attempt: the message that leases the job, the
+// last record this runner wrote, and the means to stop it.
+type attempt struct {
+	id   string
+	n    int
+	msg  jetstream.Msg
+	stop func(cause error)
+	rep  *reporter
+
+	mu  sync.Mutex // guards job and rev
+	job *conveyor.Job
+	rev uint64
+}
+
+// update changes the job record by compare-and-swap, starting from the
+// record this attempt last wrote.
+func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*conveyor.Job) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	j, rev, err := b.UpdateJob(ctx, a.id, a.job, a.rev, change)
+	if j != nil { // the record as written, or as found when change refused
+		a.job, a.rev = j, rev
+	}
+	return err
+}
+
+// process takes one queue message through one attempt of its job.
+func (r *Runner) process(p *pool, msg jetstream.Msg) {
+	ctx := r.ctx
+	id := broker.QueuedJobID(msg)
+	log := r.log.With("job_id", id, "algorithm", p.alg.Name)
+	j, rev, err := r.b.GetJob(ctx, id)
+	switch {
+	case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:
+		log.Warn("dropping queued job with no record (expired)")
+		_ = msg.Ack()
+		return
+	case err != nil:
+		log.Warn("read job", "err", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	case j.Status.Terminal():
+		_ = msg.Ack() // canceled while queued, or finished before a lost ack
+		return
+	case j.Status == conveyor.StatusQueued && j.RetryAt != nil && time.Until(*j.RetryAt) > time.Millisecond:
+		_ = msg.NakWithDelay(time.Until(*j.RetryAt))
+		return
+	}
+
+	now := time.Now().UTC()
+	j, rev, err = r.b.UpdateJob(ctx, id, j, rev, func(j *conveyor.Job) error {
+		if j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts {
+			return j.Fail(&conveyor.JobError{
+				Type:    conveyor.ErrorTypeCrashed,
+				Message: fmt.Sprintf("attempt %d was interrupted (runner %s stopped or crashed) and no attempts are left", j.Attempt, j.Runner),
+			}, now)
+		}
+		return j.Start(r.cfg.ID, now)
+	})
+	switch {
+	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
+		_ = msg.Ack() // became final meanwhile
+		return
+	case err != nil:
+		log.Warn("start job", "err", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	case j.Status != conveyor.StatusRunning:
+		log.Warn("job failed: interrupted with no attempts left")
+		_ = msg.Ack()
+		return
+	}
+	r.run(p, msg, j, rev, log)
+}
+
+// run executes a started attempt and records its outcome.
+func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, log *slog.Logger) {
+	actx, cancel := context.WithCancelCause(r.ctx)
+	defer cancel(nil)
+	timeout := j.Timeout.Std()
+	if timeout == 0 {
+		timeout = p.alg.Timeout.Std()
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = j.StartedAt.Add(timeout)
+		var cancelT context.CancelFunc
+		actx, cancelT = context.WithDeadlineCause(actx, deadline, errTimeout)
+		defer cancelT()
+	}
+	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, job: j, rev: rev}
+	a.rep = newReporter(r.b, j.ID, j.Attempt)
+	r.track(a)
+	defer r.untrack(a)
+
+	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+	cause := context.Cause(actx)
+	if actx.Err() == nil {
+		cause = nil
+	}
+	a.rep.flush(r.ctx)
+
+	switch cause {
+	case errShutdown:
+		// Hand the job back: the next delivery starts the next attempt.
+		_ = msg.Nak()
+		log.Info("attempt interrupted by shutdown", "attempt", a.n)
+		return
+	case errCanceled, errSuperseded:
+		// The record already says so; the message belongs to whoever
+		// holds the job now (a canceled job's message is acked).
+		if cause == errCanceled {
+			_ = msg.Ack()
+		}
+		return
+	}
+
+	now := time.Now().UTC()
+	var retry bool
+	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
+		if p := a.rep.last(); p != nil && j.Status == conveyor.StatusRunning && j.Attempt == a.n {
+			j.Progress = p
+		}
+		if runErr == nil && cause == nil {
+			return j.Succeed(a.n, out, now)
+		}
+		jerr, retryable := attemptError(runErr, cause, timeout)
+		var err error
+		retry, err = j.FailAttempt(a.n, jerr, retryable, now.Add(retryDelay(retryBase, retryMax, a.n-1)), now)
+		return err
+	})
+	switch {
+	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
+		// Canceled or superseded while running: this result is dropped.
+		a.mu.Lock()
+		final := a.job.Status.Terminal()
+		a.mu.Unlock()
+		if final {
+			_ = msg.Ack()
+		}
+		log.Info("result dropped: job changed under the attempt", "attempt", a.n, "err", err)
+	case err != nil:
+		// The broker did not take the outcome: leave the lease to lapse so
+		// the job is redelivered rather than lost.
+		log.Warn("record outcome", "attempt", a.n, "err", err)
+	case retry:
+		a.mu.Lock()
+		delay := time.Until(*a.job.RetryAt)
+		a.mu.Unlock()
+		_ = msg.NakWithDelay(max(delay, 0))
+		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond))
+	default:
+		_ = msg.Ack()
+	}
+}
+
+// attemptError turns how an attempt ended into the job's error and whether
+// another attempt may help.
+func attemptError(runErr, cause error, timeout time.Duration) (*conveyor.JobError, bool) {
+	if cause == errTimeout {
+		return &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "attempt exceeded its timeout of " + timeout.String()}, true
+	}
+	var jerr *conveyor.JobError
+	if errors.As(runErr, &jerr) {
+		return jerr, !conveyor.IsPermanent(runErr)
+	}
+	if runErr == nil {
+		runErr = errors.New("handler returned no output")
+	}
+	return &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: runErr.Error()}, !conveyor.IsPermanent(runErr)
+}
+
+// safeRun calls the handler, turning a panic into a crashed attempt and an
+// output that is not JSON into an error.
+func safeRun(ctx context.Context, h Handler, t *Task) (out json.RawMessage, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			stack := string(debug.Stack())
+			if len(stack) > 4096 {
+				stack = stack[:4096]
+			}
+			out, err = nil, &conveyor.JobError{Type: conveyor.ErrorTypeCrashed, Message: fmt.Sprintf("panic: %v", v), Detail: stack}
+		}
+	}()
+	out, err = h.Run(ctx, t)
+	if err == nil && !json.Valid(out) {
+		return nil, &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: "the algorithm's output is not valid JSON"}
+	}
+	return out, err
+}
+
+func (r *Runner) track(a *attempt) {
+	r.mu.Lock()
+	r.inflight[a.id] = a
+	r.mu.Unlock()
+}
+
+func (r *Runner) untrack(a *attempt) {
+	r.mu.Lock()
+	if r.inflight[a.id] == a {
+		delete(r.inflight, a.id)
+	}
+	r.mu.Unlock()
+}
+
+// onCancel stops the attempt of a job that a client canceled.
+func (r *Runner) onCancel(m *nats.Msg) {
+	id := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	r.mu.Lock()
+	a := r.inflight[id]
+	r.mu.Unlock()
+	if a != nil {
+		a.stop(errCanceled)
+	}
+}

@@ -1,0 +1,26 @@
+// Package execkind implements the exec runner kind: one operating-system
+// process per job attempt, for batch scripts in any language.
+//
+// An entry of the config such as
+//
+//	algorithms:
+//	  - {name: nightly_report, kind: exec, command: [python3, report.py], timeout: 2h}
+//
+// runs its command (an argv; never a shell) once per attempt, in its own
+// process group, with a scrubbed environment. The attempt's input is a JSON
+// file whose path is in CONVEYOR_INPUT; the same bytes are on the process's
+// stdin. The process talks back by prefixed lines on stdout:
+//
+//	OUTPUT: <json>          the attempt's result (exit status 0 required)
+//	ERROR: <message>        fails the attempt with that message
+//	PROGRESS: <pct> <msg>   progress, 0–100
+//	LOG: <message>          a log line
+//
+// Any other stdout line is logged as "stdout", every stderr line as "stderr".
+// A non-zero exit fails the attempt with the tail of stderr as detail. On
+// cancel or timeout the whole process group gets SIGTERM, then SIGKILL after
+// the entry's grace period. The per-attempt temporary directory (also the
+// process's TMPDIR) is removed whatever happens.
+//
+// Importing the package registers the kind as "exec" (on Unix systems).
+package execkind

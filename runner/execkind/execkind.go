@@ -1,0 +1,196 @@
+//go:build unix
+
+package execkind
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner"
+)
+
+func init() { runner.RegisterKind("exec", Kind{}) }
+
+// Kind is the exec runner kind. The zero value is ready to use; importing
+// the package registers it under "exec".
+type Kind struct{}
+
+// inherited lists the only variables a child process takes from the
+// runner's environment.
+var inherited = []string{"PATH", "HOME", "LANG", "TMPDIR"}
+
+// Job variables set for every attempt. An entry's env may not set them.
+const (
+	envJobID     = "CONVEYOR_JOB_ID"
+	envAlgorithm = "CONVEYOR_ALGORITHM"
+	envAttempt   = "CONVEYOR_ATTEMPT"
+	envInput     = "CONVEYOR_INPUT"
+	envDeadline  = "CONVEYOR_DEADLINE"
+	envTmpDir    = "CONVEYOR_TMPDIR"
+)
+
+var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadline, envTmpDir}
+
+// Provision checks one exec entry and returns the one algorithm it serves.
+//
+// The entry needs a valid name and a non-empty command, an argv run without
+// a shell. The command's executable is resolved now: a bare name through
+// PATH (the entry's env PATH if it sets one, else the runner's), a relative
+// path against the entry's dir. Dir, the working directory of every
+// attempt, defaults to the runner's current directory and must exist.
+// Env adds to or overrides the inherited PATH, HOME, LANG and TMPDIR but may
+// not set the CONVEYOR_* job variables. An env TMPDIR names the directory
+// in which the per-attempt temporary directories are made.
+//
+// Provision returns an error naming the entry and its problem: an invalid
+// name, an empty command, an executable that is missing or not executable,
+// a missing dir, a malformed or reserved env name, or a schema that is not
+// representable as JSON.
+func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Served, error) {
+	if entry.Name == "" {
+		return nil, errors.New("exec: name is required: an exec entry serves exactly one algorithm")
+	}
+	if err := conveyor.ValidateName(entry.Name); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("exec algorithm %s: %s", entry.Name, fmt.Sprintf(format, args...))
+	}
+	if len(entry.Command) == 0 || entry.Command[0] == "" {
+		return nil, fail("command is required: the program and its arguments, e.g. [python3, job.py]")
+	}
+	for k, v := range entry.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return nil, fail("env %q: not a valid environment variable", k)
+		}
+		if slices.Contains(reserved, k) {
+			return nil, fail("env %s: reserved: it is set for each job", k)
+		}
+	}
+	dir, err := filepath.Abs(cmp.Or(entry.Dir, "."))
+	if err != nil {
+		return nil, fail("dir %q: %v", entry.Dir, err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fail("dir: %v", err)
+	} else if !fi.IsDir() {
+		return nil, fail("dir %s: not a directory", dir)
+	}
+	pathEnv, ok := entry.Env["PATH"]
+	if !ok {
+		pathEnv = os.Getenv("PATH")
+	}
+	path, err := lookPath(entry.Command[0], dir, pathEnv)
+	if err != nil {
+		return nil, fail("command %q: %v", entry.Command[0], err)
+	}
+	in, err := config.SchemaJSON(entry.InputSchema)
+	if err != nil {
+		return nil, fail("input_schema: %v", err)
+	}
+	if in == nil {
+		in = conveyor.AnyObjectSchema
+	}
+	out, err := config.SchemaJSON(entry.OutputSchema)
+	if err != nil {
+		return nil, fail("output_schema: %v", err)
+	}
+	grace := entry.Grace.Std()
+	if grace <= 0 {
+		grace = config.DefaultGrace
+	}
+	h := &handler{
+		name:   entry.Name,
+		path:   path,
+		args:   slices.Clone(entry.Command),
+		dir:    dir,
+		env:    environ(entry.Env),
+		tmp:    entry.Env["TMPDIR"],
+		grace:  grace,
+		drain:  pipeDrainTimeout,
+		maxLen: maxLineBytes,
+	}
+	alg := conveyor.Algorithm{
+		Name:         entry.Name,
+		Description:  entry.Description,
+		Kind:         "exec",
+		InputSchema:  in,
+		OutputSchema: out,
+		Timeout:      entry.Timeout,
+		MaxAttempts:  entry.MaxAttempts,
+	}
+	return []runner.Served{{Algorithm: alg, Handler: h}}, nil
+}
+
+// lookPath resolves name as the command's executable: a name with a slash
+// is a path, relative to dir; a bare name is searched in the absolute
+// directories of pathEnv (relative entries are skipped, as exec.LookPath
+// refuses them too).
+func lookPath(name, dir, pathEnv string) (string, error) {
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return exec.LookPath(name)
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("executable file not found in PATH (%s)", pathEnv)
+}
+
+// environ returns the base environment of every attempt: the inherited
+// variables the runner has, overridden and extended by the entry's env.
+func environ(extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, k := range inherited {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// jobEnv returns the environment of one attempt, sorted: the base env with
+// TMPDIR set to the attempt's directory, plus the job variables.
+func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
+	env := make(map[string]string, len(h.env)+8)
+	for k, v := range h.env {
+		env[k] = v
+	}
+	env["TMPDIR"] = tmpDir
+	env[envTmpDir] = tmpDir
+	env[envInput] = inputPath
+	env[envJobID] = t.JobID
+	env[envAlgorithm] = cmp.Or(t.Algorithm, h.name)
+	env[envAttempt] = fmt.Sprint(t.Attempt)
+	if !t.Deadline.IsZero() {
+		env[envDeadline] = t.Deadline.UTC().Format(time.RFC3339)
+	}
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	slices.Sort(list)
+	return list
+}
+
+var _ runner.Kind = Kind{}

@@ -1,0 +1,191 @@
+//go:build unix
+
+package execkind
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/runner"
+)
+
+// handler runs the attempts of one exec algorithm. It is immutable after
+// Provision and safe for concurrent use.
+type handler struct {
+	name   string
+	path   string            // the resolved executable
+	args   []string          // argv as configured; args[0] names the program
+	dir    string            // absolute working directory
+	env    map[string]string // inherited variables and the entry's env
+	tmp    string            // parent of per-attempt directories; "" = os.TempDir()
+	grace  time.Duration     // between SIGTERM and SIGKILL
+	drain  time.Duration     // how long pipes may stay open after the group is killed
+	maxLen int               // longest line kept
+}
+
+// Run runs one attempt as a process and returns the JSON of its OUTPUT:
+// line.
+//
+// Run makes a directory private to the attempt (mode 0700), writes the input
+// into input.json there (mode 0600) and starts the command in its own
+// process group, with that file also open as stdin, TMPDIR and
+// CONVEYOR_TMPDIR set to the directory and the other CONVEYOR_* job
+// variables set. Stdout and stderr are read line by line as they come (see
+// the package documentation); progress and logs go to t.Reporter.
+//
+// When ctx is done first, the process group gets SIGTERM and, if its leader
+// has not exited after the grace period, SIGKILL; Run then returns an error
+// wrapping ctx.Err() (and context.Cause(ctx) when that differs). When the
+// leader exits, whether on its own or signalled, anything still running in
+// its group is killed with SIGKILL, and pipes that a process outside the
+// group still holds open are closed shortly after. Run returns only once the
+// process is reaped and its output read, and it removes the directory on
+// every path.
+//
+// Otherwise Run returns a *conveyor.JobError: of type "error" for an
+// ERROR: line (its message), a non-zero exit ("exit status N"), an invalid
+// or missing OUTPUT: line; of type "crashed" when the process was killed by
+// a signal Run did not send. Detail holds the last lines of stderr. Errors
+// setting up the attempt (temporary files, starting the process) are
+// returned as plain errors.
+func (h *handler) Run(ctx context.Context, t *runner.Task) (out json.RawMessage, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, stopped(ctx, "not started")
+	}
+	tmpDir, err := os.MkdirTemp(h.tmp, "conveyor-"+h.name+"-*")
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: make temporary directory: %w", h.name, err)
+	}
+	defer func() {
+		if rerr := removeAll(tmpDir); rerr != nil {
+			t.Reporter.Log("log", "conveyor: removing the temporary directory: "+rerr.Error())
+		}
+	}()
+	input := []byte(t.Input)
+	if len(input) == 0 {
+		input = []byte("null")
+	}
+	inputPath := filepath.Join(tmpDir, "input.json")
+	if err := os.WriteFile(inputPath, input, 0o600); err != nil {
+		return nil, fmt.Errorf("exec %s: write input: %w", h.name, err)
+	}
+	stdin, err := os.Open(inputPath)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: open input: %w", h.name, err)
+	}
+	defer stdin.Close()
+
+	var st outcome
+	p := &process{
+		path:  h.path,
+		args:  h.args,
+		dir:   h.dir,
+		env:   h.jobEnv(t, tmpDir, inputPath),
+		stdin: stdin,
+		grace: h.grace,
+		drain: h.drain,
+		stdout: func(line string, dropped int) {
+			st.stdout(t.Reporter, line, dropped)
+		},
+		stderr: func(line string, dropped int) {
+			line = strings.ToValidUTF8(truncated(line, dropped), "\uFFFD")
+			st.stderr.add(line)
+			t.Reporter.Log("stderr", line)
+		},
+		maxLen: h.maxLen,
+	}
+	res, err := p.run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", h.name, err)
+	}
+	if res.signalled != "" {
+		return nil, stopped(ctx, res.signalled)
+	}
+	return st.result(res.status)
+}
+
+// stopped returns the error of an attempt that ctx stopped.
+func stopped(ctx context.Context, how string) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause != nil && cause != err {
+		return fmt.Errorf("exec: %s: %w: %w", how, err, cause)
+	}
+	return fmt.Errorf("exec: %s: %w", how, err)
+}
+
+// outcome is what an attempt's stdout and stderr said. The stdout and
+// stderr callbacks each run on one goroutine; result is called after both.
+type outcome struct {
+	output json.RawMessage // from the last OUTPUT: line
+	errMsg string          // from the first ERROR: line
+	failed bool            // an ERROR: line was seen
+	badOut string          // why an OUTPUT: line was rejected
+	stderr tail
+}
+
+// stdout handles one stdout line.
+func (o *outcome) stdout(r conveyor.Reporter, line string, dropped int) {
+	m := parseLine(line)
+	if dropped > 0 && m.kind == msgOutput {
+		o.badOut = fmt.Sprintf("OUTPUT: line is longer than the %d-byte limit", maxLineBytes)
+		return
+	}
+	switch m.kind {
+	case msgOutput:
+		if !json.Valid([]byte(m.text)) {
+			var v any
+			err := json.Unmarshal([]byte(m.text), &v)
+			o.badOut = fmt.Sprintf("OUTPUT: line is not valid JSON: %v", err)
+			return
+		}
+		o.output, o.badOut = json.RawMessage(m.text), ""
+	case msgError:
+		if !o.failed {
+			o.failed, o.errMsg = true, strings.ToValidUTF8(m.text, "\uFFFD")
+		}
+	case msgProgress:
+		r.Progress(m.percent, strings.ToValidUTF8(m.text, "\uFFFD"))
+	case msgLog:
+		r.Log("log", strings.ToValidUTF8(truncated(m.text, dropped), "\uFFFD"))
+	default:
+		r.Log("stdout", strings.ToValidUTF8(truncated(line, dropped), "\uFFFD"))
+	}
+}
+
+// result decides the attempt's result from what the process said and how
+// it ended. An ERROR: line fails the attempt whatever the exit status; a
+// non-zero exit fails it even after an OUTPUT: line.
+func (o *outcome) result(ws syscall.WaitStatus) (json.RawMessage, error) {
+	fail := func(typ, msg string) error {
+		return &conveyor.JobError{Type: typ, Message: msg, Detail: o.stderr.String()}
+	}
+	switch {
+	case o.failed:
+		return nil, fail(conveyor.ErrorTypeError, cmp.Or(o.errMsg, "ERROR: line without a message"))
+	case ws.Signaled():
+		msg := fmt.Sprintf("killed by signal %d (%v)", int(ws.Signal()), ws.Signal())
+		if ws.CoreDump() {
+			msg += ", core dumped"
+		}
+		return nil, fail(conveyor.ErrorTypeCrashed, msg)
+	case ws.ExitStatus() != 0:
+		msg := fmt.Sprintf("exit status %d", ws.ExitStatus())
+		if o.output != nil {
+			msg += " after an OUTPUT: line"
+		}
+		return nil, fail(conveyor.ErrorTypeError, msg)
+	case o.badOut != "":
+		return nil, fail(conveyor.ErrorTypeError, o.badOut)
+	case o.output == nil:
+		return nil, fail(conveyor.ErrorTypeError, "exited 0 without an OUTPUT: line")
+	}
+	return o.output, nil
+}

@@ -1,0 +1,179 @@
+//go:build unix
+
+package execkind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// pipeDrainTimeout bounds how long Run waits for stdout and stderr to
+// close once the process group is gone: a process that left the group
+// (setsid) may hold them open for ever.
+const pipeDrainTimeout = 2 * time.Second
+
+// process is one run of a command in its own process group. Its lifecycle
+// follows Nomad's drivers: start; wait for the leader to exit; on cancel,
+// SIGTERM the group, then SIGKILL it after the grace period; once the
+// leader has exited, SIGKILL whatever is left of the group and drain the
+// pipes.
+type process struct {
+	path   string
+	args   []string
+	dir    string
+	env    []string
+	stdin  *os.File
+	grace  time.Duration
+	drain  time.Duration
+	maxLen int
+	// stdout and stderr receive the lines of each stream, each called from
+	// one goroutine (see readLines).
+	stdout, stderr func(line string, dropped int)
+}
+
+// exit is how a process ended.
+type exit struct {
+	status syscall.WaitStatus
+	// signalled says how the process was stopped because ctx was done, ""
+	// when it exited on its own.
+	signalled string
+}
+
+// run starts the process and returns once it is reaped, the rest of its
+// group killed, and its output read (or abandoned after the drain
+// timeout). It returns an error only when the process could not be started
+// or waited for; no goroutine it starts outlives it.
+func (p *process) run(ctx context.Context) (exit, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return exit{}, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		closeAll(outR, outW)
+		return exit{}, err
+	}
+	cmd := &exec.Cmd{
+		Path:        p.path,
+		Args:        p.args,
+		Dir:         p.dir,
+		Env:         p.env,
+		Stdin:       p.stdin,
+		Stdout:      outW,
+		Stderr:      errW,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		closeAll(outR, outW, errR, errW)
+		return exit{}, fmt.Errorf("start: %w", err)
+	}
+	// The child has its copies; ours would keep the pipes from ever
+	// reaching EOF.
+	closeAll(outW, errW)
+	pgid := cmd.Process.Pid
+
+	var readers sync.WaitGroup
+	readers.Go(func() { _ = readLines(outR, p.maxLen, p.stdout) })
+	readers.Go(func() { _ = readLines(errR, p.maxLen, p.stderr) })
+
+	exited := make(chan struct{})
+	how := make(chan string, 1)
+	go func() { how <- p.watch(ctx, pgid, exited) }()
+
+	waitErr := cmd.Wait()
+	close(exited)
+	signalled := <-how
+	// The leader is gone: so is the job. Kill what it left behind, which
+	// also closes their copies of the pipes.
+	_ = killGroup(pgid, syscall.SIGKILL)
+	p.drainPipes(&readers, outR, errR)
+
+	var ee *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &ee) {
+		return exit{}, fmt.Errorf("wait: %w", waitErr)
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return exit{status: ws, signalled: signalled}, nil
+}
+
+// watch stops the process group when ctx is done before exited is closed:
+// SIGTERM, then SIGKILL if the leader has not exited after the grace
+// period. It returns how it stopped the process, or "" if it did not.
+func (p *process) watch(ctx context.Context, pgid int, exited <-chan struct{}) string {
+	select {
+	case <-exited:
+		return ""
+	case <-ctx.Done():
+	}
+	_ = killGroup(pgid, syscall.SIGTERM)
+	timer := time.NewTimer(p.grace)
+	defer timer.Stop()
+	select {
+	case <-exited:
+		return "stopped with SIGTERM"
+	case <-timer.C:
+	}
+	_ = killGroup(pgid, syscall.SIGKILL)
+	return fmt.Sprintf("killed with SIGKILL after a %v grace period", p.grace)
+}
+
+// drainPipes waits for the readers to reach EOF. If a process outside the
+// group still holds a pipe after the drain timeout, it closes the read
+// ends, which ends the readers, and waits for them.
+func (p *process) drainPipes(readers *sync.WaitGroup, pipes ...*os.File) {
+	done := make(chan struct{})
+	go func() {
+		readers.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(p.drain)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		closeAll(pipes...)
+		<-done
+	}
+	closeAll(pipes...)
+}
+
+// killGroup sends sig to every process of the group pgid. It returns nil
+// also when the group no longer exists.
+func killGroup(pgid int, sig syscall.Signal) error {
+	err := syscall.Kill(-pgid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// closeAll closes files, ignoring errors: they are pipe ends and the temp
+// input, for which a failed close loses nothing.
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		_ = f.Close()
+	}
+}
+
+// removeAll removes dir and everything in it, first making writable any
+// directory the process made read-only.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(path, 0o700) // before WalkDir reads it
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

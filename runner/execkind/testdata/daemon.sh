@@ -1,0 +1,3 @@
+# Succeeds but leaves a background process holding stdout open.
+sleep 300 &
+echo "OUTPUT: {\"pid\": $!}"

@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// Task is one attempt of a job, as a Handler sees it.
+type Task struct {
+	JobID     string
+	Algorithm string
+	Input     json.RawMessage
+	Attempt   int
+	// Deadline is when the attempt times out; zero means no timeout. The
+	// context given to Run carries the same deadline.
+	Deadline time.Time
+	// Reporter takes the attempt's progress and log lines. Never nil.
+	Reporter conveyor.Reporter
+}
+
+// Handler runs attempts of one algorithm.
+//
+// Run returns the attempt's output, a JSON value, or an error. A
+// *conveyor.JobError keeps its type (e.g. crashed); an error wrapped by
+// conveyor.Permanent fails the job without further attempts; any other error
+// fails the attempt with its text as message. When ctx is done (cancel,
+// timeout, shutdown) Run must stop the work and return promptly — within
+// the algorithm's grace period — after which the runner maps ctx's cause to
+// the job's error.
+//
+// Run is called concurrently, up to the algorithm's workers.max times.
+type Handler interface {
+	Run(ctx context.Context, t *Task) (json.RawMessage, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, t *Task) (json.RawMessage, error)
+
+// Run calls f.
+func (f HandlerFunc) Run(ctx context.Context, t *Task) (json.RawMessage, error) { return f(ctx, t) }
+
+// Served is one algorithm a kind serves: its description as the registry
+// publishes it, and the handler that runs its jobs.
+type Served struct {
+	Algorithm conveyor.Algorithm
+	Handler   Handler
+}
+
+// Kind is a way of executing algorithms: in-process Go, one process per job,
+// a pool of worker processes, an HTTP service. Provision turns one entry of
+// the config's algorithms list into the algorithms it serves and their
+// handlers; it returns an error naming the entry's problem when the entry is
+// invalid for the kind (for example a field the kind does not use).
+//
+// A Handler that also implements io.Closer is closed when the runner stops.
+type Kind interface {
+	Provision(ctx context.Context, entry config.Algorithm) ([]Served, error)
+}
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]Kind{}
+)
+
+// RegisterKind makes a kind available under name, the value of an entry's
+// `kind:` key. It panics if name is taken; kinds register in their package's
+// init, and cmd/conveyor imports the kind packages it ships.
+func RegisterKind(name string, k Kind) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if _, dup := kinds[name]; dup {
+		panic("runner: kind " + name + " registered twice")
+	}
+	kinds[name] = k
+}
+
+// LookupKind returns the kind registered under name.
+func LookupKind(name string) (Kind, error) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	k, ok := kinds[name]
+	if !ok {
+		names := make([]string, 0, len(kinds))
+		for n := range kinds {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("unknown kind %q (known: %v)", name, names)
+	}
+	return k, nil
+}

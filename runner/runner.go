@@ -1,0 +1,226 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// Config configures a Runner. The zero value of each field but Broker and
+// Algorithms has a working default.
+type Config struct {
+	Broker *broker.Broker
+	// Algorithms are the entries of the config's algorithms list this
+	// runner serves.
+	Algorithms []config.Algorithm
+	// ID names the runner in job records and the registry; default
+	// host-pid-random.
+	ID string
+	// Heartbeat is how often the runner renews the leases of running jobs
+	// and its registry record. Default: the broker's heartbeat.
+	Heartbeat time.Duration
+	// ShutdownGrace bounds how long Stop lets running jobs finish before
+	// handing them back to the queue. Default 30s.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+}
+
+// Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
+// once it is no longer needed.
+type Runner struct {
+	cfg    Config
+	b      *broker.Broker
+	log    *slog.Logger
+	served []*pool
+
+	started   time.Time
+	ctx       context.Context // canceled by Stop after the grace period
+	cancel    context.CancelFunc
+	fetchStop context.CancelFunc // stops taking new jobs
+	wg        sync.WaitGroup     // fetch loops and attempts
+	bg        sync.WaitGroup     // heartbeat
+	cancelSub *nats.Subscription
+
+	mu       sync.Mutex
+	inflight map[string]*attempt // by job id
+	stopOnce sync.Once
+}
+
+// New provisions every configured algorithm through its kind and returns a
+// runner ready to Start. It returns an error naming the entry when an entry
+// is invalid or its kind fails to provision it.
+func New(ctx context.Context, cfg Config) (*Runner, error) {
+	if cfg.Broker == nil {
+		return nil, errors.New("runner: no broker")
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = cfg.Broker.Config().Heartbeat
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = config.DefaultShutdown
+	}
+	if cfg.ID == "" {
+		cfg.ID = newRunnerID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}}
+	names := map[string]bool{}
+	for i, entry := range cfg.Algorithms {
+		entry.WithDefaults()
+		k, err := LookupKind(entry.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
+		}
+		served, err := k.Provision(ctx, entry)
+		if err != nil {
+			r.closeHandlers()
+			return nil, fmt.Errorf("algorithms[%d] (%s %s): %w", i, entry.Kind, entry.Name, err)
+		}
+		for _, s := range served {
+			if names[s.Algorithm.Name] {
+				r.closeHandlers()
+				return nil, fmt.Errorf("algorithm %s is configured twice", s.Algorithm.Name)
+			}
+			names[s.Algorithm.Name] = true
+			if s.Algorithm.MaxAttempts == 0 {
+				s.Algorithm.MaxAttempts = entry.MaxAttempts
+			}
+			r.served = append(r.served, newPool(r, s, entry))
+		}
+	}
+	return r, nil
+}
+
+// ID returns the runner's id.
+func (r *Runner) ID() string { return r.cfg.ID }
+
+// Algorithms returns the algorithms the runner serves.
+func (r *Runner) Algorithms() []conveyor.Algorithm {
+	out := make([]conveyor.Algorithm, len(r.served))
+	for i, p := range r.served {
+		out[i] = p.alg
+	}
+	return out
+}
+
+// Start registers the runner's algorithms and itself, then starts pulling
+// jobs. It returns once the runner is registered and pulling, or an error
+// when the broker does not answer. The runner runs until Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	r.started = time.Now()
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	fetchCtx, fetchStop := context.WithCancel(r.ctx)
+	r.fetchStop = fetchStop
+	for _, p := range r.served {
+		if err := r.b.PutAlgorithm(ctx, p.alg); err != nil {
+			return err
+		}
+		c, err := r.b.Consumer(ctx, p.alg.Name)
+		if err != nil {
+			return err
+		}
+		p.consumer = c
+	}
+	sub, err := r.b.Conn().Subscribe(broker.CancelSubject("*"), r.onCancel)
+	if err != nil {
+		return fmt.Errorf("subscribe to cancels: %w", err)
+	}
+	r.cancelSub = sub
+	if err := r.register(ctx); err != nil {
+		return err
+	}
+	r.bg.Add(1)
+	go r.heartbeat()
+	for _, p := range r.served {
+		r.wg.Add(1)
+		go p.fetchLoop(fetchCtx)
+	}
+	r.log.Info("runner started", "algorithms", len(r.served))
+	return nil
+}
+
+// Stop stops taking jobs, lets running attempts finish for up to the
+// shutdown grace, then stops the rest, which go back to the queue and run
+// again (on another runner, or after a restart) as their next attempt. It
+// deregisters the runner and closes the kinds' handlers. Safe to call more
+// than once; the first call does the work.
+func (r *Runner) Stop() {
+	r.stopOnce.Do(func() {
+		if r.cancel == nil { // never started
+			r.closeHandlers()
+			return
+		}
+		r.fetchStop()
+		done := make(chan struct{})
+		go func() { r.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(r.cfg.ShutdownGrace):
+			r.log.Warn("shutdown grace over: handing running jobs back to the queue")
+			r.mu.Lock()
+			for _, a := range r.inflight {
+				a.stop(errShutdown)
+			}
+			r.mu.Unlock()
+			<-done
+		}
+		r.cancel()
+		r.bg.Wait()
+		if r.cancelSub != nil {
+			_ = r.cancelSub.Unsubscribe()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = r.b.DeleteRunner(ctx, r.cfg.ID)
+		cancel()
+		r.closeHandlers()
+		r.log.Info("runner stopped")
+	})
+}
+
+func (r *Runner) closeHandlers() {
+	for _, p := range r.served {
+		if c, ok := p.handler.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				r.log.Warn("close handler", "algorithm", p.alg.Name, "err", err)
+			}
+		}
+	}
+}
+
+// Info returns the runner's registry record as of now.
+func (r *Runner) Info() conveyor.RunnerInfo {
+	host, _ := os.Hostname()
+	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
+	for _, p := range r.served {
+		info.Algorithms = append(info.Algorithms, p.alg.Name)
+		info.Capacity += p.size
+		info.Busy += p.busy()
+	}
+	return info
+}
+
+func (r *Runner) register(ctx context.Context) error {
+	return r.b.PutRunner(ctx, r.Info())
+}
+
+func newRunnerID() string {
+	host, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
