@@ -72,7 +72,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	storage := jetstream.FileStorage
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        QueueStream,
-		Description: "Conveyor job queue: one message per queued attempt, subject conveyor.queue.<algorithm>.<priority>.<job>",
+		Description: "Conveyor job queue: one message per queued attempt, subject conveyor.queue.<algorithm>.<priority>, data = job id",
 		Subjects:    []string{"conveyor.queue.>"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     storage,

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -11,13 +10,12 @@ import (
 )
 
 // QueueSubject is the subject of a queued job's message:
-// conveyor.queue.<algorithm>.<priority>.<job id>. One subject per job lets
-// the store be reconciled with the queue (is this job's message there?).
-func QueueSubject(algorithm string, p conveyor.Priority, id string) string {
+// conveyor.queue.<algorithm>.<priority>.
+func QueueSubject(algorithm string, p conveyor.Priority) string {
 	if p == "" {
 		p = conveyor.PriorityNormal
 	}
-	return "conveyor.queue." + algorithm + "." + string(p) + "." + id
+	return "conveyor.queue." + algorithm + "." + string(p)
 }
 
 // Enqueue puts a stored job on the queue of its algorithm. The message
@@ -25,7 +23,7 @@ func QueueSubject(algorithm string, p conveyor.Priority, id string) string {
 // publish is deduplicated on the job id, so a retried Enqueue never queues a
 // job twice within the broker's duplicate window.
 func (b *Broker) Enqueue(ctx context.Context, j *conveyor.Job) error {
-	_, err := b.js.Publish(ctx, QueueSubject(j.Algorithm, j.Priority, j.ID), []byte(j.ID), jetstream.WithMsgID(j.ID))
+	_, err := b.js.Publish(ctx, QueueSubject(j.Algorithm, j.Priority), []byte(j.ID), jetstream.WithMsgID(j.ID))
 	if err != nil {
 		return unavailable("queue job", err)
 	}
@@ -57,13 +55,7 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Cons
 }
 
 // QueuedJobID returns the job id a queue message carries.
-func QueuedJobID(msg jetstream.Msg) string {
-	if id := string(msg.Data()); id != "" {
-		return id
-	}
-	s := msg.Subject()
-	return s[strings.LastIndexByte(s, '.')+1:]
-}
+func QueuedJobID(msg jetstream.Msg) string { return string(msg.Data()) }
 
 // CancelSubject is the core NATS subject on which the gateway tells runners
 // that a job was canceled; "*" gives the wildcard runners subscribe to.

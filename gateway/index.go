@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -34,6 +35,48 @@ type summary struct {
 	Status    conveyor.Status `json:"status"`
 }
 
+// summarize reads the id, algorithm and status of a job record. Records
+// are written by json.Marshal of conveyor.Job, which puts those three
+// fields first, with values that never need escaping; the fast path reads
+// just that prefix and never scans a large input or output. Anything else
+// is decoded whole.
+func summarize(data []byte) (summary, bool) {
+	var s summary
+	rest, ok := data, true
+	field := func(name string) string {
+		key := `"` + name + `":"`
+		if !ok || !bytes.HasPrefix(rest, []byte(key)) {
+			ok = false
+			return ""
+		}
+		rest = rest[len(key):]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+			ok = false
+			return ""
+		}
+		v := string(rest[:end])
+		rest = rest[end+1:]
+		if len(rest) > 0 && rest[0] == ',' {
+			rest = rest[1:]
+		}
+		return v
+	}
+	if len(rest) > 0 && rest[0] == '{' {
+		rest = rest[1:]
+		s.ID, s.Algorithm, s.Status = field("id"), field("algorithm"), conveyor.Status(field("status"))
+	} else {
+		ok = false
+	}
+	if !ok {
+		s = summary{}
+		if json.Unmarshal(data, &s) != nil {
+			return s, false
+		}
+	}
+	return s, s.ID != ""
+}
+
 func newIndex() *index {
 	return &index{
 		byID:    map[string]*entry{},
@@ -44,8 +87,8 @@ func newIndex() *index {
 
 // put records the latest version of a job record.
 func (x *index) put(data []byte, updated time.Time) {
-	var s summary
-	if json.Unmarshal(data, &s) != nil || s.ID == "" {
+	s, ok := summarize(data)
+	if !ok {
 		return
 	}
 	x.mu.Lock()

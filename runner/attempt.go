@@ -58,8 +58,17 @@ func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*con
 	return err
 }
 
-// process takes one queue message through one attempt of its job.
+// process takes one queue message through one attempt of its job. It
+// frees the job's slot once the handler has returned.
 func (r *Runner) process(p *pool, msg jetstream.Msg) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			p.release()
+		}
+	}
+	defer release()
 	ctx := r.ctx
 	id := broker.QueuedJobID(msg)
 	log := r.log.With("job_id", id, "algorithm", p.alg.Name)
@@ -104,11 +113,11 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	r.run(p, msg, j, rev, log)
+	r.run(p, msg, j, rev, log, release)
 }
 
 // run executes a started attempt and records its outcome.
-func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, log *slog.Logger) {
+func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, log *slog.Logger, release func()) {
 	actx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	timeout := j.Timeout.Std()
@@ -128,7 +137,10 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, lo
 	defer r.untrack(a)
 
 	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	p.running.Add(1)
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+	p.running.Add(-1)
+	release()
 	cause := context.Cause(actx)
 	if actx.Err() == nil {
 		cause = nil

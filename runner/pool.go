@@ -18,6 +18,9 @@ const fetchWait = 30 * time.Second
 // pool is one algorithm on one runner: a handler and a bounded number of
 // slots. It asks the broker for exactly as many jobs as it has free slots,
 // so a job never waits in a busy runner's buffer while another runner idles.
+// A slot is held while a job is being started and executed; it is freed as
+// soon as the handler returns, so the bookkeeping of one job (recording its
+// outcome, acknowledging it) overlaps the execution of the next.
 type pool struct {
 	r        *Runner
 	alg      conveyor.Algorithm
@@ -39,6 +42,9 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		slots:   make(chan struct{}, entry.Workers.Max),
 	}
 }
+
+// release frees the slot of a job whose execution is over (or never began).
+func (p *pool) release() { <-p.slots }
 
 // busy returns how many jobs the pool is running now.
 func (p *pool) busy() int { return int(p.running.Load()) }
@@ -100,9 +106,6 @@ func (p *pool) fetch(ctx context.Context, n int) (int, error) {
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()
-			defer func() { <-p.slots }()
-			p.running.Add(1)
-			defer p.running.Add(-1)
 			p.r.process(p, msg)
 		}()
 	}

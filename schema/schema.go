@@ -129,7 +129,7 @@ func compileError(err error) error {
 	var verr *jsonschema.ValidationError
 	if errors.As(err, &sve) && errors.As(sve.Err, &verr) {
 		e := violationError("invalid schema", verr)
-		e.(*conveyor.Error).Err = err
+		e.Err = err
 		return e
 	}
 	var lerr *jsonschema.LoadURLError

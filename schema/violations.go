@@ -15,7 +15,7 @@ import (
 // violationError returns an EINVALID *conveyor.Error whose Details are the
 // leaf failures of verr and whose message is summary followed by the first
 // of them.
-func violationError(summary string, verr *jsonschema.ValidationError) error {
+func violationError(summary string, verr *jsonschema.ValidationError) *conveyor.Error {
 	vs := violations(verr)
 	msg := summary
 	if len(vs) > 0 {
@@ -41,10 +41,10 @@ func describe(v conveyor.Violation) string {
 // The wrappers the validator adds ("validation failed", "$ref", "allOf")
 // are dropped in favour of what they contain; a "required" or
 // "additionalProperties" failure naming several properties is one Violation
-// per property. A failed "anyOf" or "oneOf"
-// is one Violation at the value it concerns, its message listing why each
-// alternative failed: reporting each alternative's failure separately would
-// tell the user to satisfy all of them.
+// per property. A failed "anyOf" or "oneOf" is one Violation at the value
+// it concerns, its message listing why each alternative failed: reporting
+// each alternative's failure separately would tell the user to satisfy all
+// of them.
 func violations(verr *jsonschema.ValidationError) []conveyor.Violation {
 	var vs []conveyor.Violation
 	var walk func(e *jsonschema.ValidationError)

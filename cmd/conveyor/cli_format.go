@@ -42,7 +42,7 @@ func (e *env) printJob(w io.Writer, j *conveyor.Job) {
 		row("Priority", "%s", j.Priority)
 	}
 	if j.Timeout > 0 {
-		row("Timeout", "%s", j.Timeout)
+		row("Timeout", "%s", fmtDuration(j.Timeout.Std()))
 	}
 	if j.Mutex != "" {
 		row("Mutex", "%s", j.Mutex)
@@ -131,8 +131,8 @@ func (e *env) fmtTime(t time.Time) string {
 	return t.In(e.loc).Format("2006-01-02 15:04:05")
 }
 
-// fmtDuration writes d rounded to what a person cares about: "850ms",
-// "2.3s", "4m12s", "3h5m".
+// fmtDuration writes d rounded to what a person cares about, without zero
+// units at its end: "850ms", "2.3s", "4m12s", "5m", "3h5m", "2h".
 func fmtDuration(d time.Duration) string {
 	switch {
 	case d < 0:
@@ -142,9 +142,18 @@ func fmtDuration(d time.Duration) string {
 	case d < time.Minute:
 		return d.Round(100 * time.Millisecond).String()
 	case d < time.Hour:
-		return d.Round(time.Second).String()
+		d = d.Round(time.Second)
+	default:
+		d = d.Round(time.Minute)
 	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // fmtAgo writes how long before now t was: "3s ago"; "-" for the zero time.

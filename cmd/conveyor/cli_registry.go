@@ -55,7 +55,7 @@ func cmdAlgorithms(ctx context.Context, e *env, cmd *command, args []string) err
 	fmt.Fprintln(tw, "NAME\tKIND\tRUNNERS\tQUEUED\tRUNNING\tDESCRIPTION")
 	for _, a := range list.Algorithms {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", a.Name, a.Kind, len(a.Runners), a.Queued, a.Running,
-			truncate(firstLine(a.Description), 60))
+			orDash(truncate(firstLine(a.Description), 60)))
 	}
 	return tw.Flush()
 }
@@ -69,7 +69,7 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 		fmt.Fprintf(tw, "Description:\t%s\n", firstLine(a.Description))
 	}
 	if a.Timeout > 0 {
-		fmt.Fprintf(tw, "Timeout:\t%s\n", a.Timeout)
+		fmt.Fprintf(tw, "Timeout:\t%s\n", fmtDuration(a.Timeout.Std()))
 	}
 	maxAttempts := a.MaxAttempts
 	if maxAttempts == 0 {
@@ -89,6 +89,13 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 	if len(a.OutputSchema) > 0 {
 		fmt.Fprintf(e.stdout, "Output schema:\n%s\n", indent(prettyJSON(a.OutputSchema), "  "))
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func orNone(s string) string {

@@ -53,8 +53,10 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	if err := conveyor.ValidateName(req.Algorithm); err != nil {
 		return usagef("%s", conveyor.ErrorMessage(err))
 	}
-	if req.Priority, err = conveyor.ParsePriority(priority); err != nil {
-		return usagef("--priority: %s", conveyor.ErrorMessage(err))
+	if priority != "" {
+		if req.Priority, err = conveyor.ParsePriority(priority); err != nil {
+			return usagef("--priority: %s", conveyor.ErrorMessage(err))
+		}
 	}
 	if req.MaxAttempts < 0 {
 		return usagef("--max-attempts: must not be negative")

@@ -36,19 +36,22 @@ type handler struct {
 //
 // Run makes a directory private to the attempt (mode 0700), writes the input
 // into input.json there (mode 0600) and starts the command in its own
-// process group, with that file also open as stdin, TMPDIR and
-// CONVEYOR_TMPDIR set to the directory and the other CONVEYOR_* job
-// variables set. Stdout and stderr are read line by line as they come (see
-// the package documentation); progress and logs go to t.Reporter.
+// process group, with TMPDIR and CONVEYOR_TMPDIR set to the directory and
+// the other CONVEYOR_* job variables set. Its stdin is that same file,
+// opened read-only: the same bytes then EOF as a pipe would give, without a
+// copying goroutine that a child which never reads stdin could block.
+// Stdout and stderr are read line by line as they come (see the package
+// documentation); progress and logs go to t.Reporter.
 //
 // When ctx is done first, the process group gets SIGTERM and, if its leader
 // has not exited after the grace period, SIGKILL; Run then returns an error
-// wrapping ctx.Err() (and context.Cause(ctx) when that differs). When the
+// wrapping ctx.Err() (and context.Cause(ctx) when that differs), and logs
+// how it stopped the process. When the
 // leader exits, whether on its own or signalled, anything still running in
 // its group is killed with SIGKILL, and pipes that a process outside the
-// group still holds open are closed shortly after. Run returns only once the
-// process is reaped and its output read, and it removes the directory on
-// every path.
+// group still holds open are closed after a short drain timeout. Run
+// returns only once the process is reaped and its output read, and it
+// removes the directory on every path.
 //
 // Otherwise Run returns a *conveyor.JobError: of type "error" for an
 // ERROR: line (its message), a non-zero exit ("exit status N"), an invalid
@@ -56,9 +59,9 @@ type handler struct {
 // a signal Run did not send. Detail holds the last lines of stderr. Errors
 // setting up the attempt (temporary files, starting the process) are
 // returned as plain errors.
-func (h *handler) Run(ctx context.Context, t *runner.Task) (out json.RawMessage, err error) {
+func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, stopped(ctx, "not started")
+		return nil, h.stopped(ctx, "not started")
 	}
 	tmpDir, err := os.MkdirTemp(h.tmp, "conveyor-"+h.name+"-*")
 	if err != nil {
@@ -107,18 +110,20 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (out json.RawMessage,
 		return nil, fmt.Errorf("exec %s: %w", h.name, err)
 	}
 	if res.signalled != "" {
-		return nil, stopped(ctx, res.signalled)
+		err := h.stopped(ctx, res.signalled)
+		t.Reporter.Log("log", "conveyor: "+err.Error())
+		return nil, err
 	}
 	return st.result(res.status)
 }
 
 // stopped returns the error of an attempt that ctx stopped.
-func stopped(ctx context.Context, how string) error {
+func (h *handler) stopped(ctx context.Context, how string) error {
 	err, cause := ctx.Err(), context.Cause(ctx)
 	if cause != nil && cause != err {
-		return fmt.Errorf("exec: %s: %w: %w", how, err, cause)
+		return fmt.Errorf("exec %s: %s: %w: %w", h.name, how, err, cause)
 	}
-	return fmt.Errorf("exec: %s: %w", how, err)
+	return fmt.Errorf("exec %s: %s: %w", h.name, how, err)
 }
 
 // outcome is what an attempt's stdout and stderr said. The stdout and
@@ -149,7 +154,11 @@ func (o *outcome) stdout(r conveyor.Reporter, line string, dropped int) {
 		o.output, o.badOut = json.RawMessage(m.text), ""
 	case msgError:
 		if !o.failed {
-			o.failed, o.errMsg = true, strings.ToValidUTF8(m.text, "\uFFFD")
+			msg := m.text
+			if len(msg) > maxMessageBytes {
+				msg = msg[:maxMessageBytes] + "…"
+			}
+			o.failed, o.errMsg = true, strings.ToValidUTF8(msg, "\uFFFD")
 		}
 	case msgProgress:
 		r.Progress(m.percent, strings.ToValidUTF8(m.text, "\uFFFD"))

@@ -19,6 +19,8 @@ const (
 	// tailLines and tailBytes bound the stderr tail kept for error details.
 	tailLines = 20
 	tailBytes = 4 << 10
+	// maxMessageBytes caps the message of an ERROR: line.
+	maxMessageBytes = 4 << 10
 )
 
 // msgKind is what a line of a process's stdout says.

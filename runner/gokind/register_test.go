@@ -17,8 +17,14 @@ type echoOut struct {
 
 func echo(_ context.Context, in echoIn) (echoOut, error) { return echoOut(in), nil }
 
-func TestRegister(t *testing.T) {
+// Tests register in init: a test may run more than once in a process
+// (go test -count=2), an algorithm may be registered only once.
+func init() {
 	Register("test_register_echo", echo, Describe("Echoes."))
+	Register("test_register_dup", echo)
+}
+
+func TestRegister(t *testing.T) {
 	a, ok := lookup("test_register_echo")
 	if !ok {
 		t.Fatal("not registered")
@@ -36,7 +42,6 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterPanics(t *testing.T) {
-	Register("test_register_dup", echo)
 	tests := []struct {
 		name     string
 		register func()

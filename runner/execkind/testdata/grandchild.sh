@@ -1,6 +1,6 @@
 # Leaves a grandchild that ignores SIGTERM, then waits to be stopped.
-(trap '' TERM; exec sleep 300) &
+# "ready" comes from the grandchild once it ignores SIGTERM.
+(trap '' TERM; echo "LOG: ready"; exec sleep 300) &
 echo "LOG: pid $!"
 echo "LOG: tmp $CONVEYOR_TMPDIR"
-echo "LOG: ready"
 exec sleep 300

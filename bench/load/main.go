@@ -1,0 +1,205 @@
+// Command load measures Conveyor end to end over HTTP, on the workloads the
+// peers in ../shared/peers run, and prints one summary line.
+//
+//	go run ./bench/load -server http://127.0.0.1:8080 -jobs 10000 -clients 32
+//
+// Modes (-modes, comma-separated):
+//
+//	e2e      -clients goroutines submit -jobs is_prime jobs (n = -n) with
+//	         POST /v1/algorithms/is_prime/jobs while the runner works; then
+//	         every job is awaited. e2e_jobs_per_s = jobs / (first submit ..
+//	         last finished_at); submit_per_s = jobs / submit phase.
+//	latency  idle server, one job at a time: submit-to-start is the job's
+//	         started_at - created_at (server clock), round trip is one
+//	         submit with ?wait= from the client.
+//
+// It talks only to the server it is given (loopback), and its request
+// loops are bounded by -jobs and -latn.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+var (
+	fServer  = flag.String("server", "http://127.0.0.1:8080", "Conveyor base URL")
+	fJobs    = flag.Int("jobs", 10000, "jobs in e2e mode")
+	fClients = flag.Int("clients", 32, "concurrent HTTP clients")
+	fN       = flag.Int64("n", 7, "is_prime input")
+	fLatN    = flag.Int("latn", 200, "jobs in latency mode")
+	fModes   = flag.String("modes", "e2e,latency", "modes to run")
+)
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 2 * time.Minute}
+
+func main() {
+	flag.Parse()
+	summary := []string{"system=conveyor", "workload=W2"}
+	for _, mode := range strings.Split(*fModes, ",") {
+		switch mode {
+		case "e2e":
+			summary = append(summary, e2e()...)
+		case "latency":
+			summary = append(summary, latency()...)
+		default:
+			fail("unknown mode %q", mode)
+		}
+	}
+	fmt.Println(strings.Join(summary, " "))
+}
+
+func e2e() []string {
+	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
+	ids := make([]string, *fJobs)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range *fClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *fJobs {
+					return
+				}
+				var j conveyor.Job
+				if err := call("POST", "/v1/algorithms/is_prime/jobs", body, http.StatusAccepted, &j); err != nil {
+					errs.Add(1)
+					fmt.Fprintln(os.Stderr, "# submit:", err)
+					continue
+				}
+				ids[i] = j.ID
+			}
+		}()
+	}
+	wg.Wait()
+	submitted := time.Since(t0)
+
+	var last atomic.Int64
+	var failed atomic.Int64
+	next.Store(0)
+	for range *fClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				if ids[i] == "" {
+					continue
+				}
+				j := await(ids[i])
+				if j == nil || j.Status != conveyor.StatusSucceeded {
+					failed.Add(1)
+					continue
+				}
+				for {
+					cur := last.Load()
+					if j.FinishedAt.UnixNano() <= cur || last.CompareAndSwap(cur, j.FinishedAt.UnixNano()) {
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := time.Unix(0, last.Load()).Sub(t0)
+	ok := errs.Load() == 0 && failed.Load() == 0
+	fmt.Fprintf(os.Stderr, "# e2e jobs=%d clients=%d submit=%s total=%s submit_errors=%d not_succeeded=%d\n",
+		*fJobs, *fClients, submitted.Round(time.Millisecond), total.Round(time.Millisecond), errs.Load(), failed.Load())
+	return []string{
+		fmt.Sprintf("jobs=%d", *fJobs),
+		fmt.Sprintf("clients=%d", *fClients),
+		fmt.Sprintf("e2e_jobs_per_s=%.0f", float64(*fJobs)/total.Seconds()),
+		fmt.Sprintf("submit_per_s=%.0f", float64(*fJobs)/submitted.Seconds()),
+		fmt.Sprintf("all_succeeded=%v", ok),
+	}
+}
+
+func latency() []string {
+	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
+	var startLat, roundTrip []time.Duration
+	for range *fLatN {
+		var j conveyor.Job
+		t0 := time.Now()
+		if err := call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", body, http.StatusOK, &j); err != nil {
+			fail("latency submit: %v", err)
+		}
+		roundTrip = append(roundTrip, time.Since(t0))
+		if j.StartedAt == nil {
+			fail("job %s has no started_at", j.ID)
+		}
+		startLat = append(startLat, j.StartedAt.Sub(j.CreatedAt))
+	}
+	return []string{
+		"submit_to_start_p50_ms=" + ms(pct(startLat, 50)),
+		"submit_to_start_p99_ms=" + ms(pct(startLat, 99)),
+		"wait_roundtrip_p50_ms=" + ms(pct(roundTrip, 50)),
+		"wait_roundtrip_p99_ms=" + ms(pct(roundTrip, 99)),
+	}
+}
+
+// await long-polls a job until it is final.
+func await(id string) *conveyor.Job {
+	for range 60 {
+		var j conveyor.Job
+		if err := call("GET", "/v1/jobs/"+id+"?wait=30s", nil, http.StatusOK, &j); err != nil {
+			fmt.Fprintln(os.Stderr, "# await:", err)
+			return nil
+		}
+		if j.Status.Terminal() {
+			return &j
+		}
+	}
+	return nil
+}
+
+func call(method, path string, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(context.Background(), method, *fServer+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	return json.Unmarshal(data, out)
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "load: "+format+"\n", args...)
+	os.Exit(1)
+}

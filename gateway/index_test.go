@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+func TestSummarize(t *testing.T) {
+	j := &conveyor.Job{ID: "01ABC", Algorithm: "is_prime", Status: conveyor.StatusRunning, Input: json.RawMessage(`{"n":7}`)}
+	data, _ := json.Marshal(j)
+	for name, in := range map[string]string{
+		"as written":    string(data),
+		"other order":   `{"input":{"x":[1,2]},"status":"running","algorithm":"is_prime","id":"01ABC"}`,
+		"with spaces":   ` { "id" : "01ABC", "algorithm":"is_prime" , "status":"running"}`,
+		"extra leading": `{"v":1,"id":"01ABC","algorithm":"is_prime","status":"running"}`,
+	} {
+		s, ok := summarize([]byte(in))
+		if !ok || s.ID != "01ABC" || s.Algorithm != "is_prime" || s.Status != conveyor.StatusRunning {
+			t.Errorf("%s: got %+v, %v", name, s, ok)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"id":`, `{"algorithm":"a"}`} {
+		if s, ok := summarize([]byte(bad)); ok {
+			t.Errorf("%q: got %+v, want failure", bad, s)
+		}
+	}
+}
+
+func TestIndexPageAndWait(t *testing.T) {
+	x := newIndex()
+	put := func(id, alg string, st conveyor.Status) {
+		data, _ := json.Marshal(&conveyor.Job{ID: id, Algorithm: alg, Status: st})
+		x.put(data, time.Now())
+	}
+	// Out of order arrival still lists newest first.
+	for _, id := range []string{"03", "01", "05", "02", "04"} {
+		alg := "a"
+		if id == "02" || id == "04" {
+			alg = "b"
+		}
+		put(id, alg, conveyor.StatusQueued)
+	}
+	ids, next := x.page("", "", "", 2)
+	if strings.Join(ids, ",") != "05,04" || next != "04" {
+		t.Fatalf("page 1: %v next %q", ids, next)
+	}
+	ids, next = x.page("", "", next, 2)
+	if strings.Join(ids, ",") != "03,02" || next != "02" {
+		t.Fatalf("page 2: %v next %q", ids, next)
+	}
+	ids, next = x.page("", "", next, 2)
+	if strings.Join(ids, ",") != "01" || next != "" {
+		t.Fatalf("page 3: %v next %q", ids, next)
+	}
+	if ids, _ := x.page("b", "", "", 10); strings.Join(ids, ",") != "04,02" {
+		t.Fatalf("filter b: %v", ids)
+	}
+	done, stop := x.waitTerminal("03")
+	defer stop()
+	put("03", "a", conveyor.StatusRunning)
+	select {
+	case <-done:
+		t.Fatal("woken by a non-terminal status")
+	default:
+	}
+	put("03", "a", conveyor.StatusSucceeded)
+	<-done // closed, or the test times out
+	if x.countOf("a", conveyor.StatusQueued) != 2 || x.countOf("a", conveyor.StatusSucceeded) != 1 {
+		t.Fatalf("counts: %v", x.counts)
+	}
+	x.prune(time.Now().Add(time.Hour))
+	if ids, _ := x.page("", "", "", 10); len(ids) != 0 || x.countOf("a", conveyor.StatusQueued) != 0 {
+		t.Fatalf("after prune: %v", ids)
+	}
+}
+
+func BenchmarkSummarize(b *testing.B) {
+	j := &conveyor.Job{ID: "01M81GG4EDC8MJJT5BEJ374GZQ", Algorithm: "is_prime", Status: conveyor.StatusSucceeded,
+		Input: json.RawMessage(`{"text":"` + strings.Repeat("lorem ipsum ", 1000) + `"}`), MaxAttempts: 3, CreatedAt: time.Now()}
+	data, _ := json.Marshal(j)
+	b.ReportAllocs()
+	for b.Loop() {
+		summarize(data)
+	}
+}
