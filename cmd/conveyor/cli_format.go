@@ -132,11 +132,13 @@ func (e *env) fmtTime(t time.Time) string {
 }
 
 // fmtDuration writes d rounded to what a person cares about, without zero
-// units at its end: "850ms", "2.3s", "4m12s", "5m", "3h5m", "2h".
+// units at its end: "<1ms", "850ms", "2.3s", "4m12s", "5m", "3h5m", "2h".
 func fmtDuration(d time.Duration) string {
 	switch {
-	case d < 0:
+	case d <= 0:
 		return "0s"
+	case d < time.Millisecond:
+		return "<1ms"
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
 	case d < time.Minute:

@@ -84,7 +84,11 @@ func (e *env) await(ctx context.Context, c *client.Client, cf *clientFlags, id s
 		return nil
 	}
 	msg := fmt.Sprintf("job %s %s", job.ID, job.Status)
-	if job.Error != nil {
+	switch {
+	case job.Error == nil:
+	case job.Error.Type == string(job.Status): // "canceled: canceled: …"
+		msg += ": " + job.Error.Message
+	default:
 		msg += ": " + fmtJobError(job.Error)
 	}
 	return &exitError{exitFailed, errors.New(msg)}

@@ -47,7 +47,7 @@ func TestWait(t *testing.T) {
 			name:   "canceled",
 			bodies: []string{canceled},
 			code:   1,
-			stderr: "canceled\nconveyor: job j1 canceled: canceled: canceled by request\n",
+			stderr: "canceled\nconveyor: job j1 canceled: canceled by request\n",
 			stdout: "Status:     canceled\n",
 		},
 		{
@@ -129,6 +129,7 @@ func TestFormat(t *testing.T) {
 	}{
 		{-time.Second, "0s"},
 		{0, "0s"},
+		{300 * time.Microsecond, "<1ms"},
 		{1234 * time.Microsecond, "1ms"},
 		{850 * time.Millisecond, "850ms"},
 		{2345 * time.Millisecond, "2.3s"},

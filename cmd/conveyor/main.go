@@ -61,7 +61,7 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		{name: "serve", summary: "run the broker, gateway and runners in one process",
-			run: func(ctx context.Context, _ *env, _ *command, args []string) error { return cmdServe(ctx, args) }},
+			run: func(ctx context.Context, e *env, _ *command, args []string) error { return cmdServe(ctx, e, args) }},
 		submitCommand,
 		statusCommand,
 		waitCommand,

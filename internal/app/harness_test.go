@@ -40,6 +40,7 @@ func testConfig(t *testing.T, dataDir string) config.Config {
 			{Name: "wordcount", Kind: "exec", Command: []string{"python3", script},
 				InputSchema: map[string]any{"type": "object", "required": []any{"text"},
 					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}}},
+			{Name: "spawn", Kind: "exec", Command: []string{"sh", filepath.Join(filepath.Dir(script), "spawn.sh")}, Grace: conveyor.Duration(time.Second)},
 		},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}

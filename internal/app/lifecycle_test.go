@@ -1,8 +1,11 @@
 package app
 
 import (
+	"fmt"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
@@ -73,4 +76,43 @@ func TestCancel(t *testing.T) {
 	if done := s.wait(j.ID); done.Status != conveyor.StatusCanceled || done.Error.Type != conveyor.ErrorTypeCanceled {
 		t.Fatalf("after cancel: %+v", done)
 	}
+}
+
+// TestCancelKillsExecGrandchild cancels a running exec job over HTTP and
+// checks that the grandchild its script started is gone too.
+func TestCancelKillsExecGrandchild(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "spawn", "input": map[string]any{}}, "", http.StatusAccepted)
+	var pid int
+	eventually(t, "the grandchild to be started", func() bool {
+		var logs conveyor.LogList
+		s.do("GET", "/v1/jobs/"+j.ID+"/logs", nil, &logs)
+		for _, l := range logs.Logs {
+			if _, err := fmt.Sscanf(l.Line, "grandchild %d", &pid); err == nil {
+				return true
+			}
+		}
+		return false
+	})
+	if !alive(pid) {
+		t.Fatalf("grandchild %d is not running before the cancel", pid)
+	}
+	if resp := s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	eventually(t, "the grandchild to be killed", func() bool { return !alive(pid) })
+	eventually(t, "the runner to free the slot", func() bool { return s.app.Runner().Info().Busy == 0 })
+}
+
+// alive reports whether pid is a live process (a zombie counts as dead).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// TestCLI drives a real server with the CLI as the README's tour does.
+func TestCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	p := serve(t, t.TempDir(), freeAddr(t), "algorithms: [{kind: go}]\n")
+
+	out, code := p.cli("", "submit", "is_prime", "--data", `{"n": 32416190071}`, "--wait")
+	if code != 0 || !strings.Contains(out, "succeeded") || !strings.Contains(out, `"prime": true`) {
+		t.Fatalf("submit --wait: exit %d\n%s", code, out)
+	}
+
+	out, code = p.cli(`{"n": 15}`, "submit", "is_prime", "--input", "-", "--json")
+	var j conveyor.Job
+	if code != 0 || json.Unmarshal([]byte(out), &j) != nil || j.ID == "" {
+		t.Fatalf("submit --json: exit %d\n%s", code, out)
+	}
+	out, code = p.cli("", "wait", j.ID)
+	if code != 0 || !strings.Contains(out, `"prime": false`) {
+		t.Fatalf("wait: exit %d\n%s", code, out)
+	}
+	if out, code = p.cli("", "status", j.ID); code != 0 || !strings.Contains(out, j.ID) {
+		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+
+	// A schema violation is reported with its JSON pointer.
+	out, code = p.cli("", "submit", "is_prime", "--data", `{"n": -3}`)
+	if code == 0 || !strings.Contains(out, "/n") {
+		t.Fatalf("bad input: exit %d\n%s", code, out)
+	}
+
+	// A job that fails makes a waiting CLI exit 1.
+	out, code = p.cli("", "submit", "sleep", "--data", `{"seconds": 0, "fail": "boom"}`, "--max-attempts", "1", "--wait")
+	if code != 1 || !strings.Contains(out, "boom") {
+		t.Fatalf("failing job: exit %d\n%s", code, out)
+	}
+
+	// Cancel a long job.
+	out, code = p.cli("", "submit", "sleep", "--data", `{"seconds": 60}`, "--json")
+	if code != 0 || json.Unmarshal([]byte(out), &j) != nil {
+		t.Fatalf("submit sleep: exit %d\n%s", code, out)
+	}
+	if out, code = p.cli("", "cancel", j.ID); code != 0 || !strings.Contains(out, "canceled") {
+		t.Fatalf("cancel: exit %d\n%s", code, out)
+	}
+
+	for _, args := range [][]string{{"jobs"}, {"algorithms"}, {"runners"}, {"version"}} {
+		if out, code := p.cli("", args...); code != 0 || strings.TrimSpace(out) == "" {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	if out, _ := p.cli("", "algorithms"); !strings.Contains(out, "is_prime") || !strings.Contains(out, "sleep") {
+		t.Fatalf("algorithms:\n%s", out)
+	}
+}

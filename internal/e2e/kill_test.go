@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// TestKill9LosesNoJob kills `conveyor serve` with SIGKILL while jobs are
+// queued, running and being submitted, restarts it on the same data dir,
+// and checks that every job that was accepted (202) runs to success — the
+// interrupted ones in a later attempt.
+func TestKill9LosesNoJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills processes")
+	}
+	dir, addr := t.TempDir(), freeAddr(t)
+	cfg := `
+heartbeat: 300ms
+algorithms:
+  - {kind: go, workers: {max: 2}}
+`
+	p := serve(t, dir, addr, cfg)
+
+	// Slow jobs keep both workers busy, so some are running and some are
+	// queued when the kill comes.
+	var accepted []string
+	for range 6 {
+		var j conveyor.Job
+		code, err := p.call("POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":0.5}}`, &j)
+		if err != nil || code != 202 {
+			t.Fatalf("submit: %d %v", code, err)
+		}
+		accepted = append(accepted, j.ID)
+	}
+	// A client keeps submitting until the server is gone.
+	var mu sync.Mutex
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for i := 0; ; i++ {
+			var j conveyor.Job
+			code, err := p.call("POST", "/v1/jobs", fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d}}`, 1000+i), &j)
+			if err != nil {
+				return // the server died mid-request: this one was never accepted
+			}
+			if code == 202 {
+				mu.Lock()
+				accepted = append(accepted, j.ID)
+				mu.Unlock()
+			}
+		}
+	}()
+	// Kill once the first slow job is running and the client has had a
+	// few hundred submits accepted.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(accepted)
+		mu.Unlock()
+		if n > 300 && p.job(accepted[0], "").Status == conveyor.StatusRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready to kill after 20s: %d accepted", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.kill(syscall.SIGKILL)
+	<-stopped
+
+	p2 := serve(t, dir, addr, cfg)
+	interrupted := 0
+	for _, id := range accepted {
+		var j conveyor.Job
+		for range 10 {
+			if j = p2.job(id, "20s"); j.Status.Terminal() {
+				break
+			}
+		}
+		if j.Status != conveyor.StatusSucceeded {
+			t.Fatalf("job %s (%s) after restart: %s, error %+v\nlogs:\n%s", id, j.Algorithm, j.Status, j.Error, p2.logs)
+		}
+		if j.Attempt > 1 {
+			interrupted++
+		}
+	}
+	if interrupted == 0 {
+		t.Fatal("no job was interrupted: the kill came too late to test anything")
+	}
+	t.Logf("%d accepted jobs all succeeded after kill -9 and restart; %d were interrupted mid-attempt", len(accepted), interrupted)
+}

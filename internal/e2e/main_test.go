@@ -1,0 +1,170 @@
+// Package e2e tests the conveyor binary as a user runs it: built once,
+// started as a process on loopback, driven over HTTP and through its CLI,
+// killed with SIGKILL and restarted.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// binary is the conveyor command built for this test run.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "conveyor-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "conveyor")
+	build := exec.Command("go", "build", "-o", binary, "../../cmd/conveyor")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build conveyor:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running `conveyor serve`.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	logs *bytes.Buffer
+	done chan struct{}
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve starts the binary with the config text and waits for /readyz.
+func serve(t *testing.T, dir, addr, configText string) *proc {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "conveyor.yaml")
+	if err := os.WriteFile(cfgPath, []byte(configText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(binary, "serve", "--config", cfgPath)
+	p.cmd.Env = append(os.Environ(), "CONVEYOR_HTTP_ADDR="+addr, "CONVEYOR_DATA_DIR="+filepath.Join(dir, "data"))
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill(syscall.SIGKILL) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("conveyor serve exited early:\n%s", p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conveyor serve not ready after 30s:\n%s", p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill sends sig and waits for the process to exit.
+func (p *proc) kill(sig syscall.Signal) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		p.t.Errorf("conveyor serve did not exit after %v", sig)
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// call sends a request and decodes a JSON answer into out (if not nil).
+func (p *proc) call(method, path, body string, out any) (int, error) {
+	req, err := http.NewRequestWithContext(context.Background(), method, p.base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %w: %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// job reads a job; it fails the test on any error.
+func (p *proc) job(id string, wait string) conveyor.Job {
+	p.t.Helper()
+	var j conveyor.Job
+	q := ""
+	if wait != "" {
+		q = "?wait=" + wait
+	}
+	if code, err := p.call("GET", "/v1/jobs/"+id+q, "", &j); err != nil || code != 200 {
+		p.t.Fatalf("get job %s: %d %v", id, code, err)
+	}
+	return j
+}
+
+// cli runs the binary with args against p and returns its output and exit code.
+func (p *proc) cli(stdin string, args ...string) (string, int) {
+	p.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "CONVEYOR_SERVER="+p.base)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(out), code
+}
