@@ -28,17 +28,20 @@ algorithms:
 
 	// Slow jobs keep both workers busy, so some are running and some are
 	// queued when the kill comes.
-	var accepted []string
+	var slow []string
 	for range 6 {
 		var j conveyor.Job
-		code, err := p.call("POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":0.5}}`, &j)
+		code, err := p.call("POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":1}}`, &j)
 		if err != nil || code != 202 {
 			t.Fatalf("submit: %d %v", code, err)
 		}
-		accepted = append(accepted, j.ID)
+		slow = append(slow, j.ID)
 	}
 	// A client keeps submitting until the server is gone.
-	var mu sync.Mutex
+	var (
+		mu       sync.Mutex
+		accepted []string
+	)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -55,14 +58,14 @@ algorithms:
 			}
 		}
 	}()
-	// Kill once the first slow job is running and the client has had a
-	// few hundred submits accepted.
+	// Kill once a slow job has started, the last is not done, and the
+	// client has had a few hundred submits accepted.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
 		n := len(accepted)
 		mu.Unlock()
-		if n > 300 && p.job(accepted[0], "").Status == conveyor.StatusRunning {
+		if n > 300 && p.job(slow[len(slow)-1], "").Status != conveyor.StatusSucceeded && p.job(slow[0], "").Status != conveyor.StatusQueued {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -73,6 +76,7 @@ algorithms:
 	p.kill(syscall.SIGKILL)
 	<-stopped
 
+	accepted = append(slow, accepted...)
 	p2 := serve(t, dir, addr, cfg)
 	interrupted := 0
 	for _, id := range accepted {
