@@ -24,11 +24,11 @@ type SleepOutput struct {
 // Sleep limits.
 const (
 	maxSleep   = time.Hour
-	maxSteps   = 10
+	maxSteps   = 100
 	minStepLen = 100 * time.Millisecond
 )
 
-// Sleep sleeps for in.Seconds, in up to 10 steps of at least 100ms, and
+// Sleep sleeps for in.Seconds, in up to 100 steps of at least 100ms, and
 // reports its progress after each step. Then it fails with the message
 // in.Fail if that is set (each attempt of the job sleeps again, which makes
 // it a demo of retries), or else returns how long it slept.

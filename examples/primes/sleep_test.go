@@ -20,7 +20,8 @@ func TestSleepSteps(t *testing.T) {
 		{101 * time.Millisecond, 2},
 		{250 * time.Millisecond, 3},
 		{time.Second, 10},
-		{time.Hour, 10},
+		{time.Hour, 100},
+		{30 * time.Second, 100},
 	}
 	for _, tt := range tests {
 		if got := sleepSteps(tt.total); got != tt.want {

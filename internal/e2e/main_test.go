@@ -69,8 +69,16 @@ func serve(t *testing.T, dir, addr, configText string) *proc {
 	if err := os.WriteFile(cfgPath, []byte(configText), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return serveFile(t, dir, addr, cfgPath, "")
+}
+
+// serveFile starts the binary with a config file, in the working directory
+// wd ("" for the test's), with its data under dir, and waits for /readyz.
+func serveFile(t *testing.T, dir, addr, cfgPath, wd string) *proc {
+	t.Helper()
 	p := &proc{t: t, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, "serve", "--config", cfgPath)
+	p.cmd.Dir = wd
 	p.cmd.Env = append(os.Environ(), "CONVEYOR_HTTP_ADDR="+addr, "CONVEYOR_DATA_DIR="+filepath.Join(dir, "data"))
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// TestReadmeTour runs the README's example config from the repository root,
+// as a new user would, and its exec algorithm written in Python.
+func TestReadmeTour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := serveFile(t, t.TempDir(), freeAddr(t), "examples/conveyor.yaml", root)
+
+	var algs conveyor.AlgorithmList
+	if code, err := p.call("GET", "/v1/algorithms", "", &algs); err != nil || code != 200 {
+		t.Fatalf("algorithms: %d %v", code, err)
+	}
+	var names []string
+	for _, a := range algs.Algorithms {
+		names = append(names, a.Name)
+	}
+	if strings.Join(names, ",") != "is_prime,sleep,wordcount" {
+		t.Fatalf("algorithms: %v", names)
+	}
+
+	var j conveyor.Job
+	code, err := p.call("POST", "/v1/algorithms/wordcount/jobs?wait=30s", `{"text": "the quick brown fox"}`, &j)
+	if err != nil || code != 200 || j.Status != conveyor.StatusSucceeded || string(j.Output) != `{"words":4,"longest":"quick"}` {
+		t.Fatalf("wordcount: %d %v %+v output %s error %+v\n%s", code, err, j, j.Output, j.Error, p.logs)
+	}
+	if code, _ := p.call("POST", "/v1/algorithms/wordcount/jobs", `{"words": 1}`, nil); code != 400 {
+		t.Fatalf("wordcount without text: %d, want 400", code)
+	}
+	out, exit := p.cli("", "submit", "wordcount", "--data", `{"text": "hello big world"}`, "--wait")
+	if exit != 0 || !strings.Contains(out, `"words": 3`) {
+		t.Fatalf("CLI: exit %d\n%s", exit, out)
+	}
+}
