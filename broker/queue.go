@@ -2,7 +2,11 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -18,16 +22,53 @@ func QueueSubject(algorithm string, p conveyor.Priority) string {
 	return "conveyor.queue." + algorithm + "." + string(p)
 }
 
-// Enqueue puts a stored job on the queue of its algorithm. The message
-// carries only the job id; the record in the store is the truth. The
-// publish is deduplicated on the job id, so a retried Enqueue never queues a
-// job twice within the broker's duplicate window.
-func (b *Broker) Enqueue(ctx context.Context, j *conveyor.Job) error {
-	_, err := b.js.Publish(ctx, QueueSubject(j.Algorithm, j.Priority), []byte(j.ID), jetstream.WithMsgID(j.ID))
-	if err != nil {
+// inlineMax is the largest job record a queue message carries whole; a
+// larger one is queued by id alone and read from the store.
+const inlineMax = 64 << 10
+
+// revHeader carries the store revision of the job record inlined in a queue
+// message, so the runner can start the job with one compare-and-swap
+// instead of a read and a write.
+const revHeader = "Conveyor-Rev"
+
+// Enqueue puts a stored job, at store revision rev, on the queue of its
+// algorithm. The message carries the record (or, for a large one, only the
+// id); the store stays the truth, and a runner whose copy is stale finds
+// out by a failed compare-and-swap. The publish is deduplicated on the job
+// id, so a retried Enqueue never queues a job twice within the broker's
+// duplicate window.
+func (b *Broker) Enqueue(ctx context.Context, j *conveyor.Job, rev uint64) error {
+	msg := nats.NewMsg(QueueSubject(j.Algorithm, j.Priority))
+	msg.Data = []byte(j.ID)
+	if data, err := json.Marshal(j); err == nil && len(data) <= inlineMax {
+		msg.Data = data
+		msg.Header.Set(revHeader, strconv.FormatUint(rev, 10))
+	}
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID)); err != nil {
 		return unavailable("queue job", err)
 	}
 	return nil
+}
+
+// Queued is a job as a queue message carries it: its id, and the record at
+// revision Rev when the message inlines it (Job is nil otherwise).
+type Queued struct {
+	ID  string
+	Job *conveyor.Job
+	Rev uint64
+}
+
+// ParseQueued reads a queue message.
+func ParseQueued(msg jetstream.Msg) Queued {
+	rev, err := strconv.ParseUint(msg.Headers().Get(revHeader), 10, 64)
+	if err != nil {
+		return Queued{ID: string(msg.Data())}
+	}
+	var j conveyor.Job
+	if json.Unmarshal(msg.Data(), &j) != nil || j.ID == "" {
+		return Queued{ID: string(msg.Data())}
+	}
+	return Queued{ID: j.ID, Job: &j, Rev: rev}
 }
 
 // ConsumerName is the durable consumer that every runner of algorithm
@@ -53,9 +94,6 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Cons
 	}
 	return c, nil
 }
-
-// QueuedJobID returns the job id a queue message carries.
-func QueuedJobID(msg jetstream.Msg) string { return string(msg.Data()) }
 
 // CancelSubject is the core NATS subject on which the gateway tells runners
 // that a job was canceled; "*" gives the wildcard runners subscribe to.

@@ -19,7 +19,14 @@ type index struct {
 	byID    map[string]*entry
 	ids     []string // ascending; ids sort by creation time
 	counts  map[string]map[conveyor.Status]int
-	waiters map[string][]chan struct{}
+	waiters map[string][]*waiter
+}
+
+// waiter is a request waiting for a job to become final. When it does, the
+// index sets job to the final record and closes done.
+type waiter struct {
+	done chan struct{}
+	job  []byte
 }
 
 type entry struct {
@@ -81,7 +88,7 @@ func newIndex() *index {
 	return &index{
 		byID:    map[string]*entry{},
 		counts:  map[string]map[conveyor.Status]int{},
-		waiters: map[string][]chan struct{}{},
+		waiters: map[string][]*waiter{},
 	}
 }
 
@@ -109,8 +116,9 @@ func (x *index) put(data []byte, updated time.Time) {
 	e.status, e.updated = s.Status, updated
 	x.count(e, +1)
 	if s.Status.Terminal() {
-		for _, ch := range x.waiters[s.ID] {
-			close(ch)
+		for _, w := range x.waiters[s.ID] {
+			w.job = data
+			close(w.done)
 		}
 		delete(x.waiters, s.ID)
 	}
@@ -160,23 +168,21 @@ func (x *index) prune(cutoff time.Time) {
 	}
 }
 
-// waitTerminal returns a channel closed when the job is seen in a terminal
-// status, and a func to call when no longer waiting. Register before reading
-// the job's current status, so a change in between is not missed.
-func (x *index) waitTerminal(id string) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
+// waitTerminal registers a wait for the job to be seen in a terminal
+// status, and returns the waiter and a func to call when no longer waiting.
+// Register before reading the job's current status, so a change in between
+// is not missed.
+func (x *index) waitTerminal(id string) (*waiter, func()) {
+	w := &waiter{done: make(chan struct{})}
 	x.mu.Lock()
-	x.waiters[id] = append(x.waiters[id], ch)
+	x.waiters[id] = append(x.waiters[id], w)
 	x.mu.Unlock()
-	return ch, func() {
+	return w, func() {
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		ws := x.waiters[id]
-		for i, c := range ws {
-			if c == ch {
-				ws = slices.Delete(ws, i, i+1)
-				break
-			}
+		if i := slices.Index(ws, w); i >= 0 {
+			ws = slices.Delete(ws, i, i+1)
 		}
 		if len(ws) == 0 {
 			delete(x.waiters, id)

@@ -59,16 +59,19 @@ func TestIndexPageAndWait(t *testing.T) {
 	if ids, _ := x.page("b", "", "", 10); strings.Join(ids, ",") != "04,02" {
 		t.Fatalf("filter b: %v", ids)
 	}
-	done, stop := x.waitTerminal("03")
+	w, stop := x.waitTerminal("03")
 	defer stop()
 	put("03", "a", conveyor.StatusRunning)
 	select {
-	case <-done:
+	case <-w.done:
 		t.Fatal("woken by a non-terminal status")
 	default:
 	}
 	put("03", "a", conveyor.StatusSucceeded)
-	<-done // closed, or the test times out
+	<-w.done // closed, or the test times out
+	if !strings.Contains(string(w.job), `"succeeded"`) {
+		t.Fatalf("waiter got %s", w.job)
+	}
 	if x.countOf("a", conveyor.StatusQueued) != 2 || x.countOf("a", conveyor.StatusSucceeded) != 1 {
 		t.Fatalf("counts: %v", x.counts)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,28 +17,28 @@ const (
 
 // handleGet is GET /v1/jobs/{id}, with ?wait= to long-poll until the job
 // is final.
-func (g *Gateway) handleGet(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 	wait, err := g.waitParam(r)
 	if err != nil {
-		g.writeError(w, r, err)
+		g.writeError(rw, r, err)
 		return
 	}
 	id := r.PathValue("id")
-	var done <-chan struct{}
+	var w *waiter
 	if wait > 0 {
-		ch, stop := g.jobs.waitTerminal(id)
+		var stop func()
+		w, stop = g.jobs.waitTerminal(id)
 		defer stop()
-		done = ch
 	}
 	j, _, err := g.b.GetJob(r.Context(), id)
 	if err != nil {
-		g.writeError(w, r, err)
+		g.writeError(rw, r, err)
 		return
 	}
 	if wait > 0 {
-		j = g.awaitOn(r.Context(), j, done, wait)
+		j = g.awaitOn(r.Context(), j, w, wait)
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(rw, http.StatusOK, j)
 }
 
 // handleList is GET /v1/jobs: newest first, filtered by algorithm and
@@ -128,24 +129,29 @@ func (g *Gateway) waitParam(r *http.Request) (time.Duration, error) {
 
 // await waits up to wait for j to finish and returns its latest record.
 func (g *Gateway) await(ctx context.Context, j *conveyor.Job, wait time.Duration) *conveyor.Job {
-	done, stop := g.jobs.waitTerminal(j.ID)
+	w, stop := g.jobs.waitTerminal(j.ID)
 	defer stop()
 	if latest, _, err := g.b.GetJob(ctx, j.ID); err == nil {
 		j = latest
 	}
-	return g.awaitOn(ctx, j, done, wait)
+	return g.awaitOn(ctx, j, w, wait)
 }
 
-// awaitOn waits until done is closed (the index saw j become final), wait
-// passes or the client leaves, and returns j's latest record.
-func (g *Gateway) awaitOn(ctx context.Context, j *conveyor.Job, done <-chan struct{}, wait time.Duration) *conveyor.Job {
+// awaitOn waits until the index sees j become final (w is done), wait
+// passes or the client leaves, and returns j's latest record: the final
+// one the watch delivered, or a fresh read after a timeout.
+func (g *Gateway) awaitOn(ctx context.Context, j *conveyor.Job, w *waiter, wait time.Duration) *conveyor.Job {
 	if j.Status.Terminal() {
 		return j
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-w.done:
+		var final conveyor.Job
+		if json.Unmarshal(w.job, &final) == nil {
+			return &final
+		}
 	case <-t.C:
 	case <-ctx.Done():
 		return j

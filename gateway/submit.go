@@ -85,11 +85,11 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 		g.writeError(w, r, err)
 		return
 	}
-	var done <-chan struct{}
+	var waiting *waiter
 	if wait > 0 {
-		ch, stop := g.jobs.waitTerminal(job.ID)
+		var stop func()
+		waiting, stop = g.jobs.waitTerminal(job.ID)
 		defer stop()
-		done = ch
 	}
 	existing, err := g.store(ctx, job, req)
 	if err != nil {
@@ -106,7 +106,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 	}
 	w.Header().Set("Location", "/v1/jobs/"+job.ID)
 	if wait > 0 {
-		if j := g.awaitOn(ctx, job, done, wait); j.Status.Terminal() {
+		if j := g.awaitOn(ctx, job, waiting, wait); j.Status.Terminal() {
 			writeJSON(w, http.StatusOK, j)
 			return
 		} else {
@@ -194,7 +194,8 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := g.b.CreateJob(ctx, j); err != nil {
+	rev, err := g.b.CreateJob(ctx, j)
+	if err != nil {
 		return nil, err
 	}
 	if j.IdempotencyKey != "" {
@@ -214,7 +215,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.Submi
 			return existing, err
 		}
 	}
-	if err := g.b.Enqueue(ctx, j); err != nil {
+	if err := g.b.Enqueue(ctx, j, rev); err != nil {
 		_ = g.b.DeleteJob(ctx, j.ID)
 		return nil, err
 	}

@@ -24,6 +24,7 @@ var (
 	errTimeout    = errors.New("attempt timed out")
 	errShutdown   = errors.New("runner shutting down")
 	errSuperseded = errors.New("attempt superseded by another")
+	errNotYet     = errors.New("retry not due yet")
 )
 
 // Retry backoff between attempts: base·2ⁿ, jittered, capped.
@@ -70,29 +71,19 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	}
 	defer release()
 	ctx := r.ctx
-	id := broker.QueuedJobID(msg)
-	log := r.log.With("job_id", id, "algorithm", p.alg.Name)
-	j, rev, err := r.b.GetJob(ctx, id)
-	switch {
-	case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:
-		log.Warn("dropping queued job with no record (expired)")
-		_ = msg.Ack()
-		return
-	case err != nil:
-		log.Warn("read job", "err", err)
-		_ = msg.NakWithDelay(time.Second)
-		return
-	case j.Status.Terminal():
-		_ = msg.Ack() // canceled while queued, or finished before a lost ack
-		return
-	case j.Status == conveyor.StatusQueued && j.RetryAt != nil && time.Until(*j.RetryAt) > time.Millisecond:
-		_ = msg.NakWithDelay(time.Until(*j.RetryAt))
-		return
-	}
-
+	q := broker.ParseQueued(msg)
+	log := r.log.With("job_id", q.ID, "algorithm", p.alg.Name)
 	now := time.Now().UTC()
-	j, rev, err = r.b.UpdateJob(ctx, id, j, rev, func(j *conveyor.Job) error {
-		if j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts {
+	var retryIn time.Duration
+	// Start the attempt by compare-and-swap on the record the message
+	// carries; if the record moved on (a retry, a cancel) UpdateJob reads
+	// the current one and decides again.
+	j, rev, err := r.b.UpdateJob(ctx, q.ID, q.Job, q.Rev, func(j *conveyor.Job) error {
+		switch {
+		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
+			retryIn = j.RetryAt.Sub(now)
+			return errNotYet
+		case j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts:
 			return j.Fail(&conveyor.JobError{
 				Type:    conveyor.ErrorTypeCrashed,
 				Message: fmt.Sprintf("attempt %d was interrupted (runner %s stopped or crashed) and no attempts are left", j.Attempt, j.Runner),
@@ -101,8 +92,15 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		return j.Start(r.cfg.ID, now)
 	})
 	switch {
+	case errors.Is(err, errNotYet):
+		_ = msg.NakWithDelay(retryIn) // redelivered early (e.g. after a restart)
+		return
+	case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:
+		log.Warn("dropping queued job with no record (expired)")
+		_ = msg.Ack()
+		return
 	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
-		_ = msg.Ack() // became final meanwhile
+		_ = msg.Ack() // final already: canceled while queued, or a lost ack
 		return
 	case err != nil:
 		log.Warn("start job", "err", err)

@@ -12,8 +12,9 @@ import (
 	"github.com/conveyor-run/conveyor/config"
 )
 
-// fetchWait bounds one pull request; a new one follows at once.
-const fetchWait = 30 * time.Second
+// fetchWait bounds one pull request; its unfilled slots are requested
+// again at once.
+const fetchWait = 10 * time.Second
 
 // pool is one algorithm on one runner: a handler and a bounded number of
 // slots. It asks the broker for exactly as many jobs as it has free slots,
@@ -49,11 +50,14 @@ func (p *pool) release() { <-p.slots }
 // busy returns how many jobs the pool is running now.
 func (p *pool) busy() int { return int(p.running.Load()) }
 
-// fetchLoop pulls jobs while ctx lasts. Each pulled job runs in its own
+// fetchLoop pulls jobs while ctx lasts. Whenever slots are free it sends a
+// pull request for exactly that many jobs, without waiting for earlier
+// requests to be filled: several requests may be outstanding, but never
+// for more jobs than there are free slots. Each pulled job runs in its own
 // goroutine holding one slot.
 func (p *pool) fetchLoop(ctx context.Context) {
 	defer p.r.wg.Done()
-	backoff := newBackoff(50*time.Millisecond, 5*time.Second)
+	var failures atomic.Int32
 	for {
 		// Wait for one free slot, then take every other free one.
 		select {
@@ -71,24 +75,25 @@ func (p *pool) fetchLoop(ctx context.Context) {
 				break more
 			}
 		}
-		got, err := p.fetch(ctx, n)
-		for range n - got {
-			<-p.slots
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			d := backoff.next()
-			p.r.log.Warn("fetch jobs", "algorithm", p.alg.Name, "err", err, "retry_in", d)
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return
+		p.r.wg.Add(1)
+		go func() {
+			defer p.r.wg.Done()
+			got, err := p.fetch(ctx, n)
+			if err != nil && ctx.Err() == nil {
+				// Keep the slots through the backoff, so the loop waits too.
+				d := retryDelay(50*time.Millisecond, 5*time.Second, int(failures.Add(1))-1)
+				p.r.log.Warn("fetch jobs", "algorithm", p.alg.Name, "err", err, "retry_in", d)
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+			} else if err == nil {
+				failures.Store(0)
 			}
-			continue
-		}
-		backoff.reset()
+			for range n - got {
+				p.release()
+			}
+		}()
 	}
 }
 

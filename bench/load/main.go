@@ -9,6 +9,8 @@
 //	         POST /v1/algorithms/is_prime/jobs while the runner works; then
 //	         every job is awaited. e2e_jobs_per_s = jobs / (first submit ..
 //	         last finished_at); submit_per_s = jobs / submit phase.
+//	e2e-wait the same jobs, each submitted with ?wait= so that one request
+//	         returns the finished job: e2e_wait_jobs_per_s = jobs / wall time.
 //	latency  idle server, one job at a time: submit-to-start is the job's
 //	         started_at - created_at (server clock), round trip is one
 //	         submit with ?wait= from the client.
@@ -41,7 +43,7 @@ var (
 	fClients = flag.Int("clients", 32, "concurrent HTTP clients")
 	fN       = flag.Int64("n", 7, "is_prime input")
 	fLatN    = flag.Int("latn", 200, "jobs in latency mode")
-	fModes   = flag.String("modes", "e2e,latency", "modes to run")
+	fModes   = flag.String("modes", "e2e,e2e-wait,latency", "modes to run")
 )
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 2 * time.Minute}
@@ -53,6 +55,8 @@ func main() {
 		switch mode {
 		case "e2e":
 			summary = append(summary, e2e()...)
+		case "e2e-wait":
+			summary = append(summary, e2eWait()...)
 		case "latency":
 			summary = append(summary, latency()...)
 		default:
@@ -130,6 +134,35 @@ func e2e() []string {
 		fmt.Sprintf("e2e_jobs_per_s=%.0f", float64(*fJobs)/total.Seconds()),
 		fmt.Sprintf("submit_per_s=%.0f", float64(*fJobs)/submitted.Seconds()),
 		fmt.Sprintf("all_succeeded=%v", ok),
+	}
+}
+
+// e2eWait has each client submit with ?wait= and take the finished job
+// from the same response: one HTTP request per job.
+func e2eWait() []string {
+	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
+	var next, bad atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range *fClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(*fJobs) {
+				var j conveyor.Job
+				err := call("POST", "/v1/algorithms/is_prime/jobs?wait=60s", body, http.StatusOK, &j)
+				if err != nil || j.Status != conveyor.StatusSucceeded {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := time.Since(t0)
+	fmt.Fprintf(os.Stderr, "# e2e-wait jobs=%d clients=%d total=%s not_succeeded=%d\n", *fJobs, *fClients, total.Round(time.Millisecond), bad.Load())
+	return []string{
+		fmt.Sprintf("e2e_wait_jobs_per_s=%.0f", float64(*fJobs)/total.Seconds()),
+		fmt.Sprintf("e2e_wait_all_succeeded=%v", bad.Load() == 0),
 	}
 }
 

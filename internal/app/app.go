@@ -26,8 +26,9 @@ type App struct {
 	cfg     config.Config
 	log     *slog.Logger
 	emb     *broker.Embedded
-	nc      *nats.Conn
-	broker  *broker.Broker
+	conns   []*nats.Conn
+	broker  *broker.Broker // the gateway's
+	rbroker *broker.Broker // the runner's
 	runner  *runner.Runner
 	gateway *gateway.Gateway
 	srv     *http.Server
@@ -60,16 +61,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, er
 	}); err != nil {
 		return nil, err
 	}
-	if a.nc, err = a.emb.Connect("conveyor serve"); err != nil {
-		return nil, fmt.Errorf("connect to the embedded broker: %w", err)
+	// The gateway and the runner each get their own connection, as they
+	// have when they run as separate processes: one connection's read loop
+	// would otherwise serialize both.
+	if a.broker, err = a.open(ctx, "conveyor serve gateway"); err != nil {
+		return nil, err
 	}
-	if a.broker, err = broker.Open(ctx, a.nc, broker.Config{
-		Replicas: cfg.NATS.Replicas, Retention: cfg.Retention.Std(), Heartbeat: cfg.Heartbeat.Std(),
-	}); err != nil {
+	if a.rbroker, err = a.open(ctx, "conveyor serve runner"); err != nil {
 		return nil, err
 	}
 	if a.runner, err = runner.New(ctx, runner.Config{
-		Broker: a.broker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log,
+		Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log,
 	}); err != nil {
 		return nil, err
 	}
@@ -116,6 +118,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, er
 	return a, nil
 }
 
+// open connects to the embedded broker and opens Conveyor's streams on it.
+func (a *App) open(ctx context.Context, name string) (*broker.Broker, error) {
+	nc, err := a.emb.Connect(name)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the embedded broker: %w", err)
+	}
+	a.conns = append(a.conns, nc)
+	return broker.Open(ctx, nc, broker.Config{
+		Replicas: a.cfg.NATS.Replicas, Retention: a.cfg.Retention.Std(), Heartbeat: a.cfg.Heartbeat.Std(),
+	})
+}
+
 // Addr returns the address the HTTP API listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
@@ -142,9 +156,9 @@ func (a *App) Stop() {
 	if a.gateway != nil {
 		a.gateway.Stop()
 	}
-	if a.nc != nil {
-		_ = a.nc.Drain()
-		a.nc.Close()
+	for _, nc := range a.conns {
+		_ = nc.Drain()
+		nc.Close()
 	}
 	if a.emb != nil {
 		a.emb.Shutdown()
