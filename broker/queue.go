@@ -31,18 +31,19 @@ const inlineMax = 64 << 10
 // instead of a read and a write.
 const revHeader = "Conveyor-Rev"
 
-// Enqueue puts a stored job, at store revision rev, on the queue of its
+// Enqueue puts a job just stored by CreateJob on the queue of its
 // algorithm. The message carries the record (or, for a large one, only the
 // id); the store stays the truth, and a runner whose copy is stale finds
 // out by a failed compare-and-swap. The publish is deduplicated on the job
 // id, so a retried Enqueue never queues a job twice within the broker's
 // duplicate window.
-func (b *Broker) Enqueue(ctx context.Context, j *conveyor.Job, rev uint64) error {
+func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
+	j := s.Job
 	msg := nats.NewMsg(QueueSubject(j.Algorithm, j.Priority))
 	msg.Data = []byte(j.ID)
-	if data, err := json.Marshal(j); err == nil && len(data) <= inlineMax {
-		msg.Data = data
-		msg.Header.Set(revHeader, strconv.FormatUint(rev, 10))
+	if len(s.data) <= inlineMax {
+		msg.Data = s.data
+		msg.Header.Set(revHeader, strconv.FormatUint(s.Rev, 10))
 	}
 	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID)); err != nil {
 		return unavailable("queue job", err)
@@ -78,6 +79,10 @@ func ConsumerName(algorithm string) string { return "q_" + algorithm }
 // Consumer returns the shared pull consumer of algorithm's queue, creating
 // it if needed. A message not acknowledged within three heartbeats is
 // redelivered: runners report progress on running jobs every heartbeat.
+// The consumer starts from the first retained message, so jobs queued
+// before any runner of the algorithm existed are not missed; should it be
+// deleted and made again, the messages of finished jobs are delivered once
+// more and acknowledged at once, as their records are final.
 func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Consumer, error) {
 	c, err := b.js.CreateOrUpdateConsumer(ctx, QueueStream, jetstream.ConsumerConfig{
 		Durable:       ConsumerName(algorithm),

@@ -35,20 +35,27 @@ func (b *Broker) GetJob(ctx context.Context, id string) (*conveyor.Job, uint64, 
 	return &j, e.Revision(), nil
 }
 
+// Stored is a job record as it was written to the store.
+type Stored struct {
+	Job  *conveyor.Job
+	Rev  uint64 // the record's revision
+	data []byte // the record as written
+}
+
 // CreateJob stores a new job record. It returns ECONFLICT if the id is taken.
-func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (uint64, error) {
+func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
-		return 0, err
+		return Stored{}, err
 	}
 	rev, err := b.jobs.Create(ctx, j.ID, data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, conveyor.Errorf(conveyor.ECONFLICT, "job %s already exists", j.ID)
+		return Stored{}, conveyor.Errorf(conveyor.ECONFLICT, "job %s already exists", j.ID)
 	}
 	if err != nil {
-		return 0, unavailable("store job", err)
+		return Stored{}, unavailable("store job", err)
 	}
-	return rev, nil
+	return Stored{Job: j, Rev: rev, data: data}, nil
 }
 
 // DeleteJob removes a job record. It is used only to undo a job whose

@@ -194,7 +194,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
-	rev, err := g.b.CreateJob(ctx, j)
+	stored, err := g.b.CreateJob(ctx, j)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.Submi
 			return existing, err
 		}
 	}
-	if err := g.b.Enqueue(ctx, j, rev); err != nil {
+	if err := g.b.Enqueue(ctx, stored); err != nil {
 		_ = g.b.DeleteJob(ctx, j.ID)
 		return nil, err
 	}

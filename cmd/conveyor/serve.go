@@ -50,6 +50,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	tuneGC()
 	if *pprofAddr != "" {
 		go func() { log.Warn("pprof server", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}

@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,6 +43,19 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// statSources stats every Go file of the module from inside a test, so that
+// go test's cache, which tracks the files a test touches, reruns these
+// tests when any source of the binary changes: they build it with go
+// build, which the cache cannot see.
+var statSources = sync.OnceFunc(func() {
+	_ = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
+})
 
 // proc is a running `conveyor serve`.
 type proc struct {
@@ -76,6 +91,7 @@ func serve(t *testing.T, dir, addr, configText string) *proc {
 // wd ("" for the test's), with its data under dir, and waits for /readyz.
 func serveFile(t *testing.T, dir, addr, cfgPath, wd string) *proc {
 	t.Helper()
+	statSources()
 	p := &proc{t: t, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, "serve", "--config", cfgPath)
 	p.cmd.Dir = wd

@@ -1,0 +1,18 @@
+package main
+
+import (
+	"os"
+	"runtime/debug"
+)
+
+// serveGCPercent is the GC target of serve when GOGC is not set. A job
+// server allocates a little per job and keeps little; collecting at 4× the
+// live heap instead of 2× costs memory it has and saves about a tenth of
+// its CPU under load (measured with bench/load).
+const serveGCPercent = 400
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
