@@ -20,14 +20,14 @@ import (
 // server is a running `conveyor serve` for one test: real embedded broker
 // in a temp dir, real runner, real HTTP on loopback.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	app  *App
 	base string
 }
 
 // testConfig serves the built-in Go algorithms and the wordcount exec
 // script.
-func testConfig(t *testing.T, dataDir string) config.Config {
+func testConfig(t testing.TB, dataDir string) config.Config {
 	script, err := filepath.Abs("testdata/wordcount.py")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func testConfig(t *testing.T, dataDir string) config.Config {
 	return cfg
 }
 
-func startServer(t *testing.T, cfg config.Config) *server {
+func startServer(t testing.TB, cfg config.Config) *server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// BenchmarkSubmitWait measures the whole path of a short job through a real
+// server: HTTP submit with ?wait=, store, queue, runner, result, answer.
+// Run with -cpu to vary client parallelism; compare runs with benchstat.
+//
+//	go test ./internal/app -run XXX -bench SubmitWait -benchtime 5000x
+func BenchmarkSubmitWait(b *testing.B) {
+	cfg := testConfig(b, b.TempDir())
+	cfg.Algorithms = cfg.Algorithms[:1]
+	cfg.Algorithms[0].Workers.Max = 8
+	s := startServer(b, cfg)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := s.base + "/v1/algorithms/is_prime/jobs?wait=30s"
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(url, "application/json", bytes.NewReader([]byte(`{"n":7}`)))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var j conveyor.Job
+			err = json.NewDecoder(resp.Body).Decode(&j)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || j.Status != conveyor.StatusSucceeded {
+				b.Errorf("job %+v: %v", j, err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}
