@@ -84,7 +84,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		MaxAge:      cfg.Retention,
 		Storage:     storage,
 		Replicas:    cfg.Replicas,
-		Duplicates:  2 * time.Minute,
+		Duplicates:  min(2*time.Minute, cfg.Retention),
 	}); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", QueueStream, err)
 	}

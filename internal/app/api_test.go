@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
 )
 
 func TestSubmitAndWait(t *testing.T) {
@@ -208,5 +212,43 @@ func TestAlgorithmsAndHealth(t *testing.T) {
 	}
 	if resp := s.do("GET", "/v1/jobs/01NOSUCHJOB", nil, nil); resp.StatusCode != 404 || problem(t, resp).Code != conveyor.ENOTFOUND {
 		t.Fatalf("unknown job: %d", resp.StatusCode)
+	}
+}
+
+// TestRetentionExpires checks that a finished job is gone (404) once the
+// retention has passed since its last change, and leaves the list.
+func TestRetentionExpires(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Retention = conveyor.Duration(time.Second)
+	s := startServer(t, cfg)
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 5}}, "?wait=10s", http.StatusOK)
+	if resp := s.do("GET", "/v1/jobs/"+j.ID, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("fresh job: %d", resp.StatusCode)
+	}
+	eventually(t, "the job to expire", func() bool {
+		return s.do("GET", "/v1/jobs/"+j.ID, nil, nil).StatusCode == http.StatusNotFound
+	})
+	var list conveyor.JobList
+	s.do("GET", "/v1/jobs", nil, &list)
+	if len(list.Jobs) != 0 {
+		t.Fatalf("expired job still listed: %+v", list.Jobs)
+	}
+}
+
+// TestStartErrors checks that a bad setup is reported and leaves nothing
+// running: the broker, the runner and the listener are all stopped.
+func TestStartErrors(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "ghost", Kind: "exec", Command: []string{"no-such-program-xyz"}})
+	cfg.WithDefaults()
+	if _, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "no-such-program-xyz") {
+		t.Fatalf("missing program: err = %v", err)
+	}
+
+	s := startServer(t, testConfig(t, t.TempDir()))
+	busy := testConfig(t, t.TempDir())
+	busy.HTTP.Addr = s.app.Addr()
+	if _, err := Start(context.Background(), busy, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("busy port: err = %v", err)
 	}
 }

@@ -39,41 +39,44 @@ type App struct {
 // Start brings up the embedded broker, the runner and the gateway, and
 // starts serving HTTP on cfg.HTTP.Addr. It returns once requests are being
 // served, or the first error; on error everything started is stopped.
-func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err error) {
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	registerAlgorithms()
-	a = &App{cfg: cfg, log: log, served: make(chan error, 1)}
-	defer func() {
-		if err != nil {
-			a.Stop()
-			a = nil
-		}
-	}()
+	a := &App{cfg: cfg, log: log, served: make(chan error, 1)}
+	if err := a.start(ctx); err != nil {
+		a.Stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) start(ctx context.Context) (err error) {
+	cfg, log := a.cfg, a.log
 	sync, always := time.Second, cfg.Broker.Sync == "always"
 	if !always {
 		sync, _ = time.ParseDuration(cfg.Broker.Sync)
 	}
 	dir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if a.emb, err = broker.StartEmbedded(broker.EmbeddedConfig{
 		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: cfg.Broker.Listen,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	// The gateway and the runner each get their own connection, as they
 	// have when they run as separate processes: one connection's read loop
 	// would otherwise serialize both.
 	if a.broker, err = a.open(ctx, "conveyor serve gateway"); err != nil {
-		return nil, err
+		return err
 	}
 	if a.rbroker, err = a.open(ctx, "conveyor serve runner"); err != nil {
-		return nil, err
+		return err
 	}
 	if a.runner, err = runner.New(ctx, runner.Config{
 		Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	runnerUp := make(chan struct{})
 	if a.gateway, err = gateway.New(gateway.Config{
@@ -87,24 +90,24 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, er
 			}
 		}},
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.gateway.Start(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.runner.Start(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	var names []string
 	for _, alg := range a.runner.Algorithms() {
 		names = append(names, alg.Name)
 	}
 	if err := a.gateway.AwaitAlgorithms(ctx, names...); err != nil {
-		return nil, err
+		return err
 	}
 	close(runnerUp)
 	if a.ln, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
-		return nil, err
+		return err
 	}
 	a.srv = &http.Server{
 		Handler:           a.gateway.Handler(),
@@ -115,7 +118,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, er
 	go func() { a.served <- a.srv.Serve(a.ln) }()
 	log.Info("conveyor is serving", "http", "http://"+a.ln.Addr().String(), "data_dir", dir,
 		"algorithms", len(a.runner.Algorithms()), "broker", "embedded")
-	return a, nil
+	return nil
 }
 
 // open connects to the embedded broker and opens Conveyor's streams on it.
