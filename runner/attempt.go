@@ -34,21 +34,28 @@ const (
 )
 
 // attempt is one running attempt: the message that leases the job, the
-// last record this runner wrote, and the means to stop it.
+// record as this runner means it to be, and the means to stop it.
 type attempt struct {
-	id   string
-	n    int
-	msg  jetstream.Msg
-	stop func(cause error)
-	rep  *reporter
+	id    string
+	n     int
+	msg   jetstream.Msg
+	stop  func(cause error)
+	rep   *reporter
+	began time.Time
 
-	mu  sync.Mutex // guards job and rev
+	mu  sync.Mutex // guards the fields below
 	job *conveyor.Job
 	rev uint64
+	// recorded is whether the store has this attempt as running. Until it
+	// has (see startDelay), job is the running record not yet written and
+	// rev the revision of the queued record it replaces, so the first
+	// write — start, progress or outcome — is a compare-and-swap against
+	// the record the attempt was started from.
+	recorded bool
 }
 
 // update changes the job record by compare-and-swap, starting from the
-// record this attempt last wrote.
+// record this attempt last wrote (or means to write first).
 func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*conveyor.Job) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -56,7 +63,34 @@ func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*con
 	if j != nil { // the record as written, or as found when change refused
 		a.job, a.rev = j, rev
 	}
+	if err == nil {
+		a.recorded = true
+	}
 	return err
+}
+
+// record writes the attempt's running record if it is not in the store
+// yet. It returns ECONFLICT when the job changed meanwhile (a cancel).
+func (a *attempt) record(ctx context.Context, b *broker.Broker) error {
+	a.mu.Lock()
+	recorded := a.recorded
+	a.mu.Unlock()
+	if recorded {
+		return nil
+	}
+	return a.update(ctx, b, func(j *conveyor.Job) error {
+		if j.Status != conveyor.StatusRunning || j.Attempt != a.n {
+			return conveyor.Errorf(conveyor.ECONFLICT, "job %s changed before attempt %d was recorded", a.id, a.n)
+		}
+		return nil // j is the running record, not yet written
+	})
+}
+
+// isRecorded reports whether the store has the attempt as running.
+func (a *attempt) isRecorded() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.recorded
 }
 
 // process takes one queue message through one attempt of its job. It
@@ -74,6 +108,15 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	q := broker.ParseQueued(msg)
 	log := r.log.With("job_id", q.ID, "algorithm", p.alg.Name)
 	now := time.Now().UTC()
+	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && firstDelivery(msg) {
+		// The common case: a fresh job on its first delivery. Start it
+		// now and record it as running only if it outlasts startDelay.
+		j := *q.Job
+		if err := j.Start(r.cfg.ID, now); err == nil {
+			r.run(p, msg, &j, q.Rev, false, log, release)
+			return
+		}
+	}
 	var retryIn time.Duration
 	// Start the attempt by compare-and-swap on the record the message
 	// carries; if the record moved on (a retry, a cancel) UpdateJob reads
@@ -111,11 +154,19 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	r.run(p, msg, j, rev, log, release)
+	r.run(p, msg, j, rev, true, log, release)
 }
 
-// run executes a started attempt and records its outcome.
-func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, log *slog.Logger, release func()) {
+// firstDelivery reports whether msg is delivered for the first time.
+func firstDelivery(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err == nil && md.NumDelivered == 1
+}
+
+// run executes a started attempt and records its outcome. j is the running
+// record; recorded says whether the store has it, or still has the queued
+// record at rev.
+func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, log *slog.Logger, release func()) {
 	actx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	timeout := j.Timeout.Std()
@@ -129,7 +180,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, lo
 		actx, cancelT = context.WithDeadlineCause(actx, deadline, errTimeout)
 		defer cancelT()
 	}
-	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, job: j, rev: rev}
+	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt)
 	r.track(a)
 	defer r.untrack(a)
@@ -147,7 +198,8 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, lo
 
 	switch cause {
 	case errShutdown:
-		// Hand the job back: the next delivery starts the next attempt.
+		// Hand the job back: the next delivery starts the next attempt,
+		// which counts this one if it was recorded.
 		_ = msg.Nak()
 		log.Info("attempt interrupted by shutdown", "attempt", a.n)
 		return
