@@ -18,6 +18,21 @@ const maxCASRetries = 16
 // GetJob returns the job with id and its revision in the store. It returns
 // ENOTFOUND when there is no such job (never created, or expired).
 func (b *Broker) GetJob(ctx context.Context, id string) (*conveyor.Job, uint64, error) {
+	data, rev, err := b.GetJobRecord(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	var j conveyor.Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, 0, fmt.Errorf("job %s: corrupt record: %w", id, err)
+	}
+	return &j, rev, nil
+}
+
+// GetJobRecord returns the stored JSON record of the job with id and its
+// revision, for callers that pass it on as it is. It returns ENOTFOUND when
+// there is no such job.
+func (b *Broker) GetJobRecord(ctx context.Context, id string) ([]byte, uint64, error) {
 	if !validKey(id) {
 		return nil, 0, conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", id)
 	}
@@ -28,11 +43,7 @@ func (b *Broker) GetJob(ctx context.Context, id string) (*conveyor.Job, uint64, 
 	if err != nil {
 		return nil, 0, unavailable("read job", err)
 	}
-	var j conveyor.Job
-	if err := json.Unmarshal(e.Value(), &j); err != nil {
-		return nil, 0, fmt.Errorf("job %s: corrupt record: %w", id, err)
-	}
-	return &j, e.Revision(), nil
+	return e.Value(), e.Revision(), nil
 }
 
 // Stored is a job record as it was written to the store.
@@ -41,6 +52,9 @@ type Stored struct {
 	Rev  uint64 // the record's revision
 	data []byte // the record as written
 }
+
+// Data returns the record's JSON as it was written.
+func (s Stored) Data() []byte { return s.data }
 
 // CreateJob stores a new job record. It returns ECONFLICT if the id is taken.
 func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error) {

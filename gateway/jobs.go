@@ -30,15 +30,15 @@ func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 		w, stop = g.jobs.waitTerminal(id)
 		defer stop()
 	}
-	j, _, err := g.b.GetJob(r.Context(), id)
+	rec, err := g.read(r.Context(), id)
 	if err != nil {
 		g.writeError(rw, r, err)
 		return
 	}
 	if wait > 0 {
-		j = g.awaitOn(r.Context(), j, w, wait)
+		rec = g.awaitOn(r.Context(), rec, w, wait)
 	}
-	writeJSON(rw, http.StatusOK, j)
+	writeRecord(rw, http.StatusOK, rec)
 }
 
 // handleList is GET /v1/jobs: newest first, filtered by algorithm and
@@ -63,9 +63,13 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	ids, next := g.jobs.page(q.Get("algorithm"), status, q.Get("cursor"), limit)
-	list := conveyor.JobList{Jobs: make([]*conveyor.Job, 0, len(ids)), NextCursor: next}
+	// The shape of conveyor.JobList, with the records passed on as stored.
+	list := struct {
+		Jobs       []json.RawMessage `json:"jobs"`
+		NextCursor string            `json:"next_cursor,omitempty"`
+	}{Jobs: make([]json.RawMessage, 0, len(ids)), NextCursor: next}
 	for _, id := range ids {
-		j, _, err := g.b.GetJob(r.Context(), id)
+		rec, err := g.read(r.Context(), id)
 		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 			continue // expired since the index saw it
 		}
@@ -73,7 +77,7 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 			g.writeError(w, r, err)
 			return
 		}
-		list.Jobs = append(list.Jobs, j)
+		list.Jobs = append(list.Jobs, rec.data)
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -81,7 +85,7 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 // handleLogs is GET /v1/jobs/{id}/logs.
 func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, _, err := g.b.GetJob(r.Context(), id); err != nil {
+	if _, err := g.read(r.Context(), id); err != nil {
 		g.writeError(w, r, err)
 		return
 	}
@@ -127,37 +131,34 @@ func (g *Gateway) waitParam(r *http.Request) (time.Duration, error) {
 	return min(d.Std(), g.cfg.MaxWait), nil
 }
 
-// await waits up to wait for j to finish and returns its latest record.
-func (g *Gateway) await(ctx context.Context, j *conveyor.Job, wait time.Duration) *conveyor.Job {
-	w, stop := g.jobs.waitTerminal(j.ID)
+// await waits up to wait for job id to finish and returns its latest record.
+func (g *Gateway) await(ctx context.Context, rec record, wait time.Duration) record {
+	w, stop := g.jobs.waitTerminal(rec.id)
 	defer stop()
-	if latest, _, err := g.b.GetJob(ctx, j.ID); err == nil {
-		j = latest
+	if latest, err := g.read(ctx, rec.id); err == nil {
+		rec = latest
 	}
-	return g.awaitOn(ctx, j, w, wait)
+	return g.awaitOn(ctx, rec, w, wait)
 }
 
-// awaitOn waits until the index sees j become final (w is done), wait
-// passes or the client leaves, and returns j's latest record: the final
-// one the watch delivered, or a fresh read after a timeout.
-func (g *Gateway) awaitOn(ctx context.Context, j *conveyor.Job, w *waiter, wait time.Duration) *conveyor.Job {
-	if j.Status.Terminal() {
-		return j
+// awaitOn waits until the index sees the job become final (w is done),
+// wait passes or the client leaves, and returns the job's latest record:
+// the final one the watch delivered, or a fresh read after a timeout.
+func (g *Gateway) awaitOn(ctx context.Context, rec record, w *waiter, wait time.Duration) record {
+	if rec.status.Terminal() {
+		return rec
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-w.done:
-		var final conveyor.Job
-		if json.Unmarshal(w.job, &final) == nil {
-			return &final
-		}
+		return newRecord(w.job)
 	case <-t.C:
 	case <-ctx.Done():
-		return j
+		return rec
 	}
-	if latest, _, err := g.b.GetJob(context.WithoutCancel(ctx), j.ID); err == nil {
+	if latest, err := g.read(context.WithoutCancel(ctx), rec.id); err == nil {
 		return latest
 	}
-	return j
+	return rec
 }

@@ -91,29 +91,27 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 		waiting, stop = g.jobs.waitTerminal(job.ID)
 		defer stop()
 	}
-	existing, err := g.store(ctx, job, req)
+	rec, existed, err := g.store(ctx, job)
 	if err != nil {
 		g.writeError(w, r, err)
 		return
 	}
-	if existing != nil {
+	if existed {
 		// The same request was made before with this idempotency key.
-		if wait > 0 && !existing.Status.Terminal() {
-			existing = g.await(ctx, existing, wait)
+		if wait > 0 && !rec.status.Terminal() {
+			rec = g.await(ctx, rec, wait)
 		}
-		writeJSON(w, http.StatusOK, existing)
+		writeRecord(w, http.StatusOK, rec)
 		return
 	}
 	w.Header().Set("Location", "/v1/jobs/"+job.ID)
+	status := http.StatusAccepted
 	if wait > 0 {
-		if j := g.awaitOn(ctx, job, waiting, wait); j.Status.Terminal() {
-			writeJSON(w, http.StatusOK, j)
-			return
-		} else {
-			job = j
+		if rec = g.awaitOn(ctx, rec, waiting, wait); rec.status.Terminal() {
+			status = http.StatusOK
 		}
 	}
-	writeJSON(w, http.StatusAccepted, job)
+	writeRecord(w, status, rec)
 }
 
 // newJob checks a request against the registry and the algorithm's schema
@@ -186,17 +184,18 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	}, nil
 }
 
-// store writes the job record, binds its idempotency key, and queues it.
-// When the key is already bound to an equal request it returns that job
-// instead (and stores nothing); to a different request, ECONFLICT. A job is
+// store writes the job record, binds its idempotency key, and queues it,
+// and returns the record as stored. When the key is already bound to an
+// equal request it returns that job's record instead, with existed true,
+// and stores nothing; bound to a different request, ECONFLICT. A job is
 // accepted only when both writes are acknowledged; if queueing fails the
 // record is removed again, so a rejected submit leaves nothing behind.
-func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.SubmitRequest) (*conveyor.Job, error) {
+func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
 	stored, err := g.b.CreateJob(ctx, j)
 	if err != nil {
-		return nil, err
+		return record{}, false, err
 	}
 	if j.IdempotencyKey != "" {
 		digest := requestDigest(j)
@@ -205,21 +204,21 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job, req conveyor.Submi
 			_ = g.b.DeleteJob(ctx, j.ID)
 		}
 		if err != nil {
-			return nil, err
+			return record{}, false, err
 		}
 		if !claimed {
 			if boundDigest != digest {
-				return nil, conveyor.Errorf(conveyor.ECONFLICT, "idempotency key %q was used for a different request (job %s)", j.IdempotencyKey, bound)
+				return record{}, false, conveyor.Errorf(conveyor.ECONFLICT, "idempotency key %q was used for a different request (job %s)", j.IdempotencyKey, bound)
 			}
-			existing, _, err := g.b.GetJob(ctx, bound)
-			return existing, err
+			rec, err := g.read(ctx, bound)
+			return rec, err == nil, err
 		}
 	}
 	if err := g.b.Enqueue(ctx, stored); err != nil {
 		_ = g.b.DeleteJob(ctx, j.ID)
-		return nil, err
+		return record{}, false, err
 	}
-	return nil, nil
+	return record{data: stored.Data(), id: j.ID, status: j.Status}, false, nil
 }
 
 // requestDigest identifies what a submit asked for, to tell a retry of the
