@@ -12,7 +12,8 @@
 // stdin. The process talks back by prefixed lines on stdout:
 //
 //	OUTPUT: <json>          the attempt's result (exit status 0 required)
-//	ERROR: <message>        fails the attempt with that message
+//	ERROR: <message>        fails the attempt with that message (it may be retried)
+//	FATAL: <message>        fails the job with that message, without retries
 //	PROGRESS: <pct> <msg>   progress, 0–100
 //	LOG: <message>          a log line
 //

@@ -130,8 +130,9 @@ func (h *handler) stopped(ctx context.Context, how string) error {
 // stderr callbacks each run on one goroutine; result is called after both.
 type outcome struct {
 	output json.RawMessage // from the last OUTPUT: line
-	errMsg string          // from the first ERROR: line
-	failed bool            // an ERROR: line was seen
+	errMsg string          // from the first ERROR: or FATAL: line
+	failed bool            // an ERROR: or FATAL: line was seen
+	fatal  bool            // the first such line was FATAL: no retries
 	badOut string          // why an OUTPUT: line was rejected
 	stderr tail
 }
@@ -152,13 +153,13 @@ func (o *outcome) stdout(r conveyor.Reporter, line string, dropped int) {
 			return
 		}
 		o.output, o.badOut = json.RawMessage(m.text), ""
-	case msgError:
+	case msgError, msgFatal:
 		if !o.failed {
 			msg := m.text
 			if len(msg) > maxMessageBytes {
 				msg = msg[:maxMessageBytes] + "…"
 			}
-			o.failed, o.errMsg = true, strings.ToValidUTF8(msg, "\uFFFD")
+			o.failed, o.fatal, o.errMsg = true, m.kind == msgFatal, strings.ToValidUTF8(msg, "\uFFFD")
 		}
 	case msgProgress:
 		r.Progress(m.percent, strings.ToValidUTF8(m.text, "\uFFFD"))
@@ -170,13 +171,16 @@ func (o *outcome) stdout(r conveyor.Reporter, line string, dropped int) {
 }
 
 // result decides the attempt's result from what the process said and how
-// it ended. An ERROR: line fails the attempt whatever the exit status; a
-// non-zero exit fails it even after an OUTPUT: line.
+// it ended. An ERROR: line fails the attempt whatever the exit status, and a
+// FATAL: line fails the job without further attempts; a non-zero exit fails
+// it even after an OUTPUT: line.
 func (o *outcome) result(ws syscall.WaitStatus) (json.RawMessage, error) {
 	fail := func(typ, msg string) error {
 		return &conveyor.JobError{Type: typ, Message: msg, Detail: o.stderr.String()}
 	}
 	switch {
+	case o.failed && o.fatal:
+		return nil, conveyor.Permanent(fail(conveyor.ErrorTypeError, cmp.Or(o.errMsg, "FATAL: line without a message")))
 	case o.failed:
 		return nil, fail(conveyor.ErrorTypeError, cmp.Or(o.errMsg, "ERROR: line without a message"))
 	case ws.Signaled():

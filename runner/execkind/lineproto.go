@@ -19,7 +19,7 @@ const (
 	// tailLines and tailBytes bound the stderr tail kept for error details.
 	tailLines = 20
 	tailBytes = 4 << 10
-	// maxMessageBytes caps the message of an ERROR: line.
+	// maxMessageBytes caps the message of an ERROR: or FATAL: line.
 	maxMessageBytes = 4 << 10
 )
 
@@ -30,6 +30,7 @@ const (
 	msgPlain    msgKind = iota // any other line: a "stdout" log line
 	msgOutput                  // OUTPUT: <json>
 	msgError                   // ERROR: <message>
+	msgFatal                   // FATAL: <message>
 	msgProgress                // PROGRESS: <percent> <message>
 	msgLog                     // LOG: <message>
 )
@@ -40,6 +41,8 @@ func (k msgKind) String() string {
 		return "output"
 	case msgError:
 		return "error"
+	case msgFatal:
+		return "fatal"
 	case msgProgress:
 		return "progress"
 	case msgLog:
@@ -74,6 +77,8 @@ func parseLine(line string) message {
 		return message{kind: msgOutput, text: payload}
 	case "ERROR":
 		return message{kind: msgError, text: payload}
+	case "FATAL":
+		return message{kind: msgFatal, text: payload}
 	case "LOG":
 		return message{kind: msgLog, text: payload}
 	case "PROGRESS":

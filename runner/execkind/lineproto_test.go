@@ -20,6 +20,7 @@ func TestParseLine(t *testing.T) {
 		{"OUTPUT:", message{kind: msgOutput, text: ""}},
 		{"ERROR: no such file: x.csv", message{kind: msgError, text: "no such file: x.csv"}},
 		{"ERROR:", message{kind: msgError, text: ""}},
+		{"FATAL: bad input", message{kind: msgFatal, text: "bad input"}},
 		{"LOG: step 1: done", message{kind: msgLog, text: "step 1: done"}},
 		{"LOG:", message{kind: msgLog, text: ""}},
 		{"PROGRESS: 42.5 half way there", message{kind: msgProgress, text: "half way there", percent: 42.5}},

@@ -1,0 +1,190 @@
+// Package runnertest is the conformance suite every runner kind passes: the
+// behaviour the runner relies on whatever executes the algorithm — outputs,
+// failures, permanent failures, progress and logs, and prompt stops on
+// cancel and deadline.
+//
+// A kind's test provisions one algorithm per Behaviour, written in the
+// kind's own terms (a Go function, a script, a worker module), and calls
+// Run:
+//
+//	func TestConformance(t *testing.T) {
+//		runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
+//			return provision(t, scripts[b])
+//		})
+//	}
+package runnertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/runner"
+)
+
+// Behaviour names an algorithm every kind provides for the suite.
+type Behaviour string
+
+// The behaviours. Inputs are JSON objects; see each for what it does.
+const (
+	// Echo returns its input unchanged as its output.
+	Echo Behaviour = "echo"
+	// Fail fails with an error whose message contains the input's
+	// "message" string; the failure may be retried.
+	Fail Behaviour = "fail"
+	// FailPermanently fails with the input's "message" in a way the kind
+	// marks as not worth retrying (conveyor.Permanent, retryable=false, …).
+	FailPermanently Behaviour = "fail_permanently"
+	// Report reports progress 50 with message "half", logs the line
+	// "hello from the job", then returns {"ok": true}.
+	Report Behaviour = "report"
+	// Block reports progress 1 with message "blocking", then waits until
+	// it is stopped (cancel or deadline) and stops promptly.
+	Block Behaviour = "block"
+)
+
+// Provision returns a handler for one behaviour. It may call t.Fatal.
+type Provision func(t *testing.T, b Behaviour) runner.Handler
+
+// Options adjust the suite to a kind.
+type Options struct {
+	// Stop bounds how long Run may take to return after its context ends:
+	// the kind's grace period plus its own latency. Default 10s.
+	Stop time.Duration
+	// Skip lists behaviours the kind cannot express, with the reason in
+	// the kind's documentation (none of the built-in kinds skips any).
+	Skip []Behaviour
+}
+
+// Run runs the conformance suite against the handlers provision returns.
+func Run(t *testing.T, provision Provision, opts ...Options) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Stop == 0 {
+		o.Stop = 10 * time.Second
+	}
+	skip := map[Behaviour]bool{}
+	for _, b := range o.Skip {
+		skip[b] = true
+	}
+	cases := []struct {
+		name string
+		b    Behaviour
+		test func(*testing.T, runner.Handler, Options)
+	}{
+		{"echo", Echo, testEcho},
+		{"fail", Fail, testFail},
+		{"fail_permanently", FailPermanently, testFailPermanently},
+		{"report", Report, testReport},
+		{"cancel", Block, testCancel},
+		{"deadline", Block, testDeadline},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if skip[c.b] {
+				t.Skipf("the kind cannot express %s", c.b)
+			}
+			c.test(t, provision(t, c.b), o)
+		})
+	}
+}
+
+func task(input string, rec *Recorder) *runner.Task {
+	return &runner.Task{JobID: "01TESTJOB", Algorithm: "conformance", Input: json.RawMessage(input), Attempt: 1, Reporter: rec}
+}
+
+func testEcho(t *testing.T, h runner.Handler, _ Options) {
+	in := `{"text":"héllo","n":[1,2.5,null],"deep":{"ok":true}}`
+	out, err := h.Run(context.Background(), task(in, NewRecorder()))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !sameJSON(t, out, json.RawMessage(in)) {
+		t.Fatalf("output %s, want the input %s", out, in)
+	}
+}
+
+func testFail(t *testing.T, h runner.Handler, _ Options) {
+	_, err := h.Run(context.Background(), task(`{"message":"boom 42"}`, NewRecorder()))
+	if err == nil || !strings.Contains(err.Error(), "boom 42") {
+		t.Fatalf("err = %v, want one that says boom 42", err)
+	}
+	if conveyor.IsPermanent(err) {
+		t.Fatalf("err = %v is permanent, want a retryable failure", err)
+	}
+}
+
+func testFailPermanently(t *testing.T, h runner.Handler, _ Options) {
+	_, err := h.Run(context.Background(), task(`{"message":"bad input 7"}`, NewRecorder()))
+	if err == nil || !strings.Contains(err.Error(), "bad input 7") || !conveyor.IsPermanent(err) {
+		t.Fatalf("err = %v (permanent %v), want a permanent error that says bad input 7", err, conveyor.IsPermanent(err))
+	}
+}
+
+func testReport(t *testing.T, h runner.Handler, _ Options) {
+	rec := NewRecorder()
+	out, err := h.Run(context.Background(), task(`{}`, rec))
+	if err != nil || !sameJSON(t, out, json.RawMessage(`{"ok":true}`)) {
+		t.Fatalf("Run: %s, %v", out, err)
+	}
+	if !rec.HasProgress(50, "half") {
+		t.Errorf("progress %+v, want 50 half", rec.Progresses())
+	}
+	if !rec.HasLine("hello from the job") {
+		t.Errorf("logs %+v, want the line \"hello from the job\"", rec.Lines())
+	}
+}
+
+func testCancel(t *testing.T, h runner.Handler, o Options) {
+	rec := NewRecorder()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	errc := make(chan error, 1)
+	go func() { _, err := h.Run(ctx, task(`{}`, rec)); errc <- err }()
+	rec.WaitFor(t, "the job to block", func() bool { return rec.HasProgress(1, "blocking") })
+	cancel(errors.New("canceled by the test"))
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("Run returned no error after its context was canceled")
+		}
+	case <-time.After(o.Stop):
+		t.Fatalf("Run did not return within %v of the cancel", o.Stop)
+	}
+}
+
+func testDeadline(t *testing.T, h runner.Handler, o Options) {
+	rec := NewRecorder()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { _, err := h.Run(ctx, task(`{}`, rec)); errc <- err }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("Run returned no error after its deadline")
+		}
+	case <-time.After(o.Stop + 300*time.Millisecond):
+		t.Fatalf("Run did not return within %v of its deadline", o.Stop)
+	}
+}
+
+func sameJSON(t *testing.T, a, b json.RawMessage) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("output is not JSON: %s", a)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("bad JSON in the test: %s", b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
