@@ -88,6 +88,8 @@ type Problem struct {
 	Instance string      `json:"instance,omitempty"`
 	Code     string      `json:"code,omitempty"`
 	Errors   []Violation `json:"errors,omitempty"`
+	// Error is the algorithm's error when a synchronous call failed (422).
+	Error *JobError `json:"error,omitempty"`
 }
 
 // Health is the body of GET /healthz and /readyz.

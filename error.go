@@ -17,6 +17,7 @@ const (
 	ETIMEOUT     = "timeout"     // a deadline passed before the work finished
 	EINTERNAL    = "internal"    // a bug or an unexpected failure
 	EUNSUPPORTED = "unsupported" // a feature this server does not offer
+	EFAILED      = "failed"      // the algorithm ran and failed
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -17,6 +17,7 @@ var statusOf = map[string]int{
 	conveyor.EUNAVAILABLE: http.StatusServiceUnavailable,
 	conveyor.ETIMEOUT:     http.StatusGatewayTimeout,
 	conveyor.EUNSUPPORTED: http.StatusNotImplemented,
+	conveyor.EFAILED:      http.StatusUnprocessableEntity,
 	conveyor.EINTERNAL:    http.StatusInternalServerError,
 }
 
@@ -40,6 +41,10 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var ce *conveyor.Error
 	if errors.As(err, &ce) {
 		p.Errors = ce.Details
+	}
+	var je *conveyor.JobError
+	if errors.As(err, &je) {
+		p.Error = je
 	}
 	if code == conveyor.EINTERNAL || code == conveyor.EUNAVAILABLE {
 		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -11,6 +11,8 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/jobs/{id}/logs", g.handleLogs)
 	m.HandleFunc("POST /v1/jobs/{id}/cancel", g.handleCancel)
 	m.HandleFunc("POST /v1/algorithms/{name}/jobs", g.handleSubmitInput)
+	m.HandleFunc("POST /v1/algorithms/{name}/run", g.handleCall)
+	m.HandleFunc("GET /v1/algorithms/{name}/run", g.handleCall)
 	m.HandleFunc("GET /v1/algorithms", g.handleAlgorithms)
 	m.HandleFunc("GET /v1/algorithms/{name}", g.handleAlgorithm)
 	m.HandleFunc("GET /v1/runners", g.handleRunners)

@@ -93,8 +93,8 @@ func (a *attempt) isRecorded() bool {
 	return a.recorded
 }
 
-// process takes one queue message through one attempt of its job. It
-// frees the job's slot once the handler has returned.
+// process takes one queue message, whose slot is taken, through one
+// attempt of its job. It frees the slot once the handler has returned.
 func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	released := false
 	release := func() {
@@ -186,9 +186,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	defer r.untrack(a)
 
 	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
-	p.running.Add(1)
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
-	p.running.Add(-1)
 	release()
 	cause := context.Cause(actx)
 	if actx.Err() == nil {

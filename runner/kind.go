@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -62,6 +63,18 @@ type Served struct {
 // A Handler that also implements io.Closer is closed when the runner stops.
 type Kind interface {
 	Provision(ctx context.Context, entry config.Algorithm) ([]Served, error)
+}
+
+type loggerKey struct{}
+
+// Logger returns the runner's logger from the context given to
+// Kind.Provision, for what a kind logs outside any job (a worker process's
+// output between jobs, its restarts); slog.Default() when there is none.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
 }
 
 var (

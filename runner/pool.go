@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,11 +18,12 @@ import (
 const fetchWait = 10 * time.Second
 
 // pool is one algorithm on one runner: a handler and a bounded number of
-// slots. It asks the broker for exactly as many jobs as it has free slots,
-// so a job never waits in a busy runner's buffer while another runner idles.
-// A slot is held while a job is being started and executed; it is freed as
-// soon as the handler returns, so the bookkeeping of one job (recording its
-// outcome, acknowledging it) overlaps the execution of the next.
+// slots, shared by queued jobs and synchronous calls — a busy pool is busy
+// for both. It asks the broker for at most as many jobs as it has free
+// slots, so a job never waits in a busy runner's buffer while another
+// runner idles. A slot is held while a job executes; it is freed as soon as
+// the handler returns, so the bookkeeping of one job (recording its outcome,
+// acknowledging it) overlaps the execution of the next.
 type pool struct {
 	r        *Runner
 	alg      conveyor.Algorithm
@@ -29,8 +31,11 @@ type pool struct {
 	size     int
 	grace    time.Duration
 	consumer jetstream.Consumer
-	slots    chan struct{} // a token per running or requested job
-	running  atomic.Int32
+
+	mu      sync.Mutex
+	running int           // slots taken: jobs and calls executing
+	pulled  int           // jobs asked of the broker and not yet executing
+	changed chan struct{} // closed and replaced when running or pulled drops
 }
 
 func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
@@ -40,39 +45,91 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		handler: s.Handler,
 		size:    entry.Workers.Max,
 		grace:   entry.Grace.Std(),
-		slots:   make(chan struct{}, entry.Workers.Max),
+		changed: make(chan struct{}),
 	}
 }
 
-// release frees the slot of a job whose execution is over (or never began).
-func (p *pool) release() { <-p.slots }
+// signal wakes whoever waits for a slot or for room to pull. p.mu is held.
+func (p *pool) signal() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
 
-// busy returns how many jobs the pool is running now.
-func (p *pool) busy() int { return int(p.running.Load()) }
+// acquire takes a slot, waiting until one is free or ctx ends. pulled says
+// the slot is for a job this pool asked the broker for.
+func (p *pool) acquire(ctx context.Context, pulled bool) error {
+	for {
+		p.mu.Lock()
+		if p.running < p.size {
+			p.running++
+			if pulled {
+				p.pulled--
+			}
+			p.mu.Unlock()
+			return nil
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees a slot.
+func (p *pool) release() {
+	p.mu.Lock()
+	p.running--
+	p.signal()
+	p.mu.Unlock()
+}
+
+// reservePull returns how many jobs the pool may ask the broker for now and
+// counts them as pulled; when it returns 0, changed is closed once that
+// may have changed.
+func (p *pool) reservePull() (n int, changed <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = max(p.size-p.running-p.pulled, 0)
+	p.pulled += n
+	return n, p.changed
+}
+
+// unpull forgets k pulled jobs that did not come, or that will not run here.
+func (p *pool) unpull(k int) {
+	if k == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.pulled -= k
+	p.signal()
+	p.mu.Unlock()
+}
+
+// busy returns how many jobs and calls the pool is executing now.
+func (p *pool) busy() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running
+}
 
 // fetchLoop pulls jobs while ctx lasts. Whenever slots are free it sends a
-// pull request for exactly that many jobs, without waiting for earlier
-// requests to be filled: several requests may be outstanding, but never
-// for more jobs than there are free slots. Each pulled job runs in its own
-// goroutine holding one slot.
+// pull request for that many jobs, without waiting for earlier requests to
+// be filled: several requests may be outstanding, but never for more jobs
+// than there are free slots. Each pulled job runs in its own goroutine.
 func (p *pool) fetchLoop(ctx context.Context) {
 	defer p.r.wg.Done()
 	var failures atomic.Int32
 	for {
-		// Wait for one free slot, then take every other free one.
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-	more:
-		for n < p.size {
+		n, changed := p.reservePull()
+		if n == 0 {
 			select {
-			case p.slots <- struct{}{}:
-				n++
-			default:
-				break more
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return
 			}
 		}
 		p.r.wg.Add(1)
@@ -80,7 +137,7 @@ func (p *pool) fetchLoop(ctx context.Context) {
 			defer p.r.wg.Done()
 			got, err := p.fetch(ctx, n)
 			if err != nil && ctx.Err() == nil {
-				// Keep the slots through the backoff, so the loop waits too.
+				// Keep the reservation through the backoff, so the loop waits too.
 				d := retryDelay(50*time.Millisecond, 5*time.Second, int(failures.Add(1))-1)
 				p.r.log.Warn("fetch jobs", "algorithm", p.alg.Name, "err", err, "retry_in", d)
 				select {
@@ -90,10 +147,11 @@ func (p *pool) fetchLoop(ctx context.Context) {
 			} else if err == nil {
 				failures.Store(0)
 			}
-			for range n - got {
-				p.release()
-			}
+			p.unpull(n - got)
 		}()
+		if ctx.Err() != nil {
+			return
+		}
 	}
 }
 
@@ -111,6 +169,17 @@ func (p *pool) fetch(ctx context.Context, n int) (int, error) {
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()
+			// The slot reserved for this job may have gone to a synchronous
+			// call meanwhile: wait for one, but not so long that the lease
+			// lapses; past that, hand the job back for another runner.
+			actx, cancel := context.WithTimeout(ctx, p.r.cfg.Heartbeat)
+			err := p.acquire(actx, true)
+			cancel()
+			if err != nil {
+				p.unpull(1)
+				_ = msg.Nak()
+				return
+			}
 			p.r.process(p, msg)
 		}()
 	}

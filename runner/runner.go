@@ -53,6 +53,7 @@ type Runner struct {
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
+	callSubs  []*nats.Subscription
 
 	mu       sync.Mutex
 	inflight map[string]*attempt // by job id
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
-		served, err := k.Provision(ctx, entry)
+		served, err := k.Provision(context.WithValue(ctx, loggerKey{}, r.log), entry)
 		if err != nil {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d] (%s %s): %w", i, entry.Kind, entry.Name, err)
@@ -141,6 +142,13 @@ func (r *Runner) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe to cancels: %w", err)
 	}
 	r.cancelSub = sub
+	for _, p := range r.served {
+		sub, err := p.subscribeCalls()
+		if err != nil {
+			return fmt.Errorf("subscribe to calls of %s: %w", p.alg.Name, err)
+		}
+		r.callSubs = append(r.callSubs, sub)
+	}
 	if err := r.register(ctx); err != nil {
 		return err
 	}
@@ -166,6 +174,9 @@ func (r *Runner) Stop() {
 			return
 		}
 		r.fetchStop()
+		for _, sub := range r.callSubs {
+			_ = sub.Unsubscribe() // calls in flight finish; no new ones come
+		}
 		done := make(chan struct{})
 		go func() { r.wg.Wait(); close(done) }()
 		select {

@@ -162,3 +162,12 @@ func problem(t *testing.T, resp *http.Response) conveyor.Problem {
 	}
 	return p
 }
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// defaultCallTimeout is how long a synchronous call waits without ?timeout=.
+const defaultCallTimeout = 30 * time.Second
+
+// handleCall is POST /v1/algorithms/{name}/run (the body is the input) and
+// GET /v1/algorithms/{name}/run?field=value… (scalar inputs from the query
+// string): the synchronous path. The input goes to one runner of the
+// algorithm as a core NATS request, through the same bounded pool as its
+// queued jobs; nothing is stored. 200 with the output; 400 for an input the
+// schema rejects; 422 when the algorithm fails; 503 when no runner serves
+// it; 504 past ?timeout= (default 30s).
+func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	alg, err := g.reg.algorithm(name)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if alg.err != nil {
+		g.writeError(w, r, conveyor.Errorf(conveyor.EUNAVAILABLE, "algorithm %s has an invalid input schema: %v", name, alg.err))
+		return
+	}
+	timeout, err := g.callTimeout(r)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	var input []byte
+	if r.Method == http.MethodGet {
+		input, err = queryInput(alg.InputSchema, r.URL.Query())
+	} else {
+		input, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+		input = bytes.TrimSpace(input)
+	}
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if len(input) == 0 {
+		input = []byte("{}")
+	}
+	if err := alg.input.Validate(input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	out, err := g.call(r.Context(), name, input, timeout)
+	if err != nil {
+		if r.Context().Err() == nil {
+			g.writeError(w, r, err)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(out)
+	_, _ = w.Write([]byte{'\n'})
+}
+
+// call sends one call and returns its output, or the error to answer with.
+func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout time.Duration) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	msg := nats.NewMsg(broker.CallSubject(name))
+	msg.Data = input
+	msg.Header.Set(broker.CallDeadlineHeader, strconv.FormatInt(deadline.UnixNano(), 10))
+	resp, err := g.b.Conn().RequestMsgWithContext(ctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return nil, conveyor.Errorf(conveyor.EUNAVAILABLE, "no live runner serves %s", name)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, conveyor.Errorf(conveyor.ETIMEOUT, "no answer from %s within %s", name, timeout)
+	case err != nil:
+		return nil, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
+	}
+	var reply broker.CallReply
+	if err := json.Unmarshal(resp.Data, &reply); err != nil {
+		return nil, &conveyor.Error{Code: conveyor.EINTERNAL, Message: "internal error", Err: err}
+	}
+	if je := reply.Error; je != nil {
+		if je.Type == conveyor.ErrorTypeTimeout {
+			return nil, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
+		}
+		return nil, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
+	}
+	return reply.Output, nil
+}
+
+// callTimeout reads ?timeout=, capped like ?wait=.
+func (g *Gateway) callTimeout(r *http.Request) (time.Duration, error) {
+	s := r.URL.Query().Get("timeout")
+	if s == "" {
+		return defaultCallTimeout, nil
+	}
+	var d conveyor.Duration
+	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
+		return 0, conveyor.Errorf(conveyor.EINVALID, "timeout %q: want a positive duration like 5s", s)
+	}
+	return min(d.Std(), g.cfg.MaxWait), nil
+}

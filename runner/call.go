@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// maxCallTime bounds a call whose caller sent no deadline.
+const maxCallTime = 5 * time.Minute
+
+// subscribeCalls makes the pool answer synchronous calls of its algorithm.
+func (p *pool) subscribeCalls() (*nats.Subscription, error) {
+	return p.r.b.Conn().QueueSubscribe(broker.CallSubject(p.alg.Name), broker.CallQueue, func(m *nats.Msg) {
+		// Callbacks of one subscription run one at a time: each call gets
+		// its own goroutine so calls run as concurrently as slots allow.
+		p.r.wg.Add(1)
+		go func() {
+			defer p.r.wg.Done()
+			p.call(m)
+		}()
+	})
+}
+
+// call runs one synchronous call in a slot of the pool and replies with its
+// output or error. The call has no job record: no attempts, no retries, no
+// progress or logs kept.
+func (p *pool) call(m *nats.Msg) {
+	deadline := time.Now().Add(maxCallTime)
+	if ns, err := strconv.ParseInt(m.Header.Get(broker.CallDeadlineHeader), 10, 64); err == nil {
+		deadline = time.Unix(0, ns)
+	}
+	if t := p.alg.Timeout.Std(); t > 0 && time.Now().Add(t).Before(deadline) {
+		deadline = time.Now().Add(t)
+	}
+	ctx, cancel := context.WithDeadlineCause(p.r.ctx, deadline, errTimeout)
+	defer cancel()
+	var reply broker.CallReply
+	if err := p.acquire(ctx, false); err != nil {
+		reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
+	} else {
+		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
+		out, err := safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
+		p.release()
+		switch {
+		case ctx.Err() != nil && context.Cause(ctx) == errTimeout:
+			reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "the call ran past its deadline"}
+		case ctx.Err() != nil:
+			reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeInterrupted, Message: "the runner is shutting down"}
+		case err != nil:
+			reply.Error, _ = attemptError(err, nil, 0)
+		default:
+			reply.Output = out
+		}
+	}
+	data, err := json.Marshal(reply)
+	if err != nil {
+		data, _ = json.Marshal(broker.CallReply{Error: &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: "the output could not be encoded"}})
+	}
+	if err := m.Respond(data); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
+	}
+}
+
+// discard is the Reporter of a call: a call keeps no progress or logs.
+type discard struct{}
+
+func (discard) Progress(float64, string) {}
+func (discard) Log(string, string)       {}
