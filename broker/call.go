@@ -3,6 +3,8 @@ package broker
 import (
 	"encoding/json"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/conveyor-run/conveyor"
 )
 
@@ -21,8 +23,19 @@ const CallDeadlineHeader = "Conveyor-Deadline"
 // CallSubject is the subject of calls to algorithm.
 func CallSubject(algorithm string) string { return "conveyor.call." + algorithm }
 
-// CallReply is a runner's answer to a call: the output, or why it failed.
-type CallReply struct {
-	Output json.RawMessage    `json:"output,omitempty"`
-	Error  *conveyor.JobError `json:"error,omitempty"`
+// CallErrorHeader marks a reply to a call that failed: its data is then
+// the JSON of a conveyor.JobError. A reply without it carries the output.
+const CallErrorHeader = "Conveyor-Error"
+
+// CallFailed returns the error a call's reply carries, or nil when the
+// reply carries the output.
+func CallFailed(m *nats.Msg) *conveyor.JobError {
+	if m.Header.Get(CallErrorHeader) == "" {
+		return nil
+	}
+	je := &conveyor.JobError{}
+	if err := json.Unmarshal(m.Data, je); err != nil {
+		return &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: "unreadable error from the runner"}
+	}
+	return je
 }

@@ -44,7 +44,7 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	var input []byte
 	if r.Method == http.MethodGet {
-		input, err = queryInput(alg.InputSchema, r.URL.Query())
+		input, err = alg.query.input(r.URL.Query())
 	} else {
 		input, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
 		input = bytes.TrimSpace(input)
@@ -90,17 +90,13 @@ func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout t
 	case err != nil:
 		return nil, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
 	}
-	var reply broker.CallReply
-	if err := json.Unmarshal(resp.Data, &reply); err != nil {
-		return nil, &conveyor.Error{Code: conveyor.EINTERNAL, Message: "internal error", Err: err}
-	}
-	if je := reply.Error; je != nil {
+	if je := broker.CallFailed(resp); je != nil {
 		if je.Type == conveyor.ErrorTypeTimeout {
 			return nil, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
 		}
 		return nil, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
 	}
-	return reply.Output, nil
+	return resp.Data, nil
 }
 
 // callTimeout reads ?timeout=, capped like ?wait=.

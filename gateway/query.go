@@ -8,13 +8,13 @@ import (
 	"github.com/conveyor-run/conveyor"
 )
 
-// queryInput builds a JSON object input from a query string, typing each
-// value by the property of the same name in the input schema: integer and
-// number values are JSON numbers (kept digit for digit, so large integers
-// stay exact), boolean ones true or false, arrays take every value of a
-// repeated parameter; anything else is a string. "timeout" is the call's
-// own parameter, not an input.
-func queryInput(schema json.RawMessage, q url.Values) ([]byte, error) {
+// queryShape is what typing query-string inputs needs of an input schema:
+// the JSON type of each top-level property, and of its items for arrays.
+type queryShape map[string]struct{ typ, items string }
+
+// newQueryShape reads the shape of an input schema; a schema it cannot read
+// gives an empty shape, in which every value is a string.
+func newQueryShape(schema json.RawMessage) queryShape {
 	var s struct {
 		Properties map[string]struct {
 			Type  any `json:"type"`
@@ -23,17 +23,31 @@ func queryInput(schema json.RawMessage, q url.Values) ([]byte, error) {
 			} `json:"items"`
 		} `json:"properties"`
 	}
-	_ = json.Unmarshal(schema, &s) // no usable schema: every value is a string
+	_ = json.Unmarshal(schema, &s)
+	qs := make(queryShape, len(s.Properties))
+	for name, p := range s.Properties {
+		qs[name] = struct{ typ, items string }{typeOf(p.Type), typeOf(p.Items.Type)}
+	}
+	return qs
+}
+
+// input builds a JSON object input from a query string, typing each value
+// by the property of the same name: integer and number values are JSON
+// numbers (kept digit for digit, so large integers stay exact), boolean
+// ones true or false, arrays take every value of a repeated parameter;
+// anything else is a string. "timeout" is the call's own parameter, not an
+// input.
+func (qs queryShape) input(q url.Values) ([]byte, error) {
 	in := make(map[string]json.RawMessage, len(q))
 	for name, values := range q {
 		if name == "timeout" || len(values) == 0 {
 			continue
 		}
-		prop := s.Properties[name]
-		if typeOf(prop.Type) == "array" {
+		prop := qs[name]
+		if prop.typ == "array" {
 			items := make([]json.RawMessage, 0, len(values))
 			for _, v := range values {
-				raw, err := scalar(name, v, typeOf(prop.Items.Type))
+				raw, err := scalar(name, v, prop.items)
 				if err != nil {
 					return nil, err
 				}
@@ -42,7 +56,7 @@ func queryInput(schema json.RawMessage, q url.Values) ([]byte, error) {
 			in[name], _ = json.Marshal(items)
 			continue
 		}
-		raw, err := scalar(name, values[0], typeOf(prop.Type))
+		raw, err := scalar(name, values[0], prop.typ)
 		if err != nil {
 			return nil, err
 		}

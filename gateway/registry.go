@@ -28,7 +28,8 @@ type registry struct {
 type known struct {
 	conveyor.Algorithm
 	input *schema.Schema
-	err   error // the schema did not compile: submits get this error
+	err   error      // the schema did not compile: submits get this error
+	query queryShape // for inputs from a query string
 }
 
 func newRegistry(lapse time.Duration) *registry {
@@ -40,7 +41,7 @@ func (g *registry) putAlgorithm(data []byte) {
 	if json.Unmarshal(data, &a) != nil || a.Name == "" {
 		return
 	}
-	k := &known{Algorithm: a}
+	k := &known{Algorithm: a, query: newQueryShape(a.InputSchema)}
 	k.input, k.err = schema.Compile(a.InputSchema)
 	g.mu.Lock()
 	g.algs[a.Name] = k

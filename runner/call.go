@@ -43,29 +43,30 @@ func (p *pool) call(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithDeadlineCause(p.r.ctx, deadline, errTimeout)
 	defer cancel()
-	var reply broker.CallReply
+	reply := nats.NewMsg(m.Reply)
+	var jerr *conveyor.JobError
 	if err := p.acquire(ctx, false); err != nil {
-		reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
+		jerr = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
 	} else {
 		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
 		out, err := safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
 		p.release()
 		switch {
 		case ctx.Err() != nil && context.Cause(ctx) == errTimeout:
-			reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "the call ran past its deadline"}
+			jerr = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "the call ran past its deadline"}
 		case ctx.Err() != nil:
-			reply.Error = &conveyor.JobError{Type: conveyor.ErrorTypeInterrupted, Message: "the runner is shutting down"}
+			jerr = &conveyor.JobError{Type: conveyor.ErrorTypeInterrupted, Message: "the runner is shutting down"}
 		case err != nil:
-			reply.Error, _ = attemptError(err, nil, 0)
+			jerr, _ = attemptError(err, nil, 0)
 		default:
-			reply.Output = out
+			reply.Data = out
 		}
 	}
-	data, err := json.Marshal(reply)
-	if err != nil {
-		data, _ = json.Marshal(broker.CallReply{Error: &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: "the output could not be encoded"}})
+	if jerr != nil {
+		reply.Header.Set(broker.CallErrorHeader, jerr.Type)
+		reply.Data, _ = json.Marshal(jerr)
 	}
-	if err := m.Respond(data); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	if err := m.RespondMsg(reply); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
 	}
 }

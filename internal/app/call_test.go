@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -34,9 +36,9 @@ func TestCall(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 			if tc.status == 200 {
-				got := readAll(t, resp)
-				if got != tc.want+"\n" {
-					t.Fatalf("body %q, want %q", got, tc.want)
+				var got bytes.Buffer
+				if err := json.Compact(&got, []byte(readAll(t, resp))); err != nil || got.String() != tc.want {
+					t.Fatalf("body %q (%v), want %q", got.String(), err, tc.want)
 				}
 				return
 			}
