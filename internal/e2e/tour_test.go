@@ -40,6 +40,13 @@ func TestReadmeTour(t *testing.T) {
 	if code, _ := p.call("POST", "/v1/algorithms/wordcount/jobs", `{"words": 1}`, nil); code != 400 {
 		t.Fatalf("wordcount without text: %d, want 400", code)
 	}
+	var prime struct {
+		N     int64 `json:"n"`
+		Prime bool  `json:"prime"`
+	}
+	if code, err := p.call("GET", "/v1/algorithms/is_prime/run?n=32416190071", "", &prime); err != nil || code != 200 || !prime.Prime || prime.N != 32416190071 {
+		t.Fatalf("sync call: %d %v %+v", code, err, prime)
+	}
 	out, exit := p.cli("", "submit", "wordcount", "--data", `{"text": "hello big world"}`, "--wait")
 	if exit != 0 || !strings.Contains(out, `"words": 3`) {
 		t.Fatalf("CLI: exit %d\n%s", exit, out)
