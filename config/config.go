@@ -82,6 +82,21 @@ type Algorithm struct {
 	Grace        conveyor.Duration `yaml:"grace"`
 	InputSchema  map[string]any    `yaml:"input_schema"`
 	OutputSchema map[string]any    `yaml:"output_schema"`
+	// IdleTimeout (worker kind) retires a worker process that has had no
+	// job for this long, down to workers.min. Default 5m.
+	IdleTimeout conveyor.Duration `yaml:"idle_timeout"`
+	// Algorithms (worker kind) holds settings for each algorithm the
+	// entry's workers announce, by name; they override the entry's own.
+	Algorithms map[string]AlgorithmSettings `yaml:"algorithms"`
+}
+
+// AlgorithmSettings are the settings of one algorithm of an entry that
+// serves several (a worker entry without a name). Zero values keep the
+// entry's settings.
+type AlgorithmSettings struct {
+	Timeout     conveyor.Duration `yaml:"timeout"`
+	MaxAttempts int               `yaml:"max_attempts"`
+	Description string            `yaml:"description"`
 }
 
 // Workers sizes the pool of an algorithm on one runner.
@@ -191,7 +206,15 @@ func (c *Config) Validate() error {
 			seen[a.Name] = i
 		}
 		if a.Kind == "" {
-			add("%s: kind is required (go, exec)", where)
+			add("%s: kind is required (go, exec, worker)", where)
+		}
+		for name, set := range a.Algorithms {
+			if err := conveyor.ValidateName(name); err != nil {
+				add("%s: algorithms: %v", where, err)
+			}
+			if set.MaxAttempts < 0 {
+				add("%s: algorithms.%s.max_attempts must not be negative", where, name)
+			}
 		}
 		if a.Workers.Max < 1 {
 			add("%s: workers.max must be at least 1", where)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-run/conveyor"
 )
 
 func write(t *testing.T, text string) string {
@@ -74,6 +76,8 @@ func TestLoadErrors(t *testing.T) {
 		"bad env size":   {yaml: "{}", env: "CONVEYOR_HTTP_MAX_BODY=lots", want: "CONVEYOR_HTTP_MAX_BODY"},
 		"bad addr":       {yaml: "http: {addr: nope}", want: "http.addr"},
 		"bad sync":       {yaml: "broker: {sync: sometimes}", want: "broker.sync"},
+		"bad settings":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
+		"bad attempts":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var env []string
@@ -85,5 +89,29 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoadWorkerEntry(t *testing.T) {
+	p := write(t, `
+algorithms:
+  - kind: worker
+    command: [python3, -m, conveyor.worker, mymodule]
+    workers: {min: 1, max: 2}
+    idle_timeout: 90s
+    algorithms:
+      classify: {timeout: 1m, max_attempts: 5, description: Classifies.}
+`)
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Algorithms[0]
+	if w.Name != "" || w.IdleTimeout.Std() != 90*time.Second || w.Workers.Min != 1 {
+		t.Errorf("entry: %+v", w)
+	}
+	want := AlgorithmSettings{Timeout: conveyor.Duration(time.Minute), MaxAttempts: 5, Description: "Classifies."}
+	if got := w.Algorithms["classify"]; got != want {
+		t.Errorf("algorithms.classify = %+v, want %+v", got, want)
 	}
 }

@@ -5,4 +5,5 @@ package app
 import (
 	_ "github.com/conveyor-run/conveyor/runner/execkind"
 	_ "github.com/conveyor-run/conveyor/runner/gokind"
+	_ "github.com/conveyor-run/conveyor/runner/workerkind"
 )

@@ -28,7 +28,7 @@ func TestReadmeTour(t *testing.T) {
 	for _, a := range algs.Algorithms {
 		names = append(names, a.Name)
 	}
-	if strings.Join(names, ",") != "is_prime,sleep,wordcount" {
+	if strings.Join(names, ",") != "batch,classify,is_prime,sleep,wordcount" {
 		t.Fatalf("algorithms: %v", names)
 	}
 
@@ -50,5 +50,19 @@ func TestReadmeTour(t *testing.T) {
 	out, exit := p.cli("", "submit", "wordcount", "--data", `{"text": "hello big world"}`, "--wait")
 	if exit != 0 || !strings.Contains(out, `"words": 3`) {
 		t.Fatalf("CLI: exit %d\n%s", exit, out)
+	}
+
+	// The Python worker examples, served by the SDK bundled in the binary.
+	code, err = p.call("POST", "/v1/algorithms/classify/jobs?wait=30s", `{"texts": ["the keeper saved a penalty", "fresh bread and olive oil"]}`, &j)
+	if err != nil || code != 200 || j.Status != conveyor.StatusSucceeded ||
+		!strings.Contains(string(j.Output), `"label":"sports"`) || !strings.Contains(string(j.Output), `"label":"food"`) || j.Progress.Percent != 100 {
+		t.Fatalf("classify: %d %v %+v output %s error %+v\n%s", code, err, j, j.Output, j.Error, p.logs)
+	}
+	if code, _ := p.call("POST", "/v1/algorithms/batch/jobs", `{"seconds": "soon"}`, nil); code != 400 {
+		t.Fatalf("batch with a string for seconds: %d, want 400", code)
+	}
+	code, err = p.call("POST", "/v1/algorithms/batch/jobs?wait=30s", `{"items": 5, "seconds": 0.1}`, &j)
+	if err != nil || code != 200 || j.Status != conveyor.StatusSucceeded || string(j.Output) != `{"items":5,"checksum":30}` {
+		t.Fatalf("batch: %d %v %+v output %s error %+v\n%s", code, err, j, j.Output, j.Error, p.logs)
 	}
 }

@@ -1,0 +1,26 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/runner/runnertest"
+)
+
+// TestConformance runs the runner kinds' conformance suite against Python
+// worker functions (testdata/conformance.py).
+func TestConformance(t *testing.T) {
+	runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
+		hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+			e.Name = string(b)
+			e.Command[3] = "conformance"
+			e.Grace = conveyor.Duration(time.Second)
+		}))
+		return hs[string(b)]
+	}, runnertest.Options{Stop: 3 * time.Second})
+}

@@ -1,0 +1,161 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/workerproto"
+)
+
+// handler runs the jobs of one algorithm on its entry's pool.
+type handler struct {
+	name string
+	pool *pool
+}
+
+// Run runs one attempt on a free worker process of the pool, waiting for
+// one (or for one to start, up to workers.max) when all are busy: the
+// processes of an entry are shared by all the algorithms it serves, one
+// job at a time each.
+//
+// The process gets a job message and answers with a result (returned as
+// the output) or an error: a *conveyor.JobError of type "error" whose
+// message is the worker's error type and message and whose detail is its
+// detail (a traceback), wrapped by conveyor.Permanent unless the worker
+// said it is retryable. A process that exits during the job fails the
+// attempt with a *conveyor.JobError of type "crashed" carrying the tail of
+// its stderr; the pool replaces it.
+//
+// When ctx is done first (cancel, timeout, shutdown), Run sends a cancel
+// message and waits up to the entry's grace period for the answer; a
+// process that does not answer in time has its process group killed and
+// is replaced. Run then returns an error wrapping ctx.Err().
+func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, error) {
+	p, err := h.pool.acquire(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("worker %s: waiting for a free worker: %w", h.name, ctx.Err())
+		}
+		return nil, err
+	}
+	return h.pool.runOn(ctx, p, h.name, t)
+}
+
+// runOn runs t, a job of the algorithm alg, on the process p, which the
+// caller acquired.
+func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
+	r := &jobRun{id: t.JobID, rep: t.Reporter, done: make(chan answer, 1)}
+	p.begin(r)
+	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt}
+	if len(job.Input) == 0 {
+		job.Input = json.RawMessage("null")
+	}
+	if !t.Deadline.IsZero() {
+		d := t.Deadline.UTC()
+		job.Deadline = &d
+	}
+	// The write blocks while the pipe is full (a large input, a worker
+	// that does not read): it must not keep Run from seeing ctx end. A
+	// failed write means the worker is gone: its exit tells the rest.
+	sent := make(chan struct{})
+	go func() { _ = p.send(job); close(sent) }()
+	select {
+	case a := <-r.done:
+		return pl.finish(p, a)
+	case <-p.exited:
+		return pl.crashed(p, r)
+	case <-ctx.Done():
+	}
+	return pl.stopJob(ctx, p, r, sent)
+}
+
+// finish ends a job the worker answered: it lets the worker's earlier
+// output reach the job's log, frees the worker and returns the answer.
+func (pl *pool) finish(p *proc, a answer) (json.RawMessage, error) {
+	p.settle()
+	p.end()
+	pl.release(p)
+	switch {
+	case a.fail != nil:
+		return nil, a.fail
+	case a.err != nil:
+		e := a.err.Error
+		msg := e.Message
+		if msg == "" {
+			msg = "the worker reported an error without a message"
+		}
+		if e.Type != "" && e.Type != conveyor.ErrorTypeError {
+			msg = e.Type + ": " + msg
+		}
+		jerr := &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: msg, Detail: e.Detail}
+		if !a.err.Retryable {
+			return nil, conveyor.Permanent(jerr)
+		}
+		return nil, jerr
+	}
+	return a.output, nil
+}
+
+// crashed fails a job whose worker exited under it, unless the worker
+// answered just before it exited.
+func (pl *pool) crashed(p *proc, r *jobRun) (json.RawMessage, error) {
+	select {
+	case a := <-r.done:
+		return pl.finish(p, a)
+	default:
+	}
+	p.end()
+	err := &conveyor.JobError{
+		Type:    conveyor.ErrorTypeCrashed,
+		Message: fmt.Sprintf("the worker process (pid %d) %s while running the job", p.pid, p.status),
+		Detail:  p.stderr.String(),
+	}
+	r.rep.Log("log", "conveyor: "+err.Message+"; a new worker replaces it")
+	return nil, err
+}
+
+// stopJob stops the job r, whose ctx is done: it sends a cancel message
+// (once the job message is written) and waits up to the grace period for
+// the answer, then kills the worker.
+func (pl *pool) stopJob(ctx context.Context, p *proc, r *jobRun, sent <-chan struct{}) (json.RawMessage, error) {
+	cause := context.Cause(ctx)
+	go func() {
+		<-sent // ends at the latest when the worker is killed
+		_ = p.send(&workerproto.Cancel{ID: r.id})
+	}()
+	timer := time.NewTimer(pl.grace)
+	defer timer.Stop()
+	how := "the worker stopped the job"
+	select {
+	case <-r.done:
+		p.settle()
+		p.end()
+		pl.release(p)
+	case <-p.exited:
+		p.end()
+		how = "the worker exited"
+	case <-timer.C:
+		p.kill()
+		<-p.exited
+		p.end()
+		how = fmt.Sprintf("the worker did not stop the job within the %v grace period: its process group was killed and a new worker replaces it", pl.grace)
+		r.rep.Log("log", "conveyor: "+how)
+	}
+	if cause != nil && cause != ctx.Err() {
+		return nil, fmt.Errorf("worker: %s: %w: %w", how, ctx.Err(), cause)
+	}
+	return nil, fmt.Errorf("worker: %s: %w", how, ctx.Err())
+}
+
+// Close stops the entry's worker processes, once for all the algorithms
+// that share them, and waits until they are gone. It returns nil.
+func (h *handler) Close() error {
+	h.pool.close()
+	return nil
+}

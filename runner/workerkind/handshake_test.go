@@ -1,0 +1,99 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner"
+)
+
+func TestRegistered(t *testing.T) {
+	k, err := runner.LookupKind("worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := k.(Kind); !ok {
+		t.Errorf("kind worker is %T", k)
+	}
+}
+
+func TestProvisionServesWhatTheWorkerAnnounces(t *testing.T) {
+	_, served := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+		e.Timeout = conveyor.Duration(time.Minute)
+		e.Algorithms = map[string]config.AlgorithmSettings{"word_count": {Timeout: conveyor.Duration(time.Second), MaxAttempts: 5, Description: "Mine."}}
+	}))
+	byName := map[string]conveyor.Algorithm{}
+	for _, s := range served {
+		byName[s.Algorithm.Name] = s.Algorithm
+	}
+	if len(byName) != 7 {
+		t.Fatalf("served %v", byName)
+	}
+	wc := byName["word_count"]
+	var in map[string]any
+	if err := json.Unmarshal(wc.InputSchema, &in); err != nil || in["required"].([]any)[0] != "text" {
+		t.Errorf("input schema %s: %v", wc.InputSchema, err)
+	}
+	if wc.Kind != "worker" || wc.Description != "Mine." || wc.Timeout.Std() != time.Second || wc.MaxAttempts != 5 || string(wc.OutputSchema) != `{"type":"object"}` {
+		t.Errorf("word_count = %+v", wc)
+	}
+	if r := byName["report"]; r.Description != "Reports progress and logs." || r.Timeout.Std() != time.Minute || r.MaxAttempts != 3 {
+		t.Errorf("report = %+v", r)
+	}
+
+	_, served = provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) { e.Name = "pid"; e.Description = "Pid." }))
+	if len(served) != 1 || served[0].Algorithm.Name != "pid" || served[0].Algorithm.Description != "Pid." {
+		t.Errorf("named entry served %+v", served)
+	}
+}
+
+func TestProvisionErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*config.Algorithm)
+		want string
+	}{
+		{"no command", func(e *config.Algorithm) { e.Command = nil }, "command is required"},
+		{"missing executable", func(e *config.Algorithm) { e.Command = []string{"no-such-program-xyz"} }, "executable file not found"},
+		{"schema in config", func(e *config.Algorithm) { e.InputSchema = map[string]any{"type": "object"} }, "announces its algorithms' schemas"},
+		{"description without name", func(e *config.Algorithm) { e.Description = "x" }, "description needs a name"},
+		{"reserved env", func(e *config.Algorithm) { e.Env = map[string]string{"CONVEYOR_PROTOCOL": "2"} }, "reserved"},
+		{"unknown name", func(e *config.Algorithm) { e.Name = "nope" }, "announces no algorithm nope (it announces word_count, report"},
+		{"settings for unknown", func(e *config.Algorithm) { e.Algorithms = map[string]config.AlgorithmSettings{"nope": {}} }, "algorithms.nope: no such algorithm"},
+		{"exits at start", func(e *config.Algorithm) {
+			e.Command = []string{"sh", "-c", "echo loading the model >&2; echo out of memory >&2; exit 3"}
+		}, "exited with status 3 before its hello\nits stderr ends with:\nloading the model\nout of memory"},
+		{"import error", func(e *config.Algorithm) { e.Command[3] = "no_such_module" }, "ModuleNotFoundError: No module named 'no_such_module'"},
+		{"garbage on fd 4", func(e *config.Algorithm) {
+			e.Command = []string{"sh", "-c", "echo 'hello there' >&4; echo oops >&2; sleep 30"}
+		}, `malformed protocol line: not a JSON object: "hello there"`},
+		{"not a hello", func(e *config.Algorithm) {
+			e.Command = []string{"sh", "-c", `echo '{"type":"progress","id":"x","percent":1}' >&4; sleep 30`}
+		}, "its first protocol message is a progress, not a hello"},
+		{"wrong protocol", func(e *config.Algorithm) {
+			e.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":2,"algorithms":[{"name":"a"}]}' >&4; sleep 30`}
+		}, "it speaks protocol 2; this runner speaks 1"},
+		{"bad schema", func(e *config.Algorithm) {
+			e.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":1,"algorithms":[{"name":"a","input_schema":{"type":"nonsense"}}]}' >&4; sleep 30`}
+		}, "announces a with an invalid input_schema"},
+		{"silent", func(e *config.Algorithm) { e.Command = []string{"sh", "-c", "echo thinking >&2; sleep 30"} }, "no hello within 300ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Kind{StartTimeout: 300 * time.Millisecond}.Provision(context.Background(), pyEntry(t, tc.edit))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant it to contain %q", err, tc.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Provision took %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner"
+)
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(replayEnv); path != "" {
+		os.Exit(replayWorker(path))
+	}
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// recorder is a conveyor.Reporter that keeps what it is told.
+type recorder struct {
+	mu       sync.Mutex
+	logs     []string // "stream: line"
+	progress []conveyor.Progress
+}
+
+func (r *recorder) Progress(percent float64, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.progress = append(r.progress, conveyor.Progress{Percent: percent, Message: message})
+}
+
+func (r *recorder) Log(stream, line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, stream+": "+line)
+}
+
+func (r *recorder) snapshot() ([]string, []conveyor.Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.logs...), append([]conveyor.Progress(nil), r.progress...)
+}
+
+// eventually polls cond until it holds or 10s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling: a process gives no signal
+	}
+}
+
+var pythonPath = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
+// python returns the interpreter itself: pyenv's shim is slow to start.
+func python(t *testing.T) string {
+	t.Helper()
+	p, err := pythonPath()
+	if err != nil {
+		t.Skipf("no python3: %v", err)
+	}
+	return p
+}
+
+// pyEntry is an entry serving testdata/algos.py through the bundled SDK.
+func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
+	t.Helper()
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the modules, so that go test's cache reruns the tests when
+	// one changes: only the worker processes import them.
+	files, _ := filepath.Glob("testdata/*.py")
+	for _, f := range files {
+		_, _ = os.ReadFile(f)
+	}
+	e := config.Algorithm{
+		Kind:    KindName,
+		Command: []string{python(t), "-m", "conveyor.worker", "algos"},
+		Dir:     dir,
+		Workers: config.Workers{Max: 1},
+		Grace:   conveyor.Duration(2 * time.Second),
+	}
+	for _, f := range edit {
+		f(&e)
+	}
+	e.WithDefaults()
+	return e
+}
+
+// provision provisions entry and closes its pool when the test ends. It
+// returns the handlers by algorithm name.
+func provision(t *testing.T, k Kind, entry config.Algorithm) (map[string]runner.Handler, []runner.Served) {
+	t.Helper()
+	served, err := k.Provision(context.Background(), entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := map[string]runner.Handler{}
+	for _, s := range served {
+		hs[s.Algorithm.Name] = s.Handler
+	}
+	t.Cleanup(func() { _ = served[0].Handler.(*handler).Close() })
+	return hs, served
+}
+
+func poolOf(h runner.Handler) *pool { return h.(*handler).pool }
+
+// run runs one attempt with a fresh recorder, bounded by 20s.
+func run(t *testing.T, h runner.Handler, alg, input string) (json.RawMessage, error, *recorder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return runCtx(ctx, h, alg, input)
+}
+
+func runCtx(ctx context.Context, h runner.Handler, alg, input string) (json.RawMessage, error, *recorder) {
+	rec := &recorder{}
+	out, err := h.Run(ctx, task(alg, input, rec))
+	return out, err, rec
+}
+
+func task(alg, input string, rec *recorder) *runner.Task {
+	return &runner.Task{JobID: "job-" + alg, Algorithm: alg, Input: json.RawMessage(input), Attempt: 1, Reporter: rec}
+}
+
+func jobError(t *testing.T, err error) *conveyor.JobError {
+	t.Helper()
+	var je *conveyor.JobError
+	if !errors.As(err, &je) {
+		t.Fatalf("error = %v (%T), want a *conveyor.JobError", err, err)
+	}
+	return je
+}
+
+// pidOf runs the pid algorithm on the pool of h and returns the pid of the
+// worker that ran it.
+func pidOf(t *testing.T, h runner.Handler) int {
+	t.Helper()
+	out, err, _ := run(t, &handler{name: "pid", pool: poolOf(h)}, "pid", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := json.Unmarshal(out, &pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// alive reports whether a process pid exists (and is not a zombie).
+func alive(pid int) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(data))
+	return len(fields) > 2 && fields[2] != "Z"
+}

@@ -1,0 +1,261 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/schema"
+	pysdk "github.com/conveyor-run/conveyor/sdk/python"
+	"github.com/conveyor-run/conveyor/workerproto"
+)
+
+// KindName is the value of a config entry's `kind:` key that selects
+// worker processes.
+const KindName = "worker"
+
+func init() { runner.RegisterKind(KindName, Kind{}) }
+
+// Defaults of a worker entry.
+const (
+	// DefaultIdleTimeout is how long a process beyond workers.min may stay
+	// idle before it is retired.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultStartTimeout bounds a process's start-up: from its start to
+	// its hello (loading a model included).
+	DefaultStartTimeout = 2 * time.Minute
+)
+
+// Kind is the worker runner kind. The zero value is ready to use;
+// importing the package registers it under "worker".
+type Kind struct {
+	// StartTimeout bounds a process's start-up; zero means
+	// DefaultStartTimeout.
+	StartTimeout time.Duration
+}
+
+// inherited lists the only variables a worker takes from the runner's
+// environment.
+var inherited = []string{"PATH", "HOME", "LANG", "TMPDIR"}
+
+// envProtocol tells the worker the protocol version; the entry's env may
+// not set it.
+const envProtocol = "CONVEYOR_PROTOCOL"
+
+// Provision starts the entry's first worker process, learns its
+// algorithms from its hello and returns them, each with a handler that
+// runs its jobs on the entry's pool of processes. The pool then keeps
+// workers.min processes (starting them in the background) and grows to
+// workers.max when jobs wait.
+//
+// An entry without a name serves every algorithm the worker announces;
+// with a name, only that one. Timeout, max_attempts and description come
+// from the entry, overridden per algorithm by its `algorithms:` settings;
+// the schemas always come from the hello.
+//
+// Provision returns an error naming the problem when the entry is invalid
+// for the kind (no command, a missing executable or dir, a reserved env
+// variable, schemas or a description that the worker announces itself,
+// settings for an algorithm it does not announce) or when the first
+// process fails its start: the error then holds the tail of its stderr.
+func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
+	sp, err := newSpec(entry)
+	if err != nil {
+		return nil, err
+	}
+	log := runner.Logger(ctx).With("worker", entry.Command[0])
+	if _, err := pysdk.Dir(); err != nil {
+		log.Warn("the bundled Python SDK is not on PYTHONPATH", "err", err)
+	}
+	pl := newPool(&pool{
+		name:         strings.Join(entry.Command, " "),
+		spec:         sp,
+		min:          entry.Workers.Min,
+		max:          max(entry.Workers.Max, 1),
+		idleTimeout:  cmp.Or(entry.IdleTimeout.Std(), DefaultIdleTimeout),
+		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
+		grace:        cmp.Or(entry.Grace.Std(), config.DefaultGrace),
+		log:          log,
+	})
+	first, hello, err := pl.spawn(ctx)
+	if err != nil {
+		pl.close()
+		return nil, err
+	}
+	served, err := served(entry, hello, pl)
+	if err != nil {
+		first.kill()
+		<-first.exited
+		pl.close()
+		return nil, err
+	}
+	for _, s := range served {
+		pl.served = append(pl.served, s.Algorithm.Name)
+	}
+	pl.adopt(first)
+	pl.mu.Lock()
+	pl.scale() // up to min, in the background
+	pl.mu.Unlock()
+	pl.wg.Go(pl.janitor)
+	return served, nil
+}
+
+// newSpec checks the entry and returns how to start its processes.
+func newSpec(entry config.Algorithm) (spec, error) {
+	fail := func(format string, args ...any) (spec, error) {
+		return spec{}, fmt.Errorf("worker: %s", fmt.Sprintf(format, args...))
+	}
+	if len(entry.Command) == 0 || entry.Command[0] == "" {
+		return fail("command is required, e.g. [python3, -m, conveyor.worker, mymodule]")
+	}
+	if entry.InputSchema != nil || entry.OutputSchema != nil {
+		return fail("input_schema and output_schema are not used: a worker announces its algorithms' schemas in its hello")
+	}
+	if entry.Name == "" && entry.Description != "" {
+		return fail("description needs a name: an entry without one serves every algorithm its worker announces (use algorithms: {NAME: {description: …}})")
+	}
+	if entry.Name != "" {
+		if err := conveyor.ValidateName(entry.Name); err != nil {
+			return fail("%v", err)
+		}
+	}
+	for k, v := range entry.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return fail("env %q: not a valid environment variable", k)
+		}
+		if k == envProtocol {
+			return fail("env %s: reserved: conveyor sets it", k)
+		}
+	}
+	dir, err := filepath.Abs(cmp.Or(entry.Dir, "."))
+	if err != nil {
+		return fail("dir %q: %v", entry.Dir, err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return fail("dir: %v", err)
+	} else if !fi.IsDir() {
+		return fail("dir %s: not a directory", dir)
+	}
+	pathEnv, ok := entry.Env["PATH"]
+	if !ok {
+		pathEnv = os.Getenv("PATH")
+	}
+	path, err := lookPath(entry.Command[0], dir, pathEnv)
+	if err != nil {
+		return fail("command %q: %v", entry.Command[0], err)
+	}
+	sdk, sdkErr := pysdk.Dir()
+	return spec{path: path, args: slices.Clone(entry.Command), dir: dir, env: environ(entry.Env, sdk, sdkErr)}, nil
+}
+
+// served returns the algorithms of the hello that the entry serves.
+func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Served, error) {
+	var names []string
+	for _, a := range h.Algorithms {
+		names = append(names, a.Name)
+	}
+	announced := strings.Join(names, ", ")
+	if entry.Name != "" && !slices.Contains(names, entry.Name) {
+		return nil, fmt.Errorf("worker %s announces no algorithm %s (it announces %s)", pl.name, entry.Name, announced)
+	}
+	for name := range entry.Algorithms {
+		if !slices.Contains(names, name) || (entry.Name != "" && name != entry.Name) {
+			return nil, fmt.Errorf("worker %s: algorithms.%s: no such algorithm is served by this entry (its worker announces %s)", pl.name, name, announced)
+		}
+	}
+	var out []runner.Served
+	for _, a := range h.Algorithms {
+		if entry.Name != "" && a.Name != entry.Name {
+			continue
+		}
+		set := entry.Algorithms[a.Name]
+		alg := conveyor.Algorithm{
+			Name:         a.Name,
+			Description:  cmp.Or(set.Description, entry.Description, a.Description),
+			Kind:         KindName,
+			InputSchema:  a.InputSchema,
+			OutputSchema: a.OutputSchema,
+			Timeout:      cmp.Or(set.Timeout, entry.Timeout),
+			MaxAttempts:  cmp.Or(set.MaxAttempts, entry.MaxAttempts),
+		}
+		if len(alg.InputSchema) == 0 {
+			alg.InputSchema = conveyor.AnyObjectSchema
+		}
+		for what, s := range map[string][]byte{"input_schema": alg.InputSchema, "output_schema": alg.OutputSchema} {
+			if len(s) == 0 {
+				continue
+			}
+			if _, err := schema.Compile(s); err != nil {
+				return nil, fmt.Errorf("worker %s announces %s with an invalid %s: %w", pl.name, a.Name, what, err)
+			}
+		}
+		out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
+	}
+	return out, nil
+}
+
+// lookPath resolves name as the command's executable: a name with a slash
+// is a path, relative to dir; a bare name is searched in the absolute
+// directories of pathEnv.
+func lookPath(name, dir, pathEnv string) (string, error) {
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return exec.LookPath(name)
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("executable file not found in PATH (" + pathEnv + ")")
+}
+
+// environ returns the environment of the entry's processes, sorted: the
+// inherited variables, the entry's env, CONVEYOR_PROTOCOL, and PYTHONPATH
+// with the bundled SDK after the entry's own PYTHONPATH (if any).
+func environ(extra map[string]string, sdk string, sdkErr error) []string {
+	env := map[string]string{}
+	for _, k := range inherited {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	env[envProtocol] = fmt.Sprint(workerproto.Version)
+	if sdkErr == nil {
+		env["PYTHONPATH"] = strings.TrimPrefix(extra["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))
+	}
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	slices.Sort(list)
+	return list
+}
+
+// Interface guards.
+var (
+	_ runner.Kind    = Kind{}
+	_ runner.Handler = (*handler)(nil)
+	_ io.Closer      = (*handler)(nil)
+)

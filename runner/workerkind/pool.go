@@ -1,0 +1,338 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/workerproto"
+)
+
+// Restart backoff of workers that fail: restartBase·2ⁿ after the n+1-th
+// failure in a row, capped at restartMax. A worker fails when its start
+// or handshake fails, or when it exits on its own within healthyAfter of
+// its start; one that lives longer, or finishes a job, resets the count.
+const (
+	restartBase  = 500 * time.Millisecond
+	restartMax   = time.Minute
+	healthyAfter = 10 * time.Second
+)
+
+// errClosed is the error of a Run on a closed pool.
+var errClosed = errors.New("the worker pool is closed")
+
+// pool is the worker processes of one config entry, shared by every
+// algorithm the entry serves. It keeps between min and max processes:
+// it starts one when a job waits and fewer than max exist, retires idle
+// ones after idleTimeout down to min, and replaces those that die, with
+// backoff when they keep failing. Each process runs one job at a time.
+type pool struct {
+	name         string // for messages: the entry's command
+	spec         spec
+	min, max     int
+	idleTimeout  time.Duration
+	startTimeout time.Duration
+	grace        time.Duration
+	served       []string // the algorithms every process must announce
+	log          *slog.Logger
+
+	ctx    context.Context // canceled by Close: aborts handshakes and backoffs
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // starters, watchers, stoppers, the janitor
+
+	mu        sync.Mutex
+	procs     map[*proc]bool // handshaken and not yet exited or retired
+	idle      []*proc        // free processes, most recently used last
+	starting  int
+	waiters   []chan acquired
+	failures  int       // in a row
+	notBefore time.Time // no start before this (backoff)
+	closed    bool
+	closeOnce sync.Once
+}
+
+type acquired struct {
+	p   *proc
+	err error
+}
+
+func newPool(p *pool) *pool {
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.procs = map[*proc]bool{}
+	return p
+}
+
+// spawn starts a process and waits for its handshake. The hello must
+// announce every algorithm the pool serves (a first spawn has none yet).
+func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
+	p, err := startProc(pl.spec, pl.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := p.handshake(ctx, pl.startTimeout)
+	if err != nil {
+		return nil, nil, fmt.Errorf("worker %s (pid %d) failed its start: %w", pl.name, p.pid, err)
+	}
+	if err := checkHello(h, pl.served); err != nil {
+		p.kill()
+		<-p.exited
+		return nil, nil, fmt.Errorf("worker %s (pid %d): %w", pl.name, p.pid, err)
+	}
+	pl.log.Info("worker started", "worker_pid", p.pid, "startup", time.Since(p.started).Round(time.Millisecond))
+	return p, h, nil
+}
+
+// checkHello returns an error unless h speaks protocol 1 and announces
+// every algorithm of names.
+func checkHello(h *workerproto.Hello, names []string) error {
+	if h.Protocol != workerproto.Version {
+		return fmt.Errorf("it speaks protocol %d; this runner speaks %d", h.Protocol, workerproto.Version)
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(h.Algorithms, func(a workerproto.Algorithm) bool { return a.Name == n }) {
+			return fmt.Errorf("it no longer announces %s (restart conveyor to pick up changed algorithms)", n)
+		}
+	}
+	return nil
+}
+
+// adopt takes a handshaken process into the pool, free, and watches it.
+func (pl *pool) adopt(p *proc) {
+	pl.mu.Lock()
+	if pl.closed {
+		pl.mu.Unlock()
+		p.stop(pl.grace)
+		return
+	}
+	pl.procs[p] = true
+	pl.handOff(p)
+	pl.mu.Unlock()
+	pl.wg.Go(func() {
+		<-p.exited
+		pl.exited(p)
+	})
+}
+
+// acquire returns a free process, waiting for one (and starting one, up
+// to max) if none is. It returns an error when ctx is done first, when
+// the pool is closed, or when a process could not be started and none is
+// left to wait for.
+func (pl *pool) acquire(ctx context.Context) (*proc, error) {
+	pl.mu.Lock()
+	if pl.closed {
+		pl.mu.Unlock()
+		return nil, errClosed
+	}
+	if n := len(pl.idle); n > 0 {
+		p := pl.idle[n-1]
+		pl.idle = pl.idle[:n-1]
+		pl.mu.Unlock()
+		return p, nil
+	}
+	ch := make(chan acquired, 1)
+	pl.waiters = append(pl.waiters, ch)
+	pl.scale()
+	pl.mu.Unlock()
+	select {
+	case a := <-ch:
+		return a.p, a.err
+	case <-ctx.Done():
+	}
+	pl.mu.Lock()
+	pl.waiters = slices.DeleteFunc(pl.waiters, func(c chan acquired) bool { return c == ch })
+	pl.mu.Unlock()
+	select {
+	case a := <-ch: // handed one as ctx ended
+		if a.p != nil {
+			pl.release(a.p)
+		}
+	default:
+	}
+	return nil, ctx.Err()
+}
+
+// release makes a process that finished its job free again.
+func (pl *pool) release(p *proc) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.failures = 0
+	select {
+	case <-p.exited: // its watcher takes it out
+		return
+	default:
+	}
+	if pl.closed || !pl.procs[p] {
+		return
+	}
+	pl.handOff(p)
+}
+
+// handOff gives p to the longest waiting Run, or makes it idle. The
+// caller holds pl.mu.
+func (pl *pool) handOff(p *proc) {
+	if len(pl.waiters) > 0 {
+		ch := pl.waiters[0]
+		pl.waiters = pl.waiters[1:]
+		ch <- acquired{p: p}
+		return
+	}
+	p.idleFrom = time.Now()
+	pl.idle = append(pl.idle, p)
+}
+
+// scale starts processes for waiting Runs, up to max, and up to min in
+// any case. The caller holds pl.mu.
+func (pl *pool) scale() {
+	if pl.closed {
+		return
+	}
+	for {
+		n := len(pl.procs) + pl.starting
+		if n >= pl.max || (len(pl.waiters) <= pl.starting && n >= pl.min) {
+			return
+		}
+		pl.startOne()
+	}
+}
+
+// startOne starts a process in the background, after the backoff if
+// earlier starts failed. The caller holds pl.mu.
+func (pl *pool) startOne() {
+	pl.starting++
+	delay := time.Until(pl.notBefore)
+	pl.wg.Go(func() {
+		if delay > 0 {
+			timer := time.NewTimer(delay)
+			select {
+			case <-timer.C:
+			case <-pl.ctx.Done():
+			}
+			timer.Stop()
+		}
+		var p *proc
+		err := pl.ctx.Err()
+		if err == nil {
+			p, _, err = pl.spawn(pl.ctx)
+		}
+		pl.mu.Lock()
+		pl.starting--
+		if err != nil {
+			pl.failed(err)
+			pl.mu.Unlock()
+			return
+		}
+		pl.mu.Unlock()
+		pl.adopt(p)
+	})
+}
+
+// failed records a failed start: it backs off further starts and, when
+// no process is left for them, fails the waiting Runs with the error. The
+// caller holds pl.mu.
+func (pl *pool) failed(err error) {
+	if pl.closed {
+		return
+	}
+	pl.backOff(err)
+	if len(pl.procs) == 0 && pl.starting == 0 {
+		for _, ch := range pl.waiters {
+			ch <- acquired{err: &conveyor.JobError{Type: conveyor.ErrorTypeCrashed, Message: "no worker process could be started", Detail: err.Error()}}
+		}
+		pl.waiters = nil
+	}
+	pl.scale()
+}
+
+// backOff counts a failure in a row and delays the next start. The caller
+// holds pl.mu.
+func (pl *pool) backOff(err error) {
+	pl.failures++
+	delay := min(restartBase<<min(pl.failures-1, 16), restartMax)
+	pl.notBefore = time.Now().Add(delay)
+	pl.log.Error("worker failed", "err", err, "failures_in_a_row", pl.failures, "next_start_in", delay)
+}
+
+// exited takes a process that exited out of the pool and replaces it if
+// needed. An exit the pool did not ask for is logged with the stderr tail
+// and counts as a failure when it came soon after the start.
+func (pl *pool) exited(p *proc) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	delete(pl.procs, p)
+	pl.idle = slices.DeleteFunc(pl.idle, func(q *proc) bool { return q == p })
+	if p.expectedExit() || pl.closed {
+		pl.scale()
+		return
+	}
+	err := p.withStderr(fmt.Errorf("worker %s (pid %d) %s after %v", pl.name, p.pid, p.status, time.Since(p.started).Round(time.Millisecond)))
+	if time.Since(p.started) < healthyAfter {
+		pl.backOff(err)
+	} else {
+		pl.log.Warn("worker exited; replacing it", "err", err)
+	}
+	pl.scale()
+}
+
+// janitor retires processes idle for longer than idleTimeout, keeping
+// min, until the pool is closed.
+func (pl *pool) janitor() {
+	tick := time.NewTicker(min(max(pl.idleTimeout/4, 10*time.Millisecond), 30*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-pl.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		pl.mu.Lock()
+		for len(pl.idle) > 0 && len(pl.procs) > pl.min && time.Since(pl.idle[0].idleFrom) >= pl.idleTimeout {
+			p := pl.idle[0]
+			pl.idle = pl.idle[1:]
+			delete(pl.procs, p)
+			pl.log.Info("retiring idle worker", "worker_pid", p.pid, "idle", pl.idleTimeout)
+			pl.wg.Go(func() { p.stop(pl.grace) })
+		}
+		pl.mu.Unlock()
+	}
+}
+
+// close stops every process and waits until they are gone and every
+// goroutine of the pool has returned. Runs still waiting fail. Safe to
+// call more than once.
+func (pl *pool) close() {
+	pl.closeOnce.Do(func() {
+		pl.mu.Lock()
+		pl.closed = true
+		for _, ch := range pl.waiters {
+			ch <- acquired{err: errClosed}
+		}
+		pl.waiters = nil
+		procs := make([]*proc, 0, len(pl.procs))
+		for p := range pl.procs {
+			procs = append(procs, p)
+		}
+		pl.idle = nil
+		pl.mu.Unlock()
+		pl.cancel()
+		var wg sync.WaitGroup
+		for _, p := range procs {
+			wg.Go(func() { p.stop(pl.grace) })
+		}
+		wg.Wait()
+		pl.wg.Wait()
+	})
+}
+
+// size returns how many processes the pool has and how many are idle.
+func (pl *pool) size() (procs, idle int) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return len(pl.procs), len(pl.idle)
+}

@@ -1,0 +1,305 @@
+//go:build unix
+
+package workerkind
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/workerproto"
+)
+
+// pipeDrainTimeout bounds how long the pipes of an exited worker are read
+// after its process group is gone: a process that left the group may hold
+// them open for ever.
+const pipeDrainTimeout = 2 * time.Second
+
+// spec is how to start one worker process.
+type spec struct {
+	path string   // the resolved executable
+	args []string // argv as configured
+	dir  string
+	env  []string
+}
+
+// proc is one worker process: its pipes, the goroutines that read them,
+// and the job it is running, if any. Its lifecycle follows Nomad's
+// drivers: start; handshake; run jobs; on stop close fd 3, then SIGKILL
+// the group after the grace period; once the leader has exited, SIGKILL
+// what is left of the group and drain the pipes.
+type proc struct {
+	pid     int
+	started time.Time
+	log     *slog.Logger
+	jobs    *os.File // runner → worker (the worker's fd 3)
+	w       *workerproto.Writer
+	stderr  tail
+
+	// settle returns once the stdout and stderr written so far are read.
+	settle func()
+
+	hello   chan helloResult // the outcome of the handshake, sent once
+	greeted bool             // owned by the protocol reader
+	exited  chan struct{}    // closed once reaped, the group killed and the pipes drained
+	status  string           // how it exited; set before exited is closed
+
+	mu       sync.Mutex
+	cur      *jobRun   // the job running now; nil between jobs
+	stopping bool      // the pool is stopping it: its exit is expected
+	idleFrom time.Time // when it last became idle (guarded by the pool's lock)
+}
+
+type helloResult struct {
+	hello *workerproto.Hello
+	err   error
+}
+
+// jobRun is a job running on a proc.
+type jobRun struct {
+	id   string
+	rep  conveyor.Reporter
+	done chan answer // the job's result or error; buffered, sent once
+}
+
+// answer is how the worker ended a job.
+type answer struct {
+	output json.RawMessage
+	err    *workerproto.Error
+	fail   error // a protocol failure that ends the job (an answer too long)
+}
+
+// startProc starts a worker process and its readers. It does not wait
+// for the handshake.
+func startProc(s spec, log *slog.Logger) (*proc, error) {
+	var files []*os.File
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		files = append(files, r, w)
+		return r, w, err
+	}
+	closeAll := func(fs ...*os.File) {
+		for _, f := range fs {
+			_ = f.Close()
+		}
+	}
+	jobsR, jobsW, err1 := pipe()
+	evR, evW, err2 := pipe()
+	outR, outW, err3 := pipe()
+	errR, errW, err4 := pipe()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		closeAll(files...)
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:        s.path,
+		Args:        s.args,
+		Dir:         s.dir,
+		Env:         s.env,
+		Stdout:      outW,
+		Stderr:      errW,
+		ExtraFiles:  []*os.File{jobsR, evW}, // fds 3 and 4
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		closeAll(files...)
+		return nil, fmt.Errorf("start %s: %w", s.args[0], err)
+	}
+	// The child has its copies; ours would keep the pipes from ever
+	// reaching EOF.
+	closeAll(jobsR, evW, outW, errW)
+	p := &proc{
+		pid:     cmd.Process.Pid,
+		started: time.Now(),
+		log:     log.With("worker_pid", cmd.Process.Pid),
+		jobs:    jobsW,
+		w:       workerproto.NewWriter(jobsW),
+		hello:   make(chan helloResult, 1),
+		exited:  make(chan struct{}),
+	}
+	stdout := newOutput(outR, func(line string) { p.outputLine("stdout", line) })
+	stderr := newOutput(errR, func(line string) { p.stderr.add(line); p.outputLine("stderr", line) })
+	proto := make(chan struct{})
+	go stdout.read()
+	go stderr.read()
+	go func() { defer close(proto); p.readProtocol(evR) }()
+	go p.wait(cmd, func() {
+		p.waitPipe(proto, evR)
+		stdout.wait(pipeDrainTimeout)
+		stderr.wait(pipeDrainTimeout)
+	})
+	p.settle = func() {
+		var wg sync.WaitGroup
+		wg.Go(stdout.settle)
+		wg.Go(stderr.settle)
+		wg.Wait()
+	}
+	return p, nil
+}
+
+// wait reaps the process, kills the rest of its group, waits for the
+// readers with drain, and closes p.exited.
+func (p *proc) wait(cmd *exec.Cmd, drain func()) {
+	err := cmd.Wait()
+	_ = killGroup(p.pid, syscall.SIGKILL)
+	drain()
+	_ = p.jobs.Close()
+	p.status = exitStatus(cmd, err)
+	close(p.exited)
+}
+
+// waitPipe waits for the protocol reader to reach EOF, closing the pipe
+// after the drain timeout if it does not.
+func (p *proc) waitPipe(done <-chan struct{}, f *os.File) {
+	timer := time.NewTimer(pipeDrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
+	_ = f.Close()
+	<-done
+}
+
+func exitStatus(cmd *exec.Cmd, err error) string {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ok && ws.Signaled():
+		return fmt.Sprintf("was killed by signal %d (%v)", int(ws.Signal()), ws.Signal())
+	case ok:
+		return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+	case err != nil:
+		return err.Error()
+	}
+	return "exited"
+}
+
+// handshake waits for the worker's hello, for at most timeout. It returns
+// an error, with the tail of stderr, when the worker exits first, sends
+// anything else, or is silent too long.
+func (p *proc) handshake(ctx context.Context, timeout time.Duration) (*workerproto.Hello, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case h := <-p.hello:
+		if h.err == nil {
+			return h.hello, nil
+		}
+		err = h.err
+	case <-p.exited:
+		select { // a hello written just before exiting still counts as sent
+		case h := <-p.hello:
+			err = h.err
+			if err == nil {
+				err = errors.New("it sent its hello, then exited")
+			}
+		default:
+		}
+		if err == nil {
+			err = fmt.Errorf("it %s before its hello", p.status)
+		} else {
+			err = fmt.Errorf("%w; then it %s", err, p.status)
+		}
+	case <-timer.C:
+		err = fmt.Errorf("no hello within %v", timeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("no hello yet: %w", ctx.Err())
+	}
+	p.kill()
+	<-p.exited
+	return nil, p.withStderr(err)
+}
+
+// withStderr returns err with the tail of the worker's stderr.
+func (p *proc) withStderr(err error) error {
+	if t := p.stderr.String(); t != "" {
+		return fmt.Errorf("%w\nits stderr ends with:\n%s", err, t)
+	}
+	return fmt.Errorf("%w (its stderr is empty)", err)
+}
+
+// send writes m to the worker's fd 3.
+func (p *proc) send(m workerproto.Message) error { return p.w.Write(m) }
+
+// begin makes r the job the worker is running.
+func (p *proc) begin(r *jobRun) {
+	p.mu.Lock()
+	p.cur = r
+	p.mu.Unlock()
+}
+
+// end forgets the running job: later lines go to the runner's log.
+func (p *proc) end() {
+	p.mu.Lock()
+	p.cur = nil
+	p.mu.Unlock()
+}
+
+func (p *proc) current() *jobRun {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// outputLine routes one stdout or stderr line to the running job's log,
+// or to the runner's log between jobs.
+func (p *proc) outputLine(stream, line string) {
+	if r := p.current(); r != nil {
+		r.rep.Log(stream, line)
+		return
+	}
+	p.log.Info("worker output", "stream", stream, "line", line)
+}
+
+// stop asks the worker to exit by closing its fd 3, and kills its group
+// if it has not exited after grace. It returns once the worker is gone.
+func (p *proc) stop(grace time.Duration) {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	_ = p.jobs.Close()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-p.exited:
+		return
+	case <-timer.C:
+	}
+	p.kill()
+	<-p.exited
+}
+
+// kill sends SIGKILL to the worker's whole process group; its exit is
+// expected.
+func (p *proc) kill() {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	_ = killGroup(p.pid, syscall.SIGKILL)
+}
+
+// expectedExit reports whether the pool stopped the worker.
+func (p *proc) expectedExit() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopping
+}
+
+// killGroup sends sig to every process of the group pgid. It returns nil
+// also when the group no longer exists.
+func killGroup(pgid int, sig syscall.Signal) error {
+	err := syscall.Kill(-pgid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,33 @@
+"""Conveyor's Python SDK: serve Python functions as Conveyor algorithms,
+and submit jobs over HTTP. Standard library only; Python 3.9 or newer.
+
+Write a module::
+
+    # mymodule.py
+    import conveyor
+
+    def run_word_count(text: str, top: int = 10) -> dict:
+        \"\"\"Counts the words of a text.\"\"\"
+        ...
+
+    @conveyor.algorithm(name="train", description="Trains a model.")
+    def train(epochs: int, job: conveyor.Job) -> dict:
+        for e in range(epochs):
+            job.progress(100 * e / epochs, "epoch %d" % e)
+        ...
+
+and add one entry to conveyor's config::
+
+    algorithms:
+      - {kind: worker, command: [python3, -m, conveyor.worker, mymodule]}
+
+Submit jobs from Python with ``conveyor.Client(url)``.
+"""
+
+from .client import APIError, Client, JobFailed
+from .job import Cancelled, Job, RetryableError
+from .registry import algorithm
+from .schema import ValidationError
+
+__all__ = ["algorithm", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "APIError", "JobFailed"]
+__version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""A small client of Conveyor's HTTP API (standard library only)."""
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+__all__ = ["Client", "APIError", "JobFailed"]
+
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+class APIError(Exception):
+    """An HTTP error answer. ``status`` is the HTTP status, ``problem``
+    the RFC 9457 problem (a dict; ``problem.get("errors")`` lists schema
+    violations with their JSON pointers)."""
+
+    def __init__(self, status, problem):
+        self.status = status
+        self.problem = problem
+        super().__init__("%d %s" % (status, problem.get("detail") or problem.get("title") or ""))
+
+
+class JobFailed(Exception):
+    """Raised by Client.result for a job that failed or was canceled;
+    ``job`` is the job."""
+
+    def __init__(self, job):
+        self.job = job
+        err = job.get("error") or {}
+        super().__init__("job %s %s: %s" % (job.get("id"), job.get("status"), err.get("message", "")))
+
+
+def _duration(seconds):
+    if seconds is None:
+        return None
+    if isinstance(seconds, str):
+        return seconds
+    return "%gs" % seconds
+
+
+class Client:
+    """Client(url) talks to the Conveyor server at url (default
+    http://127.0.0.1:8080). Jobs are returned as dicts, as the API's JSON
+    has them. Methods raise APIError for error answers and OSError when the
+    server cannot be reached."""
+
+    def __init__(self, url="http://127.0.0.1:8080", token=None, timeout=60.0):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _call(self, method, path, body=None, query=None, timeout=None):
+        url = self.url + path
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        if q:
+            url += "?" + urllib.parse.urlencode(q)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                problem = json.loads(raw)
+            except ValueError:
+                problem = {"title": e.reason, "detail": raw.decode("utf-8", "replace")[:500]}
+            raise APIError(e.code, problem) from None
+
+    def submit(self, algorithm, input, wait=None, **options):
+        """Submit a job of algorithm with input (a dict) and return the job.
+        With wait (seconds, or a duration string such as "10s"), wait up to
+        that long for it to finish. options are the other fields of a
+        submission: priority, idempotency_key, timeout, max_attempts,
+        labels."""
+        body = dict(options, algorithm=algorithm, input=input)
+        timeout = None
+        if wait is not None:
+            timeout = self.timeout + (wait if isinstance(wait, (int, float)) else 0)
+        return self._call("POST", "/v1/jobs", body, {"wait": _duration(wait)}, timeout)
+
+    def get(self, id, wait=None):
+        """Return the job id; with wait, long-poll up to that long for it
+        to finish first."""
+        timeout = self.timeout + (wait if isinstance(wait, (int, float)) else 0)
+        return self._call("GET", "/v1/jobs/" + urllib.parse.quote(id), query={"wait": _duration(wait)}, timeout=timeout)
+
+    def wait(self, id, timeout=None):
+        """Wait until the job id is final (succeeded, failed or canceled)
+        and return it. Raises TimeoutError after timeout seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 30.0 if deadline is None else max(0.0, min(30.0, deadline - time.monotonic()))
+            job = self.get(id, wait=round(step, 3))
+            if job.get("status") in TERMINAL:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("job %s is still %s" % (id, job.get("status")))
+
+    def result(self, algorithm, input, timeout=None, **options):
+        """Submit a job, wait for it and return its output. Raises JobFailed
+        if it fails or is canceled."""
+        job = self.submit(algorithm, input, **options)
+        job = self.wait(job["id"], timeout)
+        if job["status"] != "succeeded":
+            raise JobFailed(job)
+        return job.get("output")
+
+    def cancel(self, id):
+        """Cancel the job id and return it."""
+        return self._call("POST", "/v1/jobs/%s/cancel" % urllib.parse.quote(id))
+
+    def logs(self, id):
+        """Return the log lines of job id: dicts with ts, stream, line."""
+        return self._call("GET", "/v1/jobs/%s/logs" % urllib.parse.quote(id)).get("logs") or []
+
+    def algorithms(self):
+        """Return the algorithms the server serves."""
+        return self._call("GET", "/v1/algorithms").get("algorithms") or []

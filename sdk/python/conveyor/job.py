@@ -1,0 +1,76 @@
+"""The job context a handler receives, and the exceptions it may raise."""
+
+import threading
+
+__all__ = ["Job", "RetryableError", "Cancelled"]
+
+
+class RetryableError(Exception):
+    """Raise it for a transient failure (a flaky network, a busy database).
+
+    The attempt fails and the job is tried again, with backoff, while it has
+    attempts left. Any other exception fails the job at once.
+    """
+
+
+class Cancelled(BaseException):
+    """Raised inside a handler by ``Job.progress`` and ``Job.check`` once
+    the job has been canceled (by a client, or because its deadline
+    passed). It derives from BaseException, like KeyboardInterrupt, so that
+    ``except Exception`` does not swallow it. Let it propagate: the worker
+    then reports the job as canceled and takes the next one.
+    """
+
+
+class Job:
+    """The job a handler is running. Declare a parameter annotated
+    ``conveyor.Job`` (or named ``job``) to receive it.
+
+    Attributes:
+        id: the job's id.
+        algorithm: the algorithm's name.
+        attempt: 1 for the first attempt, 2 and more for retries.
+        deadline: when the attempt times out, an aware datetime, or None.
+    """
+
+    def __init__(self, id, algorithm="", attempt=1, deadline=None, send=None):
+        self.id = id
+        self.algorithm = algorithm
+        self.attempt = attempt
+        self.deadline = deadline
+        self._send = send or (lambda msg: None)
+        self._cancel = threading.Event()
+
+    @property
+    def cancelled(self):
+        """True once the job has been canceled: stop as soon as you can."""
+        return self._cancel.is_set()
+
+    def check(self):
+        """Raise Cancelled if the job has been canceled."""
+        if self._cancel.is_set():
+            raise Cancelled(self.id)
+
+    def progress(self, percent, message=""):
+        """Report how far the job is, 0 to 100 (clamped), with a short
+        message. Raises Cancelled if the job has been canceled, so a handler
+        that reports progress honours cancel without more code."""
+        self.check()
+        percent = max(0.0, min(100.0, float(percent)))
+        if percent != percent:  # NaN
+            percent = 0.0
+        msg = {"type": "progress", "id": self.id, "percent": percent}
+        if message:
+            msg["message"] = str(message)
+        self._send(msg)
+
+    def log(self, message, level="info"):
+        """Add a line to the job's log. (print() works too: stdout and
+        stderr lines become log lines of the job.)"""
+        self._send({"type": "log", "id": self.id, "level": level, "message": str(message)})
+
+    def _set_cancelled(self):
+        self._cancel.set()
+
+    def __repr__(self):
+        return "Job(id=%r, algorithm=%r, attempt=%r)" % (self.id, self.algorithm, self.attempt)

@@ -1,0 +1,133 @@
+"""The worker protocol, version 1: JSON lines on file descriptors 3
+(runner → worker) and 4 (worker → runner).
+
+The specification is workerproto/PROTOCOL.md in the Conveyor repository;
+this module encodes and decodes its lines.
+"""
+
+import json
+import math
+import re
+
+__all__ = ["VERSION", "JOBS_FD", "EVENTS_FD", "ProtocolError", "encode", "decode"]
+
+VERSION = 1
+JOBS_FD = 3  # runner → worker
+EVENTS_FD = 4  # worker → runner
+MAX_LINE = 16 << 20
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+TYPES = ("hello", "job", "cancel", "progress", "log", "result", "error")
+
+
+class ProtocolError(ValueError):
+    """A line is not a valid protocol message. ``unknown`` is set when it is
+    well formed but of a type this version does not know."""
+
+    def __init__(self, reason, line=b"", unknown=False):
+        self.reason = reason
+        self.unknown = unknown
+        text = line[:200].decode("utf-8", "replace") if isinstance(line, (bytes, bytearray)) else str(line)[:200]
+        super().__init__("malformed protocol line: %s: %r" % (reason, text))
+
+
+def encode(msg):
+    """Return msg (a dict with a "type") as one line of UTF-8 bytes,
+    newline included. Raises ValueError for NaN or infinite numbers."""
+    return (json.dumps(msg, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def decode(line):
+    """Return the message of one line (bytes or str) as a dict. Raises
+    ProtocolError when the line is not a JSON object with a known "type"
+    and the fields that type requires; unknown fields are kept."""
+    raw = line
+    if isinstance(line, (bytes, bytearray)):
+        line = bytes(line).decode("utf-8", "replace")
+    line = line.strip()
+    if not line.startswith("{"):
+        raise ProtocolError("not a JSON object", raw)
+    try:
+        msg = json.loads(line, parse_constant=_reject_constant)
+    except ValueError as e:
+        raise ProtocolError("invalid JSON: %s" % e, raw) from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("not a JSON object", raw)
+    typ = msg.get("type")
+    if not isinstance(typ, str):
+        raise ProtocolError('no "type"', raw)
+    if typ not in TYPES:
+        raise ProtocolError("unknown message type %r" % typ, raw, unknown=True)
+    reason = _check(typ, msg)
+    if reason:
+        raise ProtocolError("%s: %s" % (typ, reason), raw)
+    return msg
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
+
+
+def _check(typ, m):
+    def string(key, required=True):
+        v = m.get(key)
+        if v is None:
+            return '"%s" is required' % key if required else ""
+        if not isinstance(v, str):
+            return 'field "%s" must be a string' % key
+        if required and not v:
+            return '"%s" is required' % key
+        return ""
+
+    if typ == "hello":
+        p = m.get("protocol")
+        if not _is_int(p) or p < 1:
+            return '"protocol" must be a positive integer'
+        algs = m.get("algorithms")
+        if not isinstance(algs, list) or not algs:
+            return '"algorithms" must list at least one algorithm'
+        seen = set()
+        for i, a in enumerate(algs):
+            if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not _NAME.match(a["name"]):
+                return "algorithms[%d]: invalid algorithm name" % i
+            if a["name"] in seen:
+                return "algorithms[%d]: %s is announced twice" % (i, a["name"])
+            seen.add(a["name"])
+            for key in ("input_schema", "output_schema"):
+                if key in a and a[key] is not None and not isinstance(a[key], (dict, bool)):
+                    return "algorithms[%d] (%s): %s must be a JSON object or boolean" % (i, a["name"], key)
+        return ""
+    if typ == "job":
+        r = string("id") or string("algorithm")
+        if r:
+            return r
+        if "input" not in m:
+            return '"input" is required'
+        a = m.get("attempt", 0)
+        if a is not None and (not _is_int(a) or a < 0):
+            return '"attempt" must not be negative'
+        return string("deadline", required=False)
+    if typ in ("cancel", "result", "error"):
+        r = string("id")
+        if r:
+            return r
+        if typ == "result" and "output" not in m:
+            return '"output" is required (null is a valid output)'
+        if typ == "error" and m.get("error") is not None and not isinstance(m["error"], dict):
+            return 'field "error" must be an object'
+        return ""
+    if typ == "progress":
+        r = string("id") or string("message", required=False)
+        if r:
+            return r
+        p = m.get("percent")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 <= p <= 100) or math.isnan(p):
+            return '"percent" must be between 0 and 100, not %r' % (p,)
+        return ""
+    if typ == "log":
+        return string("id", required=False) or string("level", required=False) or string("message", required=False)
+    return ""

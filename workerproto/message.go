@@ -1,0 +1,158 @@
+package workerproto
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Version is the protocol version this package speaks: the "protocol" of
+// a hello.
+const Version = 1
+
+// The file descriptors of the protocol pipes in the worker process.
+const (
+	// JobsFD is the worker's end of the runner → worker pipe: it reads
+	// job and cancel lines from it.
+	JobsFD = 3
+	// EventsFD is the worker's end of the worker → runner pipe: it writes
+	// hello, progress, log, result and error lines to it.
+	EventsFD = 4
+)
+
+// MaxLineBytes bounds one protocol line, newline excluded. A longer line
+// is a DecodeError (TooLong) and its bytes are discarded.
+const MaxLineBytes = 16 << 20
+
+// The message types, the "type" of each line.
+const (
+	TypeHello    = "hello"
+	TypeJob      = "job"
+	TypeCancel   = "cancel"
+	TypeProgress = "progress"
+	TypeLog      = "log"
+	TypeResult   = "result"
+	TypeError    = "error"
+)
+
+// Message is one protocol line: *Hello, *Job, *Cancel, *Progress, *Log,
+// *Result or *Error.
+type Message interface {
+	// Type returns the message's "type".
+	Type() string
+}
+
+// Hello is the worker's first line: the protocol version it speaks and the
+// algorithms it serves.
+type Hello struct {
+	Protocol   int         `json:"protocol"`
+	Algorithms []Algorithm `json:"algorithms"`
+}
+
+// Algorithm is one algorithm a worker announces. InputSchema and
+// OutputSchema are JSON Schema documents (draft 2020-12); an absent
+// input_schema means any JSON object.
+type Algorithm struct {
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+}
+
+// Job asks the worker to run one attempt of a job. Deadline, when set, is
+// when the runner will cancel the attempt for taking too long.
+type Job struct {
+	ID        string          `json:"id"`
+	Algorithm string          `json:"algorithm"`
+	Input     json.RawMessage `json:"input"`
+	Attempt   int             `json:"attempt"`
+	Deadline  *time.Time      `json:"deadline,omitempty"`
+}
+
+// Cancel asks the worker to stop the job ID as soon as it can and answer
+// it (with an error of type "canceled", or its result if it is done).
+type Cancel struct {
+	ID string `json:"id"`
+}
+
+// Progress reports how far the job ID is, 0–100.
+type Progress struct {
+	ID      string  `json:"id"`
+	Percent float64 `json:"percent"`
+	Message string  `json:"message,omitempty"`
+}
+
+// Log is one log line of the job ID, or of the worker itself when ID is
+// empty. Level is free text ("debug", "info", "warning", "error"); empty
+// means info.
+type Log struct {
+	ID      string `json:"id,omitempty"`
+	Level   string `json:"level,omitempty"`
+	Message string `json:"message"`
+}
+
+// Result is the output of the job ID, any JSON value. It ends the job.
+type Result struct {
+	ID     string          `json:"id"`
+	Output json.RawMessage `json:"output"`
+}
+
+// Error fails the job ID. Retryable says whether another attempt may
+// succeed; false fails the job for good. It ends the job.
+type Error struct {
+	ID        string    `json:"id"`
+	Error     ErrorBody `json:"error"`
+	Retryable bool      `json:"retryable"`
+}
+
+// ErrorBody is what went wrong: Type names the kind of failure (for the
+// Python SDK, the exception's class, or "canceled", "invalid_input",
+// "unknown_algorithm"), Message is one line, Detail may hold more (a
+// traceback).
+type ErrorBody struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Type returns "hello".
+func (*Hello) Type() string { return TypeHello }
+
+// Type returns "job".
+func (*Job) Type() string { return TypeJob }
+
+// Type returns "cancel".
+func (*Cancel) Type() string { return TypeCancel }
+
+// Type returns "progress".
+func (*Progress) Type() string { return TypeProgress }
+
+// Type returns "log".
+func (*Log) Type() string { return TypeLog }
+
+// Type returns "result".
+func (*Result) Type() string { return TypeResult }
+
+// Type returns "error".
+func (*Error) Type() string { return TypeError }
+
+// FromWorker reports whether messages of type typ go from the worker to
+// the runner (hello, progress, log, result, error) rather than the other
+// way (job, cancel).
+func FromWorker(typ string) bool {
+	switch typ {
+	case TypeHello, TypeProgress, TypeLog, TypeResult, TypeError:
+		return true
+	}
+	return false
+}
+
+// Interface guards.
+var (
+	_ Message = (*Hello)(nil)
+	_ Message = (*Job)(nil)
+	_ Message = (*Cancel)(nil)
+	_ Message = (*Progress)(nil)
+	_ Message = (*Log)(nil)
+	_ Message = (*Result)(nil)
+	_ Message = (*Error)(nil)
+)
