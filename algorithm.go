@@ -17,6 +17,9 @@ type Algorithm struct {
 	Timeout Duration `json:"timeout,omitempty"`
 	// MaxAttempts is the default for its jobs; zero means DefaultMaxAttempts.
 	MaxAttempts int `json:"max_attempts,omitempty"`
+	// MaxQueued caps how many of its jobs may wait in the queue; a submit
+	// past it is refused with 429. Zero means no cap.
+	MaxQueued int `json:"max_queued,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)

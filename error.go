@@ -18,6 +18,7 @@ const (
 	EINTERNAL    = "internal"    // a bug or an unexpected failure
 	EUNSUPPORTED = "unsupported" // a feature this server does not offer
 	EFAILED      = "failed"      // the algorithm ran and failed
+	EFULL        = "queue_full"  // the queue holds as many jobs as it may
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -77,6 +77,9 @@ type Algorithm struct {
 	Timeout conveyor.Duration `yaml:"timeout"`
 	// MaxAttempts is the default number of attempts of its jobs. Default 3.
 	MaxAttempts int `yaml:"max_attempts"`
+	// MaxQueued caps the jobs of the algorithm waiting in the queue; past
+	// it a submit gets 429 and nothing is stored. Default 0: no cap.
+	MaxQueued int `yaml:"max_queued"`
 	// Grace is how long a canceled or timed-out process has between SIGTERM
 	// and SIGKILL. Default 5s.
 	Grace        conveyor.Duration `yaml:"grace"`
@@ -221,6 +224,9 @@ func (c *Config) Validate() error {
 		}
 		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {
 			add("%s: workers.min must be between 0 and workers.max", where)
+		}
+		if a.MaxQueued < 0 {
+			add("%s: max_queued must not be negative", where)
 		}
 		if a.MaxAttempts < 1 {
 			add("%s: max_attempts must be at least 1", where)

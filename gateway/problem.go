@@ -18,8 +18,12 @@ var statusOf = map[string]int{
 	conveyor.ETIMEOUT:     http.StatusGatewayTimeout,
 	conveyor.EUNSUPPORTED: http.StatusNotImplemented,
 	conveyor.EFAILED:      http.StatusUnprocessableEntity,
+	conveyor.EFULL:        http.StatusTooManyRequests,
 	conveyor.EINTERNAL:    http.StatusInternalServerError,
 }
+
+// retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.
+const retryAfterFull = "1"
 
 // writeError answers with err as an RFC 9457 problem. Errors without a code
 // are internal: they are logged and the client sees only "internal error".
@@ -48,6 +52,9 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if code == conveyor.EINTERNAL || code == conveyor.EUNAVAILABLE {
 		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == conveyor.EFULL {
+		w.Header().Set("Retry-After", retryAfterFull)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -130,6 +130,9 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	if alg.err != nil {
 		return nil, conveyor.Errorf(conveyor.EUNAVAILABLE, "algorithm %s has an invalid input schema: %v", req.Algorithm, alg.err)
 	}
+	if alg.MaxQueued > 0 && g.jobs.countOf(alg.Name, conveyor.StatusQueued) >= alg.MaxQueued {
+		return nil, conveyor.Errorf(conveyor.EFULL, "the queue of %s is full (max_queued %d); try again later", alg.Name, alg.MaxQueued)
+	}
 	if len(req.Input) == 0 || string(req.Input) == "null" {
 		req.Input = json.RawMessage(`{}`)
 	}

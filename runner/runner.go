@@ -101,6 +101,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			if s.Algorithm.MaxAttempts == 0 {
 				s.Algorithm.MaxAttempts = entry.MaxAttempts
 			}
+			if s.Algorithm.MaxQueued == 0 {
+				s.Algorithm.MaxQueued = entry.MaxQueued
+			}
 			r.served = append(r.served, newPool(r, s, entry))
 		}
 	}

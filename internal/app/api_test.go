@@ -252,3 +252,40 @@ func TestStartErrors(t *testing.T) {
 		t.Fatalf("busy port: err = %v", err)
 	}
 }
+
+// TestQueueFull checks max_queued: past it a submit gets 429 with
+// Retry-After, and nothing is stored for it.
+func TestQueueFull(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms[0].Workers.Max = 1
+	cfg.Algorithms[0].MaxQueued = 2
+	s := startServer(t, cfg)
+	long := map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}
+	running := s.submit(long, "", http.StatusAccepted)
+	eventually(t, "the first job to run", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+running.ID, nil, &j)
+		return j.Status == conveyor.StatusRunning
+	})
+	s.submit(long, "", http.StatusAccepted)
+	s.submit(long, "", http.StatusAccepted)
+	eventually(t, "two queued jobs", func() bool {
+		var a conveyor.AlgorithmInfo
+		s.do("GET", "/v1/algorithms/sleep", nil, &a)
+		return a.Queued == 2 && a.MaxQueued == 2
+	})
+	resp := s.do("POST", "/v1/jobs", long, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || problem(t, resp).Code != conveyor.EFULL {
+		t.Fatalf("past max_queued: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	var list conveyor.JobList
+	s.do("GET", "/v1/jobs?algorithm=sleep", nil, &list)
+	if len(list.Jobs) != 3 {
+		t.Fatalf("%d sleep jobs stored, want 3", len(list.Jobs))
+	}
+	for _, j := range list.Jobs {
+		s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil)
+	}
+	// Other algorithms are not limited.
+	s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 3}}, "", http.StatusAccepted)
+}
