@@ -9,6 +9,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/metrics"
 )
 
 // Config configures a Gateway. Only Broker is required.
@@ -31,16 +33,20 @@ type Config struct {
 	// this process is up"): each returns nil when ready.
 	Ready  map[string]func(context.Context) error
 	Logger *slog.Logger
+	// Metrics receives the gateway's metrics and is served at /metrics.
+	// Default: a registry of the gateway's own.
+	Metrics *metrics.Metrics
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
 type Gateway struct {
-	cfg  Config
-	b    *broker.Broker
-	log  *slog.Logger
-	jobs *index
-	reg  *registry
-	mux  *http.ServeMux
+	cfg     Config
+	b       *broker.Broker
+	log     *slog.Logger
+	jobs    *index
+	reg     *registry
+	mux     *http.ServeMux
+	handler http.Handler // mux, instrumented
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -63,6 +69,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	g := &Gateway{
 		cfg:   cfg,
 		b:     cfg.Broker,
@@ -72,11 +81,14 @@ func New(cfg Config) (*Gateway, error) {
 		ready: make(chan struct{}),
 	}
 	g.routes()
+	if err := cfg.Metrics.Register(collector{g}); err != nil {
+		return nil, fmt.Errorf("gateway metrics: %w", err)
+	}
 	return g, nil
 }
 
 // Handler returns the HTTP handler of the API.
-func (g *Gateway) Handler() http.Handler { return g.mux }
+func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Start opens the watches that feed the gateway's views and waits until
 // they have replayed what the broker holds, so the first request already

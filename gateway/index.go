@@ -216,6 +216,31 @@ func (x *index) page(algorithm string, status conveyor.Status, cursor string, li
 	return ids, ""
 }
 
+// oldestQueued returns the id of the oldest queued job of each algorithm
+// that has one. It walks the index from the oldest job: a scrape's work.
+func (x *index) oldestQueued() map[string]string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	want := 0
+	for _, m := range x.counts {
+		if m[conveyor.StatusQueued] > 0 {
+			want++
+		}
+	}
+	out := make(map[string]string, want)
+	for _, id := range x.ids {
+		if len(out) == want {
+			break
+		}
+		if e := x.byID[id]; e.status == conveyor.StatusQueued {
+			if _, seen := out[e.algorithm]; !seen {
+				out[e.algorithm] = id
+			}
+		}
+	}
+	return out
+}
+
 // counts returns how many jobs of algorithm are in status.
 func (x *index) countOf(algorithm string, status conveyor.Status) int {
 	x.mu.RLock()

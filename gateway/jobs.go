@@ -111,6 +111,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
+	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {
 		// The runner notices at its next heartbeat instead.
 		g.log.Warn("announce cancel", "job_id", id, "err", err)

@@ -18,6 +18,8 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/runners", g.handleRunners)
 	m.HandleFunc("GET /healthz", g.handleHealth)
 	m.HandleFunc("GET /readyz", g.handleReady)
+	m.Handle("GET /metrics", g.cfg.Metrics.Handler())
 	m.HandleFunc("/", g.notFound)
 	g.mux = m
+	g.handler = g.instrument(m)
 }

@@ -104,6 +104,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 		writeRecord(w, http.StatusOK, rec)
 		return
 	}
+	g.cfg.Metrics.Submitted.WithLabelValues(job.Algorithm).Inc()
 	w.Header().Set("Location", "/v1/jobs/"+job.ID)
 	status := http.StatusAccepted
 	if wait > 0 {

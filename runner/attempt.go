@@ -186,7 +186,11 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	defer r.untrack(a)
 
 	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	if j.Attempt == 1 {
+		r.cfg.Metrics.QueueWait.WithLabelValues(p.alg.Name).Observe(j.StartedAt.Sub(j.CreatedAt).Seconds())
+	}
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+	r.cfg.Metrics.Duration.WithLabelValues(p.alg.Name).Observe(time.Since(a.began).Seconds())
 	release()
 	cause := context.Cause(actx)
 	if actx.Err() == nil {
@@ -194,8 +198,10 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	a.rep.flush(r.ctx)
 
+	outcome := func(o string) { r.cfg.Metrics.Attempts.WithLabelValues(p.alg.Name, o).Inc() }
 	switch cause {
 	case errShutdown:
+		outcome("interrupted")
 		// Hand the job back: the next delivery starts the next attempt,
 		// which counts this one if it was recorded.
 		_ = msg.Nak()
@@ -204,6 +210,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	case errCanceled, errSuperseded:
 		// The record already says so; the message belongs to whoever
 		// holds the job now (a canceled job's message is acked).
+		outcome(map[error]string{errCanceled: "canceled", errSuperseded: "superseded"}[cause])
 		if cause == errCanceled {
 			_ = msg.Ack()
 		}
@@ -233,6 +240,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		if final {
 			_ = msg.Ack()
 		}
+		outcome("superseded")
 		log.Info("result dropped: job changed under the attempt", "attempt", a.n, "err", err)
 	case err != nil:
 		// The broker did not take the outcome: leave the lease to lapse so
@@ -243,9 +251,15 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		delay := time.Until(*a.job.RetryAt)
 		a.mu.Unlock()
 		_ = msg.NakWithDelay(max(delay, 0))
+		outcome("retried")
 		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond))
 	default:
 		_ = msg.Ack()
+		a.mu.Lock()
+		status := a.job.Status
+		a.mu.Unlock()
+		outcome(string(status))
+		r.cfg.Metrics.Finished.WithLabelValues(p.alg.Name, string(status)).Inc()
 	}
 }
 

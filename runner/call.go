@@ -43,6 +43,7 @@ func (p *pool) call(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithDeadlineCause(p.r.ctx, deadline, errTimeout)
 	defer cancel()
+	start := time.Now()
 	reply := nats.NewMsg(m.Reply)
 	var jerr *conveyor.JobError
 	if err := p.acquire(ctx, false); err != nil {
@@ -62,10 +63,16 @@ func (p *pool) call(m *nats.Msg) {
 			reply.Data = out
 		}
 	}
+	result := "ok"
 	if jerr != nil {
 		reply.Header.Set(broker.CallErrorHeader, jerr.Type)
 		reply.Data, _ = json.Marshal(jerr)
+		result = "failed"
+		if jerr.Type == conveyor.ErrorTypeTimeout {
+			result = "timeout"
+		}
 	}
+	p.r.cfg.Metrics.Calls.WithLabelValues(p.alg.Name, result).Observe(time.Since(start).Seconds())
 	if err := m.RespondMsg(reply); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
 	}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/metrics"
 )
 
 // Config configures a Runner. The zero value of each field but Broker and
@@ -36,6 +38,9 @@ type Config struct {
 	// handing them back to the queue. Default 30s.
 	ShutdownGrace time.Duration
 	Logger        *slog.Logger
+	// Metrics receives the runner's metrics. Default: a registry of the
+	// runner's own.
+	Metrics *metrics.Metrics
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
@@ -54,6 +59,7 @@ type Runner struct {
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
 	callSubs  []*nats.Subscription
+	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
 	inflight map[string]*attempt // by job id
@@ -78,6 +84,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
 	}
 	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}}
 	names := map[string]bool{}
@@ -155,6 +164,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.register(ctx); err != nil {
 		return err
 	}
+	r.registerGauges()
 	r.bg.Add(1)
 	go r.heartbeat()
 	for _, p := range r.served {
@@ -202,6 +212,9 @@ func (r *Runner) Stop() {
 		_ = r.b.DeleteRunner(ctx, r.cfg.ID)
 		cancel()
 		r.closeHandlers()
+		for _, c := range r.gauges {
+			r.cfg.Metrics.Unregister(c)
+		}
 		r.log.Info("runner stopped")
 	})
 }
@@ -226,6 +239,24 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 		info.Busy += p.busy()
 	}
 	return info
+}
+
+// registerGauges reports each pool's slots, read when scraped.
+func (r *Runner) registerGauges() {
+	for _, p := range r.served {
+		labels := prometheus.Labels{"algorithm": p.alg.Name, "runner": r.cfg.ID}
+		busy := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "conveyor_workers_busy", Help: "Worker slots in use.", ConstLabels: labels,
+		}, func() float64 { return float64(p.busy()) })
+		total := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "conveyor_workers", Help: "Worker slots in all.", ConstLabels: labels,
+		}, func() float64 { return float64(p.size) })
+		for _, c := range []prometheus.Collector{busy, total} {
+			if err := r.cfg.Metrics.Register(c); err == nil {
+				r.gauges = append(r.gauges, c)
+			}
+		}
+	}
 }
 
 func (r *Runner) register(ctx context.Context) error {

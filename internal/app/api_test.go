@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -288,4 +289,38 @@ func TestQueueFull(t *testing.T) {
 	}
 	// Other algorithms are not limited.
 	s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 3}}, "", http.StatusAccepted)
+}
+
+// TestMetrics checks that /metrics serves the Prometheus text format with
+// what happened: submits, attempts by outcome, workers, queue gauges, HTTP.
+func TestMetrics(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "?wait=10s", http.StatusOK)
+	s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 0, "fail": "x"}, "max_attempts": 1}, "?wait=10s", http.StatusOK)
+	s.do("GET", "/v1/algorithms/is_prime/run?n=5", nil, nil)
+	resp := s.do("GET", "/metrics", nil, nil)
+	text := readAll(t, resp)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`conveyor_jobs_submitted_total{algorithm="is_prime"} 1`,
+		`conveyor_attempts_total{algorithm="is_prime",outcome="succeeded"} 1`,
+		`conveyor_attempts_total{algorithm="sleep",outcome="failed"} 1`,
+		`conveyor_jobs_finished_total{algorithm="sleep",status="failed"} 1`,
+		`conveyor_attempt_duration_seconds_count{algorithm="is_prime"} 1`,
+		`conveyor_queue_wait_seconds_count{algorithm="is_prime"} 1`,
+		`conveyor_call_duration_seconds_count{algorithm="is_prime",outcome="ok"} 1`,
+		`conveyor_jobs{algorithm="is_prime",status="queued"} 0`,
+		`conveyor_runners 1`,
+		`conveyor_http_request_duration_seconds_count{code="200",method="POST",route="POST /v1/jobs"} 2`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !regexp.MustCompile(`conveyor_workers\{algorithm="is_prime",runner="[^"]+"\} 4`).MatchString(text) {
+		t.Errorf("/metrics lacks the worker slots of is_prime")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/gateway"
+	"github.com/conveyor-run/conveyor/metrics"
 	"github.com/conveyor-run/conveyor/runner"
 )
 
@@ -73,14 +74,15 @@ func (a *App) start(ctx context.Context) (err error) {
 	if a.rbroker, err = a.open(ctx, "conveyor serve runner"); err != nil {
 		return err
 	}
+	m := metrics.New()
 	if a.runner, err = runner.New(ctx, runner.Config{
-		Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log,
+		Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
 	}); err != nil {
 		return err
 	}
 	runnerUp := make(chan struct{})
 	if a.gateway, err = gateway.New(gateway.Config{
-		Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log,
+		Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m,
 		Ready: map[string]func(context.Context) error{"runner": func(context.Context) error {
 			select {
 			case <-runnerUp:
