@@ -60,8 +60,10 @@ type command struct {
 // commands returns every subcommand, in the order usage lists them.
 func commands() []*command {
 	return []*command{
-		{name: "serve", summary: "run the broker, gateway and runners in one process",
-			run: func(ctx context.Context, e *env, _ *command, args []string) error { return cmdServe(ctx, e, args) }},
+		serverCommand("serve", "run the broker, gateway and runners in one process"),
+		serverCommand("gateway", "run the HTTP API against a NATS server (--nats)"),
+		serverCommand("runner", "run the configured algorithms against a NATS server (--nats)"),
+		serverCommand("broker", "run the embedded NATS JetStream server alone"),
 		submitCommand,
 		statusCommand,
 		waitCommand,
@@ -72,6 +74,14 @@ func commands() []*command {
 		runnersCommand,
 		versionCommand,
 	}
+}
+
+// serverCommand is the command that runs the server named name.
+func serverCommand(name, summary string) *command {
+	return &command{name: name, summary: summary,
+		run: func(ctx context.Context, e *env, _ *command, args []string) error {
+			return cmdServer(ctx, e, servers[name], args)
+		}}
 }
 
 func lookup(name string) *command {
@@ -133,7 +143,7 @@ Commands:
 	fmt.Fprintf(tw, "  help [COMMAND]\tshow this, or the flags of COMMAND\n")
 	tw.Flush()
 	fmt.Fprint(w, `
-Client commands (all but serve) also take:
+Client commands (all but serve, gateway, runner and broker) also take:
   --server URL   the server (default $CONVEYOR_SERVER, else `+defaultServer+`)
   --json         print the server's JSON instead of text
 and send $CONVEYOR_TOKEN, when set, as a bearer token.

@@ -14,7 +14,15 @@ import (
 	"github.com/conveyor-run/conveyor/internal/app"
 )
 
-const serveUsage = `usage: conveyor serve [--config FILE] [--log-format text|json] [--log-level LEVEL]
+// A server command runs some roles of Conveyor until SIGINT or SIGTERM.
+type server struct {
+	name  string
+	roles app.Role
+	usage string
+}
+
+var servers = map[string]server{
+	"serve": {"serve", app.Serve, `usage: conveyor serve [--config FILE] [flags]
 
 Runs Conveyor in one process: an embedded NATS JetStream broker (files under
 data_dir), the HTTP API and a runner for the configured algorithms. Without
@@ -22,17 +30,42 @@ data_dir), the HTTP API and a runner for the configured algorithms. Without
 127.0.0.1:8080 with data in ./data. Every config key can also be set by a
 CONVEYOR_* environment variable, e.g. CONVEYOR_HTTP_ADDR=127.0.0.1:9000,
 CONVEYOR_DATA_DIR=/var/lib/conveyor.
-`
+`},
+	"gateway": {"gateway", app.RoleGateway, `usage: conveyor gateway --nats URL [--config FILE] [flags]
 
-// cmdServe runs `conveyor serve` until ctx is canceled (SIGINT, SIGTERM).
-func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+Runs the HTTP API alone against a NATS JetStream server (or cluster): any
+number of gateways can serve one broker. A gateway needs no algorithms in
+its config; it learns them from the runners.
+`},
+	"runner": {"runner", app.RoleRunner, `usage: conveyor runner --nats URL --config FILE [flags]
+
+Runs the algorithms of the config alone against a NATS JetStream server (or
+cluster); they appear on every gateway while the runner is alive.
+`},
+	"broker": {"broker", app.RoleBroker, `usage: conveyor broker [--listen HOST:PORT] [--data-dir DIR] [flags]
+
+Runs the embedded NATS JetStream server alone, listening for gateways and
+runners on --listen (default 127.0.0.1:4222).
+`},
+}
+
+// cmdServer runs one of the server commands until ctx is canceled.
+func cmdServer(ctx context.Context, e *env, s server, args []string) error {
+	fs := flag.NewFlagSet(s.name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), s.usage); fs.PrintDefaults() }
 	path := fs.String("config", os.Getenv("CONVEYOR_CONFIG"), "config file (YAML); env CONVEYOR_CONFIG")
 	format := fs.String("log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	var natsURL, listen, dataDir *string
+	if s.roles&app.RoleBroker == 0 {
+		natsURL = fs.String("nats", "", "NATS server URLs, comma-separated (sets nats.url)")
+	}
+	if s.roles == app.RoleBroker {
+		listen = fs.String("listen", "127.0.0.1:4222", "host:port for NATS clients (sets broker.listen)")
+		dataDir = fs.String("data-dir", "", "where JetStream keeps its files (sets data_dir)")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -46,15 +79,28 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, os.Environ())
+	environ := os.Environ()
+	if natsURL != nil && *natsURL != "" {
+		environ = append(environ, "CONVEYOR_NATS_URL="+*natsURL)
+	}
+	if listen != nil && *listen != "" {
+		environ = append(environ, "CONVEYOR_BROKER_LISTEN="+*listen)
+	}
+	if dataDir != nil && *dataDir != "" {
+		environ = append(environ, "CONVEYOR_DATA_DIR="+*dataDir)
+	}
+	cfg, err := config.Load(*path, environ)
 	if err != nil {
 		return err
+	}
+	if s.roles&app.RoleRunner == 0 {
+		cfg.Algorithms = nil // a gateway or broker serves no algorithms
 	}
 	tuneGC()
 	if *pprofAddr != "" {
 		go func() { log.Warn("pprof server", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
-	a, err := app.Start(ctx, cfg, log)
+	a, err := app.StartRoles(ctx, cfg, s.roles, log)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,24 @@ import (
 	"github.com/conveyor-run/conveyor/runner"
 )
 
-// App is a running `conveyor serve`: broker, runner and gateway in one
-// process.
+// Role is a part of Conveyor a process runs.
+type Role int
+
+// The roles. Serve is all three in one process.
+const (
+	RoleBroker  Role = 1 << iota // the embedded NATS server
+	RoleGateway                  // the HTTP API
+	RoleRunner                   // the runner of the configured algorithms
+	Serve       = RoleBroker | RoleGateway | RoleRunner
+)
+
+// App is a running Conveyor process: `conveyor serve` (every role, with
+// the embedded broker), or `conveyor broker`, `gateway` or `runner` alone.
+// The gateway and the runner take the same code paths whichever way they
+// reach the broker.
 type App struct {
 	cfg     config.Config
+	roles   Role
 	log     *slog.Logger
 	emb     *broker.Embedded
 	conns   []*nats.Conn
@@ -38,11 +52,18 @@ type App struct {
 }
 
 // Start brings up the embedded broker, the runner and the gateway, and
-// starts serving HTTP on cfg.HTTP.Addr. It returns once requests are being
-// served, or the first error; on error everything started is stopped.
+// starts serving HTTP on cfg.HTTP.Addr: `conveyor serve`.
 func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return StartRoles(ctx, cfg, Serve, log)
+}
+
+// StartRoles starts the given roles. Without RoleBroker the process
+// connects to the NATS server at cfg.NATS.URL. It returns once the roles
+// are up (the gateway serving HTTP), or the first error; on error
+// everything started is stopped.
+func StartRoles(ctx context.Context, cfg config.Config, roles Role, log *slog.Logger) (*App, error) {
 	registerAlgorithms()
-	a := &App{cfg: cfg, log: log, served: make(chan error, 1)}
+	a := &App{cfg: cfg, roles: roles, log: log, served: make(chan error, 1)}
 	if err := a.start(ctx); err != nil {
 		a.Stop()
 		return nil, err
@@ -52,82 +73,133 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 
 func (a *App) start(ctx context.Context) (err error) {
 	cfg, log := a.cfg, a.log
-	sync, always := time.Second, cfg.Broker.Sync == "always"
-	if !always {
-		sync, _ = time.ParseDuration(cfg.Broker.Sync)
+	where := cfg.NATS.URL
+	if a.roles&RoleBroker != 0 {
+		if err := a.startBroker(); err != nil {
+			return err
+		}
+		where = "embedded"
+		if url := a.emb.ClientURL(); url != "" {
+			where += " " + url
+		}
+	} else if cfg.NATS.URL == "" {
+		return errors.New("no broker: set nats.url (--nats, CONVEYOR_NATS_URL)")
 	}
-	dir, err := filepath.Abs(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	if a.emb, err = broker.StartEmbedded(broker.EmbeddedConfig{
-		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: cfg.Broker.Listen,
-	}); err != nil {
-		return err
-	}
+	m := metrics.New()
+	runnerUp := make(chan struct{})
 	// The gateway and the runner each get their own connection, as they
 	// have when they run as separate processes: one connection's read loop
 	// would otherwise serialize both.
-	if a.broker, err = a.open(ctx, "conveyor serve gateway"); err != nil {
-		return err
+	if a.roles&RoleRunner != 0 {
+		if a.rbroker, err = a.open(ctx, "conveyor runner"); err != nil {
+			return err
+		}
+		if a.runner, err = runner.New(ctx, runner.Config{
+			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
+		}); err != nil {
+			return err
+		}
+	} else {
+		close(runnerUp)
 	}
-	if a.rbroker, err = a.open(ctx, "conveyor serve runner"); err != nil {
-		return err
-	}
-	m := metrics.New()
-	if a.runner, err = runner.New(ctx, runner.Config{
-		Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-	}); err != nil {
-		return err
-	}
-	runnerUp := make(chan struct{})
-	if a.gateway, err = gateway.New(gateway.Config{
-		Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m,
-		Ready: map[string]func(context.Context) error{"runner": func(context.Context) error {
-			select {
-			case <-runnerUp:
-				return nil
-			default:
-				return errors.New("starting")
+	if a.roles&RoleGateway != 0 {
+		if a.broker, err = a.open(ctx, "conveyor gateway"); err != nil {
+			return err
+		}
+		ready := map[string]func(context.Context) error{}
+		if a.runner != nil {
+			ready["runner"] = func(context.Context) error {
+				select {
+				case <-runnerUp:
+					return nil
+				default:
+					return errors.New("starting")
+				}
 			}
-		}},
-	}); err != nil {
+		}
+		if a.gateway, err = gateway.New(gateway.Config{
+			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready,
+		}); err != nil {
+			return err
+		}
+		if err := a.gateway.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if a.runner != nil {
+		if err := a.runner.Start(ctx); err != nil {
+			return err
+		}
+		if a.gateway != nil {
+			var names []string
+			for _, alg := range a.runner.Algorithms() {
+				names = append(names, alg.Name)
+			}
+			if err := a.gateway.AwaitAlgorithms(ctx, names...); err != nil {
+				return err
+			}
+		}
+		close(runnerUp)
+	}
+	if a.gateway != nil {
+		if err := a.serveHTTP(); err != nil {
+			return err
+		}
+	}
+	attrs := []any{"broker", where}
+	if a.ln != nil {
+		attrs = append(attrs, "http", "http://"+a.ln.Addr().String())
+	}
+	if a.runner != nil {
+		attrs = append(attrs, "algorithms", len(a.runner.Algorithms()))
+	}
+	log.Info("conveyor is up", attrs...)
+	return nil
+}
+
+// startBroker starts the embedded NATS server with its files in data_dir.
+func (a *App) startBroker() error {
+	sync, always := time.Second, a.cfg.Broker.Sync == "always"
+	if !always {
+		sync, _ = time.ParseDuration(a.cfg.Broker.Sync)
+	}
+	dir, err := filepath.Abs(a.cfg.DataDir)
+	if err != nil {
 		return err
 	}
-	if err := a.gateway.Start(ctx); err != nil {
-		return err
-	}
-	if err := a.runner.Start(ctx); err != nil {
-		return err
-	}
-	var names []string
-	for _, alg := range a.runner.Algorithms() {
-		names = append(names, alg.Name)
-	}
-	if err := a.gateway.AwaitAlgorithms(ctx, names...); err != nil {
-		return err
-	}
-	close(runnerUp)
-	if a.ln, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+	a.emb, err = broker.StartEmbedded(broker.EmbeddedConfig{
+		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: a.cfg.Broker.Listen,
+	})
+	return err
+}
+
+// serveHTTP starts serving the gateway on cfg.HTTP.Addr.
+func (a *App) serveHTTP() (err error) {
+	if a.ln, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
 		return err
 	}
 	a.srv = &http.Server{
 		Handler:           a.gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	go func() { a.served <- a.srv.Serve(a.ln) }()
-	log.Info("conveyor is serving", "http", "http://"+a.ln.Addr().String(), "data_dir", dir,
-		"algorithms", len(a.runner.Algorithms()), "broker", "embedded")
 	return nil
 }
 
-// open connects to the embedded broker and opens Conveyor's streams on it.
+// open connects to the broker — in process when it is embedded — and
+// opens Conveyor's streams on it.
 func (a *App) open(ctx context.Context, name string) (*broker.Broker, error) {
-	nc, err := a.emb.Connect(name)
+	var nc *nats.Conn
+	var err error
+	if a.emb != nil {
+		nc, err = a.emb.Connect(name)
+	} else {
+		nc, err = nats.Connect(a.cfg.NATS.URL, nats.Name(name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to the embedded broker: %w", err)
+		return nil, fmt.Errorf("connect to the broker: %w", err)
 	}
 	a.conns = append(a.conns, nc)
 	return broker.Open(ctx, nc, broker.Config{
@@ -135,13 +207,27 @@ func (a *App) open(ctx context.Context, name string) (*broker.Broker, error) {
 	})
 }
 
-// Addr returns the address the HTTP API listens on.
-func (a *App) Addr() string { return a.ln.Addr().String() }
+// Addr returns the address the HTTP API listens on ("" without a gateway).
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// BrokerURL returns the nats:// URL of the embedded broker, or "" when it
+// has none (no TCP listener, or not embedded).
+func (a *App) BrokerURL() string {
+	if a.emb == nil {
+		return ""
+	}
+	return a.emb.ClientURL()
+}
 
 // Runner returns the process's runner.
 func (a *App) Runner() *runner.Runner { return a.runner }
 
-// Done is closed when the HTTP server stops by itself, with its error.
+// Done delivers the HTTP server's error if it stops by itself.
 func (a *App) Done() <-chan error { return a.served }
 
 // Stop shuts down in order: HTTP (requests in flight get a few seconds),

@@ -62,7 +62,7 @@ type proc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	base string
-	logs *bytes.Buffer
+	logs *syncBuffer
 	done chan struct{}
 }
 
@@ -91,11 +91,20 @@ func serve(t *testing.T, dir, addr, configText string) *proc {
 // wd ("" for the test's), with its data under dir, and waits for /readyz.
 func serveFile(t *testing.T, dir, addr, cfgPath, wd string) *proc {
 	t.Helper()
+	env := []string{"CONVEYOR_HTTP_ADDR=" + addr, "CONVEYOR_DATA_DIR=" + filepath.Join(dir, "data")}
+	return startProc(t, []string{"serve", "--config", cfgPath}, env, wd, addr)
+}
+
+// startProc starts the binary with args and extra environment, and waits
+// until it is up: /readyz answers 200 on httpAddr, or, for a process with
+// no HTTP API (httpAddr ""), it has logged that it is up.
+func startProc(t *testing.T, args, env []string, wd, httpAddr string) *proc {
+	t.Helper()
 	statSources()
-	p := &proc{t: t, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary, "serve", "--config", cfgPath)
+	p := &proc{t: t, base: "http://" + httpAddr, logs: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Dir = wd
-	p.cmd.Env = append(os.Environ(), "CONVEYOR_HTTP_ADDR="+addr, "CONVEYOR_DATA_DIR="+filepath.Join(dir, "data"))
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,8 +113,11 @@ func serveFile(t *testing.T, dir, addr, cfgPath, wd string) *proc {
 	t.Cleanup(func() { p.kill(syscall.SIGKILL) })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
+		if httpAddr == "" {
+			if strings.Contains(p.logs.String(), "conveyor is up") {
+				return p
+			}
+		} else if resp, err := http.Get(p.base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return p
@@ -113,14 +125,33 @@ func serveFile(t *testing.T, dir, addr, cfgPath, wd string) *proc {
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("conveyor serve exited early:\n%s", p.logs)
+			t.Fatalf("conveyor %s exited early:\n%s", args[0], p.logs)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("conveyor serve not ready after 30s:\n%s", p.logs)
+			t.Fatalf("conveyor %s not up after 30s:\n%s", args[0], p.logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test's
+// reads at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // kill sends sig and waits for the process to exit.

@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// TestSeparateProcesses runs the broker, a runner and a gateway as three
+// processes over NATS on loopback: jobs and calls go through the gateway
+// to the runner; a job submitted while no runner is alive stays queued and
+// runs once a runner registers again.
+func TestSeparateProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	nats := "nats://" + natsAddr
+	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	runnerEnv := []string{"CONVEYOR_HEARTBEAT=300ms", "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}
+	r := startProc(t, []string{"runner", "--nats", nats}, runnerEnv, "", "")
+	g := startProc(t, []string{"gateway", "--nats", nats}, []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, "CONVEYOR_HEARTBEAT=300ms"}, "", httpAddr)
+
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\ngateway:\n%s\nrunner:\n%s", what, g.logs, r.logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	runners := func() int {
+		var rl conveyor.RunnerList
+		if code, err := g.call("GET", "/v1/runners", "", &rl); err != nil || code != 200 {
+			t.Fatalf("runners: %d %v", code, err)
+		}
+		return len(rl.Runners)
+	}
+	eventually("the runner to register", func() bool { return runners() == 1 })
+
+	var j conveyor.Job
+	if code, err := g.call("POST", "/v1/jobs?wait=20s", `{"algorithm":"is_prime","input":{"n":91}}`, &j); err != nil || code != 200 || string(j.Output) != `{"n":91,"prime":false}` {
+		t.Fatalf("job through the gateway: %d %v %+v", code, err, j)
+	}
+	var out struct{ Prime bool }
+	if code, err := g.call("GET", "/v1/algorithms/is_prime/run?n=97", "", &out); err != nil || code != 200 || !out.Prime {
+		t.Fatalf("call through the gateway: %d %v", code, err)
+	}
+
+	// No runner: a job waits in the queue, and a call is refused.
+	r.kill(syscall.SIGTERM)
+	eventually("the runner to leave", func() bool { return runners() == 0 })
+	if code, _ := g.call("GET", "/v1/algorithms/is_prime/run?n=97", "", nil); code != 503 {
+		t.Fatalf("call with no runner: %d, want 503", code)
+	}
+	if code, err := g.call("POST", "/v1/jobs", `{"algorithm":"is_prime","input":{"n":13}}`, &j); err != nil || code != 202 {
+		t.Fatalf("submit with no runner: %d %v", code, err)
+	}
+	if got := g.job(j.ID, "500ms"); got.Status != conveyor.StatusQueued {
+		t.Fatalf("job with no runner: %s, want queued", got.Status)
+	}
+	startProc(t, []string{"runner", "--nats", nats}, runnerEnv, "", "")
+	if got := g.job(j.ID, "20s"); got.Status != conveyor.StatusSucceeded {
+		t.Fatalf("job after a runner came back: %s", got.Status)
+	}
+}
+
