@@ -70,4 +70,3 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Fatalf("job after a runner came back: %s", got.Status)
 	}
 }
-
