@@ -19,6 +19,8 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /healthz", g.handleHealth)
 	m.HandleFunc("GET /readyz", g.handleReady)
 	m.Handle("GET /metrics", g.cfg.Metrics.Handler())
+	m.HandleFunc("GET /openapi.json", g.handleOpenAPI)
+	m.HandleFunc("GET /docs", g.handleDocs)
 	m.HandleFunc("/", g.notFound)
 	g.mux = m
 	g.handler = g.instrument(m)

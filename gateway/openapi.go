@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// The OpenAPI 3.1 document of the API, made at each request from the live
+// registry: the generic job endpoints, and for each algorithm typed
+// operations whose request body is its input schema.
+
+// components are the schemas of the API's own types, reflected once from
+// the wire types in the conveyor package.
+var components = func() map[string]any {
+	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Mapper: mapType}
+	out := map[string]any{}
+	for name, v := range map[string]any{
+		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{},
+		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
+		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
+	} {
+		s := r.Reflect(v)
+		s.Version, s.ID = "", ""
+		out[name] = s
+	}
+	return out
+}()
+
+// mapType gives the schema of domain types whose JSON is not their Go shape.
+func mapType(t reflect.Type) *jsonschema.Schema {
+	switch t {
+	case reflect.TypeFor[conveyor.Duration]():
+		return &jsonschema.Schema{Type: "string", Description: "a duration such as 30s, 5m or 2h (or a number of seconds)"}
+	case reflect.TypeFor[conveyor.Status]():
+		return &jsonschema.Schema{Type: "string", Enum: []any{"queued", "running", "succeeded", "failed", "canceled"}}
+	case reflect.TypeFor[conveyor.Priority]():
+		return &jsonschema.Schema{Type: "string", Enum: []any{"high", "normal", "low"}}
+	case reflect.TypeFor[json.RawMessage]():
+		return &jsonschema.Schema{}
+	}
+	return nil
+}
+
+// handleOpenAPI is GET /openapi.json.
+func (g *Gateway) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, g.openAPI())
+}
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func jsonBody(schema any) obj {
+	return obj{"content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func answer(desc string, schema any) obj {
+	a := obj{"description": desc}
+	if schema != nil {
+		a["content"] = obj{"application/json": obj{"schema": schema}}
+	}
+	return a
+}
+
+// problems are the error answers of an operation, by status code.
+func problems(codes ...string) obj {
+	text := map[string]string{
+		"400": "Malformed request, or input that does not match the schema (each violation with its JSON pointer)",
+		"404": "No such job or algorithm", "409": "Conflict (idempotency key reused, job already final)",
+		"413": "Request body over the limit", "422": "The algorithm failed", "429": "Queue full (see Retry-After)",
+		"503": "No runner, or the broker is unavailable", "504": "No answer within the timeout",
+	}
+	out := obj{}
+	for _, c := range codes {
+		out[c] = obj{"description": text[c], "content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}
+	}
+	return out
+}
+
+func merge(a, b obj) obj {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
+
+func param(name, in, desc string, schema obj, required bool) obj {
+	return obj{"name": name, "in": in, "description": desc, "schema": schema, "required": required}
+}
+
+var (
+	waitParam = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	idParam   = param("id", "path", "the job id", obj{"type": "string"}, true)
+)
+
+// openAPI builds the document from the registry as it is now.
+func (g *Gateway) openAPI() obj {
+	jobAnswers := func(extra ...string) obj {
+		return merge(obj{
+			"200": answer("The job (finished, when ?wait= was given and it finished in time)", ref("Job")),
+			"202": answer("Accepted: the job is stored and queued", ref("Job")),
+		}, problems(append([]string{"400", "404", "409", "413", "429", "503"}, extra...)...))
+	}
+	paths := obj{
+		"/v1/jobs": obj{
+			"post": obj{"operationId": "submitJob", "summary": "Submit a job", "tags": []string{"jobs"},
+				"parameters": []obj{waitParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
+				"responses": jobAnswers()},
+			"get": obj{"operationId": "listJobs", "summary": "List jobs, newest first", "tags": []string{"jobs"},
+				"parameters": []obj{
+					param("algorithm", "query", "only jobs of this algorithm", obj{"type": "string"}, false),
+					param("status", "query", "only jobs in this status", obj{"type": "string", "enum": conveyor.Statuses}, false),
+					param("limit", "query", "page size (1–500, default 50)", obj{"type": "integer", "minimum": 1, "maximum": maxPageSize}, false),
+					param("cursor", "query", "next_cursor of the previous page", obj{"type": "string"}, false),
+				},
+				"responses": merge(obj{"200": answer("A page of jobs", ref("JobList"))}, problems("400"))},
+		},
+		"/v1/jobs/{id}": obj{"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
+			"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))}},
+		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},
+			"parameters": []obj{idParam}, "responses": merge(obj{"200": answer("Its log lines, oldest first", ref("LogList"))}, problems("404"))}},
+		"/v1/jobs/{id}/cancel": obj{"post": obj{"operationId": "cancelJob", "summary": "Cancel a job; a running one is stopped", "tags": []string{"jobs"},
+			"parameters": []obj{idParam}, "responses": merge(obj{"200": answer("The canceled job", ref("Job"))}, problems("404", "409"))}},
+		"/v1/algorithms": obj{"get": obj{"operationId": "listAlgorithms", "summary": "The algorithms runners serve", "tags": []string{"registry"},
+			"responses": obj{"200": answer("Every registered algorithm", ref("AlgorithmList"))}}},
+		"/v1/runners": obj{"get": obj{"operationId": "listRunners", "summary": "Live runners", "tags": []string{"registry"},
+			"responses": obj{"200": answer("The runners seen within their heartbeat", ref("RunnerList"))}}},
+		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
+			"responses": obj{"200": answer("Up", ref("Health"))}}},
+		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
+			"responses": obj{"200": answer("Ready", ref("Health")), "503": answer("Not ready, with the failing checks", ref("Health"))}}},
+	}
+	for _, k := range g.reg.algorithms() {
+		in := any(json.RawMessage(conveyor.AnyObjectSchema))
+		if len(k.InputSchema) > 0 {
+			in = k.InputSchema
+		}
+		var out any = obj{}
+		if len(k.OutputSchema) > 0 {
+			out = k.OutputSchema
+		}
+		desc := strings.TrimSpace(k.Description + " (kind " + k.Kind + ")")
+		tag := []string{"algorithm: " + k.Name}
+		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
+			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
+		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
+			"description": desc, "tags": tag, "parameters": []obj{waitParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"responses": jobAnswers()}}
+		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
+			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
+			"parameters":  []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
+			"requestBody": merge(jsonBody(in), obj{"required": true}),
+			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "422", "503", "504"))}}
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{"title": "Conveyor", "version": conveyor.Version,
+			"description": "Durable jobs over HTTP. Submit a job and get its id at once; read, wait for, list and cancel jobs; or run short work synchronously."},
+		"paths":      paths,
+		"components": obj{"schemas": components},
+	}
+}
+
+//go:embed docs.html
+var docsPage []byte
+
+// handleDocs is GET /docs: a page that renders /openapi.json, served from
+// the binary (no CDN).
+func (g *Gateway) handleDocs(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(docsPage)
+}
