@@ -137,7 +137,13 @@ func (g *Gateway) openAPI() obj {
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Ready", ref("Health")), "503": answer("Not ready, with the failing checks", ref("Health"))}}},
 	}
+	tags := []obj{
+		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
+		{"name": "registry", "description": "What runners serve, and which runners are alive."},
+		{"name": "health", "description": "Liveness and readiness."},
+	}
 	for _, k := range g.reg.algorithms() {
+		tags = append(tags, obj{"name": "algorithm: " + k.Name, "description": strings.TrimSpace(k.Description + " Kind: " + k.Kind + ".")})
 		in := any(json.RawMessage(conveyor.AnyObjectSchema))
 		if len(k.InputSchema) > 0 {
 			in = k.InputSchema
@@ -163,6 +169,7 @@ func (g *Gateway) openAPI() obj {
 		"openapi": "3.1.0",
 		"info": obj{"title": "Conveyor", "version": conveyor.Version,
 			"description": "Durable jobs over HTTP. Submit a job and get its id at once; read, wait for, list and cancel jobs; or run short work synchronously."},
+		"tags":       tags,
 		"paths":      paths,
 		"components": obj{"schemas": components},
 	}
