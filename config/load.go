@@ -20,18 +20,31 @@ const EnvPrefix = "CONVEYOR"
 // fills defaults and validates the result. Unknown keys are errors, so a
 // typo never silently falls back to a default.
 func Load(path string, environ []string) (Config, error) {
-	var c Config
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("read config: %w", err)
-		}
-		if err := decodeStrict(data, &c); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
-		}
-	} else {
-		c = Config{Algorithms: []Algorithm{{Kind: "go"}}}
+	if path == "" {
+		return finish(Config{Algorithms: []Algorithm{{Kind: "go"}}}, environ)
 	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, environ)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a config from YAML text, then does what Load does with it.
+func Parse(data []byte, environ []string) (Config, error) {
+	var c Config
+	if err := decodeStrict(data, &c); err != nil {
+		return Config{}, err
+	}
+	return finish(c, environ)
+}
+
+// finish applies the environment, fills defaults and validates.
+func finish(c Config, environ []string) (Config, error) {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix+"_") {

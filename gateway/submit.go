@@ -243,7 +243,14 @@ func requestDigest(j *conveyor.Job) string {
 // decodeBody reads a JSON body into v strictly: within the size limit, no
 // unknown fields, nothing after the value.
 func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	return decodeJSON(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody), v)
+}
+
+// decodeJSON reads one JSON value from r into v strictly: no unknown
+// fields, nothing after the value. Errors are EINVALID, but for a body over
+// its limit (*http.MaxBytesError), returned as is.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
