@@ -9,16 +9,18 @@ import (
 // (HTTP, CLI) map to one response; anything without a code is EINTERNAL and
 // its text is never shown to a client.
 const (
-	EINVALID     = "invalid"     // the request is malformed or violates a schema
-	ENOTFOUND    = "not_found"   // no such job or algorithm
-	ECONFLICT    = "conflict"    // the request conflicts with the current state
-	ETOOLARGE    = "too_large"   // the request body is over the limit
-	EUNAVAILABLE = "unavailable" // a dependency (broker, runner) cannot serve now
-	ETIMEOUT     = "timeout"     // a deadline passed before the work finished
-	EINTERNAL    = "internal"    // a bug or an unexpected failure
-	EUNSUPPORTED = "unsupported" // a feature this server does not offer
-	EFAILED      = "failed"      // the algorithm ran and failed
-	EFULL        = "queue_full"  // the queue holds as many jobs as it may
+	EINVALID      = "invalid"      // the request is malformed or violates a schema
+	ENOTFOUND     = "not_found"    // no such job or algorithm
+	ECONFLICT     = "conflict"     // the request conflicts with the current state
+	ETOOLARGE     = "too_large"    // the request body is over the limit
+	EUNAVAILABLE  = "unavailable"  // a dependency (broker, runner) cannot serve now
+	ETIMEOUT      = "timeout"      // a deadline passed before the work finished
+	EINTERNAL     = "internal"     // a bug or an unexpected failure
+	EUNSUPPORTED  = "unsupported"  // a feature this server does not offer
+	EFAILED       = "failed"       // the algorithm ran and failed
+	EFULL         = "queue_full"   // the queue holds as many jobs as it may
+	EUNAUTHORIZED = "unauthorized" // no valid credentials
+	EFORBIDDEN    = "forbidden"    // valid credentials without the right
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

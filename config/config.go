@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -36,12 +38,37 @@ type Config struct {
 	// before they are handed back to the queue. Default 30s.
 	ShutdownGrace conveyor.Duration `yaml:"shutdown_grace"`
 	Algorithms    []Algorithm       `yaml:"algorithms"`
+	Auth          Auth              `yaml:"auth"`
 }
+
+// Auth configures who may call the HTTP API. With no tokens the API is
+// open, and the gateway then binds only a loopback address.
+type Auth struct {
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one API token. The token itself is never in the config: either
+// its SHA-256 (hex) is, or the name of an environment variable holding it.
+type Token struct {
+	Name        string `yaml:"name"`
+	TokenSHA256 string `yaml:"token_sha256"`
+	TokenEnv    string `yaml:"token_env"`
+	// Scopes: submit, read, cancel, admin (all of them).
+	Scopes []string `yaml:"scopes"`
+	// Algorithms, when set, are the only ones the token may submit or call.
+	Algorithms []string `yaml:"algorithms"`
+}
+
+// Scopes a token may have.
+var Scopes = []string{"submit", "read", "cancel", "admin"}
 
 // HTTP configures the gateway's HTTP API.
 type HTTP struct {
-	// Addr is the listen address. Default 127.0.0.1:8080.
+	// Addr is the listen address. Default 127.0.0.1:8080. Without auth
+	// tokens only a loopback address is accepted, unless Insecure.
 	Addr string `yaml:"addr"`
+	// Insecure allows an open API (no tokens) on a non-loopback address.
+	Insecure bool `yaml:"insecure"`
 	// MaxBody caps a request body. Default 10MiB.
 	MaxBody ByteSize `yaml:"max_body"`
 }
@@ -194,6 +221,28 @@ func (c *Config) Validate() error {
 	}
 	if c.Heartbeat.Std() < 100*time.Millisecond {
 		add("heartbeat %s is too short (minimum 100ms)", c.Heartbeat)
+	}
+	for i, tok := range c.Auth.Tokens {
+		where := fmt.Sprintf("auth.tokens[%d] (%s)", i, tok.Name)
+		if tok.Name == "" {
+			add("%s: name is required", where)
+		}
+		if (tok.TokenSHA256 == "") == (tok.TokenEnv == "") {
+			add("%s: give exactly one of token_sha256 and token_env", where)
+		}
+		if tok.TokenSHA256 != "" {
+			if b, err := hex.DecodeString(tok.TokenSHA256); err != nil || len(b) != sha256.Size {
+				add("%s: token_sha256 must be 64 hex digits (sha256sum of the token)", where)
+			}
+		}
+		if len(tok.Scopes) == 0 {
+			add("%s: scopes are required (%s)", where, strings.Join(Scopes, ", "))
+		}
+		for _, s := range tok.Scopes {
+			if !slices.Contains(Scopes, s) {
+				add("%s: unknown scope %q (want %s)", where, s, strings.Join(Scopes, ", "))
+			}
+		}
 	}
 	seen := map[string]int{}
 	for i, a := range c.Algorithms {

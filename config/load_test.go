@@ -76,6 +76,9 @@ func TestLoadErrors(t *testing.T) {
 		"bad env size":   {yaml: "{}", env: "CONVEYOR_HTTP_MAX_BODY=lots", want: "CONVEYOR_HTTP_MAX_BODY"},
 		"bad addr":       {yaml: "http: {addr: nope}", want: "http.addr"},
 		"bad sync":       {yaml: "broker: {sync: sometimes}", want: "broker.sync"},
+		"token secret":   {yaml: "auth: {tokens: [{name: a, scopes: [read]}]}", want: "exactly one of token_sha256 and token_env"},
+		"token hash":     {yaml: "auth: {tokens: [{name: a, token_sha256: abc, scopes: [read]}]}", want: "64 hex digits"},
+		"token scope":    {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
 		"bad settings":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
 		"bad attempts":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
 	} {

@@ -28,6 +28,10 @@ const defaultCallTimeout = 30 * time.Second
 // it; 504 past ?timeout= (default 30s).
 func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if err := mayUse(r.Context(), name); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	alg, err := g.reg.algorithm(name)
 	if err != nil {
 		g.writeError(w, r, err)

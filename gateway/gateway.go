@@ -33,6 +33,9 @@ type Config struct {
 	// this process is up"): each returns nil when ready.
 	Ready  map[string]func(context.Context) error
 	Logger *slog.Logger
+	// Tokens, when any, are required of every request but health checks,
+	// each with the scope its endpoint needs.
+	Tokens []Token
 	// Metrics receives the gateway's metrics and is served at /metrics.
 	// Default: a registry of the gateway's own.
 	Metrics *metrics.Metrics

@@ -10,16 +10,18 @@ import (
 
 // statusOf maps each error code to its HTTP status, once for the whole API.
 var statusOf = map[string]int{
-	conveyor.EINVALID:     http.StatusBadRequest,
-	conveyor.ENOTFOUND:    http.StatusNotFound,
-	conveyor.ECONFLICT:    http.StatusConflict,
-	conveyor.ETOOLARGE:    http.StatusRequestEntityTooLarge,
-	conveyor.EUNAVAILABLE: http.StatusServiceUnavailable,
-	conveyor.ETIMEOUT:     http.StatusGatewayTimeout,
-	conveyor.EUNSUPPORTED: http.StatusNotImplemented,
-	conveyor.EFAILED:      http.StatusUnprocessableEntity,
-	conveyor.EFULL:        http.StatusTooManyRequests,
-	conveyor.EINTERNAL:    http.StatusInternalServerError,
+	conveyor.EINVALID:      http.StatusBadRequest,
+	conveyor.ENOTFOUND:     http.StatusNotFound,
+	conveyor.ECONFLICT:     http.StatusConflict,
+	conveyor.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	conveyor.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	conveyor.ETIMEOUT:      http.StatusGatewayTimeout,
+	conveyor.EUNSUPPORTED:  http.StatusNotImplemented,
+	conveyor.EFAILED:       http.StatusUnprocessableEntity,
+	conveyor.EFULL:         http.StatusTooManyRequests,
+	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
+	conveyor.EFORBIDDEN:    http.StatusForbidden,
+	conveyor.EINTERNAL:     http.StatusInternalServerError,
 }
 
 // retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.
@@ -53,8 +55,11 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if code == conveyor.EINTERNAL || code == conveyor.EUNAVAILABLE {
 		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if code == conveyor.EFULL {
+	switch code {
+	case conveyor.EFULL:
 		w.Header().Set("Retry-After", retryAfterFull)
+	case conveyor.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="conveyor"`)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

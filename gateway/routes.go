@@ -2,25 +2,26 @@ package gateway
 
 import "net/http"
 
-// routes maps every endpoint of API v1 to its handler.
+// routes maps every endpoint of API v1 to its handler and the scope a
+// token needs for it.
 func (g *Gateway) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /v1/jobs", g.handleSubmit)
-	m.HandleFunc("GET /v1/jobs", g.handleList)
-	m.HandleFunc("GET /v1/jobs/{id}", g.handleGet)
-	m.HandleFunc("GET /v1/jobs/{id}/logs", g.handleLogs)
-	m.HandleFunc("POST /v1/jobs/{id}/cancel", g.handleCancel)
-	m.HandleFunc("POST /v1/algorithms/{name}/jobs", g.handleSubmitInput)
-	m.HandleFunc("POST /v1/algorithms/{name}/run", g.handleCall)
-	m.HandleFunc("GET /v1/algorithms/{name}/run", g.handleCall)
-	m.HandleFunc("GET /v1/algorithms", g.handleAlgorithms)
-	m.HandleFunc("GET /v1/algorithms/{name}", g.handleAlgorithm)
-	m.HandleFunc("GET /v1/runners", g.handleRunners)
-	m.HandleFunc("GET /healthz", g.handleHealth)
-	m.HandleFunc("GET /readyz", g.handleReady)
-	m.Handle("GET /metrics", g.cfg.Metrics.Handler())
-	m.HandleFunc("GET /openapi.json", g.handleOpenAPI)
-	m.HandleFunc("GET /docs", g.handleDocs)
+	m.HandleFunc("POST /v1/jobs", g.need(scopeSubmit, g.handleSubmit))
+	m.HandleFunc("GET /v1/jobs", g.need(scopeRead, g.handleList))
+	m.HandleFunc("GET /v1/jobs/{id}", g.need(scopeRead, g.handleGet))
+	m.HandleFunc("GET /v1/jobs/{id}/logs", g.need(scopeRead, g.handleLogs))
+	m.HandleFunc("POST /v1/jobs/{id}/cancel", g.need(scopeCancel, g.handleCancel))
+	m.HandleFunc("POST /v1/algorithms/{name}/jobs", g.need(scopeSubmit, g.handleSubmitInput))
+	m.HandleFunc("POST /v1/algorithms/{name}/run", g.need(scopeSubmit, g.handleCall))
+	m.HandleFunc("GET /v1/algorithms/{name}/run", g.need(scopeSubmit, g.handleCall))
+	m.HandleFunc("GET /v1/algorithms", g.need(scopeRead, g.handleAlgorithms))
+	m.HandleFunc("GET /v1/algorithms/{name}", g.need(scopeRead, g.handleAlgorithm))
+	m.HandleFunc("GET /v1/runners", g.need(scopeRead, g.handleRunners))
+	m.HandleFunc("GET /healthz", g.need(scopeNone, g.handleHealth))
+	m.HandleFunc("GET /readyz", g.need(scopeNone, g.handleReady))
+	m.HandleFunc("GET /metrics", g.need(scopeRead, g.cfg.Metrics.Handler().ServeHTTP))
+	m.HandleFunc("GET /openapi.json", g.need(scopeRead, g.handleOpenAPI))
+	m.HandleFunc("GET /docs", g.need(scopeNone, g.handleDocs))
 	m.HandleFunc("/", g.notFound)
 	g.mux = m
 	g.handler = g.instrument(m)

@@ -80,6 +80,10 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 		g.writeError(w, r, err)
 		return
 	}
+	if err := mayUse(r.Context(), req.Algorithm); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	job, err := g.newJob(req)
 	if err != nil {
 		g.writeError(w, r, err)

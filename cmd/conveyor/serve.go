@@ -59,6 +59,10 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	var natsURL, listen, dataDir *string
+	var insecure *bool
+	if s.roles&app.RoleGateway != 0 {
+		insecure = fs.Bool("insecure", false, "serve an API without auth tokens on a non-loopback address")
+	}
 	if s.roles&app.RoleBroker == 0 {
 		natsURL = fs.String("nats", "", "NATS server URLs, comma-separated (sets nats.url)")
 	}
@@ -85,6 +89,9 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	}
 	if listen != nil && *listen != "" {
 		environ = append(environ, "CONVEYOR_BROKER_LISTEN="+*listen)
+	}
+	if insecure != nil && *insecure {
+		environ = append(environ, "CONVEYOR_HTTP_INSECURE=true")
 	}
 	if dataDir != nil && *dataDir != "" {
 		environ = append(environ, "CONVEYOR_DATA_DIR="+*dataDir)

@@ -117,8 +117,18 @@ func (a *App) start(ctx context.Context) (err error) {
 				}
 			}
 		}
+		toks, err := tokens(cfg.Auth)
+		if err != nil {
+			return err
+		}
+		if len(toks) == 0 && !loopback(cfg.HTTP.Addr) && !cfg.HTTP.Insecure {
+			return fmt.Errorf("refusing to serve the API on %s without auth tokens: configure auth.tokens, bind a loopback address, or pass --insecure", cfg.HTTP.Addr)
+		}
+		if len(toks) == 0 {
+			log.Info("no API tokens configured: the API is open to anyone who can reach it", "http", cfg.HTTP.Addr)
+		}
 		if a.gateway, err = gateway.New(gateway.Config{
-			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready,
+			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
 		}); err != nil {
 			return err
 		}

@@ -171,3 +171,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 	}
 	return string(data)
 }
+
+func jsonDecode(resp *http.Response, v any) error {
+	return json.NewDecoder(resp.Body).Decode(v)
+}

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/gateway"
+)
+
+// tokens resolves the configured API tokens: a token_env token is read
+// from its environment variable now, and only its hash is kept.
+func tokens(auth config.Auth) ([]gateway.Token, error) {
+	out := make([]gateway.Token, 0, len(auth.Tokens))
+	for _, t := range auth.Tokens {
+		gt := gateway.Token{Name: t.Name, Scopes: t.Scopes, Algorithms: t.Algorithms}
+		if t.TokenEnv != "" {
+			secret := os.Getenv(t.TokenEnv)
+			if secret == "" {
+				return nil, fmt.Errorf("auth token %s: environment variable %s is empty or unset", t.Name, t.TokenEnv)
+			}
+			gt.SHA256 = sha256.Sum256([]byte(secret))
+		} else {
+			b, err := hex.DecodeString(t.TokenSHA256)
+			if err != nil || len(b) != sha256.Size {
+				return nil, fmt.Errorf("auth token %s: bad token_sha256", t.Name)
+			}
+			copy(gt.SHA256[:], b)
+		}
+		out = append(out, gt)
+	}
+	return out, nil
+}
+
+// loopback reports whether addr (host:port) binds only a loopback
+// interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+)
+
+func TestAuth(t *testing.T) {
+	t.Setenv("TEST_SUBMIT_TOKEN", "s3cret-submitter")
+	readerSum := sha256.Sum256([]byte("s3cret-reader"))
+	cfg := testConfig(t, t.TempDir())
+	cfg.Auth.Tokens = []config.Token{
+		{Name: "ci", TokenEnv: "TEST_SUBMIT_TOKEN", Scopes: []string{"submit", "read"}, Algorithms: []string{"is_prime"}},
+		{Name: "dashboard", TokenSHA256: hex.EncodeToString(readerSum[:]), Scopes: []string{"read"}},
+		{Name: "ops", TokenEnv: "TEST_SUBMIT_TOKEN_ADMIN", Scopes: []string{"admin"}},
+	}
+	t.Setenv("TEST_SUBMIT_TOKEN_ADMIN", "s3cret-admin")
+	s := startServer(t, cfg)
+	call := func(token, method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	expect := func(resp *http.Response, status int, what string) {
+		t.Helper()
+		if resp.StatusCode != status {
+			t.Fatalf("%s: status %d, want %d", what, resp.StatusCode, status)
+		}
+	}
+	prime := `{"algorithm":"is_prime","input":{"n":7}}`
+	resp := call("", "POST", "/v1/jobs", prime)
+	expect(resp, 401, "no token")
+	if resp.Header.Get("WWW-Authenticate") == "" || problem(t, resp).Code != conveyor.EUNAUTHORIZED {
+		t.Fatal("401 without WWW-Authenticate or the unauthorized code")
+	}
+	expect(call("not-a-token", "GET", "/v1/jobs", ""), 401, "wrong token")
+	expect(call("s3cret-reader", "POST", "/v1/jobs", prime), 403, "reader submits")
+	expect(call("s3cret-submitter", "POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":1}}`), 403, "outside the allow-list")
+	expect(call("s3cret-submitter", "POST", "/v1/algorithms/sleep/run", `{"seconds":0}`), 403, "call outside the allow-list")
+	resp = call("s3cret-submitter", "POST", "/v1/jobs", `{"algorithm":"is_prime","input":{"n":7}}`)
+	expect(resp, 202, "submitter submits")
+	var j conveyor.Job
+	if err := jsonDecode(resp, &j); err != nil {
+		t.Fatal(err)
+	}
+	expect(call("s3cret-reader", "GET", "/v1/jobs/"+j.ID, ""), 200, "reader reads")
+	expect(call("s3cret-submitter", "POST", "/v1/jobs/"+j.ID+"/cancel", ""), 403, "submitter cancels")
+	expect(call("s3cret-admin", "GET", "/v1/jobs/"+j.ID+"?wait=10s", ""), 200, "admin reads")
+	expect(call("", "GET", "/healthz", ""), 200, "health without a token")
+	expect(call("", "GET", "/metrics", ""), 401, "metrics without a token")
+}
+
+func TestOpenAPIOnlyOnLoopbackWithoutTokens(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTP.Addr = "0.0.0.0:0"
+	_, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "without auth tokens") {
+		t.Fatalf("open API on all interfaces: err = %v", err)
+	}
+}
