@@ -1,6 +1,7 @@
 """A small client of Conveyor's HTTP API (standard library only)."""
 
 import json
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -42,13 +43,14 @@ def _duration(seconds):
 
 class Client:
     """Client(url) talks to the Conveyor server at url (default
-    http://127.0.0.1:8080). Jobs are returned as dicts, as the API's JSON
-    has them. Methods raise APIError for error answers and OSError when the
-    server cannot be reached."""
+    http://127.0.0.1:8080), sending token (default $CONVEYOR_TOKEN) as a
+    bearer token. Jobs are returned as dicts, as the API's JSON has them.
+    Methods raise APIError for error answers and OSError when the server
+    cannot be reached."""
 
     def __init__(self, url="http://127.0.0.1:8080", token=None, timeout=60.0):
         self.url = url.rstrip("/")
-        self.token = token
+        self.token = token if token is not None else os.environ.get("CONVEYOR_TOKEN")
         self.timeout = timeout
 
     def _call(self, method, path, body=None, query=None, timeout=None):
