@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -60,4 +62,81 @@ func (b *Broker) ReadLogs(ctx context.Context, jobID string) ([]conveyor.LogLine
 		}
 	}
 	return lines, nil
+}
+
+// LogEvent is one log line of a job with its sequence in the log stream,
+// which orders a job's lines and lets a reader resume after one.
+type LogEvent struct {
+	Seq  uint64
+	Line conveyor.LogLine
+}
+
+// FollowLogs delivers the log lines of a job stored after sequence after
+// (0: from the first), then each new one as it is stored, until ctx ends
+// or stop is called. The channel is closed when following stops.
+func (b *Broker) FollowLogs(ctx context.Context, jobID string, after uint64) (<-chan LogEvent, func(), error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{LogSubject(jobID)}}
+	if after > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = after + 1
+	}
+	c, err := b.js.OrderedConsumer(ctx, LogStream, cfg)
+	if err != nil {
+		return nil, nil, unavailable("follow logs", err)
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return nil, nil, unavailable("follow logs", err)
+	}
+	out := make(chan LogEvent, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				return // stopped, or the connection closed
+			}
+			md, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			var l conveyor.LogLine
+			if json.Unmarshal(msg.Data(), &l) != nil {
+				l = conveyor.LogLine{Stream: "log", Line: "(unreadable log entry)"}
+			}
+			select {
+			case out <- LogEvent{Seq: md.Sequence.Stream, Line: l}:
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			close(done)
+			it.Stop()
+		})
+	}
+	return out, stop, nil
+}
+
+// LastLogSeq returns the stream sequence of a job's last stored log line,
+// or 0 when it has none.
+func (b *Broker) LastLogSeq(ctx context.Context, jobID string) (uint64, error) {
+	s, err := b.js.Stream(ctx, LogStream)
+	if err != nil {
+		return 0, unavailable("read logs", err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, LogSubject(jobID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable("read logs", err)
+	}
+	return m.Sequence, nil
 }

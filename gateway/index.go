@@ -20,6 +20,9 @@ type index struct {
 	ids     []string // ascending; ids sort by creation time
 	counts  map[string]map[conveyor.Status]int
 	waiters map[string][]*waiter
+	// followers are told of every change of a job, coalesced: a follower
+	// that has not yet looked finds one signal, however many changes.
+	followers map[string][]chan struct{}
 }
 
 // waiter is a request waiting for a job to become final. When it does, the
@@ -86,9 +89,10 @@ func summarize(data []byte) (summary, bool) {
 
 func newIndex() *index {
 	return &index{
-		byID:    map[string]*entry{},
-		counts:  map[string]map[conveyor.Status]int{},
-		waiters: map[string][]*waiter{},
+		byID:      map[string]*entry{},
+		counts:    map[string]map[conveyor.Status]int{},
+		waiters:   map[string][]*waiter{},
+		followers: map[string][]chan struct{}{},
 	}
 }
 
@@ -115,6 +119,12 @@ func (x *index) put(data []byte, updated time.Time) {
 	}
 	e.status, e.updated = s.Status, updated
 	x.count(e, +1)
+	for _, ch := range x.followers[s.ID] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 	if s.Status.Terminal() {
 		for _, w := range x.waiters[s.ID] {
 			w.job = data
@@ -188,6 +198,28 @@ func (x *index) waitTerminal(id string) (*waiter, func()) {
 			delete(x.waiters, id)
 		} else {
 			x.waiters[id] = ws
+		}
+	}
+}
+
+// follow returns a channel that receives a signal after each change of the
+// job (several changes may share one), and a func to stop following.
+func (x *index) follow(id string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	x.mu.Lock()
+	x.followers[id] = append(x.followers[id], ch)
+	x.mu.Unlock()
+	return ch, func() {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		fs := x.followers[id]
+		if i := slices.Index(fs, ch); i >= 0 {
+			fs = slices.Delete(fs, i, i+1)
+		}
+		if len(fs) == 0 {
+			delete(x.followers, id)
+		} else {
+			x.followers[id] = fs
 		}
 	}
 }

@@ -1,0 +1,166 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// keepAlive is how often an idle event stream gets a comment line, so
+// proxies and clients keep the connection.
+const keepAlive = 15 * time.Second
+
+// handleEvents is GET /v1/jobs/{id}/events: the job as Server-Sent Events.
+//
+//	event: status    data: the job, at each change of its record
+//	event: progress  data: {"percent", "message"}, when it changed
+//	event: log       data: {"ts", "stream", "line", "attempt"}
+//	event: end       data: the final job; then the stream closes
+//
+// Every event's id is "<record revision>.<log sequence>": a client that
+// reconnects with Last-Event-ID gets the record if it changed since, and
+// every log line after the last it saw. A finished job replays and ends.
+func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	lastRev, lastSeq := parseEventID(r.Header.Get("Last-Event-ID"))
+	changed, unfollow := g.jobs.follow(id) // before the first read: no change is missed
+	defer unfollow()
+	data, rev, err := g.b.GetJobRecord(ctx, id)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	logs, stopLogs, err := g.b.FollowLogs(ctx, id, lastSeq)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	defer stopLogs()
+
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s := &sse{w: w, rc: rc, rev: lastRev, seq: lastSeq}
+
+	var progress *conveyor.Progress
+	record := func(data []byte, rev uint64) (final bool) {
+		var j conveyor.Job
+		if json.Unmarshal(data, &j) != nil {
+			return false
+		}
+		if rev > s.rev {
+			s.rev = rev
+			s.send("status", data)
+			if j.Progress != nil && (progress == nil || *progress != *j.Progress) {
+				p, _ := json.Marshal(j.Progress)
+				s.send("progress", p)
+			}
+		}
+		progress = j.Progress
+		return j.Status.Terminal()
+	}
+	final := record(data, rev)
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for !final && s.err == nil {
+		s.flush()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.comment("keep-alive")
+		case ev, ok := <-logs:
+			if !ok {
+				return // the broker connection is gone; the client resumes
+			}
+			s.log(ev)
+		case <-changed:
+			if data, rev, err = g.b.GetJobRecord(ctx, id); err == nil {
+				final = record(data, rev)
+			}
+		}
+	}
+	if s.err != nil {
+		return
+	}
+	// The runner stores an attempt's log lines before its outcome: read up
+	// to the last one stored, then end.
+	last, err := g.b.LastLogSeq(ctx, id)
+	deadline := time.After(5 * time.Second)
+	for err == nil && s.seq < last && s.err == nil {
+		select {
+		case ev, ok := <-logs:
+			if !ok {
+				return
+			}
+			s.log(ev)
+		case <-deadline:
+			last = 0
+		case <-ctx.Done():
+			return
+		}
+	}
+	s.send("end", data)
+	s.flush()
+}
+
+// parseEventID reads "<revision>.<sequence>"; anything else is a start
+// from nothing.
+func parseEventID(id string) (rev, seq uint64) {
+	r, q, ok := strings.Cut(id, ".")
+	if !ok {
+		return 0, 0
+	}
+	rev, err1 := strconv.ParseUint(r, 10, 64)
+	seq, err2 := strconv.ParseUint(q, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return rev, seq
+}
+
+// sse writes Server-Sent Events; the first write error sticks.
+type sse struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	rev, seq uint64
+	err      error
+}
+
+func (s *sse) log(ev broker.LogEvent) {
+	if ev.Seq <= s.seq {
+		return
+	}
+	s.seq = ev.Seq
+	data, _ := json.Marshal(ev.Line)
+	s.send("log", data)
+}
+
+func (s *sse) send(event string, data []byte) {
+	if s.err != nil {
+		return
+	}
+	// JSON from encoding/json has no raw newlines, so data is one line.
+	_, s.err = fmt.Fprintf(s.w, "id: %d.%d\nevent: %s\ndata: %s\n\n", s.rev, s.seq, event, data)
+}
+
+func (s *sse) comment(text string) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, ": %s\n\n", text)
+	}
+}
+
+func (s *sse) flush() {
+	if s.err == nil {
+		s.err = s.rc.Flush()
+	}
+}

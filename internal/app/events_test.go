@@ -1,0 +1,123 @@
+package app
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+type event struct{ id, name, data string }
+
+// readEvents reads a job's event stream until its end event.
+func readEvents(t *testing.T, s *server, id, lastEventID string) []event {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.base+"/v1/jobs/"+id+"/events", nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var evs []event
+	var cur event
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.name != "" {
+				evs = append(evs, cur)
+				if cur.name == "end" {
+					return evs
+				}
+			}
+			cur = event{}
+		case strings.HasPrefix(line, "id: "):
+			cur.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			cur.name = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			cur.data = line[6:]
+		}
+	}
+	t.Fatalf("stream ended without an end event: %v (%v)", evs, sc.Err())
+	return nil
+}
+
+func TestEvents(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "wordcount", "input": map[string]any{"text": "one two"}}, "", http.StatusAccepted)
+	evs := readEvents(t, s, j.ID, "")
+	var names, lines []string
+	firstLog := ""
+	for _, e := range evs {
+		names = append(names, e.name)
+		if e.name == "log" {
+			lines = append(lines, e.data)
+			if firstLog == "" {
+				firstLog = e.id
+			}
+		}
+	}
+	all := strings.Join(names, ",")
+	if !strings.HasPrefix(all, "status") || !strings.HasSuffix(all, "end") || !strings.Contains(all, "progress") {
+		t.Fatalf("events %s", all)
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"counting words", "a plain line", "to stderr"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("log events lack %q:\n%s", want, text)
+		}
+	}
+	if end := evs[len(evs)-1]; !strings.Contains(end.data, `"status":"succeeded"`) {
+		t.Fatalf("end: %s", end.data)
+	}
+
+	// Resuming after the first log line: the rest of the lines, none twice,
+	// the record once (it changed since that event), and the end.
+	again := readEvents(t, s, j.ID, firstLog)
+	var rest []string
+	statuses := 0
+	for _, e := range again {
+		switch e.name {
+		case "log":
+			rest = append(rest, e.data)
+		case "status":
+			statuses++
+		}
+	}
+	if len(rest) != len(lines)-1 || (len(rest) > 0 && rest[0] != lines[1]) || statuses > 1 {
+		t.Fatalf("resume after the first of %d lines gave %d lines, %d statuses: %v", len(lines), len(rest), statuses, again)
+	}
+	// Resuming from the end event: nothing new, just the end.
+	if last := readEvents(t, s, j.ID, evs[len(evs)-1].id); len(last) != 1 || last[0].name != "end" {
+		t.Fatalf("resume from the end: %v", last)
+	}
+
+	// A job that does not exist is a 404, not a stream.
+	if resp := s.do("GET", "/v1/jobs/01NOSUCHJOB/events", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("unknown job: %d", resp.StatusCode)
+	}
+}
+
+// TestEventsLive follows a running job: progress arrives as it is made.
+func TestEventsLive(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 1}}, "", http.StatusAccepted)
+	evs := readEvents(t, s, j.ID, "")
+	progress := 0
+	for _, e := range evs {
+		if e.name == "progress" {
+			progress++
+		}
+	}
+	if progress < 3 || !strings.Contains(evs[len(evs)-1].data, `"status":"succeeded"`) {
+		t.Fatalf("%d progress events, end %s", progress, evs[len(evs)-1].data)
+	}
+}
