@@ -9,6 +9,8 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"os/exec"
+	"path/filepath"
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/app"
@@ -102,6 +104,8 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	}
 	if s.roles&app.RoleRunner == 0 {
 		cfg.Algorithms = nil // a gateway or broker serves no algorithms
+	} else if *path == "" && os.Getenv("CONVEYOR_ALGORITHMS") == "" {
+		cfg.Algorithms = append(cfg.Algorithms, pythonExamples(log)...)
 	}
 	tuneGC()
 	if *pprofAddr != "" {
@@ -119,6 +123,27 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	case err := <-a.Done():
 		return fmt.Errorf("http server: %w", err)
 	}
+}
+
+// pythonExamples is the Python example algorithms when serve runs with no
+// config from the repository, where they are, on a machine with python3:
+// a classifier and a long batch job, served by persistent workers.
+func pythonExamples(log *slog.Logger) []config.Algorithm {
+	if _, err := exec.LookPath("python3"); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join("examples", "python", "classifier.py")); err != nil {
+		return nil
+	}
+	log.Info("serving the Python examples too", "dir", "examples/python")
+	a := config.Algorithm{
+		Kind:    "worker",
+		Command: []string{"python3", "-m", "conveyor.worker", "classifier", "batch"},
+		Env:     map[string]string{"PYTHONPATH": filepath.Join("examples", "python")},
+		Workers: config.Workers{Min: 1, Max: 2},
+	}
+	a.WithDefaults()
+	return []config.Algorithm{a}
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {

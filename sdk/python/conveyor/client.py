@@ -118,6 +118,47 @@ class Client:
         """Cancel the job id and return it."""
         return self._call("POST", "/v1/jobs/%s/cancel" % urllib.parse.quote(id))
 
+    def events(self, id, last_event_id=None):
+        """Yield the events of job id as they happen, from its event stream
+        (Server-Sent Events): dicts with "id", "event" (status, progress,
+        log or end) and "data" (the decoded JSON). It stops after the end
+        event, whose data is the final job. Pass the id of the last event
+        seen as last_event_id to resume after it."""
+        req = urllib.request.Request(self.url + "/v1/jobs/%s/events" % urllib.parse.quote(id))
+        req.add_header("Accept", "text/event-stream")
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        if last_event_id:
+            req.add_header("Last-Event-ID", last_event_id)
+        try:
+            resp = urllib.request.urlopen(req, timeout=self.timeout)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                problem = json.loads(raw)
+            except ValueError:
+                problem = {"title": e.reason}
+            raise APIError(e.code, problem) from None
+        with resp:
+            event = {}
+            for raw in resp:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if not line:
+                    if "event" in event:
+                        yield event
+                        if event["event"] == "end":
+                            return
+                    event = {}
+                elif line.startswith(":"):
+                    continue
+                else:
+                    field, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if field == "data":
+                        event["data"] = json.loads(value)
+                    elif field in ("id", "event"):
+                        event[field] = value
+
     def logs(self, id):
         """Return the log lines of job id: dicts with ts, stream, line."""
         return self._call("GET", "/v1/jobs/%s/logs" % urllib.parse.quote(id)).get("logs") or []
