@@ -173,12 +173,14 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	if timeout == 0 {
 		timeout = p.alg.Timeout.Std()
 	}
+	// The timeout is a timer rather than a context deadline so that a
+	// late-beginning kind can start it when its work begins (Task.Begin).
 	var deadline time.Time
-	if timeout > 0 {
-		deadline = j.StartedAt.Add(timeout)
-		var cancelT context.CancelFunc
-		actx, cancelT = context.WithDeadlineCause(actx, deadline, errTimeout)
-		defer cancelT()
+	tm := &attemptTimer{d: timeout, fire: func() { cancel(errTimeout) }}
+	defer tm.stop()
+	_, late := p.handler.(LateBeginner)
+	if timeout > 0 && !late {
+		deadline = tm.arm(*j.StartedAt)
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt)
@@ -186,6 +188,9 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	defer r.untrack(a)
 
 	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	if timeout > 0 && late {
+		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
+	}
 	if j.Attempt == 1 {
 		r.cfg.Metrics.QueueWait.WithLabelValues(p.alg.Name).Observe(j.StartedAt.Sub(j.CreatedAt).Seconds())
 	}
@@ -260,6 +265,38 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		a.mu.Unlock()
 		outcome(string(status))
 		r.cfg.Metrics.Finished.WithLabelValues(p.alg.Name, string(status)).Inc()
+	}
+}
+
+// attemptTimer is an attempt's timeout, armed once, from a given start.
+type attemptTimer struct {
+	d    time.Duration
+	fire func()
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+// arm starts the timer, if it is not running or stopped, and returns the
+// deadline it set (zero if it set none).
+func (a *attemptTimer) arm(from time.Time) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.t != nil || a.stopped {
+		return time.Time{}
+	}
+	deadline := from.Add(a.d)
+	a.t = time.AfterFunc(time.Until(deadline), a.fire)
+	return deadline
+}
+
+func (a *attemptTimer) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopped = true
+	if a.t != nil {
+		a.t.Stop()
 	}
 }
 

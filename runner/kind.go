@@ -24,6 +24,26 @@ type Task struct {
 	Deadline time.Time
 	// Reporter takes the attempt's progress and log lines. Never nil.
 	Reporter conveyor.Reporter
+
+	begin func() // restarts the timeout; nil when the runner keeps none
+}
+
+// Begin tells the runner that the attempt's work begins now: for a handler
+// that is a LateBeginner, the attempt's timeout starts here and Deadline is
+// set. For other handlers it does nothing. Call it from Run's goroutine.
+func (t *Task) Begin() {
+	if t.begin != nil {
+		t.begin()
+	}
+}
+
+// LateBeginner is implemented by handlers whose Run first gets something
+// ready — a worker process to start and load its model, a free process to
+// wait for — and calls Task.Begin once the work itself begins: the
+// attempt's timeout counts from then, not from the start of Run. Such a
+// handler must bound its own preparation.
+type LateBeginner interface {
+	BeginsLate()
 }
 
 // Handler runs attempts of one algorithm.

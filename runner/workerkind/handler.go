@@ -36,6 +36,11 @@ type handler struct {
 // message and waits up to the entry's grace period for the answer; a
 // process that does not answer in time has its process group killed and
 // is replaced. Run then returns an error wrapping ctx.Err().
+// BeginsLate tells the runner that Run calls t.Begin once it has a worker:
+// starting one (loading its model) or waiting for a free one is not charged
+// to the job's timeout. The handshake timeout bounds a start.
+func (h *handler) BeginsLate() {}
+
 func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, error) {
 	p, err := h.pool.acquire(ctx)
 	if err != nil {
@@ -44,6 +49,9 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 		}
 		return nil, err
 	}
+	// Starting a worker (loading its model) or waiting for a free one is
+	// not the job's work: its timeout counts from here.
+	t.Begin()
 	return h.pool.runOn(ctx, p, h.name, t)
 }
 
@@ -159,3 +167,5 @@ func (h *handler) Close() error {
 	h.pool.close()
 	return nil
 }
+
+var _ runner.LateBeginner = (*handler)(nil)
