@@ -93,13 +93,15 @@ type Broker struct {
 // how. Kind picks the runner kind; each kind uses a subset of the fields and
 // rejects the others.
 type Algorithm struct {
-	Name        string            `yaml:"name"`
-	Kind        string            `yaml:"kind"`
-	Description string            `yaml:"description"`
-	Command     []string          `yaml:"command"`
-	Dir         string            `yaml:"dir"`
-	Env         map[string]string `yaml:"env"`
-	Workers     Workers           `yaml:"workers"`
+	Name        string   `yaml:"name"`
+	Kind        string   `yaml:"kind"`
+	Description string   `yaml:"description"`
+	Command     []string `yaml:"command"`
+	// URL is the service of an http algorithm: each job is POST {url}/run/{name}.
+	URL     string            `yaml:"url"`
+	Dir     string            `yaml:"dir"`
+	Env     map[string]string `yaml:"env"`
+	Workers Workers           `yaml:"workers"`
 	// Timeout bounds one attempt; zero means none. A job may set its own.
 	Timeout conveyor.Duration `yaml:"timeout"`
 	// MaxAttempts is the default number of attempts of its jobs. Default 3.
@@ -258,7 +260,7 @@ func (c *Config) Validate() error {
 			seen[a.Name] = i
 		}
 		if a.Kind == "" {
-			add("%s: kind is required (go, exec, worker)", where)
+			add("%s: kind is required (go, exec, worker, http)", where)
 		}
 		for name, set := range a.Algorithms {
 			if err := conveyor.ValidateName(name); err != nil {

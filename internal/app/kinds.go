@@ -5,5 +5,6 @@ package app
 import (
 	_ "github.com/conveyor-run/conveyor/runner/execkind"
 	_ "github.com/conveyor-run/conveyor/runner/gokind"
+	_ "github.com/conveyor-run/conveyor/runner/httpkind"
 	_ "github.com/conveyor-run/conveyor/runner/workerkind"
 )

@@ -56,8 +56,12 @@ type Options struct {
 	// the kind's grace period plus its own latency. Default 10s.
 	Stop time.Duration
 	// Skip lists behaviours the kind cannot express, with the reason in
-	// the kind's documentation (none of the built-in kinds skips any).
+	// the kind's documentation.
 	Skip []Behaviour
+	// Blocking, for a kind that cannot report progress, returns when the
+	// Block behaviour's work is under way; by default the suite waits for
+	// its progress report.
+	Blocking func(t *testing.T)
 }
 
 // Run runs the conformance suite against the handlers provision returns.
@@ -147,7 +151,11 @@ func testCancel(t *testing.T, h runner.Handler, o Options) {
 	defer cancel(nil)
 	errc := make(chan error, 1)
 	go func() { _, err := h.Run(ctx, task(`{}`, rec)); errc <- err }()
-	rec.WaitFor(t, "the job to block", func() bool { return rec.HasProgress(1, "blocking") })
+	if o.Blocking != nil {
+		o.Blocking(t)
+	} else {
+		rec.WaitFor(t, "the job to block", func() bool { return rec.HasProgress(1, "blocking") })
+	}
 	cancel(errors.New("canceled by the test"))
 	select {
 	case err := <-errc:
