@@ -113,6 +113,41 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.flush()
 }
 
+// handleAllEvents is GET /v1/events?algorithm=…: the status changes of all
+// jobs (of one algorithm) as Server-Sent Events, for dashboards: a "job"
+// event with {"id", "algorithm", "status"} per change. A client too slow to
+// keep up gets a "lagged" event and should re-read what it shows; there is
+// no resuming.
+func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
+	algorithm := r.URL.Query().Get("algorithm")
+	wt, stop := g.jobs.watchAll()
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s := &sse{w: w, rc: http.NewResponseController(w)}
+	s.comment("jobs")
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for s.flush(); s.err == nil; s.flush() {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			s.comment("keep-alive")
+		case sum := <-wt.ch:
+			if wt.lagged.Swap(false) {
+				s.plain("lagged", []byte(`{}`))
+			}
+			if algorithm == "" || sum.Algorithm == algorithm {
+				data, _ := json.Marshal(sum)
+				s.plain("job", data)
+			}
+		}
+	}
+}
+
 // parseEventID reads "<revision>.<sequence>"; anything else is a start
 // from nothing.
 func parseEventID(id string) (rev, seq uint64) {
@@ -151,6 +186,13 @@ func (s *sse) send(event string, data []byte) {
 	}
 	// JSON from encoding/json has no raw newlines, so data is one line.
 	_, s.err = fmt.Fprintf(s.w, "id: %d.%d\nevent: %s\ndata: %s\n\n", s.rev, s.seq, event, data)
+}
+
+// plain sends an event without an id.
+func (s *sse) plain(event string, data []byte) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data)
+	}
 }
 
 func (s *sse) comment(text string) {

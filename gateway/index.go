@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -23,6 +24,16 @@ type index struct {
 	// followers are told of every change of a job, coalesced: a follower
 	// that has not yet looked finds one signal, however many changes.
 	followers map[string][]chan struct{}
+	// watchers get every change of every job, for /v1/events.
+	watchers map[*watcher]struct{}
+}
+
+// watcher is a subscriber to every job change. A watcher that does not
+// keep up misses changes and is told so (lagged), rather than slowing the
+// index.
+type watcher struct {
+	ch     chan summary
+	lagged atomic.Bool
 }
 
 // waiter is a request waiting for a job to become final. When it does, the
@@ -93,6 +104,7 @@ func newIndex() *index {
 		counts:    map[string]map[conveyor.Status]int{},
 		waiters:   map[string][]*waiter{},
 		followers: map[string][]chan struct{}{},
+		watchers:  map[*watcher]struct{}{},
 	}
 }
 
@@ -123,6 +135,13 @@ func (x *index) put(data []byte, updated time.Time) {
 		select {
 		case ch <- struct{}{}:
 		default:
+		}
+	}
+	for w := range x.watchers {
+		select {
+		case w.ch <- s:
+		default:
+			w.lagged.Store(true)
 		}
 	}
 	if s.Status.Terminal() {
@@ -221,6 +240,20 @@ func (x *index) follow(id string) (<-chan struct{}, func()) {
 		} else {
 			x.followers[id] = fs
 		}
+	}
+}
+
+// watchAll subscribes to every change of every job, and returns the
+// watcher and a func to unsubscribe.
+func (x *index) watchAll() (*watcher, func()) {
+	w := &watcher{ch: make(chan summary, 256)}
+	x.mu.Lock()
+	x.watchers[w] = struct{}{}
+	x.mu.Unlock()
+	return w, func() {
+		x.mu.Lock()
+		delete(x.watchers, w)
+		x.mu.Unlock()
 	}
 }
 

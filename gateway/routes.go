@@ -11,6 +11,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/jobs/{id}", g.need(scopeRead, g.handleGet))
 	m.HandleFunc("GET /v1/jobs/{id}/logs", g.need(scopeRead, g.handleLogs))
 	m.HandleFunc("GET /v1/jobs/{id}/events", g.need(scopeRead, g.handleEvents))
+	m.HandleFunc("GET /v1/events", g.need(scopeRead, g.handleAllEvents))
 	m.HandleFunc("POST /v1/jobs/{id}/cancel", g.need(scopeCancel, g.handleCancel))
 	m.HandleFunc("POST /v1/algorithms/{name}/jobs", g.need(scopeSubmit, g.handleSubmitInput))
 	m.HandleFunc("POST /v1/algorithms/{name}/run", g.need(scopeSubmit, g.handleCall))

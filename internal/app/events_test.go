@@ -2,9 +2,11 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 type event struct{ id, name, data string }
@@ -120,4 +122,37 @@ func TestEventsLive(t *testing.T) {
 	if progress < 3 || !strings.Contains(evs[len(evs)-1].data, `"status":"succeeded"`) {
 		t.Fatalf("%d progress events, end %s", progress, evs[len(evs)-1].data)
 	}
+}
+
+// TestAllEvents follows the status changes of every is_prime job.
+func TestAllEvents(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events?algorithm=is_prime", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || sc.Text() != ": jobs" { // the stream is open: changes from now on reach it
+		t.Fatalf("first line %q", sc.Text())
+	}
+	s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 0}}, "?wait=10s", http.StatusOK)
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "", http.StatusAccepted)
+	var seen []string
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "data: ") {
+			seen = append(seen, line)
+			if strings.Contains(line, "sleep") {
+				t.Fatalf("a sleep job in an is_prime stream: %s", line)
+			}
+			if strings.Contains(line, j.ID) && strings.Contains(line, `"status":"succeeded"`) {
+				return
+			}
+		}
+	}
+	t.Fatalf("no succeeded event for %s: %v (%v)", j.ID, seen, sc.Err())
 }
