@@ -174,10 +174,10 @@ func (g *Gateway) pruneLoop(ctx context.Context) {
 	}
 }
 
-// AwaitAlgorithms returns once the gateway knows every algorithm named, as
-// registered by runners, or ctx's error if ctx ends first.
-func (g *Gateway) AwaitAlgorithms(ctx context.Context, names ...string) error {
-	return g.reg.await(ctx, names)
+// AwaitRunner returns once the gateway knows the runner with id and every
+// algorithm it serves (names), or ctx's error if ctx ends first.
+func (g *Gateway) AwaitRunner(ctx context.Context, id string, names ...string) error {
+	return g.reg.await(ctx, id, names)
 }
 
 // Stop closes the watches. Requests in flight that wait on a job return

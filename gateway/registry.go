@@ -21,7 +21,7 @@ type registry struct {
 	mu      sync.RWMutex
 	algs    map[string]*known
 	runners map[string]conveyor.RunnerInfo
-	changed chan struct{} // closed and replaced on every change of algs
+	changed chan struct{} // closed and replaced on every put of an algorithm or runner
 }
 
 // known is a registered algorithm with its input schema compiled once.
@@ -50,17 +50,20 @@ func (g *registry) putAlgorithm(data []byte) {
 	g.mu.Unlock()
 }
 
-// await returns when every algorithm in names is registered, or ctx's
-// error when it ends first.
-func (g *registry) await(ctx context.Context, names []string) error {
+// await returns when every algorithm in names is registered and the runner
+// (if not "") is known, or ctx's error when it ends first.
+func (g *registry) await(ctx context.Context, runner string, names []string) error {
 	for {
 		g.mu.RLock()
 		missing, changed := "", g.changed
 		for _, n := range names {
 			if g.algs[n] == nil {
-				missing = n
+				missing = "algorithm " + n
 				break
 			}
+		}
+		if _, ok := g.runners[runner]; runner != "" && !ok {
+			missing = "runner " + runner
 		}
 		g.mu.RUnlock()
 		if missing == "" {
@@ -69,7 +72,7 @@ func (g *registry) await(ctx context.Context, names []string) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("algorithm %s not registered: %w", missing, ctx.Err())
+			return fmt.Errorf("%s not registered: %w", missing, ctx.Err())
 		}
 	}
 }
@@ -87,6 +90,8 @@ func (g *registry) putRunner(data []byte) {
 	}
 	g.mu.Lock()
 	g.runners[r.ID] = r
+	close(g.changed)
+	g.changed = make(chan struct{})
 	g.mu.Unlock()
 }
 

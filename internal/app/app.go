@@ -145,7 +145,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			for _, alg := range a.runner.Algorithms() {
 				names = append(names, alg.Name)
 			}
-			if err := a.gateway.AwaitAlgorithms(ctx, names...); err != nil {
+			if err := a.gateway.AwaitRunner(ctx, a.runner.ID(), names...); err != nil {
 				return err
 			}
 		}
