@@ -24,7 +24,7 @@ type index struct {
 	// followers are told of every change of a job, coalesced: a follower
 	// that has not yet looked finds one signal, however many changes.
 	followers map[string][]chan struct{}
-	// watchers get every change of every job, for /v1/events.
+	// watchers get every status change of every job, for /v1/events.
 	watchers map[*watcher]struct{}
 }
 
@@ -117,6 +117,7 @@ func (x *index) put(data []byte, updated time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
+	statusChanged := !ok || e.status != s.Status
 	if !ok {
 		e = &entry{algorithm: s.Algorithm}
 		x.byID[s.ID] = e
@@ -137,11 +138,13 @@ func (x *index) put(data []byte, updated time.Time) {
 		default:
 		}
 	}
-	for w := range x.watchers {
-		select {
-		case w.ch <- s:
-		default:
-			w.lagged.Store(true)
+	if statusChanged {
+		for w := range x.watchers {
+			select {
+			case w.ch <- s:
+			default:
+				w.lagged.Store(true)
+			}
 		}
 	}
 	if s.Status.Terminal() {

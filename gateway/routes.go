@@ -1,6 +1,10 @@
 package gateway
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/conveyor-run/conveyor/dashboard"
+)
 
 // routes maps every endpoint of API v1 to its handler and the scope a
 // token needs for it.
@@ -24,6 +28,9 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /metrics", g.need(scopeRead, g.cfg.Metrics.Handler().ServeHTTP))
 	m.HandleFunc("GET /openapi.json", g.need(scopeRead, g.handleOpenAPI))
 	m.HandleFunc("GET /docs", g.need(scopeNone, g.handleDocs))
+	ui := dashboard.Handler()
+	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })
 	m.HandleFunc("/", g.notFound)
 	g.mux = m
 	g.handler = g.instrument(m)

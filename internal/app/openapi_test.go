@@ -64,3 +64,17 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatalf("/docs: %d", resp.StatusCode)
 	}
 }
+
+// TestDashboard checks that the web UI is served from the binary.
+func TestDashboard(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	for path, want := range map[string]string{"/": "/ui/app.js", "/ui/app.js": "EventSource", "/ui/style.css": ".status"} {
+		resp := s.do("GET", path, nil, nil)
+		if body := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want a body with %q", path, resp.StatusCode, want)
+		}
+	}
+	if resp := s.do("GET", "/nope", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("/nope: %d", resp.StatusCode)
+	}
+}
