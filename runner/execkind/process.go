@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/procattr"
 )
 
 // pipeDrainTimeout bounds how long Run waits for stdout and stderr to
@@ -69,7 +71,7 @@ func (p *process) run(ctx context.Context) (exit, error) {
 		Stdin:       p.stdin,
 		Stdout:      outW,
 		Stderr:      errW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: procattr.Group(),
 	}
 	if err := cmd.Start(); err != nil {
 		closeAll(outR, outW, errR, errW)

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKill9LeavesNoWorker kills `conveyor serve` with SIGKILL and checks
+// that its worker process dies with it instead of living on as an orphan.
+func TestKill9LeavesNoWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	root, _ := filepath.Abs("../..")
+	cfg := fmt.Sprintf("algorithms:\n  - {kind: worker, command: [python3, -m, conveyor.worker, classifier], env: {PYTHONPATH: %s}, workers: {min: 1, max: 1}}\n",
+		filepath.Join(root, "examples", "python"))
+	p := serve(t, t.TempDir(), freeAddr(t), cfg)
+	m := regexp.MustCompile(`worker_pid=(\d+)`).FindStringSubmatch(p.logs.String())
+	if m == nil {
+		t.Fatalf("no worker pid in the log:\n%s", p.logs)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if !running(pid) {
+		t.Fatalf("worker %d is not running", pid)
+	}
+	p.kill(syscall.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for running(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d outlived conveyor serve", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKill9LeavesNoExecProcess kills `conveyor serve` with SIGKILL while an
+// exec job runs a process that reads nothing from it, and checks that the
+// process dies with it.
+func TestKill9LeavesNoExecProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	cfg := fmt.Sprintf("algorithms:\n  - {name: hang, kind: exec, command: [%s, \"300\"]}\n", sleep)
+	p := serve(t, t.TempDir(), freeAddr(t), cfg)
+	if code, err := p.call("POST", "/v1/jobs", `{"algorithm":"hang","input":{}}`, nil); err != nil || code != 202 {
+		t.Fatalf("submit: %d %v", code, err)
+	}
+	var child int
+	deadline := time.Now().Add(10 * time.Second)
+	for child == 0 {
+		child = childOf(p.cmd.Process.Pid, "sleep")
+		if time.Now().After(deadline) {
+			t.Fatal("the exec process never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.kill(syscall.SIGKILL)
+	deadline = time.Now().Add(10 * time.Second)
+	for running(child) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+			t.Fatalf("exec process %d outlived conveyor serve", child)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// childOf returns the pid of a child of parent whose command is name, or 0.
+func childOf(parent int, name string) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", parent))
+	for _, f := range tasks {
+		data, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(data)) {
+			pid, _ := strconv.Atoi(field)
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if strings.TrimSpace(string(comm)) == name {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// running reports whether pid is a live process (a zombie counts as gone).
+func running(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
+}
