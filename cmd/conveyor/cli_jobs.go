@@ -186,41 +186,30 @@ func cmdLogs(ctx context.Context, e *env, cmd *command, args []string) error {
 	return e.followLogs(ctx, c, cf, id)
 }
 
-// followLogs polls the job and its log, printing new lines, until the job is
-// final. It reads the job before the log, so the last log read holds every
-// line of a finished job.
+// followLogs prints the job's log lines as they come, from its event
+// stream, until the job is final.
 func (e *env) followLogs(ctx context.Context, c *client.Client, cf *clientFlags, id string) error {
 	enc := json.NewEncoder(e.stdout)
-	printed := 0
-	for {
-		job, err := c.Get(ctx, id)
+	for ev, err := range c.Events(ctx, id, "") {
 		if err != nil {
 			return err
 		}
-		list, err := c.Logs(ctx, id)
-		if err != nil {
+		if ev.Type != "log" {
+			continue
+		}
+		var l conveyor.LogLine
+		if err := json.Unmarshal(ev.Data, &l); err != nil {
 			return err
 		}
-		// The server only appends; if the log shrank (trimmed), carry on
-		// from its new end rather than print lines twice.
-		printed = min(printed, len(list.Logs))
-		for _, l := range list.Logs[printed:] {
-			if cf.json {
-				if err := enc.Encode(l); err != nil {
-					return err
-				}
-			} else {
-				e.printLogLine(l)
+		if cf.json {
+			if err := enc.Encode(l); err != nil {
+				return err
 			}
-		}
-		printed = len(list.Logs)
-		if job.Status.Terminal() {
-			return nil
-		}
-		if err := sleep(ctx, e.logPoll); err != nil {
-			return err
+		} else {
+			e.printLogLine(l)
 		}
 	}
+	return nil
 }
 
 // printLogLine writes one log line: "15:04:05.000 stdout  text".

@@ -178,14 +178,17 @@ func TestLogs(t *testing.T) {
 }
 
 func TestLogsFollow(t *testing.T) {
+	stream := "id: 1.0\nevent: status\ndata: {\"id\":\"j1\",\"status\":\"running\"}\n\n" +
+		": keep-alive\n\n" +
+		"id: 1.1\nevent: log\ndata: {\"ts\":\"2025-06-01T11:59:00Z\",\"stream\":\"stdout\",\"line\":\"one\"}\n\n" +
+		"id: 1.2\nevent: log\ndata: {\"ts\":\"2025-06-01T11:59:01Z\",\"stream\":\"stderr\",\"line\":\"two\"}\n\n" +
+		"id: 2.2\nevent: end\ndata: {\"id\":\"j1\",\"status\":\"succeeded\"}\n\n" +
+		"id: 2.3\nevent: log\ndata: {\"ts\":\"2025-06-01T11:59:02Z\",\"stream\":\"stdout\",\"line\":\"never\"}\n\n"
 	f := newFake(t, map[string]http.HandlerFunc{
-		"GET /v1/jobs/j1": sequence(`{"id":"j1","status":"running"}`, `{"id":"j1","status":"running"}`, `{"id":"j1","status":"succeeded"}`),
-		"GET /v1/jobs/j1/logs": sequence(
-			`{"logs":[]}`,
-			`{"logs":[{"ts":"2025-06-01T11:59:00Z","stream":"stdout","line":"one"}]}`,
-			`{"logs":[{"ts":"2025-06-01T11:59:00Z","stream":"stdout","line":"one"},{"ts":"2025-06-01T11:59:01Z","stream":"stderr","line":"two"}]}`,
-			`{"logs":[{"ts":"2025-06-01T11:59:00Z","stream":"stdout","line":"one"},{"ts":"2025-06-01T11:59:01Z","stream":"stderr","line":"two"},{"ts":"2025-06-01T11:59:02Z","stream":"stdout","line":"never"}]}`,
-		),
+		"GET /v1/jobs/j1/events": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte(stream))
+		},
 	})
 	got := runCLI(t, f, "logs", "-f", "j1")
 	want := "11:59:00.000 stdout one\n11:59:01.000 stderr two\n"
@@ -195,8 +198,7 @@ func TestLogsFollow(t *testing.T) {
 
 	got = runCLI(t, f, "logs", "--follow", "--json", "j1")
 	want = `{"ts":"2025-06-01T11:59:00Z","stream":"stdout","line":"one"}` + "\n" +
-		`{"ts":"2025-06-01T11:59:01Z","stream":"stderr","line":"two"}` + "\n" +
-		`{"ts":"2025-06-01T11:59:02Z","stream":"stdout","line":"never"}` + "\n"
+		`{"ts":"2025-06-01T11:59:01Z","stream":"stderr","line":"two"}` + "\n"
 	if got.code != 0 || got.stdout != want {
 		t.Errorf("--json: exit %d, stdout %q, want %q", got.code, got.stdout, want)
 	}
@@ -204,8 +206,12 @@ func TestLogsFollow(t *testing.T) {
 
 func TestLogsFollowInterrupted(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{
-		"GET /v1/jobs/j1":      reply(200, `{"id":"j1","status":"running"}`),
-		"GET /v1/jobs/j1/logs": reply(200, `{"logs":[]}`),
+		"GET /v1/jobs/j1/events": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		},
 	})
 	e, _, stderr := testEnv(f.url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)

@@ -54,6 +54,18 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("cancel: exit %d\n%s", code, out)
 	}
 
+	// logs -f follows a running job to its end.
+	out, code = p.cli("", "submit", "sleep", "--data", `{"seconds": 0.3}`, "--json")
+	if code != 0 || json.Unmarshal([]byte(out), &j) != nil {
+		t.Fatalf("submit sleep: exit %d\n%s", code, out)
+	}
+	if out, code = p.cli("", "logs", "-f", j.ID); code != 0 {
+		t.Fatalf("logs -f: exit %d\n%s", code, out)
+	}
+	if st := p.job(j.ID, ""); st.Status != conveyor.StatusSucceeded {
+		t.Fatalf("logs -f returned before the job ended: %s", st.Status)
+	}
+
 	for _, args := range [][]string{{"jobs"}, {"algorithms"}, {"runners"}, {"version"}} {
 		if out, code := p.cli("", args...); code != 0 || strings.TrimSpace(out) == "" {
 			t.Fatalf("%v: exit %d\n%s", args, code, out)
