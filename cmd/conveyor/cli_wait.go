@@ -182,15 +182,3 @@ func barLine(j *conveyor.Job) string {
 	}
 	return line
 }
-
-// sleep waits for d or until ctx is done, and then returns ctx.Err().
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -219,7 +219,6 @@ type env struct {
 	now            func() time.Time
 	loc            *time.Location // for printing times
 	waitPoll       time.Duration  // how often a wait refreshes progress
-	logPoll        time.Duration  // how often logs -f polls
 }
 
 func osEnv() *env {
@@ -233,7 +232,6 @@ func osEnv() *env {
 		now:       time.Now,
 		loc:       time.Local,
 		waitPoll:  time.Second,
-		logPoll:   500 * time.Millisecond,
 	}
 }
 

@@ -105,7 +105,6 @@ func testEnv(server string) (*env, *bytes.Buffer, *bytes.Buffer) {
 		now:      func() time.Time { return testNow },
 		loc:      time.UTC,
 		waitPoll: 5 * time.Millisecond,
-		logPoll:  5 * time.Millisecond,
 	}, &stdout, &stderr
 }
 
