@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 
@@ -47,11 +48,16 @@ func cmdAlgorithms(ctx context.Context, e *env, cmd *command, args []string) err
 	if cf.json {
 		return printJSON(e.stdout, list)
 	}
+	return algorithmTable(e.stdout, list)
+}
+
+// algorithmTable writes the algorithms as a table.
+func algorithmTable(w io.Writer, list *conveyor.AlgorithmList) error {
 	if len(list.Algorithms) == 0 {
-		fmt.Fprintln(e.stdout, "No algorithms: no runner serves any.")
+		fmt.Fprintln(w, "No algorithms: no runner serves any.")
 		return nil
 	}
-	tw := newTable(e.stdout)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tKIND\tRUNNERS\tQUEUED\tRUNNING\tDESCRIPTION")
 	for _, a := range list.Algorithms {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", a.Name, a.Kind, len(a.Runners), a.Queued, a.Running,
@@ -127,11 +133,16 @@ func cmdRunners(ctx context.Context, e *env, cmd *command, args []string) error 
 	if cf.json {
 		return printJSON(e.stdout, list)
 	}
+	return e.runnerTable(e.stdout, list)
+}
+
+// runnerTable writes the runners as a table.
+func (e *env) runnerTable(w io.Writer, list *conveyor.RunnerList) error {
 	if len(list.Runners) == 0 {
-		fmt.Fprintln(e.stdout, "No runners.")
+		fmt.Fprintln(w, "No runners.")
 		return nil
 	}
-	tw := newTable(e.stdout)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tHOST\tBUSY\tALGORITHMS\tVERSION\tLAST SEEN")
 	for _, r := range list.Runners {
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.ID, r.Host, r.Busy, r.Capacity,

@@ -94,3 +94,14 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--json: exit %d, stdout %q", got.code, got.stdout)
 	}
 }
+
+func TestWatchOnce(t *testing.T) {
+	f := newFake(t, map[string]http.HandlerFunc{
+		"GET /v1/algorithms": reply(200, `{"algorithms":[{"name":"is_prime","kind":"go","runners":["r1"],"queued":3,"running":1,"description":"Primes."}]}`),
+		"GET /v1/runners":    reply(200, `{"runners":[{"id":"r1","host":"h","busy":1,"capacity":2,"algorithms":["is_prime"],"version":"dev","last_seen":"2025-06-01T11:59:58Z"}]}`),
+	})
+	got := runCLI(t, f, "watch", "--once")
+	if got.code != 0 || !strings.Contains(got.stdout, "is_prime  go    1        3       1") || !strings.Contains(got.stdout, "1/2") {
+		t.Errorf("exit %d, stdout:\n%s", got.code, got.stdout)
+	}
+}

@@ -72,6 +72,7 @@ func commands() []*command {
 		jobsCommand,
 		algorithmsCommand,
 		runnersCommand,
+		watchCommand,
 		versionCommand,
 	}
 }
@@ -216,6 +217,7 @@ type env struct {
 	getenv         func(string) string
 	stdinTTY       bool // stdin is a terminal: submit does not read input from it
 	stderrTTY      bool // stderr is a terminal: waits draw a progress bar on it
+	stdoutTTY      bool // stdout is a terminal: watch redraws the screen
 	now            func() time.Time
 	loc            *time.Location // for printing times
 	waitPoll       time.Duration  // how often a wait refreshes progress
@@ -229,6 +231,7 @@ func osEnv() *env {
 		getenv:    os.Getenv,
 		stdinTTY:  isTerminal(os.Stdin),
 		stderrTTY: isTerminal(os.Stderr),
+		stdoutTTY: isTerminal(os.Stdout),
 		now:       time.Now,
 		loc:       time.Local,
 		waitPoll:  time.Second,

@@ -66,7 +66,7 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("logs -f returned before the job ended: %s", st.Status)
 	}
 
-	for _, args := range [][]string{{"jobs"}, {"algorithms"}, {"runners"}, {"version"}} {
+	for _, args := range [][]string{{"jobs"}, {"algorithms"}, {"runners"}, {"version"}, {"watch", "--once"}} {
 		if out, code := p.cli("", args...); code != 0 || strings.TrimSpace(out) == "" {
 			t.Fatalf("%v: exit %d\n%s", args, code, out)
 		}
