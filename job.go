@@ -10,9 +10,12 @@ import (
 // unit of compare-and-swap in the job store: every change is made by one of
 // the transition methods below, which enforce the state machine.
 type Job struct {
-	ID             string            `json:"id"`
-	Algorithm      string            `json:"algorithm"`
-	Status         Status            `json:"status"`
+	ID        string `json:"id"`
+	Algorithm string `json:"algorithm"`
+	Status    Status `json:"status"`
+	// Tenant is the tenant of the token that submitted the job, if any:
+	// other tenants' tokens neither see nor cancel it.
+	Tenant         string            `json:"tenant,omitempty"`
 	Input          json.RawMessage   `json:"input"`
 	Output         json.RawMessage   `json:"output,omitempty"`
 	Error          *JobError         `json:"error,omitempty"`

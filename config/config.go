@@ -57,6 +57,9 @@ type Token struct {
 	Scopes []string `yaml:"scopes"`
 	// Algorithms, when set, are the only ones the token may submit or call.
 	Algorithms []string `yaml:"algorithms"`
+	// Tenant, when set, is stamped on the jobs the token submits, and the
+	// token sees and cancels only those (unless it is admin).
+	Tenant string `yaml:"tenant"`
 }
 
 // Scopes a token may have.

@@ -19,6 +19,7 @@ type Token struct {
 	SHA256     [sha256.Size]byte
 	Scopes     []string // submit, read, cancel; admin is all of them
 	Algorithms []string // empty: any
+	Tenant     string   // stamped on its jobs; it sees only those unless admin
 }
 
 // The scopes.
@@ -67,6 +68,25 @@ func (g *Gateway) authenticate(r *http.Request) *Token {
 		}
 	}
 	return found
+}
+
+// tenantOf returns the tenant whose jobs the request may see, and all when
+// it may see every job (no tokens, an admin token, a token without tenant).
+func tenantOf(ctx context.Context) (tenant string, all bool) {
+	tok, _ := ctx.Value(tokenKey{}).(*Token)
+	if tok == nil || tok.Tenant == "" || slices.Contains(tok.Scopes, scopeAdmin) {
+		return "", true
+	}
+	return tok.Tenant, false
+}
+
+// visible returns ENOTFOUND for a job of another tenant than the
+// request's: a tenant cannot tell another tenant's job from no job.
+func visible(ctx context.Context, rec record) error {
+	if tenant, all := tenantOf(ctx); !all && rec.tenant != tenant {
+		return conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", rec.id)
+	}
+	return nil
 }
 
 // mayUse returns EFORBIDDEN when the request's token may not submit or

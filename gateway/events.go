@@ -33,6 +33,9 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	changed, unfollow := g.jobs.follow(id) // before the first read: no change is missed
 	defer unfollow()
 	data, rev, err := g.b.GetJobRecord(ctx, id)
+	if err == nil {
+		err = visible(ctx, newRecord(data))
+	}
 	if err != nil {
 		g.writeError(w, r, err)
 		return
@@ -120,6 +123,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 // no resuming.
 func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	algorithm := r.URL.Query().Get("algorithm")
+	tenant, allTenants := tenantOf(r.Context())
 	wt, stop := g.jobs.watchAll()
 	defer stop()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -140,7 +144,7 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 			if wt.lagged.Swap(false) {
 				s.plain("lagged", []byte(`{}`))
 			}
-			if algorithm == "" || sum.Algorithm == algorithm {
+			if (algorithm == "" || sum.Algorithm == algorithm) && (allTenants || sum.Tenant == tenant) {
 				data, _ := json.Marshal(sum)
 				s.plain("job", data)
 			}

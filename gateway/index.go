@@ -45,6 +45,7 @@ type waiter struct {
 
 type entry struct {
 	algorithm string
+	tenant    string
 	status    conveyor.Status
 	updated   time.Time
 }
@@ -54,6 +55,7 @@ type summary struct {
 	ID        string          `json:"id"`
 	Algorithm string          `json:"algorithm"`
 	Status    conveyor.Status `json:"status"`
+	Tenant    string          `json:"tenant,omitempty"`
 }
 
 // summarize reads the id, algorithm and status of a job record. Records
@@ -86,6 +88,9 @@ func summarize(data []byte) (summary, bool) {
 	if len(rest) > 0 && rest[0] == '{' {
 		rest = rest[1:]
 		s.ID, s.Algorithm, s.Status = field("id"), field("algorithm"), conveyor.Status(field("status"))
+		if ok && bytes.HasPrefix(rest, []byte(`"tenant":"`)) {
+			s.Tenant = field("tenant")
+		}
 	} else {
 		ok = false
 	}
@@ -119,7 +124,7 @@ func (x *index) put(data []byte, updated time.Time) {
 	e, ok := x.byID[s.ID]
 	statusChanged := !ok || e.status != s.Status
 	if !ok {
-		e = &entry{algorithm: s.Algorithm}
+		e = &entry{algorithm: s.Algorithm, tenant: s.Tenant}
 		x.byID[s.ID] = e
 		if n := len(x.ids); n == 0 || x.ids[n-1] < s.ID {
 			x.ids = append(x.ids, s.ID)
@@ -260,10 +265,11 @@ func (x *index) watchAll() (*watcher, func()) {
 	}
 }
 
-// page returns up to limit ids, newest first, of jobs matching the filters,
+// page returns up to limit ids, newest first, of jobs matching the filters
+// (and of tenant, unless allTenants),
 // starting after cursor (an id; "" for the newest), and the cursor of the
 // next page ("" when there is none).
-func (x *index) page(algorithm string, status conveyor.Status, cursor string, limit int) (ids []string, next string) {
+func (x *index) page(algorithm string, status conveyor.Status, tenant string, allTenants bool, cursor string, limit int) (ids []string, next string) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	i := len(x.ids)
@@ -273,7 +279,7 @@ func (x *index) page(algorithm string, status conveyor.Status, cursor string, li
 	for i--; i >= 0; i-- {
 		id := x.ids[i]
 		e := x.byID[id]
-		if (algorithm != "" && e.algorithm != algorithm) || (status != "" && e.status != status) {
+		if (algorithm != "" && e.algorithm != algorithm) || (status != "" && e.status != status) || (!allTenants && e.tenant != tenant) {
 			continue
 		}
 		if len(ids) == limit {

@@ -17,11 +17,15 @@ func TestSummarize(t *testing.T) {
 		"other order":   `{"input":{"x":[1,2]},"status":"running","algorithm":"is_prime","id":"01ABC"}`,
 		"with spaces":   ` { "id" : "01ABC", "algorithm":"is_prime" , "status":"running"}`,
 		"extra leading": `{"v":1,"id":"01ABC","algorithm":"is_prime","status":"running"}`,
+		"with tenant":   `{"id":"01ABC","algorithm":"is_prime","status":"running","tenant":"acme","input":{}}`,
 	} {
 		s, ok := summarize([]byte(in))
 		if !ok || s.ID != "01ABC" || s.Algorithm != "is_prime" || s.Status != conveyor.StatusRunning {
 			t.Errorf("%s: got %+v, %v", name, s, ok)
 		}
+	}
+	if s, _ := summarize([]byte(`{"id":"01ABC","algorithm":"a","status":"queued","tenant":"acme","input":{}}`)); s.Tenant != "acme" {
+		t.Errorf("tenant: %+v", s)
 	}
 	for _, bad := range []string{``, `[]`, `{"id":`, `{"algorithm":"a"}`} {
 		if s, ok := summarize([]byte(bad)); ok {
@@ -44,19 +48,19 @@ func TestIndexPageAndWait(t *testing.T) {
 		}
 		put(id, alg, conveyor.StatusQueued)
 	}
-	ids, next := x.page("", "", "", 2)
+	ids, next := x.page("", "", "", true, "", 2)
 	if strings.Join(ids, ",") != "05,04" || next != "04" {
 		t.Fatalf("page 1: %v next %q", ids, next)
 	}
-	ids, next = x.page("", "", next, 2)
+	ids, next = x.page("", "", "", true, next, 2)
 	if strings.Join(ids, ",") != "03,02" || next != "02" {
 		t.Fatalf("page 2: %v next %q", ids, next)
 	}
-	ids, next = x.page("", "", next, 2)
+	ids, next = x.page("", "", "", true, next, 2)
 	if strings.Join(ids, ",") != "01" || next != "" {
 		t.Fatalf("page 3: %v next %q", ids, next)
 	}
-	if ids, _ := x.page("b", "", "", 10); strings.Join(ids, ",") != "04,02" {
+	if ids, _ := x.page("b", "", "", true, "", 10); strings.Join(ids, ",") != "04,02" {
 		t.Fatalf("filter b: %v", ids)
 	}
 	w, stop := x.waitTerminal("03")
@@ -76,7 +80,7 @@ func TestIndexPageAndWait(t *testing.T) {
 		t.Fatalf("counts: %v", x.counts)
 	}
 	x.prune(time.Now().Add(time.Hour))
-	if ids, _ := x.page("", "", "", 10); len(ids) != 0 || x.countOf("a", conveyor.StatusQueued) != 0 {
+	if ids, _ := x.page("", "", "", true, "", 10); len(ids) != 0 || x.countOf("a", conveyor.StatusQueued) != 0 {
 		t.Fatalf("after prune: %v", ids)
 	}
 }

@@ -62,7 +62,8 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	ids, next := g.jobs.page(q.Get("algorithm"), status, q.Get("cursor"), limit)
+	tenant, all := tenantOf(r.Context())
+	ids, next := g.jobs.page(q.Get("algorithm"), status, tenant, all, q.Get("cursor"), limit)
 	// The shape of conveyor.JobList, with the records passed on as stored.
 	list := struct {
 		Jobs       []json.RawMessage `json:"jobs"`
@@ -105,6 +106,10 @@ func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
+	if _, err := g.read(ctx, id); err != nil { // absent, or another tenant's
+		g.writeError(w, r, err)
+		return
+	}
 	now := time.Now().UTC()
 	j, _, err := g.b.UpdateJob(ctx, id, nil, 0, func(j *conveyor.Job) error { return j.Cancel(now) })
 	if err != nil {

@@ -14,20 +14,23 @@ type record struct {
 	data   []byte
 	id     string
 	status conveyor.Status
+	tenant string
 }
 
 func newRecord(data []byte) record {
 	s, _ := summarize(data)
-	return record{data: data, id: s.ID, status: s.Status}
+	return record{data: data, id: s.ID, status: s.Status, tenant: s.Tenant}
 }
 
-// read returns the stored record of job id, or ENOTFOUND.
+// read returns the stored record of job id, or ENOTFOUND — also for a job
+// of another tenant than the request's.
 func (g *Gateway) read(ctx context.Context, id string) (record, error) {
 	data, _, err := g.b.GetJobRecord(ctx, id)
 	if err != nil {
 		return record{}, err
 	}
-	return newRecord(data), nil
+	rec := newRecord(data)
+	return rec, visible(ctx, rec)
 }
 
 // writeRecord answers with a job record.

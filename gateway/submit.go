@@ -89,6 +89,9 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 		g.writeError(w, r, err)
 		return
 	}
+	if tenant, all := tenantOf(r.Context()); !all {
+		job.Tenant = tenant
+	}
 	var waiting *waiter
 	if wait > 0 {
 		var stop func()
@@ -239,7 +242,8 @@ func requestDigest(j *conveyor.Job) string {
 		MaxAttempts int               `json:"m"`
 		Timeout     conveyor.Duration `json:"t"`
 		Labels      map[string]string `json:"l"`
-	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels})
+		Tenant      string            `json:"n"`
+	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }

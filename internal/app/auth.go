@@ -16,7 +16,7 @@ import (
 func tokens(auth config.Auth) ([]gateway.Token, error) {
 	out := make([]gateway.Token, 0, len(auth.Tokens))
 	for _, t := range auth.Tokens {
-		gt := gateway.Token{Name: t.Name, Scopes: t.Scopes, Algorithms: t.Algorithms}
+		gt := gateway.Token{Name: t.Name, Scopes: t.Scopes, Algorithms: t.Algorithms, Tenant: t.Tenant}
 		if t.TokenEnv != "" {
 			secret := os.Getenv(t.TokenEnv)
 			if secret == "" {

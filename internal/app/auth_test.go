@@ -74,3 +74,55 @@ func TestOpenAPIOnlyOnLoopbackWithoutTokens(t *testing.T) {
 		t.Fatalf("open API on all interfaces: err = %v", err)
 	}
 }
+
+// TestTenants checks that a token with a tenant sees and cancels only the
+// jobs its tenant submitted; an admin sees them all.
+func TestTenants(t *testing.T) {
+	t.Setenv("T_ACME", "acme-secret")
+	t.Setenv("T_GLOBEX", "globex-secret")
+	t.Setenv("T_ADMIN", "admin-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Auth.Tokens = []config.Token{
+		{Name: "acme", TokenEnv: "T_ACME", Scopes: []string{"submit", "read", "cancel"}, Tenant: "acme"},
+		{Name: "globex", TokenEnv: "T_GLOBEX", Scopes: []string{"submit", "read", "cancel"}, Tenant: "globex"},
+		{Name: "ops", TokenEnv: "T_ADMIN", Scopes: []string{"admin"}},
+	}
+	s := startServer(t, cfg)
+	call := func(token, method, path, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = jsonDecode(resp, out)
+		}
+		return resp.StatusCode
+	}
+	var j conveyor.Job
+	if code := call("acme-secret", "POST", "/v1/jobs?wait=10s", `{"algorithm":"is_prime","input":{"n":7}}`, &j); code != 200 || j.Tenant != "acme" {
+		t.Fatalf("acme submit: %d tenant %q", code, j.Tenant)
+	}
+	for _, path := range []string{"/v1/jobs/" + j.ID, "/v1/jobs/" + j.ID + "/logs", "/v1/jobs/" + j.ID + "/events"} {
+		if code := call("globex-secret", "GET", path, "", nil); code != 404 {
+			t.Errorf("globex GET %s: %d, want 404", path, code)
+		}
+	}
+	if code := call("globex-secret", "POST", "/v1/jobs/"+j.ID+"/cancel", "", nil); code != 404 {
+		t.Errorf("globex cancel: %d, want 404", code)
+	}
+	count := func(token string) int {
+		var list conveyor.JobList
+		call(token, "GET", "/v1/jobs", "", &list)
+		return len(list.Jobs)
+	}
+	if a, g, o := count("acme-secret"), count("globex-secret"), count("admin-secret"); a != 1 || g != 0 || o != 1 {
+		t.Errorf("lists: acme %d, globex %d, admin %d; want 1, 0, 1", a, g, o)
+	}
+	if code := call("admin-secret", "GET", "/v1/jobs/"+j.ID, "", nil); code != 200 {
+		t.Errorf("admin GET: %d", code)
+	}
+}
