@@ -33,7 +33,7 @@ var (
 
 func main() {
 	flag.Parse()
-	resp, err := http.Post(*fServer+"/v1/algorithms/sleep/jobs", "application/json", strings.NewReader(fmt.Sprintf(`{"seconds": %g}`, (*fHold + 30*time.Second).Seconds())))
+	resp, err := http.Post(*fServer+"/v1/algorithms/sleep/jobs", "application/json", strings.NewReader(fmt.Sprintf(`{"seconds": %g}`, (*fHold+30*time.Second).Seconds())))
 	if err != nil {
 		fail(err)
 	}
