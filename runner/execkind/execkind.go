@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/runner"
 )
 
@@ -24,10 +24,6 @@ func init() { runner.RegisterKind("exec", Kind{}) }
 // Kind is the exec runner kind. The zero value is ready to use; importing
 // the package registers it under "exec".
 type Kind struct{}
-
-// inherited lists the only variables a child process takes from the
-// runner's environment.
-var inherited = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 
 // Job variables set for every attempt. An entry's env may not set them.
 const (
@@ -90,7 +86,7 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 	if !ok {
 		pathEnv = os.Getenv("PATH")
 	}
-	path, err := lookPath(entry.Command[0], dir, pathEnv)
+	path, err := spawn.LookPath(entry.Command[0], dir, pathEnv)
 	if err != nil {
 		return nil, fail("command %q: %v", entry.Command[0], err)
 	}
@@ -114,7 +110,7 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 		path:   path,
 		args:   slices.Clone(entry.Command),
 		dir:    dir,
-		env:    environ(entry.Env),
+		env:    spawn.Env(entry.Env),
 		tmp:    entry.Env["TMPDIR"],
 		grace:  grace,
 		drain:  pipeDrainTimeout,
@@ -130,43 +126,6 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 		MaxAttempts:  entry.MaxAttempts,
 	}
 	return []runner.Served{{Algorithm: alg, Handler: h}}, nil
-}
-
-// lookPath resolves name as the command's executable: a name with a slash
-// is a path, relative to dir; a bare name is searched in the absolute
-// directories of pathEnv (relative entries are skipped, as exec.LookPath
-// refuses them too).
-func lookPath(name, dir, pathEnv string) (string, error) {
-	if strings.Contains(name, "/") {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(dir, name)
-		}
-		return exec.LookPath(name)
-	}
-	for _, d := range filepath.SplitList(pathEnv) {
-		if !filepath.IsAbs(d) {
-			continue
-		}
-		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("executable file not found in PATH (%s)", pathEnv)
-}
-
-// environ returns the base environment of every attempt: the inherited
-// variables the runner has, overridden and extended by the entry's env.
-func environ(extra map[string]string) map[string]string {
-	env := map[string]string{}
-	for _, k := range inherited {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return env
 }
 
 // jobEnv returns the environment of one attempt, sorted: the base env with

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/conveyor-run/conveyor/internal/procattr"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
 // pipeDrainTimeout bounds how long Run waits for stdout and stderr to
@@ -71,7 +71,7 @@ func (p *process) run(ctx context.Context) (exit, error) {
 		Stdin:       p.stdin,
 		Stdout:      outW,
 		Stderr:      errW,
-		SysProcAttr: procattr.Group(),
+		SysProcAttr: spawn.Group(),
 	}
 	if err := cmd.Start(); err != nil {
 		closeAll(outR, outW, errR, errW)

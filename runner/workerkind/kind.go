@@ -5,11 +5,9 @@ package workerkind
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/schema"
 	pysdk "github.com/conveyor-run/conveyor/sdk/python"
@@ -46,10 +45,6 @@ type Kind struct {
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
 }
-
-// inherited lists the only variables a worker takes from the runner's
-// environment.
-var inherited = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 
 // envProtocol tells the worker the protocol version; the entry's env may
 // not set it.
@@ -153,7 +148,7 @@ func newSpec(entry config.Algorithm) (spec, error) {
 	if !ok {
 		pathEnv = os.Getenv("PATH")
 	}
-	path, err := lookPath(entry.Command[0], dir, pathEnv)
+	path, err := spawn.LookPath(entry.Command[0], dir, pathEnv)
 	if err != nil {
 		return fail("command %q: %v", entry.Command[0], err)
 	}
@@ -207,40 +202,11 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Se
 	return out, nil
 }
 
-// lookPath resolves name as the command's executable: a name with a slash
-// is a path, relative to dir; a bare name is searched in the absolute
-// directories of pathEnv.
-func lookPath(name, dir, pathEnv string) (string, error) {
-	if strings.Contains(name, "/") {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(dir, name)
-		}
-		return exec.LookPath(name)
-	}
-	for _, d := range filepath.SplitList(pathEnv) {
-		if !filepath.IsAbs(d) {
-			continue
-		}
-		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("executable file not found in PATH (" + pathEnv + ")")
-}
-
 // environ returns the environment of the entry's processes, sorted: the
 // inherited variables, the entry's env, CONVEYOR_PROTOCOL, and PYTHONPATH
 // with the bundled SDK after the entry's own PYTHONPATH (if any).
 func environ(extra map[string]string, sdk string, sdkErr error) []string {
-	env := map[string]string{}
-	for _, k := range inherited {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	env := spawn.Env(extra)
 	env[envProtocol] = fmt.Sprint(workerproto.Version)
 	if sdkErr == nil {
 		env["PYTHONPATH"] = strings.TrimPrefix(extra["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))

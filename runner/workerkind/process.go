@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
-	"github.com/conveyor-run/conveyor/internal/procattr"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
@@ -108,7 +108,7 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		Stdout:      outW,
 		Stderr:      errW,
 		ExtraFiles:  []*os.File{jobsR, evW}, // fds 3 and 4
-		SysProcAttr: procattr.Group(),
+		SysProcAttr: spawn.Group(),
 	}
 	if err := cmd.Start(); err != nil {
 		closeAll(files...)

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package procattr
+package spawn
 
 import "syscall"
 

@@ -1,6 +1,6 @@
 //go:build linux
 
-package procattr
+package spawn
 
 import "syscall"
 

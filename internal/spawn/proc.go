@@ -1,0 +1,54 @@
+// Package spawn holds what the runner kinds that start processes (exec,
+// worker) share: the attributes children start with — a process group of
+// their own and, on Linux, death with the runner — a scrubbed environment,
+// and how a command's executable is found.
+package spawn
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Inherited lists the only variables a child takes from the runner's own
+// environment; everything else comes from the algorithm's config.
+var Inherited = []string{"PATH", "HOME", "LANG", "TMPDIR"}
+
+// Env returns the base environment of a child: the Inherited variables the
+// runner has, overridden and extended by extra (the entry's env).
+func Env(extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, k := range Inherited {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// LookPath resolves name as a command's executable: a name with a slash is
+// a path, relative to dir; a bare name is searched in the absolute
+// directories of pathEnv (relative entries are skipped, as exec.LookPath
+// refuses them too).
+func LookPath(name, dir, pathEnv string) (string, error) {
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return exec.LookPath(name)
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("executable file not found in PATH (" + pathEnv + ")")
+}
