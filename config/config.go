@@ -154,14 +154,6 @@ const (
 	DefaultShutdown  = 30 * time.Second
 )
 
-// Default returns the configuration `conveyor serve` runs with when given no
-// file: every built-in Go algorithm on the embedded broker.
-func Default() Config {
-	c := Config{Algorithms: []Algorithm{{Kind: "go"}}}
-	c.WithDefaults()
-	return c
-}
-
 // WithDefaults fills every unset field with its default.
 func (c *Config) WithDefaults() {
 	if c.HTTP.Addr == "" {

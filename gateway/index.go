@@ -211,42 +211,33 @@ func (x *index) prune(cutoff time.Time) {
 // is not missed.
 func (x *index) waitTerminal(id string) (*waiter, func()) {
 	w := &waiter{done: make(chan struct{})}
-	x.mu.Lock()
-	x.waiters[id] = append(x.waiters[id], w)
-	x.mu.Unlock()
-	return w, func() {
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		ws := x.waiters[id]
-		if i := slices.Index(ws, w); i >= 0 {
-			ws = slices.Delete(ws, i, i+1)
-		}
-		if len(ws) == 0 {
-			delete(x.waiters, id)
-		} else {
-			x.waiters[id] = ws
-		}
-	}
+	return w, subscribe(x, x.waiters, id, w)
 }
 
 // follow returns a channel that receives a signal after each change of the
 // job (several changes may share one), and a func to stop following.
 func (x *index) follow(id string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
+	return ch, subscribe(x, x.followers, id, ch)
+}
+
+// subscribe adds v to the subscribers m[id] of a job and returns the func
+// that removes it again.
+func subscribe[T comparable](x *index, m map[string][]T, id string, v T) func() {
 	x.mu.Lock()
-	x.followers[id] = append(x.followers[id], ch)
+	m[id] = append(m[id], v)
 	x.mu.Unlock()
-	return ch, func() {
+	return func() {
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		fs := x.followers[id]
-		if i := slices.Index(fs, ch); i >= 0 {
-			fs = slices.Delete(fs, i, i+1)
+		vs := m[id]
+		if i := slices.Index(vs, v); i >= 0 {
+			vs = slices.Delete(vs, i, i+1)
 		}
-		if len(fs) == 0 {
-			delete(x.followers, id)
+		if len(vs) == 0 {
+			delete(m, id)
 		} else {
-			x.followers[id] = fs
+			m[id] = vs
 		}
 	}
 }

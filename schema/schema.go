@@ -18,9 +18,8 @@
 //     violation lists one conveyor.Violation per leaf failure, each with the
 //     RFC 6901 JSON pointer of the offending value.
 //
-// A compiled *Schema is safe for concurrent use. Cache memoizes compilation
-// for callers, like the gateway, that validate against schemas they receive
-// as bytes.
+// A compiled *Schema is safe for concurrent use; callers compile a schema
+// once and keep it (the gateway does, per registered algorithm).
 package schema
 
 import (

@@ -292,16 +292,6 @@ func BenchmarkValidate(b *testing.B) {
 			}
 		}
 	})
-	b.Run("cached", func(b *testing.B) {
-		var c Cache
-		raw := json.RawMessage(primeSchema)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := c.Validate(raw, valid); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
 
 func BenchmarkCompile(b *testing.B) {

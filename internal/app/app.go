@@ -225,15 +225,6 @@ func (a *App) Addr() string {
 	return a.ln.Addr().String()
 }
 
-// BrokerURL returns the nats:// URL of the embedded broker, or "" when it
-// has none (no TCP listener, or not embedded).
-func (a *App) BrokerURL() string {
-	if a.emb == nil {
-		return ""
-	}
-	return a.emb.ClientURL()
-}
-
 // Runner returns the process's runner.
 func (a *App) Runner() *runner.Runner { return a.runner }
 

@@ -14,7 +14,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
-		return newHandler(t, []string{python(t), "testdata/conformance.py", string(b)}, func(e *config.Algorithm) {
+		return newHandler(t, []string{runnertest.Python(t), "testdata/conformance.py", string(b)}, func(e *config.Algorithm) {
 			e.Grace = conveyor.Duration(time.Second)
 		})
 	}, runnertest.Options{Stop: 5 * time.Second})

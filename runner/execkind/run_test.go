@@ -8,56 +8,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
 
-// recorder is a conveyor.Reporter that keeps what it is told and wakes
-// waiters on every report.
-type recorder struct {
-	mu       sync.Mutex
-	logs     []logLine
-	progress []conveyor.Progress
-	changed  chan struct{}
-}
+// recorder is the conformance suite's Recorder, with views of what it
+// recorded that these tests compare.
+type recorder struct{ *runnertest.Recorder }
 
 type logLine struct{ stream, line string }
 
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)} }
-
-func (r *recorder) Progress(percent float64, message string) {
-	r.mu.Lock()
-	r.progress = append(r.progress, conveyor.Progress{Percent: percent, Message: message})
-	r.mu.Unlock()
-	r.notify()
-}
-
-func (r *recorder) Log(stream, line string) {
-	r.mu.Lock()
-	r.logs = append(r.logs, logLine{stream, line})
-	r.mu.Unlock()
-	r.notify()
-}
-
-func (r *recorder) notify() {
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
+func newRecorder() *recorder { return &recorder{runnertest.NewRecorder()} }
 
 func (r *recorder) snapshot() ([]logLine, []conveyor.Progress) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]logLine(nil), r.logs...), append([]conveyor.Progress(nil), r.progress...)
+	var logs []logLine
+	for _, l := range r.Lines() {
+		logs = append(logs, logLine{l.Stream, l.Text})
+	}
+	return logs, r.Progresses()
 }
 
 // logValue returns the rest of the first "log" line that starts with
@@ -76,18 +51,9 @@ func (r *recorder) logValue(prefix string) (string, bool) {
 // returns the rest of it.
 func (r *recorder) waitLog(t *testing.T, prefix string) string {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		if v, ok := r.logValue(prefix); ok {
-			return v
-		}
-		select {
-		case <-r.changed:
-		case <-timeout:
-			logs, _ := r.snapshot()
-			t.Fatalf("no log line %q after 10s; got %q", prefix, logs)
-		}
-	}
+	var v string
+	r.WaitFor(t, "a log line "+prefix, func() (ok bool) { v, ok = r.logValue(prefix); return ok })
+	return v
 }
 
 // newHandler provisions an exec algorithm named "job" running command from
@@ -105,24 +71,8 @@ func newHandler(t *testing.T, command []string, edit ...func(*config.Algorithm))
 	return served[0].Handler.(*handler)
 }
 
-var pythonPath = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	return strings.TrimSpace(string(out)), err
-})
-
-// python returns the path of the python3 interpreter itself: a wrapper such
-// as pyenv's shim would add to the environment and be slow to start.
-func python(t *testing.T) string {
-	t.Helper()
-	p, err := pythonPath()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
-	return p
-}
-
 func pyScript(t *testing.T) *handler {
-	return newHandler(t, []string{python(t), "testdata/script.py"})
+	return newHandler(t, []string{runnertest.Python(t), "testdata/script.py"})
 }
 
 // run runs one attempt with input and a fresh recorder, bounded by a
@@ -283,7 +233,7 @@ func TestRunEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, []string{python(t), script}, func(e *config.Algorithm) {
+	h := newHandler(t, []string{runnertest.Python(t), script}, func(e *config.Algorithm) {
 		e.Dir = workDir
 		e.Env = map[string]string{"MODEL_PATH": "/models/m.json", "LANG": "en_US.UTF-8", "TMPDIR": tmpParent}
 	})
@@ -355,7 +305,7 @@ func withTmp(dir string) func(*config.Algorithm) {
 
 func TestRunRemovesTempDirOnFailure(t *testing.T) {
 	dir := t.TempDir()
-	h := newHandler(t, []string{python(t), "testdata/script.py"}, withTmp(dir))
+	h := newHandler(t, []string{runnertest.Python(t), "testdata/script.py"}, withTmp(dir))
 	for _, input := range []string{`{"exit": 1}`, `{"signal": 9}`, `{"stdout": ["OUTPUT: nope"]}`} {
 		if _, err, _ := run(t, h, input); err == nil {
 			t.Errorf("Run(%s) succeeded, want an error", input)

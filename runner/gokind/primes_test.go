@@ -22,7 +22,7 @@ func TestPrimes(t *testing.T) {
 	primes.Register()
 	primes.Register() // later calls do nothing
 
-	served, err := gokind.Kind{}.Provision(context.Background(), config.Default().Algorithms[0])
+	served, err := gokind.Kind{}.Provision(context.Background(), config.Algorithm{Kind: "go"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
 
 func TestMain(m *testing.M) {
@@ -36,29 +35,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// recorder is a conveyor.Reporter that keeps what it is told.
-type recorder struct {
-	mu       sync.Mutex
-	logs     []string // "stream: line"
-	progress []conveyor.Progress
-}
-
-func (r *recorder) Progress(percent float64, message string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.progress = append(r.progress, conveyor.Progress{Percent: percent, Message: message})
-}
-
-func (r *recorder) Log(stream, line string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, stream+": "+line)
-}
+// recorder is the conformance suite's Recorder, with its log lines as
+// "stream: line".
+type recorder struct{ runnertest.Recorder }
 
 func (r *recorder) snapshot() ([]string, []conveyor.Progress) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.logs...), append([]conveyor.Progress(nil), r.progress...)
+	var logs []string
+	for _, l := range r.Lines() {
+		logs = append(logs, l.Stream+": "+l.Text)
+	}
+	return logs, r.Progresses()
 }
 
 // eventually polls cond until it holds or 10s pass.
@@ -71,21 +57,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling: a process gives no signal
 	}
-}
-
-var pythonPath = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	return strings.TrimSpace(string(out)), err
-})
-
-// python returns the interpreter itself: pyenv's shim is slow to start.
-func python(t *testing.T) string {
-	t.Helper()
-	p, err := pythonPath()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
-	return p
 }
 
 // pyEntry is an entry serving testdata/algos.py through the bundled SDK.
@@ -103,7 +74,7 @@ func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
 	}
 	e := config.Algorithm{
 		Kind:    KindName,
-		Command: []string{python(t), "-m", "conveyor.worker", "algos"},
+		Command: []string{runnertest.Python(t), "-m", "conveyor.worker", "algos"},
 		Dir:     dir,
 		Workers: config.Workers{Max: 1},
 		Grace:   conveyor.Duration(2 * time.Second),
