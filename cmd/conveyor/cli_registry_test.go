@@ -101,7 +101,8 @@ func TestWatchOnce(t *testing.T) {
 		"GET /v1/runners":    reply(200, `{"runners":[{"id":"r1","host":"h","busy":1,"capacity":2,"algorithms":["is_prime"],"version":"dev","last_seen":"2025-06-01T11:59:58Z"}]}`),
 	})
 	got := runCLI(t, f, "watch", "--once")
-	if got.code != 0 || !strings.Contains(got.stdout, "is_prime  go    1        3       1") || !strings.Contains(got.stdout, "1/2") {
+	if got.code != 0 || !strings.HasPrefix(got.stdout, "== ") || !strings.Contains(got.stdout, "\nNAME ") ||
+		!strings.Contains(got.stdout, "is_prime  go    1        3       1") || !strings.Contains(got.stdout, "1/2") {
 		t.Errorf("exit %d, stdout:\n%s", got.code, got.stdout)
 	}
 }

@@ -50,9 +50,9 @@ func cmdWatch(ctx context.Context, e *env, cmd *command, args []string) error {
 		}
 		switch {
 		case e.stdoutTTY:
-			fmt.Fprintf(e.stdout, "\\x1b[H\\x1b[2J%s  (every %s; Ctrl-C to stop)\\n\\n%s", e.now().In(e.loc).Format("15:04:05"), *interval, b.Bytes())
+			fmt.Fprintf(e.stdout, "\x1b[H\x1b[2J%s  (every %s; Ctrl-C to stop)\n\n%s", e.now().In(e.loc).Format("15:04:05"), *interval, b.Bytes())
 		case !bytes.Equal(b.Bytes(), last):
-			fmt.Fprintf(e.stdout, "== %s\\n%s", e.now().In(e.loc).Format("15:04:05"), b.Bytes())
+			fmt.Fprintf(e.stdout, "== %s\n%s", e.now().In(e.loc).Format("15:04:05"), b.Bytes())
 		}
 		last = b.Bytes()
 		if *once {
