@@ -33,6 +33,10 @@ type Job struct {
 	// RetryAt is when a job queued for another attempt becomes eligible.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	Runner  string     `json:"runner,omitempty"`
+	// Pipeline and Stage are set on a job of a pipeline: what it runs and
+	// where it is (see Advance).
+	Pipeline *Pipeline `json:"pipeline,omitempty"`
+	Stage    *Stage    `json:"stage,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType
@@ -107,7 +111,9 @@ func (j *Job) Start(runner string, now time.Time) error {
 	j.Runner = runner
 	j.StartedAt = &now
 	j.RetryAt = nil
-	j.Progress = nil
+	if j.Stage == nil { // a pipeline's progress carries over between stages
+		j.Progress = nil
+	}
 	return nil
 }
 

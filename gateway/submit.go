@@ -181,7 +181,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	if err := json.Compact(&input, req.Input); err != nil {
 		return nil, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in input")
 	}
-	return &conveyor.Job{
+	j := &conveyor.Job{
 		ID:             ulid.Make().String(),
 		Algorithm:      req.Algorithm,
 		Status:         conveyor.StatusQueued,
@@ -192,7 +192,11 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		IdempotencyKey: req.IdempotencyKey,
 		Labels:         req.Labels,
 		CreatedAt:      time.Now().UTC(),
-	}, nil
+	}
+	if alg.Pipeline != nil {
+		j.EnterPipeline(*alg.Pipeline)
+	}
+	return j, nil
 }
 
 // store writes the job record, binds its idempotency key, and queues it,
