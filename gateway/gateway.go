@@ -56,6 +56,7 @@ type Gateway struct {
 	loaded   sync.WaitGroup // initial replay of the three watches
 	ready    chan struct{}
 	stopOnce sync.Once
+	released chan finished // jobs seen final with a mutex key
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -76,12 +77,13 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Metrics = metrics.New()
 	}
 	g := &Gateway{
-		cfg:   cfg,
-		b:     cfg.Broker,
-		log:   cfg.Logger,
-		jobs:  newIndex(),
-		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
-		ready: make(chan struct{}),
+		cfg:      cfg,
+		b:        cfg.Broker,
+		log:      cfg.Logger,
+		jobs:     newIndex(),
+		reg:      newRegistry(3 * cfg.Broker.Config().Heartbeat),
+		ready:    make(chan struct{}),
+		released: make(chan finished, 1024),
 	}
 	g.routes()
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
@@ -105,7 +107,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		put  func(jetstream.KeyValueEntry)
 		del  func(string)
 	}{
-		{g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()) }, g.jobs.remove},
+		{g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()); g.seenJob(e.Value()) }, g.jobs.remove},
 		{g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
 		{g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
 	}
@@ -120,8 +122,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.wg.Add(1)
 		go g.follow(kw, w.put, w.del)
 	}
-	g.wg.Add(1)
+	g.wg.Add(2)
 	go g.pruneLoop(wctx)
+	go g.mutexLoop(wctx)
 	done := make(chan struct{})
 	go func() { g.loaded.Wait(); close(done) }()
 	select {
