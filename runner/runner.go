@@ -61,7 +61,7 @@ type Runner struct {
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
-	callSubs  []*nats.Subscription
+	subs      []*nats.Subscription // calls and doorbells: unsubscribed first on Stop
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
@@ -179,7 +179,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("subscribe to the queues of %s: %w", p.alg.Name, err)
 		}
-		r.callSubs = append(r.callSubs, bells...)
+		r.subs = append(r.subs, bells...)
 	}
 	sub, err := r.b.Conn().Subscribe(broker.CancelSubject("*"), r.onCancel)
 	if err != nil {
@@ -191,7 +191,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("subscribe to calls of %s: %w", p.alg.Name, err)
 		}
-		r.callSubs = append(r.callSubs, sub)
+		r.subs = append(r.subs, sub)
 	}
 	if err := r.register(ctx); err != nil {
 		return err
@@ -220,7 +220,7 @@ func (r *Runner) Stop() {
 			return
 		}
 		r.fetchStop()
-		for _, sub := range r.callSubs {
+		for _, sub := range r.subs {
 			_ = sub.Unsubscribe() // calls in flight finish; no new ones come
 		}
 		done := make(chan struct{})
