@@ -3,7 +3,6 @@ package e2e
 import (
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -25,20 +24,9 @@ algorithms:
 	p := serve(t, dir, addr, cfg)
 	var ids []string
 	for range 3 {
-		var j conveyor.Job
-		code, err := p.call("POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":1},"mutex":"the-key"}`, &j)
-		if err != nil || code != 202 {
-			t.Fatalf("submit: %d %v", code, err)
-		}
-		ids = append(ids, j.ID)
+		ids = append(ids, p.submit(`{"algorithm":"sleep","input":{"seconds":1},"mutex":"the-key"}`))
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for p.job(ids[0], "").Status != conveyor.StatusRunning {
-		if time.Now().After(deadline) {
-			t.Fatal("the holder did not start within 20s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p.awaitStatus(ids[0], conveyor.StatusRunning)
 	if st := p.job(ids[1], "").Status; st != conveyor.StatusQueued {
 		t.Fatalf("the second job is %s while the first holds the key", st)
 	}
