@@ -25,6 +25,7 @@ var components = func() map[string]any {
 		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{},
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
+		"Stats": Stats{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -132,6 +133,8 @@ func (g *Gateway) openAPI() obj {
 			"responses": obj{"200": answer("Every registered algorithm", ref("AlgorithmList"))}}},
 		"/v1/runners": obj{"get": obj{"operationId": "listRunners", "summary": "Live runners", "tags": []string{"registry"},
 			"responses": obj{"200": answer("The runners seen within their heartbeat", ref("RunnerList"))}}},
+		"/v1/stats": obj{"get": obj{"operationId": "stats", "summary": "Jobs per status and finished per minute, by algorithm", "tags": []string{"registry"},
+			"responses": obj{"200": answer("Counts and the last 60 minutes of throughput", ref("Stats"))}}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
