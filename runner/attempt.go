@@ -183,7 +183,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		deadline = tm.arm(*j.StartedAt)
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
-	a.rep = newReporter(r.b, j.ID, j.Attempt)
+	a.rep = newReporter(r.b, j.ID, j.Attempt, r.cfg.MaxLogBytes)
 	r.track(a)
 	defer r.untrack(a)
 
