@@ -33,6 +33,9 @@ type Job struct {
 	// RetryAt is when a job queued for another attempt becomes eligible.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	Runner  string     `json:"runner,omitempty"`
+	// Traceparent is the W3C trace context of the submit request, passed
+	// on to the work (see ValidTraceparent).
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType

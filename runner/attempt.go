@@ -187,7 +187,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	r.track(a)
 	defer r.untrack(a)
 
-	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Reporter: a.rep}
 	if timeout > 0 && late {
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
