@@ -119,7 +119,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {
 		// The runner notices at its next heartbeat instead.
-		g.log.Warn("announce cancel", "job_id", id, "err", err)
+		g.log.Warn("announce cancel", "job_id", id, "algorithm", j.Algorithm, "err", err)
 	}
 	writeJSON(w, http.StatusOK, j)
 }
