@@ -83,9 +83,14 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// handleLogs is GET /v1/jobs/{id}/logs.
+// handleLogs is GET /v1/jobs/{id}/logs; with ?follow=true it streams them
+// (followLogs).
 func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if r.URL.Query().Get("follow") == "true" {
+		g.followLogs(w, r, id)
+		return
+	}
 	if _, err := g.read(r.Context(), id); err != nil {
 		g.writeError(w, r, err)
 		return
