@@ -106,12 +106,22 @@ try {
   await page.getByRole("button", { name: "Cancel" }).click();
   await page.locator(".status", { hasText: "canceled" }).first().waitFor();
 
+  step = "failed job";
+  const bad = await page.request.post(base + "/v1/algorithms/batch/jobs", { data: { items: 0 } });
+  assert.equal(bad.status(), 202);
+  await page.goto(base + "/#/job/" + (await bad.json()).id);
+  await page.locator(".status", { hasText: "failed" }).first().waitFor();
+  await page.getByRole("heading", { name: "Error" }).waitFor();
+  await page.getByText("items must be at least 1").first().waitFor();
+  await page.getByRole("button", { name: "Retry" }).waitFor();
+  await shot("failed-job");
+
   step = "jobs list";
   await page.goto(base + "/#/jobs?algorithm=batch");
   await page.getByRole("heading", { name: "Jobs" }).waitFor();
   const rows = page.locator("table.jobs tbody tr");
-  await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length >= 3);
-  assert.equal(await rows.count(), 3);
+  await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length >= 4);
+  assert.equal(await rows.count(), 4);
   await page.locator("table.jobs .status", { hasText: "succeeded" }).waitFor();
   // Live: a job submitted now appears without a reload.
   const resp = await page.request.post(base + "/v1/algorithms/batch/jobs", { data: { items: 1, seconds: 0 } });

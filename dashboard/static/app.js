@@ -60,14 +60,16 @@ function page(...kids) {
   fill(main, ...kids);
 }
 
-// sparkline draws counts (oldest first) as an inline SVG line.
+// sparkline draws counts (oldest first) as inline SVG bars over a
+// baseline, one bar a minute, scaled to the busiest minute.
 function sparkline(counts) {
-  const w = 120, h = 24, max = Math.max(1, ...counts), total = counts.reduce((a, b) => a + b, 0);
-  const step = w / (counts.length - 1);
-  const pts = counts.map((c, i) => (i * step).toFixed(1) + "," + (h - 1 - (c / max) * (h - 2)).toFixed(1)).join(" ");
+  const bw = 2, h = 24, w = counts.length * bw, max = Math.max(1, ...counts), total = counts.reduce((a, b) => a + b, 0);
   const label = total + " finished in the last hour, at most " + Math.max(...counts) + " a minute";
+  const bars = counts.map((c, i) => c === 0 ? null : svg("rect", {
+    x: i * bw, width: bw - 0.5, y: (h - 1 - Math.max(2, (c / max) * (h - 2))).toFixed(1), height: Math.max(2, (c / max) * (h - 2)).toFixed(1),
+  })).filter(Boolean);
   return svg("svg", { class: "spark", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": label },
-    svg("title", {}, label), svg("polyline", { points: pts, fill: "none", stroke: "currentColor", "stroke-width": "1.5" }));
+    svg("title", {}, label), svg("line", { x1: 0, x2: w, y1: h - 0.5, y2: h - 0.5, class: "base" }), ...bars);
 }
 
 // Overview: algorithms with counts and throughput, live runners, recent jobs.
@@ -151,13 +153,14 @@ async function job(id) {
   const barText = el("p", { class: "hint" });
   const details = el("div");
   const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
+  const noLog = el("p", { class: "hint" }, "No log lines yet.");
   const render = (j) => {
     const retryOf = j.labels && j.labels.retry_of;
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
-        j.status === "queued" || j.status === "running" ? el("button", { type: "button", onclick: () => cancel(j.id) }, "Cancel") : null,
-        j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", onclick: () => retry(j) }, "Retry") : null),
+        j.status === "queued" || j.status === "running" ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j.id) }, "Cancel") : null,
+        j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null);
     const p = j.progress ? j.progress.percent : (j.status === "succeeded" ? 100 : 0);
     bar.firstChild.style.width = p + "%";
@@ -168,15 +171,16 @@ async function job(id) {
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
       j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
       j.error ? el("h2", {}, "Error") : null,
-      j.error ? el("p", { class: "error" }, j.error.type + ": " + j.error.message) : null,
+      j.error ? el("p", { class: "error" }, (j.error.type && j.error.type !== "error" ? j.error.type + ": " : "") + j.error.message) : null,
       j.error && j.error.detail ? el("pre", {}, j.error.detail) : null);
   };
   render(j);
-  page(head, bar, barText, details, el("h2", {}, "Logs"), log);
+  page(head, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
   const es = new EventSource("/v1/jobs/" + id + "/events");
   es.addEventListener("status", (e) => render(JSON.parse(e.data)));
   es.addEventListener("log", (e) => {
     const l = JSON.parse(e.data);
+    noLog.remove();
     const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
     if (follow) log.scrollTop = log.scrollHeight;
