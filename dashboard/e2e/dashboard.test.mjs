@@ -130,6 +130,18 @@ try {
   await page.getByRole("link", { name: fresh }).waitFor();
   await shot("jobs");
 
+  step = "jobs list: pages";
+  // 51 quick jobs: one more than a page of the jobs list.
+  await Promise.all(Array.from({ length: 51 }, (_, i) =>
+    page.request.post(base + "/v1/algorithms/is_prime/jobs", { data: { n: 1000 + i } }).then((r) => assert.equal(r.status(), 202))));
+  await page.goto(base + "/#/jobs?algorithm=is_prime");
+  await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length === 50);
+  await page.getByRole("link", { name: "Older jobs" }).click();
+  await page.getByRole("link", { name: "Newest" }).waitFor();
+  assert.equal(await rows.count(), 1);
+  await page.getByRole("link", { name: "Newest" }).click();
+  await page.getByRole("link", { name: "Older jobs" }).waitFor();
+
   step = "overview again";
   await page.goto(base + "/");
   await page.locator("svg.spark").first().waitFor();
