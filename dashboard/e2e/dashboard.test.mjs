@@ -54,6 +54,10 @@ try {
   await page.getByRole("heading", { name: "Runners" }).waitFor();
   await page.locator("table.runners td.busy").first().waitFor(); // a live runner with busy / capacity
 
+  // The first Tab reaches the skip link.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+
   step = "submit form";
   await batchRow.getByRole("link", { name: /submit/ }).click();
   await page.getByRole("heading", { name: /Submit a job of batch/ }).waitFor();
@@ -87,14 +91,15 @@ try {
   await shot("job");
   const doneURL = page.url();
 
-  step = "cancel";
+  step = "cancel, by keyboard";
   await page.goto(base + "/#/submit/batch");
   await page.getByLabel("seconds").fill("600");
-  await page.getByRole("button", { name: "Submit" }).click();
+  await page.getByLabel("seconds").press("Enter"); // submits the form
   await page.waitForURL((u) => u.href !== doneURL && /#\/job\//.test(u.href));
   const longURL = page.url();
   await page.locator(".status", { hasText: "running" }).first().waitFor();
-  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("button", { name: "Cancel" }).focus();
+  await page.keyboard.press("Enter");
   await page.locator(".status", { hasText: "canceled" }).first().waitFor();
 
   step = "retry";

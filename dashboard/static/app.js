@@ -154,7 +154,11 @@ async function job(id) {
   const details = el("div");
   const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
   const noLog = el("p", { class: "hint" }, "No log lines yet.");
+  // Screen readers hear status changes, not every progress re-render.
+  const said = el("p", { class: "sr-only", role: "status" });
+  let lastStatus = j.status;
   const render = (j) => {
+    if (j.status !== lastStatus) said.textContent = "Job " + (lastStatus = j.status) + ".";
     const retryOf = j.labels && j.labels.retry_of;
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
@@ -176,7 +180,7 @@ async function job(id) {
       j.error && j.error.detail ? el("pre", {}, j.error.detail) : null);
   };
   render(j);
-  page(head, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
+  page(head, said, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
   const es = new EventSource("/v1/jobs/" + id + "/events");
   es.addEventListener("status", (e) => render(JSON.parse(e.data)));
   es.addEventListener("log", (e) => {
@@ -273,7 +277,17 @@ async function route() {
   } catch (err) {
     showError(err);
   }
+  // After a navigation, keyboard and screen-reader users start at the
+  // page's heading, as on a page load.
+  const h1 = main.querySelector("h1");
+  if (h1 && navigated) {
+    h1.tabIndex = -1;
+    h1.focus();
+  }
+  navigated = true;
 }
+let navigated = false; // the first route is the page load
 
+document.getElementById("skip").addEventListener("click", (e) => { e.preventDefault(); main.focus(); });
 window.addEventListener("hashchange", route);
 route();
