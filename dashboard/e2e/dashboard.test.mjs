@@ -74,10 +74,15 @@ try {
   await bar.waitFor();
   const seen = new Set();
   const deadline = Date.now() + timeout;
+  let midway = false;
   for (;;) {
     const v = Number(await bar.getAttribute("aria-valuenow"));
     seen.add(v);
     if (v === 100) break;
+    if (!midway && v >= 30 && v <= 70) {
+      midway = true;
+      await shot("job-running");
+    }
     assert.ok(Date.now() < deadline, "progress stuck at " + v + "%; saw " + [...seen]);
     await page.waitForTimeout(50); // polling the page, not waiting for an event
   }
