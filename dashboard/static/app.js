@@ -172,7 +172,8 @@ async function job(id) {
     barText.textContent = pct(j.progress);
     fill(details,
       el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) : "",
-        j.traceparent ? " · traceparent " + j.traceparent : ""),
+        j.traceparent ? " · traceparent " + j.traceparent : "",
+        j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
       j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
       j.error ? el("h2", {}, "Error") : null,
