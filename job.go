@@ -37,6 +37,9 @@ type Job struct {
 	// where it is (see Advance).
 	Pipeline *Pipeline `json:"pipeline,omitempty"`
 	Stage    *Stage    `json:"stage,omitempty"`
+	// Traceparent is the W3C trace context of the submit request, passed
+	// on to the work (see ValidTraceparent).
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType

@@ -2,9 +2,7 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,51 +13,35 @@ import (
 // LogSubject is the subject of a job's log lines.
 func LogSubject(jobID string) string { return "conveyor.logs." + jobID }
 
-// AppendLog publishes one log line of a job without waiting for the broker:
-// the returned future resolves when the line is stored. Callers that must
-// know their lines landed (before recording a result) wait on the futures.
-func (b *Broker) AppendLog(jobID string, line conveyor.LogLine) (jetstream.PubAckFuture, error) {
-	data, err := json.Marshal(line)
+// AppendLog publishes line number n (counting from 0 across the job's
+// attempts) of a job's log without waiting for the broker: the returned
+// future resolves when the line is stored. Callers that must know their
+// lines landed (before recording a result) wait on the futures.
+func (b *Broker) AppendLog(jobID string, n uint64, line conveyor.LogLine) (jetstream.PubAckFuture, error) {
+	msg, err := logMsg(jobID, n, line)
 	if err != nil {
 		return nil, err
 	}
-	return b.js.PublishAsync(LogSubject(jobID), data)
+	return b.js.PublishMsgAsync(msg)
 }
 
-// ReadLogs returns every retained log line of a job, oldest first. It reads
-// what is stored when it is called and returns; it does not follow.
+// ReadLogs returns every retained log line of a job, oldest first, after a
+// marker line saying how many earlier lines were dropped, if any were. It
+// reads what is stored when it is called and returns; it does not follow.
 func (b *Broker) ReadLogs(ctx context.Context, jobID string) ([]conveyor.LogLine, error) {
 	if !validKey(jobID) {
 		return nil, nil
 	}
-	c, err := b.js.OrderedConsumer(ctx, LogStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{LogSubject(jobID)},
+	var lines []conveyor.LogLine
+	err := b.eachLog(ctx, jobID, func(msg jetstream.Msg) {
+		l := decodeLog(msg)
+		if n, ok := lineNumber(msg); ok && n > 0 && len(lines) == 0 {
+			lines = append(lines, droppedMarker(n, l))
+		}
+		lines = append(lines, l)
 	})
 	if err != nil {
-		return nil, unavailable("read logs", err)
-	}
-	pending := c.CachedInfo().NumPending
-	lines := make([]conveyor.LogLine, 0, pending)
-	for uint64(len(lines)) < pending {
-		batch, err := c.Fetch(int(min(pending-uint64(len(lines)), 1000)))
-		if err != nil {
-			return nil, unavailable("read logs", err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			var l conveyor.LogLine
-			if err := json.Unmarshal(msg.Data(), &l); err != nil {
-				l = conveyor.LogLine{Stream: "log", Line: fmt.Sprintf("(unreadable log entry: %v)", err)}
-			}
-			lines = append(lines, l)
-		}
-		if err := batch.Error(); err != nil {
-			return nil, unavailable("read logs", err)
-		}
-		if n == 0 {
-			break
-		}
+		return nil, err
 	}
 	return lines, nil
 }
@@ -73,7 +55,9 @@ type LogEvent struct {
 
 // FollowLogs delivers the log lines of a job stored after sequence after
 // (0: from the first), then each new one as it is stored, until ctx ends
-// or stop is called. The channel is closed when following stops.
+// or stop is called. The channel is closed when following stops. Following
+// from the first, a marker line comes first if earlier lines were dropped;
+// its Seq is one less than the first retained line's.
 func (b *Broker) FollowLogs(ctx context.Context, jobID string, after uint64) (<-chan LogEvent, func(), error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{LogSubject(jobID)}}
 	if after > 0 {
@@ -92,6 +76,7 @@ func (b *Broker) FollowLogs(ctx context.Context, jobID string, after uint64) (<-
 	done := make(chan struct{})
 	go func() {
 		defer close(out)
+		first := after == 0
 		for {
 			msg, err := it.Next()
 			if err != nil {
@@ -101,16 +86,20 @@ func (b *Broker) FollowLogs(ctx context.Context, jobID string, after uint64) (<-
 			if err != nil {
 				continue
 			}
-			var l conveyor.LogLine
-			if json.Unmarshal(msg.Data(), &l) != nil {
-				l = conveyor.LogLine{Stream: "log", Line: "(unreadable log entry)"}
+			l := decodeLog(msg)
+			evs := []LogEvent{{Seq: md.Sequence.Stream, Line: l}}
+			if n, ok := lineNumber(msg); first && ok && n > 0 {
+				evs = append([]LogEvent{{Seq: md.Sequence.Stream - 1, Line: droppedMarker(n, l)}}, evs...)
 			}
-			select {
-			case out <- LogEvent{Seq: md.Sequence.Stream, Line: l}:
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
+			first = false
+			for _, ev := range evs {
+				select {
+				case out <- ev:
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()

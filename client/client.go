@@ -111,6 +111,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
+	if tp := conveyor.TraceparentFrom(ctx); tp != "" {
+		req.Header.Set("traceparent", tp)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

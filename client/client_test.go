@@ -299,3 +299,21 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceparent(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	c, reqs := serve(t, reply(202, `{"id":"j1"}`))
+	if _, err := c.Submit(conveyor.WithTraceparent(context.Background(), tp), conveyor.SubmitRequest{Algorithm: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(context.Background(), conveyor.SubmitRequest{Algorithm: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	all := reqs.all()
+	if got := all[0].Header.Get("traceparent"); got != tp {
+		t.Errorf("with a traceparent in the context: header %q", got)
+	}
+	if got, ok := all[1].Header["Traceparent"]; ok {
+		t.Errorf("without one: header %q, want none", got)
+	}
+}

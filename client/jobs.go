@@ -27,7 +27,9 @@ func Wait(d time.Duration) SubmitOption {
 }
 
 // Submit submits a job (POST /v1/jobs) and returns it as the server stored
-// it. A nil req.Input is sent as the empty object {}. A request with the
+// it. A nil req.Input is sent as the empty object {}. When ctx carries a
+// traceparent (conveyor.WithTraceparent; a Go handler's context does), it
+// is sent, so a job submitted from a job continues its trace. A request with the
 // idempotency key of an earlier identical request returns the earlier job;
 // with a different request it fails with ECONFLICT.
 //

@@ -39,6 +39,14 @@ type Config struct {
 	ShutdownGrace conveyor.Duration `yaml:"shutdown_grace"`
 	Algorithms    []Algorithm       `yaml:"algorithms"`
 	Auth          Auth              `yaml:"auth"`
+	Logs          Logs              `yaml:"logs"`
+}
+
+// Logs configures the job logs the broker keeps (for the job's retention).
+type Logs struct {
+	// MaxPerJob caps the log text kept per job; past it the oldest lines
+	// are dropped, and readers see a line saying how many. Default 1MiB.
+	MaxPerJob ByteSize `yaml:"max_per_job"`
 }
 
 // Auth configures who may call the HTTP API. With no tokens the API is
@@ -162,6 +170,7 @@ const (
 	DefaultGrace     = 5 * time.Second
 	DefaultSync      = "1s"
 	DefaultShutdown  = 30 * time.Second
+	DefaultLogCap    = 1 << 20
 )
 
 // WithDefaults fills every unset field with its default.
@@ -189,6 +198,9 @@ func (c *Config) WithDefaults() {
 	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = conveyor.Duration(DefaultShutdown)
+	}
+	if c.Logs.MaxPerJob == 0 {
+		c.Logs.MaxPerJob = DefaultLogCap
 	}
 	for i := range c.Algorithms {
 		c.Algorithms[i].WithDefaults()
@@ -242,6 +254,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxBody < 0 {
 		add("http.max_body must be positive")
+	}
+	if c.Logs.MaxPerJob < 0 {
+		add("logs.max_per_job must be positive")
 	}
 	if c.Broker.Sync != "always" {
 		if d, err := time.ParseDuration(c.Broker.Sync); err != nil || d <= 0 {

@@ -26,6 +26,8 @@ type index struct {
 	followers map[string][]chan struct{}
 	// watchers get every status change of every job, for /v1/events.
 	watchers map[*watcher]struct{}
+	// done counts the jobs that became final, per algorithm and minute.
+	done throughput
 }
 
 // watcher is a subscriber to every job change. A watcher that does not
@@ -110,6 +112,7 @@ func newIndex() *index {
 		waiters:   map[string][]*waiter{},
 		followers: map[string][]chan struct{}{},
 		watchers:  map[*watcher]struct{}{},
+		done:      throughput{},
 	}
 }
 
@@ -123,6 +126,9 @@ func (x *index) put(data []byte, updated time.Time) {
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
 	statusChanged := !ok || e.status != s.Status
+	if s.Status.Terminal() && (!ok || !e.status.Terminal()) {
+		x.done.add(s.Algorithm, updated, time.Now())
+	}
 	if !ok {
 		e = &entry{algorithm: s.Algorithm, tenant: s.Tenant}
 		x.byID[s.ID] = e

@@ -83,9 +83,14 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// handleLogs is GET /v1/jobs/{id}/logs.
+// handleLogs is GET /v1/jobs/{id}/logs; with ?follow=true it streams them
+// (followLogs).
 func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if r.URL.Query().Get("follow") == "true" {
+		g.followLogs(w, r, id)
+		return
+	}
 	if _, err := g.read(r.Context(), id); err != nil {
 		g.writeError(w, r, err)
 		return
@@ -119,7 +124,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {
 		// The runner notices at its next heartbeat instead.
-		g.log.Warn("announce cancel", "job_id", id, "err", err)
+		g.log.Warn("announce cancel", "job_id", id, "algorithm", j.Algorithm, "err", err)
 	}
 	writeJSON(w, http.StatusOK, j)
 }

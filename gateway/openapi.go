@@ -25,6 +25,7 @@ var components = func() map[string]any {
 		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{},
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
+		"Stats": Stats{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -96,8 +97,9 @@ func param(name, in, desc string, schema obj, required bool) obj {
 }
 
 var (
-	waitParam = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
-	idParam   = param("id", "path", "the job id", obj{"type": "string"}, true)
+	waitParam  = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	traceParam = param("traceparent", "header", "W3C trace context, stored on the job and passed to its work; an invalid value is ignored", obj{"type": "string"}, false)
+	idParam    = param("id", "path", "the job id", obj{"type": "string"}, true)
 )
 
 // openAPI builds the document from the registry as it is now.
@@ -111,7 +113,7 @@ func (g *Gateway) openAPI() obj {
 	paths := obj{
 		"/v1/jobs": obj{
 			"post": obj{"operationId": "submitJob", "summary": "Submit a job", "tags": []string{"jobs"},
-				"parameters": []obj{waitParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
+				"parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
 				"responses": jobAnswers()},
 			"get": obj{"operationId": "listJobs", "summary": "List jobs, newest first", "tags": []string{"jobs"},
 				"parameters": []obj{
@@ -125,13 +127,16 @@ func (g *Gateway) openAPI() obj {
 		"/v1/jobs/{id}": obj{"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
 			"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))}},
 		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},
-			"parameters": []obj{idParam}, "responses": merge(obj{"200": answer("Its log lines, oldest first", ref("LogList"))}, problems("404"))}},
+			"parameters": []obj{idParam, param("follow", "query", "true: stream the lines as NDJSON (application/x-ndjson), one log line per line, until the job is final", obj{"type": "boolean"}, false)},
+			"responses":  merge(obj{"200": answer("Its log lines, oldest first", ref("LogList"))}, problems("404"))}},
 		"/v1/jobs/{id}/cancel": obj{"post": obj{"operationId": "cancelJob", "summary": "Cancel a job; a running one is stopped", "tags": []string{"jobs"},
 			"parameters": []obj{idParam}, "responses": merge(obj{"200": answer("The canceled job", ref("Job"))}, problems("404", "409"))}},
 		"/v1/algorithms": obj{"get": obj{"operationId": "listAlgorithms", "summary": "The algorithms runners serve", "tags": []string{"registry"},
 			"responses": obj{"200": answer("Every registered algorithm", ref("AlgorithmList"))}}},
 		"/v1/runners": obj{"get": obj{"operationId": "listRunners", "summary": "Live runners", "tags": []string{"registry"},
 			"responses": obj{"200": answer("The runners seen within their heartbeat", ref("RunnerList"))}}},
+		"/v1/stats": obj{"get": obj{"operationId": "stats", "summary": "Jobs per status and finished per minute, by algorithm", "tags": []string{"registry"},
+			"responses": obj{"200": answer("Counts and the last 60 minutes of throughput", ref("Stats"))}}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
@@ -157,7 +162,7 @@ func (g *Gateway) openAPI() obj {
 		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
 			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
 		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
-			"description": desc, "tags": tag, "parameters": []obj{waitParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"description": desc, "tags": tag, "parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses": jobAnswers()}}
 		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,

@@ -53,7 +53,14 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		p.Error = je
 	}
 	if code == conveyor.EINTERNAL || code == conveyor.EUNAVAILABLE {
-		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "err", err}
+		if id := r.PathValue("id"); id != "" {
+			attrs = append(attrs, "job_id", id)
+		}
+		if name := r.PathValue("name"); name != "" {
+			attrs = append(attrs, "algorithm", name)
+		}
+		g.log.Error("request failed", attrs...)
 	}
 	switch code {
 	case conveyor.EFULL:

@@ -93,6 +93,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 	if tenant, all := tenantOf(r.Context()); !all {
 		job.Tenant = tenant
 	}
+	job.Traceparent = traceparent(r)
 	var waiting *waiter
 	if wait > 0 {
 		var stop func()

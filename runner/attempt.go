@@ -204,11 +204,11 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		deadline = tm.arm(*j.StartedAt)
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
-	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage)
+	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)
 	r.track(a)
 	defer r.untrack(a)
 
-	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Reporter: a.rep}
 	if timeout > 0 && late {
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
@@ -299,18 +299,32 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	case retry:
 		a.mu.Lock()
 		delay := time.Until(*a.job.RetryAt)
+		jerr := a.job.Error
 		a.mu.Unlock()
 		_ = msg.NakWithDelay(max(delay, 0))
 		outcome("retried")
-		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond))
+		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond), "error", errText(jerr))
 	default:
 		_ = msg.Ack()
 		a.mu.Lock()
-		status := a.job.Status
+		status, jerr := a.job.Status, a.job.Error
 		a.mu.Unlock()
 		outcome(string(status))
 		r.cfg.Metrics.Finished.WithLabelValues(p.alg.Name, string(status)).Inc()
+		if status == conveyor.StatusFailed {
+			log.Info("job failed", "attempt", a.n, "error", errText(jerr))
+		} else {
+			log.Debug("job finished", "status", status, "attempt", a.n, "duration", time.Since(a.began).Round(time.Millisecond))
+		}
 	}
+}
+
+// errText is a job error as a log value ("" for none).
+func errText(e *conveyor.JobError) string {
+	if e == nil {
+		return ""
+	}
+	return e.Error()
 }
 
 // attemptTimer is an attempt's timeout, armed once, from a given start.

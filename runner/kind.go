@@ -19,6 +19,8 @@ type Task struct {
 	Algorithm string
 	Input     json.RawMessage
 	Attempt   int
+	// Traceparent is the job's W3C trace context, or "".
+	Traceparent string
 	// Deadline is when the attempt times out; zero means no timeout. The
 	// context given to Run carries the same deadline.
 	Deadline time.Time

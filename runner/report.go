@@ -19,24 +19,31 @@ const maxLogLine = 16 << 10
 // here and written to the job record by the runner's ticker, so a handler
 // reporting progress in a tight loop costs one record write per tick, and
 // the last value is written with the outcome. Log lines are published
-// asynchronously; flush waits until they are stored.
+// asynchronously; flush waits until they are stored. The job's log is
+// kept under maxLog bytes of text: past it, the oldest lines are purged
+// (see logcap.go).
 type reporter struct {
 	b       *broker.Broker
 	id      string
 	attempt int
 	stage   *conveyor.Stage // of a pipeline job: progress is of the whole pipeline
+	maxLog  int
 
 	mu       sync.Mutex
 	progress *conveyor.Progress
 	dirty    bool
 	pending  []jetstream.PubAckFuture
 	dropped  int
+	log      *logCap // nil until the first line
 }
 
 var _ conveyor.Reporter = (*reporter)(nil)
 
-func newReporter(b *broker.Broker, id string, attempt int, stage *conveyor.Stage) *reporter {
-	return &reporter{b: b, id: id, attempt: attempt, stage: stage}
+func newReporter(b *broker.Broker, id string, attempt int, stage *conveyor.Stage, maxLog int) *reporter {
+	if maxLog <= 0 {
+		maxLog = broker.DefaultMaxLogBytes
+	}
+	return &reporter{b: b, id: id, attempt: attempt, stage: stage, maxLog: maxLog}
 }
 
 // Progress remembers the latest progress, clamped to 0–100.
@@ -68,9 +75,15 @@ func (r *reporter) Log(stream, line string) {
 		}
 		line = line[:cut] + " …(line truncated)"
 	}
-	f, err := r.b.AppendLog(r.id, conveyor.LogLine{Time: time.Now().UTC(), Stream: stream, Line: line, Attempt: r.attempt})
+	l := conveyor.LogLine{Time: time.Now().UTC(), Stream: stream, Line: line, Attempt: r.attempt}
+	// Lines are numbered and published under the lock, so that stream
+	// order is number order.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.log == nil {
+		r.log = loadLogCap(r.b, r.id)
+	}
+	f, err := r.b.AppendLog(r.id, r.log.next, l)
 	if err != nil {
 		r.dropped++
 		return
@@ -78,6 +91,9 @@ func (r *reporter) Log(stream, line string) {
 	r.pending = append(r.pending, f)
 	if len(r.pending) >= 256 {
 		r.pending = settled(r.pending)
+	}
+	if keep, trim := r.log.add(broker.LineSize(l), r.maxLog); trim {
+		r.trimLocked(keep)
 	}
 }
 

@@ -37,7 +37,10 @@ type Config struct {
 	// ShutdownGrace bounds how long Stop lets running jobs finish before
 	// handing them back to the queue. Default 30s.
 	ShutdownGrace time.Duration
-	Logger        *slog.Logger
+	// MaxLogBytes caps the log text kept per job; past it the oldest lines
+	// are dropped. Default broker.DefaultMaxLogBytes (1 MiB).
+	MaxLogBytes int
+	Logger      *slog.Logger
 	// Metrics receives the runner's metrics. Default: a registry of the
 	// runner's own.
 	Metrics *metrics.Metrics

@@ -66,6 +66,9 @@ type Job struct {
 	Input     json.RawMessage `json:"input"`
 	Attempt   int             `json:"attempt"`
 	Deadline  *time.Time      `json:"deadline,omitempty"`
+	// Traceparent is the job's W3C trace context, when its submitter gave
+	// one.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Cancel asks the worker to stop the job ID as soon as it can and answer

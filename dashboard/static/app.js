@@ -9,9 +9,17 @@ function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
+    else if (v !== null && v !== undefined) e.setAttribute(k, v);
   }
   for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+  return e;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, ...kids) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...kids);
   return e;
 }
 
@@ -27,102 +35,161 @@ const time = (t) => (t ? new Date(t).toLocaleString() : "");
 const pct = (p) => (p ? Math.round(p.percent) + "%" + (p.message ? " " + p.message : "") : "");
 const jobLink = (id) => el("a", { href: "#/job/" + id, class: "id" }, id);
 
-// fill replaces the children of node, skipping null and undefined.
+// table makes an accessible table: a caption-less head row of column
+// headers and one body row per item.
+function table(cls, headers, rows) {
+  return el("table", { class: cls },
+    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, ...rows));
+}
+
+// fill replaces the children of node, skipping null and undefined, and
+// keeps keyboard focus on the same link or control across the re-render.
 function fill(node, ...kids) {
+  const a = document.activeElement;
+  const key = a && node.contains(a) && a !== node ? (a.getAttribute("href") || a.getAttribute("name") || a.id) : null;
   node.replaceChildren(...kids.filter((k) => k !== null && k !== undefined));
+  if (key) {
+    const again = [...node.querySelectorAll("a, button, select, input, textarea")]
+      .find((e) => (e.getAttribute("href") || e.getAttribute("name") || e.id) === key);
+    if (again) again.focus();
+  }
 }
 
 function page(...kids) {
   fill(main, ...kids);
 }
 
-// Overview: algorithms with queue counts and runners, live runners, recent jobs.
+// sparkline draws counts (oldest first) as inline SVG bars over a
+// baseline, one bar a minute, scaled to the busiest minute.
+function sparkline(counts) {
+  const bw = 2, h = 24, w = counts.length * bw, max = Math.max(1, ...counts), total = counts.reduce((a, b) => a + b, 0);
+  const label = total + " finished in the last hour, at most " + Math.max(...counts) + " a minute";
+  const bars = counts.map((c, i) => c === 0 ? null : svg("rect", {
+    x: i * bw, width: bw - 0.5, y: (h - 1 - Math.max(2, (c / max) * (h - 2))).toFixed(1), height: Math.max(2, (c / max) * (h - 2)).toFixed(1),
+  })).filter(Boolean);
+  return svg("svg", { class: "spark", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": label },
+    svg("title", {}, label), svg("line", { x1: 0, x2: w, y1: h - 0.5, y2: h - 0.5, class: "base" }), ...bars);
+}
+
+// Overview: algorithms with counts and throughput, live runners, recent jobs.
 async function overview() {
-  const [algs, runners, jobs] = await Promise.all([api("/v1/algorithms"), api("/v1/runners"), api("/v1/jobs?limit=15")]);
-  const algRows = algs.algorithms.map((a) => el("tr", {},
-    el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)), el("td", {}, a.kind),
-    el("td", {}, String(a.queued)), el("td", {}, String(a.running)), el("td", {}, String(a.runners.length)),
-    el("td", {}, a.description || ""), el("td", {}, el("a", { href: "#/submit/" + a.name }, "submit…"))));
+  const [algs, runners, jobs, stats] = await Promise.all([api("/v1/algorithms"), api("/v1/runners"),
+    api("/v1/jobs?limit=15"), api("/v1/stats")]);
+  const byName = Object.fromEntries(stats.algorithms.map((s) => [s.name, s]));
+  const algRows = algs.algorithms.map((a) => {
+    const s = byName[a.name] || { counts: {}, finished_per_minute: new Array(60).fill(0) };
+    return el("tr", { "data-algorithm": a.name },
+      el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)), el("td", {}, a.kind),
+      el("td", { class: "num" }, String(a.queued)), el("td", { class: "num" }, String(a.running)),
+      el("td", { class: "num failed-count" + (s.counts.failed ? " failed" : "") }, String(s.counts.failed || 0)),
+      el("td", { class: "num" }, String(s.counts.succeeded || 0)),
+      el("td", { class: "spark" }, sparkline(s.finished_per_minute), " " + s.finished_per_minute.reduce((x, y) => x + y, 0)),
+      el("td", { class: "num" }, String(a.runners.length)),
+      el("td", {}, a.description || ""), el("td", {}, el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…")));
+  });
   const runnerRows = runners.runners.map((r) => el("tr", {},
     el("td", {}, el("span", { class: "id" }, r.id)), el("td", {}, r.host),
-    el("td", {}, r.busy + " / " + r.capacity), el("td", {}, r.algorithms.join(", ")), el("td", {}, time(r.last_seen))));
+    el("td", { class: "busy" }, el("meter", { min: "0", max: String(r.capacity || 1), value: String(r.busy), "aria-label": "busy workers of " + r.id }),
+      " " + r.busy + " / " + r.capacity),
+    el("td", {}, r.algorithms.join(", ")), el("td", {}, time(r.last_seen))));
   page(
     el("h1", {}, "Overview"),
     el("h2", {}, "Algorithms"),
-    el("table", {}, el("tr", {}, ...["name", "kind", "queued", "running", "runners", "description", ""].map((h) => el("th", {}, h))), ...algRows),
+    table("algorithms", ["name", "kind", "queued", "running", "failed", "succeeded", "finished / min, last hour", "runners", "description", ""], algRows),
     el("h2", {}, "Runners"),
-    runnerRows.length ? el("table", {}, el("tr", {}, ...["id", "host", "busy", "algorithms", "last seen"].map((h) => el("th", {}, h))), ...runnerRows)
+    runnerRows.length ? table("runners", ["id", "host", "busy / capacity", "algorithms", "last seen"], runnerRows)
       : el("p", { class: "hint" }, "No live runner."),
     el("h2", {}, "Recent jobs"), jobTable(jobs.jobs));
-  liveRefresh("", overview);
+  liveRefresh("", overview, 5000); // runners' load changes without job events too
 }
 
-// liveRefresh re-renders the page (at most twice a second) when a job changes.
-function liveRefresh(algorithm, render) {
+// liveRefresh re-renders the page (at most twice a second) when a job
+// changes, and every `every` ms if given.
+function liveRefresh(algorithm, render, every) {
   const es = new EventSource("/v1/events" + (algorithm ? "?algorithm=" + encodeURIComponent(algorithm) : ""));
   let pending = null;
-  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render(); }, 500); };
+  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render().catch(showError); }, 500); };
   es.addEventListener("job", again);
   es.addEventListener("lagged", again);
-  closers.push(() => { es.close(); clearTimeout(pending); });
+  const timer = every ? setTimeout(again, every) : null;
+  closers.push(() => { es.close(); clearTimeout(pending); clearTimeout(timer); });
 }
 
 function jobTable(jobs) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
-  return el("table", {}, el("tr", {}, ...["id", "algorithm", "status", "attempt", "progress", "created"].map((h) => el("th", {}, h))),
-    ...jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
+  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created"],
+    jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
       el("td", {}, j.attempt + "/" + j.max_attempts), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)))));
 }
 
-// Jobs: filtered by algorithm and status, a page at a time.
+// Jobs: filtered by algorithm and status, a page at a time; the first page
+// follows new jobs live.
 async function jobs(params) {
   const q = new URLSearchParams(params);
   q.set("limit", "50");
-  const list = await api("/v1/jobs?" + q);
-  const algs = await api("/v1/algorithms");
-  const select = (name, options) => el("select", { name, onchange: (e) => { params.set(name, e.target.value); params.delete("cursor"); location.hash = "#/jobs?" + params; } },
-    ...["", ...options].map((o) => { const opt = el("option", { value: o }, o || "any"); if (params.get(name) === o) opt.selected = true; return opt; }));
-  const more = list.next_cursor ? el("p", {}, el("a", { href: "#/jobs?" + new URLSearchParams({ ...Object.fromEntries(params), cursor: list.next_cursor }) }, "Older jobs →")) : null;
+  const [list, algs] = await Promise.all([api("/v1/jobs?" + q), api("/v1/algorithms")]);
+  const select = (name, options) => el("select", { name, id: "filter-" + name, onchange: (e) => { params.set(name, e.target.value); params.delete("cursor"); location.hash = "#/jobs?" + params; } },
+    ...["", ...options].map((o) => { const opt = el("option", { value: o }, o || "any"); if ((params.get(name) || "") === o) opt.selected = true; return opt; }));
+  const first = new URLSearchParams(params);
+  first.delete("cursor");
+  const nav = el("nav", { class: "pages", "aria-label": "pages" },
+    params.get("cursor") ? el("a", { href: "#/jobs?" + first }, "← Newest") : null,
+    list.next_cursor ? el("a", { href: "#/jobs?" + new URLSearchParams({ ...Object.fromEntries(params), cursor: list.next_cursor }) }, "Older jobs →") : null);
   page(el("h1", {}, "Jobs"),
     el("div", { class: "filters" },
-      el("label", {}, "Algorithm ", select("algorithm", algs.algorithms.map((a) => a.name))),
-      el("label", {}, "Status ", select("status", ["queued", "running", "succeeded", "failed", "canceled"]))),
-    jobTable(list.jobs), more);
+      el("label", { for: "filter-algorithm" }, "Algorithm "), select("algorithm", algs.algorithms.map((a) => a.name)),
+      el("label", { for: "filter-status" }, "Status "), select("status", ["queued", "running", "succeeded", "failed", "canceled"]),
+      params.get("cursor") ? null : el("span", { class: "hint" }, "live")),
+    jobTable(list.jobs), nav);
   if (!params.get("cursor")) liveRefresh(params.get("algorithm") || "", () => jobs(params));
 }
 
-// Job: live status, progress, logs; cancel.
+// Job: live status, progress and logs; cancel, retry.
 async function job(id) {
   const j = await api("/v1/jobs/" + id);
   const head = el("div");
-  const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, el("div", { style: "width:0%" }));
+  const bar = el("div", { class: "bar", role: "progressbar", "aria-label": "progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div", { style: "width:0%" }));
   const barText = el("p", { class: "hint" });
   const details = el("div");
-  const log = el("pre", { class: "log" });
+  const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
+  const noLog = el("p", { class: "hint" }, "No log lines yet.");
+  // Screen readers hear status changes, not every progress re-render.
+  const said = el("p", { class: "sr-only", role: "status" });
+  let lastStatus = j.status;
   const render = (j) => {
+    if (j.status !== lastStatus) said.textContent = "Job " + (lastStatus = j.status) + ".";
+    const retryOf = j.labels && j.labels.retry_of;
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
-        j.status === "queued" || j.status === "running" ? el("button", { onclick: () => cancel(j.id) }, "Cancel") : null));
+        j.status === "queued" || j.status === "running" ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j.id) }, "Cancel") : null,
+        j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
+      retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null);
     const p = j.progress ? j.progress.percent : (j.status === "succeeded" ? 100 : 0);
     bar.firstChild.style.width = p + "%";
     bar.setAttribute("aria-valuenow", String(Math.round(p)));
     barText.textContent = pct(j.progress);
-    fill(details, 
-      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) : ""),
-      el("h2", {}, "Input"), el("pre", {}, JSON.stringify(j.input, null, 2)),
-      j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", {}, JSON.stringify(j.output, null, 2)) : null,
+    fill(details,
+      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) : "",
+        j.traceparent ? " · traceparent " + j.traceparent : "",
+        j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
+      el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
+      j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
       j.error ? el("h2", {}, "Error") : null,
-      j.error ? el("p", { class: "error" }, j.error.type + ": " + j.error.message) : null,
+      j.error ? el("p", { class: "error" }, (j.error.type && j.error.type !== "error" ? j.error.type + ": " : "") + j.error.message) : null,
       j.error && j.error.detail ? el("pre", {}, j.error.detail) : null);
   };
   render(j);
-  page(head, bar, barText, details, el("h2", {}, "Logs"), log);
+  page(head, said, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
   const es = new EventSource("/v1/jobs/" + id + "/events");
   es.addEventListener("status", (e) => render(JSON.parse(e.data)));
   es.addEventListener("log", (e) => {
     const l = JSON.parse(e.data);
+    noLog.remove();
+    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
+    if (follow) log.scrollTop = log.scrollHeight;
   });
   es.addEventListener("end", (e) => { render(JSON.parse(e.data)); es.close(); });
   closers.push(() => es.close());
@@ -130,6 +197,16 @@ async function job(id) {
 
 async function cancel(id) {
   try { await api("/v1/jobs/" + id + "/cancel", { method: "POST" }); } catch (err) { alert(err.message); }
+}
+
+// retry submits the job's input again as a new job, labelled with the job
+// it retries, and opens it.
+async function retry(j) {
+  const req = { algorithm: j.algorithm, input: j.input, priority: j.priority, labels: { ...(j.labels || {}), retry_of: j.id } };
+  try {
+    const n = await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
+    location.hash = "#/job/" + n.id;
+  } catch (err) { alert(err.message); }
 }
 
 // Submit: a form made from the algorithm's input schema.
@@ -140,17 +217,21 @@ async function submit(name) {
   const required = new Set(schema.required || []);
   const fields = Object.entries(props).map(([key, p]) => {
     const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
+    const id = "field-" + key;
     let input;
-    if (p.enum) input = el("select", { name: key }, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
-    else if (t === "boolean") input = el("select", { name: key }, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
-    else if (t === "integer" || t === "number") input = el("input", { name: key, type: "number", step: t === "integer" ? "1" : "any" });
-    else if (t === "string") input = el("input", { name: key, type: "text" });
-    else input = el("textarea", { name: key, rows: "3", placeholder: "JSON" });
+    if (p.enum) input = el("select", { name: key, id }, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
+    else if (t === "boolean") input = el("select", { name: key, id }, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
+    else if (t === "integer" || t === "number") input = el("input", { name: key, id, type: "number", step: t === "integer" ? "1" : "any" });
+    else if (t === "string") input = el("input", { name: key, id, type: "text" });
+    else input = el("textarea", { name: key, id, rows: "3", placeholder: "JSON" });
     if (p.default !== undefined) input.value = typeof p.default === "string" ? p.default : JSON.stringify(p.default);
+    if (required.has(key)) input.required = true;
     input.dataset.type = p.enum ? "json" : t || "json";
-    return el("div", {}, el("label", {}, key, required.has(key) ? " *" : ""), input, p.description ? el("div", { class: "hint" }, p.description) : null);
+    const hint = p.description ? el("div", { class: "hint", id: id + "-hint" }, p.description) : null;
+    if (hint) input.setAttribute("aria-describedby", hint.id);
+    return el("div", {}, el("label", { for: id }, key, required.has(key) ? el("span", { "aria-label": "required" }, " *") : null), input, hint);
   });
-  const raw = el("textarea", { rows: "6", placeholder: "{}" });
+  const raw = el("textarea", { id: "field-raw", rows: "6", placeholder: "{}" });
   const err = el("p", { class: "error", role: "alert" });
   const form = el("form", { onsubmit: async (e) => {
     e.preventDefault();
@@ -167,7 +248,7 @@ async function submit(name) {
       const j = await api("/v1/algorithms/" + name + "/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) });
       location.hash = "#/job/" + j.id;
     } catch (x) { err.textContent = x.message; }
-  } }, ...(fields.length ? fields : [el("label", {}, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
+  } }, ...(fields.length ? fields : [el("label", { for: "field-raw" }, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
   page(el("h1", {}, "Submit a job of ", name), el("p", { class: "hint" }, a.description || ""), form);
 }
 
@@ -176,19 +257,38 @@ function close() {
   closers = [];
 }
 
+function showError(err) {
+  page(el("p", { class: "error", role: "alert" }, "Could not load: " + err.message));
+}
+
 async function route() {
   close();
   const [path, query] = location.hash.slice(1).split("?");
   const parts = (path || "/").split("/").filter(Boolean);
+  for (const a of document.querySelectorAll("header nav a")) {
+    const target = a.getAttribute("href").slice(2).split("?")[0];
+    if (target === (parts[0] || "") && a.getAttribute("href").startsWith("#")) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
   try {
     if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
     else if (parts[0] === "job" && parts[1]) await job(parts[1]);
     else if (parts[0] === "submit" && parts[1]) await submit(parts[1]);
     else await overview();
   } catch (err) {
-    page(el("p", { class: "error" }, "Could not load: " + err.message));
+    showError(err);
   }
+  // After a navigation, keyboard and screen-reader users start at the
+  // page's heading, as on a page load.
+  const h1 = main.querySelector("h1");
+  if (h1 && navigated) {
+    h1.tabIndex = -1;
+    h1.focus();
+  }
+  navigated = true;
 }
+let navigated = false; // the first route is the page load
 
+document.getElementById("skip").addEventListener("click", (e) => { e.preventDefault(); main.focus(); });
 window.addEventListener("hashchange", route);
 route();

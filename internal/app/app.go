@@ -96,6 +96,7 @@ func (a *App) start(ctx context.Context) (err error) {
 		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
+			MaxLogBytes: int(cfg.Logs.MaxPerJob),
 		}); err != nil {
 			return err
 		}

@@ -9,7 +9,9 @@
 // runs its command (an argv; never a shell) once per attempt, in its own
 // process group, with a scrubbed environment. The attempt's input is a JSON
 // file whose path is in CONVEYOR_INPUT; the same bytes are on the process's
-// stdin. The process talks back by prefixed lines on stdout:
+// stdin. CONVEYOR_JOB_ID, CONVEYOR_ALGORITHM, CONVEYOR_ATTEMPT and, when
+// set, CONVEYOR_DEADLINE and CONVEYOR_TRACEPARENT (the submitter's W3C
+// trace context) describe the job. The process talks back by prefixed lines on stdout:
 //
 //	OUTPUT: <json>          the attempt's result (exit status 0 required)
 //	ERROR: <message>        fails the attempt with that message (it may be retried)

@@ -33,9 +33,10 @@ const (
 	envInput     = "CONVEYOR_INPUT"
 	envDeadline  = "CONVEYOR_DEADLINE"
 	envTmpDir    = "CONVEYOR_TMPDIR"
+	envTrace     = "CONVEYOR_TRACEPARENT"
 )
 
-var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadline, envTmpDir}
+var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadline, envTmpDir, envTrace}
 
 // Provision checks one exec entry and returns the one algorithm it serves.
 //
@@ -141,6 +142,9 @@ func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
 	env[envJobID] = t.JobID
 	env[envAlgorithm] = cmp.Or(t.Algorithm, h.name)
 	env[envAttempt] = fmt.Sprint(t.Attempt)
+	if t.Traceparent != "" {
+		env[envTrace] = t.Traceparent
+	}
 	if !t.Deadline.IsZero() {
 		env[envDeadline] = t.Deadline.UTC().Format(time.RFC3339)
 	}

@@ -43,6 +43,7 @@ func (h *handler[In, Out]) Run(ctx context.Context, t *runner.Task) (json.RawMes
 	if t.Reporter != nil {
 		ctx = conveyor.WithReporter(ctx, t.Reporter)
 	}
+	ctx = conveyor.WithTraceparent(ctx, t.Traceparent)
 	out, err := call(ctx, h.fn, in)
 	if err != nil {
 		return nil, err

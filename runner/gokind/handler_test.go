@@ -240,3 +240,14 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+func TestRunTraceparent(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	h := &handler[struct{}, string]{fn: func(ctx context.Context, _ struct{}) (string, error) {
+		return conveyor.TraceparentFrom(ctx), nil
+	}}
+	out, err := h.Run(context.Background(), &runner.Task{Input: json.RawMessage(`{}`), Traceparent: tp})
+	if err != nil || string(out) != `"`+tp+`"` {
+		t.Fatalf("Run = %s, %v; want the task's traceparent", out, err)
+	}
+}

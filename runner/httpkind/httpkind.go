@@ -144,6 +144,9 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Conveyor-Job-Id", t.JobID)
 	req.Header.Set("Conveyor-Attempt", fmt.Sprint(t.Attempt))
+	if t.Traceparent != "" {
+		req.Header.Set("traceparent", t.Traceparent)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -136,7 +136,7 @@ func replayJob(t *testing.T, h runner.Handler, j *workerproto.Job, want workerpr
 			}
 		}()
 	}
-	out, err := h.Run(ctx, &runner.Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Reporter: rec})
+	out, err := h.Run(ctx, &runner.Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Traceparent: j.Traceparent, Reporter: rec})
 	switch {
 	case canceled:
 		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the worker stopped the job") {

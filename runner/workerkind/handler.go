@@ -58,9 +58,9 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 // runOn runs t, a job of the algorithm alg, on the process p, which the
 // caller acquired.
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
-	r := &jobRun{id: t.JobID, rep: t.Reporter, done: make(chan answer, 1)}
+	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
 	p.begin(r)
-	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt}
+	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent}
 	if len(job.Input) == 0 {
 		job.Input = json.RawMessage("null")
 	}
@@ -127,6 +127,7 @@ func (pl *pool) crashed(p *proc, r *jobRun, t *runner.Task) (json.RawMessage, er
 		Detail:  p.stderr.String(),
 	}
 	r.rep.Log("log", "conveyor: "+err.Message+"; a new worker replaces it")
+	pl.log.Warn("worker crashed while running a job", "job_id", r.id, "algorithm", r.alg, "worker_pid", p.pid, "status", p.status)
 	return nil, err
 }
 
@@ -156,6 +157,7 @@ func (pl *pool) stopJob(ctx context.Context, p *proc, r *jobRun, sent <-chan str
 		p.end()
 		how = fmt.Sprintf("the worker did not stop the job within the %v grace period: its process group was killed and a new worker replaces it", pl.grace)
 		r.rep.Log("log", "conveyor: "+how)
+		pl.log.Warn("worker killed: it did not stop a job within the grace period", "job_id", r.id, "algorithm", r.alg, "worker_pid", p.pid, "grace", pl.grace)
 	}
 	if cause != nil && cause != ctx.Err() {
 		return nil, fmt.Errorf("worker: %s: %w: %w", how, ctx.Err(), cause)

@@ -67,6 +67,7 @@ type helloResult struct {
 // jobRun is a job running on a proc.
 type jobRun struct {
 	id   string
+	alg  string
 	rep  conveyor.Reporter
 	done chan answer // the job's result or error; buffered, sent once
 }

@@ -60,11 +60,12 @@ func (p *proc) malformed(de *workerproto.DecodeError) {
 		p.log.Info("skipping a worker message of a type this runner does not know", "err", de)
 		return
 	}
-	p.log.Warn("worker sent a malformed protocol line", "err", de)
 	r := p.current()
 	if r == nil {
+		p.log.Warn("worker sent a malformed protocol line", "err", de)
 		return
 	}
+	p.log.Warn("worker sent a malformed protocol line", "job_id", r.id, "algorithm", r.alg, "err", de)
 	r.rep.Log("log", "conveyor: the worker sent a "+de.Error())
 	if de.TooLong {
 		// Most likely the job's answer: it will not come.
@@ -101,7 +102,7 @@ func (p *proc) dispatch(m workerproto.Message) {
 	case *workerproto.Error:
 		p.answer(r, answer{err: m})
 	default:
-		p.log.Warn("worker sent a message only a runner may send", "type", m.Type())
+		p.log.Warn("worker sent a message only a runner may send", "type", m.Type(), "job_id", r.id, "algorithm", r.alg)
 	}
 }
 

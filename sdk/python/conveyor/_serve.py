@@ -103,7 +103,8 @@ class _Worker:
     def run_job(self, msg):
         """Run one job; return its result or error message."""
         jid = msg["id"]
-        job = Job(jid, msg["algorithm"], int(msg.get("attempt") or 1), _deadline(msg.get("deadline")), self.conn.send)
+        job = Job(jid, msg["algorithm"], int(msg.get("attempt") or 1), _deadline(msg.get("deadline")), self.conn.send,
+                  msg.get("traceparent") or None)
         with self.lock:
             self.current = job
         try:

@@ -53,7 +53,7 @@ class Client:
         self.token = token if token is not None else os.environ.get("CONVEYOR_TOKEN")
         self.timeout = timeout
 
-    def _call(self, method, path, body=None, query=None, timeout=None):
+    def _call(self, method, path, body=None, query=None, timeout=None, headers=None):
         url = self.url + path
         q = {k: v for k, v in (query or {}).items() if v is not None}
         if q:
@@ -64,6 +64,8 @@ class Client:
             req.add_header("Content-Type", "application/json")
         if self.token:
             req.add_header("Authorization", "Bearer " + self.token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 return json.loads(resp.read() or b"null")
@@ -75,17 +77,20 @@ class Client:
                 problem = {"title": e.reason, "detail": raw.decode("utf-8", "replace")[:500]}
             raise APIError(e.code, problem) from None
 
-    def submit(self, algorithm, input, wait=None, **options):
+    def submit(self, algorithm, input, wait=None, traceparent=None, **options):
         """Submit a job of algorithm with input (a dict) and return the job.
         With wait (seconds, or a duration string such as "10s"), wait up to
-        that long for it to finish. options are the other fields of a
+        that long for it to finish. traceparent (a W3C trace context, such
+        as job.traceparent in a handler) is sent as the traceparent header:
+        the job continues that trace. options are the other fields of a
         submission: priority, mutex, idempotency_key, timeout,
         max_attempts, labels."""
         body = dict(options, algorithm=algorithm, input=input)
         timeout = None
         if wait is not None:
             timeout = self.timeout + (wait if isinstance(wait, (int, float)) else 0)
-        return self._call("POST", "/v1/jobs", body, {"wait": _duration(wait)}, timeout)
+        headers = {"traceparent": traceparent} if traceparent else None
+        return self._call("POST", "/v1/jobs", body, {"wait": _duration(wait)}, timeout, headers)
 
     def get(self, id, wait=None):
         """Return the job id; with wait, long-poll up to that long for it

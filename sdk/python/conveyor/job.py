@@ -31,13 +31,17 @@ class Job:
         algorithm: the algorithm's name.
         attempt: 1 for the first attempt, 2 and more for retries.
         deadline: when the attempt times out, an aware datetime, or None.
+        traceparent: the W3C trace context of the request that submitted
+            the job (a ``traceparent`` header value), or None. Pass it on to
+            continue the trace.
     """
 
-    def __init__(self, id, algorithm="", attempt=1, deadline=None, send=None):
+    def __init__(self, id, algorithm="", attempt=1, deadline=None, send=None, traceparent=None):
         self.id = id
         self.algorithm = algorithm
         self.attempt = attempt
         self.deadline = deadline
+        self.traceparent = traceparent
         self._send = send or (lambda msg: None)
         self._cancel = threading.Event()
 

@@ -110,7 +110,7 @@ def _check(typ, m):
         a = m.get("attempt", 0)
         if a is not None and (not _is_int(a) or a < 0):
             return '"attempt" must not be negative'
-        return string("deadline", required=False)
+        return string("deadline", required=False) or string("traceparent", required=False)
     if typ in ("cancel", "result", "error"):
         r = string("id")
         if r:

@@ -13,6 +13,7 @@ class FakeAPI(BaseHTTPRequestHandler):
 
     jobs = {}
     requests = []
+    traceparents = []
 
     def log_message(self, *args):
         pass
@@ -28,6 +29,7 @@ class FakeAPI(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
         self.requests.append(("POST", self.path, body, self.headers.get("Authorization")))
+        self.traceparents.append(self.headers.get("traceparent"))
         if self.path.startswith("/v1/jobs/j1/cancel"):
             self.jobs["j1"]["status"] = "canceled"
             return self.reply(200, self.jobs["j1"])
@@ -68,6 +70,7 @@ class ClientTest(unittest.TestCase):
     def setUp(self):
         FakeAPI.jobs.clear()
         FakeAPI.requests.clear()
+        FakeAPI.traceparents.clear()
 
     def test_submit_wait_result(self):
         job = self.client.submit("word_count", {"text": "a b"}, wait=1.5, priority="high")
@@ -80,6 +83,13 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(FakeAPI.requests[-1][1].startswith("/v1/jobs/j1?wait="))
         self.assertEqual(self.client.logs("j1"), [{"stream": "stdout", "line": "hi"}])
         self.assertEqual(self.client.result("word_count", {"text": "a b"}, timeout=10), {"words": 2})
+
+    def test_traceparent(self):
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        self.client.submit("word_count", {"text": "a"}, traceparent=tp)
+        self.client.submit("word_count", {"text": "a"})
+        self.assertEqual(FakeAPI.traceparents, [tp, None])
+        self.assertNotIn("traceparent", FakeAPI.requests[0][2])
 
     def test_cancel_and_job_failed(self):
         self.client.submit("word_count", {"text": "a"})

@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// chatter is a server with the chatter Python worker (testdata/chatter.py),
+// which reports progress as often as asked, and a watch of its job store.
+type chatter struct {
+	s *server
+	w jetstream.KeyWatcher
+}
+
+func startChatter(tb testing.TB) *chatter {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		tb.Skipf("no python3: %v", err)
+	}
+	dir, _ := filepath.Abs("testdata")
+	_, _ = os.ReadFile("testdata/chatter.py") // so that go test's cache sees it
+	cfg := testConfig(tb, tb.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Dir: dir, Workers: config.Workers{Min: 1, Max: 1},
+		Command: []string{strings.TrimSpace(string(out)), "-m", "conveyor.worker", "chatter"}}}
+	cfg.WithDefaults()
+	s := startServer(tb, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	w, err := s.app.broker.WatchJobs(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = w.Stop() })
+	return &chatter{s: s, w: w}
+}
+
+// run runs one job reporting progress rate times a second for seconds,
+// and returns how many reports it sent, how many times its record was
+// written, and how long it took from submit to its final write.
+func (c *chatter) run(tb testing.TB, seconds float64, rate int) (reports, writes int, took time.Duration) {
+	tb.Helper()
+	start := time.Now()
+	j := c.s.submit(map[string]any{"algorithm": "chatter", "input": map[string]any{"seconds": seconds, "rate": rate}}, "", 202)
+	deadline := time.After(60 * time.Second)
+	for final := false; !final; {
+		select {
+		case e := <-c.w.Updates():
+			if e != nil && e.Key() == j.ID {
+				writes++
+				final = strings.Contains(string(e.Value()), `"status":"succeeded"`)
+			}
+		case <-deadline:
+			tb.Fatalf("job %s did not succeed", j.ID)
+		}
+	}
+	took = time.Since(start)
+	done := c.s.wait(j.ID)
+	reports, _ = strconv.Atoi(string(done.Output))
+	if done.Progress == nil || done.Progress.Percent != 100 || done.Progress.Message != "report "+string(done.Output) {
+		tb.Fatalf("the last progress did not land: %+v after %d reports", done.Progress, reports)
+	}
+	return reports, writes, took
+}
+
+// TestProgressCoalesced: a worker reporting progress thousands of times a
+// second costs its job record a write per runner tick (50 ms), not one per
+// report, and the last report lands.
+func TestProgressCoalesced(t *testing.T) {
+	c := startChatter(t)
+	reports, writes, took := c.run(t, 0.5, 4000)
+	// Creation, running and the outcome, plus at most one progress write
+	// per tick — twice that, for a tick that lands beside another write.
+	limit := 3 + 2*int(took/(50*time.Millisecond)+1)
+	if reports != 2000 || writes > limit {
+		t.Fatalf("%d reports in %v made %d record writes, want at most %d", reports, took, writes, limit)
+	}
+	t.Logf("%d reports in %v: %d record writes", reports, took.Round(time.Millisecond), writes)
+}
+
+// BenchmarkProgressCoalescing measures what progress reporting costs the
+// broker: a Python worker reports progress 10,000 times a second for a
+// second per job, and a watch of the job store counts the writes to the
+// job's record. The runner coalesces progress to one write per 50 ms tick,
+// so it should see about 20 writes a second whatever the report rate, and
+// the last report lands (the job ends at 100 %).
+//
+//	go test ./internal/app -run XXX -bench ProgressCoalescing -benchtime 3x
+func BenchmarkProgressCoalescing(b *testing.B) {
+	c := startChatter(b)
+	var reports, writes int
+	var busy time.Duration
+	b.ResetTimer()
+	for range b.N {
+		r, w, took := c.run(b, 1, 10000)
+		reports, writes, busy = reports+r, writes+w, busy+took
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(reports)/busy.Seconds(), "reports/s")
+	b.ReportMetric(float64(writes)/busy.Seconds(), "record-writes/s")
+	b.ReportMetric(float64(writes)/float64(b.N), "record-writes/job")
+}
