@@ -28,7 +28,7 @@ func TestReadmeTour(t *testing.T) {
 	for _, a := range algs.Algorithms {
 		names = append(names, a.Name)
 	}
-	if strings.Join(names, ",") != "batch,classify,is_prime,sleep,wordcount" {
+	if strings.Join(names, ",") != "batch,classify,describe,factorize,is_prime,number_facts,render,sleep,wordcount" {
 		t.Fatalf("algorithms: %v", names)
 	}
 
@@ -39,6 +39,11 @@ func TestReadmeTour(t *testing.T) {
 	}
 	if code, _ := p.call("POST", "/v1/algorithms/wordcount/jobs", `{"words": 1}`, nil); code != 400 {
 		t.Fatalf("wordcount without text: %d, want 400", code)
+	}
+	// The pipeline: Go, Python, Go.
+	code, err = p.call("POST", "/v1/algorithms/number_facts/jobs?wait=30s", `{"n": 28}`, &j)
+	if err != nil || code != 200 || !strings.Contains(string(j.Output), "28 = 2 × 2 × 7: 6 divisors, perfect") {
+		t.Fatalf("number_facts: %d %v output %s error %+v\n%s", code, err, j.Output, j.Error, p.logs)
 	}
 	var prime struct {
 		N     int64 `json:"n"`
