@@ -165,7 +165,9 @@ async function job(id) {
         j.runner ? " on " + j.runner : "", " ",
         j.status === "queued" || j.status === "running" ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j.id) }, "Cancel") : null,
         j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
-      retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null);
+      retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
+      j.stage ? el("p", { class: "stage" }, "stage " + j.stage.name + " (" + (j.stage.index + 1) + " of " + j.stage.of +
+        ", step " + (j.stage.step + 1) + ") of the pipeline " + j.pipeline.stages.join(" → ")) : null);
     const p = j.progress ? j.progress.percent : (j.status === "succeeded" ? 100 : 0);
     bar.firstChild.style.width = p + "%";
     bar.setAttribute("aria-valuenow", String(Math.round(p)));
