@@ -44,3 +44,32 @@ func BenchmarkSubmitWait(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 }
+
+// BenchmarkCall is the synchronous path with a trivial input: GET
+// …/is_prime/run?n=7 over HTTP, the W1 workload of bench/sync.sh.
+func BenchmarkCall(b *testing.B) {
+	cfg := testConfig(b, b.TempDir())
+	cfg.Algorithms = cfg.Algorithms[:1]
+	cfg.Algorithms[0].Workers.Max = 8
+	s := startServer(b, cfg)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := s.base + "/v1/algorithms/is_prime/run?n=7"
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
