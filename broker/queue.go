@@ -36,7 +36,8 @@ const revHeader = "Conveyor-Rev"
 // id); the store stays the truth, and a runner whose copy is stale finds
 // out by a failed compare-and-swap. The publish is deduplicated on the job
 // id, so a retried Enqueue never queues a job twice within the broker's
-// duplicate window.
+// duplicate window; Enqueue itself retries while the broker fails over
+// (for up to 15s, bounded by ctx).
 func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 	j := s.Job
 	msg := nats.NewMsg(QueueSubject(j.Algorithm, j.Priority))
@@ -45,7 +46,11 @@ func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 		msg.Data = s.data
 		msg.Header.Set(revHeader, strconv.FormatUint(s.Rev, 10))
 	}
-	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID)); err != nil {
+	err := retry(ctx, func(ctx context.Context) error {
+		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID))
+		return err
+	})
+	if err != nil {
 		return unavailable("queue job", err)
 	}
 	return nil
@@ -84,7 +89,7 @@ func ConsumerName(algorithm string) string { return "q_" + algorithm }
 // deleted and made again, the messages of finished jobs are delivered once
 // more and acknowledged at once, as their records are final.
 func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Consumer, error) {
-	c, err := b.js.CreateOrUpdateConsumer(ctx, QueueStream, jetstream.ConsumerConfig{
+	want := jetstream.ConsumerConfig{
 		Durable:       ConsumerName(algorithm),
 		Description:   "runners of " + algorithm,
 		FilterSubject: "conveyor.queue." + algorithm + ".>",
@@ -93,6 +98,23 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Cons
 		MaxDeliver:    -1, // attempts are counted on the job record
 		MaxAckPending: 100_000,
 		MaxWaiting:    4096,
+	}
+	var c jetstream.Consumer
+	// Every runner of the algorithm opens the consumer as it starts; only
+	// the first (or one with another heartbeat) writes it.
+	err := retry(ctx, func(ctx context.Context) error {
+		return b.step(ctx, func(ctx context.Context) error {
+			var err error
+			if c, err = b.js.Consumer(ctx, QueueStream, want.Durable); err == nil {
+				have := c.CachedInfo().Config
+				if have.AckWait == want.AckWait && have.FilterSubject == want.FilterSubject &&
+					have.MaxAckPending == want.MaxAckPending && have.MaxWaiting == want.MaxWaiting {
+					return nil
+				}
+			}
+			c, err = b.js.CreateOrUpdateConsumer(ctx, QueueStream, want)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer for %s: %w", algorithm, err)

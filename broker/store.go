@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,13 +57,27 @@ type Stored struct {
 // Data returns the record's JSON as it was written.
 func (s Stored) Data() []byte { return s.data }
 
-// CreateJob stores a new job record. It returns ECONFLICT if the id is taken.
+// CreateJob stores a new job record. It returns ECONFLICT if the id is
+// taken. It retries while the broker fails over (for up to 15s, bounded by
+// ctx); a retry that finds the record an earlier try wrote (its
+// acknowledgement lost) takes it as its own.
 func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return Stored{}, err
 	}
-	rev, err := b.jobs.Create(ctx, j.ID, data)
+	var rev uint64
+	tries := 0
+	err = retry(ctx, func(ctx context.Context) error {
+		tries++
+		rev, err = b.jobs.Create(ctx, j.ID, data)
+		if errors.Is(err, jetstream.ErrKeyExists) && tries > 1 {
+			if e, gerr := b.jobs.Get(ctx, j.ID); gerr == nil && bytes.Equal(e.Value(), data) {
+				rev, err = e.Revision(), nil
+			}
+		}
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return Stored{}, conveyor.Errorf(conveyor.ECONFLICT, "job %s already exists", j.ID)
 	}

@@ -45,6 +45,7 @@ func (g *Gateway) info(k *known, runners []conveyor.RunnerInfo) conveyor.Algorit
 			}
 		}
 	}
+	info.Conflicts = g.reg.conflicts(k, runners)
 	return info
 }
 

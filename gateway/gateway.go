@@ -80,7 +80,7 @@ func New(cfg Config) (*Gateway, error) {
 		b:     cfg.Broker,
 		log:   cfg.Logger,
 		jobs:  newIndex(),
-		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
+		reg:   newRegistry(3*cfg.Broker.Config().Heartbeat, cfg.Logger),
 		ready: make(chan struct{}),
 	}
 	g.routes()

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
 )
 
@@ -31,6 +32,8 @@ type pool struct {
 	size     int
 	grace    time.Duration
 	consumer jetstream.Consumer
+	schema   string      // SchemaDigest of alg's input schema
+	conflict atomic.Bool // another live runner holds the registration with another schema
 
 	mu      sync.Mutex
 	running int           // slots taken: jobs and calls executing
@@ -45,6 +48,7 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		handler: s.Handler,
 		size:    entry.Workers.Max,
 		grace:   entry.Grace.Std(),
+		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),
 	}
 }

@@ -140,7 +140,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop
 	for _, p := range r.served {
-		if err := r.b.PutAlgorithm(ctx, p.alg); err != nil {
+		if err := r.announce(ctx, p); err != nil {
 			return err
 		}
 		c, err := r.b.Consumer(ctx, p.alg.Name)
@@ -233,7 +233,9 @@ func (r *Runner) closeHandlers() {
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
+	info.Schemas = make(map[string]string, len(r.served))
 	for _, p := range r.served {
+		info.Schemas[p.alg.Name] = p.schema
 		info.Algorithms = append(info.Algorithms, p.alg.Name)
 		info.Capacity += p.size
 		info.Busy += p.busy()
@@ -261,6 +263,27 @@ func (r *Runner) registerGauges() {
 
 func (r *Runner) register(ctx context.Context) error {
 	return r.b.PutRunner(ctx, r.Info())
+}
+
+// announce registers p's algorithm. When a live runner holds the
+// registration with another input schema, it warns, and the runner serves
+// the algorithm anyway (gateways report the conflict); each heartbeat
+// announces it again, so it takes over once the other runners are gone,
+// as in a rolling upgrade.
+func (r *Runner) announce(ctx context.Context, p *pool) error {
+	err := r.b.RegisterAlgorithm(ctx, p.alg, r.cfg.ID)
+	var conflict *broker.SchemaConflictError
+	if errors.As(err, &conflict) {
+		if !p.conflict.Swap(true) {
+			r.log.Warn("input schema conflict: serving the algorithm, but gateways validate jobs against the registered schema",
+				"algorithm", p.alg.Name, "registered_sha256", conflict.Registered, "input_schema_sha256", p.schema, "registered_by", conflict.Runner)
+		}
+		return nil
+	}
+	if err == nil && p.conflict.Swap(false) {
+		r.log.Info("input schema conflict resolved: this runner's schema is now registered", "algorithm", p.alg.Name)
+	}
+	return err
 }
 
 func newRunnerID() string {

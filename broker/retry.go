@@ -1,0 +1,85 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publishRetry is how long the writes of the submit path are retried while
+// the broker cannot take them: longer than the Raft election that follows
+// the loss of a cluster node (4–9 s), and far shorter than the queue's
+// duplicate window, so a retried publish is still recognised by its
+// Nats-Msg-Id.
+const publishRetry = 15 * time.Second
+
+// attemptTimeout bounds one retried attempt, so that a request lost with a
+// failed node is given up in time for another try.
+const attemptTimeout = 5 * time.Second
+
+// retry runs op until it succeeds, fails for good, ctx ends or
+// publishRetry has passed since the first failure, and returns op's last
+// error. The first call is op(ctx) itself: when nothing fails, retry costs
+// nothing.
+func retry(ctx context.Context, op func(ctx context.Context) error) error {
+	err := op(ctx)
+	if err == nil || !transient(ctx, err) {
+		return err
+	}
+	deadline := time.Now().Add(publishRetry)
+	for try := 0; ; try++ {
+		d := backoff(try)
+		if time.Now().Add(d).After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err = op(actx)
+		cancel()
+		if err == nil || !transient(ctx, err) {
+			return err
+		}
+	}
+}
+
+// transient reports whether err, from a call under ctx, may go away by
+// itself: a timeout, no responders while a stream elects its leader, a
+// connection being re-established, a 5xx from JetStream.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	for _, perm := range []error{
+		nats.ErrConnectionClosed, nats.ErrMaxPayload, nats.ErrBadSubject, nats.ErrInvalidMsg,
+		jetstream.ErrKeyExists, jetstream.ErrKeyRevisionMismatch, jetstream.ErrMsgAlreadyAckd,
+	} {
+		if errors.Is(err, perm) {
+			return false
+		}
+	}
+	var jserr jetstream.JetStreamError
+	if errors.As(err, &jserr) {
+		if api := jserr.APIError(); api != nil && api.Code >= 400 && api.Code < 500 && api.Code != 408 {
+			return false
+		}
+	}
+	return true
+}
+
+// backoff is the wait before retry number try (0-based): 50ms doubling up
+// to 2s, jittered within its upper half.
+func backoff(try int) time.Duration {
+	d := 2 * time.Second
+	if try < 6 {
+		d = 50 * time.Millisecond << try
+	}
+	return d/2 + rand.N(d/2+1)
+}
