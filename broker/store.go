@@ -131,9 +131,10 @@ func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev 
 
 // WatchJobs streams every change to every job record: first the current
 // record of each retained job, then a nil entry, then changes as they
-// happen. Stop the watcher to release it.
-func (b *Broker) WatchJobs(ctx context.Context) (jetstream.KeyWatcher, error) {
-	return b.jobs.WatchAll(ctx)
+// happen. Stop the watcher to release it. With jetstream.ResumeFromRevision
+// it streams every change from that revision on instead.
+func (b *Broker) WatchJobs(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+	return b.jobs.WatchAll(ctx, opts...)
 }
 
 // validKey reports whether s can be a key: ids come from clients in URLs.
@@ -151,4 +152,24 @@ func validKey(s string) bool {
 
 func unavailable(what string, err error) error {
 	return &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: what + ": the broker is unavailable", Err: err}
+}
+
+// LastRevision returns the last revision written to bucket (JobsBucket,
+// AlgorithmsBucket or RunnersBucket), or 0 when the bucket holds no entry
+// at all (every one expired), so that a watcher can tell that it is
+// behind.
+func (b *Broker) LastRevision(ctx context.Context, bucket string) (uint64, error) {
+	kv := map[string]jetstream.KeyValue{JobsBucket: b.jobs, AlgorithmsBucket: b.algs, RunnersBucket: b.runs}[bucket]
+	if kv == nil {
+		return 0, fmt.Errorf("no bucket %s", bucket)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, unavailable("bucket status", err)
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok || bs.StreamInfo().State.Msgs == 0 {
+		return 0, nil
+	}
+	return bs.StreamInfo().State.LastSeq, nil
 }
