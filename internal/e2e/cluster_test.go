@@ -18,14 +18,15 @@ import (
 	"github.com/conveyor-run/conveyor"
 )
 
-// cluster is a 3-node NATS cluster of `conveyor broker` processes.
+// cluster is a NATS cluster of `conveyor broker` processes.
 type cluster struct {
 	nodes []*proc
 	url   string // every node's client URL, comma-separated
 }
 
 // startCluster starts n `conveyor broker` nodes on free loopback ports,
-// routed to one another, each with its own data dir under dir.
+// routed to one another, each with its own data dir under dir; one node
+// runs unclustered.
 func startCluster(t *testing.T, dir string, n int) *cluster {
 	t.Helper()
 	clients, routes := make([]string, n), make([]string, n)
@@ -36,13 +37,11 @@ func startCluster(t *testing.T, dir string, n int) *cluster {
 	c := &cluster{url: strings.Join(clients, ",")}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
-		c.nodes = append(c.nodes, startProc(t, []string{
-			"broker", "--name", name,
-			"--listen", strings.TrimPrefix(clients[i], "nats://"),
-			"--cluster", strings.TrimPrefix(routes[i], "nats://"),
-			"--routes", strings.Join(routes, ","),
-			"--data-dir", filepath.Join(dir, name),
-		}, nil, "", ""))
+		args := []string{"broker", "--name", name, "--listen", strings.TrimPrefix(clients[i], "nats://"), "--data-dir", filepath.Join(dir, name)}
+		if n > 1 {
+			args = append(args, "--cluster", strings.TrimPrefix(routes[i], "nats://"), "--routes", strings.Join(routes, ","))
+		}
+		c.nodes = append(c.nodes, startProc(t, args, nil, "", ""))
 	}
 	return c
 }
@@ -333,4 +332,74 @@ func isPrime(n int) bool {
 		}
 	}
 	return true
+}
+
+// TestDiscovery runs a broker, 2 gateways and runners as processes: a
+// runner's algorithms appear on both gateways; a runner announcing an
+// algorithm with another input schema is reported as a conflict, not
+// merged; a killed runner is gone from both within its heartbeat TTL, and
+// then the other schema takes over the registration.
+func TestDiscovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	c := startCluster(t, dir, 1)
+	env := []string{"CONVEYOR_HEARTBEAT=300ms"}
+	var gws []*proc
+	for range 2 {
+		addr := freeAddr(t)
+		gws = append(gws, startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr))
+	}
+	first := startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go}]"), "", "")
+	algorithm := func(g *proc) conveyor.AlgorithmInfo {
+		var a conveyor.AlgorithmInfo
+		if code, err := g.call("GET", "/v1/algorithms/is_prime", "", &a); err != nil || code != 200 {
+			return conveyor.AlgorithmInfo{}
+		}
+		return a
+	}
+	var firstID string
+	for i, g := range gws {
+		eventually(t, fmt.Sprintf("the runner on gateway %d", i+1), func() bool {
+			firstID = runnerID(t, g, first)
+			a := algorithm(g)
+			return firstID != "" && slices.Contains(a.Runners, firstID) && strings.Contains(string(a.InputSchema), `"n"`)
+		})
+	}
+
+	// Another runner serves is_prime with another input schema.
+	other := `[{name: is_prime, kind: exec, command: [sh, -c, "echo 'OUTPUT: {}'"], input_schema: {type: object, properties: {m: {type: integer}}, required: [m]}}]`
+	second := startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS="+other), "", "")
+	var secondID string
+	for i, g := range gws {
+		eventually(t, fmt.Sprintf("the conflict reported on gateway %d", i+1), func() bool {
+			secondID = runnerID(t, g, second)
+			a := algorithm(g)
+			return secondID != "" && len(a.Conflicts) == 1 && a.Conflicts[0].Runner == secondID &&
+				strings.Contains(string(a.InputSchema), `"n"`) // the registered schema is kept
+		})
+	}
+	if !strings.Contains(second.logs.String(), "input schema conflict") || !strings.Contains(gws[0].logs.String(), "another input schema") {
+		t.Errorf("the conflict is not logged\nrunner:\n%s\ngateway:\n%s", second.logs, gws[0].logs)
+	}
+
+	// Kill the first runner: it leaves both gateways within its TTL, and
+	// the second's schema is registered (a rolling upgrade).
+	killed := time.Now()
+	first.kill(syscall.SIGKILL)
+	for i, g := range gws {
+		eventually(t, fmt.Sprintf("the killed runner gone from gateway %d", i+1), func() bool { return runnerID(t, g, first) == "" })
+	}
+	gone := time.Since(killed)
+	t.Logf("a runner killed with SIGKILL left both gateways' lists %v later (heartbeat 300ms, TTL 900ms)", gone.Round(time.Millisecond))
+	if gone > 5*time.Second {
+		t.Errorf("the killed runner took %v to leave, far over its 900ms TTL", gone)
+	}
+	for i, g := range gws {
+		eventually(t, fmt.Sprintf("the second schema registered on gateway %d", i+1), func() bool {
+			a := algorithm(g)
+			return len(a.Conflicts) == 0 && strings.Contains(string(a.InputSchema), `"m"`) && slices.Equal(a.Runners, []string{secondID})
+		})
+	}
 }
