@@ -212,7 +212,7 @@ func (a *App) open(ctx context.Context, name string) (*broker.Broker, error) {
 	if a.emb != nil {
 		nc, err = a.emb.Connect(name)
 	} else {
-		nc, err = dial(a.cfg.NATS, name, a.log)
+		nc, err = dial(ctx, a.cfg.NATS, name, a.log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to the broker: %w", err)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,15 +21,37 @@ const (
 	reconnectMax  = 5 * time.Second
 )
 
+// connectWait bounds how long a process starting with its brokers waits
+// for the first of them to accept it.
+const connectWait = time.Minute
+
 // dial connects to the external NATS server or cluster of c as the client
 // named name: with its credentials and TLS, reconnecting forever with
-// backoff, and logging each disconnect and reconnect.
-func dial(c config.NATS, name string, log *slog.Logger) (*nats.Conn, error) {
+// backoff, and logging each disconnect and reconnect. While no server
+// accepts the first connection (the brokers are starting too) it retries
+// for up to connectWait; an authorization error is final at once.
+func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*nats.Conn, error) {
 	opts, err := clientOptions(c, name, log)
 	if err != nil {
 		return nil, err
 	}
-	return nats.Connect(c.URL, opts...)
+	deadline := time.Now().Add(connectWait)
+	for attempt := 0; ; attempt++ {
+		nc, err := nats.Connect(c.URL, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		d := reconnectDelay(attempt)
+		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(d).After(deadline) {
+			return nil, err
+		}
+		log.Warn("no NATS server answers yet, retrying", "conn", name, "url", c.URL, "err", err, "retry_in", d.Round(time.Millisecond))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // clientOptions are the nats.go options for c.
