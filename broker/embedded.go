@@ -125,6 +125,10 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 		name = "conveyor"
 	}
 	opts.Cluster = server.ClusterOpts{Name: name, Host: host, Port: port}
+	// On shutdown, a node hands the leadership of its streams to others,
+	// then closes its clients over a second, so that they move to the other
+	// nodes: see Shutdown.
+	opts.LameDuckDuration, opts.LameDuckGracePeriod = time.Second, 100*time.Millisecond
 	user, pass := cfg.User, cfg.Password
 	if user == "" && cfg.Token != "" {
 		user, pass = "route", cfg.Token
@@ -179,8 +183,15 @@ func (e *Embedded) ClientURL() string {
 	return e.srv.ClientURL()
 }
 
-// Shutdown stops the server and waits until it is down. Safe to call twice.
+// Shutdown stops the server and waits until it is down. A cluster node
+// first goes into lame-duck mode: it transfers the leadership of its
+// streams and consumers to other nodes and closes its clients over a
+// second, so that a graceful stop costs the cluster no election. Safe to
+// call twice.
 func (e *Embedded) Shutdown() {
+	if e.cfg.Cluster != "" {
+		e.srv.LameDuckShutdown()
+	}
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
