@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -271,4 +273,23 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 			t.Fatalf("job %s (n=%d): %s %s", id, i, j.Status, j.Output)
 		}
 	}
+}
+
+// TestBrokerCredentials: a `conveyor broker` given a user and password
+// turns away a runner without them, which exits at once, and serves one
+// with them.
+func TestBrokerCredentials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	addr := freeAddr(t)
+	creds := []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret"}
+	startProc(t, []string{"broker", "--listen", addr, "--data-dir", t.TempDir()}, creds, "", "")
+	rogue := exec.Command(binary, "runner", "--nats", "nats://"+addr)
+	rogue.Env = append(os.Environ(), "CONVEYOR_NATS_PASSWORD=guess")
+	out, err := rogue.CombinedOutput()
+	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authorization violation") {
+		t.Fatalf("a runner without the credentials: %v\n%s", err, out)
+	}
+	startProc(t, []string{"runner", "--nats", "nats://" + addr}, creds, "", "")
 }
