@@ -152,6 +152,14 @@ func TestClusterFailover(t *testing.T) {
 		})
 	}
 	t.Logf("both gateways list the %d jobs %v after the first submit", quick+len(slow), time.Since(start).Round(time.Millisecond))
+
+	// The synchronous path goes through the cluster too.
+	for i, g := range gws {
+		var out struct{ Prime bool }
+		if code, err := g.call("GET", "/v1/algorithms/is_prime/run?n=97", "", &out); err != nil || code != 200 || !out.Prime {
+			t.Errorf("call through gateway %d: %d %v", i+1, code, err)
+		}
+	}
 }
 
 // TestDiscovery runs a broker, 2 gateways and runners as processes: a
