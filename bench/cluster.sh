@@ -2,11 +2,14 @@
 # Jobs/s through a cluster against one `conveyor serve`, on the same
 # machine, in one run (these machines are shared: compare ratios).
 #
-#   bench/cluster.sh                 # REPS=2 JOBS=5000 by default
+#   bench/cluster.sh                 # serve, split, cluster; REPS=2 JOBS=5000 by default
+#   bench/cluster.sh cluster         # just the cluster
 #
 # serve: one process, embedded broker, workers.max 8 for is_prime.
 # cluster: 3 `conveyor broker` nodes (nats.replicas 3), 2 gateways and 2
 # runners (workers.max 8 each), loaded through both gateways in turn.
+# split: one `conveyor broker`, one gateway, one runner (workers.max 8):
+# the cost of separate processes over TCP, without replication.
 # bench/load's e2e mode: JOBS is_prime (n = 7) jobs from 32 clients, each
 # awaited. Everything listens on 127.0.0.1 and is stopped by PID on exit.
 set -euo pipefail
@@ -60,4 +63,19 @@ cluster() {
   unset CONVEYOR_NATS_URL CONVEYOR_NATS_REPLICAS
 }
 
-for r in $(seq 1 "$REPS"); do serve; cluster; done
+split() {
+  rm -rf "$WORK/n1"
+  "$C" broker --listen 127.0.0.1:14222 --data-dir "$WORK/n1" 2> "$WORK/n1.log" & PIDS+=($!)
+  export CONVEYOR_NATS_URL=nats://127.0.0.1:14222
+  CONVEYOR_HTTP_ADDR=127.0.0.1:18181 "$C" gateway 2> "$WORK/g1.log" & PIDS+=($!)
+  CONVEYOR_ALGORITHMS='[{kind: go, workers: {max: 8}}]' "$C" runner 2> "$WORK/r1.log" & PIDS+=($!)
+  ready http://127.0.0.1:18181
+  until curl -s http://127.0.0.1:18181/v1/runners | grep -q '"id"'; do sleep 0.1; done
+  load http://127.0.0.1:18181 split
+  stop
+  unset CONVEYOR_NATS_URL
+}
+
+SETS=("$@")
+[ ${#SETS[@]} -gt 0 ] || SETS=(serve split cluster)
+for r in $(seq 1 "$REPS"); do for set in "${SETS[@]}"; do "$set"; done; done
