@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,6 +57,7 @@ type Broker struct {
 	idem jetstream.KeyValue
 	algs jetstream.KeyValue
 	runs jetstream.KeyValue
+	conn atomic.Pointer[connEpoch] // the current connection's; see attempt
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
@@ -85,6 +87,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{nc: nc, js: js, cfg: cfg}
+	b.watchConn()
 	deadline := time.Now().Add(cfg.OpenWait)
 	for try := 0; ; try++ {
 		err := b.create(ctx)

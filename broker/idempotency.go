@@ -32,7 +32,7 @@ func (b *Broker) ClaimIdempotencyKey(ctx context.Context, key, jobID, request st
 	for range maxCASRetries {
 		// Retried through a failover; a retry may find the key its own
 		// earlier try bound (the acknowledgement lost): see below.
-		err := retry(ctx, func(ctx context.Context) error {
+		err := b.retry(ctx, func(ctx context.Context) error {
 			_, err := b.idem.Create(ctx, k, data)
 			return err
 		})

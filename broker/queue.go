@@ -46,7 +46,7 @@ func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 		msg.Data = s.data
 		msg.Header.Set(revHeader, strconv.FormatUint(s.Rev, 10))
 	}
-	err := retry(ctx, func(ctx context.Context) error {
+	err := b.retry(ctx, func(ctx context.Context) error {
 		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID))
 		return err
 	})
@@ -102,7 +102,7 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Cons
 	var c jetstream.Consumer
 	// Every runner of the algorithm opens the consumer as it starts; only
 	// the first (or one with another heartbeat) writes it.
-	err := retry(ctx, func(ctx context.Context) error {
+	err := b.retry(ctx, func(ctx context.Context) error {
 		return b.step(ctx, func(ctx context.Context) error {
 			var err error
 			if c, err = b.js.Consumer(ctx, QueueStream, want.Durable); err == nil {

@@ -24,12 +24,10 @@ const attemptTimeout = 2 * time.Second
 
 // retry runs op until it succeeds, fails for good, ctx ends or
 // publishRetry has passed since the first failure, and returns op's last
-// error. When nothing fails it costs nothing: one call of op, under a
-// timeout the client library would otherwise set itself.
-func retry(ctx context.Context, op func(ctx context.Context) error) error {
-	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	err := op(actx)
-	cancel()
+// error. When nothing fails it costs next to nothing: one call of op,
+// under a timeout the client library would otherwise set itself.
+func (b *Broker) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	err := b.attempt(ctx, op)
 	if err == nil || !transient(ctx, err) {
 		return err
 	}
@@ -44,13 +42,46 @@ func retry(ctx context.Context, op func(ctx context.Context) error) error {
 		case <-ctx.Done():
 			return err
 		}
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		err = op(actx)
-		cancel()
+		err = b.attempt(ctx, op)
 		if err == nil || !transient(ctx, err) {
 			return err
 		}
 	}
+}
+
+// attempt runs op once, for at most attemptTimeout, and ends it early if
+// the connection drops meanwhile: a request whose reply was lost with the
+// connection is then retried at once instead of after the timeout.
+func (b *Broker) attempt(ctx context.Context, op func(ctx context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	defer context.AfterFunc(b.conn.Load().ctx, cancel)()
+	return op(actx)
+}
+
+// connEpoch lasts as long as one connection to a server: it is canceled
+// when the connection drops.
+type connEpoch struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newConnEpoch() *connEpoch {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &connEpoch{ctx, cancel}
+}
+
+// watchConn makes every lost connection end the attempts in flight on it,
+// keeping the connection's own disconnect handler.
+func (b *Broker) watchConn() {
+	b.conn.Store(newConnEpoch())
+	prev := b.nc.DisconnectErrHandler()
+	b.nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
+		b.conn.Swap(newConnEpoch()).cancel()
+		if prev != nil {
+			prev(nc, err)
+		}
+	})
 }
 
 // transient reports whether err, from a call under ctx, may go away by

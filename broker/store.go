@@ -68,7 +68,7 @@ func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error)
 	}
 	var rev uint64
 	tries := 0
-	err = retry(ctx, func(ctx context.Context) error {
+	err = b.retry(ctx, func(ctx context.Context) error {
 		tries++
 		rev, err = b.jobs.Create(ctx, j.ID, data)
 		if errors.Is(err, jetstream.ErrKeyExists) && tries > 1 {
