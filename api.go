@@ -41,6 +41,18 @@ type AlgorithmInfo struct {
 	Workers int `json:"workers"`
 	Queued  int `json:"queued"`
 	Running int `json:"running"`
+	// Conflicts are the live runners that announce the algorithm with
+	// another input schema than the registered one.
+	Conflicts []SchemaConflict `json:"conflicts,omitempty"`
+}
+
+// SchemaConflict is a runner serving an algorithm with an input schema
+// other than the one registered for it; digests are SHA-256 of the
+// schema's canonical JSON.
+type SchemaConflict struct {
+	Runner            string `json:"runner"`
+	InputSchemaSHA256 string `json:"input_schema_sha256"`
+	RegisteredSHA256  string `json:"registered_sha256"`
 }
 
 // AlgorithmList is the body of GET /v1/algorithms, sorted by name.
@@ -62,6 +74,9 @@ type RunnerInfo struct {
 	Workers   map[string]int `json:"workers,omitempty"`
 	StartedAt time.Time      `json:"started_at"`
 	LastSeen  time.Time      `json:"last_seen"`
+	// Schemas is the SHA-256 of the input schema each algorithm has on this
+	// runner, by name, so that gateways can spot conflicting runners.
+	Schemas map[string]string `json:"schemas,omitempty"`
 }
 
 // RunnerList is the body of GET /v1/runners.

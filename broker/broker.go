@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +39,12 @@ type Config struct {
 	// Heartbeat is how often runners report; a runner record expires after
 	// three missed heartbeats, and so does a job's in-progress lease.
 	Heartbeat time.Duration
+	// OpenWait bounds how long Open keeps retrying while JetStream cannot
+	// create the streams yet (a cluster still forming, electing its meta
+	// leader, or short of the nodes for Replicas). Default 1m.
+	OpenWait time.Duration
+	// Logger reports those retries. Default: none.
+	Logger *slog.Logger
 }
 
 // Broker is an open connection to JetStream with Conveyor's streams and
@@ -50,11 +58,15 @@ type Broker struct {
 	algs    jetstream.KeyValue
 	runs    jetstream.KeyValue
 	mutexes jetstream.KeyValue
+	conn    atomic.Pointer[connEpoch] // the current connection's; see attempt
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
-// creating or updating them as needed. It returns EUNAVAILABLE-worthy errors
-// when JetStream does not answer before ctx ends.
+// creating or updating them as needed: any number of processes may open
+// the same broker at once, and a changed Replicas is applied to existing
+// streams. While JetStream refuses (a cluster still forming) it retries
+// with backoff for up to cfg.OpenWait; it returns the last error when that
+// or ctx ends first.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -65,11 +77,48 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 5 * time.Second
 	}
+	if cfg.OpenWait == 0 {
+		cfg.OpenWait = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
 	if err != nil {
 		return nil, err
 	}
 	b := &Broker{nc: nc, js: js, cfg: cfg}
+	b.watchConn()
+	deadline := time.Now().Add(cfg.OpenWait)
+	for try := 0; ; try++ {
+		err := b.create(ctx)
+		if err == nil {
+			return b, nil
+		}
+		d := backoff(try)
+		if ctx.Err() != nil || time.Now().Add(d).After(deadline) {
+			return nil, err
+		}
+		cfg.Logger.Warn("JetStream not ready, retrying", "err", err, "retry_in", d.Round(time.Millisecond))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
+}
+
+// createTimeout bounds one create or update of a stream. Requests that
+// race with another process's create of the same stream, in a cluster
+// still settling, may never be answered: they are given up and retried,
+// and the retry finds the stream made.
+const createTimeout = 2 * time.Second
+
+// create creates every stream and bucket that is missing or configured
+// otherwise than Conveyor wants, and leaves alone those that are as
+// wanted, so that only the first process to open a broker writes.
+func (b *Broker) create(ctx context.Context) error {
+	cfg := b.cfg
 	storage := jetstream.FileStorage
 	// The queue keeps its messages until retention, like the job records,
 	// rather than deleting each on ack as a work-queue stream would: an ack
@@ -77,7 +126,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	// per job (measured with bench/load). Each algorithm has one durable
 	// consumer, shared by its runners, so a message still goes to one
 	// runner at a time.
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	streams := []jetstream.StreamConfig{{
 		Name:        QueueStream,
 		Description: "Conveyor job queue: subject conveyor.queue.<algorithm>.<priority>, data = the job record",
 		Subjects:    []string{"conveyor.queue.>"},
@@ -85,11 +134,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		MaxAge:      cfg.Retention,
 		Storage:     storage,
 		Replicas:    cfg.Replicas,
-		Duplicates:  min(2*time.Minute, cfg.Retention),
-	}); err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", QueueStream, err)
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		// Longer than any retry of a publish (publishRetry), so that a
+		// retried Enqueue is recognised as the same message.
+		Duplicates: min(2*time.Minute, cfg.Retention),
+	}, {
 		Name:        LogStream,
 		Description: "Conveyor job logs, subject conveyor.logs.<job>",
 		Subjects:    []string{"conveyor.logs.>"},
@@ -97,8 +145,18 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		Replicas:    cfg.Replicas,
 		MaxAge:      cfg.Retention,
 		Discard:     jetstream.DiscardOld,
-	}); err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", LogStream, err)
+	}}
+	for _, sc := range streams {
+		err := b.step(ctx, func(ctx context.Context) error {
+			if s, err := b.js.Stream(ctx, sc.Name); err == nil && sameStream(s.CachedInfo().Config, sc) {
+				return nil
+			}
+			_, err := b.js.CreateOrUpdateStream(ctx, sc)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("create stream %s: %w", sc.Name, err)
+		}
 	}
 	buckets := []struct {
 		kv   *jetstream.KeyValue
@@ -113,20 +171,57 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		{&b.mutexes, MutexBucket, cfg.Retention, "Conveyor mutex keys in use: holder and line, key = MutexID"},
 	}
 	for _, bk := range buckets {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bk.name,
-			Description: bk.desc,
-			History:     1,
-			TTL:         bk.ttl,
-			Storage:     storage,
-			Replicas:    cfg.Replicas,
+		err := b.step(ctx, func(ctx context.Context) error {
+			kv, err := b.js.KeyValue(ctx, bk.name)
+			if err == nil {
+				st, err := kv.Status(ctx)
+				if err == nil && sameBucket(st, bk.desc, bk.ttl, cfg.Replicas) {
+					*bk.kv = kv
+					return nil
+				}
+			}
+			kv, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      bk.name,
+				Description: bk.desc,
+				History:     1,
+				TTL:         bk.ttl,
+				Storage:     storage,
+				Replicas:    cfg.Replicas,
+			})
+			*bk.kv = kv
+			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("create bucket %s: %w", bk.name, err)
+			return fmt.Errorf("create bucket %s: %w", bk.name, err)
 		}
-		*bk.kv = kv
 	}
-	return b, nil
+	return nil
+}
+
+// step runs op with createTimeout.
+func (b *Broker) step(ctx context.Context, op func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, createTimeout)
+	defer cancel()
+	return op(ctx)
+}
+
+// sameStream reports whether a stream configured as have needs no update
+// to be as want. The description names what Conveyor keeps in it: a
+// change of layout changes it too.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.Replicas == want.Replicas && have.MaxAge == want.MaxAge && have.Description == want.Description &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
+		have.Retention == want.Retention && have.Discard == want.Discard && have.Storage == want.Storage
+}
+
+// sameBucket reports whether a bucket needs no update.
+func sameBucket(st jetstream.KeyValueStatus, desc string, ttl time.Duration, replicas int) bool {
+	kst, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return false
+	}
+	c := kst.StreamInfo().Config
+	return c.Description == desc && c.MaxAge == ttl && c.Replicas == replicas && st.History() == 1
 }
 
 // Conn returns the NATS connection the broker uses.

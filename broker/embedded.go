@@ -2,8 +2,12 @@ package broker
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -18,13 +22,35 @@ type EmbeddedConfig struct {
 	// SyncAlways every write is synced before it is acknowledged.
 	SyncInterval time.Duration
 	SyncAlways   bool
-	// Listen is host:port for NATS clients; empty opens no TCP port.
+	// Listen is host:port for NATS clients; empty opens no TCP port. An
+	// empty host means 127.0.0.1.
 	Listen string
+	// Name is the server's name, unique within a cluster. Default
+	// "conveyor", or host-port of Cluster when clustered.
+	Name string
+	// Cluster is host:port on which the server accepts routes from the
+	// other nodes of its cluster; empty runs a single node. An empty host
+	// means 127.0.0.1.
+	Cluster string
+	// ClusterName names the cluster; every node must use the same. Default
+	// "conveyor".
+	ClusterName string
+	// Routes are the nats://host:port cluster addresses of the other nodes
+	// (listing this node's own too is harmless).
+	Routes []string
+	// User and Password, or Token, when set, are required of every client
+	// and, for a cluster, of every route (a token alone is the routes'
+	// password).
+	User, Password, Token string
+	// Logger, when set, receives the server's notices, warnings and errors
+	// (cluster routes, leader elections); nil keeps the server silent.
+	Logger *slog.Logger
 }
 
 // Embedded is a NATS server with JetStream running inside this process.
 type Embedded struct {
 	srv *server.Server
+	cfg EmbeddedConfig
 }
 
 // StartEmbedded starts the in-process server and waits until it accepts
@@ -39,45 +65,114 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		cfg.SyncInterval = time.Second
 	}
 	opts := &server.Options{
-		ServerName:   "conveyor",
+		ServerName:   cfg.Name,
 		JetStream:    true,
 		StoreDir:     cfg.StoreDir,
 		SyncInterval: cfg.SyncInterval,
 		SyncAlways:   cfg.SyncAlways,
 		DontListen:   cfg.Listen == "",
 		NoSigs:       true,
-		NoLog:        true,
+		NoLog:        cfg.Logger == nil,
 		// The default 1 MiB would cap job records below http.max_body.
 		MaxPayload: 64 << 20,
 	}
+	var err error
 	if cfg.Listen != "" {
-		host, port, err := net.SplitHostPort(cfg.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("embedded broker: listen %q: %w", cfg.Listen, err)
+		if opts.Host, opts.Port, err = hostPort("listen", cfg.Listen); err != nil {
+			return nil, err
 		}
-		if opts.Port, err = strconv.Atoi(port); err != nil {
-			return nil, fmt.Errorf("embedded broker: listen %q: bad port", cfg.Listen)
-		}
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		opts.Host = host
 	}
+	if err := cfg.cluster(opts); err != nil {
+		return nil, err
+	}
+	opts.Username, opts.Password, opts.Authorization = cfg.User, cfg.Password, cfg.Token
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if cfg.Logger != nil {
+		srv.SetLoggerV2(serverLog{cfg.Logger}, false, false, false)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded broker: not ready after 30s (store %s)", cfg.StoreDir)
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, cfg: cfg}, nil
+}
+
+// cluster sets the cluster options of opts from cfg.
+func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
+	if cfg.Cluster == "" {
+		if len(cfg.Routes) > 0 {
+			return fmt.Errorf("embedded broker: routes need a cluster address to listen on")
+		}
+		if opts.ServerName == "" {
+			opts.ServerName = "conveyor"
+		}
+		return nil
+	}
+	host, port, err := hostPort("cluster", cfg.Cluster)
+	if err != nil {
+		return err
+	}
+	if opts.ServerName == "" {
+		h, _ := os.Hostname()
+		opts.ServerName = fmt.Sprintf("%s-%d", h, port)
+	}
+	name := cfg.ClusterName
+	if name == "" {
+		name = "conveyor"
+	}
+	opts.Cluster = server.ClusterOpts{Name: name, Host: host, Port: port}
+	// On shutdown, a node hands the leadership of its streams to others,
+	// then closes its clients over a second, so that they move to the other
+	// nodes: see Shutdown.
+	opts.LameDuckDuration, opts.LameDuckGracePeriod = time.Second, 100*time.Millisecond
+	user, pass := cfg.User, cfg.Password
+	if user == "" && cfg.Token != "" {
+		user, pass = "route", cfg.Token
+	}
+	opts.Cluster.Username, opts.Cluster.Password = user, pass
+	for _, r := range cfg.Routes {
+		u, err := url.Parse(strings.TrimSpace(r))
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("embedded broker: route %q: want nats://host:port", r)
+		}
+		if u.User == nil && user != "" {
+			u.User = url.UserPassword(user, pass)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	return nil
+}
+
+// hostPort splits a host:port listen address; an empty host is 127.0.0.1.
+func hostPort(what, addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("embedded broker: %s %q: %w", what, addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("embedded broker: %s %q: bad port", what, addr)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return host, port, nil
 }
 
 // Connect opens an in-process client connection: no socket, no port.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1))
+	opts := []nats.Option{nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1)}
+	if e.cfg.User != "" {
+		opts = append(opts, nats.UserInfo(e.cfg.User, e.cfg.Password))
+	}
+	if e.cfg.Token != "" {
+		opts = append(opts, nats.Token(e.cfg.Token))
+	}
+	return nats.Connect("", opts...)
 }
 
 // ClientURL returns the server's nats:// URL, or "" when it opens no port.
@@ -88,8 +183,15 @@ func (e *Embedded) ClientURL() string {
 	return e.srv.ClientURL()
 }
 
-// Shutdown stops the server and waits until it is down. Safe to call twice.
+// Shutdown stops the server and waits until it is down. A cluster node
+// first goes into lame-duck mode: it transfers the leadership of its
+// streams and consumers to other nodes and closes its clients over a
+// second, so that a graceful stop costs the cluster no election. Safe to
+// call twice.
 func (e *Embedded) Shutdown() {
+	if e.cfg.Cluster != "" {
+		e.srv.LameDuckShutdown()
+	}
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }

@@ -30,7 +30,12 @@ func (b *Broker) ClaimIdempotencyKey(ctx context.Context, key, jobID, request st
 	k := hex.EncodeToString(sum[:])
 	data, _ := json.Marshal(idemRecord{JobID: jobID, Request: request})
 	for range maxCASRetries {
-		_, err := b.idem.Create(ctx, k, data)
+		// Retried through a failover; a retry may find the key its own
+		// earlier try bound (the acknowledgement lost): see below.
+		err := b.retry(ctx, func(ctx context.Context) error {
+			_, err := b.idem.Create(ctx, k, data)
+			return err
+		})
 		if err == nil {
 			return jobID, request, true, nil
 		}
@@ -47,6 +52,9 @@ func (b *Broker) ClaimIdempotencyKey(ctx context.Context, key, jobID, request st
 		var rec idemRecord
 		if err := json.Unmarshal(e.Value(), &rec); err != nil {
 			return "", "", false, fmt.Errorf("corrupt idempotency record: %w", err)
+		}
+		if rec.JobID == jobID {
+			return jobID, request, true, nil // bound by an earlier try of this claim
 		}
 		if _, _, err := b.GetJob(ctx, rec.JobID); conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 			if _, err := b.idem.Update(ctx, k, data, e.Revision()); err == nil {

@@ -146,6 +146,7 @@ func (b *Broker) SweepMutexes(ctx context.Context) error {
 	if err != nil {
 		return unavailable("list mutexes", err)
 	}
+	defer func() { _ = lister.Stop() }()
 	var ids []string
 	for k := range lister.Keys() {
 		ids = append(ids, k)

@@ -51,7 +51,8 @@ func (b *Broker) EnqueueJob(ctx context.Context, j *conveyor.Job, rev uint64) er
 // id); the store stays the truth, and a runner whose copy is stale finds
 // out by a failed compare-and-swap. The publish is deduplicated on the job
 // id, so a retried Enqueue never queues a job twice within the broker's
-// duplicate window.
+// duplicate window; Enqueue itself retries while the broker fails over
+// (for up to 15s, bounded by ctx).
 func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 	j := s.Job
 	msg := nats.NewMsg(QueueSubject(j.StageAlgorithm(), j.Priority))
@@ -67,7 +68,11 @@ func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 		msg.Header.Set(stepHeader, step)
 		msgID += "." + step
 	}
-	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID)); err != nil {
+	err := b.retry(ctx, func(ctx context.Context) error {
+		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		return err
+	})
+	if err != nil {
 		return unavailable("queue job", err)
 	}
 	return nil
@@ -126,7 +131,7 @@ func ConsumerName(algorithm string, p conveyor.Priority) string {
 // should it be deleted and made again, the messages of finished jobs are
 // delivered once more and acknowledged at once, as their records are final.
 func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Priority) (jetstream.Consumer, error) {
-	c, err := b.js.CreateOrUpdateConsumer(ctx, QueueStream, jetstream.ConsumerConfig{
+	want := jetstream.ConsumerConfig{
 		Durable:       ConsumerName(algorithm, p),
 		Description:   "runners of " + algorithm + ", " + string(p) + " priority",
 		FilterSubject: QueueSubject(algorithm, p),
@@ -135,6 +140,23 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Prio
 		MaxDeliver:    -1, // attempts are counted on the job record
 		MaxAckPending: 100_000,
 		MaxWaiting:    4096,
+	}
+	var c jetstream.Consumer
+	// Every runner of the algorithm opens the consumer as it starts; only
+	// the first (or one with another heartbeat) writes it.
+	err := b.retry(ctx, func(ctx context.Context) error {
+		return b.step(ctx, func(ctx context.Context) error {
+			var err error
+			if c, err = b.js.Consumer(ctx, QueueStream, want.Durable); err == nil {
+				have := c.CachedInfo().Config
+				if have.AckWait == want.AckWait && have.FilterSubject == want.FilterSubject &&
+					have.MaxAckPending == want.MaxAckPending && have.MaxWaiting == want.MaxWaiting {
+					return nil
+				}
+			}
+			c, err = b.js.CreateOrUpdateConsumer(ctx, QueueStream, want)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer for %s (%s): %w", algorithm, p, err)

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,13 +57,27 @@ type Stored struct {
 // Data returns the record's JSON as it was written.
 func (s Stored) Data() []byte { return s.data }
 
-// CreateJob stores a new job record. It returns ECONFLICT if the id is taken.
+// CreateJob stores a new job record. It returns ECONFLICT if the id is
+// taken. It retries while the broker fails over (for up to 15s, bounded by
+// ctx); a retry that finds the record an earlier try wrote (its
+// acknowledgement lost) takes it as its own.
 func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return Stored{}, err
 	}
-	rev, err := b.jobs.Create(ctx, j.ID, data)
+	var rev uint64
+	tries := 0
+	err = b.retry(ctx, func(ctx context.Context) error {
+		tries++
+		rev, err = b.jobs.Create(ctx, j.ID, data)
+		if errors.Is(err, jetstream.ErrKeyExists) && tries > 1 {
+			if e, gerr := b.jobs.Get(ctx, j.ID); gerr == nil && bytes.Equal(e.Value(), data) {
+				rev, err = e.Revision(), nil
+			}
+		}
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return Stored{}, conveyor.Errorf(conveyor.ECONFLICT, "job %s already exists", j.ID)
 	}
@@ -116,9 +131,10 @@ func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev 
 
 // WatchJobs streams every change to every job record: first the current
 // record of each retained job, then a nil entry, then changes as they
-// happen. Stop the watcher to release it.
-func (b *Broker) WatchJobs(ctx context.Context) (jetstream.KeyWatcher, error) {
-	return b.jobs.WatchAll(ctx)
+// happen. Stop the watcher to release it. With jetstream.ResumeFromRevision
+// it streams every change from that revision on instead.
+func (b *Broker) WatchJobs(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+	return b.jobs.WatchAll(ctx, opts...)
 }
 
 // validKey reports whether s can be a key: ids come from clients in URLs.
@@ -136,4 +152,24 @@ func validKey(s string) bool {
 
 func unavailable(what string, err error) error {
 	return &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: what + ": the broker is unavailable", Err: err}
+}
+
+// LastRevision returns the last revision written to bucket (JobsBucket,
+// AlgorithmsBucket or RunnersBucket), or 0 when the bucket holds no entry
+// at all (every one expired), so that a watcher can tell that it is
+// behind.
+func (b *Broker) LastRevision(ctx context.Context, bucket string) (uint64, error) {
+	kv := map[string]jetstream.KeyValue{JobsBucket: b.jobs, AlgorithmsBucket: b.algs, RunnersBucket: b.runs}[bucket]
+	if kv == nil {
+		return 0, fmt.Errorf("no bucket %s", bucket)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, unavailable("bucket status", err)
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok || bs.StreamInfo().State.Msgs == 0 {
+		return 0, nil
+	}
+	return bs.StreamInfo().State.LastSeq, nil
 }

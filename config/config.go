@@ -84,10 +84,29 @@ type HTTP struct {
 	MaxBody ByteSize `yaml:"max_body"`
 }
 
-// NATS says where the broker is. An empty URL means the embedded broker.
+// NATS says where the broker is and how to log in. An empty URL means the
+// embedded broker. User and Password, or Token, are also what the embedded
+// broker requires of its clients when set.
 type NATS struct {
-	URL      string `yaml:"url"`
-	Replicas int    `yaml:"replicas"`
+	// URL is one or more nats:// URLs, comma-separated.
+	URL string `yaml:"url"`
+	// Replicas is the replication factor of Conveyor's streams and
+	// buckets: 3 on a 3-node cluster. Default 1.
+	Replicas int `yaml:"replicas"`
+	// Creds is a NATS .creds file (JWT and NKey seed).
+	Creds    string `yaml:"creds"`
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	Token    string `yaml:"token"`
+	TLS      TLS    `yaml:"tls"`
+}
+
+// TLS configures a TLS client connection: CA verifies the server; Cert and
+// Key are a client certificate, for servers that require one.
+type TLS struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // Broker configures the embedded broker.
@@ -98,6 +117,14 @@ type Broker struct {
 	// Listen is a host:port for NATS clients; empty (the default) opens no
 	// TCP port at all and only in-process connections reach the broker.
 	Listen string `yaml:"listen"`
+	// Name is the node's name, unique in its cluster. Default: host-port
+	// of Cluster, or "conveyor" for a single node.
+	Name string `yaml:"name"`
+	// Cluster is a host:port on which this node accepts routes from the
+	// other nodes of a cluster; empty runs a single node.
+	Cluster string `yaml:"cluster"`
+	// Routes are the nats://host:port cluster addresses of the other nodes.
+	Routes []string `yaml:"routes"`
 }
 
 // Algorithm is one entry of the algorithms list: what a runner serves and
@@ -262,6 +289,12 @@ func (c *Config) Validate() error {
 		if d, err := time.ParseDuration(c.Broker.Sync); err != nil || d <= 0 {
 			add("broker.sync %q: want a positive duration or \"always\"", c.Broker.Sync)
 		}
+	}
+	if (c.NATS.TLS.Cert == "") != (c.NATS.TLS.Key == "") {
+		add("nats.tls: give both cert and key, or neither")
+	}
+	if len(c.Broker.Routes) > 0 && c.Broker.Cluster == "" {
+		add("broker.routes need broker.cluster, the address this node accepts routes on")
 	}
 	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
 		add("nats.replicas must be 1 to 5, not %d", c.NATS.Replicas)

@@ -81,6 +81,8 @@ func TestLoadErrors(t *testing.T) {
 		"token scope":    {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
 		"bad settings":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
 		"bad attempts":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
+		"tls half":       {yaml: "nats: {tls: {cert: c.pem}}", want: "nats.tls"},
+		"routes alone":   {yaml: "broker: {routes: [nats://a:6222]}", want: "broker.routes need broker.cluster"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var env []string
@@ -116,5 +118,23 @@ algorithms:
 	want := AlgorithmSettings{Timeout: conveyor.Duration(time.Minute), MaxAttempts: 5, Description: "Classifies."}
 	if got := w.Algorithms["classify"]; got != want {
 		t.Errorf("algorithms.classify = %+v, want %+v", got, want)
+	}
+}
+
+func TestLoadCluster(t *testing.T) {
+	p := write(t, `
+nats: {url: "nats://a:4222,nats://b:4222", replicas: 3, tls: {ca: ca.pem}}
+broker: {cluster: "127.0.0.1:6222", routes: [nats://127.0.0.1:6223]}
+`)
+	c, err := Load(p, []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret", "CONVEYOR_NATS_TLS_CERT=c.pem", "CONVEYOR_NATS_TLS_KEY=k.pem", "CONVEYOR_BROKER_NAME=n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.NATS
+	if n.Replicas != 3 || n.User != "conveyor" || n.Password != "s3cret" || n.TLS != (TLS{CA: "ca.pem", Cert: "c.pem", Key: "k.pem"}) {
+		t.Errorf("nats: %+v", n)
+	}
+	if b := c.Broker; b.Name != "n1" || b.Cluster != "127.0.0.1:6222" || len(b.Routes) != 1 {
+		t.Errorf("broker: %+v", b)
 	}
 }

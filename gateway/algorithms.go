@@ -51,6 +51,7 @@ func (g *Gateway) info(k *known, runners []conveyor.RunnerInfo) conveyor.Algorit
 			info.Workers += r.Workers[k.Name]
 		}
 	}
+	info.Conflicts = g.reg.conflicts(k, runners)
 	return info
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func FuzzSubmit(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	g := &Gateway{reg: newRegistry(time.Second), jobs: newIndex()}
+	g := &Gateway{reg: newRegistry(time.Second, slog.New(slog.DiscardHandler)), jobs: newIndex()}
 	g.reg.putAlgorithm([]byte(`{"name":"is_prime","kind":"go","input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":0}},"required":["n"],"additionalProperties":false}}`))
 	known, err := g.reg.algorithm("is_prime")
 	if err != nil || known.err != nil {

@@ -81,7 +81,7 @@ func New(cfg Config) (*Gateway, error) {
 		b:        cfg.Broker,
 		log:      cfg.Logger,
 		jobs:     newIndex(),
-		reg:      newRegistry(3 * cfg.Broker.Config().Heartbeat),
+		reg:      newRegistry(3*cfg.Broker.Config().Heartbeat, cfg.Logger),
 		ready:    make(chan struct{}),
 		released: make(chan finished, 1024),
 	}
@@ -102,14 +102,10 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 func (g *Gateway) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	watches := []struct {
-		open func(context.Context) (jetstream.KeyWatcher, error)
-		put  func(jetstream.KeyValueEntry)
-		del  func(string)
-	}{
-		{g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()); g.seenJob(e.Value()) }, g.jobs.remove},
-		{g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
-		{g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
+	watches := []watch{
+		{broker.JobsBucket, g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()); g.seenJob(e.Value()) }, g.jobs.remove},
+		{broker.AlgorithmsBucket, g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
+		{broker.RunnersBucket, g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
 	}
 	for _, w := range watches {
 		kw, err := w.open(wctx)
@@ -120,7 +116,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		g.loaded.Add(1)
 		g.wg.Add(1)
-		go g.follow(kw, w.put, w.del)
+		go g.follow(wctx, w, kw)
 	}
 	g.wg.Add(2)
 	go g.pruneLoop(wctx)
@@ -134,30 +130,6 @@ func (g *Gateway) Start(ctx context.Context) error {
 	case <-ctx.Done():
 		g.Stop()
 		return ctx.Err()
-	}
-}
-
-// follow applies a watch's entries to a view until the watch stops.
-func (g *Gateway) follow(kw jetstream.KeyWatcher, put func(jetstream.KeyValueEntry), del func(string)) {
-	defer g.wg.Done()
-	defer func() { _ = kw.Stop() }()
-	initial := true
-	for e := range kw.Updates() {
-		if e == nil {
-			if initial {
-				initial = false
-				g.loaded.Done()
-			}
-			continue
-		}
-		if e.Operation() == jetstream.KeyValuePut {
-			put(e)
-		} else {
-			del(e.Key())
-		}
-	}
-	if initial {
-		g.loaded.Done()
 	}
 }
 

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/schema"
 )
 
@@ -17,23 +20,29 @@ import (
 // the runners that are alive, fed by watches of the two registry buckets.
 type registry struct {
 	lapse time.Duration // a runner not seen for this long is gone
+	log   *slog.Logger
 
 	mu      sync.RWMutex
 	algs    map[string]*known
 	runners map[string]conveyor.RunnerInfo
-	changed chan struct{} // closed and replaced on every put of an algorithm or runner
+	changed chan struct{}   // closed and replaced on every put of an algorithm or runner
+	warned  map[string]bool // runner/algorithm conflicts already logged
 }
 
 // known is a registered algorithm with its input schema compiled once.
 type known struct {
 	conveyor.Algorithm
-	input *schema.Schema
-	err   error      // the schema did not compile: submits get this error
-	query queryShape // for inputs from a query string
+	input  *schema.Schema
+	err    error      // the schema did not compile: submits get this error
+	query  queryShape // for inputs from a query string
+	digest string     // broker.SchemaDigest of the input schema
 }
 
-func newRegistry(lapse time.Duration) *registry {
-	return &registry{lapse: lapse, algs: map[string]*known{}, runners: map[string]conveyor.RunnerInfo{}, changed: make(chan struct{})}
+func newRegistry(lapse time.Duration, log *slog.Logger) *registry {
+	return &registry{
+		lapse: lapse, log: log, algs: map[string]*known{}, runners: map[string]conveyor.RunnerInfo{},
+		changed: make(chan struct{}), warned: map[string]bool{},
+	}
 }
 
 func (g *registry) putAlgorithm(data []byte) {
@@ -41,7 +50,7 @@ func (g *registry) putAlgorithm(data []byte) {
 	if json.Unmarshal(data, &a) != nil || a.Name == "" {
 		return
 	}
-	k := &known{Algorithm: a, query: newQueryShape(a.InputSchema)}
+	k := &known{Algorithm: a, query: newQueryShape(a.InputSchema), digest: broker.SchemaDigest(a.InputSchema)}
 	k.input, k.err = schema.Compile(a.InputSchema)
 	g.mu.Lock()
 	g.algs[a.Name] = k
@@ -88,16 +97,45 @@ func (g *registry) putRunner(data []byte) {
 	if json.Unmarshal(data, &r) != nil || r.ID == "" {
 		return
 	}
+	type conflict struct{ alg, have, registered string }
+	var conflicts []conflict
 	g.mu.Lock()
 	g.runners[r.ID] = r
 	close(g.changed)
 	g.changed = make(chan struct{})
+	for name, d := range r.Schemas {
+		if k := g.algs[name]; k != nil && k.digest != d && !g.warned[r.ID+"/"+name] {
+			g.warned[r.ID+"/"+name] = true
+			conflicts = append(conflicts, conflict{name, d, k.digest})
+		}
+	}
 	g.mu.Unlock()
+	for _, c := range conflicts {
+		g.log.Warn("runner serves an algorithm with another input schema than the registered one",
+			"runner", r.ID, "algorithm", c.alg, "input_schema_sha256", c.have, "registered_sha256", c.registered)
+	}
+}
+
+// conflicts returns the live runners that serve k with another input
+// schema than its registered one.
+func (g *registry) conflicts(k *known, live []conveyor.RunnerInfo) []conveyor.SchemaConflict {
+	var out []conveyor.SchemaConflict
+	for _, r := range live {
+		if d, ok := r.Schemas[k.Name]; ok && d != k.digest {
+			out = append(out, conveyor.SchemaConflict{Runner: r.ID, InputSchemaSHA256: d, RegisteredSHA256: k.digest})
+		}
+	}
+	return out
 }
 
 func (g *registry) removeRunner(id string) {
 	g.mu.Lock()
 	delete(g.runners, id)
+	for key := range g.warned {
+		if strings.HasPrefix(key, id+"/") {
+			delete(g.warned, key)
+		}
+	}
 	g.mu.Unlock()
 }
 

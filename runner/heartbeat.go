@@ -88,6 +88,13 @@ func (r *Runner) beat() {
 	if err := r.register(ctx); err != nil {
 		r.log.Warn("renew registration", "err", err)
 	}
+	for _, p := range r.served {
+		if p.conflict.Load() {
+			if err := r.announce(ctx, p); err != nil {
+				r.log.Warn("announce algorithm", "algorithm", p.alg.Name, "err", err)
+			}
+		}
+	}
 }
 
 // stopChanged stops an attempt whose job changed under it: canceled, or

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
 )
 
@@ -38,6 +39,8 @@ type pool struct {
 	bell          chan struct{} // a high or low job was queued, or it is time to look
 	sinceLow      atomic.Int32  // jobs taken ahead of waiting low ones
 	polling       atomic.Int32  // slots waiting on a long-poll of the normal queue
+	schema        string        // SchemaDigest of alg's input schema
+	conflict      atomic.Bool   // another live runner holds the registration with another schema
 
 	mu      sync.Mutex
 	running int           // slots taken: jobs and calls executing
@@ -52,6 +55,7 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		handler: s.Handler,
 		size:    entry.Workers.Max,
 		grace:   entry.Grace.Std(),
+		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),
 		bell:    make(chan struct{}, 1),
 	}

@@ -163,12 +163,12 @@ func (r *Runner) Start(ctx context.Context) error {
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop
 	for _, a := range r.pipelines {
-		if err := r.b.PutAlgorithm(ctx, a); err != nil {
+		if err := r.b.RegisterAlgorithm(ctx, a, r.cfg.ID); err != nil {
 			return err
 		}
 	}
 	for _, p := range r.served {
-		if err := r.b.PutAlgorithm(ctx, p.alg); err != nil {
+		if err := r.announce(ctx, p); err != nil {
 			return err
 		}
 		for rank, prio := range broker.Priorities {
@@ -270,7 +270,9 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
 	info.Workers = make(map[string]int, len(r.served))
+	info.Schemas = make(map[string]string, len(r.served))
 	for _, p := range r.served {
+		info.Schemas[p.alg.Name] = p.schema
 		info.Algorithms = append(info.Algorithms, p.alg.Name)
 		info.Workers[p.alg.Name] = p.size
 		info.Capacity += p.size
@@ -299,6 +301,27 @@ func (r *Runner) registerGauges() {
 
 func (r *Runner) register(ctx context.Context) error {
 	return r.b.PutRunner(ctx, r.Info())
+}
+
+// announce registers p's algorithm. When a live runner holds the
+// registration with another input schema, it warns, and the runner serves
+// the algorithm anyway (gateways report the conflict); each heartbeat
+// announces it again, so it takes over once the other runners are gone,
+// as in a rolling upgrade.
+func (r *Runner) announce(ctx context.Context, p *pool) error {
+	err := r.b.RegisterAlgorithm(ctx, p.alg, r.cfg.ID)
+	var conflict *broker.SchemaConflictError
+	if errors.As(err, &conflict) {
+		if !p.conflict.Swap(true) {
+			r.log.Warn("input schema conflict: serving the algorithm, but gateways validate jobs against the registered schema",
+				"algorithm", p.alg.Name, "registered_sha256", conflict.Registered, "input_schema_sha256", p.schema, "registered_by", conflict.Runner)
+		}
+		return nil
+	}
+	if err == nil && p.conflict.Swap(false) {
+		r.log.Info("input schema conflict resolved: this runner's schema is now registered", "algorithm", p.alg.Name)
+	}
+	return err
 }
 
 func newRunnerID() string {

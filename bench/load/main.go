@@ -38,7 +38,7 @@ import (
 )
 
 var (
-	fServer  = flag.String("server", "http://127.0.0.1:8080", "Conveyor base URL")
+	fServer  = flag.String("server", "http://127.0.0.1:8080", "Conveyor base URL; several, comma-separated, are used in turn (gateways of one cluster)")
 	fJobs    = flag.Int("jobs", 10000, "jobs in e2e mode")
 	fClients = flag.Int("clients", 32, "concurrent HTTP clients")
 	fN       = flag.Int64("n", 7, "is_prime input")
@@ -204,8 +204,13 @@ func await(id string) *conveyor.Job {
 	return nil
 }
 
+// turn picks the server of the next request.
+var turn atomic.Uint64
+
 func call(method, path string, body []byte, want int, out any) error {
-	req, err := http.NewRequestWithContext(context.Background(), method, *fServer+path, bytes.NewReader(body))
+	servers := strings.Split(*fServer, ",")
+	server := servers[turn.Add(1)%uint64(len(servers))]
+	req, err := http.NewRequestWithContext(context.Background(), method, server+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

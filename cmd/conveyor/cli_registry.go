@@ -83,6 +83,10 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 	}
 	fmt.Fprintf(tw, "Max attempts:\t%d\n", maxAttempts)
 	fmt.Fprintf(tw, "Runners:\t%s\n", orNone(strings.Join(a.Runners, ", ")))
+	for _, c := range a.Conflicts {
+		fmt.Fprintf(tw, "Conflict:\trunner %s serves it with another input schema (sha256 %.12s, registered %.12s)\n",
+			c.Runner, c.InputSchemaSHA256, c.RegisteredSHA256)
+	}
 	fmt.Fprintf(tw, "Queued:\t%d\n", a.Queued)
 	fmt.Fprintf(tw, "Running:\t%d\n", a.Running)
 	tw.Flush()

@@ -51,6 +51,18 @@ Input schema:
 	}
 }
 
+func TestAlgorithmConflict(t *testing.T) {
+	f := newFake(t, map[string]http.HandlerFunc{
+		"GET /v1/algorithms/is_prime": reply(200, `{"name":"is_prime","kind":"go","runners":["r1","r2"],"queued":0,"running":0,
+			"conflicts":[{"runner":"r2","input_schema_sha256":"aaaaaaaaaaaaaaaaaaaa","registered_sha256":"bbbbbbbbbbbbbbbbbbbb"}]}`),
+	})
+	got := runCLI(t, f, "algorithms", "is_prime")
+	want := "Conflict:      runner r2 serves it with another input schema (sha256 aaaaaaaaaaaa, registered bbbbbbbbbbbb)\n"
+	if got.code != 0 || !strings.Contains(got.stdout, want) {
+		t.Errorf("exit %d\nstdout:\n%s\nwant a line:\n%s", got.code, got.stdout, want)
+	}
+}
+
 func TestAlgorithmsEmpty(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{"GET /v1/algorithms": reply(200, `{"algorithms":[]}`)})
 	if got := runCLI(t, f, "algorithms"); got.code != 0 || got.stdout != "No algorithms: no runner serves any.\n" {

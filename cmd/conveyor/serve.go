@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/app"
@@ -44,10 +46,14 @@ its config; it learns them from the runners.
 Runs the algorithms of the config alone against a NATS JetStream server (or
 cluster); they appear on every gateway while the runner is alive.
 `},
-	"broker": {"broker", app.RoleBroker, `usage: conveyor broker [--listen HOST:PORT] [--data-dir DIR] [flags]
+	"broker": {"broker", app.RoleBroker, `usage: conveyor broker [--listen HOST:PORT] [--data-dir DIR] [--cluster HOST:PORT --routes URLS] [flags]
 
 Runs the embedded NATS JetStream server alone, listening for gateways and
-runners on --listen (default 127.0.0.1:4222).
+runners on --listen (default 127.0.0.1:4222). With --cluster and --routes it
+is one node of a cluster: start three, each with its own --listen,
+--cluster, --data-dir and the others' cluster addresses as --routes, and
+give gateways and runners nats.replicas: 3. Clients must log in when
+nats.user/nats.password or nats.token are set (CONVEYOR_NATS_USER, ...).
 `},
 }
 
@@ -60,7 +66,7 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	format := fs.String("log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
-	var natsURL, listen, dataDir *string
+	var natsURL, listen, dataDir, cluster, routes, name *string
 	var insecure *bool
 	if s.roles&app.RoleGateway != 0 {
 		insecure = fs.Bool("insecure", false, "serve an API without auth tokens on a non-loopback address")
@@ -71,6 +77,9 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	if s.roles == app.RoleBroker {
 		listen = fs.String("listen", "127.0.0.1:4222", "host:port for NATS clients (sets broker.listen)")
 		dataDir = fs.String("data-dir", "", "where JetStream keeps its files (sets data_dir)")
+		cluster = fs.String("cluster", "", "host:port this node accepts cluster routes on (sets broker.cluster)")
+		routes = fs.String("routes", "", "nats://host:port cluster addresses of the other nodes, comma-separated (sets broker.routes)")
+		name = fs.String("name", "", "node name, unique in the cluster; default host-port of --cluster (sets broker.name)")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,6 +106,21 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 	}
 	if dataDir != nil && *dataDir != "" {
 		environ = append(environ, "CONVEYOR_DATA_DIR="+*dataDir)
+	}
+	if cluster != nil && *cluster != "" {
+		environ = append(environ, "CONVEYOR_BROKER_CLUSTER="+*cluster)
+	}
+	if routes != nil && *routes != "" {
+		var quoted []string
+		for _, r := range strings.Split(*routes, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				quoted = append(quoted, strconv.Quote(r))
+			}
+		}
+		environ = append(environ, "CONVEYOR_BROKER_ROUTES=["+strings.Join(quoted, ", ")+"]")
+	}
+	if name != nil && *name != "" {
+		environ = append(environ, "CONVEYOR_BROKER_NAME="+*name)
 	}
 	cfg, err := config.Load(*path, environ)
 	if err != nil {

@@ -178,9 +178,15 @@ func (a *App) startBroker() error {
 	if err != nil {
 		return err
 	}
-	a.emb, err = broker.StartEmbedded(broker.EmbeddedConfig{
-		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: a.cfg.Broker.Listen,
-	})
+	b, n := a.cfg.Broker, a.cfg.NATS
+	ecfg := broker.EmbeddedConfig{
+		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: b.Listen,
+		Name: b.Name, Cluster: b.Cluster, Routes: b.Routes, User: n.User, Password: n.Password, Token: n.Token,
+	}
+	if a.roles == RoleBroker {
+		ecfg.Logger = a.log
+	}
+	a.emb, err = broker.StartEmbedded(ecfg)
 	return err
 }
 
@@ -207,14 +213,14 @@ func (a *App) open(ctx context.Context, name string) (*broker.Broker, error) {
 	if a.emb != nil {
 		nc, err = a.emb.Connect(name)
 	} else {
-		nc, err = nats.Connect(a.cfg.NATS.URL, nats.Name(name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+		nc, err = dial(ctx, a.cfg.NATS, name, a.log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to the broker: %w", err)
 	}
 	a.conns = append(a.conns, nc)
 	return broker.Open(ctx, nc, broker.Config{
-		Replicas: a.cfg.NATS.Replicas, Retention: a.cfg.Retention.Std(), Heartbeat: a.cfg.Heartbeat.Std(),
+		Replicas: a.cfg.NATS.Replicas, Retention: a.cfg.Retention.Std(), Heartbeat: a.cfg.Heartbeat.Std(), Logger: a.log,
 	})
 }
 

@@ -1,0 +1,44 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/nats-io/nats.go"
+)
+
+// TestEmbeddedAuth: with a user and password (or a token) set, the
+// embedded broker turns away clients without them, so nobody registers a
+// runner without credentials; its in-process connections log in by
+// themselves.
+func TestEmbeddedAuth(t *testing.T) {
+	for name, ecfg := range map[string]EmbeddedConfig{
+		"user":  {User: "conveyor", Password: "s3cret"},
+		"token": {Token: "t0ken"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ecfg.Listen = "127.0.0.1:0"
+			emb, b := open(t, ecfg)
+			if err := b.Ping(t.Context()); err != nil {
+				t.Fatalf("in-process connection: %v", err)
+			}
+			url := emb.ClientURL()
+			if nc, err := nats.Connect(url); err == nil {
+				nc.Close()
+				t.Fatal("a client without credentials was let in")
+			}
+			if nc, err := nats.Connect(url, nats.UserInfo("conveyor", "wrong"), nats.Token("wrong")); err == nil {
+				nc.Close()
+				t.Fatal("a client with wrong credentials was let in")
+			}
+			opt := nats.UserInfo(ecfg.User, ecfg.Password)
+			if ecfg.Token != "" {
+				opt = nats.Token(ecfg.Token)
+			}
+			nc, err := nats.Connect(url, opt)
+			if err != nil {
+				t.Fatalf("a client with the credentials: %v", err)
+			}
+			nc.Close()
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publishRetry is how long the writes of the submit path are retried while
+// the broker cannot take them: longer than the Raft election that follows
+// the loss of a cluster node (4–9 s), and far shorter than the queue's
+// duplicate window, so a retried publish is still recognised by its
+// Nats-Msg-Id.
+const publishRetry = 15 * time.Second
+
+// attemptTimeout bounds one attempt, so that a request lost with a node
+// (its reply never comes) is given up in time for another try rather than
+// after the client's default 5s. An acknowledgement takes a millisecond.
+const attemptTimeout = 2 * time.Second
+
+// retry runs op until it succeeds, fails for good, ctx ends or
+// publishRetry has passed since the first failure, and returns op's last
+// error. When nothing fails it costs next to nothing: one call of op,
+// under a timeout the client library would otherwise set itself.
+func (b *Broker) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	err := b.attempt(ctx, op)
+	if err == nil || !transient(ctx, err) {
+		return err
+	}
+	deadline := time.Now().Add(publishRetry)
+	for try := 0; ; try++ {
+		d := backoff(try)
+		if time.Now().Add(d).After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return err
+		}
+		err = b.attempt(ctx, op)
+		if err == nil || !transient(ctx, err) {
+			return err
+		}
+	}
+}
+
+// attempt runs op once, for at most attemptTimeout, and ends it early if
+// the connection drops meanwhile: a request whose reply was lost with the
+// connection is then retried at once instead of after the timeout.
+func (b *Broker) attempt(ctx context.Context, op func(ctx context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	defer context.AfterFunc(b.conn.Load().ctx, cancel)()
+	return op(actx)
+}
+
+// connEpoch lasts as long as one connection to a server: it is canceled
+// when the connection drops.
+type connEpoch struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newConnEpoch() *connEpoch {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &connEpoch{ctx, cancel}
+}
+
+// watchConn makes every lost connection end the attempts in flight on it,
+// keeping the connection's own disconnect handler.
+func (b *Broker) watchConn() {
+	b.conn.Store(newConnEpoch())
+	prev := b.nc.DisconnectErrHandler()
+	b.nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
+		b.conn.Swap(newConnEpoch()).cancel()
+		if prev != nil {
+			prev(nc, err)
+		}
+	})
+}
+
+// transient reports whether err, from a call under ctx, may go away by
+// itself: a timeout, no responders while a stream elects its leader, a
+// connection being re-established, a 5xx from JetStream.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	for _, perm := range []error{
+		nats.ErrConnectionClosed, nats.ErrMaxPayload, nats.ErrBadSubject, nats.ErrInvalidMsg,
+		jetstream.ErrKeyExists, jetstream.ErrKeyRevisionMismatch, jetstream.ErrMsgAlreadyAckd,
+	} {
+		if errors.Is(err, perm) {
+			return false
+		}
+	}
+	var jserr jetstream.JetStreamError
+	if errors.As(err, &jserr) {
+		if api := jserr.APIError(); api != nil && api.Code >= 400 && api.Code < 500 && api.Code != 408 {
+			return false
+		}
+	}
+	return true
+}
+
+// backoff is the wait before retry number try (0-based): 50ms doubling up
+// to 2s, jittered within its upper half.
+func backoff(try int) time.Duration {
+	d := 2 * time.Second
+	if try < 6 {
+		d = 50 * time.Millisecond << try
+	}
+	return d/2 + rand.N(d/2+1)
+}

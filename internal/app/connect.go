@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// Reconnect backoff: a lost server is retried at once (the client moves
+// to the next server of the cluster), then ever more slowly up to
+// reconnectMax, forever.
+const (
+	reconnectBase = 100 * time.Millisecond
+	reconnectMax  = 5 * time.Second
+)
+
+// connectWait bounds how long a process starting with its brokers waits
+// for the first of them to accept it.
+const connectWait = time.Minute
+
+// dial connects to the external NATS server or cluster of c as the client
+// named name: with its credentials and TLS, reconnecting forever with
+// backoff, and logging each disconnect and reconnect. While no server
+// accepts the first connection (the brokers are starting too) it retries
+// for up to connectWait; an authorization error is final at once.
+func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*nats.Conn, error) {
+	opts, err := clientOptions(c, name, log)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(connectWait)
+	for attempt := 0; ; attempt++ {
+		nc, err := nats.Connect(c.URL, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		d := reconnectDelay(attempt)
+		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(d).After(deadline) {
+			return nil, err
+		}
+		log.Warn("no NATS server answers yet, retrying", "conn", name, "url", c.URL, "err", err, "retry_in", d.Round(time.Millisecond))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// clientOptions are the nats.go options for c.
+func clientOptions(c config.NATS, name string, log *slog.Logger) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+		nats.CustomReconnectDelay(reconnectDelay),
+		// Up to 8 MiB of publishes are buffered while reconnecting; the
+		// callers' own retries cover what does not fit.
+		nats.ReconnectBufSize(8 << 20),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // a Close, not a lost server
+			}
+			log.Warn("lost the NATS server, reconnecting", "conn", name, "server", nc.ConnectedUrlRedacted(), "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "conn", name, "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(nc *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("NATS", "conn", name, "err", err)
+		}),
+	}
+	if c.Creds != "" {
+		opts = append(opts, nats.UserCredentials(c.Creds))
+	}
+	if c.User != "" {
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	}
+	if c.Token != "" {
+		opts = append(opts, nats.Token(c.Token))
+	}
+	if c.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(c.TLS.CA))
+	}
+	if c.TLS.Cert != "" {
+		opts = append(opts, nats.ClientCert(c.TLS.Cert, c.TLS.Key))
+	}
+	if c.Creds != "" && (c.User != "" || c.Token != "") {
+		return nil, fmt.Errorf("nats: give creds, user/password or token, not several")
+	}
+	return opts, nil
+}
+
+// reconnectDelay is the wait before the attempts-th pass over the servers:
+// exponential from reconnectBase to reconnectMax, with ±20% jitter so that
+// many clients of a lost node do not come back in step.
+func reconnectDelay(attempts int) time.Duration {
+	d := reconnectMax
+	if attempts < 16 {
+		d = min(reconnectMax, reconnectBase<<attempts)
+	}
+	return d - d/5 + time.Duration(rand.Int64N(int64(2*d/5)+1))
+}

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// cluster is a NATS cluster of `conveyor broker` processes.
+type cluster struct {
+	nodes []*proc
+	url   string // every node's client URL, comma-separated
+}
+
+// startCluster starts n `conveyor broker` nodes on free loopback ports,
+// routed to one another, each with its own data dir under dir; one node
+// runs unclustered.
+func startCluster(t *testing.T, dir string, n int) *cluster {
+	t.Helper()
+	clients, routes := make([]string, n), make([]string, n)
+	for i := range n {
+		clients[i] = "nats://" + freeAddr(t)
+		routes[i] = "nats://" + freeAddr(t)
+	}
+	c := &cluster{url: strings.Join(clients, ",")}
+	for i := range n {
+		name := fmt.Sprintf("n%d", i+1)
+		args := []string{"broker", "--name", name, "--listen", strings.TrimPrefix(clients[i], "nats://"), "--data-dir", filepath.Join(dir, name)}
+		if n > 1 {
+			args = append(args, "--cluster", strings.TrimPrefix(routes[i], "nats://"), "--routes", strings.Join(routes, ","))
+		}
+		c.nodes = append(c.nodes, startProc(t, args, nil, "", ""))
+	}
+	return c
+}
+
+// runnerID returns the registry id of the runner process p, as gateway g
+// lists it, or "" when g does not list it.
+func runnerID(t *testing.T, g, p *proc) string {
+	t.Helper()
+	var rl conveyor.RunnerList
+	if code, err := g.call("GET", "/v1/runners", "", &rl); err != nil || code != 200 {
+		return ""
+	}
+	for _, r := range rl.Runners {
+		if r.PID == p.cmd.Process.Pid {
+			return r.ID
+		}
+	}
+	return ""
+}
+
+// countJobs returns how many jobs gateway g lists.
+func countJobs(t *testing.T, g *proc) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for {
+		var page conveyor.JobList
+		if code, err := g.call("GET", "/v1/jobs?limit=500&cursor="+cursor, "", &page); err != nil || code != 200 {
+			t.Fatalf("list jobs on %s: %d %v", g.base, code, err)
+		}
+		n += len(page.Jobs)
+		if page.NextCursor == "" {
+			return n
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// submitter talks to a set of gateways, in turn, retrying what a failover
+// interrupts.
+type submitter struct {
+	gws     []*proc
+	n       atomic.Int32
+	slowest atomic.Int64 // the longest submit, retries included, in ns
+	retries atomic.Int32 // requests sent again after an error or a 5xx
+}
+
+func (s *submitter) next() *proc { return s.gws[int(s.n.Add(1))%len(s.gws)] }
+
+// do sends a request to the next gateway, retrying transport errors and
+// 5xx answers (on the other gateway) until ctx ends; it returns the status
+// and body of the first other answer.
+func (s *submitter) do(ctx context.Context, method, path, body string) (int, []byte, error) {
+	for {
+		g := s.next()
+		req, err := http.NewRequestWithContext(ctx, method, g.base+path, strings.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			data, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode < 500 {
+				return resp.StatusCode, data, nil
+			}
+		}
+		s.retries.Add(1)
+		select {
+		case <-ctx.Done():
+			return 0, nil, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// submit posts a job (with an idempotency key, so a retry is the same
+// job) and returns its id.
+func (s *submitter) submit(t *testing.T, ctx context.Context, i int, body string) string {
+	began := time.Now()
+	code, data, err := s.do(ctx, "POST", "/v1/jobs", body)
+	for d := int64(time.Since(began)); ; {
+		if old := s.slowest.Load(); d <= old || s.slowest.CompareAndSwap(old, d) {
+			break
+		}
+	}
+	var j conveyor.Job
+	if err == nil && code == 202 {
+		err = json.Unmarshal(data, &j)
+	}
+	if err != nil || code != 202 {
+		t.Errorf("submit %d: %d %v %s", i, code, err, data)
+	}
+	return j.ID
+}
+
+// get reads a job, waiting up to wait ("" for not at all).
+func (s *submitter) get(ctx context.Context, id, wait string) (conveyor.Job, bool) {
+	path := "/v1/jobs/" + id
+	if wait != "" {
+		path += "?wait=" + wait
+	}
+	var j conveyor.Job
+	code, data, err := s.do(ctx, "GET", path, "")
+	if err != nil || code != 200 || json.Unmarshal(data, &j) != nil {
+		return j, false
+	}
+	return j, true
+}
+
+// await waits until the job is final.
+func (s *submitter) await(t *testing.T, ctx context.Context, id string) conveyor.Job {
+	t.Helper()
+	for {
+		j, ok := s.get(ctx, id, "10s")
+		if ok && j.Status.Terminal() {
+			return j
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job %s not done: %s", id, j.Status)
+		}
+	}
+}
+
+// eventually polls cond every 20ms for up to 30s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tail returns the end of a process's log.
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+func isPrime(n int) bool {
+	if n < 2 {
+		return false
+	}
+	for d := 2; d*d <= n; d++ {
+		if n%d == 0 {
+			return false
+		}
+	}
+	return true
+}
