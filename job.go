@@ -33,6 +33,8 @@ type Job struct {
 	// RetryAt is when a job queued for another attempt becomes eligible.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	Runner  string     `json:"runner,omitempty"`
+	// Callback, when set, is POSTed the job once it is final.
+	Callback *Callback `json:"callback,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType

@@ -39,6 +39,7 @@ type Config struct {
 	ShutdownGrace conveyor.Duration `yaml:"shutdown_grace"`
 	Algorithms    []Algorithm       `yaml:"algorithms"`
 	Auth          Auth              `yaml:"auth"`
+	Callbacks     Callbacks         `yaml:"callbacks"`
 }
 
 // Auth configures who may call the HTTP API. With no tokens the API is
@@ -74,6 +75,8 @@ type HTTP struct {
 	Insecure bool `yaml:"insecure"`
 	// MaxBody caps a request body. Default 10MiB.
 	MaxBody ByteSize `yaml:"max_body"`
+	// TLS, when set, makes the API serve HTTPS with this certificate.
+	TLS TLS `yaml:"tls"`
 }
 
 // NATS says where the broker is. An empty URL means the embedded broker.
@@ -123,6 +126,11 @@ type Algorithm struct {
 	// Algorithms (worker kind) holds settings for each algorithm the
 	// entry's workers announce, by name; they override the entry's own.
 	Algorithms map[string]AlgorithmSettings `yaml:"algorithms"`
+	// User (exec and worker kinds) is the user the processes run as; the
+	// runner must be root to switch. Default: the runner's own.
+	User string `yaml:"user"`
+	// Rlimits (exec and worker kinds) limit each process.
+	Rlimits Rlimits `yaml:"rlimits"`
 }
 
 // AlgorithmSettings are the settings of one algorithm of an entry that
@@ -183,6 +191,7 @@ func (c *Config) WithDefaults() {
 	for i := range c.Algorithms {
 		c.Algorithms[i].WithDefaults()
 	}
+	c.Callbacks.WithDefaults()
 }
 
 // WithDefaults fills the unset fields of one algorithm entry.
@@ -241,6 +250,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateTrust(add)
 	seen := map[string]int{}
 	for i, a := range c.Algorithms {
 		where := fmt.Sprintf("algorithms[%d]", i)

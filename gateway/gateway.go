@@ -39,6 +39,9 @@ type Config struct {
 	// Metrics receives the gateway's metrics and is served at /metrics.
 	// Default: a registry of the gateway's own.
 	Metrics *metrics.Metrics
+	// Callbacks configures completion callbacks; without allowed hosts a
+	// submit with a callback_url is refused.
+	Callbacks CallbackConfig
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
@@ -50,6 +53,7 @@ type Gateway struct {
 	reg     *registry
 	mux     *http.ServeMux
 	handler http.Handler // mux, instrumented
+	calls   *deliverer   // nil without callbacks
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -83,6 +87,9 @@ func New(cfg Config) (*Gateway, error) {
 		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
 		ready: make(chan struct{}),
 	}
+	if len(cfg.Callbacks.AllowHosts) > 0 {
+		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
+	}
 	g.routes()
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
@@ -98,22 +105,33 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // sees every job and algorithm. It returns an error if a watch cannot be
 // opened or ctx ends first.
 func (g *Gateway) Start(ctx context.Context) error {
+	if g.calls != nil {
+		if err := g.calls.Start(ctx); err != nil {
+			return err
+		}
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	putJob := func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()) }
+	if g.calls != nil {
+		putJob = func(e jetstream.KeyValueEntry) {
+			g.jobs.put(e.Value(), e.Created())
+			g.calls.note(e.Value())
+		}
+	}
 	watches := []struct {
 		open func(context.Context) (jetstream.KeyWatcher, error)
 		put  func(jetstream.KeyValueEntry)
 		del  func(string)
 	}{
-		{g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()) }, g.jobs.remove},
+		{g.b.WatchJobs, putJob, g.jobs.remove},
 		{g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
 		{g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
 	}
 	for _, w := range watches {
 		kw, err := w.open(wctx)
 		if err != nil {
-			cancel()
-			g.wg.Wait()
+			g.Stop()
 			return err
 		}
 		g.loaded.Add(1)
@@ -184,6 +202,9 @@ func (g *Gateway) AwaitRunner(ctx context.Context, id string, names ...string) e
 // what they have. Safe to call more than once.
 func (g *Gateway) Stop() {
 	g.stopOnce.Do(func() {
+		if g.calls != nil {
+			g.calls.Stop()
+		}
 		if g.cancel != nil {
 			g.cancel()
 		}

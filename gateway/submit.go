@@ -154,8 +154,6 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	switch {
 	case req.Mutex != "":
 		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "mutex keys are not supported by this server yet")
-	case req.CallbackURL != "":
-		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "completion callbacks are not supported by this server yet")
 	case len(req.IdempotencyKey) > maxIdempotencyKey:
 		return nil, conveyor.Errorf(conveyor.EINVALID, "idempotency_key is longer than %d bytes", maxIdempotencyKey)
 	case req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit:
@@ -169,6 +167,13 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		if k == "" || len(k) > maxLabelLen || len(v) > maxLabelLen {
 			return nil, conveyor.Errorf(conveyor.EINVALID, "label keys must be 1–%d bytes and values at most %d", maxLabelLen, maxLabelLen)
 		}
+	}
+	var callback *conveyor.Callback
+	if req.CallbackURL != "" {
+		if err := g.cfg.Callbacks.checkCallbackURL(req.CallbackURL); err != nil {
+			return nil, err
+		}
+		callback = &conveyor.Callback{URL: req.CallbackURL}
 	}
 	maxAttempts := req.MaxAttempts
 	if maxAttempts == 0 {
@@ -192,6 +197,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		IdempotencyKey: req.IdempotencyKey,
 		Labels:         req.Labels,
 		CreatedAt:      time.Now().UTC(),
+		Callback:       callback,
 	}, nil
 }
 
@@ -243,9 +249,17 @@ func requestDigest(j *conveyor.Job) string {
 		Timeout     conveyor.Duration `json:"t"`
 		Labels      map[string]string `json:"l"`
 		Tenant      string            `json:"n"`
-	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant})
+		Callback    string            `json:"c,omitempty"`
+	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j)})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+func callbackURL(j *conveyor.Job) string {
+	if j.Callback == nil {
+		return ""
+	}
+	return j.Callback.URL
 }
 
 // decodeBody reads a JSON body into v strictly: within the size limit, no

@@ -127,8 +127,13 @@ func (a *App) start(ctx context.Context) (err error) {
 		if len(toks) == 0 {
 			log.Info("no API tokens configured: the API is open to anyone who can reach it", "http", cfg.HTTP.Addr)
 		}
+		calls, err := callbacks(cfg.Callbacks)
+		if err != nil {
+			return err
+		}
 		if a.gateway, err = gateway.New(gateway.Config{
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
+			Callbacks: calls,
 		}); err != nil {
 			return err
 		}

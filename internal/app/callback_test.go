@@ -1,0 +1,175 @@
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// receiver is a callback endpoint on 127.0.0.1 that fails its first
+// failFirst requests with 500 and records every request.
+type receiver struct {
+	srv       *httptest.Server
+	failFirst int
+
+	mu   sync.Mutex
+	got  []delivery
+	seen chan struct{}
+}
+
+type delivery struct {
+	body      []byte
+	signature string
+	status    int
+}
+
+func newReceiver(t *testing.T, failFirst int) *receiver {
+	r := &receiver{failFirst: failFirst, seen: make(chan struct{}, 100)}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		status := http.StatusNoContent
+		if len(r.got) < r.failFirst {
+			status = http.StatusInternalServerError
+		}
+		r.got = append(r.got, delivery{body, req.Header.Get("X-Conveyor-Signature"), status})
+		r.mu.Unlock()
+		w.WriteHeader(status)
+		r.seen <- struct{}{}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+func callbackServer(t *testing.T, allow ...string) *server {
+	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Callbacks.AllowHosts = allow
+	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	return startServer(t, cfg)
+}
+
+// TestCallback: a final job is POSTed to its callback_url, signed with the
+// HMAC-SHA256 of the exact body; a receiver that fails twice gets the job
+// on the third attempt, and the job shows the attempts.
+func TestCallback(t *testing.T) {
+	ok, flaky := newReceiver(t, 0), newReceiver(t, 2)
+	s := callbackServer(t, strings.TrimPrefix(ok.srv.URL, "http://"), strings.TrimPrefix(flaky.srv.URL, "http://"))
+
+	for _, tc := range []struct {
+		name     string
+		r        *receiver
+		attempts int
+	}{{"succeeds at once", ok, 1}, {"fails twice", flaky, 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": tc.r.srv.URL + "/hook?x=1"}, "", 202)
+			if j.Callback == nil || j.Callback.URL != tc.r.srv.URL+"/hook?x=1" {
+				t.Fatalf("submitted job's callback: %+v", j.Callback)
+			}
+			var final conveyor.Job
+			eventually(t, "the callback delivered", func() bool {
+				s.do("GET", "/v1/jobs/"+j.ID, nil, &final)
+				return final.Callback != nil && final.Callback.DeliveredAt != nil
+			})
+			got := tc.r.deliveries()
+			if len(got) != tc.attempts || final.Callback.Attempts != tc.attempts || final.Callback.LastStatus != 204 {
+				t.Fatalf("%d deliveries, job's callback %+v; want %d attempts ending in 204", len(got), final.Callback, tc.attempts)
+			}
+			for i, d := range got {
+				mac := hmac.New(sha256.New, []byte("callback-secret"))
+				mac.Write(d.body)
+				if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); d.signature != want {
+					t.Errorf("delivery %d: signature %q, want %q", i, d.signature, want)
+				}
+				var sent conveyor.Job
+				if err := json.Unmarshal(d.body, &sent); err != nil || sent.ID != j.ID || sent.Status != conveyor.StatusSucceeded || !strings.Contains(string(sent.Output), `"prime":true`) {
+					t.Errorf("delivery %d: body %s (%v)", i, d.body, err)
+				}
+			}
+		})
+	}
+}
+
+// TestCallbackRefused: without the host in callbacks.allow_hosts (and
+// with no callbacks configured at all) a callback_url is a 400, and
+// nothing is stored; a URL with credentials or another scheme is too.
+func TestCallbackRefused(t *testing.T) {
+	r := newReceiver(t, 0)
+	host := strings.TrimPrefix(r.srv.URL, "http://")
+	open := startServer(t, testConfig(t, t.TempDir()))
+	s := callbackServer(t, host)
+	for _, tc := range []struct {
+		s   *server
+		url string
+	}{
+		{open, r.srv.URL},
+		{s, "http://169.254.169.254/latest/meta-data"},
+		{s, "http://127.0.0.1:1/"},
+		{s, "http://localhost" + host[strings.LastIndex(host, ":"):]},
+		{s, "ftp://" + host + "/"},
+		{s, "http://user:pw@" + host + "/"},
+		{s, "/relative"},
+	} {
+		resp := tc.s.do("POST", "/v1/jobs", map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": tc.url}, nil)
+		if resp.StatusCode != 400 {
+			t.Errorf("callback_url %q: status %d, want 400", tc.url, resp.StatusCode)
+			continue
+		}
+		if p := problem(t, resp); !strings.Contains(p.Detail, "callback_url") {
+			t.Errorf("callback_url %q: problem %+v", tc.url, p)
+		}
+	}
+	var list conveyor.JobList
+	s.do("GET", "/v1/jobs", nil, &list)
+	if len(list.Jobs) != 0 {
+		t.Fatalf("refused submits left %d jobs", len(list.Jobs))
+	}
+	if n := len(r.deliveries()); n != 0 {
+		t.Fatalf("the receiver got %d requests", n)
+	}
+}
+
+// TestCallbackSurvivesRestart: a delivery still being retried when the
+// gateway stops is made by the next gateway on the same broker.
+func TestCallbackSurvivesRestart(t *testing.T) {
+	r := newReceiver(t, 1<<30) // fails until told otherwise
+	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
+	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	s := startServer(t, cfg)
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 8}, "callback_url": r.srv.URL}, "", 202)
+	eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
+	s.app.Stop()
+
+	r.mu.Lock()
+	r.failFirst = 0
+	r.mu.Unlock()
+	s = startServer(t, cfg)
+	var final conveyor.Job
+	eventually(t, "the callback delivered after the restart", func() bool {
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &final)
+		return final.Callback.DeliveredAt != nil
+	})
+	if final.Callback.Attempts < 2 || final.Callback.LastStatus != 204 {
+		t.Fatalf("callback %+v", final.Callback)
+	}
+}
