@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,7 +164,7 @@ func (a *App) start(ctx context.Context) (err error) {
 	}
 	attrs := []any{"broker", where}
 	if a.ln != nil {
-		attrs = append(attrs, "http", "http://"+a.ln.Addr().String())
+		attrs = append(attrs, "http", a.URL())
 	}
 	if a.runner != nil {
 		attrs = append(attrs, "algorithms", len(a.runner.Algorithms()))
@@ -196,12 +197,25 @@ func (a *App) serveHTTP() (err error) {
 	a.srv = &http.Server{
 		Handler:           a.gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if tc := a.cfg.HTTP.TLS; tc.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(tc.Cert, tc.Key)
+		if err != nil {
+			return fmt.Errorf("http.tls: %w", err)
+		}
+		a.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		go func() { a.served <- a.srv.ServeTLS(a.ln, "", "") }()
+		return nil
 	}
 	go func() { a.served <- a.srv.Serve(a.ln) }()
 	return nil
 }
+
+// MaxHeaderBytes caps the request line and headers of an API request;
+// past it the server answers 431.
+const MaxHeaderBytes = 64 << 10
 
 // open connects to the broker — in process when it is embedded — and
 // opens Conveyor's streams on it.
@@ -228,6 +242,17 @@ func (a *App) Addr() string {
 		return ""
 	}
 	return a.ln.Addr().String()
+}
+
+// URL returns the base URL of the HTTP API: https when it serves TLS.
+func (a *App) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	if a.cfg.HTTP.TLS.Cert != "" {
+		return "https://" + a.ln.Addr().String()
+	}
+	return "http://" + a.ln.Addr().String()
 }
 
 // Runner returns the process's runner.
