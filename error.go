@@ -21,6 +21,7 @@ const (
 	EFULL         = "queue_full"   // the queue holds as many jobs as it may
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	EFORBIDDEN    = "forbidden"    // valid credentials without the right
+	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

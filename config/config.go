@@ -77,6 +77,12 @@ type HTTP struct {
 	MaxBody ByteSize `yaml:"max_body"`
 	// TLS, when set, makes the API serve HTTPS with this certificate.
 	TLS TLS `yaml:"tls"`
+	// MaxWait caps ?wait= and a synchronous call's timeout; longer ones
+	// are clamped. Default 60s.
+	MaxWait conveyor.Duration `yaml:"max_wait"`
+	// MaxEventStreams caps the event streams open at once per token (per
+	// client address without tokens). Default 64.
+	MaxEventStreams int `yaml:"max_event_streams"`
 }
 
 // NATS says where the broker is. An empty URL means the embedded broker.

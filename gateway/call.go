@@ -52,6 +52,9 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	} else {
 		input, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
 		input = bytes.TrimSpace(input)
+		if err == nil {
+			err = checkDepth(input)
+		}
 	}
 	if err != nil {
 		g.writeError(w, r, err)

@@ -32,7 +32,7 @@ func FuzzSubmit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req conveyor.SubmitRequest
-		err := decodeJSON(bytes.NewReader(body), &req)
+		err := decodeBytes(body, &req)
 		var j *conveyor.Job
 		if err == nil {
 			j, err = g.newJob(req)

@@ -27,8 +27,12 @@ type Config struct {
 	Broker *broker.Broker
 	// MaxBody caps a request body in bytes. Default 10 MiB.
 	MaxBody int64
-	// MaxWait caps the ?wait= of any request. Default 5m.
+	// MaxWait caps the ?wait= of any request and the timeout of a
+	// synchronous call; longer ones are clamped. Default 60s.
 	MaxWait time.Duration
+	// MaxStreams caps the event streams open at once per token (per
+	// client address without tokens); past it 429. Default 64.
+	MaxStreams int
 	// Ready are extra readiness checks for /readyz (e.g. "the runner of
 	// this process is up"): each returns nil when ready.
 	Ready  map[string]func(context.Context) error
@@ -54,6 +58,7 @@ type Gateway struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
+	streams streams
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -71,7 +76,10 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.MaxBody = 10 << 20
 	}
 	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 5 * time.Minute
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -87,6 +95,7 @@ func New(cfg Config) (*Gateway, error) {
 		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
 		ready: make(chan struct{}),
 	}
+	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
 	}

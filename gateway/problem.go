@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	conveyor.EUNSUPPORTED:  http.StatusNotImplemented,
 	conveyor.EFAILED:       http.StatusUnprocessableEntity,
 	conveyor.EFULL:         http.StatusTooManyRequests,
+	conveyor.ETOOMANY:      http.StatusTooManyRequests,
 	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
 	conveyor.EFORBIDDEN:    http.StatusForbidden,
 	conveyor.EINTERNAL:     http.StatusInternalServerError,
@@ -56,7 +57,7 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	switch code {
-	case conveyor.EFULL:
+	case conveyor.EFULL, conveyor.ETOOMANY:
 		w.Header().Set("Retry-After", retryAfterFull)
 	case conveyor.EUNAUTHORIZED:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="conveyor"`)

@@ -52,6 +52,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		Mutex:          q.Get("mutex"),
 		CallbackURL:    q.Get("callback_url"),
 	}
+	if err := checkDepth(req.Input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	if len(req.Input) > 0 && !json.Valid(req.Input) {
 		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in the request body"))
 		return
@@ -265,7 +269,20 @@ func callbackURL(j *conveyor.Job) string {
 // decodeBody reads a JSON body into v strictly: within the size limit, no
 // unknown fields, nothing after the value.
 func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeJSON(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody), v)
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	if err != nil {
+		return err
+	}
+	return decodeBytes(data, v)
+}
+
+// decodeBytes is decodeJSON of data, refused first if it nests deeper
+// than maxJSONDepth.
+func decodeBytes(data []byte, v any) error {
+	if err := checkDepth(data); err != nil {
+		return err
+	}
+	return decodeJSON(bytes.NewReader(data), v)
 }
 
 // decodeJSON reads one JSON value from r into v strictly: no unknown
