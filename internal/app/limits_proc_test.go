@@ -1,0 +1,67 @@
+package app
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner/runnertest"
+)
+
+// TestUserAndRlimits: an exec algorithm with user: runs as that user and
+// can read its input; one past rlimits.memory fails; one past
+// rlimits.cpu_seconds is killed. The same allocation without the limit
+// succeeds, so the failure is the limit's.
+func TestUserAndRlimits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	script, err := filepath.Abs("testdata/limits.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := []string{runnertest.Python(t), "-c", "b = bytearray(200 << 20); print('OUTPUT: {\"allocated\": true}')"}
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = append(cfg.Algorithms,
+		config.Algorithm{Name: "whoami", Kind: "exec", Command: []string{"sh", script, "whoami"}, User: "nobody"},
+		config.Algorithm{Name: "alloc_limited", Kind: "exec", Command: alloc, MaxAttempts: 1, Rlimits: config.Rlimits{Memory: 100 << 20}},
+		config.Algorithm{Name: "alloc_free", Kind: "exec", Command: alloc, MaxAttempts: 1},
+		config.Algorithm{Name: "spin", Kind: "exec", Command: []string{"sh", script, "spin"}, MaxAttempts: 1, User: "nobody",
+			Rlimits: config.Rlimits{CPUSeconds: 1, OpenFiles: 64}},
+	)
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+
+	j := s.wait(s.submit(map[string]any{"algorithm": "whoami"}, "", 202).ID)
+	var who struct {
+		UID, GID      int
+		InputReadable bool `json:"input_readable"`
+	}
+	if j.Status != conveyor.StatusSucceeded || json.Unmarshal(j.Output, &who) != nil {
+		t.Fatalf("whoami: %s %s %+v", j.Status, j.Output, j.Error)
+	}
+	if who.UID != 65534 || who.GID != 65534 || !who.InputReadable {
+		t.Fatalf("whoami ran as %+v, want uid and gid 65534 with its input readable", who)
+	}
+
+	if j := s.wait(s.submit(map[string]any{"algorithm": "alloc_free"}, "", 202).ID); j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("200 MiB without a limit: %s %+v", j.Status, j.Error)
+	}
+	j = s.wait(s.submit(map[string]any{"algorithm": "alloc_limited"}, "", 202).ID)
+	if j.Status != conveyor.StatusFailed || j.Error == nil || !strings.Contains(j.Error.Detail, "MemoryError") {
+		t.Fatalf("200 MiB under a 100 MiB limit: %s %+v", j.Status, j.Error)
+	}
+
+	j = s.wait(s.submit(map[string]any{"algorithm": "spin"}, "", 202).ID)
+	if j.Status != conveyor.StatusFailed || j.Error == nil || j.Error.Type != conveyor.ErrorTypeCrashed ||
+		!strings.Contains(j.Error.Message, "CPU time limit exceeded") {
+		t.Fatalf("spinning past cpu_seconds 1: %s %+v", j.Status, j.Error)
+	}
+}
