@@ -173,3 +173,21 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 		t.Fatalf("callback %+v", final.Callback)
 	}
 }
+
+// TestCallbackNoRedirect: a receiver's redirect is not followed, however
+// allowed its target: it counts as a failed attempt.
+func TestCallbackNoRedirect(t *testing.T) {
+	target := newReceiver(t, 0)
+	redirect := httptest.NewServer(http.RedirectHandler(target.srv.URL+"/elsewhere", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	s := callbackServer(t, strings.TrimPrefix(redirect.URL, "http://"), strings.TrimPrefix(target.srv.URL, "http://"))
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": redirect.URL}, "", 202)
+	var got conveyor.Job
+	eventually(t, "a first attempt", func() bool {
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
+		return got.Callback.Attempts > 0
+	})
+	if got.Callback.LastStatus != http.StatusFound || got.Callback.DeliveredAt != nil || len(target.deliveries()) != 0 {
+		t.Fatalf("callback %+v, %d requests reached the redirect's target", got.Callback, len(target.deliveries()))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,5 +64,21 @@ func TestUserAndRlimits(t *testing.T) {
 	if j.Status != conveyor.StatusFailed || j.Error == nil || j.Error.Type != conveyor.ErrorTypeCrashed ||
 		!strings.Contains(j.Error.Message, "CPU time limit exceeded") {
 		t.Fatalf("spinning past cpu_seconds 1: %s %+v", j.Status, j.Error)
+	}
+}
+
+// TestExecNoShell: an exec command is an argv list given to the program
+// as it is: nothing in it is expanded, substituted or split by a shell.
+func TestExecNoShell(t *testing.T) {
+	args := []string{"$(id -u)", "a; echo b", "*", "`x`", "$HOME", "x > y"}
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "argv", Kind: "exec",
+		Command: append([]string{runnertest.Python(t), "-c", "import sys, json; print('OUTPUT: ' + json.dumps(sys.argv[1:]))"}, args...)})
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+	j := s.wait(s.submit(map[string]any{"algorithm": "argv"}, "", 202).ID)
+	var got []string
+	if j.Status != conveyor.StatusSucceeded || json.Unmarshal(j.Output, &got) != nil || !slices.Equal(got, args) {
+		t.Fatalf("argv %s (%s %+v), want %q", j.Output, j.Status, j.Error, args)
 	}
 }

@@ -33,6 +33,7 @@ func TestLimits(t *testing.T) {
 		{"too many labels", "/v1/jobs", map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "labels": labels}, 400, "at most 32 labels"},
 		{"long label value", "/v1/jobs", map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "labels": map[string]any{"k": strings.Repeat("v", 257)}}, 400, "label keys must be"},
 		{"long idempotency key", "/v1/jobs", map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "idempotency_key": strings.Repeat("k", 257)}, 400, "idempotency_key is longer than 256"},
+		{"too many attempts", "/v1/jobs", map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "max_attempts": 101}, 400, "max_attempts must be between 1 and 100"},
 		{"body over max_body", "/v1/jobs", `{"algorithm":"is_prime","input":{"pad":"` + strings.Repeat("x", 11<<20) + `"}}`, 413, "over the limit"},
 	} {
 		resp := s.do("POST", tc.path, tc.body, nil)
