@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -189,5 +192,60 @@ func TestCallbackNoRedirect(t *testing.T) {
 	})
 	if got.Callback.LastStatus != http.StatusFound || got.Callback.DeliveredAt != nil || len(target.deliveries()) != 0 {
 		t.Fatalf("callback %+v, %d requests reached the redirect's target", got.Callback, len(target.deliveries()))
+	}
+}
+
+// TestCallbackTwoGateways: with two gateways on one broker, both seeing
+// every job turn final, each callback is POSTed once.
+func TestCallbackTwoGateways(t *testing.T) {
+	r := newReceiver(t, 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
+	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg.Broker.Listen = natsAddr
+	s1 := startServer(t, cfg)
+
+	cfg2 := cfg
+	cfg2.Broker.Listen = ""
+	cfg2.NATS.URL = "nats://" + natsAddr
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a2, err := StartRoles(ctx, cfg2, RoleGateway, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a2.Stop)
+	s2 := &server{t: t, app: a2, base: "http://" + a2.Addr()}
+
+	const n = 20
+	var ids []string
+	for i := range n {
+		s := []*server{s1, s2}[i%2]
+		ids = append(ids, s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": i}, "callback_url": r.srv.URL}, "", 202).ID)
+	}
+	for _, id := range ids {
+		eventually(t, "callback of "+id, func() bool {
+			var j conveyor.Job
+			s2.do("GET", "/v1/jobs/"+id, nil, &j)
+			return j.Callback != nil && j.Callback.DeliveredAt != nil
+		})
+	}
+	seen := map[string]int{}
+	for _, d := range r.deliveries() {
+		var j conveyor.Job
+		if err := json.Unmarshal(d.body, &j); err != nil {
+			t.Fatal(err)
+		}
+		seen[j.ID]++
+	}
+	if len(seen) != n || len(r.deliveries()) != n {
+		t.Fatalf("%d deliveries of %d jobs, want %d of %d: %v", len(r.deliveries()), len(seen), n, n, seen)
 	}
 }
