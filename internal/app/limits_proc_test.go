@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -80,5 +82,43 @@ func TestExecNoShell(t *testing.T) {
 	var got []string
 	if j.Status != conveyor.StatusSucceeded || json.Unmarshal(j.Output, &got) != nil || !slices.Equal(got, args) {
 		t.Fatalf("argv %s (%s %+v), want %q", j.Output, j.Status, j.Error, args)
+	}
+}
+
+// TestWorkerRlimits: a worker process started through the rlimits helper
+// still speaks the protocol on its inherited descriptors, and runs within
+// its limits.
+func TestWorkerRlimits(t *testing.T) {
+	dir, _ := filepath.Abs("testdata")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{
+		Kind: "worker", Command: []string{runnertest.Python(t), "-m", "conveyor.worker", "mymodule"}, Dir: dir,
+		Workers: config.Workers{Min: 1, Max: 1}, Rlimits: config.Rlimits{Memory: 2 << 30, OpenFiles: 200},
+	}}
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+	j := s.wait(s.submit(map[string]any{"algorithm": "word_count", "input": map[string]any{"text": "a b a"}}, "", 202).ID)
+	if j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("word_count: %s %+v", j.Status, j.Error)
+	}
+	var limits []string
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
+	for _, f := range tasks {
+		data, _ := os.ReadFile(f)
+		for _, pid := range strings.Fields(string(data)) {
+			cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			if strings.Contains(string(cmdline), "conveyor.worker") {
+				l, _ := os.ReadFile("/proc/" + pid + "/limits")
+				limits = append(limits, string(l))
+			}
+		}
+	}
+	if len(limits) != 1 {
+		t.Fatalf("found %d worker processes, want 1", len(limits))
+	}
+	for _, want := range []string{`Max open files\s+200\s+200`, `Max address space\s+2147483648\s+2147483648`} {
+		if !regexp.MustCompile(want).MatchString(limits[0]) {
+			t.Errorf("the worker's limits lack %q:\n%s", want, limits[0])
+		}
 	}
 }
