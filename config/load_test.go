@@ -68,19 +68,24 @@ func TestLoadEnvOnly(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, env, want string }{
-		"unknown key":    {yaml: "htp: {}", want: "field htp not found"},
-		"bad duration":   {yaml: "retention: soon", want: "invalid duration"},
-		"bad name":       {yaml: "algorithms: [{name: Bad-Name, kind: go}]", want: "invalid algorithm name"},
-		"duplicate name": {yaml: "algorithms: [{name: a, kind: go}, {name: a, kind: go}]", want: "also used by"},
-		"no kind":        {yaml: "algorithms: [{name: a}]", want: "kind is required"},
-		"bad env size":   {yaml: "{}", env: "CONVEYOR_HTTP_MAX_BODY=lots", want: "CONVEYOR_HTTP_MAX_BODY"},
-		"bad addr":       {yaml: "http: {addr: nope}", want: "http.addr"},
-		"bad sync":       {yaml: "broker: {sync: sometimes}", want: "broker.sync"},
-		"token secret":   {yaml: "auth: {tokens: [{name: a, scopes: [read]}]}", want: "exactly one of token_sha256 and token_env"},
-		"token hash":     {yaml: "auth: {tokens: [{name: a, token_sha256: abc, scopes: [read]}]}", want: "64 hex digits"},
-		"token scope":    {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
-		"bad settings":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
-		"bad attempts":   {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
+		"unknown key":              {yaml: "htp: {}", want: "field htp not found"},
+		"bad duration":             {yaml: "retention: soon", want: "invalid duration"},
+		"bad name":                 {yaml: "algorithms: [{name: Bad-Name, kind: go}]", want: "invalid algorithm name"},
+		"duplicate name":           {yaml: "algorithms: [{name: a, kind: go}, {name: a, kind: go}]", want: "also used by"},
+		"no kind":                  {yaml: "algorithms: [{name: a}]", want: "kind is required"},
+		"bad env size":             {yaml: "{}", env: "CONVEYOR_HTTP_MAX_BODY=lots", want: "CONVEYOR_HTTP_MAX_BODY"},
+		"bad addr":                 {yaml: "http: {addr: nope}", want: "http.addr"},
+		"bad sync":                 {yaml: "broker: {sync: sometimes}", want: "broker.sync"},
+		"token secret":             {yaml: "auth: {tokens: [{name: a, scopes: [read]}]}", want: "exactly one of token_sha256 and token_env"},
+		"token hash":               {yaml: "auth: {tokens: [{name: a, token_sha256: abc, scopes: [read]}]}", want: "64 hex digits"},
+		"token scope":              {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
+		"bad settings":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
+		"bad attempts":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
+		"callbacks without secret": {yaml: "callbacks: {allow_hosts: [hooks.example.com]}", want: "callbacks.secret_env is required"},
+		"callback bad port":        {yaml: "callbacks: {allow_hosts: [\"h:99999\"], secret_env: S}", want: "bad port"},
+		"tls without key":          {yaml: "http: {tls: {cert: c.pem}}", want: "http.tls: give both cert and key"},
+		"rlimits on go":            {yaml: "algorithms: [{kind: go, rlimits: {memory: 1GiB}}]", want: "exec and worker algorithms only"},
+		"negative rlimits":         {yaml: "algorithms: [{name: a, kind: exec, command: [x], rlimits: {cpu_seconds: -1}}]", want: "rlimits must not be negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var env []string

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"os/user"
 	"strconv"
 	"time"
 
@@ -100,38 +99,13 @@ func (c *Config) validateTrust(add func(string, ...any)) {
 		if a.Name != "" {
 			where += " (" + a.Name + ")"
 		}
+		// The user itself is looked up by the runner that starts the
+		// processes: a gateway loading the same file need not have it.
 		if (a.User != "" || a.Rlimits != Rlimits{}) && a.Kind != "exec" && a.Kind != "worker" {
 			add("%s: user and rlimits apply to exec and worker algorithms only", where)
-		}
-		if a.User != "" {
-			if _, err := LookupUser(a.User); err != nil {
-				add("%s: user: %v", where, err)
-			}
 		}
 		if a.Rlimits.Memory < 0 || a.Rlimits.CPUSeconds < 0 || a.Rlimits.OpenFiles < 0 {
 			add("%s: rlimits must not be negative", where)
 		}
 	}
-}
-
-// Credential is a user to run processes as.
-type Credential struct {
-	UID, GID uint32
-}
-
-// LookupUser resolves a user name or numeric uid to its uid and primary
-// gid.
-func LookupUser(name string) (Credential, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		if u, err = user.LookupId(name); err != nil {
-			return Credential{}, fmt.Errorf("unknown user %q", name)
-		}
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return Credential{}, fmt.Errorf("user %q has no numeric uid/gid", name)
-	}
-	return Credential{UID: uint32(uid), GID: uint32(gid)}, nil
 }

@@ -1,6 +1,9 @@
 package spawn
 
 import (
+	"fmt"
+	"os/user"
+	"strconv"
 	"syscall"
 
 	"github.com/conveyor-run/conveyor/config"
@@ -31,13 +34,30 @@ func LimitsOf(a config.Algorithm) (Limits, error) {
 		OpenFiles:  uint64(max(a.Rlimits.OpenFiles, 0)),
 	}
 	if a.User != "" {
-		c, err := config.LookupUser(a.User)
+		c, err := lookupUser(a.User)
 		if err != nil {
 			return Limits{}, err
 		}
-		l.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{}}
+		l.Credential = c
 	}
 	return l, nil
+}
+
+// lookupUser resolves a user name, or a numeric uid, to its uid and
+// primary gid, with no supplementary groups.
+func lookupUser(name string) (*syscall.Credential, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if u, err = user.LookupId(name); err != nil {
+			return nil, fmt.Errorf("unknown user %q", name)
+		}
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("user %q has no numeric uid and gid", name)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
 }
 
 // rlimited reports whether l sets any resource limit.
