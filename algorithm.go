@@ -20,7 +20,12 @@ type Algorithm struct {
 	// MaxQueued caps how many of its jobs may wait in the queue; a submit
 	// past it is refused with 429. Zero means no cap.
 	MaxQueued int `json:"max_queued,omitempty"`
+	// Pipeline, for an algorithm of kind pipeline, is what its jobs run.
+	Pipeline *Pipeline `json:"pipeline,omitempty"`
 }
+
+// KindPipeline is the kind of an algorithm made of stages.
+const KindPipeline = "pipeline"
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 

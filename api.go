@@ -34,10 +34,13 @@ type JobList struct {
 // runners announced it, plus what the gateway knows of it now.
 type AlgorithmInfo struct {
 	Algorithm
-	// Runners are the ids of the live runners that serve it.
+	// Runners are the ids of the live runners that serve it (for a
+	// pipeline, those that serve any of its stages).
 	Runners []string `json:"runners"`
-	Queued  int      `json:"queued"`
-	Running int      `json:"running"`
+	// Workers is how many of its jobs the live runners run at once, in all.
+	Workers int `json:"workers"`
+	Queued  int `json:"queued"`
+	Running int `json:"running"`
 }
 
 // AlgorithmList is the body of GET /v1/algorithms, sorted by name.
@@ -47,15 +50,18 @@ type AlgorithmList struct {
 
 // RunnerInfo describes a live runner, as it registers itself.
 type RunnerInfo struct {
-	ID         string    `json:"id"`
-	Host       string    `json:"host"`
-	PID        int       `json:"pid"`
-	Version    string    `json:"version"`
-	Algorithms []string  `json:"algorithms"`
-	Capacity   int       `json:"capacity"`
-	Busy       int       `json:"busy"`
-	StartedAt  time.Time `json:"started_at"`
-	LastSeen   time.Time `json:"last_seen"`
+	ID         string   `json:"id"`
+	Host       string   `json:"host"`
+	PID        int      `json:"pid"`
+	Version    string   `json:"version"`
+	Algorithms []string `json:"algorithms"`
+	Capacity   int      `json:"capacity"`
+	Busy       int      `json:"busy"`
+	// Workers is the capacity for each algorithm: how many of its jobs the
+	// runner runs at once.
+	Workers   map[string]int `json:"workers,omitempty"`
+	StartedAt time.Time      `json:"started_at"`
+	LastSeen  time.Time      `json:"last_seen"`
 }
 
 // RunnerList is the body of GET /v1/runners.

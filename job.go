@@ -33,6 +33,10 @@ type Job struct {
 	// RetryAt is when a job queued for another attempt becomes eligible.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	Runner  string     `json:"runner,omitempty"`
+	// Pipeline and Stage are set on a job of a pipeline: what it runs and
+	// where it is (see Advance).
+	Pipeline *Pipeline `json:"pipeline,omitempty"`
+	Stage    *Stage    `json:"stage,omitempty"`
 	// Callback, when set, is POSTed the job once it is final.
 	Callback *Callback `json:"callback,omitempty"`
 }
@@ -109,7 +113,9 @@ func (j *Job) Start(runner string, now time.Time) error {
 	j.Runner = runner
 	j.StartedAt = &now
 	j.RetryAt = nil
-	j.Progress = nil
+	if j.Stage == nil { // a pipeline's progress carries over between stages
+		j.Progress = nil
+	}
 	return nil
 }
 

@@ -42,13 +42,14 @@ type Config struct {
 // Broker is an open connection to JetStream with Conveyor's streams and
 // buckets in place. It is safe for concurrent use.
 type Broker struct {
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	cfg  Config
-	jobs jetstream.KeyValue
-	idem jetstream.KeyValue
-	algs jetstream.KeyValue
-	runs jetstream.KeyValue
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	cfg     Config
+	jobs    jetstream.KeyValue
+	idem    jetstream.KeyValue
+	algs    jetstream.KeyValue
+	runs    jetstream.KeyValue
+	mutexes jetstream.KeyValue
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
@@ -109,6 +110,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		{&b.idem, IdempotencyBucket, cfg.Retention, "Conveyor idempotency keys, key = sha256 of the client's key"},
 		{&b.algs, AlgorithmsBucket, 0, "Conveyor algorithms as runners announce them, key = name"},
 		{&b.runs, RunnersBucket, 3 * cfg.Heartbeat, "Conveyor live runners, key = runner id"},
+		{&b.mutexes, MutexBucket, cfg.Retention, "Conveyor mutex keys in use: holder and line, key = MutexID"},
 	}
 	for _, bk := range buckets {
 		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{

@@ -39,3 +39,25 @@ func CallFailed(m *nats.Msg) *conveyor.JobError {
 	}
 	return je
 }
+
+// Headers of a call's reply that steer a pipeline on the synchronous path,
+// as the stage's output said (see conveyor.Route).
+const (
+	callFinalHeader = "Conveyor-Final"
+	callNextHeader  = "Conveyor-Next"
+)
+
+// SetCallRoute marks a call's reply with route.
+func SetCallRoute(m *nats.Msg, route conveyor.Route) {
+	if route.Final {
+		m.Header.Set(callFinalHeader, "true")
+	}
+	if route.Next != "" {
+		m.Header.Set(callNextHeader, route.Next)
+	}
+}
+
+// CallRoute returns the route a call's reply carries.
+func CallRoute(m *nats.Msg) conveyor.Route {
+	return conveyor.Route{Final: m.Header.Get(callFinalHeader) == "true", Next: m.Header.Get(callNextHeader)}
+}

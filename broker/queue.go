@@ -31,6 +31,21 @@ const inlineMax = 64 << 10
 // instead of a read and a write.
 const revHeader = "Conveyor-Rev"
 
+// stepHeader carries the pipeline step a queue message is for, so a runner
+// tells a message of a stage the job has left from one of the stage it is in.
+const stepHeader = "Conveyor-Step"
+
+// EnqueueJob queues j, whose record is at revision rev: a pipeline job moved
+// on to its next stage. Like Enqueue, it is deduplicated, on the job id and
+// the step.
+func (b *Broker) EnqueueJob(ctx context.Context, j *conveyor.Job, rev uint64) error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return b.Enqueue(ctx, Stored{Job: j, Rev: rev, data: data})
+}
+
 // Enqueue puts a job just stored by CreateJob on the queue of its
 // algorithm. The message carries the record (or, for a large one, only the
 // id); the store stays the truth, and a runner whose copy is stale finds
@@ -39,13 +54,20 @@ const revHeader = "Conveyor-Rev"
 // duplicate window.
 func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 	j := s.Job
-	msg := nats.NewMsg(QueueSubject(j.Algorithm, j.Priority))
+	msg := nats.NewMsg(QueueSubject(j.StageAlgorithm(), j.Priority))
 	msg.Data = []byte(j.ID)
 	if len(s.data) <= inlineMax {
 		msg.Data = s.data
 		msg.Header.Set(revHeader, strconv.FormatUint(s.Rev, 10))
 	}
-	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(j.ID)); err != nil {
+	msgID := j.ID
+	if j.Stage != nil {
+		// Each stage of a pipeline job is queued once.
+		step := strconv.Itoa(j.Stage.Step)
+		msg.Header.Set(stepHeader, step)
+		msgID += "." + step
+	}
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID)); err != nil {
 		return unavailable("queue job", err)
 	}
 	return nil
@@ -57,19 +79,30 @@ type Queued struct {
 	ID  string
 	Job *conveyor.Job
 	Rev uint64
+	// Step is the pipeline step the message queues (0 for other jobs).
+	Step int
 }
 
 // ParseQueued reads a queue message.
 func ParseQueued(msg jetstream.Msg) Queued {
+	step, _ := strconv.Atoi(msg.Headers().Get(stepHeader))
 	rev, err := strconv.ParseUint(msg.Headers().Get(revHeader), 10, 64)
 	if err != nil {
-		return Queued{ID: string(msg.Data())}
+		return Queued{ID: string(msg.Data()), Step: step}
 	}
 	var j conveyor.Job
 	if json.Unmarshal(msg.Data(), &j) != nil || j.ID == "" {
-		return Queued{ID: string(msg.Data())}
+		return Queued{ID: string(msg.Data()), Step: step}
 	}
-	return Queued{ID: j.ID, Job: &j, Rev: rev}
+	return Queued{ID: j.ID, Job: &j, Rev: rev, Step: step}
+}
+
+// StepOf returns the pipeline step j is in: 0 for a job of no pipeline.
+func StepOf(j *conveyor.Job) int {
+	if j.Stage == nil {
+		return 0
+	}
+	return j.Stage.Step
 }
 
 // ConsumerName is the durable consumer that every runner of algorithm

@@ -132,12 +132,22 @@ type Algorithm struct {
 	// Algorithms (worker kind) holds settings for each algorithm the
 	// entry's workers announce, by name; they override the entry's own.
 	Algorithms map[string]AlgorithmSettings `yaml:"algorithms"`
+	// Pipeline makes the entry a pipeline instead of an algorithm of a
+	// kind: its jobs run these algorithms, each stage's output the next
+	// one's input. An entry with a pipeline has a name and no kind.
+	Pipeline []string `yaml:"pipeline"`
+	// MaxSteps bounds the stages one pipeline job runs in all, loops
+	// included. Default 100.
+	MaxSteps int `yaml:"max_steps"`
 	// User (exec and worker kinds) is the user the processes run as; the
 	// runner must be root to switch. Default: the runner's own.
 	User string `yaml:"user"`
 	// Rlimits (exec and worker kinds) limit each process.
 	Rlimits Rlimits `yaml:"rlimits"`
 }
+
+// IsPipeline reports whether the entry is a pipeline.
+func (a *Algorithm) IsPipeline() bool { return len(a.Pipeline) > 0 }
 
 // AlgorithmSettings are the settings of one algorithm of an entry that
 // serves several (a worker entry without a name). Zero values keep the
@@ -211,6 +221,31 @@ func (a *Algorithm) WithDefaults() {
 	if a.Grace == 0 {
 		a.Grace = conveyor.Duration(DefaultGrace)
 	}
+	if a.IsPipeline() && a.MaxSteps == 0 {
+		a.MaxSteps = conveyor.DefaultMaxSteps
+	}
+}
+
+// validatePipeline checks a pipeline entry: a name, stages that are valid
+// algorithm names, and none of the fields of a kind.
+func validatePipeline(a Algorithm, where string, add func(string, ...any)) {
+	if a.Name == "" {
+		add("%s: a pipeline needs a name", where)
+	}
+	if a.Kind != "" || len(a.Command) > 0 || a.URL != "" || len(a.Algorithms) > 0 {
+		add("%s: a pipeline has no kind, command, url or algorithms: its stages are algorithms of their own", where)
+	}
+	for _, st := range a.Pipeline {
+		if err := conveyor.ValidateName(st); err != nil {
+			add("%s: pipeline stage: %v", where, err)
+		}
+		if st == a.Name {
+			add("%s: a pipeline cannot be its own stage", where)
+		}
+	}
+	if a.MaxSteps < 1 {
+		add("%s: max_steps must be at least 1", where)
+	}
 }
 
 // Validate returns an error naming every problem it finds.
@@ -270,8 +305,11 @@ func (c *Config) Validate() error {
 			}
 			seen[a.Name] = i
 		}
-		if a.Kind == "" {
-			add("%s: kind is required (go, exec, worker, http)", where)
+		switch {
+		case a.IsPipeline():
+			validatePipeline(a, where, add)
+		case a.Kind == "":
+			add("%s: kind is required (go, exec, worker, http), or a pipeline", where)
 		}
 		for name, set := range a.Algorithms {
 			if err := conveyor.ValidateName(name); err != nil {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -38,11 +39,16 @@ func (g *Gateway) info(k *known, runners []conveyor.RunnerInfo) conveyor.Algorit
 	if len(info.InputSchema) == 0 {
 		info.InputSchema = conveyor.AnyObjectSchema
 	}
+	serves := []string{k.Name}
+	if k.Pipeline != nil {
+		serves = k.Pipeline.Stages
+	}
 	for _, r := range runners {
-		for _, a := range r.Algorithms {
-			if a == k.Name {
-				info.Runners = append(info.Runners, r.ID)
-			}
+		if slices.ContainsFunc(r.Algorithms, func(a string) bool { return slices.Contains(serves, a) }) {
+			info.Runners = append(info.Runners, r.ID)
+		}
+		if k.Pipeline == nil {
+			info.Workers += r.Workers[k.Name]
 		}
 	}
 	return info

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -67,7 +68,12 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	out, err := g.call(r.Context(), name, input, timeout)
+	var out json.RawMessage
+	if alg.Pipeline != nil {
+		out, err = g.callPipeline(r.Context(), alg.Pipeline, input, timeout)
+	} else {
+		out, _, err = g.call(r.Context(), name, input, timeout)
+	}
 	if err != nil {
 		if r.Context().Err() == nil {
 			g.writeError(w, r, err)
@@ -80,8 +86,43 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte{'\n'})
 }
 
-// call sends one call and returns its output, or the error to answer with.
-func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout time.Duration) (json.RawMessage, error) {
+// callPipeline runs a pipeline on the synchronous path: one call per
+// stage, each stage's output the next one's input, all within timeout. The
+// stages steer it as they do a pipeline job, and the step limit holds.
+func (g *Gateway) callPipeline(ctx context.Context, p *conveyor.Pipeline, input []byte, timeout time.Duration) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	for stage := p.First(); ; {
+		out, route, err := g.call(ctx, stage.Name, input, time.Until(deadline))
+		if err != nil {
+			var ce *conveyor.Error
+			if !errors.As(err, &ce) {
+				return nil, err
+			}
+			named, msg := *ce, ce.Message
+			var je *conveyor.JobError
+			if errors.As(err, &je) { // the stage failed: its error, not "<stage> failed: …"
+				msg = je.Error()
+			}
+			named.Message = fmt.Sprintf("stage %s (%d of %d): %s", stage.Name, stage.Index+1, stage.Of, msg)
+			return nil, &named
+		}
+		if p.Ends(stage, route) {
+			return out, nil
+		}
+		if stage, err = p.After(stage, route, out); err != nil {
+			var ce *conveyor.Error
+			errors.As(err, &ce)
+			return nil, &conveyor.Error{Code: conveyor.EFAILED, Message: ce.Message}
+		}
+		input = out
+	}
+}
+
+// call sends one call and returns its output and the route its reply
+// carries, or the error to answer with.
+func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout time.Duration) (json.RawMessage, conveyor.Route, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -91,19 +132,19 @@ func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout t
 	resp, err := g.b.Conn().RequestMsgWithContext(ctx, msg)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return nil, conveyor.Errorf(conveyor.EUNAVAILABLE, "no live runner serves %s", name)
+		return nil, conveyor.Route{}, conveyor.Errorf(conveyor.EUNAVAILABLE, "no live runner serves %s", name)
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, conveyor.Errorf(conveyor.ETIMEOUT, "no answer from %s within %s", name, timeout)
+		return nil, conveyor.Route{}, conveyor.Errorf(conveyor.ETIMEOUT, "no answer from %s within %s", name, timeout)
 	case err != nil:
-		return nil, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
+		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
 	}
 	if je := broker.CallFailed(resp); je != nil {
 		if je.Type == conveyor.ErrorTypeTimeout {
-			return nil, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
+			return nil, conveyor.Route{}, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
 		}
-		return nil, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
+		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
 	}
-	return resp.Data, nil
+	return resp.Data, broker.CallRoute(resp), nil
 }
 
 // callTimeout reads ?timeout=, capped like ?wait=.

@@ -65,6 +65,7 @@ type Gateway struct {
 	loaded   sync.WaitGroup // initial replay of the three watches
 	ready    chan struct{}
 	stopOnce sync.Once
+	released chan finished // jobs seen final with a mutex key
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -88,12 +89,13 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Metrics = metrics.New()
 	}
 	g := &Gateway{
-		cfg:   cfg,
-		b:     cfg.Broker,
-		log:   cfg.Logger,
-		jobs:  newIndex(),
-		reg:   newRegistry(3 * cfg.Broker.Config().Heartbeat),
-		ready: make(chan struct{}),
+		cfg:      cfg,
+		b:        cfg.Broker,
+		log:      cfg.Logger,
+		jobs:     newIndex(),
+		reg:      newRegistry(3 * cfg.Broker.Config().Heartbeat),
+		ready:    make(chan struct{}),
+		released: make(chan finished, 1024),
 	}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
@@ -121,10 +123,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	putJob := func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()) }
-	if g.calls != nil {
-		putJob = func(e jetstream.KeyValueEntry) {
-			g.jobs.put(e.Value(), e.Created())
+	putJob := func(e jetstream.KeyValueEntry) {
+		g.jobs.put(e.Value(), e.Created())
+		g.seenJob(e.Value())
+		if g.calls != nil {
 			g.calls.note(e.Value())
 		}
 	}
@@ -147,8 +149,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.wg.Add(1)
 		go g.follow(kw, w.put, w.del)
 	}
-	g.wg.Add(1)
+	g.wg.Add(2)
 	go g.pruneLoop(wctx)
+	go g.mutexLoop(wctx)
 	done := make(chan struct{})
 	go func() { g.loaded.Wait(); close(done) }()
 	select {

@@ -104,7 +104,7 @@ func (g *registry) removeRunner(id string) {
 // algorithm returns the registered algorithm named name, or ENOTFOUND.
 func (g *registry) algorithm(name string) (*known, error) {
 	g.mu.RLock()
-	k := g.algs[name]
+	k := g.resolve(g.algs[name])
 	g.mu.RUnlock()
 	if k == nil {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "unknown algorithm %q", name)
@@ -112,12 +112,31 @@ func (g *registry) algorithm(name string) (*known, error) {
 	return k, nil
 }
 
+// resolve returns k, or for a pipeline, k with the schemas of its stages:
+// the input schema of the first, the output schema of the last — so a
+// pipeline's input is checked when it is submitted, not when a stage runs.
+// Stages not registered yet leave the schema open. g.mu is held.
+func (g *registry) resolve(k *known) *known {
+	if k == nil || k.Pipeline == nil || len(k.Pipeline.Stages) == 0 {
+		return k
+	}
+	r := *k
+	stages := k.Pipeline.Stages
+	if first := g.algs[stages[0]]; first != nil && first.Pipeline == nil {
+		r.InputSchema, r.input, r.err, r.query = first.InputSchema, first.input, first.err, first.query
+	}
+	if last := g.algs[stages[len(stages)-1]]; last != nil {
+		r.OutputSchema = last.OutputSchema
+	}
+	return &r
+}
+
 // algorithms returns every registered algorithm, sorted by name.
 func (g *registry) algorithms() []*known {
 	g.mu.RLock()
 	out := make([]*known, 0, len(g.algs))
 	for _, k := range g.algs {
-		out = append(out, k)
+		out = append(out, g.resolve(k))
 	}
 	g.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *known) int { return cmp.Compare(a.Name, b.Name) })

@@ -20,6 +20,7 @@ import (
 // Limits on what a client controls in a submit.
 const (
 	maxIdempotencyKey = 256
+	maxMutexKey       = 256
 	maxLabels         = 32
 	maxLabelLen       = 256
 	maxAttemptsLimit  = 100
@@ -156,8 +157,8 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		return nil, err
 	}
 	switch {
-	case req.Mutex != "":
-		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "mutex keys are not supported by this server yet")
+	case len(req.Mutex) > maxMutexKey:
+		return nil, conveyor.Errorf(conveyor.EINVALID, "mutex is longer than %d bytes", maxMutexKey)
 	case len(req.IdempotencyKey) > maxIdempotencyKey:
 		return nil, conveyor.Errorf(conveyor.EINVALID, "idempotency_key is longer than %d bytes", maxIdempotencyKey)
 	case req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit:
@@ -190,7 +191,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	if err := json.Compact(&input, req.Input); err != nil {
 		return nil, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in input")
 	}
-	return &conveyor.Job{
+	j := &conveyor.Job{
 		ID:             ulid.Make().String(),
 		Algorithm:      req.Algorithm,
 		Status:         conveyor.StatusQueued,
@@ -198,11 +199,16 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		MaxAttempts:    maxAttempts,
 		Timeout:        req.Timeout,
 		Priority:       prio,
+		Mutex:          req.Mutex,
 		IdempotencyKey: req.IdempotencyKey,
 		Labels:         req.Labels,
 		CreatedAt:      time.Now().UTC(),
 		Callback:       callback,
-	}, nil
+	}
+	if alg.Pipeline != nil {
+		j.EnterPipeline(*alg.Pipeline)
+	}
+	return j, nil
 }
 
 // store writes the job record, binds its idempotency key, and queues it,
@@ -235,7 +241,11 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 			return rec, err == nil, err
 		}
 	}
-	if err := g.b.Enqueue(ctx, stored); err != nil {
+	enqueue := g.b.Enqueue
+	if j.Mutex != "" {
+		enqueue = g.b.JoinMutex // queued now if the key is free, else in its turn
+	}
+	if err := enqueue(ctx, stored); err != nil {
 		_ = g.b.DeleteJob(ctx, j.ID)
 		return record{}, false, err
 	}
@@ -249,12 +259,13 @@ func requestDigest(j *conveyor.Job) string {
 		Algorithm   string            `json:"a"`
 		Input       json.RawMessage   `json:"i"`
 		Priority    conveyor.Priority `json:"p"`
+		Mutex       string            `json:"x,omitempty"`
 		MaxAttempts int               `json:"m"`
 		Timeout     conveyor.Duration `json:"t"`
 		Labels      map[string]string `json:"l"`
 		Tenant      string            `json:"n"`
 		Callback    string            `json:"c,omitempty"`
-	}{j.Algorithm, j.Input, j.Priority, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j)})
+	}{j.Algorithm, j.Input, j.Priority, j.Mutex, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j)})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }

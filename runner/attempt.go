@@ -25,6 +25,7 @@ var (
 	errShutdown   = errors.New("runner shutting down")
 	errSuperseded = errors.New("attempt superseded by another")
 	errNotYet     = errors.New("retry not due yet")
+	errMovedOn    = errors.New("pipeline job moved on to another stage")
 )
 
 // Retry backoff between attempts: base·2ⁿ, jittered, capped.
@@ -123,18 +124,23 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	// the current one and decides again.
 	j, rev, err := r.b.UpdateJob(ctx, q.ID, q.Job, q.Rev, func(j *conveyor.Job) error {
 		switch {
+		case broker.StepOf(j) != q.Step:
+			return errMovedOn
 		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
 			retryIn = j.RetryAt.Sub(now)
 			return errNotYet
 		case j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts:
-			return j.Fail(&conveyor.JobError{
+			return j.Fail(j.StageError(&conveyor.JobError{
 				Type:    conveyor.ErrorTypeCrashed,
 				Message: fmt.Sprintf("attempt %d was interrupted (runner %s stopped or crashed) and no attempts are left", j.Attempt, j.Runner),
-			}, now)
+			}), now)
 		}
 		return j.Start(r.cfg.ID, now)
 	})
 	switch {
+	case errors.Is(err, errMovedOn):
+		r.movedOn(msg, q, j, rev, log)
+		return
 	case errors.Is(err, errNotYet):
 		_ = msg.NakWithDelay(retryIn) // redelivered early (e.g. after a restart)
 		return
@@ -155,6 +161,21 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		return
 	}
 	r.run(p, msg, j, rev, true, log, release)
+}
+
+// movedOn handles a message of a pipeline stage the job has left: should
+// the job wait, queued, for a stage whose message may have been lost (the
+// runner that moved it on died before queueing it), it queues it again —
+// the broker drops the copy if it was queued — and acknowledges msg.
+func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log *slog.Logger) {
+	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && broker.StepOf(j) > q.Step {
+		if err := r.b.EnqueueJob(r.ctx, j, rev); err != nil {
+			log.Warn("queue the stage again", "stage", j.Stage.Name, "err", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+	}
+	_ = msg.Ack()
 }
 
 // firstDelivery reports whether msg is delivered for the first time.
@@ -183,11 +204,11 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		deadline = tm.arm(*j.StartedAt)
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
-	a.rep = newReporter(r.b, j.ID, j.Attempt)
+	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage)
 	r.track(a)
 	defer r.untrack(a)
 
-	task := &Task{JobID: j.ID, Algorithm: j.Algorithm, Input: j.Input, Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
+	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Deadline: deadline, Reporter: a.rep}
 	if timeout > 0 && late {
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
@@ -223,17 +244,28 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 
 	now := time.Now().UTC()
-	var retry bool
+	var retry, advanced bool
 	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
+		retry, advanced = false, false
 		if p := a.rep.last(); p != nil && j.Status == conveyor.StatusRunning && j.Attempt == a.n {
 			j.Progress = p
 		}
 		if runErr == nil && cause == nil {
-			return j.Succeed(a.n, out, now)
+			if j.Finishes(task.Route()) {
+				return j.Succeed(a.n, out, now)
+			}
+			err := j.Advance(a.n, out, task.Route())
+			if err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT {
+				advanced = err == nil
+				return err
+			}
+			// A route to nowhere, or too many steps: the job fails.
+			_, err = j.FailAttempt(a.n, j.StageError(&conveyor.JobError{Type: conveyor.ErrorTypeError, Message: err.Error()}), false, now, now)
+			return err
 		}
 		jerr, retryable := attemptError(runErr, cause, timeout)
 		var err error
-		retry, err = j.FailAttempt(a.n, jerr, retryable, now.Add(retryDelay(retryBase, retryMax, a.n-1)), now)
+		retry, err = j.FailAttempt(a.n, j.StageError(jerr), retryable, now.Add(retryDelay(retryBase, retryMax, a.n-1)), now)
 		return err
 	})
 	switch {
@@ -251,6 +283,19 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		// The broker did not take the outcome: leave the lease to lapse so
 		// the job is redelivered rather than lost.
 		log.Warn("record outcome", "attempt", a.n, "err", err)
+	case advanced:
+		// Queue the next stage, then let go of this one. Should the runner
+		// die in between, this message comes back and movedOn queues the
+		// stage again (deduplicated).
+		a.mu.Lock()
+		next, rev := a.job, a.rev
+		a.mu.Unlock()
+		if err := r.b.EnqueueJob(r.ctx, next, rev); err != nil {
+			log.Warn("queue the next stage", "stage", next.Stage.Name, "err", err)
+			return
+		}
+		_ = msg.Ack()
+		outcome("advanced")
 	case retry:
 		a.mu.Lock()
 		delay := time.Until(*a.job.RetryAt)

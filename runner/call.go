@@ -61,6 +61,7 @@ func (p *pool) call(m *nats.Msg) {
 			jerr, _ = attemptError(err, nil, 0)
 		default:
 			reply.Data = out
+			broker.SetCallRoute(reply, task.Route())
 		}
 	}
 	result := "ok"

@@ -26,7 +26,17 @@ type Task struct {
 	Reporter conveyor.Reporter
 
 	begin func() // restarts the timeout; nil when the runner keeps none
+	route conveyor.Route
 }
+
+// SetRoute records where a pipeline job goes after this stage, as the
+// algorithm's output said (conveyor.Final, conveyor.Next, FINAL: lines…).
+// Outside a pipeline the route is ignored. Call it from Run's goroutine
+// before Run returns.
+func (t *Task) SetRoute(r conveyor.Route) { t.route = r }
+
+// Route returns what SetRoute recorded.
+func (t *Task) Route() conveyor.Route { return t.route }
 
 // Begin tells the runner that the attempt's work begins now: for a handler
 // that is a LateBeginner, the attempt's timeout starts here and Deadline is

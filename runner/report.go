@@ -24,6 +24,7 @@ type reporter struct {
 	b       *broker.Broker
 	id      string
 	attempt int
+	stage   *conveyor.Stage // of a pipeline job: progress is of the whole pipeline
 
 	mu       sync.Mutex
 	progress *conveyor.Progress
@@ -34,8 +35,8 @@ type reporter struct {
 
 var _ conveyor.Reporter = (*reporter)(nil)
 
-func newReporter(b *broker.Broker, id string, attempt int) *reporter {
-	return &reporter{b: b, id: id, attempt: attempt}
+func newReporter(b *broker.Broker, id string, attempt int, stage *conveyor.Stage) *reporter {
+	return &reporter{b: b, id: id, attempt: attempt, stage: stage}
 }
 
 // Progress remembers the latest progress, clamped to 0–100.
@@ -44,6 +45,14 @@ func (r *reporter) Progress(percent float64, message string) {
 		percent = 0
 	}
 	percent = min(max(percent, 0), 100)
+	if r.stage != nil {
+		percent = r.stage.Percent(percent)
+		if message == "" {
+			message = r.stage.Name
+		} else {
+			message = r.stage.Name + ": " + message
+		}
+	}
 	r.mu.Lock()
 	r.progress = &conveyor.Progress{Percent: percent, Message: message}
 	r.dirty = true

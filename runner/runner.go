@@ -50,6 +50,9 @@ type Runner struct {
 	b      *broker.Broker
 	log    *slog.Logger
 	served []*pool
+	// pipelines are the pipeline entries of the runner's config: it
+	// registers them; their stages run wherever their algorithms are served.
+	pipelines []conveyor.Algorithm
 
 	started   time.Time
 	ctx       context.Context // canceled by Stop after the grace period
@@ -92,6 +95,22 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()
+		if entry.IsPipeline() {
+			if names[entry.Name] {
+				r.closeHandlers()
+				return nil, fmt.Errorf("algorithm %s is configured twice", entry.Name)
+			}
+			names[entry.Name] = true
+			r.pipelines = append(r.pipelines, conveyor.Algorithm{
+				Name:        entry.Name,
+				Description: entry.Description,
+				Kind:        conveyor.KindPipeline,
+				MaxAttempts: entry.MaxAttempts,
+				MaxQueued:   entry.MaxQueued,
+				Pipeline:    &conveyor.Pipeline{Stages: entry.Pipeline, MaxSteps: entry.MaxSteps},
+			})
+			continue
+		}
 		k, err := LookupKind(entry.Kind)
 		if err != nil {
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
@@ -122,13 +141,14 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 // ID returns the runner's id.
 func (r *Runner) ID() string { return r.cfg.ID }
 
-// Algorithms returns the algorithms the runner serves.
+// Algorithms returns the algorithms the runner serves, and the pipelines
+// it registers.
 func (r *Runner) Algorithms() []conveyor.Algorithm {
-	out := make([]conveyor.Algorithm, len(r.served))
-	for i, p := range r.served {
-		out[i] = p.alg
+	out := make([]conveyor.Algorithm, 0, len(r.served)+len(r.pipelines))
+	for _, p := range r.served {
+		out = append(out, p.alg)
 	}
-	return out
+	return append(out, r.pipelines...)
 }
 
 // Start registers the runner's algorithms and itself, then starts pulling
@@ -139,6 +159,11 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop
+	for _, a := range r.pipelines {
+		if err := r.b.PutAlgorithm(ctx, a); err != nil {
+			return err
+		}
+	}
 	for _, p := range r.served {
 		if err := r.b.PutAlgorithm(ctx, p.alg); err != nil {
 			return err
@@ -233,8 +258,10 @@ func (r *Runner) closeHandlers() {
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
+	info.Workers = make(map[string]int, len(r.served))
 	for _, p := range r.served {
 		info.Algorithms = append(info.Algorithms, p.alg.Name)
+		info.Workers[p.alg.Name] = p.size
 		info.Capacity += p.size
 		info.Busy += p.busy()
 	}

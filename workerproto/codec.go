@@ -218,6 +218,9 @@ func check(m Message) string {
 		if m.Output == nil {
 			return `"output" is required (null is a valid output)`
 		}
+		if m.Final && m.Next != "" {
+			return `"final" and "next" exclude each other`
+		}
 	case *Error:
 		if m.ID == "" {
 			return `"id" is required`

@@ -91,9 +91,13 @@ type Log struct {
 }
 
 // Result is the output of the job ID, any JSON value. It ends the job.
+// Final and Next steer a pipeline job the algorithm is a stage of: Final
+// ends the whole job with this output; Next names the stage to run next.
 type Result struct {
 	ID     string          `json:"id"`
 	Output json.RawMessage `json:"output"`
+	Final  bool            `json:"final,omitempty"`
+	Next   string          `json:"next,omitempty"`
 }
 
 // Error fails the job ID. Retryable says whether another attempt may

@@ -127,7 +127,9 @@ func cmdServer(ctx context.Context, e *env, s server, args []string) error {
 
 // pythonExamples is the Python example algorithms when serve runs with no
 // config from the repository, where they are, on a machine with python3:
-// a classifier and a long batch job, served by persistent workers.
+// a classifier, a long batch job and the describe stage, served by
+// persistent workers, and the number_facts pipeline that mixes Go and
+// Python stages.
 func pythonExamples(log *slog.Logger) []config.Algorithm {
 	if _, err := exec.LookPath("python3"); err != nil {
 		return nil
@@ -138,12 +140,15 @@ func pythonExamples(log *slog.Logger) []config.Algorithm {
 	log.Info("serving the Python examples too", "dir", "examples/python")
 	a := config.Algorithm{
 		Kind:    "worker",
-		Command: []string{"python3", "-m", "conveyor.worker", "classifier", "batch"},
+		Command: []string{"python3", "-m", "conveyor.worker", "classifier", "batch", "describe"},
 		Env:     map[string]string{"PYTHONPATH": filepath.Join("examples", "python")},
 		Workers: config.Workers{Min: 1, Max: 2},
 	}
+	facts := config.Algorithm{Name: "number_facts", Pipeline: []string{"factorize", "describe", "render"},
+		Description: "Facts about a number: factorize (Go), describe (Python), render (Go)."}
 	a.WithDefaults()
-	return []config.Algorithm{a}
+	facts.WithDefaults()
+	return []config.Algorithm{a, facts}
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {

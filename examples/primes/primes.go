@@ -4,7 +4,9 @@
 //   - is_prime (IsPrime) tells whether a number is prime: a short,
 //     CPU-bound job, the typical synchronous call;
 //   - sleep (Sleep) sleeps while reporting progress, and fails on request:
-//     a long job to watch, cancel and retry.
+//     a long job to watch, cancel and retry;
+//   - factorize and render are the Go stages of the number_facts pipeline,
+//     whose middle stage, describe, is Python.
 //
 // They are plain Go functions with typed input and output, served by the go
 // runner kind (package gokind) once Register has been called.
@@ -23,7 +25,7 @@ import (
 var registerOnce sync.Once
 
 // Register registers the example algorithms with the go runner kind as
-// is_prime and sleep. The program calls it once at startup; later calls do
+// is_prime, sleep, factorize and render. The program calls it once at startup; later calls do
 // nothing.
 func Register() {
 	registerOnce.Do(func() {
@@ -31,6 +33,10 @@ func Register() {
 			gokind.Describe("Tells whether n is a prime number, by trial division."))
 		gokind.Register("sleep", Sleep,
 			gokind.Describe("Sleeps, reporting progress: a demo of long jobs, progress and cancel."))
+		gokind.Register("factorize", Factorize,
+			gokind.Describe("Splits n into prime factors; for a prime, ends its pipeline at once."))
+		gokind.Register("render", Render,
+			gokind.Describe("Writes the facts about a number as one line."))
 	})
 }
 

@@ -16,6 +16,8 @@
 //	FATAL: <message>        fails the job with that message, without retries
 //	PROGRESS: <pct> <msg>   progress, 0–100
 //	LOG: <message>          a log line
+//	FINAL: <json>           as OUTPUT:, and a pipeline job ends here with it
+//	NEXT: <stage> <json>    as OUTPUT:, and the named pipeline stage runs next
 //
 // Any other stdout line is logged as "stdout", every stderr line as "stderr".
 // A non-zero exit fails the attempt with the tail of stderr as detail. On

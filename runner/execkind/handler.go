@@ -124,7 +124,11 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 		t.Reporter.Log("log", "conveyor: "+err.Error())
 		return nil, err
 	}
-	return st.result(res.status)
+	out, err := st.result(res.status)
+	if err == nil {
+		t.SetRoute(st.route)
+	}
+	return out, err
 }
 
 // stopped returns the error of an attempt that ctx stopped.
@@ -139,7 +143,8 @@ func (h *handler) stopped(ctx context.Context, how string) error {
 // outcome is what an attempt's stdout and stderr said. The stdout and
 // stderr callbacks each run on one goroutine; result is called after both.
 type outcome struct {
-	output json.RawMessage // from the last OUTPUT: line
+	output json.RawMessage // from the last OUTPUT:, FINAL: or NEXT: line
+	route  conveyor.Route  // what that line said of a pipeline's next stage
 	errMsg string          // from the first ERROR: or FATAL: line
 	failed bool            // an ERROR: or FATAL: line was seen
 	fatal  bool            // the first such line was FATAL: no retries
@@ -150,19 +155,21 @@ type outcome struct {
 // stdout handles one stdout line.
 func (o *outcome) stdout(r conveyor.Reporter, line string, dropped int) {
 	m := parseLine(line)
-	if dropped > 0 && m.kind == msgOutput {
-		o.badOut = fmt.Sprintf("OUTPUT: line is longer than the %d-byte limit", maxLineBytes)
+	isOutput := m.kind == msgOutput || m.kind == msgFinal || m.kind == msgNext
+	if dropped > 0 && isOutput {
+		o.badOut = fmt.Sprintf("%s: line is longer than the %d-byte limit", strings.ToUpper(m.kind.String()), maxLineBytes)
 		return
 	}
 	switch m.kind {
-	case msgOutput:
+	case msgOutput, msgFinal, msgNext:
 		if !json.Valid([]byte(m.text)) {
 			var v any
 			err := json.Unmarshal([]byte(m.text), &v)
-			o.badOut = fmt.Sprintf("OUTPUT: line is not valid JSON: %v", err)
+			o.badOut = fmt.Sprintf("%s: line is not valid JSON: %v", strings.ToUpper(m.kind.String()), err)
 			return
 		}
 		o.output, o.badOut = json.RawMessage(m.text), ""
+		o.route = conveyor.Route{Final: m.kind == msgFinal, Next: m.stage}
 	case msgError, msgFatal:
 		if !o.failed {
 			msg := m.text

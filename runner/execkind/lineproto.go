@@ -33,6 +33,8 @@ const (
 	msgFatal                   // FATAL: <message>
 	msgProgress                // PROGRESS: <percent> <message>
 	msgLog                     // LOG: <message>
+	msgFinal                   // FINAL: <json> — an output that ends the pipeline
+	msgNext                    // NEXT: <stage> <json> — an output for the named stage
 )
 
 func (k msgKind) String() string {
@@ -47,6 +49,10 @@ func (k msgKind) String() string {
 		return "progress"
 	case msgLog:
 		return "log"
+	case msgFinal:
+		return "final"
+	case msgNext:
+		return "next"
 	}
 	return "plain"
 }
@@ -60,6 +66,8 @@ type message struct {
 	text string
 	// percent is the progress of a msgProgress, in [0, 100].
 	percent float64
+	// stage is the stage a msgNext names.
+	stage string
 }
 
 // parseLine parses one stdout line (without its newline) of the exec line
@@ -81,6 +89,14 @@ func parseLine(line string) message {
 		return message{kind: msgFatal, text: payload}
 	case "LOG":
 		return message{kind: msgLog, text: payload}
+	case "FINAL":
+		return message{kind: msgFinal, text: payload}
+	case "NEXT":
+		stage, output, ok := strings.Cut(payload, " ")
+		if !ok || stage == "" {
+			return message{kind: msgPlain, text: line}
+		}
+		return message{kind: msgNext, text: strings.TrimLeft(output, " \t"), stage: stage}
 	case "PROGRESS":
 		num, msg, _ := strings.Cut(payload, " ")
 		pct, err := strconv.ParseFloat(strings.TrimSuffix(num, "%"), 64)

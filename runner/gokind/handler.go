@@ -47,7 +47,12 @@ func (h *handler[In, Out]) Run(ctx context.Context, t *runner.Task) (json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(out)
+	var value any = out
+	if r, ok := value.(conveyor.Routed); ok { // a pipeline stage steering its job
+		t.SetRoute(r.Route)
+		value = r.Output
+	}
+	raw, err := json.Marshal(value)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode the output as JSON: %w", err)
 	}

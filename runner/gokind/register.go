@@ -79,8 +79,12 @@ func Register[In, Out any](name string, fn func(context.Context, In) (Out, error
 	if a.input, err = inputSchema(reflect.TypeFor[In]()); err != nil {
 		panic(fmt.Sprintf("gokind: Register(%q): input type %v: %v", name, reflect.TypeFor[In](), err))
 	}
-	if a.output, err = reflectSchema(reflect.TypeFor[Out]()); err != nil {
-		panic(fmt.Sprintf("gokind: Register(%q): output type %v: %v", name, reflect.TypeFor[Out](), err))
+	// A stage that steers its pipeline (Out is conveyor.Routed) has no one
+	// output type, so no output schema.
+	if reflect.TypeFor[Out]() != reflect.TypeFor[conveyor.Routed]() {
+		if a.output, err = reflectSchema(reflect.TypeFor[Out]()); err != nil {
+			panic(fmt.Sprintf("gokind: Register(%q): output type %v: %v", name, reflect.TypeFor[Out](), err))
+		}
 	}
 
 	registryMu.Lock()

@@ -75,9 +75,10 @@ func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) 
 	go func() { _ = p.send(job); close(sent) }()
 	select {
 	case a := <-r.done:
+		t.SetRoute(a.route)
 		return pl.finish(p, a)
 	case <-p.exited:
-		return pl.crashed(p, r)
+		return pl.crashed(p, r, t)
 	case <-ctx.Done():
 	}
 	return pl.stopJob(ctx, p, r, sent)
@@ -112,9 +113,10 @@ func (pl *pool) finish(p *proc, a answer) (json.RawMessage, error) {
 
 // crashed fails a job whose worker exited under it, unless the worker
 // answered just before it exited.
-func (pl *pool) crashed(p *proc, r *jobRun) (json.RawMessage, error) {
+func (pl *pool) crashed(p *proc, r *jobRun, t *runner.Task) (json.RawMessage, error) {
 	select {
 	case a := <-r.done:
+		t.SetRoute(a.route)
 		return pl.finish(p, a)
 	default:
 	}

@@ -76,6 +76,7 @@ type jobRun struct {
 // answer is how the worker ended a job.
 type answer struct {
 	output json.RawMessage
+	route  conveyor.Route
 	err    *workerproto.Error
 	fail   error // a protocol failure that ends the job (an answer too long)
 }

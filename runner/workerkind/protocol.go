@@ -97,7 +97,7 @@ func (p *proc) dispatch(m workerproto.Message) {
 		}
 		r.rep.Log("log", line)
 	case *workerproto.Result:
-		p.answer(r, answer{output: m.Output})
+		p.answer(r, answer{output: m.Output, route: conveyor.Route{Final: m.Final, Next: m.Next}})
 	case *workerproto.Error:
 		p.answer(r, answer{err: m})
 	default:

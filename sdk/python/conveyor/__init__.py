@@ -21,13 +21,18 @@ and add one entry to conveyor's config::
     algorithms:
       - {kind: worker, command: [python3, -m, conveyor.worker, mymodule]}
 
+A handler that is a stage of a pipeline may end the whole job early with
+``return conveyor.final(output)``, or pick the stage to run next with
+``return conveyor.next_stage("stage", output)``.
+
 Submit jobs from Python with ``conveyor.Client(url)``.
 """
 
 from .client import APIError, Client, JobFailed
 from .job import Cancelled, Job, RetryableError
 from .registry import algorithm
+from .route import Routed, final, next_stage
 from .schema import ValidationError
 
-__all__ = ["algorithm", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "APIError", "JobFailed"]
+__all__ = ["algorithm", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "APIError", "JobFailed"]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ import traceback
 
 from . import protocol
 from .job import Cancelled, Job, RetryableError
+from .route import Routed
 from .schema import ValidationError
 
 __all__ = ["serve"]
@@ -110,6 +111,13 @@ class _Worker:
             if alg is None:
                 return _error(jid, "unknown_algorithm", "this worker does not serve %r (it serves %s)" % (msg["algorithm"], ", ".join(self.algs)))
             out = alg.call(msg["input"], job)
+            if isinstance(out, Routed):
+                result = {"type": "result", "id": jid, "output": out.output}
+                if out.final:
+                    result["final"] = True
+                if out.next:
+                    result["next"] = out.next
+                return result
             return {"type": "result", "id": jid, "output": out}
         except ValidationError as e:
             detail = "\n".join("at %s: %s" % (p or "/", m) for p, m in e.errors)

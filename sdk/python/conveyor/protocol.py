@@ -117,6 +117,8 @@ def _check(typ, m):
             return r
         if typ == "result" and "output" not in m:
             return '"output" is required (null is a valid output)'
+        if typ == "result" and m.get("final") and m.get("next"):
+            return '"final" and "next" exclude each other'
         if typ == "error" and m.get("error") is not None and not isinstance(m["error"], dict):
             return 'field "error" must be an object'
         return ""

@@ -17,6 +17,7 @@ import typing
 
 from .docstrings import parse_docstring
 from .job import Job
+from .route import Routed
 from .schema import convert_object, object_schema, schema_of, to_json, ValidationError, _hints
 
 __all__ = ["algorithm", "Algorithm", "discover"]
@@ -74,7 +75,7 @@ class Algorithm:
             else:
                 ret = hints.get("return", ret)
             self.return_hint = ret
-            self.output_schema = None if ret is inspect.Signature.empty else schema_of(ret)
+            self.output_schema = None if ret is inspect.Signature.empty or ret is Routed else schema_of(ret)
         except TypeError as e:
             raise TypeError("%s: %s" % (fname, e)) from None
 
@@ -105,7 +106,7 @@ class Algorithm:
         if self.job_param:
             kwargs[self.job_param] = job
         if not self.is_generator:
-            return to_json(self.func(**kwargs))
+            return _output(self.func(**kwargs))
         gen = self.func(**kwargs)
         try:
             while True:
@@ -116,9 +117,16 @@ class Algorithm:
                 elif step is not None:
                     job.progress(step)
         except StopIteration as stop:
-            return to_json(stop.value)
+            return _output(stop.value)
         finally:
             gen.close()
+
+
+def _output(value):
+    """Return value as JSON data, or a Routed with JSON data as output."""
+    if isinstance(value, Routed):
+        return Routed(to_json(value.output), final=value.final, next=value.next)
+    return to_json(value)
 
 
 def _is_job(hint):

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import conveyor
+
 
 def run_child_fds() -> dict:
     """Returns what the worker's fds 3 and 4 are, and what a subprocess of
@@ -21,3 +23,10 @@ def run_noisy() -> str:
     print("to stderr", file=sys.stderr)
     os.system("echo from a subprocess")
     return "done"
+
+
+def run_route(mode: str = "final") -> conveyor.Routed:
+    """A pipeline stage that steers its job: ends it, or names the next stage."""
+    if mode == "final":
+        return conveyor.final({"done": True})
+    return conveyor.next_stage("narrate", {"text": "on"})

@@ -56,6 +56,17 @@ class WorkerProcessTest(unittest.TestCase):
         self.assertIn("unknown message type 'future'", err)
         self.assertIn("to stderr", err)
 
+    def test_pipeline_routes(self):
+        w = Worker("behaviour_worker")
+        try:
+            hello(w)
+            w.send({"type": "job", "id": "j1", "algorithm": "route", "input": {"mode": "final"}, "attempt": 1})
+            self.assertEqual(w.recv(), {"type": "result", "id": "j1", "output": {"done": True}, "final": True})
+            w.send({"type": "job", "id": "j2", "algorithm": "route", "input": {"mode": "next"}, "attempt": 1})
+            self.assertEqual(w.recv(), {"type": "result", "id": "j2", "output": {"text": "on"}, "next": "narrate"})
+        finally:
+            w.close()
+
     @unittest.skipUnless(os.path.isdir("/proc/self/fd"), "needs /proc")
     def test_protocol_fds_are_not_inherited(self):
         w = Worker("behaviour_worker")

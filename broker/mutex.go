@@ -1,0 +1,228 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Mutex keys. Jobs that share a key (within a tenant) run one at a time, in
+// the order they were submitted. Each key in use has a record in the
+// MutexBucket: the job that holds the key and the line of jobs waiting for
+// it. Only the holder is on the queue; the others wait, queued, in the
+// line. The key passes on when its holder is final — succeeded, failed for
+// good, or canceled: a job that fails an attempt keeps the key for its
+// retries, and a job whose runner died keeps it until its next attempt
+// (after the heartbeat lapse) or its failure.
+//
+// Every change to a line is a compare-and-swap, so gateways may race to
+// pass a key on and only one wins. The winner queues the new holder and
+// then marks the line queued; SweepMutexes repairs what a crash between
+// any two of these steps leaves behind.
+
+// MutexBucket is the KV bucket of mutex lines, key = MutexID.
+const MutexBucket = "conveyor_mutex"
+
+// mutexLine is the record of one mutex key in use.
+type mutexLine struct {
+	Key    string `json:"key"`
+	Tenant string `json:"tenant,omitempty"`
+	Holder string `json:"holder"`
+	// Queued says the holder's queue message was published.
+	Queued bool      `json:"queued"`
+	Since  time.Time `json:"since"`
+	// Line is the jobs waiting, in the order they came.
+	Line []string `json:"line,omitempty"`
+}
+
+// MutexID is the bucket key of a tenant's mutex key: keys are client
+// strings, bucket keys a restricted alphabet.
+func MutexID(tenant, key string) string {
+	sum := sha256.Sum256([]byte(tenant + "\x00" + key))
+	return hex.EncodeToString(sum[:16])
+}
+
+// JoinMutex puts the job just stored, which has a mutex key, in the line of
+// its key. When nobody holds the key the job takes it and is queued now;
+// otherwise it waits, and ReleaseMutex queues it in its turn. Joining again
+// (a retried submit) changes nothing.
+func (b *Broker) JoinMutex(ctx context.Context, s Stored) error {
+	j := s.Job
+	id := MutexID(j.Tenant, j.Mutex)
+	for range maxCASRetries {
+		l, rev, err := b.mutexLine(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case l == nil:
+			l = &mutexLine{Key: j.Mutex, Tenant: j.Tenant, Holder: j.ID, Since: time.Now().UTC()}
+		case l.Holder == j.ID:
+		case slices.Contains(l.Line, j.ID):
+			return nil
+		default:
+			l.Line = append(l.Line, j.ID)
+		}
+		if ok, err := b.putMutexLine(ctx, id, l, rev); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		if l.Holder != j.ID {
+			return nil
+		}
+		if err := b.Enqueue(ctx, s); err != nil {
+			return err
+		}
+		b.markMutexQueued(ctx, id, j.ID)
+		return nil
+	}
+	return fmt.Errorf("mutex %q: compare-and-swap did not settle", j.Mutex)
+}
+
+// ReleaseMutex passes the key of job id, now final, to the first job in its
+// line that still waits, and queues that job. It does nothing unless id
+// holds the key; without jobs waiting, the key's record goes away.
+func (b *Broker) ReleaseMutex(ctx context.Context, tenant, key, id string) error {
+	mid := MutexID(tenant, key)
+	for range maxCASRetries {
+		l, rev, err := b.mutexLine(ctx, mid)
+		if err != nil || l == nil || l.Holder != id {
+			return err
+		}
+		var next *conveyor.Job
+		var nextRev uint64
+		for len(l.Line) > 0 && next == nil {
+			j, r, err := b.GetJob(ctx, l.Line[0])
+			switch {
+			case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:
+			case err != nil:
+				return err
+			case !j.Status.Terminal():
+				next, nextRev = j, r
+			}
+			l.Line = l.Line[1:]
+		}
+		if next == nil {
+			err := b.mutexes.Delete(ctx, mid, jetstream.LastRevision(rev))
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				continue // the line changed under us
+			}
+			if err != nil {
+				return unavailable("release mutex", err)
+			}
+			return nil
+		}
+		l.Holder, l.Queued, l.Since = next.ID, false, time.Now().UTC()
+		if ok, err := b.putMutexLine(ctx, mid, l, rev); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		if err := b.EnqueueJob(ctx, next, nextRev); err != nil {
+			return err // SweepMutexes queues it later
+		}
+		b.markMutexQueued(ctx, mid, next.ID)
+		return nil
+	}
+	return fmt.Errorf("mutex %q: compare-and-swap did not settle", key)
+}
+
+// SweepMutexes repairs the lines a crash left behind: it passes on the keys
+// of holders that are final (or gone) and queues holders that are not
+// marked queued — a copy of a message queued already is dropped by the
+// broker's deduplication, as long as the sweep runs within its window.
+func (b *Broker) SweepMutexes(ctx context.Context) error {
+	lister, err := b.mutexes.ListKeys(ctx)
+	if err != nil {
+		return unavailable("list mutexes", err)
+	}
+	var ids []string
+	for k := range lister.Keys() {
+		ids = append(ids, k)
+	}
+	var errs []error
+	for _, mid := range ids {
+		l, _, err := b.mutexLine(ctx, mid)
+		if err != nil || l == nil {
+			errs = append(errs, err)
+			continue
+		}
+		j, rev, err := b.GetJob(ctx, l.Holder)
+		switch {
+		case conveyor.ErrorCode(err) == conveyor.ENOTFOUND || err == nil && j.Status.Terminal():
+			errs = append(errs, b.ReleaseMutex(ctx, l.Tenant, l.Key, l.Holder))
+		case err != nil:
+			errs = append(errs, err)
+		case !l.Queued && time.Since(l.Since) > time.Second && j.Status == conveyor.StatusQueued:
+			if err := b.EnqueueJob(ctx, j, rev); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			b.markMutexQueued(ctx, mid, j.ID)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// markMutexQueued records that the holder's message is published. It is
+// only a hint for SweepMutexes, so failing to write it costs a duplicate
+// publish at worst.
+func (b *Broker) markMutexQueued(ctx context.Context, mid, holder string) {
+	for range maxCASRetries {
+		l, rev, err := b.mutexLine(ctx, mid)
+		if err != nil || l == nil || l.Holder != holder || l.Queued {
+			return
+		}
+		l.Queued = true
+		if ok, err := b.putMutexLine(ctx, mid, l, rev); ok || err != nil {
+			return
+		}
+	}
+}
+
+// mutexLine reads a line and its revision; nil when the key is free.
+func (b *Broker) mutexLine(ctx context.Context, mid string) (*mutexLine, uint64, error) {
+	e, err := b.mutexes.Get(ctx, mid)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, unavailable("read mutex", err)
+	}
+	var l mutexLine
+	if err := json.Unmarshal(e.Value(), &l); err != nil {
+		return nil, 0, fmt.Errorf("mutex %s: corrupt record: %w", mid, err)
+	}
+	return &l, e.Revision(), nil
+}
+
+// putMutexLine writes a line by compare-and-swap against rev (0: create).
+// It reports false when someone wrote first.
+func (b *Broker) putMutexLine(ctx context.Context, mid string, l *mutexLine, rev uint64) (bool, error) {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return false, err
+	}
+	if rev == 0 {
+		_, err = b.mutexes.Create(ctx, mid, data)
+	} else {
+		_, err = b.mutexes.Update(ctx, mid, data, rev)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return false, nil
+	}
+	return false, unavailable("write mutex", err)
+}

@@ -1,0 +1,73 @@
+package conveyor
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestPipelineAfter(t *testing.T) {
+	p := &Pipeline{Stages: []string{"a", "b", "c"}, MaxSteps: 4}
+	out := json.RawMessage(`{"x":1}`)
+	for _, tc := range []struct {
+		name  string
+		at    Stage
+		route Route
+		ends  bool
+		next  string // the stage After leads to, or the error code
+	}{
+		{"on to the next", Stage{Name: "a", Index: 0}, Route{}, false, "b"},
+		{"the last stage ends", Stage{Name: "c", Index: 2, Step: 2}, Route{}, true, EINVALID},
+		{"final ends early", Stage{Name: "a", Index: 0}, Route{Final: true}, true, "b"},
+		{"next jumps", Stage{Name: "a", Index: 0}, Route{Next: "c"}, false, "c"},
+		{"next loops back from the last", Stage{Name: "c", Index: 2, Step: 2}, Route{Next: "a"}, false, "a"},
+		{"next to a stage not declared", Stage{Name: "a", Index: 0}, Route{Next: "z"}, false, EINVALID},
+		{"the step limit", Stage{Name: "b", Index: 1, Step: 3}, Route{}, false, EFAILED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Ends(&tc.at, tc.route); got != tc.ends {
+				t.Errorf("Ends = %v, want %v", got, tc.ends)
+			}
+			next, err := p.After(&tc.at, tc.route, out)
+			switch {
+			case err != nil:
+				if ErrorCode(err) != tc.next {
+					t.Errorf("After: %v, want %s", err, tc.next)
+				}
+			case next.Name != tc.next || next.Step != tc.at.Step+1 || next.Of != 3 || string(next.Input) != string(out):
+				t.Errorf("After = %+v, want stage %s at step %d", next, tc.next, tc.at.Step+1)
+			}
+		})
+	}
+}
+
+func TestStagePercent(t *testing.T) {
+	st := &Stage{Name: "b", Index: 1, Of: 4}
+	for within, want := range map[float64]float64{0: 25, 50: 37.5, 100: 50} {
+		if got := st.Percent(within); got != want {
+			t.Errorf("stage 2 of 4 at %g%%: %g%% of the pipeline, want %g", within, got, want)
+		}
+	}
+}
+
+func TestJobAdvance(t *testing.T) {
+	j := &Job{ID: "j", Algorithm: "p", Status: StatusQueued, MaxAttempts: 2}
+	j.EnterPipeline(Pipeline{Stages: []string{"a", "b"}})
+	if j.Pipeline.MaxSteps != DefaultMaxSteps || j.StageAlgorithm() != "a" {
+		t.Fatalf("entered: %+v %+v", j.Pipeline, j.Stage)
+	}
+	if err := j.Start("r", j.CreatedAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Advance(2, json.RawMessage(`1`), Route{}); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("advance by a superseded attempt: %v, want ECONFLICT", err)
+	}
+	if err := j.Advance(1, json.RawMessage(`1`), Route{}); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != StatusQueued || j.Attempt != 0 || j.StageAlgorithm() != "b" || string(j.StageInput()) != "1" || j.Progress.Percent != 50 {
+		t.Fatalf("advanced: %s attempt %d at %+v, progress %+v", j.Status, j.Attempt, j.Stage, j.Progress)
+	}
+	if j.Finishes(Route{}) != true {
+		t.Fatal("the last stage does not finish the job")
+	}
+}
