@@ -63,7 +63,6 @@ func TestSubmitErrors(t *testing.T) {
 		{"below minimum", `{"algorithm":"is_prime","input":{"n":-1}}`, 400, conveyor.EINVALID, []string{"/n"}},
 		{"wrong type", `{"algorithm":"wordcount","input":{"text":5,"fail":"yes"}}`, 400, conveyor.EINVALID, []string{"/fail", "/text"}},
 		{"bad priority", `{"algorithm":"is_prime","input":{"n":1},"priority":"urgent"}`, 400, conveyor.EINVALID, nil},
-		{"mutex not yet", `{"algorithm":"is_prime","input":{"n":1},"mutex":"m"}`, 501, conveyor.EUNSUPPORTED, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := s.do("POST", "/v1/jobs", tc.body, nil)

@@ -28,7 +28,7 @@ func TestReadmeTour(t *testing.T) {
 	for _, a := range algs.Algorithms {
 		names = append(names, a.Name)
 	}
-	if strings.Join(names, ",") != "batch,classify,is_prime,sleep,wordcount" {
+	if strings.Join(names, ",") != "batch,classify,describe,factorize,is_prime,number_facts,render,sleep,wordcount" {
 		t.Fatalf("algorithms: %v", names)
 	}
 
