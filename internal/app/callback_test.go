@@ -249,3 +249,31 @@ func TestCallbackTwoGateways(t *testing.T) {
 		t.Fatalf("%d deliveries of %d jobs, want %d of %d: %v", len(r.deliveries()), len(seen), n, n, seen)
 	}
 }
+
+// TestCallbackGivesUp: a receiver that keeps failing is retried until
+// retry_for has passed since the job finished, then given up; the job
+// says so, and no more attempts are made.
+func TestCallbackGivesUp(t *testing.T) {
+	r := newReceiver(t, 1<<30)
+	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
+	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg.Callbacks.Backoff = conveyor.Duration(20 * time.Millisecond)
+	cfg.Callbacks.RetryFor = conveyor.Duration(300 * time.Millisecond)
+	s := startServer(t, cfg)
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
+	var got conveyor.Job
+	eventually(t, "the callback given up", func() bool {
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
+		return got.Callback.GaveUpAt != nil
+	})
+	c := got.Callback
+	if c.Attempts < 2 || c.LastStatus != 500 || c.LastError != "HTTP 500" || c.DeliveredAt != nil || c.GaveUpAt.Sub(*got.FinishedAt) < 300*time.Millisecond {
+		t.Fatalf("callback %+v of a job finished at %s", c, got.FinishedAt)
+	}
+	// A request after the give-up would be a delivery the job does not show.
+	if n := len(r.deliveries()); n != c.Attempts {
+		t.Fatalf("the receiver got %d requests, the job shows %d attempts", n, c.Attempts)
+	}
+}
