@@ -1,5 +1,7 @@
 """A small client of Conveyor's HTTP API (standard library only)."""
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -166,3 +168,16 @@ class Client:
     def algorithms(self):
         """Return the algorithms the server serves."""
         return self._call("GET", "/v1/algorithms").get("algorithms") or []
+
+
+def verify_callback(secret, body, signature):
+    """Return whether signature, the X-Conveyor-Signature header of a
+    completion callback, signs body (the bytes as received, before
+    decoding) under secret (bytes or str): "sha256=" and the hex
+    HMAC-SHA256 of the exact body. The comparison takes constant time."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(signature, str) or not signature.startswith("sha256="):
+        return False
+    want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(signature, want)
