@@ -22,6 +22,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	EFORBIDDEN    = "forbidden"    // valid credentials without the right
 	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
+	ESLOW         = "too_slow"     // the client took too long to send its request
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -83,6 +83,9 @@ type HTTP struct {
 	// MaxEventStreams caps the event streams open at once per token (per
 	// client address without tokens). Default 64.
 	MaxEventStreams int `yaml:"max_event_streams"`
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; past it 408. Default 60s.
+	BodyTimeout conveyor.Duration `yaml:"body_timeout"`
 }
 
 // NATS says where the broker is. An empty URL means the embedded broker.

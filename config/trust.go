@@ -88,8 +88,8 @@ func (c *Config) validateTrust(add func(string, ...any)) {
 	if c.Callbacks.Timeout < 0 || c.Callbacks.Backoff < 0 || c.Callbacks.RetryFor < 0 {
 		add("callbacks: timeout, backoff and retry_for must not be negative")
 	}
-	if c.HTTP.MaxWait < 0 || c.HTTP.MaxEventStreams < 0 {
-		add("http.max_wait and http.max_event_streams must not be negative")
+	if c.HTTP.MaxWait < 0 || c.HTTP.MaxEventStreams < 0 || c.HTTP.BodyTimeout < 0 {
+		add("http.max_wait, http.max_event_streams and http.body_timeout must not be negative")
 	}
 	if (c.HTTP.TLS.Cert == "") != (c.HTTP.TLS.Key == "") {
 		add("http.tls: give both cert and key")

@@ -30,6 +30,9 @@ type Config struct {
 	// MaxWait caps the ?wait= of any request and the timeout of a
 	// synchronous call; longer ones are clamped. Default 60s.
 	MaxWait time.Duration
+	// BodyTimeout bounds the time to send a request body: 408 past it.
+	// Default 60s.
+	BodyTimeout time.Duration
 	// MaxStreams caps the event streams open at once per token (per
 	// client address without tokens); past it 429. Default 64.
 	MaxStreams int
@@ -78,6 +81,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = DefaultMaxStreams

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -22,6 +25,11 @@ const (
 	// longer wait is clamped, not refused: a long poll that ends early
 	// with the job not yet final is an ordinary answer clients loop on.
 	DefaultMaxWait = 60 * time.Second
+	// DefaultBodyTimeout bounds how long a client may take to send a
+	// request body, so that a slow sender cannot hold a connection and
+	// its goroutine for ever. Headers are bounded by the HTTP server's
+	// ReadHeaderTimeout.
+	DefaultBodyTimeout = 60 * time.Second
 	// DefaultMaxStreams caps the event streams (SSE) open at once per
 	// token, or per client address when the API has no tokens.
 	DefaultMaxStreams = 64
@@ -54,6 +62,26 @@ func checkDepth(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// readBody reads a request body within MaxBody bytes and BodyTimeout. A
+// body over the limit is a *http.MaxBytesError (413), one too slow
+// ESLOW (408). The read deadline applies to the body only: it is lifted
+// once the body is read, so a long poll or a slow answer that follows is
+// not cut.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	deadlineSet := rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) == nil
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline stays: the server would otherwise wait for the
+		// rest of the body before it answers.
+		return nil, conveyor.Errorf(conveyor.ESLOW, "the request body took longer than %s to arrive", g.cfg.BodyTimeout)
+	}
+	if deadlineSet {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return data, err
 }
 
 // streams counts the open event streams of each token or client.

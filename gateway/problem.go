@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	conveyor.EFAILED:       http.StatusUnprocessableEntity,
 	conveyor.EFULL:         http.StatusTooManyRequests,
 	conveyor.ETOOMANY:      http.StatusTooManyRequests,
+	conveyor.ESLOW:         http.StatusRequestTimeout,
 	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
 	conveyor.EFORBIDDEN:    http.StatusForbidden,
 	conveyor.EINTERNAL:     http.StatusInternalServerError,

@@ -39,7 +39,7 @@ func (g *Gateway) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // handleSubmitInput is POST /v1/algorithms/{name}/jobs: the body is the
 // input alone; options come from the query string.
 func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	body, err := g.readBody(w, r)
 	if err != nil {
 		g.writeError(w, r, err)
 		return
@@ -280,7 +280,7 @@ func callbackURL(j *conveyor.Job) string {
 // decodeBody reads a JSON body into v strictly: within the size limit, no
 // unknown fields, nothing after the value.
 func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	data, err := g.readBody(w, r)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package app
 import (
 	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -139,4 +141,38 @@ func TestEventStreamsPerClient(t *testing.T) {
 		cancels = append(cancels, cancel)
 		return resp.StatusCode == 200
 	})
+}
+
+// TestSlowBody: a client that takes longer than http.body_timeout to send
+// its body gets 408; the deadline covers the body only, so a submit's
+// long poll that follows runs for as long as it asks.
+func TestSlowBody(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTP.BodyTimeout = conveyor.Duration(300 * time.Millisecond)
+	s := startServer(t, cfg)
+
+	conn, err := net.Dial("tcp", s.app.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(conn, "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"algorithm\""); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("stalled body: status %d, want 408", resp.StatusCode)
+	}
+	if p := problem(t, resp); p.Code != conveyor.ESLOW {
+		t.Fatalf("problem %+v", p)
+	}
+
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 1}}, "?wait=20s", http.StatusOK)
+	if j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("a submit waiting past body_timeout: %s", j.Status)
+	}
 }
