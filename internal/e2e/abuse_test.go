@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -28,7 +31,7 @@ func TestAbuse(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	cfgPath := filepath.Join(dir, "conveyor.yaml")
 	cfg := `
-http: {max_body: 1MiB}
+http: {max_body: 1MiB, body_timeout: 500ms}
 algorithms:
   - {kind: go, workers: {max: 4}}
 auth:
@@ -109,6 +112,21 @@ auth:
 		wg       sync.WaitGroup
 	)
 	rss0 := rss(t, pid)
+	// Slow senders: bodies that never finish arriving, held open during
+	// the storm; each must get 408, not a connection held for ever.
+	var stalled []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+		if _, err := io.WriteString(c, "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good-token\r\nContent-Length: 1000\r\n\r\n{\"alg"); err != nil {
+			t.Fatal(err)
+		}
+		stalled = append(stalled, c)
+	}
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -148,6 +166,13 @@ auth:
 		return
 	}
 	rss1 := rss(t, pid)
+	for i, c := range stalled {
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("slow sender %d: %v %v, want 408", i, resp, err)
+		}
+		resp.Body.Close()
+	}
 	for _, id := range valid {
 		var j conveyor.Job
 		for j.Status == "" || !j.Status.Terminal() {
@@ -171,8 +196,8 @@ auth:
 	for _, c := range badCount {
 		n += c
 	}
-	t.Logf("%d requests: %d valid jobs all succeeded, %d bad ones of %d kinds all refused as they should; serve RSS %d MiB before, peak %d MiB, %d MiB after",
-		total, len(valid), n, len(badCount), rss0>>20, peakRSS.Load()>>20, rss1>>20)
+	t.Logf("%d requests: %d valid jobs all succeeded, %d bad ones of %d kinds and %d slow senders all refused as they should; serve RSS %d MiB before, peak %d MiB, %d MiB after",
+		total, len(valid), n, len(badCount), len(stalled), rss0>>20, peakRSS.Load()>>20, rss1>>20)
 	if limit := rss0 + 192<<20; peakRSS.Load() > limit || rss1 > limit {
 		t.Fatalf("serve's memory grew from %d MiB to a peak of %d MiB (bound %d MiB)", rss0>>20, peakRSS.Load()>>20, limit>>20)
 	}
