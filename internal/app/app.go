@@ -198,8 +198,10 @@ func (a *App) serveHTTP() (err error) {
 	a.srv = &http.Server{
 		Handler:           a.gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// Without it an idle keep-alive connection is held for ever.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	if tc := a.cfg.HTTP.TLS; tc.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(tc.Cert, tc.Key)
