@@ -164,6 +164,10 @@ func (d *deliverer) receive(msg jetstream.Msg) {
 	}()
 }
 
+// errNotAllowed is the error of a callback whose host is no longer in
+// the allow-list (the config changed since the submit): given up at once.
+var errNotAllowed = errors.New("the callback host is not in callbacks.allow_hosts")
+
 // errSettled aborts the record update of an attempt when another gateway
 // settled the callback meanwhile.
 var errSettled = errors.New("callback already settled")
@@ -203,7 +207,7 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 		switch {
 		case postErr == nil:
 			c.DeliveredAt = &now
-		case j.FinishedAt != nil && now.Sub(*j.FinishedAt) >= d.cfg.RetryFor:
+		case errors.Is(postErr, errNotAllowed), j.FinishedAt != nil && now.Sub(*j.FinishedAt) >= d.cfg.RetryFor:
 			c.LastError = postErr.Error()
 			c.GaveUpAt = &now
 		default:
@@ -233,7 +237,7 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 func (d *deliverer) post(ctx context.Context, j *conveyor.Job, body []byte) (int, error) {
 	u, err := url.Parse(j.Callback.URL)
 	if err != nil || !d.cfg.allowed(u) {
-		return 0, errors.New("the callback host is not in callbacks.allow_hosts")
+		return 0, errNotAllowed
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {

@@ -277,3 +277,31 @@ func TestCallbackGivesUp(t *testing.T) {
 		t.Fatalf("the receiver got %d requests, the job shows %d attempts", n, c.Attempts)
 	}
 }
+
+// TestCallbackHostNoLongerAllowed: a pending callback whose host left
+// callbacks.allow_hosts (a restart with a new config) is given up, never
+// POSTed.
+func TestCallbackHostNoLongerAllowed(t *testing.T) {
+	r, other := newReceiver(t, 1<<30), newReceiver(t, 0)
+	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
+	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	s := startServer(t, cfg)
+	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
+	eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
+	s.app.Stop()
+	tried := len(r.deliveries())
+
+	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(other.srv.URL, "http://")}
+	s = startServer(t, cfg)
+	var got conveyor.Job
+	eventually(t, "the callback given up", func() bool {
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
+		return got.Callback.GaveUpAt != nil
+	})
+	if n := len(r.deliveries()); n != tried || !strings.Contains(got.Callback.LastError, "allow_hosts") {
+		t.Fatalf("%d requests after the host was removed; callback %+v", n-tried, got.Callback)
+	}
+}
