@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -54,6 +55,9 @@ type deliverer struct {
 	cc     jetstream.ConsumeContext
 	wg     sync.WaitGroup
 	sem    chan struct{} // bounds deliveries in flight
+	// attempts counts delivery attempts by result: delivered, failed
+	// (to be retried) or gave_up.
+	attempts *prometheus.CounterVec
 }
 
 // maxDeliveries is how many callbacks one gateway POSTs at once.
@@ -78,6 +82,9 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 		},
 		queue: make(chan string, 1024),
 		sem:   make(chan struct{}, maxDeliveries),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "conveyor_callback_attempts_total", Help: "Completion callback POSTs made by this gateway, by result: delivered, failed (retried later) or gave_up.",
+		}, []string{"result"}),
 	}
 }
 
@@ -216,6 +223,16 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 		j.Callback = &c
 		return nil
 	})
+	if err == nil {
+		switch c := updated.Callback; {
+		case c.DeliveredAt != nil:
+			d.attempts.WithLabelValues("delivered").Inc()
+		case c.GaveUpAt != nil:
+			d.attempts.WithLabelValues("gave_up").Inc()
+		default:
+			d.attempts.WithLabelValues("failed").Inc()
+		}
+	}
 	switch {
 	case errors.Is(err, errSettled):
 		_ = msg.Ack()

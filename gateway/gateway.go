@@ -111,6 +111,11 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
+	if g.calls != nil {
+		if err := cfg.Metrics.Register(g.calls.attempts); err != nil {
+			return nil, fmt.Errorf("gateway metrics: %w", err)
+		}
+	}
 	return g, nil
 }
 

@@ -108,6 +108,13 @@ func TestCallback(t *testing.T) {
 			}
 		})
 	}
+	resp := s.do("GET", "/metrics", nil, nil)
+	body := readAll(t, resp)
+	for _, want := range []string{`conveyor_callback_attempts_total{result="delivered"} 2`, `conveyor_callback_attempts_total{result="failed"} 2`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestCallbackRefused: without the host in callbacks.allow_hosts (and
