@@ -105,14 +105,24 @@ func (d *deliverer) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops pulling, abandons deliveries in flight (their messages go
-// back to the queue for another gateway) and waits for its goroutines.
+// Stop stops pulling, abandons deliveries in flight and gives back the
+// messages it holds (they go to another gateway at once), and waits for
+// its goroutines.
 func (d *deliverer) Stop() {
-	if d.cc != nil {
-		d.cc.Stop()
-	}
 	if d.cancel != nil {
-		d.cancel()
+		d.cancel() // first: a receive waiting for a slot gives up
+	}
+	if d.cc != nil {
+		// Drain, not Stop: messages already pulled into the buffer go
+		// through receive, which gives them back now; stopped, they would
+		// wait out AckWait before another gateway could have them. And no
+		// receive may start a delivery once Wait below has begun.
+		d.cc.Drain()
+		select {
+		case <-d.cc.Closed():
+		case <-time.After(5 * time.Second):
+			d.log.Warn("callback consumer did not stop in 5s")
+		}
 	}
 	d.wg.Wait()
 }
@@ -199,7 +209,7 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 		return
 	}
 	status, postErr := d.post(ctx, &j, data)
-	if ctx.Err() != nil {
+	if postErr != nil && ctx.Err() != nil {
 		_ = msg.Nak() // stopping: another gateway makes this attempt
 		return
 	}
