@@ -9,10 +9,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,5 +110,34 @@ func TestTLS(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("plain HTTP: status %d, want 400", resp.StatusCode)
 		}
+	}
+}
+
+// TestPythonClientTLS: the Python SDK's client reaches an HTTPS API with
+// the CA in $CONVEYOR_CACERT, and refuses it without.
+func TestPythonClientTLS(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "data"))
+	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
+	s := startServer(t, cfg)
+	sdk, _ := filepath.Abs("../../sdk/python")
+	script := fmt.Sprintf(`
+import conveyor, ssl
+job = conveyor.Client(%[1]q).submit("is_prime", {"n": 7}, wait=10)
+print("final", job["status"])
+try:
+    conveyor.Client(%[1]q, cafile="").get(job["id"])
+except Exception as e:
+    print("untrusted:", type(e).__name__, e)
+`, s.app.URL())
+	cmd := exec.Command(py, "-c", script)
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk, "CONVEYOR_CACERT="+cfg.HTTP.TLS.Cert)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "final succeeded") || !strings.Contains(string(out), "CERTIFICATE_VERIFY_FAILED") {
+		t.Fatalf("python client over TLS: %v\n%s", err, out)
 	}
 }
