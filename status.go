@@ -11,8 +11,10 @@ const (
 	StatusQueued Status = "queued"
 	// StatusRunning: an attempt is executing on a runner. The attempt ends in
 	// succeeded or failed; a failed attempt with attempts left goes back to
-	// queued (retry with backoff); a runner crash redelivers the job, which
-	// starts a new attempt (running → running); a cancel moves it to canceled.
+	// queued (retry with backoff), and so does a pipeline job whose stage is
+	// done, queued for its next stage; a runner crash redelivers the job,
+	// which starts a new attempt (running → running); a cancel moves it to
+	// canceled.
 	StatusRunning Status = "running"
 	// StatusSucceeded is final: the job has its output.
 	StatusSucceeded Status = "succeeded"

@@ -105,22 +105,31 @@ func StepOf(j *conveyor.Job) int {
 	return j.Stage.Step
 }
 
-// ConsumerName is the durable consumer that every runner of algorithm
-// shares: the queue is a work queue, so each message goes to one runner.
-func ConsumerName(algorithm string) string { return "q_" + algorithm }
+// Priorities lists the priorities in the order runners take their jobs.
+var Priorities = []conveyor.Priority{conveyor.PriorityHigh, conveyor.PriorityNormal, conveyor.PriorityLow}
 
-// Consumer returns the shared pull consumer of algorithm's queue, creating
-// it if needed. A message not acknowledged within three heartbeats is
-// redelivered: runners report progress on running jobs every heartbeat.
-// The consumer starts from the first retained message, so jobs queued
-// before any runner of the algorithm existed are not missed; should it be
-// deleted and made again, the messages of finished jobs are delivered once
-// more and acknowledged at once, as their records are final.
-func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Consumer, error) {
+// ConsumerName is the durable consumer that every runner of algorithm
+// shares for the jobs of priority p: each priority is a queue of its own,
+// a work queue whose every message goes to one runner.
+func ConsumerName(algorithm string, p conveyor.Priority) string {
+	if p == conveyor.PriorityNormal || p == "" {
+		return "q_" + algorithm
+	}
+	return "q_" + algorithm + "-" + string(p) // '-' is in no algorithm name
+}
+
+// Consumer returns the shared pull consumer of algorithm's queue for
+// priority p, creating it if needed. A message not acknowledged within
+// three heartbeats is redelivered: runners report progress on running jobs
+// every heartbeat. The consumer starts from the first retained message, so
+// jobs queued before any runner of the algorithm existed are not missed;
+// should it be deleted and made again, the messages of finished jobs are
+// delivered once more and acknowledged at once, as their records are final.
+func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Priority) (jetstream.Consumer, error) {
 	c, err := b.js.CreateOrUpdateConsumer(ctx, QueueStream, jetstream.ConsumerConfig{
-		Durable:       ConsumerName(algorithm),
-		Description:   "runners of " + algorithm,
-		FilterSubject: "conveyor.queue." + algorithm + ".>",
+		Durable:       ConsumerName(algorithm, p),
+		Description:   "runners of " + algorithm + ", " + string(p) + " priority",
+		FilterSubject: QueueSubject(algorithm, p),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       3 * b.cfg.Heartbeat,
 		MaxDeliver:    -1, // attempts are counted on the job record
@@ -128,7 +137,7 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string) (jetstream.Cons
 		MaxWaiting:    4096,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer for %s: %w", algorithm, err)
+		return nil, fmt.Errorf("consumer for %s (%s): %w", algorithm, p, err)
 	}
 	return c, nil
 }

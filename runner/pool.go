@@ -25,12 +25,19 @@ const fetchWait = 10 * time.Second
 // the handler returns, so the bookkeeping of one job (recording its outcome,
 // acknowledging it) overlaps the execution of the next.
 type pool struct {
-	r        *Runner
-	alg      conveyor.Algorithm
-	handler  Handler
-	size     int
-	grace    time.Duration
-	consumer jetstream.Consumer
+	r       *Runner
+	alg     conveyor.Algorithm
+	handler Handler
+	size    int
+	grace   time.Duration
+	// queues are the algorithm's consumers, one per priority, by rank.
+	queues [ranks]jetstream.Consumer
+	// rung counts the rings of the bell of each queue, drained the count
+	// when a pull last found it empty (see priority.go).
+	rung, drained [ranks]atomic.Int64
+	bell          chan struct{} // a high or low job was queued, or it is time to look
+	sinceLow      atomic.Int32  // jobs taken ahead of waiting low ones
+	polling       atomic.Int32  // slots waiting on a long-poll of the normal queue
 
 	mu      sync.Mutex
 	running int           // slots taken: jobs and calls executing
@@ -39,14 +46,18 @@ type pool struct {
 }
 
 func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
-	return &pool{
+	p := &pool{
 		r:       r,
 		alg:     s.Algorithm,
 		handler: s.Handler,
 		size:    entry.Workers.Max,
 		grace:   entry.Grace.Std(),
 		changed: make(chan struct{}),
+		bell:    make(chan struct{}, 1),
 	}
+	p.rung[rankHigh].Store(1) // look at every queue first
+	p.rung[rankLow].Store(1)
+	return p
 }
 
 // signal wakes whoever waits for a slot or for room to pull. p.mu is held.
@@ -127,15 +138,17 @@ func (p *pool) fetchLoop(ctx context.Context) {
 		if n == 0 {
 			select {
 			case <-changed:
-				continue
+			case <-p.bell:
+				p.takeIdle(ctx)
 			case <-ctx.Done():
 				return
 			}
+			continue
 		}
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()
-			got, err := p.fetch(ctx, n)
+			got, err := p.take(ctx, n)
 			if err != nil && ctx.Err() == nil {
 				// Keep the reservation through the backoff, so the loop waits too.
 				d := retryDelay(50*time.Millisecond, 5*time.Second, int(failures.Add(1))-1)
@@ -155,17 +168,26 @@ func (p *pool) fetchLoop(ctx context.Context) {
 	}
 }
 
-// fetch pulls up to n jobs and starts each; it returns how many it started.
-func (p *pool) fetch(ctx context.Context, n int) (int, error) {
-	fctx, cancel := context.WithTimeout(ctx, fetchWait)
-	defer cancel()
-	batch, err := p.consumer.Fetch(n, jetstream.FetchContext(fctx))
+// fetch pulls up to n jobs from the queue of rank and starts each; it
+// returns how many it started. With wait it waits up to fetchWait for
+// them; without, it takes only those queued now.
+func (p *pool) fetch(ctx context.Context, rank, n int, wait bool) (int, error) {
+	var batch jetstream.MessageBatch
+	var err error
+	if wait {
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		defer cancel()
+		batch, err = p.queues[rank].Fetch(n, jetstream.FetchContext(fctx))
+	} else {
+		batch, err = p.queues[rank].FetchNoWait(n)
+	}
 	if err != nil {
 		return 0, err
 	}
 	got := 0
 	for msg := range batch.Messages() {
 		got++
+		p.taken(rank)
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()

@@ -61,7 +61,7 @@ type Runner struct {
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
-	callSubs  []*nats.Subscription
+	subs      []*nats.Subscription // calls and doorbells: unsubscribed first on Stop
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
@@ -168,11 +168,18 @@ func (r *Runner) Start(ctx context.Context) error {
 		if err := r.b.PutAlgorithm(ctx, p.alg); err != nil {
 			return err
 		}
-		c, err := r.b.Consumer(ctx, p.alg.Name)
-		if err != nil {
-			return err
+		for rank, prio := range broker.Priorities {
+			c, err := r.b.Consumer(ctx, p.alg.Name, prio)
+			if err != nil {
+				return err
+			}
+			p.queues[rank] = c
 		}
-		p.consumer = c
+		bells, err := p.subscribeBells()
+		if err != nil {
+			return fmt.Errorf("subscribe to the queues of %s: %w", p.alg.Name, err)
+		}
+		r.subs = append(r.subs, bells...)
 	}
 	sub, err := r.b.Conn().Subscribe(broker.CancelSubject("*"), r.onCancel)
 	if err != nil {
@@ -184,7 +191,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("subscribe to calls of %s: %w", p.alg.Name, err)
 		}
-		r.callSubs = append(r.callSubs, sub)
+		r.subs = append(r.subs, sub)
 	}
 	if err := r.register(ctx); err != nil {
 		return err
@@ -193,8 +200,9 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.bg.Add(1)
 	go r.heartbeat()
 	for _, p := range r.served {
-		r.wg.Add(1)
+		r.wg.Add(2)
 		go p.fetchLoop(fetchCtx)
+		go p.bellLoop(fetchCtx)
 	}
 	r.log.Info("runner started", "algorithms", len(r.served))
 	return nil
@@ -212,7 +220,7 @@ func (r *Runner) Stop() {
 			return
 		}
 		r.fetchStop()
-		for _, sub := range r.callSubs {
+		for _, sub := range r.subs {
 			_ = sub.Unsubscribe() // calls in flight finish; no new ones come
 		}
 		done := make(chan struct{})

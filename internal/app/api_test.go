@@ -63,6 +63,7 @@ func TestSubmitErrors(t *testing.T) {
 		{"below minimum", `{"algorithm":"is_prime","input":{"n":-1}}`, 400, conveyor.EINVALID, []string{"/n"}},
 		{"wrong type", `{"algorithm":"wordcount","input":{"text":5,"fail":"yes"}}`, 400, conveyor.EINVALID, []string{"/fail", "/text"}},
 		{"bad priority", `{"algorithm":"is_prime","input":{"n":1},"priority":"urgent"}`, 400, conveyor.EINVALID, nil},
+		{"mutex too long", `{"algorithm":"is_prime","input":{"n":1},"mutex":"` + strings.Repeat("m", 257) + `"}`, 400, conveyor.EINVALID, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := s.do("POST", "/v1/jobs", tc.body, nil)

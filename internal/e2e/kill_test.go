@@ -30,12 +30,7 @@ algorithms:
 	// queued when the kill comes.
 	var slow []string
 	for range 6 {
-		var j conveyor.Job
-		code, err := p.call("POST", "/v1/jobs", `{"algorithm":"sleep","input":{"seconds":1}}`, &j)
-		if err != nil || code != 202 {
-			t.Fatalf("submit: %d %v", code, err)
-		}
-		slow = append(slow, j.ID)
+		slow = append(slow, p.submit(`{"algorithm":"sleep","input":{"seconds":1}}`))
 	}
 	// A client keeps submitting until the server is gone.
 	var (

@@ -194,6 +194,29 @@ func (p *proc) call(method, path, body string, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// submit posts a job and returns its id; it fails the test unless the
+// job is accepted (202).
+func (p *proc) submit(body string) string {
+	p.t.Helper()
+	var j conveyor.Job
+	if code, err := p.call("POST", "/v1/jobs", body, &j); err != nil || code != 202 {
+		p.t.Fatalf("submit %s: %d %v", body, code, err)
+	}
+	return j.ID
+}
+
+// awaitStatus polls a job until it has status, for up to 20s.
+func (p *proc) awaitStatus(id string, status conveyor.Status) {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for p.job(id, "").Status != status {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("job %s not %s within 20s", id, status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // job reads a job; it fails the test on any error.
 func (p *proc) job(id string, wait string) conveyor.Job {
 	p.t.Helper()

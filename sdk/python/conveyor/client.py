@@ -88,8 +88,8 @@ class Client:
         """Submit a job of algorithm with input (a dict) and return the job.
         With wait (seconds, or a duration string such as "10s"), wait up to
         that long for it to finish. options are the other fields of a
-        submission: priority, idempotency_key, timeout, max_attempts,
-        labels."""
+        submission: priority, mutex, idempotency_key, timeout,
+        max_attempts, labels."""
         body = dict(options, algorithm=algorithm, input=input)
         timeout = None
         if wait is not None:

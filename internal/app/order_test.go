@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +145,53 @@ func TestMutex(t *testing.T) {
 	}
 	if overlaps == 0 {
 		t.Error("no two runs of different keys overlapped: keys held each other up")
+	}
+}
+
+// TestPriority: a runner with one free slot takes high jobs before normal
+// ones before low ones, each in submission order, and while low jobs wait
+// one job in ten it takes is a low one.
+func TestPriority(t *testing.T) {
+	registerProbe()
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Name: "probe", Kind: "go", Workers: config.Workers{Max: 1}}}
+	cfg.WithDefaults()
+	probes.Lock()
+	probes.runs = nil
+	probes.Unlock()
+	s := startServer(t, cfg)
+
+	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
+	eventually(t, "the gate job to run", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
+		return j.Status == conveyor.StatusRunning
+	})
+	var ids []string
+	for seq := range 5 {
+		for _, prio := range []string{"low", "normal", "high"} {
+			j := s.submit(map[string]any{"algorithm": "probe", "priority": prio, "input": probeInput{Key: prio, Seq: seq}}, "", 202)
+			ids = append(ids, j.ID)
+		}
+	}
+	s.do("POST", "/v1/jobs/"+gate.ID+"/cancel", nil, nil)
+	for _, id := range ids {
+		if j := s.wait(id); j.Status != conveyor.StatusSucceeded {
+			t.Fatalf("job %s: %s", id, j.Status)
+		}
+	}
+	probes.Lock()
+	var order []string
+	for _, iv := range probes.runs {
+		if iv.key != "gate" {
+			order = append(order, fmt.Sprintf("%s%d", iv.key[:1], iv.seq))
+		}
+	}
+	probes.Unlock()
+	got := strings.Join(order, " ")
+	// Five high first; then normal, with one low taken in turn (after the
+	// ninth or tenth job since the slot freed), then the rest of low.
+	if got != "h0 h1 h2 h3 h4 n0 n1 n2 n3 l0 n4 l1 l2 l3 l4" && got != "h0 h1 h2 h3 h4 n0 n1 n2 l0 n3 n4 l1 l2 l3 l4" {
+		t.Fatalf("start order %s", got)
 	}
 }
