@@ -21,6 +21,8 @@ const (
 	EFULL         = "queue_full"   // the queue holds as many jobs as it may
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	EFORBIDDEN    = "forbidden"    // valid credentials without the right
+	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
+	ESLOW         = "too_slow"     // the client took too long to send its request
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

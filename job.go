@@ -40,6 +40,8 @@ type Job struct {
 	// Traceparent is the W3C trace context of the submit request, passed
 	// on to the work (see ValidTraceparent).
 	Traceparent string `json:"traceparent,omitempty"`
+	// Callback, when set, is POSTed the job once it is final.
+	Callback *Callback `json:"callback,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType

@@ -3,12 +3,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/conveyor-run/conveyor"
@@ -21,6 +24,7 @@ type Client struct {
 	http      *http.Client
 	token     string
 	userAgent string
+	rootCAs   *x509.CertPool
 }
 
 // Option configures a Client in New.
@@ -42,6 +46,30 @@ func WithHTTPClient(hc *http.Client) Option {
 // "Authorization: Bearer <token>" on every request. An empty token sends none.
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
+}
+
+// WithRootCAs makes the Client trust the servers whose certificates pool
+// verifies, instead of the system's roots: for a gateway serving HTTPS
+// with a private CA or a self-signed certificate. It applies to the
+// transport of the client's *http.Client (a clone of it, when it is an
+// *http.Transport; of http.DefaultTransport otherwise).
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *Client) { c.rootCAs = pool }
+}
+
+// LoadCACert reads PEM certificates from file into a pool for
+// WithRootCAs. It returns an error if the file cannot be read or holds no
+// certificate.
+func LoadCACert(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", file)
+	}
+	return pool, nil
 }
 
 // WithUserAgent sets the User-Agent header of every request; the default is
@@ -73,6 +101,20 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if c.rootCAs != nil {
+		tr, ok := c.http.Transport.(*http.Transport)
+		if !ok {
+			tr = http.DefaultTransport.(*http.Transport)
+		}
+		tr = tr.Clone()
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{}
+		}
+		tr.TLSClientConfig.RootCAs = c.rootCAs
+		hc := *c.http
+		hc.Transport = tr
+		c.http = &hc
 	}
 	return c, nil
 }

@@ -40,6 +40,7 @@ type Config struct {
 	Algorithms    []Algorithm       `yaml:"algorithms"`
 	Auth          Auth              `yaml:"auth"`
 	Logs          Logs              `yaml:"logs"`
+	Callbacks     Callbacks         `yaml:"callbacks"`
 }
 
 // Logs configures the job logs the broker keeps (for the job's retention).
@@ -82,6 +83,17 @@ type HTTP struct {
 	Insecure bool `yaml:"insecure"`
 	// MaxBody caps a request body. Default 10MiB.
 	MaxBody ByteSize `yaml:"max_body"`
+	// TLS, when set, makes the API serve HTTPS with this certificate.
+	TLS ServerTLS `yaml:"tls"`
+	// MaxWait caps ?wait= and a synchronous call's timeout; longer ones
+	// are clamped. Default 60s.
+	MaxWait conveyor.Duration `yaml:"max_wait"`
+	// MaxEventStreams caps the event streams open at once per token (per
+	// client address without tokens). Default 64.
+	MaxEventStreams int `yaml:"max_event_streams"`
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; past it 408. Default 60s.
+	BodyTimeout conveyor.Duration `yaml:"body_timeout"`
 }
 
 // NATS says where the broker is and how to log in. An empty URL means the
@@ -165,6 +177,11 @@ type Algorithm struct {
 	// MaxSteps bounds the stages one pipeline job runs in all, loops
 	// included. Default 100.
 	MaxSteps int `yaml:"max_steps"`
+	// User (exec and worker kinds) is the user the processes run as; the
+	// runner must be root to switch. Default: the runner's own.
+	User string `yaml:"user"`
+	// Rlimits (exec and worker kinds) limit each process.
+	Rlimits Rlimits `yaml:"rlimits"`
 }
 
 // IsPipeline reports whether the entry is a pipeline.
@@ -232,6 +249,7 @@ func (c *Config) WithDefaults() {
 	for i := range c.Algorithms {
 		c.Algorithms[i].WithDefaults()
 	}
+	c.Callbacks.WithDefaults()
 }
 
 // WithDefaults fills the unset fields of one algorithm entry.
@@ -324,6 +342,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateTrust(add)
 	seen := map[string]int{}
 	for i, a := range c.Algorithms {
 		where := fmt.Sprintf("algorithms[%d]", i)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,8 +50,11 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		input, err = alg.query.input(r.URL.Query())
 	} else {
-		input, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+		input, err = g.readBody(w, r)
 		input = bytes.TrimSpace(input)
+		if err == nil {
+			err = checkDepth(input)
+		}
 	}
 	if err != nil {
 		g.writeError(w, r, err)

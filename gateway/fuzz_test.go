@@ -22,10 +22,14 @@ func FuzzSubmit(f *testing.F) {
 		`{"algorithm":"nope"}`, `{"algorithm":"is_prime","input":[1]}`, `{"algorithm":"is_prime","colour":1}`,
 		`{"algorithm":"is_prime","input":{"n":7}} {}`, `{`, ``, `null`, `{"algorithm":"is_prime","timeout":-3}`,
 		`{"algorithm":"is_prime","input":{"n":1e400}}`, `{"algorithm":"is_prime","input":{"n":7},"mutex":"m"}`,
+		`{"algorithm":"is_prime","input":{"n":7},"callback_url":"https://hooks.example.com/done?x=1"}`,
+		`{"algorithm":"is_prime","input":{"n":7},"callback_url":"http://hooks.example.com:8080/"}`,
+		`{"algorithm":"is_prime","input":[[[[[[[[[[1]]]]]]]]]]}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	g := &Gateway{reg: newRegistry(time.Second, slog.New(slog.DiscardHandler)), jobs: newIndex()}
+	g.cfg.Callbacks.AllowHosts = []string{"hooks.example.com", "127.0.0.1:9000"}
 	g.reg.putAlgorithm([]byte(`{"name":"is_prime","kind":"go","input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":0}},"required":["n"],"additionalProperties":false}}`))
 	known, err := g.reg.algorithm("is_prime")
 	if err != nil || known.err != nil {
@@ -33,7 +37,7 @@ func FuzzSubmit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req conveyor.SubmitRequest
-		err := decodeJSON(bytes.NewReader(body), &req)
+		err := decodeBytes(body, &req)
 		var j *conveyor.Job
 		if err == nil {
 			j, err = g.newJob(req)
@@ -45,6 +49,9 @@ func FuzzSubmit(f *testing.F) {
 				t.Fatalf("%q: error %v has code %s", body, err, conveyor.ErrorCode(err))
 			}
 			return
+		}
+		if j.Callback != nil && g.cfg.Callbacks.checkCallbackURL(j.Callback.URL) != nil {
+			t.Fatalf("%q: accepted callback %q is not allowed", body, j.Callback.URL)
 		}
 		if j.Status != conveyor.StatusQueued || j.ID == "" || j.MaxAttempts < 1 {
 			t.Fatalf("%q: job %+v", body, j)

@@ -27,8 +27,15 @@ type Config struct {
 	Broker *broker.Broker
 	// MaxBody caps a request body in bytes. Default 10 MiB.
 	MaxBody int64
-	// MaxWait caps the ?wait= of any request. Default 5m.
+	// MaxWait caps the ?wait= of any request and the timeout of a
+	// synchronous call; longer ones are clamped. Default 60s.
 	MaxWait time.Duration
+	// BodyTimeout bounds the time to send a request body: 408 past it.
+	// Default 60s.
+	BodyTimeout time.Duration
+	// MaxStreams caps the event streams open at once per token (per
+	// client address without tokens); past it 429. Default 64.
+	MaxStreams int
 	// Ready are extra readiness checks for /readyz (e.g. "the runner of
 	// this process is up"): each returns nil when ready.
 	Ready  map[string]func(context.Context) error
@@ -39,6 +46,9 @@ type Config struct {
 	// Metrics receives the gateway's metrics and is served at /metrics.
 	// Default: a registry of the gateway's own.
 	Metrics *metrics.Metrics
+	// Callbacks configures completion callbacks; without allowed hosts a
+	// submit with a callback_url is refused.
+	Callbacks CallbackConfig
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
@@ -50,6 +60,8 @@ type Gateway struct {
 	reg     *registry
 	mux     *http.ServeMux
 	handler http.Handler // mux, instrumented
+	calls   *deliverer   // nil without callbacks
+	streams streams
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -68,7 +80,13 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.MaxBody = 10 << 20
 	}
 	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 5 * time.Minute
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -85,9 +103,18 @@ func New(cfg Config) (*Gateway, error) {
 		ready:    make(chan struct{}),
 		released: make(chan finished, 1024),
 	}
+	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
+	if len(cfg.Callbacks.AllowHosts) > 0 {
+		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
+	}
 	g.routes()
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
+	}
+	if g.calls != nil {
+		if err := cfg.Metrics.Register(g.calls.attempts); err != nil {
+			return nil, fmt.Errorf("gateway metrics: %w", err)
+		}
 	}
 	return g, nil
 }
@@ -100,18 +127,29 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // sees every job and algorithm. It returns an error if a watch cannot be
 // opened or ctx ends first.
 func (g *Gateway) Start(ctx context.Context) error {
+	if g.calls != nil {
+		if err := g.calls.Start(ctx); err != nil {
+			return err
+		}
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	putJob := func(e jetstream.KeyValueEntry) {
+		g.jobs.put(e.Value(), e.Created())
+		g.seenJob(e.Value())
+		if g.calls != nil {
+			g.calls.note(e.Value())
+		}
+	}
 	watches := []watch{
-		{broker.JobsBucket, g.b.WatchJobs, func(e jetstream.KeyValueEntry) { g.jobs.put(e.Value(), e.Created()); g.seenJob(e.Value()) }, g.jobs.remove},
+		{broker.JobsBucket, g.b.WatchJobs, putJob, g.jobs.remove},
 		{broker.AlgorithmsBucket, g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
 		{broker.RunnersBucket, g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
 	}
 	for _, w := range watches {
 		kw, err := w.open(wctx)
 		if err != nil {
-			cancel()
-			g.wg.Wait()
+			g.Stop()
 			return err
 		}
 		g.loaded.Add(1)
@@ -159,6 +197,9 @@ func (g *Gateway) AwaitRunner(ctx context.Context, id string, names ...string) e
 // what they have. Safe to call more than once.
 func (g *Gateway) Stop() {
 	g.stopOnce.Do(func() {
+		if g.calls != nil {
+			g.calls.Stop()
+		}
 		if g.cancel != nil {
 			g.cancel()
 		}

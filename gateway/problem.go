@@ -19,6 +19,8 @@ var statusOf = map[string]int{
 	conveyor.EUNSUPPORTED:  http.StatusNotImplemented,
 	conveyor.EFAILED:       http.StatusUnprocessableEntity,
 	conveyor.EFULL:         http.StatusTooManyRequests,
+	conveyor.ETOOMANY:      http.StatusTooManyRequests,
+	conveyor.ESLOW:         http.StatusRequestTimeout,
 	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
 	conveyor.EFORBIDDEN:    http.StatusForbidden,
 	conveyor.EINTERNAL:     http.StatusInternalServerError,
@@ -63,7 +65,7 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		g.log.Error("request failed", attrs...)
 	}
 	switch code {
-	case conveyor.EFULL:
+	case conveyor.EFULL, conveyor.ETOOMANY:
 		w.Header().Set("Retry-After", retryAfterFull)
 	case conveyor.EUNAUTHORIZED:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="conveyor"`)

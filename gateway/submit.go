@@ -39,7 +39,7 @@ func (g *Gateway) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // handleSubmitInput is POST /v1/algorithms/{name}/jobs: the body is the
 // input alone; options come from the query string.
 func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	body, err := g.readBody(w, r)
 	if err != nil {
 		g.writeError(w, r, err)
 		return
@@ -52,6 +52,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		IdempotencyKey: q.Get("idempotency_key"),
 		Mutex:          q.Get("mutex"),
 		CallbackURL:    q.Get("callback_url"),
+	}
+	if err := checkDepth(req.Input); err != nil {
+		g.writeError(w, r, err)
+		return
 	}
 	if len(req.Input) > 0 && !json.Valid(req.Input) {
 		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in the request body"))
@@ -156,8 +160,6 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	switch {
 	case len(req.Mutex) > maxMutexKey:
 		return nil, conveyor.Errorf(conveyor.EINVALID, "mutex is longer than %d bytes", maxMutexKey)
-	case req.CallbackURL != "":
-		return nil, conveyor.Errorf(conveyor.EUNSUPPORTED, "completion callbacks are not supported by this server yet")
 	case len(req.IdempotencyKey) > maxIdempotencyKey:
 		return nil, conveyor.Errorf(conveyor.EINVALID, "idempotency_key is longer than %d bytes", maxIdempotencyKey)
 	case req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit:
@@ -171,6 +173,13 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		if k == "" || len(k) > maxLabelLen || len(v) > maxLabelLen {
 			return nil, conveyor.Errorf(conveyor.EINVALID, "label keys must be 1–%d bytes and values at most %d", maxLabelLen, maxLabelLen)
 		}
+	}
+	var callback *conveyor.Callback
+	if req.CallbackURL != "" {
+		if err := g.cfg.Callbacks.checkCallbackURL(req.CallbackURL); err != nil {
+			return nil, err
+		}
+		callback = &conveyor.Callback{URL: req.CallbackURL}
 	}
 	maxAttempts := req.MaxAttempts
 	if maxAttempts == 0 {
@@ -195,6 +204,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		IdempotencyKey: req.IdempotencyKey,
 		Labels:         req.Labels,
 		CreatedAt:      time.Now().UTC(),
+		Callback:       callback,
 	}
 	if alg.Pipeline != nil {
 		j.EnterPipeline(*alg.Pipeline)
@@ -255,15 +265,36 @@ func requestDigest(j *conveyor.Job) string {
 		Timeout     conveyor.Duration `json:"t"`
 		Labels      map[string]string `json:"l"`
 		Tenant      string            `json:"n"`
-	}{j.Algorithm, j.Input, j.Priority, j.Mutex, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant})
+		Callback    string            `json:"c,omitempty"`
+	}{j.Algorithm, j.Input, j.Priority, j.Mutex, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j)})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+func callbackURL(j *conveyor.Job) string {
+	if j.Callback == nil {
+		return ""
+	}
+	return j.Callback.URL
 }
 
 // decodeBody reads a JSON body into v strictly: within the size limit, no
 // unknown fields, nothing after the value.
 func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeJSON(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody), v)
+	data, err := g.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(data, v)
+}
+
+// decodeBytes is decodeJSON of data, refused first if it nests deeper
+// than maxJSONDepth.
+func decodeBytes(data []byte, v any) error {
+	if err := checkDepth(data); err != nil {
+		return err
+	}
+	return decodeJSON(bytes.NewReader(data), v)
 }
 
 // decodeJSON reads one JSON value from r into v strictly: no unknown

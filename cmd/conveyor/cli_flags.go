@@ -37,6 +37,7 @@ func (cmd *command) flagSet(e *env) *flag.FlagSet {
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
 	server string
+	cacert string
 	json   bool
 }
 
@@ -48,6 +49,7 @@ func (e *env) addClientFlags(fs *flag.FlagSet) *clientFlags {
 		server = defaultServer
 	}
 	fs.StringVar(&cf.server, "server", server, "the Conveyor server `URL` ($CONVEYOR_SERVER)")
+	fs.StringVar(&cf.cacert, "cacert", e.getenv("CONVEYOR_CACERT"), "a PEM `file` of the CA certificates to trust for an https server ($CONVEYOR_CACERT)")
 	fs.BoolVar(&cf.json, "json", false, "print the server's JSON instead of text")
 	return cf
 }
@@ -59,9 +61,15 @@ func (e *env) client(cf *clientFlags) (*client.Client, error) {
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
-	c, err := client.New(server,
-		client.WithToken(e.getenv("CONVEYOR_TOKEN")),
-		client.WithUserAgent("conveyor-cli/"+conveyor.Version))
+	opts := []client.Option{client.WithToken(e.getenv("CONVEYOR_TOKEN")), client.WithUserAgent("conveyor-cli/" + conveyor.Version)}
+	if cf.cacert != "" {
+		pool, err := client.LoadCACert(cf.cacert)
+		if err != nil {
+			return nil, usagef("--cacert: %v", err)
+		}
+		opts = append(opts, client.WithRootCAs(pool))
+	}
+	c, err := client.New(server, opts...)
 	if err != nil {
 		return nil, usagef("--server: %s", conveyor.ErrorMessage(err))
 	}

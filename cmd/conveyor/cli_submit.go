@@ -45,6 +45,7 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs.IntVar(&req.MaxAttempts, "max-attempts", 0, "try the job at most `N` times (default: the algorithm's)")
 	fs.StringVar(&req.Mutex, "mutex", "", "never run at the same time as another job with mutex `KEY`")
 	fs.Var(labels, "label", "add the label `key=value` (repeatable)")
+	fs.StringVar(&req.CallbackURL, "callback-url", "", "POST the job to `URL` once it is final (its host must be in the server's callbacks.allow_hosts)")
 	pos, err := parseArgs(fs, args, 1, 1, "algorithm name")
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,8 +129,14 @@ func (a *App) start(ctx context.Context) (err error) {
 		if len(toks) == 0 {
 			log.Info("no API tokens configured: the API is open to anyone who can reach it", "http", cfg.HTTP.Addr)
 		}
+		calls, err := callbacks(cfg.Callbacks)
+		if err != nil {
+			return err
+		}
 		if a.gateway, err = gateway.New(gateway.Config{
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
+			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
+			BodyTimeout: cfg.HTTP.BodyTimeout.Std(),
 		}); err != nil {
 			return err
 		}
@@ -159,7 +166,7 @@ func (a *App) start(ctx context.Context) (err error) {
 	}
 	attrs := []any{"broker", where}
 	if a.ln != nil {
-		attrs = append(attrs, "http", "http://"+a.ln.Addr().String())
+		attrs = append(attrs, "http", a.URL())
 	}
 	if a.runner != nil {
 		attrs = append(attrs, "algorithms", len(a.runner.Algorithms()))
@@ -198,12 +205,27 @@ func (a *App) serveHTTP() (err error) {
 	a.srv = &http.Server{
 		Handler:           a.gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// Without it an idle keep-alive connection is held for ever.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if tc := a.cfg.HTTP.TLS; tc.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(tc.Cert, tc.Key)
+		if err != nil {
+			return fmt.Errorf("http.tls: %w", err)
+		}
+		a.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		go func() { a.served <- a.srv.ServeTLS(a.ln, "", "") }()
+		return nil
 	}
 	go func() { a.served <- a.srv.Serve(a.ln) }()
 	return nil
 }
+
+// MaxHeaderBytes caps the request line and headers of an API request;
+// past it the server answers 431.
+const MaxHeaderBytes = 64 << 10
 
 // open connects to the broker — in process when it is embedded — and
 // opens Conveyor's streams on it.
@@ -230,6 +252,17 @@ func (a *App) Addr() string {
 		return ""
 	}
 	return a.ln.Addr().String()
+}
+
+// URL returns the base URL of the HTTP API: https when it serves TLS.
+func (a *App) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	if a.cfg.HTTP.TLS.Cert != "" {
+		return "https://" + a.ln.Addr().String()
+	}
+	return "http://" + a.ln.Addr().String()
 }
 
 // Runner returns the process's runner.

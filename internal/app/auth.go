@@ -35,6 +35,23 @@ func tokens(auth config.Auth) ([]gateway.Token, error) {
 	return out, nil
 }
 
+// callbacks resolves the callbacks section: the signing secret is read
+// from its environment variable now.
+func callbacks(c config.Callbacks) (gateway.CallbackConfig, error) {
+	out := gateway.CallbackConfig{
+		AllowHosts: c.AllowHosts, Timeout: c.Timeout.Std(), Backoff: c.Backoff.Std(), RetryFor: c.RetryFor.Std(),
+	}
+	if len(c.AllowHosts) == 0 {
+		return out, nil
+	}
+	secret := os.Getenv(c.SecretEnv)
+	if secret == "" {
+		return out, fmt.Errorf("callbacks: environment variable %s (secret_env) is empty or unset", c.SecretEnv)
+	}
+	out.Secret = []byte(secret)
+	return out, nil
+}
+
 // loopback reports whether addr (host:port) binds only a loopback
 // interface.
 func loopback(addr string) bool {

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
@@ -126,3 +128,52 @@ func TestTenants(t *testing.T) {
 		t.Errorf("admin GET: %d", code)
 	}
 }
+
+// TestTokensNeverLogged: neither a valid token nor a wrong one appears in
+// the log, even at debug level, whatever the requests do.
+func TestTokensNeverLogged(t *testing.T) {
+	t.Setenv("TEST_LOGGED_TOKEN", "s3cret-never-logged")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Auth.Tokens = []config.Token{{Name: "ci", TokenEnv: "TEST_LOGGED_TOKEN", Scopes: []string{"submit", "read"}}}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := Start(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + a.Addr()
+	for _, tok := range []string{"s3cret-never-logged", "wrong-guess-never-logged"} {
+		for _, path := range []string{"/v1/jobs", "/v1/jobs/nope", "/v1/nothing", "/metrics"} {
+			req, _ := http.NewRequest("GET", base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		req, _ := http.NewRequest("POST", base+"/v1/jobs", strings.NewReader(`{"algorithm":"wordcount","input":{"text":"a b","fail":true}}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	a.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged: the test checks nothing")
+	}
+	if strings.Contains(logs.String(), "never-logged") {
+		t.Fatalf("a token is in the log:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

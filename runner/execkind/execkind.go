@@ -91,6 +91,10 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 	if err != nil {
 		return nil, fail("command %q: %v", entry.Command[0], err)
 	}
+	limits, err := spawn.LimitsOf(entry)
+	if err != nil {
+		return nil, fail("user: %v", err)
+	}
 	in, err := config.SchemaJSON(entry.InputSchema)
 	if err != nil {
 		return nil, fail("input_schema: %v", err)
@@ -116,6 +120,7 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 		grace:  grace,
 		drain:  pipeDrainTimeout,
 		maxLen: maxLineBytes,
+		limits: limits,
 	}
 	alg := conveyor.Algorithm{
 		Name:         entry.Name,

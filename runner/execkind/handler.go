@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/runner"
 )
 
@@ -29,6 +31,7 @@ type handler struct {
 	grace  time.Duration     // between SIGTERM and SIGKILL
 	drain  time.Duration     // how long pipes may stay open after the group is killed
 	maxLen int               // longest line kept
+	limits spawn.Limits      // user and rlimits of each process
 }
 
 // Run runs one attempt as a process and returns the JSON of its OUTPUT:
@@ -80,6 +83,12 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	if err := os.WriteFile(inputPath, input, 0o600); err != nil {
 		return nil, fmt.Errorf("exec %s: write input: %w", h.name, err)
 	}
+	if uid, gid, ok := h.limits.Owner(); ok {
+		// The process's own user must own its private directory.
+		if err := errors.Join(os.Chown(tmpDir, uid, gid), os.Chown(inputPath, uid, gid)); err != nil {
+			return nil, fmt.Errorf("exec %s: hand the temporary files to the user: %w", h.name, err)
+		}
+	}
 	stdin, err := os.Open(inputPath)
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: open input: %w", h.name, err)
@@ -104,6 +113,7 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 			t.Reporter.Log("stderr", line)
 		},
 		maxLen: h.maxLen,
+		limits: h.limits,
 	}
 	res, err := p.run(ctx)
 	if err != nil {

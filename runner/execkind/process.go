@@ -36,6 +36,7 @@ type process struct {
 	grace  time.Duration
 	drain  time.Duration
 	maxLen int
+	limits spawn.Limits
 	// stdout and stderr receive the lines of each stream, each called from
 	// one goroutine (see readLines).
 	stdout, stderr func(line string, dropped int)
@@ -73,7 +74,7 @@ func (p *process) run(ctx context.Context) (exit, error) {
 		Stderr:      errW,
 		SysProcAttr: spawn.Group(),
 	}
-	if err := cmd.Start(); err != nil {
+	if err := spawn.Start(cmd, p.limits); err != nil {
 		closeAll(outR, outW, errR, errW)
 		return exit{}, fmt.Errorf("start: %w", err)
 	}

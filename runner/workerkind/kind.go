@@ -152,8 +152,12 @@ func newSpec(entry config.Algorithm) (spec, error) {
 	if err != nil {
 		return fail("command %q: %v", entry.Command[0], err)
 	}
+	limits, err := spawn.LimitsOf(entry)
+	if err != nil {
+		return fail("user: %v", err)
+	}
 	sdk, sdkErr := pysdk.Dir()
-	return spec{path: path, args: slices.Clone(entry.Command), dir: dir, env: environ(entry.Env, sdk, sdkErr)}, nil
+	return spec{path: path, args: slices.Clone(entry.Command), dir: dir, env: environ(entry.Env, sdk, sdkErr), limits: limits}, nil
 }
 
 // served returns the algorithms of the hello that the entry serves.

@@ -30,6 +30,8 @@ type spec struct {
 	args []string // argv as configured
 	dir  string
 	env  []string
+	// limits are the user and rlimits of each worker process.
+	limits spawn.Limits
 }
 
 // proc is one worker process: its pipes, the goroutines that read them,
@@ -112,7 +114,7 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		ExtraFiles:  []*os.File{jobsR, evW}, // fds 3 and 4
 		SysProcAttr: spawn.Group(),
 	}
-	if err := cmd.Start(); err != nil {
+	if err := spawn.Start(cmd, s.limits); err != nil {
 		closeAll(files...)
 		return nil, fmt.Errorf("start %s: %w", s.args[0], err)
 	}

@@ -1,7 +1,10 @@
 """A small client of Conveyor's HTTP API (standard library only)."""
 
+import hashlib
+import hmac
 import json
 import os
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -44,14 +47,20 @@ def _duration(seconds):
 class Client:
     """Client(url) talks to the Conveyor server at url (default
     http://127.0.0.1:8080), sending token (default $CONVEYOR_TOKEN) as a
-    bearer token. Jobs are returned as dicts, as the API's JSON has them.
+    bearer token, trusting the CA certificates in cafile (default
+    $CONVEYOR_CACERT) for an https url. Jobs are returned as dicts, as the
+    API's JSON has them.
     Methods raise APIError for error answers and OSError when the server
     cannot be reached."""
 
-    def __init__(self, url="http://127.0.0.1:8080", token=None, timeout=60.0):
+    def __init__(self, url="http://127.0.0.1:8080", token=None, timeout=60.0, cafile=None):
         self.url = url.rstrip("/")
         self.token = token if token is not None else os.environ.get("CONVEYOR_TOKEN")
         self.timeout = timeout
+        # An https server with a private CA or a self-signed certificate is
+        # trusted with cafile (default $CONVEYOR_CACERT), a PEM file.
+        cafile = cafile if cafile is not None else os.environ.get("CONVEYOR_CACERT")
+        self._ssl = ssl.create_default_context(cafile=cafile) if cafile else None
 
     def _call(self, method, path, body=None, query=None, timeout=None, headers=None):
         url = self.url + path
@@ -67,7 +76,7 @@ class Client:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout, context=self._ssl) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as e:
             raw = e.read()
@@ -136,7 +145,7 @@ class Client:
         if last_event_id:
             req.add_header("Last-Event-ID", last_event_id)
         try:
-            resp = urllib.request.urlopen(req, timeout=self.timeout)
+            resp = urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl)
         except urllib.error.HTTPError as e:
             raw = e.read()
             try:
@@ -171,3 +180,16 @@ class Client:
     def algorithms(self):
         """Return the algorithms the server serves."""
         return self._call("GET", "/v1/algorithms").get("algorithms") or []
+
+
+def verify_callback(secret, body, signature):
+    """Return whether signature, the X-Conveyor-Signature header of a
+    completion callback, signs body (the bytes as received, before
+    decoding) under secret (bytes or str): "sha256=" and the hex
+    HMAC-SHA256 of the exact body. The comparison takes constant time."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(signature, str) or not signature.startswith("sha256="):
+        return False
+    want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(signature, want)

@@ -110,5 +110,18 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(cm.exception.status, 404)
 
 
+class VerifyCallbackTest(unittest.TestCase):
+    def test_known_answer(self):
+        # printf '%s' '{"id":"01J","status":"succeeded"}' | openssl dgst -sha256 -hmac s3cret
+        body = b'{"id":"01J","status":"succeeded"}'
+        sig = "sha256=124f7c83e2e858a30224dbef734894d5d54b01bd14de1d6ea45887f0f3bc88a7"
+        self.assertTrue(conveyor.verify_callback("s3cret", body, sig))
+        self.assertTrue(conveyor.verify_callback(b"s3cret", body, sig))
+        self.assertFalse(conveyor.verify_callback("other", body, sig))
+        self.assertFalse(conveyor.verify_callback("s3cret", body + b" ", sig))
+        self.assertFalse(conveyor.verify_callback("s3cret", body, sig[len("sha256="):]))
+        self.assertFalse(conveyor.verify_callback("s3cret", body, None))
+
+
 if __name__ == "__main__":
     unittest.main()

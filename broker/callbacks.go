@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// CallbackStream is the work queue of completion callbacks to deliver:
+// subject conveyor.callbacks.<job id>, no data (the job record is the
+// truth), at most one message per job at a time.
+const CallbackStream = "CONVEYOR_CALLBACKS"
+
+// callbackConsumer is the durable consumer every gateway shares.
+const callbackConsumer = "callbacks"
+
+// CallbackSubject is the subject of the delivery message of a job.
+func CallbackSubject(jobID string) string { return "conveyor.callbacks." + jobID }
+
+// CallbackQueue opens the callback work queue, creating its stream and
+// the consumer the gateways share if needed. ackWait bounds one delivery
+// attempt: a gateway that dies mid-attempt has its message redelivered to
+// another after it.
+//
+// The stream is a work queue (a message is gone once acknowledged) that
+// keeps at most one message per subject and refuses a second
+// (DiscardNewPerSubject): every gateway that sees a job turn final may
+// queue its callback, and the stream keeps exactly one delivery in flight
+// per job, whichever gateway queued it and whichever pulls it.
+func (b *Broker) CallbackQueue(ctx context.Context, ackWait time.Duration) (jetstream.Consumer, error) {
+	if _, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:                 CallbackStream,
+		Description:          "Conveyor completion callbacks to deliver, subject conveyor.callbacks.<job>",
+		Subjects:             []string{"conveyor.callbacks.>"},
+		Retention:            jetstream.WorkQueuePolicy,
+		MaxMsgsPerSubject:    1,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		MaxAge:               b.cfg.Retention,
+		Storage:              jetstream.FileStorage,
+		Replicas:             b.cfg.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", CallbackStream, err)
+	}
+	c, err := b.js.CreateOrUpdateConsumer(ctx, CallbackStream, jetstream.ConsumerConfig{
+		Durable:       callbackConsumer,
+		Description:   "gateways delivering completion callbacks",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1, // attempts are counted and bounded on the job record
+		MaxAckPending: 10_000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", callbackConsumer, err)
+	}
+	return c, nil
+}
+
+// QueueCallback queues the delivery of the callback of a final job. It is
+// a no-op when a delivery of that job is already queued.
+func (b *Broker) QueueCallback(ctx context.Context, jobID string) error {
+	if !validKey(jobID) {
+		return fmt.Errorf("queue callback: bad job id %q", jobID)
+	}
+	_, err := b.js.Publish(ctx, CallbackSubject(jobID), nil)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "maximum messages per subject") {
+		return nil
+	}
+	if err != nil {
+		return unavailable("queue callback", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Limits on what a client controls. A request past one gets a 4xx
+// problem saying which; none of them can make the gateway use memory or
+// goroutines without bound.
+const (
+	// maxJSONDepth caps how deeply a request body's JSON nests: objects
+	// and arrays inside each other. Schema validation and every reader
+	// of the input recurse that deep.
+	maxJSONDepth = 64
+	// DefaultMaxWait caps ?wait= and a synchronous call's ?timeout=. A
+	// longer wait is clamped, not refused: a long poll that ends early
+	// with the job not yet final is an ordinary answer clients loop on.
+	DefaultMaxWait = 60 * time.Second
+	// DefaultBodyTimeout bounds how long a client may take to send a
+	// request body, so that a slow sender cannot hold a connection and
+	// its goroutine for ever. Headers are bounded by the HTTP server's
+	// ReadHeaderTimeout.
+	DefaultBodyTimeout = 60 * time.Second
+	// DefaultMaxStreams caps the event streams (SSE) open at once per
+	// token, or per client address when the API has no tokens.
+	DefaultMaxStreams = 64
+)
+
+// checkDepth returns EINVALID when the JSON in data nests deeper than
+// maxJSONDepth. It only counts brackets outside strings; whether data is
+// valid JSON is for the decoder to say.
+func checkDepth(data []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > maxJSONDepth {
+				return conveyor.Errorf(conveyor.EINVALID, "the JSON nests deeper than %d levels", maxJSONDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// readBody reads a request body within MaxBody bytes and BodyTimeout. A
+// body over the limit is a *http.MaxBytesError (413), one too slow
+// ESLOW (408). The read deadline applies to the body only: it is lifted
+// once the body is read, so a long poll or a slow answer that follows is
+// not cut.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	deadlineSet := rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) == nil
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline stays: the server would otherwise wait for the
+		// rest of the body before it answers.
+		return nil, conveyor.Errorf(conveyor.ESLOW, "the request body took longer than %s to arrive", g.cfg.BodyTimeout)
+	}
+	if deadlineSet {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return data, err
+}
+
+// streams counts the open event streams of each token or client.
+type streams struct {
+	max  int
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// acquire takes one stream slot of key and returns its release, or
+// ETOOMANY when key has max open.
+func (s *streams) acquire(key string) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[key] >= s.max {
+		return nil, conveyor.Errorf(conveyor.ETOOMANY, "at most %d event streams may be open at once per client; close one first", s.max)
+	}
+	s.open[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.open[key]--; s.open[key] == 0 {
+				delete(s.open, key)
+			}
+		})
+	}, nil
+}
+
+// limitStreams wraps an event-stream handler so that a token (or, without
+// tokens, a client address) holds at most MaxStreams streams at once: 429
+// past it.
+func (g *Gateway) limitStreams(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		release, err := g.streams.acquire(clientKey(r.Context(), r))
+		if err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+		defer release()
+		h(w, r)
+	}
+}
+
+// clientKey names who a request comes from for per-client limits: its
+// token, else its remote address without the port.
+func clientKey(ctx context.Context, r *http.Request) string {
+	if tok, _ := ctx.Value(tokenKey{}).(*Token); tok != nil {
+		return "token:" + tok.Name
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "addr:" + host
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/client"
+)
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// to dir and returns their paths.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "conveyor test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestTLS: with http.tls the API is HTTPS only; the Go client trusts it
+// with the CA given, and not without.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "data"))
+	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
+	s := startServer(t, cfg)
+	url := s.app.URL()
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("URL %s, want https", url)
+	}
+
+	pool, err := client.LoadCACert(cfg.HTTP.TLS.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(url, client.WithRootCAs(pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := c.Submit(ctx, conveyor.SubmitRequest{Algorithm: "is_prime", Input: json.RawMessage(`{"n":13}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err = c.Wait(ctx, j.ID, 20*time.Second); err != nil || j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("job %+v, err %v", j, err)
+	}
+
+	untrusting, err := client.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := untrusting.Get(ctx, j.ID); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a client without the CA: err %v, want a certificate error", err)
+	}
+
+	// Plain HTTP on the TLS port gets no API answer.
+	resp, err := http.Get("http://" + s.app.Addr() + "/v1/jobs/" + j.ID)
+	if err == nil {
+		var got conveyor.Job
+		if json.NewDecoder(resp.Body).Decode(&got) == nil && got.ID != "" {
+			t.Fatal("plain HTTP read a job from the TLS port")
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP: status %d, want 400", resp.StatusCode)
+		}
+	}
+}
+
+// TestPythonClientTLS: the Python SDK's client reaches an HTTPS API with
+// the CA in $CONVEYOR_CACERT, and refuses it without.
+func TestPythonClientTLS(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "data"))
+	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
+	s := startServer(t, cfg)
+	sdk, _ := filepath.Abs("../../sdk/python")
+	script := fmt.Sprintf(`
+import conveyor, ssl
+job = conveyor.Client(%[1]q).submit("is_prime", {"n": 7}, wait=10)
+print("final", job["status"])
+try:
+    conveyor.Client(%[1]q, cafile="").get(job["id"])
+except Exception as e:
+    print("untrusted:", type(e).__name__, e)
+`, s.app.URL())
+	cmd := exec.Command(py, "-c", script)
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk, "CONVEYOR_CACERT="+cfg.HTTP.TLS.Cert)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "final succeeded") || !strings.Contains(string(out), "CERTIFICATE_VERIFY_FAILED") {
+		t.Fatalf("python client over TLS: %v\n%s", err, out)
+	}
+}
