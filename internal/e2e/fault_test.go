@@ -55,6 +55,7 @@ algorithms:
 	)
 	stopLoad := make(chan struct{})
 	loadDone := make(chan struct{})
+	base := p.base // the same address after the restart; p itself is replaced
 	go func() {
 		defer close(loadDone)
 		algs := []string{"is_prime", "double", "triple", "is_prime"}
@@ -68,7 +69,7 @@ algorithms:
 			}
 			s := sent{algs[i%len(algs)], 1000 + i}
 			body := fmt.Sprintf(`{"algorithm":%q,"input":{"n":%d},"max_attempts":10}`, s.algorithm, s.n)
-			resp, err := http.Post(p.base+"/v1/jobs", "application/json", strings.NewReader(body))
+			resp, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(body))
 			if err != nil {
 				mu.Lock()
 				refused++ // serve is down: never accepted
