@@ -190,7 +190,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	r.cancelSub = sub
 	for _, p := range r.served {
-		sub, err := p.subscribeCalls()
+		sub, err := p.subscribeCalls(fetchCtx)
 		if err != nil {
 			return fmt.Errorf("subscribe to calls of %s: %w", p.alg.Name, err)
 		}
