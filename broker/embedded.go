@@ -42,6 +42,10 @@ type EmbeddedConfig struct {
 	// and, for a cluster, of every route (a token alone is the routes'
 	// password).
 	User, Password, Token string
+	// TLSCert and TLSKey, PEM files, make the client port accept TLS
+	// connections only; with TLSClientCA, clients must present a
+	// certificate it signed. In-process connections are not affected.
+	TLSCert, TLSKey, TLSClientCA string
 	// Logger, when set, receives the server's notices, warnings and errors
 	// (cluster routes, leader elections); nil keeps the server silent.
 	Logger *slog.Logger
@@ -86,6 +90,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, err
 	}
 	opts.Username, opts.Password, opts.Authorization = cfg.User, cfg.Password, cfg.Token
+	if cfg.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
+			CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CaFile: cfg.TLSClientCA, Verify: cfg.TLSClientCA != "",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded broker: tls: %w", err)
+		}
+		opts.TLS, opts.TLSConfig, opts.TLSVerify, opts.TLSTimeout = true, tc, cfg.TLSClientCA != "", 2
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)

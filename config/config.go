@@ -137,6 +137,11 @@ type Broker struct {
 	Cluster string `yaml:"cluster"`
 	// Routes are the nats://host:port cluster addresses of the other nodes.
 	Routes []string `yaml:"routes"`
+	// TLS makes the client port (Listen) accept TLS connections only:
+	// Cert and Key are the server's certificate; with CA set, clients
+	// must also present a certificate that CA signed. Routes between
+	// nodes are not encrypted by it.
+	TLS TLS `yaml:"tls"`
 }
 
 // Algorithm is one entry of the algorithms list: what a runner serves and
@@ -310,6 +315,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.NATS.TLS.Cert == "") != (c.NATS.TLS.Key == "") {
 		add("nats.tls: give both cert and key, or neither")
+	}
+	if (c.Broker.TLS.Cert == "") != (c.Broker.TLS.Key == "") || c.Broker.TLS.CA != "" && c.Broker.TLS.Cert == "" {
+		add("broker.tls: give both cert and key (and ca only with them)")
 	}
 	if len(c.Broker.Routes) > 0 && c.Broker.Cluster == "" {
 		add("broker.routes need broker.cluster, the address this node accepts routes on")

@@ -189,6 +189,7 @@ func (a *App) startBroker() error {
 	ecfg := broker.EmbeddedConfig{
 		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: b.Listen,
 		Name: b.Name, Cluster: b.Cluster, Routes: b.Routes, User: n.User, Password: n.Password, Token: n.Token,
+		TLSCert: b.TLS.Cert, TLSKey: b.TLS.Key, TLSClientCA: b.TLS.CA,
 	}
 	if a.roles == RoleBroker {
 		ecfg.Logger = a.log

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/conveyor-run/conveyor/config"
+)
+
+// TestBrokerTLS: `serve` with broker.listen and broker.tls serves its own
+// runner and gateway in process as before, while a client on the TCP port
+// gets in only over TLS with a certificate the broker's CA signed.
+func TestBrokerTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caFile := write("ca.pem", ca.certPEM)
+	srvCert, srvKey := ca.issue(t, x509.ExtKeyUsageServerAuth)
+	cliCert, cliKey := ca.issue(t, x509.ExtKeyUsageClientAuth)
+
+	cfg := testConfig(t, t.TempDir())
+	cfg.Broker.Listen = freeAddr(t)
+	cfg.Broker.TLS = config.TLS{Cert: write("server.pem", srvCert), Key: write("server.key", srvKey), CA: caFile}
+	s := startServer(t, cfg)
+	if j := s.wait(s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "", 202).ID); j.Status != "succeeded" {
+		t.Fatalf("job through the in-process connections: %s", j.Status)
+	}
+
+	log := slog.New(slog.DiscardHandler)
+	url := "nats://" + cfg.Broker.Listen
+	clientTLS := config.TLS{CA: caFile, Cert: write("client.pem", cliCert), Key: write("client.key", cliKey)}
+	for name, c := range map[string]config.NATS{
+		"plain":          {URL: url},
+		"no client cert": {URL: url, TLS: config.TLS{CA: caFile}},
+	} {
+		if nc, err := dial(t.Context(), c, "test", log); err == nil {
+			nc.Close()
+			t.Errorf("%s: connected", name)
+		}
+	}
+	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: clientTLS}, "test", log)
+	if err != nil {
+		t.Fatalf("with the CA and a client certificate: %v", err)
+	}
+	defer nc.Close()
+	if _, err := nc.TLSConnectionState(); err != nil {
+		t.Fatalf("not a TLS connection: %v", err)
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
