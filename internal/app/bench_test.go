@@ -16,11 +16,7 @@ import (
 //
 //	go test ./internal/app -run XXX -bench SubmitWait -benchtime 5000x
 func BenchmarkSubmitWait(b *testing.B) {
-	cfg := testConfig(b, b.TempDir())
-	cfg.Algorithms = cfg.Algorithms[:1]
-	cfg.Algorithms[0].Workers.Max = 8
-	s := startServer(b, cfg)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	s, client := benchServer(b)
 	url := s.base + "/v1/algorithms/is_prime/jobs?wait=30s"
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -48,11 +44,7 @@ func BenchmarkSubmitWait(b *testing.B) {
 // BenchmarkCall is the synchronous path with a trivial input: GET
 // …/is_prime/run?n=7 over HTTP, the W1 workload of bench/sync.sh.
 func BenchmarkCall(b *testing.B) {
-	cfg := testConfig(b, b.TempDir())
-	cfg.Algorithms = cfg.Algorithms[:1]
-	cfg.Algorithms[0].Workers.Max = 8
-	s := startServer(b, cfg)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	s, client := benchServer(b)
 	url := s.base + "/v1/algorithms/is_prime/run?n=7"
 	b.SetParallelism(4)
 	b.ReportAllocs()
@@ -72,4 +64,13 @@ func BenchmarkCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchServer starts a server of the Go algorithms with 8 workers, and a
+// client that keeps enough connections open for parallel benchmarks.
+func benchServer(b *testing.B) (*server, *http.Client) {
+	cfg := testConfig(b, b.TempDir())
+	cfg.Algorithms = cfg.Algorithms[:1]
+	cfg.Algorithms[0].Workers.Max = 8
+	return startServer(b, cfg), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 }

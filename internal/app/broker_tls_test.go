@@ -1,11 +1,8 @@
 package app
 
 import (
-	"crypto/x509"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
@@ -15,22 +12,12 @@ import (
 // runner and gateway in process as before, while a client on the TCP port
 // gets in only over TLS with a certificate the broker's CA signed.
 func TestBrokerTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca := newCA(t)
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caFile := write("ca.pem", ca.certPEM)
-	srvCert, srvKey := ca.issue(t, x509.ExtKeyUsageServerAuth)
-	cliCert, cliKey := ca.issue(t, x509.ExtKeyUsageClientAuth)
+	var f tlsFiles
+	f.write(t, newCA(t))
 
 	cfg := testConfig(t, t.TempDir())
 	cfg.Broker.Listen = freeAddr(t)
-	cfg.Broker.TLS = config.TLS{Cert: write("server.pem", srvCert), Key: write("server.key", srvKey), CA: caFile}
+	cfg.Broker.TLS = config.TLS{Cert: f.serverCert, Key: f.serverKey, CA: f.ca}
 	s := startServer(t, cfg)
 	if j := s.wait(s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "", 202).ID); j.Status != "succeeded" {
 		t.Fatalf("job through the in-process connections: %s", j.Status)
@@ -38,10 +25,10 @@ func TestBrokerTLS(t *testing.T) {
 
 	log := slog.New(slog.DiscardHandler)
 	url := "nats://" + cfg.Broker.Listen
-	clientTLS := config.TLS{CA: caFile, Cert: write("client.pem", cliCert), Key: write("client.key", cliKey)}
+	clientTLS := config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}
 	for name, c := range map[string]config.NATS{
 		"plain":          {URL: url},
-		"no client cert": {URL: url, TLS: config.TLS{CA: caFile}},
+		"no client cert": {URL: url, TLS: config.TLS{CA: f.ca}},
 	} {
 		if nc, err := dial(t.Context(), c, "test", log); err == nil {
 			nc.Close()

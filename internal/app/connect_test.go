@@ -49,19 +49,9 @@ func TestClientOptions(t *testing.T) {
 // certificate: with nats.tls.ca and nats.tls.cert/key it gets in; without
 // the CA, or without the client certificate, it does not.
 func TestDialTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca := newCA(t)
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caFile := write("ca.pem", ca.certPEM)
-	srvCert, srvKey := ca.issue(t, x509.ExtKeyUsageServerAuth)
-	cliCert, cliKey := ca.issue(t, x509.ExtKeyUsageClientAuth)
-	pair, err := tls.X509KeyPair(srvCert, srvKey)
+	ca, f := newCA(t), tlsFiles{}
+	f.write(t, ca)
+	pair, err := tls.LoadX509KeyPair(f.serverCert, f.serverKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +73,10 @@ func TestDialTLS(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	url := srv.ClientURL()
-	clientTLS := config.TLS{CA: caFile, Cert: write("client.pem", cliCert), Key: write("client.key", cliKey)}
+	clientTLS := config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}
 	for name, c := range map[string]config.TLS{
 		"no CA":          {Cert: clientTLS.Cert, Key: clientTLS.Key},
-		"no client cert": {CA: caFile},
+		"no client cert": {CA: f.ca},
 	} {
 		if nc, err := dial(t.Context(), config.NATS{URL: url, TLS: c}, "test", log); err == nil {
 			nc.Close()
@@ -101,6 +91,28 @@ func TestDialTLS(t *testing.T) {
 	if _, err := nc.TLSConnectionState(); err != nil {
 		t.Fatalf("not a TLS connection: %v", err)
 	}
+}
+
+// tlsFiles are the PEM files of a test CA and of a server and a client
+// certificate it issued for 127.0.0.1.
+type tlsFiles struct{ ca, serverCert, serverKey, clientCert, clientKey string }
+
+// write issues the certificates and writes the files to a temp dir.
+func (f *tlsFiles) write(t *testing.T, ca *testCA) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f.ca = write("ca.pem", ca.certPEM)
+	srvCert, srvKey := ca.issue(t, x509.ExtKeyUsageServerAuth)
+	f.serverCert, f.serverKey = write("server.pem", srvCert), write("server.key", srvKey)
+	cliCert, cliKey := ca.issue(t, x509.ExtKeyUsageClientAuth)
+	f.clientCert, f.clientKey = write("client.pem", cliCert), write("client.key", cliKey)
 }
 
 // testCA is a certificate authority made up for a test.
