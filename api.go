@@ -39,6 +39,8 @@ type AlgorithmInfo struct {
 	Runners []string `json:"runners"`
 	// Workers is how many of its jobs the live runners run at once, in all.
 	Workers int `json:"workers"`
+	// Queued and Running count its jobs, and the pipeline jobs whose
+	// current stage it is: the backlog its workers face.
 	Queued  int `json:"queued"`
 	Running int `json:"running"`
 	// Conflicts are the live runners that announce the algorithm with

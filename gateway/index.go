@@ -16,10 +16,13 @@ import (
 // and wakes waiting requests when their job finishes — every waiting client
 // shares this one watch instead of opening its own.
 type index struct {
-	mu      sync.RWMutex
-	byID    map[string]*entry
-	ids     []string // ascending; ids sort by creation time
-	counts  map[string]map[conveyor.Status]int
+	mu     sync.RWMutex
+	byID   map[string]*entry
+	ids    []string // ascending; ids sort by creation time
+	counts map[string]map[conveyor.Status]int
+	// atStage counts the unfinished pipeline jobs at each stage, by the
+	// stage's algorithm: its backlog, next to its own jobs.
+	atStage map[string]map[conveyor.Status]int
 	waiters map[string][]*waiter
 	// followers are told of every change of a job, coalesced: a follower
 	// that has not yet looked finds one signal, however many changes.
@@ -47,6 +50,7 @@ type waiter struct {
 
 type entry struct {
 	algorithm string
+	stage     string // of a pipeline job: the algorithm of its current stage
 	tenant    string
 	status    conveyor.Status
 	updated   time.Time
@@ -58,7 +62,14 @@ type summary struct {
 	Algorithm string          `json:"algorithm"`
 	Status    conveyor.Status `json:"status"`
 	Tenant    string          `json:"tenant,omitempty"`
+	Stage     *struct {
+		Name string `json:"name"`
+	} `json:"stage,omitempty"`
 }
+
+// pipelineField marks the records of pipeline jobs, whose stage is read
+// by decoding them whole.
+var pipelineField = []byte(`"pipeline":{"stages":`)
 
 // summarize reads the id, algorithm and status of a job record. Records
 // are written by json.Marshal of conveyor.Job, which puts those three
@@ -96,7 +107,7 @@ func summarize(data []byte) (summary, bool) {
 	} else {
 		ok = false
 	}
-	if !ok {
+	if !ok || bytes.Contains(data, pipelineField) {
 		s = summary{}
 		if json.Unmarshal(data, &s) != nil {
 			return s, false
@@ -109,6 +120,7 @@ func newIndex() *index {
 	return &index{
 		byID:      map[string]*entry{},
 		counts:    map[string]map[conveyor.Status]int{},
+		atStage:   map[string]map[conveyor.Status]int{},
 		waiters:   map[string][]*waiter{},
 		followers: map[string][]chan struct{}{},
 		watchers:  map[*watcher]struct{}{},
@@ -142,6 +154,9 @@ func (x *index) put(data []byte, updated time.Time) {
 		x.count(e, -1)
 	}
 	e.status, e.updated = s.Status, updated
+	if s.Stage != nil {
+		e.stage = s.Stage.Name
+	}
 	x.count(e, +1)
 	for _, ch := range x.followers[s.ID] {
 		select {
@@ -187,12 +202,19 @@ func (x *index) removeLocked(id string) {
 }
 
 func (x *index) count(e *entry, d int) {
-	m := x.counts[e.algorithm]
+	add(x.counts, e.algorithm, e.status, d)
+	if e.stage != "" && !e.status.Terminal() {
+		add(x.atStage, e.stage, e.status, d)
+	}
+}
+
+func add(counts map[string]map[conveyor.Status]int, algorithm string, status conveyor.Status, d int) {
+	m := counts[algorithm]
 	if m == nil {
 		m = map[conveyor.Status]int{}
-		x.counts[e.algorithm] = m
+		counts[algorithm] = m
 	}
-	m[e.status] += d
+	m[status] += d
 }
 
 // prune forgets jobs not updated since before cutoff: the store has
@@ -312,9 +334,10 @@ func (x *index) oldestQueued() map[string]string {
 	return out
 }
 
-// counts returns how many jobs of algorithm are in status.
+// countOf returns how many jobs of algorithm are in status, counting the
+// pipeline jobs whose current stage it is with its own.
 func (x *index) countOf(algorithm string, status conveyor.Status) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.counts[algorithm][status]
+	return x.counts[algorithm][status] + x.atStage[algorithm][status]
 }

@@ -94,3 +94,36 @@ func BenchmarkSummarize(b *testing.B) {
 		summarize(data)
 	}
 }
+
+// TestIndexCountsStages: a pipeline job counts under its pipeline and, until
+// it is final, under its current stage — a stage's backlog includes the
+// pipeline jobs waiting for it — and a job whose input merely looks like a
+// stage does not.
+func TestIndexCountsStages(t *testing.T) {
+	x := newIndex()
+	j := &conveyor.Job{ID: "01A", Algorithm: "pipe", Status: conveyor.StatusQueued, Input: json.RawMessage(`{}`)}
+	j.EnterPipeline(conveyor.Pipeline{Stages: []string{"a", "b"}})
+	put := func(j *conveyor.Job) {
+		data, _ := json.Marshal(j)
+		x.put(data, time.Now())
+	}
+	put(j)
+	put(&conveyor.Job{ID: "01B", Algorithm: "a", Status: conveyor.StatusQueued, Input: json.RawMessage(`{"stage":{"name":"b"}}`)})
+	counts := func() [4]int {
+		return [4]int{x.countOf("pipe", conveyor.StatusQueued), x.countOf("a", conveyor.StatusQueued), x.countOf("b", conveyor.StatusQueued), x.countOf("b", conveyor.StatusRunning)}
+	}
+	if got := counts(); got != [4]int{1, 2, 0, 0} {
+		t.Fatalf("at stage a: pipe, a, b queued, b running = %v, want [1 2 0 0]", got)
+	}
+	j.Stage = &conveyor.Stage{Name: "b", Index: 1, Of: 2, Step: 1}
+	j.Status = conveyor.StatusRunning
+	put(j)
+	if got := counts(); got != [4]int{0, 1, 0, 1} {
+		t.Fatalf("running stage b: %v, want [0 1 0 1]", got)
+	}
+	j.Status = conveyor.StatusSucceeded
+	put(j)
+	if got := counts(); got != [4]int{0, 1, 0, 0} || x.countOf("pipe", conveyor.StatusSucceeded) != 1 || x.countOf("b", conveyor.StatusSucceeded) != 0 {
+		t.Fatalf("finished: %v, want [0 1 0 0], one succeeded pipe and none at b", got)
+	}
+}
