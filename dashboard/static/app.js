@@ -86,7 +86,10 @@ async function overview() {
       el("td", { class: "num" }, String(s.counts.succeeded || 0)),
       el("td", { class: "spark" }, sparkline(s.finished_per_minute), " " + s.finished_per_minute.reduce((x, y) => x + y, 0)),
       el("td", { class: "num" }, String(a.runners.length)),
-      el("td", {}, a.description || ""), el("td", {}, el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…")));
+      el("td", {}, a.description || "", a.conflicts && a.conflicts.length ? el("p", { class: "error conflict", role: "note" },
+        "Schema conflict: " + a.conflicts.map((c) => c.runner).join(", ") + " serve " + a.name +
+        " with another input schema; jobs are checked against the registered one.") : null),
+      el("td", {}, el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…")));
   });
   const runnerRows = runners.runners.map((r) => el("tr", {},
     el("td", {}, el("span", { class: "id" }, r.id)), el("td", {}, r.host),
