@@ -34,6 +34,9 @@ func (e *env) printJob(w io.Writer, j *conveyor.Job) {
 	row("ID", "%s", j.ID)
 	row("Algorithm", "%s", j.Algorithm)
 	row("Status", "%s", j.Status)
+	if j.Stage != nil && j.Pipeline != nil {
+		row("Stage", "%s (%d of %d, step %d) of %s", j.Stage.Name, j.Stage.Index+1, j.Stage.Of, j.Stage.Step+1, strings.Join(j.Pipeline.Stages, " → "))
+	}
 	row("Attempt", "%d/%d", j.Attempt, j.MaxAttempts)
 	if j.Progress != nil {
 		row("Progress", "%s", strings.TrimSpace(fmtPercent(j.Progress.Percent)+" "+j.Progress.Message))

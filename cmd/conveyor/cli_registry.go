@@ -71,6 +71,9 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 	tw := newTable(e.stdout)
 	fmt.Fprintf(tw, "Name:\t%s\n", a.Name)
 	fmt.Fprintf(tw, "Kind:\t%s\n", a.Kind)
+	if a.Pipeline != nil {
+		fmt.Fprintf(tw, "Stages:\t%s (at most %d steps)\n", strings.Join(a.Pipeline.Stages, " → "), a.Pipeline.MaxSteps)
+	}
 	if a.Description != "" {
 		fmt.Fprintf(tw, "Description:\t%s\n", firstLine(a.Description))
 	}
@@ -83,6 +86,9 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 	}
 	fmt.Fprintf(tw, "Max attempts:\t%d\n", maxAttempts)
 	fmt.Fprintf(tw, "Runners:\t%s\n", orNone(strings.Join(a.Runners, ", ")))
+	if a.Pipeline == nil {
+		fmt.Fprintf(tw, "Workers:\t%d\n", a.Workers)
+	}
 	for _, c := range a.Conflicts {
 		fmt.Fprintf(tw, "Conflict:\trunner %s serves it with another input schema (sha256 %.12s, registered %.12s)\n",
 			c.Runner, c.InputSchemaSHA256, c.RegisteredSHA256)

@@ -15,7 +15,7 @@ func TestAlgorithms(t *testing.T) {
 			{"name":"classify","kind":"worker","description":"Classify an image.\nLong text.","runners":["r1","r2"],"queued":4,"running":2},
 			{"name":"is_prime","kind":"go","runners":["r1"],"queued":0,"running":0}]}`),
 		"GET /v1/algorithms/is_prime": reply(200, `{"name":"is_prime","kind":"go","description":"Tell primes.","timeout":"30s",
-			"input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":0}}},"runners":["r1"],"queued":1,"running":0}`),
+			"input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":0}}},"runners":["r1"],"workers":4,"queued":1,"running":0}`),
 	})
 	got := runCLI(t, f, "algorithms")
 	want := `NAME      KIND    RUNNERS  QUEUED  RUNNING  DESCRIPTION
@@ -33,6 +33,7 @@ Description:   Tell primes.
 Timeout:       30s
 Max attempts:  3
 Runners:       r1
+Workers:       4
 Queued:        1
 Running:       0
 Input schema:
