@@ -58,7 +58,8 @@ type Broker struct {
 	algs    jetstream.KeyValue
 	runs    jetstream.KeyValue
 	mutexes jetstream.KeyValue
-	conn    atomic.Pointer[connEpoch] // the current connection's; see attempt
+	conn    atomic.Pointer[connEpoch]        // the current connection's; see attempt
+	queue   atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,

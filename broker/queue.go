@@ -54,6 +54,13 @@ func (b *Broker) EnqueueJob(ctx context.Context, j *conveyor.Job, rev uint64) er
 // duplicate window; Enqueue itself retries while the broker fails over
 // (for up to 15s, bounded by ctx).
 func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
+	_, err := b.EnqueueAt(ctx, s)
+	return err
+}
+
+// EnqueueAt is Enqueue, and returns the message's sequence in the queue
+// stream.
+func (b *Broker) EnqueueAt(ctx context.Context, s Stored) (uint64, error) {
 	j := s.Job
 	msg := nats.NewMsg(QueueSubject(j.StageAlgorithm(), j.Priority))
 	msg.Data = []byte(j.ID)
@@ -68,14 +75,18 @@ func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 		msg.Header.Set(stepHeader, step)
 		msgID += "." + step
 	}
+	var seq uint64
 	err := b.retry(ctx, func(ctx context.Context) error {
-		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		if err == nil {
+			seq = ack.Sequence
+		}
 		return err
 	})
 	if err != nil {
-		return unavailable("queue job", err)
+		return 0, unavailable("queue job", err)
 	}
-	return nil
+	return seq, nil
 }
 
 // Queued is a job as a queue message carries it: its id, and the record at

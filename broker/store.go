@@ -87,6 +87,21 @@ func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error)
 	return Stored{Job: j, Rev: rev, data: data}, nil
 }
 
+// Unstored is j as a queue message alone holds it, for a job whose record
+// the store does not have yet: Enqueue it, and the first writer of the job
+// (its runner starting it, or a cancel) creates the record, by UpdateJob
+// with revision 0. It spares each job one write.
+func Unstored(j *conveyor.Job) (Stored, error) {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return Stored{}, err
+	}
+	if len(data) > inlineMax {
+		return Stored{}, fmt.Errorf("job %s: record of %d bytes is too large to travel unstored", j.ID, len(data))
+	}
+	return Stored{Job: j, data: data}, nil
+}
+
 // DeleteJob removes a job record. It is used only to undo a job whose
 // submission failed before the client was told it was accepted.
 func (b *Broker) DeleteJob(ctx context.Context, id string) error {
@@ -95,7 +110,8 @@ func (b *Broker) DeleteJob(ctx context.Context, id string) error {
 
 // UpdateJob changes a job by compare-and-swap. It applies change to the
 // record at revision rev (j, when the caller holds it), or to a fresh read
-// when j is nil or the record has moved on, and writes the result only if
+// when j is nil or the record has moved on; j with rev 0 is a job only its
+// queue message holds, which the write creates unless someone did first, and writes the result only if
 // nobody wrote in between; on a conflict it reads again and reapplies
 // change, so change must depend only on the job it is given. An error from
 // change aborts the update and is returned as is (ECONFLICT for a
@@ -117,7 +133,16 @@ func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev 
 		if err != nil {
 			return nil, 0, err
 		}
-		newRev, err := b.jobs.Update(ctx, id, data, rev)
+		var newRev uint64
+		if rev == 0 {
+			// The job is not in the store yet: only its queue message
+			// holds it (see Unstored). Whoever writes first creates it.
+			if newRev, err = b.jobs.Create(ctx, id, data); errors.Is(err, jetstream.ErrKeyExists) {
+				err = jetstream.ErrKeyRevisionMismatch
+			}
+		} else {
+			newRev, err = b.jobs.Update(ctx, id, data, rev)
+		}
 		if err == nil {
 			return &next, newRev, nil
 		}

@@ -32,7 +32,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	lastRev, lastSeq := parseEventID(r.Header.Get("Last-Event-ID"))
 	changed, unfollow := g.jobs.follow(id) // before the first read: no change is missed
 	defer unfollow()
-	data, rev, err := g.b.GetJobRecord(ctx, id)
+	data, rev, err := g.record(ctx, id)
 	if err == nil {
 		err = visible(ctx, newRecord(data))
 	}
@@ -87,7 +87,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log(ev)
 		case <-changed:
-			if data, rev, err = g.b.GetJobRecord(ctx, id); err == nil {
+			if data, rev, err = g.record(ctx, id); err == nil {
 				final = record(data, rev)
 			}
 		}

@@ -156,7 +156,22 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.wg.Add(1)
 		go g.follow(wctx, w, kw)
 	}
-	g.wg.Add(2)
+	// Jobs that only their queue message holds yet (see store).
+	caughtUp, err := g.b.FollowQueue(wctx, func(m broker.QueuedMsg) { g.jobs.putQueued(m.Data, m.Time, m.Seq) })
+	if err != nil {
+		g.Stop()
+		return err
+	}
+	g.loaded.Add(1)
+	g.wg.Add(3)
+	go func() {
+		defer g.wg.Done()
+		select {
+		case <-caughtUp:
+		case <-wctx.Done():
+		}
+		g.loaded.Done()
+	}()
 	go g.pruneLoop(wctx)
 	go g.mutexLoop(wctx)
 	done := make(chan struct{})

@@ -31,6 +31,8 @@ type index struct {
 	watchers map[*watcher]struct{}
 	// done counts the jobs that became final, per algorithm and minute.
 	done throughput
+	// queueSeen is the sequence of the last queue message the index took.
+	queueSeen atomic.Uint64
 }
 
 // watcher is a subscriber to every job change. A watcher that does not
@@ -52,6 +54,7 @@ type entry struct {
 	algorithm string
 	stage     string // of a pipeline job: the algorithm of its current stage
 	tenant    string
+	seq       uint64 // of the queue message that alone holds the job (0: in the store)
 	status    conveyor.Status
 	updated   time.Time
 }
@@ -129,7 +132,23 @@ func newIndex() *index {
 }
 
 // put records the latest version of a job record.
-func (x *index) put(data []byte, updated time.Time) {
+func (x *index) put(data []byte, updated time.Time) { x.putFrom(data, updated, 0) }
+
+// putQueued records a job its queue message carries, unless the index has
+// it already: a job's message is only its first version, and any record of
+// it in the store is newer.
+// data is nil for a message that carries no record (its job is stored).
+func (x *index) putQueued(data []byte, updated time.Time, seq uint64) {
+	if data != nil {
+		x.putFrom(data, updated, seq)
+	}
+	for cur := x.queueSeen.Load(); seq > cur && !x.queueSeen.CompareAndSwap(cur, seq); cur = x.queueSeen.Load() {
+	}
+}
+
+// putFrom records data, from the store (seq 0) or from the queue message
+// at seq.
+func (x *index) putFrom(data []byte, updated time.Time, seq uint64) {
 	s, ok := summarize(data)
 	if !ok {
 		return
@@ -137,6 +156,9 @@ func (x *index) put(data []byte, updated time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
+	if ok && seq != 0 {
+		return
+	}
 	statusChanged := !ok || e.status != s.Status
 	if s.Status.Terminal() && (!ok || !e.status.Terminal()) {
 		x.done.add(s.Algorithm, updated, time.Now())
@@ -153,7 +175,7 @@ func (x *index) put(data []byte, updated time.Time) {
 	} else {
 		x.count(e, -1)
 	}
-	e.status, e.updated = s.Status, updated
+	e.status, e.updated, e.seq = s.Status, updated, seq
 	if s.Stage != nil {
 		e.stage = s.Stage.Name
 	}
@@ -332,6 +354,17 @@ func (x *index) oldestQueued() map[string]string {
 		}
 	}
 	return out
+}
+
+// queuedSeq returns the sequence of the queue message that alone holds the
+// job with id, or 0 when the store has its record (or it is unknown).
+func (x *index) queuedSeq(id string) uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if e := x.byID[id]; e != nil {
+		return e.seq
+	}
+	return 0
 }
 
 // countOf returns how many jobs of algorithm are in status, counting the

@@ -111,15 +111,33 @@ func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
-	if _, err := g.read(ctx, id); err != nil { // absent, or another tenant's
+	rec, err := g.read(ctx, id)
+	if err != nil { // absent, or another tenant's
 		g.writeError(w, r, err)
 		return
 	}
+	// The job as read, if only its queue message holds it: the cancel
+	// then creates its record (or, should its runner be first, reads that
+	// and cancels it there).
+	var queued *conveyor.Job
+	seq := g.jobs.queuedSeq(id) // before the cancel stores the job
+	if _, _, err := g.b.GetJobRecord(ctx, id); conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+		queued = new(conveyor.Job)
+		if err := json.Unmarshal(rec.data, queued); err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+	}
 	now := time.Now().UTC()
-	j, _, err := g.b.UpdateJob(ctx, id, nil, 0, func(j *conveyor.Job) error { return j.Cancel(now) })
+	j, _, err := g.b.UpdateJob(ctx, id, queued, 0, func(j *conveyor.Job) error { return j.Cancel(now) })
 	if err != nil {
 		g.writeError(w, r, err)
 		return
+	}
+	if queued != nil && seq != 0 {
+		if err := g.b.DeleteQueued(ctx, seq); err != nil {
+			g.log.Warn("delete the canceled job's queue message", "job_id", id, "algorithm", j.Algorithm, "err", err)
+		}
 	}
 	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -25,7 +26,7 @@ func newRecord(data []byte) record {
 // read returns the stored record of job id, or ENOTFOUND — also for a job
 // of another tenant than the request's.
 func (g *Gateway) read(ctx context.Context, id string) (record, error) {
-	data, _, err := g.b.GetJobRecord(ctx, id)
+	data, _, err := g.record(ctx, id)
 	if err != nil {
 		return record{}, err
 	}
@@ -40,4 +41,48 @@ func writeRecord(w http.ResponseWriter, status int, rec record) {
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.data)
 	_, _ = w.Write([]byte{'\n'})
+}
+
+// record returns the JSON of job id and its store revision: from the store,
+// or, for a job only its queue message holds yet, from that message, with
+// revision 0. It returns ENOTFOUND for a job that is in neither.
+func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error) {
+	data, rev, err := g.b.GetJobRecord(ctx, id)
+	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		return data, rev, err
+	}
+	seq := g.jobs.queuedSeq(id)
+	if seq == 0 && g.catchUp(ctx) {
+		seq = g.jobs.queuedSeq(id) // queued through another gateway a moment ago
+	}
+	if seq == 0 {
+		return nil, 0, err
+	}
+	if data, qerr := g.b.QueuedRecord(ctx, seq); qerr == nil {
+		return data, 0, nil
+	}
+	// Its first writer stored it meanwhile, and the message may be gone.
+	return g.b.GetJobRecord(ctx, id)
+}
+
+// catchUp waits, for up to a second, until the index has taken every queue
+// message there is now, so that a job just queued through another gateway
+// is found; it reports whether the index was behind.
+func (g *Gateway) catchUp(ctx context.Context) bool {
+	last, err := g.b.QueueLastSeq(ctx)
+	if err != nil || g.jobs.queueSeen.Load() >= last {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for g.jobs.queueSeen.Load() < last {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return true
+		}
+	}
+	return true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 )
 
 // Limits on what a client controls in a submit.
@@ -212,8 +213,8 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	return j, nil
 }
 
-// store writes the job record, binds its idempotency key, and queues it,
-// and returns the record as stored. When the key is already bound to an
+// store queues the job — storing its record first when it has a mutex or
+// an idempotency key, binding the key — and returns the record as queued. When the key is already bound to an
 // equal request it returns that job's record instead, with existed true,
 // and stores nothing; bound to a different request, ECONFLICT. A job is
 // accepted only when both writes are acknowledged; if queueing fails the
@@ -221,6 +222,21 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
+	if j.Mutex == "" && j.IdempotencyKey == "" {
+		// The common case: one write. The queue message holds the job
+		// until its runner (or a cancel) creates its record; this gateway
+		// knows it at once, others as they follow the queue.
+		if unstored, err := broker.Unstored(j); err == nil {
+			seq, err := g.b.EnqueueAt(ctx, unstored)
+			if err != nil {
+				return record{}, false, err
+			}
+			g.jobs.putQueued(unstored.Data(), time.Now(), seq)
+			return record{data: unstored.Data(), id: j.ID, status: j.Status}, false, nil
+		}
+	}
+	// A job waiting for its mutex key is on no queue, and an idempotency
+	// key is bound to a stored job: these are stored first.
 	stored, err := g.b.CreateJob(ctx, j)
 	if err != nil {
 		return record{}, false, err

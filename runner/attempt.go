@@ -109,7 +109,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	q := broker.ParseQueued(msg)
 	log := r.log.With("job_id", q.ID, "algorithm", p.alg.Name)
 	now := time.Now().UTC()
-	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && firstDelivery(msg) {
+	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && firstDelivery(msg) && r.unchanged(ctx, q) {
 		// The common case: a fresh job on its first delivery. Start it
 		// now and record it as running only if it outlasts startDelay.
 		j := *q.Job
@@ -176,6 +176,20 @@ func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, re
 		}
 	}
 	_ = msg.Ack()
+}
+
+// unchanged reports whether the job is still as its message has it, so
+// that a job canceled while queued is not started. A job its message alone
+// holds (revision 0) is canceled by deleting the message, so only a cancel
+// racing the delivery can reach it: the runner checks the cancels it heard
+// (one it did not hear stops the attempt at the next heartbeat). For a
+// stored job the runner reads the record's revision.
+func (r *Runner) unchanged(ctx context.Context, q broker.Queued) bool {
+	if q.Rev == 0 {
+		return !r.wasCanceled(q.ID)
+	}
+	_, rev, err := r.b.GetJobRecord(ctx, q.ID)
+	return err == nil && rev == q.Rev
 }
 
 // firstDelivery reports whether msg is delivered for the first time.
@@ -413,8 +427,38 @@ func (r *Runner) onCancel(m *nats.Msg) {
 	id := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
 	r.mu.Lock()
 	a := r.inflight[id]
+	if a == nil {
+		r.noteCanceled(id, time.Now())
+	}
 	r.mu.Unlock()
 	if a != nil {
 		a.stop(errCanceled)
 	}
+}
+
+// canceledKeep is how long the runner remembers a cancel of a job it was
+// not running, in case the job's message is on its way to it.
+const canceledKeep = time.Minute
+
+// noteCanceled remembers a canceled job the runner is not running. r.mu
+// is held.
+func (r *Runner) noteCanceled(id string, now time.Time) {
+	if len(r.canceled) >= 1024 {
+		for k, t := range r.canceled {
+			if now.Sub(t) > canceledKeep {
+				delete(r.canceled, k)
+			}
+		}
+	}
+	if len(r.canceled) < 4096 {
+		r.canceled[id] = now
+	}
+}
+
+// wasCanceled reports whether a cancel of the job was heard lately.
+func (r *Runner) wasCanceled(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.canceled[id]
+	return ok
 }

@@ -68,7 +68,8 @@ type Runner struct {
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
-	inflight map[string]*attempt // by job id
+	inflight map[string]*attempt  // by job id
+	canceled map[string]time.Time // jobs canceled lately that were not in flight here
 	stopOnce sync.Once
 }
 
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}}
+	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]time.Time{}}
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()

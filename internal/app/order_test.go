@@ -195,3 +195,57 @@ func TestPriority(t *testing.T) {
 		t.Fatalf("start order %s", got)
 	}
 }
+
+// TestQueuedJobUnstored: a job queued without a mutex or idempotency key is
+// held by its queue message alone until its runner starts it; meanwhile it
+// reads, lists, streams and cancels like any job, and a canceled one never
+// runs.
+func TestQueuedJobUnstored(t *testing.T) {
+	registerProbe()
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Name: "probe", Kind: "go", Workers: config.Workers{Max: 1}}}
+	cfg.WithDefaults()
+	probes.Lock()
+	probes.runs = nil
+	probes.Unlock()
+	s := startServer(t, cfg)
+
+	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
+	eventually(t, "the gate job to run", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
+		return j.Status == conveyor.StatusRunning
+	})
+	waiting := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "waiting"}}, "", 202)
+	if _, _, err := s.app.broker.GetJobRecord(t.Context(), waiting.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Fatalf("the queued job is in the store (%v): it should cost one write", err)
+	}
+	var j conveyor.Job
+	if resp := s.do("GET", "/v1/jobs/"+waiting.ID, nil, &j); resp.StatusCode != 200 || j.Status != conveyor.StatusQueued {
+		t.Fatalf("GET the queued job: %d %s", resp.StatusCode, j.Status)
+	}
+	var list conveyor.JobList
+	s.do("GET", "/v1/jobs?status=queued", nil, &list)
+	if len(list.Jobs) != 1 || list.Jobs[0].ID != waiting.ID {
+		t.Fatalf("queued jobs: %+v", list.Jobs)
+	}
+	resp := s.do("POST", "/v1/jobs/"+waiting.ID+"/cancel", nil, &j)
+	if resp.StatusCode != 200 || j.Status != conveyor.StatusCanceled {
+		t.Fatalf("cancel: %d %s", resp.StatusCode, j.Status)
+	}
+	s.do("POST", "/v1/jobs/"+gate.ID+"/cancel", nil, nil)
+	after := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "after"}}, "?wait=30s", 200)
+	if after.Status != conveyor.StatusSucceeded {
+		t.Fatalf("the job after: %s", after.Status)
+	}
+	if j := s.wait(waiting.ID); j.Status != conveyor.StatusCanceled {
+		t.Fatalf("the canceled job ended %s", j.Status)
+	}
+	probes.Lock()
+	defer probes.Unlock()
+	for _, iv := range probes.runs {
+		if iv.key == "waiting" {
+			t.Fatal("the job canceled while queued ran")
+		}
+	}
+}
