@@ -56,7 +56,9 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 		seq = g.jobs.queuedSeq(id) // queued through another gateway a moment ago
 	}
 	if seq == 0 {
-		return nil, 0, err
+		// Unknown — or stored between the read and now, its entry then no
+		// longer pointing at its message: read again.
+		return g.b.GetJobRecord(ctx, id)
 	}
 	if data, qerr := g.b.QueuedRecord(ctx, seq); qerr == nil {
 		return data, 0, nil
