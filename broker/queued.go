@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -58,9 +60,11 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (caughtUp 
 		return nil, fmt.Errorf("follow the queue: %w", err)
 	}
 	done := make(chan struct{})
-	pending := info.NumPending
-	if pending == 0 {
-		close(done)
+	var once sync.Once
+	var handed atomic.Uint64 // the last message handed to fn
+	caught := func() { once.Do(func() { close(done) }) }
+	if info.NumPending == 0 {
+		caught()
 	}
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		md, err := m.Metadata()
@@ -72,15 +76,35 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (caughtUp 
 			q.Data = m.Data()
 		}
 		fn(q)
-		if pending > 0 && md.NumPending == 0 {
-			pending = 0
-			close(done)
+		handed.Store(q.Seq)
+		if md.NumPending == 0 {
+			caught()
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("follow the queue: %w", err)
 	}
-	go func() { <-ctx.Done(); cc.Stop() }()
+	go func() {
+		// Messages deleted before they were handed over (canceled jobs)
+		// never come: ask the consumer too.
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				cc.Stop()
+				return
+			case <-done:
+				<-ctx.Done()
+				cc.Stop()
+				return
+			case <-t.C:
+				if info, err := c.Info(ctx); err == nil && info.NumPending == 0 && handed.Load() >= info.Delivered.Stream {
+					caught()
+				}
+			}
+		}
+	}()
 	return done, nil
 }
 
