@@ -152,21 +152,7 @@ func TestMutex(t *testing.T) {
 // ones before low ones, each in submission order, and while low jobs wait
 // one job in ten it takes is a low one.
 func TestPriority(t *testing.T) {
-	registerProbe()
-	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Name: "probe", Kind: "go", Workers: config.Workers{Max: 1}}}
-	cfg.WithDefaults()
-	probes.Lock()
-	probes.runs = nil
-	probes.Unlock()
-	s := startServer(t, cfg)
-
-	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
-	eventually(t, "the gate job to run", func() bool {
-		var j conveyor.Job
-		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
-		return j.Status == conveyor.StatusRunning
-	})
+	s, gate := gatedProbe(t)
 	var ids []string
 	for seq := range 5 {
 		for _, prio := range []string{"low", "normal", "high"} {
@@ -201,21 +187,7 @@ func TestPriority(t *testing.T) {
 // reads, lists, streams and cancels like any job, and a canceled one never
 // runs.
 func TestQueuedJobUnstored(t *testing.T) {
-	registerProbe()
-	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Name: "probe", Kind: "go", Workers: config.Workers{Max: 1}}}
-	cfg.WithDefaults()
-	probes.Lock()
-	probes.runs = nil
-	probes.Unlock()
-	s := startServer(t, cfg)
-
-	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
-	eventually(t, "the gate job to run", func() bool {
-		var j conveyor.Job
-		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
-		return j.Status == conveyor.StatusRunning
-	})
+	s, gate := gatedProbe(t)
 	waiting := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "waiting"}}, "", 202)
 	if _, _, err := s.app.broker.GetJobRecord(t.Context(), waiting.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		t.Fatalf("the queued job is in the store (%v): it should cost one write", err)
@@ -248,4 +220,26 @@ func TestQueuedJobUnstored(t *testing.T) {
 			t.Fatal("the job canceled while queued ran")
 		}
 	}
+}
+
+// gatedProbe starts a server whose only algorithm is probe with one worker,
+// and a gate job that holds that worker for a minute, running; cancel the
+// gate to free it.
+func gatedProbe(t *testing.T) (*server, *conveyor.Job) {
+	t.Helper()
+	registerProbe()
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Name: "probe", Kind: "go", Workers: config.Workers{Max: 1}}}
+	cfg.WithDefaults()
+	probes.Lock()
+	probes.runs = nil
+	probes.Unlock()
+	s := startServer(t, cfg)
+	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
+	eventually(t, "the gate job to run", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
+		return j.Status == conveyor.StatusRunning
+	})
+	return s, gate
 }
