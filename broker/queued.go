@@ -35,34 +35,52 @@ func (b *Broker) QueuedRecord(ctx context.Context, seq uint64) ([]byte, error) {
 	return m.Data, nil
 }
 
+// QueueFollower is a FollowQueue in progress.
+type QueueFollower struct {
+	c      jetstream.Consumer
+	handed atomic.Uint64 // the last message handed to fn
+	// CaughtUp is closed once the messages there were when it started
+	// have been handed over.
+	CaughtUp <-chan struct{}
+}
+
+// Behind reports whether the follower has messages still to hand over:
+// some queued and not delivered, or delivered and not handed over yet.
+// Deleted messages (canceled jobs) do not count. On an error it reports
+// false.
+func (f *QueueFollower) Behind(ctx context.Context) bool {
+	info, err := f.c.Info(ctx)
+	return err == nil && (info.NumPending > 0 || f.handed.Load() < info.Delivered.Stream)
+}
+
 // QueuedMsg is a queue message as FollowQueue hands it over.
 type QueuedMsg struct {
 	Seq  uint64
 	Time time.Time
-	// Data is the record the message carries (nil for a large record,
-	// which is in the store anyway).
+	// Data is the record the message carries when the store does not
+	// have it (see Unstored); nil otherwise.
 	Data []byte
 }
 
 // FollowQueue calls fn with every queue message, from the first retained,
-// in order, until ctx ends; caughtUp is closed once the messages there
-// were when it started have been handed over. fn runs on one goroutine.
-func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (caughtUp <-chan struct{}, err error) {
+// in order, until ctx ends; then it stops before done is closed. fn runs
+// on one goroutine.
+func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
 	c, err := b.js.OrderedConsumer(ctx, QueueStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"conveyor.queue.>"},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("follow the queue: %w", err)
+		return nil, nil, fmt.Errorf("follow the queue: %w", err)
 	}
 	info, err := c.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("follow the queue: %w", err)
+		return nil, nil, fmt.Errorf("follow the queue: %w", err)
 	}
-	done := make(chan struct{})
+	caughtUp := make(chan struct{})
+	f = &QueueFollower{c: c, CaughtUp: caughtUp}
 	var once sync.Once
-	var handed atomic.Uint64 // the last message handed to fn
-	caught := func() { once.Do(func() { close(done) }) }
+	caught := func() { once.Do(func() { close(caughtUp) }) }
 	if info.NumPending == 0 {
 		caught()
 	}
@@ -72,19 +90,22 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (caughtUp 
 			return
 		}
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
-		if m.Headers().Get(revHeader) != "" {
+		if m.Headers().Get(revHeader) == "0" { // only an unstored job's message is news
 			q.Data = m.Data()
 		}
 		fn(q)
-		handed.Store(q.Seq)
+		f.handed.Store(q.Seq)
 		if md.NumPending == 0 {
 			caught()
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("follow the queue: %w", err)
+		return nil, nil, fmt.Errorf("follow the queue: %w", err)
 	}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
+		defer cc.Stop()
 		// Messages deleted before they were handed over (canceled jobs)
 		// never come: ask the consumer too.
 		t := time.NewTicker(250 * time.Millisecond)
@@ -92,33 +113,18 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (caughtUp 
 		for {
 			select {
 			case <-ctx.Done():
-				cc.Stop()
 				return
-			case <-done:
+			case <-caughtUp:
 				<-ctx.Done()
-				cc.Stop()
 				return
 			case <-t.C:
-				if info, err := c.Info(ctx); err == nil && info.NumPending == 0 && handed.Load() >= info.Delivered.Stream {
+				if !f.Behind(ctx) {
 					caught()
 				}
 			}
 		}
 	}()
-	return done, nil
-}
-
-// QueueLastSeq returns the sequence of the last message queued.
-func (b *Broker) QueueLastSeq(ctx context.Context) (uint64, error) {
-	st, err := b.queueStream(ctx)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, unavailable("read queue", err)
-	}
-	return info.State.LastSeq, nil
+	return f, stopped, nil
 }
 
 func (b *Broker) queueStream(ctx context.Context) (jetstream.Stream, error) {

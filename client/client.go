@@ -147,15 +147,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	if tp := conveyor.TraceparentFrom(ctx); tp != "" {
-		req.Header.Set("traceparent", tp)
-	}
+	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -214,4 +206,18 @@ func jobPath(id string, suffix string) (string, error) {
 		return "", conveyor.Errorf(conveyor.EINVALID, "missing job id")
 	}
 	return "/v1/jobs/" + url.PathEscape(id) + suffix, nil
+}
+
+// identify sets the headers every request carries: the token, the user
+// agent and the trace context of the request's context.
+func (c *Client) identify(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if tp := conveyor.TraceparentFrom(req.Context()); tp != "" {
+		req.Header.Set("traceparent", tp)
+	}
 }

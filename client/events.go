@@ -46,9 +46,7 @@ func (c *Client) Events(ctx context.Context, id, lastEventID string) iter.Seq2[E
 		if lastEventID != "" {
 			req.Header.Set("Last-Event-ID", lastEventID)
 		}
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
+		c.identify(req)
 		resp, err := c.http.Do(req)
 		if err != nil {
 			yield(Event{}, err)

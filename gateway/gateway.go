@@ -58,7 +58,6 @@ type Gateway struct {
 	log     *slog.Logger
 	jobs    *index
 	reg     *registry
-	mux     *http.ServeMux
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
 	streams streams
@@ -69,6 +68,7 @@ type Gateway struct {
 	ready    chan struct{}
 	stopOnce sync.Once
 	released chan finished // jobs seen final with a mutex key
+	queue    *broker.QueueFollower
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -157,20 +157,26 @@ func (g *Gateway) Start(ctx context.Context) error {
 		go g.follow(wctx, w, kw)
 	}
 	// Jobs that only their queue message holds yet (see store).
-	caughtUp, err := g.b.FollowQueue(wctx, func(m broker.QueuedMsg) { g.jobs.putQueued(m.Data, m.Time, m.Seq) })
+	follower, followed, err := g.b.FollowQueue(wctx, func(m broker.QueuedMsg) {
+		if m.Data != nil {
+			g.jobs.putQueued(m.Data, m.Time, m.Seq)
+		}
+	})
 	if err != nil {
 		g.Stop()
 		return err
 	}
+	g.queue = follower
 	g.loaded.Add(1)
 	g.wg.Add(3)
 	go func() {
 		defer g.wg.Done()
 		select {
-		case <-caughtUp:
+		case <-follower.CaughtUp:
 		case <-wctx.Done():
 		}
 		g.loaded.Done()
+		<-followed // stopped with the gateway
 	}()
 	go g.pruneLoop(wctx)
 	go g.mutexLoop(wctx)

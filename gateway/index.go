@@ -31,8 +31,6 @@ type index struct {
 	watchers map[*watcher]struct{}
 	// done counts the jobs that became final, per algorithm and minute.
 	done throughput
-	// queueSeen is the sequence of the last queue message the index took.
-	queueSeen atomic.Uint64
 }
 
 // watcher is a subscriber to every job change. A watcher that does not
@@ -137,14 +135,7 @@ func (x *index) put(data []byte, updated time.Time) { x.putFrom(data, updated, 0
 // putQueued records a job its queue message carries, unless the index has
 // it already: a job's message is only its first version, and any record of
 // it in the store is newer.
-// data is nil for a message that carries no record (its job is stored).
-func (x *index) putQueued(data []byte, updated time.Time, seq uint64) {
-	if data != nil {
-		x.putFrom(data, updated, seq)
-	}
-	for cur := x.queueSeen.Load(); seq > cur && !x.queueSeen.CompareAndSwap(cur, seq); cur = x.queueSeen.Load() {
-	}
-}
+func (x *index) putQueued(data []byte, updated time.Time, seq uint64) { x.putFrom(data, updated, seq) }
 
 // putFrom records data, from the store (seq 0) or from the queue message
 // at seq.

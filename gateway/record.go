@@ -71,15 +71,14 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 // message there is now, so that a job just queued through another gateway
 // is found; it reports whether the index was behind.
 func (g *Gateway) catchUp(ctx context.Context) bool {
-	last, err := g.b.QueueLastSeq(ctx)
-	if err != nil || g.jobs.queueSeen.Load() >= last {
+	if g.queue == nil || !g.queue.Behind(ctx) {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	t := time.NewTicker(2 * time.Millisecond)
+	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for g.jobs.queueSeen.Load() < last {
+	for g.queue.Behind(ctx) {
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -33,6 +33,5 @@ func (g *Gateway) routes() {
 	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })
 	m.HandleFunc("/", g.notFound)
-	g.mux = m
 	g.handler = g.instrument(m)
 }

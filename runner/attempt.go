@@ -440,19 +440,14 @@ func (r *Runner) onCancel(m *nats.Msg) {
 // not running, in case the job's message is on its way to it.
 const canceledKeep = time.Minute
 
-// noteCanceled remembers a canceled job the runner is not running. r.mu
-// is held.
+// noteCanceled remembers a canceled job the runner is not running, for
+// between one and two canceledKeep: cancels go to a map that becomes the
+// old one every canceledKeep, when the old one is dropped. r.mu is held.
 func (r *Runner) noteCanceled(id string, now time.Time) {
-	if len(r.canceled) >= 1024 {
-		for k, t := range r.canceled {
-			if now.Sub(t) > canceledKeep {
-				delete(r.canceled, k)
-			}
-		}
+	if now.Sub(r.canceledSince) > canceledKeep {
+		r.canceledOld, r.canceled, r.canceledSince = r.canceled, map[string]struct{}{}, now
 	}
-	if len(r.canceled) < 4096 {
-		r.canceled[id] = now
-	}
+	r.canceled[id] = struct{}{}
 }
 
 // wasCanceled reports whether a cancel of the job was heard lately.
@@ -460,5 +455,6 @@ func (r *Runner) wasCanceled(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, ok := r.canceled[id]
-	return ok
+	_, old := r.canceledOld[id]
+	return ok || old
 }

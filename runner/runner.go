@@ -68,9 +68,12 @@ type Runner struct {
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
-	inflight map[string]*attempt  // by job id
-	canceled map[string]time.Time // jobs canceled lately that were not in flight here
-	stopOnce sync.Once
+	inflight map[string]*attempt // by job id
+	// canceled and canceledOld are the jobs canceled lately that were not
+	// in flight here (see noteCanceled).
+	canceled, canceledOld map[string]struct{}
+	canceledSince         time.Time
+	stopOnce              sync.Once
 }
 
 // New provisions every configured algorithm through its kind and returns a
@@ -95,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]time.Time{}}
+	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}}
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		}
 		k, err := LookupKind(entry.Kind)
 		if err != nil {
+			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
 		served, err := k.Provision(context.WithValue(ctx, loggerKey{}, r.log), entry)
@@ -127,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		for _, s := range served {
 			if names[s.Algorithm.Name] {
 				r.closeHandlers()
+				closeServed(served) // this entry's, not in r.served yet
 				return nil, fmt.Errorf("algorithm %s is configured twice", s.Algorithm.Name)
 			}
 			names[s.Algorithm.Name] = true
@@ -223,10 +228,12 @@ func (r *Runner) Stop() {
 			r.closeHandlers()
 			return
 		}
-		r.fetchStop()
+		// No new calls or doorbells first, then no new jobs: the call
+		// workers answer what came before the unsubscribe and then stop.
 		for _, sub := range r.subs {
-			_ = sub.Unsubscribe() // calls in flight finish; no new ones come
+			_ = sub.Unsubscribe()
 		}
+		r.fetchStop()
 		done := make(chan struct{})
 		go func() { r.wg.Wait(); close(done) }()
 		select {
@@ -254,6 +261,16 @@ func (r *Runner) Stop() {
 		}
 		r.log.Info("runner stopped")
 	})
+}
+
+// closeServed closes the handlers of served that are io.Closers. (Closing
+// twice is harmless: kinds close their pools once.)
+func closeServed(served []Served) {
+	for _, s := range served {
+		if c, ok := s.Handler.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
 }
 
 func (r *Runner) closeHandlers() {

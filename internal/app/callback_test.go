@@ -25,9 +25,8 @@ type receiver struct {
 	srv       *httptest.Server
 	failFirst int
 
-	mu   sync.Mutex
-	got  []delivery
-	seen chan struct{}
+	mu  sync.Mutex
+	got []delivery
 }
 
 type delivery struct {
@@ -37,7 +36,7 @@ type delivery struct {
 }
 
 func newReceiver(t *testing.T, failFirst int) *receiver {
-	r := &receiver{failFirst: failFirst, seen: make(chan struct{}, 100)}
+	r := &receiver{failFirst: failFirst}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -48,7 +47,6 @@ func newReceiver(t *testing.T, failFirst int) *receiver {
 		r.got = append(r.got, delivery{body, req.Header.Get("X-Conveyor-Signature"), status})
 		r.mu.Unlock()
 		w.WriteHeader(status)
-		r.seen <- struct{}{}
 	}))
 	t.Cleanup(r.srv.Close)
 	return r

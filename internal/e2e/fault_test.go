@@ -56,6 +56,9 @@ algorithms:
 	stopLoad := make(chan struct{})
 	loadDone := make(chan struct{})
 	base := p.base // the same address after the restart; p itself is replaced
+	var stopOnce sync.Once
+	stop := func() { stopOnce.Do(func() { close(stopLoad); <-loadDone }) }
+	t.Cleanup(stop) // also when the test fails half way
 	go func() {
 		defer close(loadDone)
 		algs := []string{"is_prime", "double", "triple", "is_prime"}
@@ -116,8 +119,7 @@ algorithms:
 			kills[kind]++
 		}
 	}
-	close(stopLoad)
-	<-loadDone
+	stop()
 
 	// Every accepted job ends, with the result of its own input.
 	mu.Lock()

@@ -73,7 +73,10 @@ func sameJSON(a, b []byte) bool {
 // runner must send exactly the transcript's lines and understand the
 // worker's answers as the transcript means them.
 func TestGoldenTranscripts(t *testing.T) {
-	paths, _ := filepath.Glob("../../workerproto/testdata/*.jsonl")
+	paths, err := filepath.Glob("../../workerproto/testdata/*.jsonl")
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("golden transcripts: %d found (%v)", len(paths), err)
+	}
 	for _, path := range paths {
 		if filepath.Base(path) == "malformed.jsonl" {
 			continue

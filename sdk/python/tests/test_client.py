@@ -94,10 +94,15 @@ class ClientTest(unittest.TestCase):
     def test_cancel_and_job_failed(self):
         self.client.submit("word_count", {"text": "a"})
         self.assertEqual(self.client.cancel("j1")["status"], "canceled")
-        with self.assertRaises(conveyor.JobFailed) as cm:
-            FakeAPI.jobs["j1"]["polls"] = -100
-            self.client.wait("j1", timeout=5)
-            raise conveyor.JobFailed(FakeAPI.jobs["j1"])
+        FakeAPI.jobs["j1"]["polls"] = -100
+        self.assertEqual(self.client.wait("j1", timeout=5)["status"], "canceled")
+        # result() raises JobFailed for a job that did not succeed.
+        self.client.submit = lambda *args, **options: {"id": "j1"}
+        try:
+            with self.assertRaises(conveyor.JobFailed) as cm:
+                self.client.result("word_count", {"text": "a"}, timeout=5)
+        finally:
+            del self.client.submit  # the client is shared by the tests
         self.assertEqual(cm.exception.job["status"], "canceled")
 
     def test_errors(self):
