@@ -208,14 +208,18 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	if timeout == 0 {
 		timeout = p.alg.Timeout.Std()
 	}
-	// The timeout is a timer rather than a context deadline so that a
-	// late-beginning kind can start it when its work begins (Task.Begin).
+	// The timeout is the context's deadline, as Task promises; for a
+	// late-beginning kind it is a timer instead, started when its work
+	// begins (Task.Begin).
 	var deadline time.Time
 	tm := &attemptTimer{d: timeout, fire: func() { cancel(errTimeout) }}
 	defer tm.stop()
 	_, late := p.handler.(LateBeginner)
 	if timeout > 0 && !late {
-		deadline = tm.arm(*j.StartedAt)
+		deadline = j.StartedAt.Add(timeout)
+		var stopDeadline context.CancelFunc
+		actx, stopDeadline = context.WithDeadlineCause(actx, deadline, errTimeout)
+		defer stopDeadline()
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)

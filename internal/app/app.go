@@ -290,7 +290,11 @@ func (a *App) Stop() {
 		a.gateway.Stop()
 	}
 	for _, nc := range a.conns {
-		_ = nc.Drain()
+		// Flush, then close: the last acks and naks (a job or a callback
+		// handed back) must reach the broker, or they wait out AckWait.
+		// (Drain returns at once and drains in the background, so a Close
+		// right after it dropped them.)
+		_ = nc.FlushTimeout(2 * time.Second)
 		nc.Close()
 	}
 	if a.emb != nil {
