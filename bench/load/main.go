@@ -50,6 +50,7 @@ var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, 
 
 func main() {
 	flag.Parse()
+	servers = strings.Split(*fServer, ",")
 	summary := []string{"system=conveyor", "workload=W2"}
 	for _, mode := range strings.Split(*fModes, ",") {
 		switch mode {
@@ -81,7 +82,7 @@ func e2e() []string {
 				if i >= *fJobs {
 					return
 				}
-				var j conveyor.Job
+				var j job
 				if err := call("POST", "/v1/algorithms/is_prime/jobs", body, http.StatusAccepted, &j); err != nil {
 					errs.Add(1)
 					fmt.Fprintln(os.Stderr, "# submit:", err)
@@ -149,7 +150,7 @@ func e2eWait() []string {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(*fJobs) {
-				var j conveyor.Job
+				var j job
 				err := call("POST", "/v1/algorithms/is_prime/jobs?wait=60s", body, http.StatusOK, &j)
 				if err != nil || j.Status != conveyor.StatusSucceeded {
 					bad.Add(1)
@@ -170,7 +171,7 @@ func latency() []string {
 	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
 	var startLat, roundTrip []time.Duration
 	for range *fLatN {
-		var j conveyor.Job
+		var j job
 		t0 := time.Now()
 		if err := call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", body, http.StatusOK, &j); err != nil {
 			fail("latency submit: %v", err)
@@ -190,9 +191,9 @@ func latency() []string {
 }
 
 // await long-polls a job until it is final.
-func await(id string) *conveyor.Job {
+func await(id string) *job {
 	for range 60 {
-		var j conveyor.Job
+		var j job
 		if err := call("GET", "/v1/jobs/"+id+"?wait=30s", nil, http.StatusOK, &j); err != nil {
 			fmt.Fprintln(os.Stderr, "# await:", err)
 			return nil
@@ -204,11 +205,24 @@ func await(id string) *conveyor.Job {
 	return nil
 }
 
+// job is the part of a job the load tool reads: a client that submits
+// many jobs reads little of each answer, and this tool shares the
+// machine's cores with the server it measures.
+type job struct {
+	ID         string          `json:"id"`
+	Status     conveyor.Status `json:"status"`
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+}
+
 // turn picks the server of the next request.
 var turn atomic.Uint64
 
+// servers are the base URLs of -server.
+var servers []string
+
 func call(method, path string, body []byte, want int, out any) error {
-	servers := strings.Split(*fServer, ",")
 	server := servers[turn.Add(1)%uint64(len(servers))]
 	req, err := http.NewRequestWithContext(context.Background(), method, server+path, bytes.NewReader(body))
 	if err != nil {
