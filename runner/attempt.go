@@ -107,7 +107,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	defer release()
 	ctx := r.ctx
 	q := broker.ParseQueued(msg)
-	log := r.log.With("job_id", q.ID, "algorithm", p.alg.Name)
+	log := jobLog{r.log, q.ID, p.alg.Name}
 	now := time.Now().UTC()
 	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && firstDelivery(msg) && r.unchanged(ctx, q) {
 		// The common case: a fresh job on its first delivery. Start it
@@ -167,7 +167,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 // the job wait, queued, for a stage whose message may have been lost (the
 // runner that moved it on died before queueing it), it queues it again —
 // the broker drops the copy if it was queued — and acknowledges msg.
-func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log *slog.Logger) {
+func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log jobLog) {
 	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && broker.StepOf(j) > q.Step {
 		if err := r.b.EnqueueJob(r.ctx, j, rev); err != nil {
 			log.Warn("queue the stage again", "stage", j.Stage.Name, "err", err)
@@ -201,7 +201,7 @@ func firstDelivery(msg jetstream.Msg) bool {
 // run executes a started attempt and records its outcome. j is the running
 // record; recorded says whether the store has it, or still has the queued
 // record at rev.
-func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, log *slog.Logger, release func()) {
+func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, log jobLog, release func()) {
 	actx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	timeout := j.Timeout.Std()
@@ -231,10 +231,10 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
 	if j.Attempt == 1 {
-		r.cfg.Metrics.QueueWait.WithLabelValues(p.alg.Name).Observe(j.StartedAt.Sub(j.CreatedAt).Seconds())
+		p.metrics.queueWait.Observe(j.StartedAt.Sub(j.CreatedAt).Seconds())
 	}
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
-	r.cfg.Metrics.Duration.WithLabelValues(p.alg.Name).Observe(time.Since(a.began).Seconds())
+	p.metrics.duration.Observe(time.Since(a.began).Seconds())
 	release()
 	cause := context.Cause(actx)
 	if actx.Err() == nil {
@@ -242,7 +242,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	a.rep.flush(r.ctx)
 
-	outcome := func(o string) { r.cfg.Metrics.Attempts.WithLabelValues(p.alg.Name, o).Inc() }
+	outcome := p.metrics.attempt
 	switch cause {
 	case errShutdown:
 		outcome("interrupted")
@@ -328,14 +328,34 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		status, jerr := a.job.Status, a.job.Error
 		a.mu.Unlock()
 		outcome(string(status))
-		r.cfg.Metrics.Finished.WithLabelValues(p.alg.Name, string(status)).Inc()
+		p.metrics.finished(status)
 		if status == conveyor.StatusFailed {
 			log.Info("job failed", "attempt", a.n, "error", errText(jerr))
-		} else {
+		} else if log.debug() {
 			log.Debug("job finished", "status", status, "attempt", a.n, "duration", time.Since(a.began).Round(time.Millisecond))
 		}
 	}
 }
+
+// jobLog logs for one job of an algorithm. It adds the job's attributes
+// only when a line is written: most jobs log nothing, and a logger made
+// with them up front would cost every job.
+type jobLog struct {
+	base     *slog.Logger
+	id, algo string
+}
+
+func (l jobLog) with() *slog.Logger { return l.base.With("job_id", l.id, "algorithm", l.algo) }
+
+func (l jobLog) debug() bool { return l.base.Enabled(context.Background(), slog.LevelDebug) }
+
+func (l jobLog) Debug(msg string, args ...any) {
+	if l.debug() {
+		l.with().Debug(msg, args...)
+	}
+}
+func (l jobLog) Info(msg string, args ...any) { l.with().Info(msg, args...) }
+func (l jobLog) Warn(msg string, args ...any) { l.with().Warn(msg, args...) }
 
 // errText is a job error as a log value ("" for none).
 func errText(e *conveyor.JobError) string {

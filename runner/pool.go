@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/metrics"
 )
 
 // fetchWait bounds one pull request; its unfilled slots are requested
@@ -31,8 +33,8 @@ type pool struct {
 	handler Handler
 	size    int
 	grace   time.Duration
-	// queues are the algorithm's consumers, one per priority, by rank.
-	queues [ranks]jetstream.Consumer
+	// queues pull from the algorithm's consumers, one per priority, by rank.
+	queues [ranks]*broker.Puller
 	// rung counts the rings of the bell of each queue, drained the count
 	// when a pull last found it empty (see priority.go).
 	rung, drained [ranks]atomic.Int64
@@ -41,6 +43,7 @@ type pool struct {
 	polling       atomic.Int32  // slots waiting on a long-poll of the normal queue
 	schema        string        // SchemaDigest of alg's input schema
 	conflict      atomic.Bool   // another live runner holds the registration with another schema
+	metrics       poolMetrics
 
 	mu      sync.Mutex
 	running int           // slots taken: jobs and calls executing
@@ -58,6 +61,7 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),
 		bell:    make(chan struct{}, 1),
+		metrics: newPoolMetrics(r.cfg.Metrics, s.Algorithm.Name),
 	}
 	p.rung[rankHigh].Store(1) // look at every queue first
 	p.rung[rankLow].Store(1)
@@ -75,11 +79,7 @@ func (p *pool) signal() {
 func (p *pool) acquire(ctx context.Context, pulled bool) error {
 	for {
 		p.mu.Lock()
-		if p.running < p.size {
-			p.running++
-			if pulled {
-				p.pulled--
-			}
+		if p.takeLocked(pulled) {
 			p.mu.Unlock()
 			return nil
 		}
@@ -91,6 +91,25 @@ func (p *pool) acquire(ctx context.Context, pulled bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// tryAcquire takes a slot if one is free now.
+func (p *pool) tryAcquire(pulled bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.takeLocked(pulled)
+}
+
+// takeLocked takes a free slot, if there is one. p.mu is held.
+func (p *pool) takeLocked(pulled bool) bool {
+	if p.running >= p.size {
+		return false
+	}
+	p.running++
+	if pulled {
+		p.pulled--
+	}
+	return true
 }
 
 // release frees a slot.
@@ -176,15 +195,11 @@ func (p *pool) fetchLoop(ctx context.Context) {
 // returns how many it started. With wait it waits up to fetchWait for
 // them; without, it takes only those queued now.
 func (p *pool) fetch(ctx context.Context, rank, n int, wait bool) (int, error) {
-	var batch jetstream.MessageBatch
-	var err error
+	d := time.Duration(0)
 	if wait {
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
-		defer cancel()
-		batch, err = p.queues[rank].Fetch(n, jetstream.FetchContext(fctx))
-	} else {
-		batch, err = p.queues[rank].FetchNoWait(n)
+		d = fetchWait
 	}
+	batch, err := p.queues[rank].Pull(n, d)
 	if err != nil {
 		return 0, err
 	}
@@ -198,13 +213,15 @@ func (p *pool) fetch(ctx context.Context, rank, n int, wait bool) (int, error) {
 			// The slot reserved for this job may have gone to a synchronous
 			// call meanwhile: wait for one, but not so long that the lease
 			// lapses; past that, hand the job back for another runner.
-			actx, cancel := context.WithTimeout(ctx, p.r.cfg.Heartbeat)
-			err := p.acquire(actx, true)
-			cancel()
-			if err != nil {
-				p.unpull(1)
-				_ = msg.Nak()
-				return
+			if !p.tryAcquire(true) {
+				actx, cancel := context.WithTimeout(ctx, p.r.cfg.Heartbeat)
+				err := p.acquire(actx, true)
+				cancel()
+				if err != nil {
+					p.unpull(1)
+					_ = msg.Nak()
+					return
+				}
 			}
 			p.r.process(p, msg)
 		}()
@@ -213,4 +230,43 @@ func (p *pool) fetch(ctx context.Context, rank, n int, wait bool) (int, error) {
 		return got, err
 	}
 	return got, nil
+}
+
+// poolMetrics are the pool's series of the runner's metrics, looked up once
+// rather than by label for every job.
+type poolMetrics struct {
+	m                   *metrics.Metrics
+	alg                 string
+	queueWait, duration prometheus.Observer
+	succeededAttempts   prometheus.Counter
+	succeededJobs       prometheus.Counter
+}
+
+func newPoolMetrics(m *metrics.Metrics, alg string) poolMetrics {
+	return poolMetrics{
+		m:                 m,
+		alg:               alg,
+		queueWait:         m.QueueWait.WithLabelValues(alg),
+		duration:          m.Duration.WithLabelValues(alg),
+		succeededAttempts: m.Attempts.WithLabelValues(alg, string(conveyor.StatusSucceeded)),
+		succeededJobs:     m.Finished.WithLabelValues(alg, string(conveyor.StatusSucceeded)),
+	}
+}
+
+// attempt counts an attempt that ended with outcome.
+func (pm poolMetrics) attempt(outcome string) {
+	if outcome == string(conveyor.StatusSucceeded) {
+		pm.succeededAttempts.Inc()
+		return
+	}
+	pm.m.Attempts.WithLabelValues(pm.alg, outcome).Inc()
+}
+
+// finished counts a job that ended with status.
+func (pm poolMetrics) finished(status conveyor.Status) {
+	if status == conveyor.StatusSucceeded {
+		pm.succeededJobs.Inc()
+		return
+	}
+	pm.m.Finished.WithLabelValues(pm.alg, string(status)).Inc()
 }

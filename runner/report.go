@@ -141,6 +141,9 @@ func (r *reporter) flush(ctx context.Context) {
 	pending, dropped := r.pending, r.dropped
 	r.pending, r.dropped = nil, 0
 	r.mu.Unlock()
+	if len(pending) == 0 && dropped == 0 {
+		return
+	}
 	if dropped > 0 {
 		r.Log("log", "conveyor: "+itoa(dropped)+" log lines were dropped (the broker was not keeping up)")
 		r.mu.Lock()

@@ -178,11 +178,12 @@ func (r *Runner) Start(ctx context.Context) error {
 			return err
 		}
 		for rank, prio := range broker.Priorities {
-			c, err := r.b.Consumer(ctx, p.alg.Name, prio)
-			if err != nil {
+			if _, err := r.b.Consumer(ctx, p.alg.Name, prio); err != nil {
 				return err
 			}
-			p.queues[rank] = c
+			pl := r.b.Puller(p.alg.Name, prio)
+			p.queues[rank] = pl
+			context.AfterFunc(fetchCtx, pl.Close) // pulls in flight end with the fetching
 		}
 		bells, err := p.subscribeBells()
 		if err != nil {

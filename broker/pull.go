@@ -1,0 +1,266 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Puller asks one queue consumer for jobs, a pull request at a time, as
+// jetstream's Fetch does, but through inbox subscriptions that outlive the
+// requests: Fetch subscribes and unsubscribes once per call, and a runner
+// whose jobs take microseconds pulls about once per job. A delivered job
+// does not say which request it fills, so each request in flight has an
+// inbox — a lane — of its own; a lane is used again once its request has
+// ended cleanly, so there are never more lanes than requests once in
+// flight at the same time.
+type Puller struct {
+	nc      *nats.Conn
+	subject string // the consumer's next-message API subject
+
+	mu     sync.Mutex
+	idle   []*lane // lanes with no request in flight
+	lanes  int     // lanes open
+	closed bool
+	busy   map[*lane]struct{} // lanes with a request in flight
+}
+
+// lane is an inbox subscription and the pull in flight on it.
+type lane struct {
+	pl  *Puller
+	sub *nats.Subscription
+	cur *pull // nil when idle
+}
+
+// pull is one pull request in flight, and its batch.
+type pull struct {
+	lane  *lane
+	msgs  chan jetstream.Msg
+	left  int         // messages still to come
+	timer *time.Timer // ends the pull should the server never say it ended
+	err   error       // why it ended, if not a normal end; set before msgs closes
+}
+
+// Puller returns a Puller of the consumer of algorithm's queue of priority
+// p, which must exist (see Consumer). Close it when done.
+func (b *Broker) Puller(algorithm string, p conveyor.Priority) *Puller {
+	return &Puller{
+		nc:      b.nc,
+		subject: fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", QueueStream, ConsumerName(algorithm, p)),
+		busy:    map[*lane]struct{}{},
+	}
+}
+
+// Pull asks for up to n messages. With wait > 0 the request waits up to
+// that long for them; with 0, it takes only those queued now. The batch's
+// channel is closed when n messages came, the request expired, or the
+// Puller closed; its Error then says why it ended if that was not a
+// normal end (a timeout or an empty queue is normal).
+func (pl *Puller) Pull(n int, wait time.Duration) (jetstream.MessageBatch, error) {
+	req := struct {
+		Batch   int           `json:"batch"`
+		Expires time.Duration `json:"expires,omitempty"`
+		NoWait  bool          `json:"no_wait,omitempty"`
+	}{Batch: n, Expires: wait, NoWait: wait == 0}
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	pl.mu.Lock()
+	l, err := pl.laneLocked()
+	if err != nil {
+		pl.mu.Unlock()
+		return nil, err
+	}
+	u := &pull{lane: l, msgs: make(chan jetstream.Msg, n), left: n}
+	l.cur = u
+	pl.busy[l] = struct{}{}
+	// The server ends a request it holds with a status message; one it
+	// lost (a reconnect, a failover) never ends that way.
+	u.timer = time.AfterFunc(wait+time.Second, func() { pl.end(u, nil, false) })
+	pl.mu.Unlock()
+	if err := pl.nc.PublishRequest(pl.subject, l.sub.Subject, data); err != nil {
+		pl.end(u, err, false)
+		return nil, err
+	}
+	return u, nil
+}
+
+// laneLocked returns an idle lane, opening one if there is none. pl.mu is
+// held.
+func (pl *Puller) laneLocked() (*lane, error) {
+	if pl.closed {
+		return nil, nats.ErrConnectionClosed
+	}
+	if k := len(pl.idle); k > 0 {
+		l := pl.idle[k-1]
+		pl.idle = pl.idle[:k-1]
+		return l, nil
+	}
+	l := &lane{pl: pl}
+	sub, err := pl.nc.Subscribe(pl.nc.NewInbox(), l.deliver)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	// Messages wait in the subscription only until deliver passes them on.
+	_ = sub.SetPendingLimits(-1, -1)
+	l.sub = sub
+	pl.lanes++
+	return l, nil
+}
+
+// deliver passes a message of the lane's inbox to its pull.
+func (l *lane) deliver(m *nats.Msg) {
+	pl := l.pl
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	u := l.cur
+	if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+		if u != nil {
+			pl.endLocked(u, statusError(m), true)
+		}
+		return
+	}
+	if u == nil {
+		// A job for a pull that ended here first: hand it back at once
+		// rather than let it wait out its lease.
+		_ = m.Respond(ackNak)
+		return
+	}
+	u.msgs <- queueMsg{m}
+	if u.left--; u.left == 0 {
+		pl.endLocked(u, nil, true)
+	}
+}
+
+// statusError is the error a status message ending a pull stands for: nil
+// for the normal ends (a request that expired, a queue with no messages
+// for a request that would not wait).
+func statusError(m *nats.Msg) error {
+	switch code := m.Header.Get("Status"); code {
+	case "404", "408":
+		return nil
+	case "503":
+		return jetstream.ErrNoStreamResponse
+	default:
+		return fmt.Errorf("pull: %s %s", code, m.Header.Get("Description"))
+	}
+}
+
+func (pl *Puller) end(u *pull, err error, clean bool) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.endLocked(u, err, clean)
+}
+
+// endLocked ends a pull, once. A lane whose request ended cleanly — all
+// its messages came, or the server said it ended — is idle again; any
+// other (the client gave up on its request) is closed, so that nothing
+// the server still sends for the old request reaches a new one. pl.mu is
+// held.
+func (pl *Puller) endLocked(u *pull, err error, clean bool) {
+	l := u.lane
+	if l.cur != u {
+		return
+	}
+	l.cur = nil
+	delete(pl.busy, l)
+	u.timer.Stop()
+	u.err = err
+	close(u.msgs)
+	switch {
+	case clean && !pl.closed:
+		pl.idle = append(pl.idle, l)
+	default:
+		_ = l.sub.Unsubscribe()
+		pl.lanes--
+	}
+}
+
+// Close ends the pulls in flight and drops the subscriptions. Messages
+// that come for them later go back to the queue when their lease lapses.
+func (pl *Puller) Close() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.closed {
+		return
+	}
+	pl.closed = true
+	for l := range pl.busy {
+		pl.endLocked(l.cur, nil, false)
+	}
+	for _, l := range pl.idle {
+		_ = l.sub.Unsubscribe()
+		pl.lanes--
+	}
+	pl.idle = nil
+}
+
+// Messages returns the pull's messages; the channel is closed when the
+// pull ends.
+func (u *pull) Messages() <-chan jetstream.Msg { return u.msgs }
+
+// Error returns why the pull ended, if not normally; call it once the
+// channel is closed.
+func (u *pull) Error() error {
+	u.lane.pl.mu.Lock()
+	defer u.lane.pl.mu.Unlock()
+	return u.err
+}
+
+// Acknowledgement bodies of the JetStream protocol.
+var (
+	ackAck      = []byte("+ACK")
+	ackNak      = []byte("-NAK")
+	ackProgress = []byte("+WPI")
+	ackTerm     = []byte("+TERM")
+)
+
+// queueMsg is a message pulled by a Puller, as a jetstream.Msg.
+type queueMsg struct{ m *nats.Msg }
+
+var _ jetstream.Msg = queueMsg{}
+
+func (q queueMsg) Data() []byte         { return q.m.Data }
+func (q queueMsg) Headers() nats.Header { return q.m.Header }
+func (q queueMsg) Subject() string      { return q.m.Subject }
+func (q queueMsg) Reply() string        { return q.m.Reply }
+func (q queueMsg) Ack() error           { return q.m.Respond(ackAck) }
+func (q queueMsg) Nak() error           { return q.m.Respond(ackNak) }
+func (q queueMsg) InProgress() error    { return q.m.Respond(ackProgress) }
+func (q queueMsg) Term() error          { return q.m.Respond(ackTerm) }
+
+func (q queueMsg) TermWithReason(reason string) error {
+	return q.m.Respond([]byte("+TERM " + reason))
+}
+
+func (q queueMsg) NakWithDelay(delay time.Duration) error {
+	return q.m.Respond(fmt.Appendf(nil, `-NAK {"delay": %d}`, delay.Nanoseconds()))
+}
+
+// DoubleAck acknowledges the message and waits for the server to confirm.
+func (q queueMsg) DoubleAck(ctx context.Context) error { return q.m.AckSync(nats.Context(ctx)) }
+
+// Metadata reads the message's JetStream metadata from its reply subject.
+func (q queueMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	md, err := q.m.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	return &jetstream.MsgMetadata{
+		Sequence:     jetstream.SequencePair{Consumer: md.Sequence.Consumer, Stream: md.Sequence.Stream},
+		NumDelivered: md.NumDelivered,
+		NumPending:   md.NumPending,
+		Timestamp:    md.Timestamp,
+		Stream:       md.Stream,
+		Consumer:     md.Consumer,
+		Domain:       md.Domain,
+	}, nil
+}

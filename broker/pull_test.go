@@ -1,0 +1,125 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// queueJobs queues n fresh jobs of algorithm "pulled", with ids from
+// prefix, and returns their ids.
+func queueJobs(t *testing.T, b *Broker, prefix string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		j := &conveyor.Job{ID: prefix + string(rune('a'+i)), Algorithm: "pulled", Status: conveyor.StatusQueued, Input: []byte(`{}`), MaxAttempts: 1, CreatedAt: time.Now().UTC()}
+		s, err := Unstored(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Enqueue(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	return ids
+}
+
+func collect(t *testing.T, pl *Puller, n int, wait time.Duration) []string {
+	t.Helper()
+	batch, err := pl.Pull(n, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for m := range batch.Messages() {
+		q := ParseQueued(m)
+		md, err := m.Metadata()
+		if err != nil || md.NumDelivered != 1 || md.Sequence.Stream == 0 {
+			t.Errorf("metadata of %s: %+v, %v", q.ID, md, err)
+		}
+		if err := m.Ack(); err != nil {
+			t.Error(err)
+		}
+		got = append(got, q.ID)
+	}
+	if err := batch.Error(); err != nil {
+		t.Errorf("pull ended with %v", err)
+	}
+	return got
+}
+
+// TestPuller pulls through one subscription: a batch that fills, one that
+// the queue cannot fill (it ends when the server says so), pulls in flight
+// at once, a long-poll that a later job fills, and Close ending a pull.
+func TestPuller(t *testing.T) {
+	_, b := open(t, EmbeddedConfig{})
+	ctx := context.Background()
+	if _, err := b.Consumer(ctx, "pulled", conveyor.PriorityNormal); err != nil {
+		t.Fatal(err)
+	}
+	pl := b.Puller("pulled", conveyor.PriorityNormal)
+	defer pl.Close()
+
+	ids := queueJobs(t, b, "first", 5)
+	if got := collect(t, pl, 3, time.Second); len(got) != 3 || got[0] != ids[0] || got[2] != ids[2] {
+		t.Fatalf("first pull of 3 got %v, want %v", got, ids[:3])
+	}
+	// Two left; a no-wait pull of 5 takes them and ends.
+	if got := collect(t, pl, 5, 0); len(got) != 2 || got[0] != ids[3] {
+		t.Fatalf("no-wait pull got %v, want %v", got, ids[3:])
+	}
+	// An empty queue ends a no-wait pull at once, with no error.
+	if got := collect(t, pl, 2, 0); len(got) != 0 {
+		t.Fatalf("pull of an empty queue got %v", got)
+	}
+
+	if pl.lanes != 1 {
+		t.Fatalf("three pulls one after the other opened %d lanes, want 1 used again", pl.lanes)
+	}
+
+	// Two long-polls in flight at once, filled by jobs queued later.
+	b1, err := pl.Pull(1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := pl.Pull(1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := queueJobs(t, b, "later", 2)
+	seen := map[string]bool{}
+	for m := range b1.Messages() {
+		seen[ParseQueued(m).ID] = true
+		_ = m.Ack()
+	}
+	for m := range b2.Messages() {
+		seen[ParseQueued(m).ID] = true
+		_ = m.Ack()
+	}
+	if !seen[more[0]] || !seen[more[1]] {
+		t.Fatalf("long-polls got %v, want %v", seen, more)
+	}
+
+	if pl.lanes != 2 {
+		t.Fatalf("two pulls at once left %d lanes, want 2", pl.lanes)
+	}
+
+	// Close ends a pull still waiting.
+	b3, err := pl.Pull(1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.Close()
+	for m := range b3.Messages() {
+		t.Fatalf("closed pull delivered %s", m.Data())
+	}
+	if _, err := pl.Pull(1, 0); err == nil {
+		t.Fatal("pull on a closed Puller succeeded")
+	}
+	if pl.lanes != 0 {
+		t.Fatalf("%d lanes left open after Close", pl.lanes)
+	}
+}
