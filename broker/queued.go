@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor"
@@ -57,6 +59,8 @@ func (f *QueueFollower) Behind(ctx context.Context) bool {
 type QueuedMsg struct {
 	Seq  uint64
 	Time time.Time
+	// ID is the id of the job the message queues.
+	ID string
 	// Data is the record the message carries when the store does not
 	// have it (see Unstored); nil otherwise.
 	Data []byte
@@ -90,8 +94,12 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueF
 			return
 		}
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
-		if m.Headers().Get(revHeader) == "0" { // only an unstored job's message is news
+		if h := m.Headers(); h.Get(revHeader) == "0" { // only an unstored job's message is news
 			q.Data = m.Data()
+			q.ID = h.Get(nats.MsgIdHdr)
+			if i := strings.IndexByte(q.ID, '.'); i >= 0 {
+				q.ID = q.ID[:i] // a pipeline stage's message: <id>.<step>
+			}
 		}
 		fn(q)
 		f.handed.Store(q.Seq)

@@ -67,6 +67,7 @@ type Gateway struct {
 	loaded   sync.WaitGroup // initial replay of the three watches
 	ready    chan struct{}
 	stopOnce sync.Once
+	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
 	released chan finished // jobs seen final with a mutex key
 	queue    *broker.QueueFollower
 }
@@ -158,7 +159,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	// Jobs that only their queue message holds yet (see store).
 	follower, followed, err := g.b.FollowQueue(wctx, func(m broker.QueuedMsg) {
-		if m.Data != nil {
+		// Most are this gateway's own submits, indexed as they were made.
+		if m.Data != nil && (m.ID == "" || !g.jobs.has(m.ID)) {
 			g.jobs.putQueued(m.Data, m.Time, m.Seq)
 		}
 	})

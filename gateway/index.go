@@ -130,20 +130,44 @@ func newIndex() *index {
 }
 
 // put records the latest version of a job record.
-func (x *index) put(data []byte, updated time.Time) { x.putFrom(data, updated, 0) }
+func (x *index) put(data []byte, updated time.Time) {
+	if s, ok := summarize(data); ok {
+		x.putFrom(s, data, updated, 0)
+	}
+}
 
 // putQueued records a job its queue message carries, unless the index has
 // it already: a job's message is only its first version, and any record of
 // it in the store is newer.
-func (x *index) putQueued(data []byte, updated time.Time, seq uint64) { x.putFrom(data, updated, seq) }
-
-// putFrom records data, from the store (seq 0) or from the queue message
-// at seq.
-func (x *index) putFrom(data []byte, updated time.Time, seq uint64) {
-	s, ok := summarize(data)
-	if !ok {
-		return
+func (x *index) putQueued(data []byte, updated time.Time, seq uint64) {
+	if s, ok := summarize(data); ok {
+		x.putFrom(s, data, updated, seq)
 	}
+}
+
+// putSubmitted records j, just queued by this gateway in the message at
+// seq, as data: like putQueued, without reading back the record it has.
+func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, seq uint64) {
+	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant}
+	if j.Stage != nil {
+		s.Stage = &struct {
+			Name string `json:"name"`
+		}{j.Stage.Name}
+	}
+	x.putFrom(s, data, updated, seq)
+}
+
+// has reports whether the index has the job with id.
+func (x *index) has(id string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	_, ok := x.byID[id]
+	return ok
+}
+
+// putFrom records the record data, summarized as s, from the store (seq
+// 0) or from the queue message at seq.
+func (x *index) putFrom(s summary, data []byte, updated time.Time, seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]

@@ -22,8 +22,27 @@ func (g *Gateway) instrument(next http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "other" // unknown paths must not make a label each
 		}
-		g.cfg.Metrics.HTTP.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		g.httpSeries(route, r.Method, sw.code).Observe(time.Since(start).Seconds())
 	})
+}
+
+// httpKey names one series of the request histogram.
+type httpKey struct {
+	route, method string
+	code          int
+}
+
+// httpSeries returns the request histogram's series for a route, method
+// and status, looked up by label once per series rather than per request.
+// Routes are the mux's patterns, so the series are few.
+func (g *Gateway) httpSeries(route, method string, code int) prometheus.Observer {
+	k := httpKey{route, method, code}
+	if o, ok := g.httpObs.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o := g.cfg.Metrics.HTTP.WithLabelValues(route, method, strconv.Itoa(code))
+	g.httpObs.Store(k, o)
+	return o
 }
 
 // statusWriter remembers the status code of a response.
