@@ -23,6 +23,13 @@ type SubmitRequest struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 }
 
+// BatchRequest is the body of POST /v1/jobs/batch: jobs to submit at
+// once, each as POST /v1/jobs takes it. The answer is a JobList of the
+// jobs, in the same order.
+type BatchRequest struct {
+	Jobs []SubmitRequest `json:"jobs"`
+}
+
 // JobList is the body of GET /v1/jobs: a page of jobs, newest first.
 // NextCursor, when not empty, is the `cursor` query value of the next page.
 type JobList struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -61,6 +62,23 @@ func (b *Broker) Enqueue(ctx context.Context, s Stored) error {
 // EnqueueAt is Enqueue, and returns the message's sequence in the queue
 // stream.
 func (b *Broker) EnqueueAt(ctx context.Context, s Stored) (uint64, error) {
+	msg, msgID := queueMessage(s)
+	var seq uint64
+	err := b.retry(ctx, func(ctx context.Context) error {
+		ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		if err == nil {
+			seq = ack.Sequence
+		}
+		return err
+	})
+	if err != nil {
+		return 0, unavailable("queue job", err)
+	}
+	return seq, nil
+}
+
+// queueMessage is the queue message of s, and its message id.
+func queueMessage(s Stored) (*nats.Msg, string) {
 	j := s.Job
 	msg := nats.NewMsg(QueueSubject(j.StageAlgorithm(), j.Priority))
 	msg.Data = []byte(j.ID)
@@ -75,18 +93,7 @@ func (b *Broker) EnqueueAt(ctx context.Context, s Stored) (uint64, error) {
 		msg.Header.Set(stepHeader, step)
 		msgID += "." + step
 	}
-	var seq uint64
-	err := b.retry(ctx, func(ctx context.Context) error {
-		ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
-		if err == nil {
-			seq = ack.Sequence
-		}
-		return err
-	})
-	if err != nil {
-		return 0, unavailable("queue job", err)
-	}
-	return seq, nil
+	return msg, msgID
 }
 
 // Queued is a job as a queue message carries it: its id, and the record at
@@ -184,4 +191,47 @@ func CancelSubject(jobID string) string { return "conveyor.cancel." + jobID }
 // record is already canceled; this is only the fast path.
 func (b *Broker) AnnounceCancel(jobID string) error {
 	return b.nc.Publish(CancelSubject(jobID), nil)
+}
+
+// EnqueueMany queues jobs just made (see Unstored and CreateJob), with
+// their publishes in flight together rather than one round trip each, and
+// returns each message's sequence in the queue stream, in order. A publish
+// that fails or is not acknowledged in time is retried as EnqueueAt
+// retries it (deduplicated on the job id). On an error some of the jobs
+// may be queued: seqs holds theirs (0 for the others), so that the caller
+// can take them back with DeleteQueued.
+func (b *Broker) EnqueueMany(ctx context.Context, jobs []Stored) (seqs []uint64, err error) {
+	seqs = make([]uint64, len(jobs))
+	futures := make([]jetstream.PubAckFuture, len(jobs))
+	for i, s := range jobs {
+		msg, msgID := queueMessage(s)
+		// A publish refused here (too many in flight) is made again below.
+		futures[i], _ = b.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
+	}
+	timeout := time.NewTimer(attemptTimeout)
+	defer timeout.Stop()
+	lost := b.conn.Load().ctx.Done()
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			seqs[i] = ack.Sequence
+		case <-f.Err():
+		case <-timeout.C:
+			timeout.Reset(0) // the rest are late too: no more waiting
+		case <-lost:
+		case <-ctx.Done():
+		}
+	}
+	for i, s := range jobs {
+		if seqs[i] != 0 {
+			continue
+		}
+		if seqs[i], err = b.EnqueueAt(ctx, s); err != nil {
+			return seqs, err
+		}
+	}
+	return seqs, nil
 }

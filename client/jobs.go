@@ -57,6 +57,25 @@ func (c *Client) Submit(ctx context.Context, req conveyor.SubmitRequest, opts ..
 	return &job, nil
 }
 
+// SubmitBatch submits many jobs in one request (POST /v1/jobs/batch, at
+// most 1000) and returns them in the order given. The batch is accepted
+// whole or not at all: an error naming the refused job ("jobs[3]: …")
+// means none was queued.
+func (c *Client) SubmitBatch(ctx context.Context, reqs []conveyor.SubmitRequest) ([]*conveyor.Job, error) {
+	body := conveyor.BatchRequest{Jobs: make([]conveyor.SubmitRequest, len(reqs))}
+	for i, req := range reqs {
+		if req.Input == nil {
+			req.Input = json.RawMessage(`{}`)
+		}
+		body.Jobs[i] = req
+	}
+	var list conveyor.JobList
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs/batch", nil, body, &list); err != nil {
+		return nil, err
+	}
+	return list.Jobs, nil
+}
+
 // Get returns the job id (GET /v1/jobs/{id}), or an ENOTFOUND error.
 func (c *Client) Get(ctx context.Context, id string) (*conveyor.Job, error) {
 	return c.get(ctx, id, 0)

@@ -22,7 +22,7 @@ var components = func() map[string]any {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Mapper: mapType}
 	out := map[string]any{}
 	for name, v := range map[string]any{
-		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{},
+		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{}, "BatchRequest": conveyor.BatchRequest{},
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
 		"Stats": Stats{},
@@ -124,6 +124,10 @@ func (g *Gateway) openAPI() obj {
 				},
 				"responses": merge(obj{"200": answer("A page of jobs", ref("JobList"))}, problems("400"))},
 		},
+		"/v1/jobs/batch": obj{"post": obj{"operationId": "submitJobs", "summary": "Submit many jobs at once, accepted whole or not at all", "tags": []string{"jobs"},
+			"parameters": []obj{traceParam}, "requestBody": merge(jsonBody(ref("BatchRequest")), obj{"required": true}),
+			"responses": merge(obj{"202": answer("Accepted: every job is queued; the jobs in the order given", ref("JobList"))},
+				problems("400", "404", "409", "413", "429", "503"))}},
 		"/v1/jobs/{id}": obj{"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
 			"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))}},
 		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},

@@ -11,6 +11,7 @@ import (
 func (g *Gateway) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /v1/jobs", g.need(scopeSubmit, g.handleSubmit))
+	m.HandleFunc("POST /v1/jobs/batch", g.need(scopeSubmit, g.handleSubmitBatch))
 	m.HandleFunc("GET /v1/jobs", g.need(scopeRead, g.handleList))
 	m.HandleFunc("GET /v1/jobs/{id}", g.need(scopeRead, g.handleGet))
 	m.HandleFunc("GET /v1/jobs/{id}/logs", g.need(scopeRead, g.handleLogs))

@@ -9,6 +9,8 @@
 //	         POST /v1/algorithms/is_prime/jobs while the runner works; then
 //	         every job is awaited. e2e_jobs_per_s = jobs / (first submit ..
 //	         last finished_at); submit_per_s = jobs / submit phase.
+//	e2e-batch the same jobs, submitted -batch at a time with
+//	         POST /v1/jobs/batch, then awaited: e2e_batch_jobs_per_s.
 //	e2e-wait the same jobs, each submitted with ?wait= so that one request
 //	         returns the finished job: e2e_wait_jobs_per_s = jobs / wall time.
 //	latency  idle server, one job at a time: submit-to-start is the job's
@@ -44,6 +46,7 @@ var (
 	fN       = flag.Int64("n", 7, "is_prime input")
 	fLatN    = flag.Int("latn", 200, "jobs in latency mode")
 	fModes   = flag.String("modes", "e2e,e2e-wait,latency", "modes to run")
+	fBatch   = flag.Int("batch", 100, "jobs per request in e2e-batch mode")
 )
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 2 * time.Minute}
@@ -56,6 +59,8 @@ func main() {
 		switch mode {
 		case "e2e":
 			summary = append(summary, e2e()...)
+		case "e2e-batch":
+			summary = append(summary, e2eBatch()...)
 		case "e2e-wait":
 			summary = append(summary, e2eWait()...)
 		case "latency":
@@ -94,10 +99,69 @@ func e2e() []string {
 	}
 	wg.Wait()
 	submitted := time.Since(t0)
+	return awaitAll("e2e", ids, t0, submitted, errs.Load())
+}
 
-	var last atomic.Int64
-	var failed atomic.Int64
-	next.Store(0)
+// e2eBatch is e2e with the jobs submitted -batch at a time.
+func e2eBatch() []string {
+	batch := max(*fBatch, 1)
+	var body bytes.Buffer
+	body.WriteString(`{"jobs":[`)
+	for i := range batch {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"algorithm":"is_prime","input":{"n":%d}}`, *fN)
+	}
+	body.WriteString(`]}`)
+	ids := make([]string, *fJobs)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range *fClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(int64(batch))) - batch
+				if i >= *fJobs {
+					return
+				}
+				var list struct {
+					Jobs []job `json:"jobs"`
+				}
+				data := body.Bytes()
+				if n := *fJobs - i; n < batch { // the last, shorter batch
+					data = []byte(`{"jobs":[` + strings.Repeat(fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d}},`, *fN), n))
+					data = append(data[:len(data)-1], "]}"...)
+				}
+				if err := call("POST", "/v1/jobs/batch", data, http.StatusAccepted, &list); err != nil {
+					errs.Add(1)
+					fmt.Fprintln(os.Stderr, "# submit batch:", err)
+					continue
+				}
+				for k, j := range list.Jobs {
+					ids[i+k] = j.ID
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	submitted := time.Since(t0)
+	out := []string{fmt.Sprintf("batch=%d", batch)}
+	for _, kv := range awaitAll("e2e-batch", ids, t0, submitted, errs.Load()) {
+		if strings.HasPrefix(kv, "e2e_") {
+			out = append(out, strings.Replace(kv, "e2e_", "e2e_batch_", 1))
+		}
+	}
+	return out
+}
+
+// awaitAll long-polls every job of ids, and reports the e2e rate of a run
+// that began at t0 and submitted for submitted.
+func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, submitErrs int64) []string {
+	var next, last, failed atomic.Int64
+	var wg sync.WaitGroup
 	for range *fClients {
 		wg.Add(1)
 		go func() {
@@ -126,15 +190,15 @@ func e2e() []string {
 	}
 	wg.Wait()
 	total := time.Unix(0, last.Load()).Sub(t0)
-	ok := errs.Load() == 0 && failed.Load() == 0
-	fmt.Fprintf(os.Stderr, "# e2e jobs=%d clients=%d submit=%s total=%s submit_errors=%d not_succeeded=%d\n",
-		*fJobs, *fClients, submitted.Round(time.Millisecond), total.Round(time.Millisecond), errs.Load(), failed.Load())
+	ok := submitErrs == 0 && failed.Load() == 0
+	fmt.Fprintf(os.Stderr, "# %s jobs=%d clients=%d submit=%s total=%s submit_errors=%d not_succeeded=%d\n",
+		mode, *fJobs, *fClients, submitted.Round(time.Millisecond), total.Round(time.Millisecond), submitErrs, failed.Load())
 	return []string{
 		fmt.Sprintf("jobs=%d", *fJobs),
 		fmt.Sprintf("clients=%d", *fClients),
 		fmt.Sprintf("e2e_jobs_per_s=%.0f", float64(*fJobs)/total.Seconds()),
-		fmt.Sprintf("submit_per_s=%.0f", float64(*fJobs)/submitted.Seconds()),
-		fmt.Sprintf("all_succeeded=%v", ok),
+		fmt.Sprintf("e2e_submit_per_s=%.0f", float64(*fJobs)/submitted.Seconds()),
+		fmt.Sprintf("e2e_all_succeeded=%v", ok),
 	}
 }
 

@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// MaxBatch is the most jobs one batch submit may hold.
+const MaxBatch = 1000
+
+// handleSubmitBatch is POST /v1/jobs/batch: the body is a BatchRequest,
+// many jobs of any algorithms, for a client that has many to submit — one
+// request, and their writes in flight together, instead of a round trip
+// each. Every job is checked first, and one that would be refused alone
+// refuses the whole batch, naming it ("jobs[3]: …", schema violations at
+// /jobs/3/input/…), with nothing stored. Then all are queued, and the
+// answer is 202 with the jobs in the order given; a job whose idempotency
+// key was used before by the same request is that earlier job. Should the
+// broker not take the whole batch, the jobs it took are taken back and the
+// answer is 503: a batch is accepted whole or not at all.
+func (g *Gateway) handleSubmitBatch(w http.ResponseWriter, r *http.Request) {
+	var req conveyor.BatchRequest
+	if err := g.decodeBody(w, r, &req); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	switch {
+	case len(req.Jobs) == 0:
+		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "jobs is empty"))
+		return
+	case len(req.Jobs) > MaxBatch:
+		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "a batch holds at most %d jobs; this one has %d", MaxBatch, len(req.Jobs)))
+		return
+	}
+	jobs, err := g.newJobs(r, req.Jobs)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	recs, err := g.storeMany(r.Context(), jobs)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte(`{"jobs":[`))
+	for i, rec := range recs {
+		if i > 0 {
+			_, _ = w.Write([]byte{','})
+		}
+		_, _ = w.Write(rec.data)
+	}
+	_, _ = w.Write([]byte("]}\n"))
+}
+
+// newJobs checks each request of a batch as a submit of its own would be
+// checked, and builds its job; the first refusal refuses them all.
+func (g *Gateway) newJobs(r *http.Request, reqs []conveyor.SubmitRequest) ([]*conveyor.Job, error) {
+	tenant, all := tenantOf(r.Context())
+	tp := traceparent(r)
+	jobs := make([]*conveyor.Job, len(reqs))
+	perAlgorithm := map[string]int{}
+	for i, req := range reqs {
+		if err := checkDepth(req.Input); err != nil {
+			return nil, inBatch(i, err)
+		}
+		if err := mayUse(r.Context(), req.Algorithm); err != nil {
+			return nil, inBatch(i, err)
+		}
+		j, err := g.newJob(req)
+		if err != nil {
+			return nil, inBatch(i, err)
+		}
+		if !all {
+			j.Tenant = tenant
+		}
+		j.Traceparent = tp
+		jobs[i] = j
+		perAlgorithm[j.Algorithm]++
+	}
+	// newJob saw each job alone against its algorithm's max_queued.
+	for name, n := range perAlgorithm {
+		alg, err := g.reg.algorithm(name)
+		if err == nil && alg.MaxQueued > 0 && g.jobs.countOf(name, conveyor.StatusQueued)+n > alg.MaxQueued {
+			return nil, conveyor.Errorf(conveyor.EFULL, "the queue of %s cannot take %d more jobs (max_queued %d); try again later", name, n, alg.MaxQueued)
+		}
+	}
+	return jobs, nil
+}
+
+// inBatch names the job of a batch that err refuses.
+func inBatch(i int, err error) error {
+	ce, ok := err.(*conveyor.Error)
+	if !ok {
+		return err
+	}
+	out := &conveyor.Error{Code: ce.Code, Message: fmt.Sprintf("jobs[%d]: %s", i, ce.Message), Err: ce.Err}
+	prefix := "/jobs/" + strconv.Itoa(i) + "/input"
+	for _, v := range ce.Details {
+		out.Details = append(out.Details, conveyor.Violation{Pointer: prefix + v.Pointer, Message: v.Message})
+	}
+	return out
+}
+
+// storeMany queues the jobs of a batch and returns their records, in
+// order. Jobs with neither mutex nor idempotency key — the common case —
+// are queued together, each held by its message alone (see store); the
+// others go through store one by one. On an error, the jobs queued so far
+// are taken back.
+func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record, error) {
+	ctx = context.WithoutCancel(ctx) // as in store: no half-done batch
+	recs := make([]record, len(jobs))
+	var plain []broker.Stored
+	var at []int // index in jobs of each of plain
+	var undo []uint64
+	var undoJobs []string
+	fail := func(err error) ([]record, error) {
+		for _, seq := range undo {
+			_ = g.b.DeleteQueued(ctx, seq)
+		}
+		for _, id := range undoJobs {
+			_ = g.b.DeleteJob(ctx, id)
+		}
+		return nil, err
+	}
+	for i, j := range jobs {
+		if j.Mutex == "" && j.IdempotencyKey == "" {
+			if s, err := broker.Unstored(j); err == nil {
+				plain = append(plain, s)
+				at = append(at, i)
+				continue
+			}
+		}
+		rec, existed, err := g.store(ctx, j)
+		if err != nil {
+			return fail(err)
+		}
+		if !existed {
+			// Should the batch fail, its record is deleted: a runner
+			// drops a message with no record, and the mutex keeper
+			// passes on a key whose holder is gone.
+			undoJobs = append(undoJobs, j.ID)
+			defer g.cfg.Metrics.Submitted.WithLabelValues(j.Algorithm).Inc()
+		}
+		recs[i] = rec
+	}
+	seqs, err := g.b.EnqueueMany(ctx, plain)
+	for _, seq := range seqs {
+		if seq != 0 {
+			undo = append(undo, seq)
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	now := time.Now()
+	for k, s := range plain {
+		g.jobs.putSubmitted(s.Job, s.Data(), now, seqs[k])
+		recs[at[k]] = record{data: s.Data(), id: s.Job.ID, status: s.Job.Status, tenant: s.Job.Tenant}
+		g.cfg.Metrics.Submitted.WithLabelValues(s.Job.Algorithm).Inc()
+	}
+	return recs, nil
+}
