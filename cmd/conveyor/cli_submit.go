@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
+	"github.com/conveyor-run/conveyor/gateway"
 )
 
 var submitCommand = &command{
@@ -21,7 +26,12 @@ if it is not a terminal (empty: {}), else {}.
 
 With --wait, wait for the job to finish like "conveyor wait" and exit like it:
 0 if it succeeded, 1 if it failed or was canceled, 3 if --wait-timeout passed
-first. --timeout is the job's own time limit, enforced by the runner.`,
+first. --timeout is the job's own time limit, enforced by the runner.
+
+With --each FILE ("-" for stdin), submit one job per line of FILE, each line
+a JSON input, in batches of up to 1000 per request (POST /v1/jobs/batch), and
+print the ids of the jobs, one per line, in the order of the lines. A batch
+with a bad line is refused whole, and the error names the line.`,
 	run: cmdSubmit,
 }
 
@@ -29,14 +39,16 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs := cmd.flagSet(e)
 	cf := e.addClientFlags(fs)
 	var (
-		input, data, priority string
-		wait                  bool
-		timeout, waitTimeout  durationFlag
-		labels                = labelsFlag{}
-		req                   conveyor.SubmitRequest
+		input, data, each    string
+		priority             string
+		wait                 bool
+		timeout, waitTimeout durationFlag
+		labels               = labelsFlag{}
+		req                  conveyor.SubmitRequest
 	)
 	fs.StringVar(&input, "input", "", "read the input from `FILE` (- for stdin)")
 	fs.StringVar(&data, "data", "", "the input, as `JSON`")
+	fs.StringVar(&each, "each", "", "submit one job per line of `FILE` (- for stdin), each line a JSON input")
 	fs.BoolVar(&wait, "wait", false, "wait for the job to finish and print its result")
 	fs.Var(&waitTimeout, "wait-timeout", "with --wait, give up waiting after `D` (default: no limit)")
 	fs.Var(&timeout, "timeout", "the job's time limit per attempt, `D` like 30s or 5m (default: the algorithm's)")
@@ -69,6 +81,21 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	if len(labels) > 0 {
 		req.Labels = labels
 	}
+	if each != "" {
+		switch {
+		case input != "" || data != "":
+			return usagef("--each excludes --input and --data")
+		case wait:
+			return usagef("--each excludes --wait: wait for the jobs with \"conveyor wait ID\"")
+		case req.IdempotencyKey != "":
+			return usagef("--each excludes --idempotency-key: a key names one job")
+		}
+		c, err := e.client(cf)
+		if err != nil {
+			return err
+		}
+		return e.submitEach(ctx, c, cf, req, each)
+	}
 	if req.Input, err = e.readInput(input, data); err != nil {
 		return err
 	}
@@ -99,6 +126,93 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		fmt.Fprintf(e.stderr, "job %s submitted\n", job.ID)
 	}
 	return e.await(ctx, c, cf, job.ID, job, waitTimeout.Std(), deadline)
+}
+
+// submitEach submits a job like req for each line of the file at path
+// ("-": stdin), in batches, and prints their ids (with --json, the jobs).
+// Blank lines are skipped; a line that is not JSON is an error before
+// anything is submitted.
+func (e *env) submitEach(ctx context.Context, c *client.Client, cf *clientFlags, req conveyor.SubmitRequest, path string) error {
+	r := e.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("reading the inputs: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var reqs []conveyor.SubmitRequest
+	var lines []int // the line number of each request
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			return fmt.Errorf("line %d of %s is not valid JSON: %s", n, path, jsonError(line))
+		}
+		one := req
+		one.Input = json.RawMessage(bytes.Clone(line))
+		reqs = append(reqs, one)
+		lines = append(lines, n)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading the inputs: %w", err)
+	}
+	if len(reqs) == 0 {
+		return usagef("--each: %s has no inputs", path)
+	}
+	var jobs []*conveyor.Job
+	for from := 0; from < len(reqs); from += gateway.MaxBatch {
+		to := min(from+gateway.MaxBatch, len(reqs))
+		batch, err := c.SubmitBatch(ctx, reqs[from:to])
+		if err != nil {
+			if len(jobs) > 0 {
+				fmt.Fprintf(e.stderr, "the jobs of lines 1–%d were submitted; the batch from line %d was not\n", lines[from-1], lines[from])
+				_ = e.printIDs(cf, jobs)
+			}
+			return lineOf(err, lines[from:to])
+		}
+		jobs = append(jobs, batch...)
+	}
+	return e.printIDs(cf, jobs)
+}
+
+// printIDs prints the ids of jobs, one per line, or with --json the jobs.
+func (e *env) printIDs(cf *clientFlags, jobs []*conveyor.Job) error {
+	if cf.json {
+		return printJSON(e.stdout, conveyor.JobList{Jobs: jobs})
+	}
+	for _, j := range jobs {
+		fmt.Fprintln(e.stdout, j.ID)
+	}
+	return nil
+}
+
+// batchIndex finds "jobs[N]" in a batch's error.
+var batchIndex = regexp.MustCompile(`^jobs\[(\d+)\]: `)
+
+// lineOf turns the "jobs[N]: …" of a refused batch into the line of the
+// input file that job came from.
+func lineOf(err error, lines []int) error {
+	var ce *conveyor.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	m := batchIndex.FindStringSubmatch(ce.Message)
+	if m == nil {
+		return err
+	}
+	i, _ := strconv.Atoi(m[1])
+	if i >= len(lines) {
+		return err
+	}
+	out := *ce
+	out.Message = fmt.Sprintf("line %d: %s", lines[i], ce.Message[len(m[0]):])
+	return &out
 }
 
 // readInput returns the job input from the --input file or --data, or when

@@ -39,6 +39,23 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("bad input: exit %d\n%s", code, out)
 	}
 
+	// --each submits a job per line, in order, in one request.
+	out, code = p.cli("{\"n\": 2}\n\n{\"n\": 9}\n{\"n\": 11}\n", "submit", "is_prime", "--each", "-", "--priority", "high")
+	ids := strings.Fields(out)
+	if code != 0 || len(ids) != 3 {
+		t.Fatalf("submit --each: exit %d\n%s", code, out)
+	}
+	for i, want := range []string{`"prime": true`, `"prime": false`, `"prime": true`} {
+		if out, code := p.cli("", "wait", ids[i]); code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("wait for line %d: exit %d\n%s", i+1, code, out)
+		}
+	}
+	// A bad line refuses the batch, naming the line.
+	out, code = p.cli("{\"n\": 2}\n{\"n\": -2}\n", "submit", "is_prime", "--each", "-")
+	if code == 0 || !strings.Contains(out, "line 2") || !strings.Contains(out, "/jobs/1/input/n") {
+		t.Fatalf("submit --each with a bad line: exit %d\n%s", code, out)
+	}
+
 	// A job that fails makes a waiting CLI exit 1.
 	out, code = p.cli("", "submit", "sleep", "--data", `{"seconds": 0, "fail": "boom"}`, "--max-attempts", "1", "--wait")
 	if code != 1 || !strings.Contains(out, "boom") {
