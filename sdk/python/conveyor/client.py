@@ -101,6 +101,16 @@ class Client:
         headers = {"traceparent": traceparent} if traceparent else None
         return self._call("POST", "/v1/jobs", body, {"wait": _duration(wait)}, timeout, headers)
 
+    def submit_batch(self, jobs, traceparent=None):
+        """Submit many jobs in one request and return them, in the order
+        given. jobs is a list of dicts with the fields of a submission:
+        algorithm and input, and any of priority, mutex, idempotency_key,
+        timeout, max_attempts, labels, callback_url. At most 1000. The
+        batch is accepted whole or not at all: an APIError names the job
+        that was refused ("jobs[3]: ...")."""
+        headers = {"traceparent": traceparent} if traceparent else None
+        return self._call("POST", "/v1/jobs/batch", {"jobs": list(jobs)}, headers=headers)["jobs"]
+
     def get(self, id, wait=None):
         """Return the job id; with wait, long-poll up to that long for it
         to finish first."""
