@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // server is a running `conveyor serve` for one test: real embedded broker
@@ -37,7 +38,7 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 		DataDir: dataDir,
 		Algorithms: []config.Algorithm{
 			{Kind: "go", Workers: config.Workers{Max: 4}},
-			{Name: "wordcount", Kind: "exec", Command: []string{"python3", script},
+			{Name: "wordcount", Kind: "exec", Command: []string{testenv.Python(t), script},
 				InputSchema: map[string]any{"type": "object", "required": []any{"text"},
 					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}}},
 			{Name: "spawn", Kind: "exec", Command: []string{"sh", filepath.Join(filepath.Dir(script), "spawn.sh")}, Grace: conveyor.Duration(time.Second)},

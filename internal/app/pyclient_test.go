@@ -6,15 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestPythonClientEvents drives the real server with the Python SDK's
 // client: submit, follow the job's events to the end, read the result.
 func TestPythonClientEvents(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := testenv.Python(t)
 	s := startServer(t, testConfig(t, t.TempDir()))
 	sdk, _ := filepath.Abs("../../sdk/python")
 	script := fmt.Sprintf(`

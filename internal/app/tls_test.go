@@ -22,6 +22,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key
@@ -116,10 +117,7 @@ func TestTLS(t *testing.T) {
 // TestPythonClientTLS: the Python SDK's client reaches an HTTPS API with
 // the CA in $CONVEYOR_CACERT, and refuses it without.
 func TestPythonClientTLS(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := testenv.Python(t)
 	dir := t.TempDir()
 	cfg := testConfig(t, filepath.Join(dir, "data"))
 	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)

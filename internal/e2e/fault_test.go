@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestFaults runs `conveyor serve` with go, exec and worker algorithms
@@ -29,7 +29,7 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes for tens of seconds")
 	}
-	python := runnertest.Python(t)
+	python := testenv.Python(t)
 	testdata, _ := filepath.Abs("testdata")
 	dir, addr := t.TempDir(), freeAddr(t)
 	cfg := fmt.Sprintf(`

@@ -15,8 +15,8 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
 
 // gone reports whether process pid no longer runs: it does not exist, or
@@ -187,7 +187,7 @@ func TestLeftoverProcessKilled(t *testing.T) {
 func TestEscapedProcessDoesNotBlock(t *testing.T) {
 	// A process in its own session is out of reach of the group kill; the
 	// pipes it holds open are closed after the drain timeout.
-	h := newHandler(t, []string{runnertest.Python(t), "testdata/escape.py"})
+	h := newHandler(t, []string{testenv.Python(t), "testdata/escape.py"})
 	h.drain = 200 * time.Millisecond
 	out, err, _ := run(t, h, `{}`)
 	pid := pidOutput(t, out, err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
@@ -74,7 +75,7 @@ func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
 	}
 	e := config.Algorithm{
 		Kind:    KindName,
-		Command: []string{runnertest.Python(t), "-m", "conveyor.worker", "algos"},
+		Command: []string{testenv.Python(t), "-m", "conveyor.worker", "algos"},
 		Dir:     dir,
 		Workers: config.Workers{Max: 1},
 		Grace:   conveyor.Duration(2 * time.Second),

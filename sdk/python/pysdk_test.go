@@ -8,24 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// python returns the python3 interpreter itself (not a wrapper such as
-// pyenv's shim, which is slow to start), or skips the test without one.
-func python(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("python3 is not installed (%v): the Python SDK's tests need it", err)
-	}
-	return strings.TrimSpace(string(out))
-}
+	"github.com/conveyor-run/conveyor/internal/testenv"
+)
 
 // TestPythonSDK runs the SDK's own tests, python3 -m unittest, so that
 // `go test ./...` runs them too. They replay the golden transcripts of
 // workerproto/testdata against real worker processes.
 func TestPythonSDK(t *testing.T) {
-	py := python(t)
+	py := testenv.Python(t)
 	// go test caches results by the files the test binary reads: read
 	// the Python sources and transcripts so that changing one reruns this.
 	for _, pattern := range []string{"*.py", "conveyor/*.py", "tests/*.py", "../../workerproto/testdata/*.jsonl"} {
@@ -64,7 +55,7 @@ func TestDirExtractsTheSDK(t *testing.T) {
 	if err := extract(dir); err != nil {
 		t.Fatal(err)
 	}
-	py := python(t)
+	py := testenv.Python(t)
 	cmd := exec.Command(py, "-c", "import conveyor, conveyor.worker; print(conveyor.__file__)")
 	cmd.Env = []string{"PYTHONPATH=" + dir, "PATH=" + os.Getenv("PATH")}
 	cmd.Dir = t.TempDir()
