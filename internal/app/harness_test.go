@@ -68,6 +68,16 @@ func startServer(t testing.TB, cfg config.Config) *server {
 	return &server{t: t, app: a, base: "http://" + a.Addr()}
 }
 
+// requestTimeout bounds every HTTP request these tests send, its body
+// and event streams included, so that a server that stops answering fails
+// the test instead of hanging it. It is far above the longest ?wait= a
+// test asks for (30s).
+const requestTimeout = 2 * time.Minute
+
+// httpClient sends the requests of these tests: http.DefaultClient bounded by
+// requestTimeout.
+var httpClient = &http.Client{Timeout: requestTimeout}
+
 // do sends a request and decodes the JSON answer into out (if not nil).
 // It returns the response with its body already read.
 func (s *server) do(method, path string, body any, out any) *http.Response {
@@ -93,7 +103,7 @@ func (s *server) do(method, path string, body any, out any) *http.Response {
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
@@ -13,9 +15,7 @@ import (
 // TestPythonClientEvents drives the real server with the Python SDK's
 // client: submit, follow the job's events to the end, read the result.
 func TestPythonClientEvents(t *testing.T) {
-	py := testenv.Python(t)
 	s := startServer(t, testConfig(t, t.TempDir()))
-	sdk, _ := filepath.Abs("../../sdk/python")
 	script := fmt.Sprintf(`
 import conveyor
 c = conveyor.Client(%q)
@@ -25,10 +25,31 @@ assert names[0] == "status" and names[-1] == "end", names
 assert names.count("progress") >= 2, names
 print("final", c.get(job["id"])["status"], len(names))
 `, s.base)
-	cmd := exec.Command(py, "-c", script)
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "final succeeded") {
+	out, err := runPythonClient(t, script)
+	if err != nil || !strings.Contains(out, "final succeeded") {
 		t.Fatalf("python client: %v\n%s", err, out)
 	}
+}
+
+// runPythonClient runs a Python script with the SDK on its PYTHONPATH and
+// the extra environment variables env, and returns its combined output
+// and exit error. A script still running after requestTimeout is killed
+// and fails the test: a client that waits for ever must not hang it.
+func runPythonClient(t *testing.T, script string, env ...string) (string, error) {
+	t.Helper()
+	py := testenv.Python(t)
+	sdk, err := filepath.Abs("../../sdk/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", script)
+	cmd.Env = append(append(cmd.Environ(), "PYTHONPATH="+sdk), env...)
+	cmd.WaitDelay = 5 * time.Second // a child holding the output pipe cannot hang Wait either
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the Python client was still running after %v, and was killed:\n%s", requestTimeout, out)
+	}
+	return string(out), err
 }

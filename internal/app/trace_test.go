@@ -56,7 +56,7 @@ func TestTraceparent(t *testing.T) {
 		if traceparent != "" {
 			req.Header.Set("traceparent", traceparent)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -298,9 +298,14 @@ func TestBrokerCredentials(t *testing.T) {
 	addr := freeAddr(t)
 	creds := []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret"}
 	startProc(t, []string{"broker", "--listen", addr, "--data-dir", t.TempDir()}, creds, "", "")
-	rogue := exec.Command(binary, "runner", "--nats", "nats://"+addr)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	rogue := exec.CommandContext(ctx, binary, "runner", "--nats", "nats://"+addr)
 	rogue.Env = append(os.Environ(), "CONVEYOR_NATS_PASSWORD=guess")
 	out, err := rogue.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("a runner without the credentials still ran after %v, and was killed; it should exit at once:\n%s", requestTimeout, out)
+	}
 	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authorization violation") {
 		t.Fatalf("a runner without the credentials: %v\n%s", err, out)
 	}

@@ -97,7 +97,7 @@ func (s *submitter) do(ctx context.Context, method, path, body string) (int, []b
 		if err != nil {
 			return 0, nil, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err == nil {
 			data, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()

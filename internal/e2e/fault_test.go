@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,7 +71,7 @@ algorithms:
 			}
 			s := sent{algs[i%len(algs)], 1000 + i}
 			body := fmt.Sprintf(`{"algorithm":%q,"input":{"n":%d},"max_attempts":10}`, s.algorithm, s.n)
-			resp, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(body))
+			resp, err := httpClient.Post(base+"/v1/jobs", "application/json", strings.NewReader(body))
 			if err != nil {
 				mu.Lock()
 				refused++ // serve is down: never accepted

@@ -103,9 +103,38 @@ func task(input string, rec *Recorder) *runner.Task {
 	return &runner.Task{JobID: "01TESTJOB", Algorithm: "conformance", Input: json.RawMessage(input), Attempt: 1, Reporter: rec}
 }
 
-func testEcho(t *testing.T, h runner.Handler, _ Options) {
+// finishTimeout bounds an attempt of a behaviour that ends on its own, so
+// that one that never does fails the test instead of hanging it.
+const finishTimeout = time.Minute
+
+// run runs one attempt of h and returns what it returned. It fails the
+// test if the attempt is still running after finishTimeout, or if Run
+// then does not return within o.Stop of its context's end.
+func run(t *testing.T, h runner.Handler, input string, rec *Recorder, o Options) (json.RawMessage, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
+	defer cancel()
+	type result struct {
+		out json.RawMessage
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { out, err := h.Run(ctx, task(input, rec)); done <- result{out, err} }()
+	select {
+	case r := <-done:
+		if ctx.Err() != nil {
+			t.Fatalf("the attempt did not finish within %v: %v", finishTimeout, r.err)
+		}
+		return r.out, r.err
+	case <-time.After(finishTimeout + o.Stop):
+		t.Fatalf("Run did not return within %v, nor within %v of its deadline", finishTimeout, o.Stop)
+		return nil, nil
+	}
+}
+
+func testEcho(t *testing.T, h runner.Handler, o Options) {
 	in := `{"text":"héllo","n":[1,2.5,null],"deep":{"ok":true}}`
-	out, err := h.Run(context.Background(), task(in, NewRecorder()))
+	out, err := run(t, h, in, NewRecorder(), o)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -114,8 +143,8 @@ func testEcho(t *testing.T, h runner.Handler, _ Options) {
 	}
 }
 
-func testFail(t *testing.T, h runner.Handler, _ Options) {
-	_, err := h.Run(context.Background(), task(`{"message":"boom 42"}`, NewRecorder()))
+func testFail(t *testing.T, h runner.Handler, o Options) {
+	_, err := run(t, h, `{"message":"boom 42"}`, NewRecorder(), o)
 	if err == nil || !strings.Contains(err.Error(), "boom 42") {
 		t.Fatalf("err = %v, want one that says boom 42", err)
 	}
@@ -124,16 +153,16 @@ func testFail(t *testing.T, h runner.Handler, _ Options) {
 	}
 }
 
-func testFailPermanently(t *testing.T, h runner.Handler, _ Options) {
-	_, err := h.Run(context.Background(), task(`{"message":"bad input 7"}`, NewRecorder()))
+func testFailPermanently(t *testing.T, h runner.Handler, o Options) {
+	_, err := run(t, h, `{"message":"bad input 7"}`, NewRecorder(), o)
 	if err == nil || !strings.Contains(err.Error(), "bad input 7") || !conveyor.IsPermanent(err) {
 		t.Fatalf("err = %v (permanent %v), want a permanent error that says bad input 7", err, conveyor.IsPermanent(err))
 	}
 }
 
-func testReport(t *testing.T, h runner.Handler, _ Options) {
+func testReport(t *testing.T, h runner.Handler, o Options) {
 	rec := NewRecorder()
-	out, err := h.Run(context.Background(), task(`{}`, rec))
+	out, err := run(t, h, `{}`, rec, o)
 	if err != nil || !sameJSON(t, out, json.RawMessage(`{"ok":true}`)) {
 		t.Fatalf("Run: %s, %v", out, err)
 	}

@@ -119,6 +119,19 @@ func runCtx(ctx context.Context, h runner.Handler, alg, input string) (json.RawM
 	return out, err, rec
 }
 
+// result waits for a Run started in the background to send its error on
+// done, and fails the test if it has not within 30s.
+func result(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30s")
+		return nil
+	}
+}
+
 func task(alg, input string, rec *recorder) *runner.Task {
 	return &runner.Task{JobID: "job-" + alg, Algorithm: alg, Input: json.RawMessage(input), Attempt: 1, Reporter: rec}
 }

@@ -50,7 +50,7 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ch := range []chan error{done1, done2, third} {
-		if err := <-ch; err != nil {
+		if err := result(t, ch); err != nil {
 			t.Fatal(err)
 		}
 	}

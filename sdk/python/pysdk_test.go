@@ -1,6 +1,7 @@
 package pysdk
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -8,9 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
+
+// unittestTimeout bounds the run of the SDK's own tests, which take
+// seconds: a test that hangs fails TestPythonSDK instead of hanging it.
+const unittestTimeout = 3 * time.Minute
 
 // TestPythonSDK runs the SDK's own tests, python3 -m unittest, so that
 // `go test ./...` runs them too. They replay the golden transcripts of
@@ -25,9 +31,15 @@ func TestPythonSDK(t *testing.T) {
 			_, _ = os.ReadFile(f)
 		}
 	}
-	cmd := exec.Command(py, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
+	ctx, cancel := context.WithTimeout(context.Background(), unittestTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.WaitDelay = 5 * time.Second // worker processes holding the output pipe cannot hang Wait
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("python3 -m unittest still ran after %v and was killed; its output so far:\n%s", unittestTimeout, out)
+	}
 	if err != nil {
 		t.Fatalf("python3 -m unittest: %v\n%s", err, out)
 	}
@@ -56,7 +68,9 @@ func TestDirExtractsTheSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	py := testenv.Python(t)
-	cmd := exec.Command(py, "-c", "import conveyor, conveyor.worker; print(conveyor.__file__)")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", "import conveyor, conveyor.worker; print(conveyor.__file__)")
 	cmd.Env = []string{"PYTHONPATH=" + dir, "PATH=" + os.Getenv("PATH")}
 	cmd.Dir = t.TempDir()
 	out, err := cmd.CombinedOutput()
