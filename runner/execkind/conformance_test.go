@@ -18,5 +18,5 @@ func TestConformance(t *testing.T) {
 		return newHandler(t, []string{testenv.Python(t), "testdata/conformance.py", string(b)}, func(e *config.Algorithm) {
 			e.Grace = conveyor.Duration(time.Second)
 		})
-	}, runnertest.Options{Stop: 5 * time.Second})
+	})
 }

@@ -172,16 +172,24 @@ func pidOutput(t *testing.T, out json.RawMessage, err error) int {
 }
 
 func TestLeftoverProcessKilled(t *testing.T) {
-	// The script exits 0 but leaves a process in its group holding stdout:
-	// Run kills it and returns without waiting for the drain timeout.
+	// The script exits 0 but leaves a process in its group holding stdout
+	// for 300s: Run kills it, which closes the pipe, and returns. With a
+	// drain timeout of an hour, a Run that waited for the pipe instead
+	// would not return at all.
 	h := newHandler(t, []string{"sh", "testdata/daemon.sh"})
-	h.drain = time.Minute
-	began := time.Now()
-	out, err, _ := run(t, h, `{}`)
-	if elapsed := time.Since(began); elapsed > 5*time.Second {
-		t.Errorf("Run took %v", elapsed)
+	h.drain = time.Hour
+	type result struct {
+		out json.RawMessage
+		err error
 	}
-	assertGone(t, pidOutput(t, out, err))
+	done := make(chan result, 1)
+	go func() { out, err, _ := run(t, h, `{}`); done <- result{out, err} }()
+	select {
+	case r := <-done:
+		assertGone(t, pidOutput(t, r.out, r.err))
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute: it waits for the pipe the leftover process holds instead of killing it")
+	}
 }
 
 func TestEscapedProcessDoesNotBlock(t *testing.T) {

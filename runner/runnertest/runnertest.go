@@ -1,7 +1,8 @@
 // Package runnertest is the conformance suite every runner kind passes: the
 // behaviour the runner relies on whatever executes the algorithm — outputs,
-// failures, permanent failures, progress and logs, and prompt stops on
-// cancel and deadline.
+// failures, permanent failures, progress and logs, and stops on cancel and
+// deadline. The suite checks what happens, not how fast: its time limits
+// only turn a hang into a failure.
 //
 // A kind's test provisions one algorithm per Behaviour, written in the
 // kind's own terms (a Go function, a script, a worker module), and calls
@@ -52,8 +53,10 @@ type Provision func(t *testing.T, b Behaviour) runner.Handler
 
 // Options adjust the suite to a kind.
 type Options struct {
-	// Stop bounds how long Run may take to return after its context ends:
-	// the kind's grace period plus its own latency. Default 10s.
+	// Stop bounds how long Run may take to return after its context ends
+	// before the suite reports a hang. It is no measure of speed (that is
+	// for benchmarks), so it should be well above the kind's grace period.
+	// Default 30s.
 	Stop time.Duration
 	// Skip lists behaviours the kind cannot express, with the reason in
 	// the kind's documentation.
@@ -71,7 +74,7 @@ func Run(t *testing.T, provision Provision, opts ...Options) {
 		o = opts[0]
 	}
 	if o.Stop == 0 {
-		o.Stop = 10 * time.Second
+		o.Stop = 30 * time.Second
 	}
 	skip := map[Behaviour]bool{}
 	for _, b := range o.Skip {
