@@ -19,11 +19,14 @@ import (
 )
 
 // TestFaults runs `conveyor serve` with go, exec and worker algorithms
-// under a steady load of about 50 jobs/s and, for a bounded time, kills
+// under a steady load of a job every 20ms and, until a few hundred jobs
+// are accepted and each kind of process has been hit several times, kills
 // with SIGKILL worker processes and exec children (found through /proc
 // as children of serve) and once serve itself, restarting it on the same
 // data dir. At the end every accepted job is final, every succeeded job
 // has the result of its own input, and none is lost or stuck running.
+// The faults end on counts, not on a clock, so a slow machine runs the
+// test longer rather than with fewer jobs.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes for tens of seconds")
@@ -91,22 +94,37 @@ algorithms:
 		}
 	}()
 
-	// The faults: every 300ms a worker process or an exec child, and
-	// serve itself once, half way.
+	// The faults: every 300ms a worker process or an exec child, and serve
+	// itself once, when half the jobs are in; until all of them are in and
+	// each kind of process has been killed wantKills times.
+	const (
+		wantAccepted = 500
+		wantKills    = 5
+		// giveUp only turns a load or a fault loop that stalls into a
+		// failure; the test takes seconds.
+		giveUp = 3 * time.Minute
+	)
+	acceptedSoFar := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(accepted)
+	}
 	kills := map[string]int{}
-	chaos := 15 * time.Second
 	start := time.Now()
-	killedServe := false
 	pace := time.NewTicker(300 * time.Millisecond)
 	defer pace.Stop()
 	for range pace.C {
-		if time.Since(start) > chaos {
+		n := acceptedSoFar()
+		if n >= wantAccepted && kills["serve"] > 0 && kills["worker"] >= wantKills && kills["exec"] >= wantKills {
 			break
 		}
-		if !killedServe && time.Since(start) > chaos/2 {
+		if time.Since(start) > giveUp {
+			t.Fatalf("after %v of faults: %d jobs accepted, kills %v; want %d jobs and %d kills of worker processes and of exec children",
+				giveUp, n, kills, wantAccepted, wantKills)
+		}
+		if kills["serve"] == 0 && n >= wantAccepted/2 {
 			p.kill(syscall.SIGKILL)
 			kills["serve"]++
-			killedServe = true
 			p = serve(t, dir, addr, cfg)
 			continue
 		}
@@ -119,6 +137,7 @@ algorithms:
 		}
 	}
 	stop()
+	chaosTook := time.Since(start)
 
 	// Every accepted job ends, with the result of its own input.
 	mu.Lock()
@@ -158,15 +177,12 @@ algorithms:
 		}
 	}
 	t.Logf("%d jobs accepted (%d refused while serve was down) in %s; kills: %d worker processes, %d exec children, %d serve; final: %v; %d retried; lost %d",
-		len(accepted), refused, chaos, kills["worker"], kills["exec"], kills["serve"], statuses, retried, lost)
+		len(accepted), refused, chaosTook.Round(time.Millisecond), kills["worker"], kills["exec"], kills["serve"], statuses, retried, lost)
 	if lost > 0 || statuses[conveyor.StatusRunning] > 0 || statuses[conveyor.StatusQueued] > 0 {
 		t.Fatalf("lost %d, running %d, queued %d after the faults", lost, statuses[conveyor.StatusRunning], statuses[conveyor.StatusQueued])
 	}
-	if kills["worker"] == 0 || kills["exec"] == 0 || retried == 0 {
-		t.Fatalf("the faults hit nothing: kills %v, %d retried", kills, retried)
-	}
-	if len(accepted) < 500 {
-		t.Fatalf("only %d jobs accepted: the load did not run", len(accepted))
+	if retried == 0 {
+		t.Fatalf("the faults hit no job: kills %v, none retried", kills)
 	}
 }
 
