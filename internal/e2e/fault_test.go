@@ -51,9 +51,10 @@ algorithms:
 		n         int
 	}
 	var (
-		mu       sync.Mutex
-		accepted = map[string]sent{}
-		refused  int
+		mu          sync.Mutex
+		accepted    = map[string]sent{}
+		refused     int
+		lastRefusal string // why the last refused submit was refused
 	)
 	stopLoad := make(chan struct{})
 	loadDone := make(chan struct{})
@@ -78,6 +79,7 @@ algorithms:
 			if err != nil {
 				mu.Lock()
 				refused++ // serve is down: never accepted
+				lastRefusal = err.Error()
 				mu.Unlock()
 				continue
 			}
@@ -89,6 +91,7 @@ algorithms:
 				accepted[j.ID] = s
 			} else {
 				refused++
+				lastRefusal = fmt.Sprintf("status %d, %v", resp.StatusCode, err)
 			}
 			mu.Unlock()
 		}
@@ -118,9 +121,17 @@ algorithms:
 		if n >= wantAccepted && kills["serve"] > 0 && kills["worker"] >= wantKills && kills["exec"] >= wantKills {
 			break
 		}
+		select {
+		case <-p.done: // only the test kills serve, and it restarts it at once
+			t.Fatalf("conveyor serve exited during the faults (%d jobs accepted, kills %v):\n%s", n, kills, tail(p.logs.String()))
+		default:
+		}
 		if time.Since(start) > giveUp {
-			t.Fatalf("after %v of faults: %d jobs accepted, kills %v; want %d jobs and %d kills of worker processes and of exec children",
-				giveUp, n, kills, wantAccepted, wantKills)
+			mu.Lock()
+			r, why := refused, lastRefusal
+			mu.Unlock()
+			t.Fatalf("after %v of faults: %d jobs accepted, %d refused (the last: %s), kills %v; want %d jobs and %d kills of worker processes and of exec children\nserve's log ends:\n%s",
+				giveUp, n, r, why, kills, wantAccepted, wantKills, tail(p.logs.String()))
 		}
 		if kills["serve"] == 0 && n >= wantAccepted/2 {
 			p.kill(syscall.SIGKILL)
