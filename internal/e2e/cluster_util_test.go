@@ -26,10 +26,11 @@ type cluster struct {
 // runs unclustered.
 func startCluster(t *testing.T, dir string, n int) *cluster {
 	t.Helper()
+	addrs := freeAddrs(t, 2*n) // distinct: a route on a node's client port breaks the cluster
 	clients, routes := make([]string, n), make([]string, n)
 	for i := range n {
-		clients[i] = "nats://" + freeAddr(t)
-		routes[i] = "nats://" + freeAddr(t)
+		clients[i] = "nats://" + addrs[i]
+		routes[i] = "nats://" + addrs[n+i]
 	}
 	c := &cluster{url: strings.Join(clients, ",")}
 	for i := range n {

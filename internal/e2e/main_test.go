@@ -86,6 +86,23 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// freeAddrs returns n distinct loopback addresses with ports free right
+// now. It holds every port until it has them all: n calls of freeAddr
+// may return the same port twice, and two nodes then fight over it.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
 // serve starts the binary with the config text and waits for /readyz.
 func serve(t *testing.T, dir, addr, configText string) *proc {
 	t.Helper()
