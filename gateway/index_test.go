@@ -72,7 +72,11 @@ func TestIndexPageAndWait(t *testing.T) {
 	default:
 	}
 	put("03", "a", conveyor.StatusSucceeded)
-	<-w.done // closed, or the test times out
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiter was not woken by a terminal status within 30s")
+	}
 	if !strings.Contains(string(w.job), `"succeeded"`) {
 		t.Fatalf("waiter got %s", w.job)
 	}

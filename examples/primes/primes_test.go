@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -88,10 +89,21 @@ func TestIsPrimeCanceledWhileRunning(t *testing.T) {
 		_, err := IsPrime(ctx, Input{N: largePrime})
 		done <- err
 	}()
-	<-r.first // it is running and has reported progress
+	select {
+	case <-r.first: // it is running and has reported progress
+	case err := <-done:
+		t.Fatalf("IsPrime returned %v before reporting progress", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("IsPrime reported no progress within 30s")
+	}
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("IsPrime canceled while running: %v, want context.Canceled", err)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("IsPrime canceled while running: %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("IsPrime did not return within 30s of its cancel")
 	}
 	if p := r.last(); p.Percent <= 0 || p.Percent >= 100 || p.Message == "" {
 		t.Errorf("last progress %+v, want between 0 and 100 with a message", p)

@@ -32,7 +32,7 @@ func TestAuth(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestTenants(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestTokensNeverLogged(t *testing.T) {
 		for _, path := range []string{"/v1/jobs", "/v1/jobs/nope", "/v1/nothing", "/metrics"} {
 			req, _ := http.NewRequest("GET", base+path, nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := httpClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +159,7 @@ func TestTokensNeverLogged(t *testing.T) {
 		}
 		req, _ := http.NewRequest("POST", base+"/v1/jobs", strings.NewReader(`{"algorithm":"wordcount","input":{"text":"a b","fail":true}}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := httpClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}

@@ -11,14 +11,15 @@ import (
 
 type event struct{ id, name, data string }
 
-// readEvents reads a job's event stream until its end event.
+// readEvents reads a job's event stream until its end event. A stream
+// that has not sent it within requestTimeout fails the test.
 func readEvents(t *testing.T, s *server, id, lastEventID string) []event {
 	t.Helper()
 	req, _ := http.NewRequest("GET", s.base+"/v1/jobs/"+id+"/events", nil)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func readEvents(t *testing.T, s *server, id, lastEventID string) []event {
 			cur.data = line[6:]
 		}
 	}
-	t.Fatalf("stream ended without an end event: %v (%v)", evs, sc.Err())
+	t.Fatalf("no end event (the stream ended, or %v passed): %v (%v)", requestTimeout, evs, sc.Err())
 	return nil
 }
 
@@ -130,7 +131,7 @@ func TestAllEvents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events?algorithm=is_prime", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // server is a running `conveyor serve` for one test: real embedded broker
@@ -37,7 +38,7 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 		DataDir: dataDir,
 		Algorithms: []config.Algorithm{
 			{Kind: "go", Workers: config.Workers{Max: 4}},
-			{Name: "wordcount", Kind: "exec", Command: []string{"python3", script},
+			{Name: "wordcount", Kind: "exec", Command: []string{testenv.Python(t), script},
 				InputSchema: map[string]any{"type": "object", "required": []any{"text"},
 					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}}},
 			{Name: "spawn", Kind: "exec", Command: []string{"sh", filepath.Join(filepath.Dir(script), "spawn.sh")}, Grace: conveyor.Duration(time.Second)},
@@ -67,6 +68,16 @@ func startServer(t testing.TB, cfg config.Config) *server {
 	return &server{t: t, app: a, base: "http://" + a.Addr()}
 }
 
+// requestTimeout bounds every HTTP request these tests send, its body
+// and event streams included, so that a server that stops answering fails
+// the test instead of hanging it. It is far above the longest ?wait= a
+// test asks for (30s).
+const requestTimeout = 2 * time.Minute
+
+// httpClient sends the requests of these tests: http.DefaultClient bounded by
+// requestTimeout.
+var httpClient = &http.Client{Timeout: requestTimeout}
+
 // do sends a request and decodes the JSON answer into out (if not nil).
 // It returns the response with its body already read.
 func (s *server) do(method, path string, body any, out any) *http.Response {
@@ -92,7 +103,7 @@ func (s *server) do(method, path string, body any, out any) *http.Response {
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

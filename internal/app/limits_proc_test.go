@@ -12,7 +12,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestUserAndRlimits: an exec algorithm with user: runs as that user and
@@ -27,7 +27,7 @@ func TestUserAndRlimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alloc := []string{runnertest.Python(t), "-c", "b = bytearray(200 << 20); print('OUTPUT: {\"allocated\": true}')"}
+	alloc := []string{testenv.Python(t), "-c", "b = bytearray(200 << 20); print('OUTPUT: {\"allocated\": true}')"}
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms,
 		config.Algorithm{Name: "whoami", Kind: "exec", Command: []string{"sh", script, "whoami"}, User: "nobody"},
@@ -75,7 +75,7 @@ func TestExecNoShell(t *testing.T) {
 	args := []string{"$(id -u)", "a; echo b", "*", "`x`", "$HOME", "x > y"}
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "argv", Kind: "exec",
-		Command: append([]string{runnertest.Python(t), "-c", "import sys, json; print('OUTPUT: ' + json.dumps(sys.argv[1:]))"}, args...)})
+		Command: append([]string{testenv.Python(t), "-c", "import sys, json; print('OUTPUT: ' + json.dumps(sys.argv[1:]))"}, args...)})
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 	j := s.wait(s.submit(map[string]any{"algorithm": "argv"}, "", 202).ID)
@@ -92,7 +92,7 @@ func TestWorkerRlimits(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = []config.Algorithm{{
-		Kind: "worker", Command: []string{runnertest.Python(t), "-m", "conveyor.worker", "mymodule"}, Dir: dir,
+		Kind: "worker", Command: []string{testenv.Python(t), "-m", "conveyor.worker", "mymodule"}, Dir: dir,
 		Workers: config.Workers{Min: 1, Max: 1}, Rlimits: config.Rlimits{Memory: 2 << 30, OpenFiles: 200},
 	}}
 	cfg.WithDefaults()

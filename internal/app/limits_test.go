@@ -53,7 +53,7 @@ func TestLimits(t *testing.T) {
 	// Headers over MaxHeaderBytes: 431 from the HTTP server itself.
 	req, _ := http.NewRequest("GET", s.base+"/healthz", nil)
 	req.Header.Set("X-Big", strings.Repeat("h", MaxHeaderBytes+8<<10))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestWaitClamped(t *testing.T) {
 	defer s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil)
 	done := make(chan *http.Response, 1)
 	go func() {
-		resp, err := http.Get(s.base + "/v1/jobs/" + j.ID + "?wait=1h")
+		resp, err := httpClient.Get(s.base + "/v1/jobs/" + j.ID + "?wait=1h")
 		if err != nil {
 			t.Error(err)
 		}
@@ -102,7 +102,7 @@ func TestEventStreamsPerClient(t *testing.T) {
 	open := func() (*http.Response, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events", nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ func TestLogsFollow(t *testing.T) {
 
 	follow := func(id string) []string {
 		t.Helper()
-		resp, err := http.Get(s.base + "/v1/jobs/" + id + "/logs?follow=true")
+		resp, err := httpClient.Get(s.base + "/v1/jobs/" + id + "/logs?follow=true")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,6 +39,9 @@ func TestLogsFollow(t *testing.T) {
 				t.Fatalf("not a log line: %q", sc.Text())
 			}
 			lines = append(lines, l.Line)
+		}
+		if err := sc.Err(); err != nil { // the stream broke, or requestTimeout passed
+			t.Fatalf("follow after %q: %v", lines, err)
 		}
 		return lines
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/schema"
 )
 
@@ -53,7 +54,7 @@ func TestOpenAPI(t *testing.T) {
 		if err := oas.Validate(doc); err != nil {
 			t.Fatalf("openapi.json is not valid OpenAPI 3.1: %v", err)
 		}
-	} else if os.Getenv("CI") != "" {
+	} else if testenv.CI() {
 		t.Fatal("CONVEYOR_OAS31_SCHEMA is not set: .ci/run fetches the OpenAPI 3.1 schema and sets it")
 	} else {
 		t.Log("CONVEYOR_OAS31_SCHEMA not set: openapi.json not validated against the OpenAPI 3.1 schema")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner/gokind"
 )
 
@@ -70,11 +70,7 @@ func pipelineConfig(t *testing.T, python string) config.Config {
 // mixed: through all stages on the durable path and the sync path, ending
 // early for a prime, and listed with each stage's workers.
 func TestPipeline(t *testing.T) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
-	s := startServer(t, pipelineConfig(t, strings.TrimSpace(string(out))))
+	s := startServer(t, pipelineConfig(t, testenv.Python(t)))
 
 	var alg conveyor.AlgorithmInfo
 	s.do("GET", "/v1/algorithms/number_facts", nil, &alg)

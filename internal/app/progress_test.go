@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // chatter is a server with the chatter Python worker (testdata/chatter.py),
@@ -23,15 +23,12 @@ type chatter struct {
 }
 
 func startChatter(tb testing.TB) *chatter {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		tb.Skipf("no python3: %v", err)
-	}
+	python := testenv.Python(tb)
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/chatter.py") // so that go test's cache sees it
 	cfg := testConfig(tb, tb.TempDir())
 	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Dir: dir, Workers: config.Workers{Min: 1, Max: 1},
-		Command: []string{strings.TrimSpace(string(out)), "-m", "conveyor.worker", "chatter"}}}
+		Command: []string{python, "-m", "conveyor.worker", "chatter"}}}
 	cfg.WithDefaults()
 	s := startServer(tb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())

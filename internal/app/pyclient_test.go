@@ -1,24 +1,21 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/conveyor-run/conveyor/runner/runnertest"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestPythonClientEvents drives the real server with the Python SDK's
 // client: submit, follow the job's events to the end, read the result.
 func TestPythonClientEvents(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
 	s := startServer(t, testConfig(t, t.TempDir()))
-	sdk, _ := filepath.Abs("../../sdk/python")
 	script := fmt.Sprintf(`
 import conveyor
 c = conveyor.Client(%q)
@@ -28,21 +25,40 @@ assert names[0] == "status" and names[-1] == "end", names
 assert names.count("progress") >= 2, names
 print("final", c.get(job["id"])["status"], len(names))
 `, s.base)
-	cmd := exec.Command(py, "-c", script)
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "final succeeded") {
+	out, err := runPythonClient(t, script)
+	if err != nil || !strings.Contains(out, "final succeeded") {
 		t.Fatalf("python client: %v\n%s", err, out)
 	}
+}
+
+// runPythonClient runs a Python script with the SDK on its PYTHONPATH and
+// the extra environment variables env, and returns its combined output
+// and exit error. A script still running after requestTimeout is killed
+// and fails the test: a client that waits for ever must not hang it.
+func runPythonClient(t *testing.T, script string, env ...string) (string, error) {
+	t.Helper()
+	py := testenv.Python(t)
+	sdk, err := filepath.Abs("../../sdk/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", script)
+	cmd.Env = append(append(cmd.Environ(), "PYTHONPATH="+sdk), env...)
+	cmd.WaitDelay = 5 * time.Second // a child holding the output pipe cannot hang Wait either
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the Python client was still running after %v, and was killed:\n%s", requestTimeout, out)
+	}
+	return string(out), err
 }
 
 // TestPythonClientBatch submits a batch with the Python SDK's client and
 // waits for every job; a batch with a bad job raises an APIError that names
 // it, and queues nothing.
 func TestPythonClientBatch(t *testing.T) {
-	py := runnertest.Python(t)
 	s := startServer(t, testConfig(t, t.TempDir()))
-	sdk, _ := filepath.Abs("../../sdk/python")
 	script := fmt.Sprintf(`
 import conveyor
 c = conveyor.Client(%q)
@@ -54,11 +70,9 @@ except conveyor.APIError as e:
     print("refused", e.status, e.problem["detail"].split(":")[0], e.problem["errors"][0]["pointer"])
 print("listed", len(c._call("GET", "/v1/jobs")["jobs"]))
 `, s.base)
-	cmd := exec.Command(py, "-c", script)
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk)
-	out, err := cmd.CombinedOutput()
+	out, err := runPythonClient(t, script)
 	want := "outputs [False, True, False]\nrefused 400 jobs[1] /jobs/1/input/n\nlisted 3\n"
-	if err != nil || string(out) != want {
+	if err != nil || out != want {
 		t.Fatalf("python client: %v\n%s\nwant\n%s", err, out, want)
 	}
 }

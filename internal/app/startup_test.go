@@ -2,13 +2,13 @@ package app
 
 import (
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestWorkerStartupNotCharged runs two jobs at once on a worker pool with
@@ -16,13 +16,10 @@ import (
 // (1.5 s), longer than its timeout (1 s), and still succeeds: start-up is
 // not charged to a job's timeout.
 func TestWorkerStartupNotCharged(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3")
-	}
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = []config.Algorithm{{
-		Kind: "worker", Command: []string{"python3", "-m", "conveyor.worker", "slowstart"},
+		Kind: "worker", Command: []string{testenv.Python(t), "-m", "conveyor.worker", "slowstart"},
 		Env: map[string]string{"PYTHONPATH": dir}, Workers: config.Workers{Min: 1, Max: 2},
 		Timeout: conveyor.Duration(time.Second), MaxAttempts: 1, Grace: conveyor.Duration(300 * time.Millisecond),
 	}}

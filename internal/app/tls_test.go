@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,7 +99,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	// Plain HTTP on the TLS port gets no API answer.
-	resp, err := http.Get("http://" + s.app.Addr() + "/v1/jobs/" + j.ID)
+	resp, err := httpClient.Get("http://" + s.app.Addr() + "/v1/jobs/" + j.ID)
 	if err == nil {
 		var got conveyor.Job
 		if json.NewDecoder(resp.Body).Decode(&got) == nil && got.ID != "" {
@@ -116,15 +115,10 @@ func TestTLS(t *testing.T) {
 // TestPythonClientTLS: the Python SDK's client reaches an HTTPS API with
 // the CA in $CONVEYOR_CACERT, and refuses it without.
 func TestPythonClientTLS(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
 	dir := t.TempDir()
 	cfg := testConfig(t, filepath.Join(dir, "data"))
 	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
 	s := startServer(t, cfg)
-	sdk, _ := filepath.Abs("../../sdk/python")
 	script := fmt.Sprintf(`
 import conveyor, ssl
 job = conveyor.Client(%[1]q).submit("is_prime", {"n": 7}, wait=10)
@@ -134,10 +128,8 @@ try:
 except Exception as e:
     print("untrusted:", type(e).__name__, e)
 `, s.app.URL())
-	cmd := exec.Command(py, "-c", script)
-	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+sdk, "CONVEYOR_CACERT="+cfg.HTTP.TLS.Cert)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "final succeeded") || !strings.Contains(string(out), "CERTIFICATE_VERIFY_FAILED") {
+	out, err := runPythonClient(t, script, "CONVEYOR_CACERT="+cfg.HTTP.TLS.Cert)
+	if err != nil || !strings.Contains(out, "final succeeded") || !strings.Contains(out, "CERTIFICATE_VERIFY_FAILED") {
 		t.Fatalf("python client over TLS: %v\n%s", err, out)
 	}
 }

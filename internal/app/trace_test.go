@@ -6,14 +6,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestTraceparent: a valid W3C traceparent header on a submit is stored on
@@ -21,10 +20,7 @@ import (
 // Python worker's job.traceparent, an http algorithm's traceparent header —
 // through both submit routes; an invalid one is ignored.
 func TestTraceparent(t *testing.T) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
+	python := testenv.Python(t)
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/tracemod.py") // so that go test's cache sees it
 
@@ -45,7 +41,7 @@ func TestTraceparent(t *testing.T) {
 	cfg.Algorithms = []config.Algorithm{
 		{Name: "trace_exec", Kind: "exec", InputSchema: object,
 			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`}},
-		{Kind: "worker", Command: []string{strings.TrimSpace(string(out)), "-m", "conveyor.worker", "tracemod"},
+		{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "tracemod"},
 			Dir: dir, Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(2 * time.Second)},
 		{Name: "trace_http", Kind: "http", URL: "http://" + ln.Addr().String(), InputSchema: object},
 	}
@@ -60,7 +56,7 @@ func TestTraceparent(t *testing.T) {
 		if traceparent != "" {
 			req.Header.Set("traceparent", traceparent)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestPythonWorker is the worker kind's promise, through the real HTTP
@@ -20,17 +20,14 @@ import (
 // listed algorithms with schemas, 400s with pointers, results, progress,
 // logs, cancel and retries, and a server that survives its worker dying.
 func TestPythonWorker(t *testing.T) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
+	python := testenv.Python(t)
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/mymodule.py") // so that go test's cache sees it
 	cfg := config.Config{
 		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
 		DataDir: t.TempDir(),
 		Algorithms: []config.Algorithm{{
-			Kind: "worker", Command: []string{strings.TrimSpace(string(out)), "-m", "conveyor.worker", "mymodule"},
+			Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"},
 			Dir: dir, Workers: config.Workers{Max: 2}, Grace: conveyor.Duration(2 * time.Second),
 		}},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),

@@ -93,7 +93,7 @@ auth:
 		if r.header != "" {
 			req.Header.Set("X-Big", r.header)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			return 0, "", err
 		}
@@ -178,7 +178,7 @@ auth:
 		for j.Status == "" || !j.Status.Terminal() {
 			req, _ := http.NewRequest("GET", p.base+"/v1/jobs/"+id+"?wait=10s", nil)
 			req.Header.Set("Authorization", "Bearer "+good)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := httpClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -165,8 +165,9 @@ func TestClusterFailover(t *testing.T) {
 // TestDiscovery runs a broker, 2 gateways and runners as processes: a
 // runner's algorithms appear on both gateways; a runner announcing an
 // algorithm with another input schema is reported as a conflict, not
-// merged; a killed runner is gone from both within its heartbeat TTL, and
-// then the other schema takes over the registration.
+// merged; a killed runner, which cannot say goodbye, is gone from both
+// once its heartbeat TTL lapses, and then the other schema takes over the
+// registration.
 func TestDiscovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -219,11 +220,7 @@ func TestDiscovery(t *testing.T) {
 	for i, g := range gws {
 		eventually(t, fmt.Sprintf("the killed runner gone from gateway %d", i+1), func() bool { return runnerID(t, g, first) == "" })
 	}
-	gone := time.Since(killed)
-	t.Logf("a runner killed with SIGKILL left both gateways' lists %v later (heartbeat 300ms, TTL 900ms)", gone.Round(time.Millisecond))
-	if gone > 5*time.Second {
-		t.Errorf("the killed runner took %v to leave, far over its 900ms TTL", gone)
-	}
+	t.Logf("a runner killed with SIGKILL left both gateways' lists %v later (heartbeat 300ms, TTL 900ms)", time.Since(killed).Round(time.Millisecond))
 	for i, g := range gws {
 		eventually(t, fmt.Sprintf("the second schema registered on gateway %d", i+1), func() bool {
 			a := algorithm(g)
@@ -234,8 +231,12 @@ func TestDiscovery(t *testing.T) {
 
 // TestClusterGracefulNodeStop stops a NATS node of a 3-node cluster with
 // SIGTERM while jobs are submitted: it hands its leaderships over before
-// it goes, so no submit fails (the client never retries) and every job
-// succeeds. How long the slowest submit took is logged.
+// it goes, so every submit is accepted, every job succeeds once with its
+// own output, and none is lost or doubled. How many requests the client
+// sent again (after a 5xx or a dropped connection, with the same
+// idempotency key) and how long the slowest submit took are logged, not
+// asserted: whether a request outlasts the handover depends on the
+// machine's speed.
 func TestClusterGracefulNodeStop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
@@ -261,7 +262,7 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < most && !stop.Load(); i += 8 {
-				jobs[i] = cl.submit(t, ctx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d}}`, i))
+				jobs[i] = cl.submit(t, ctx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"idempotency_key":"g-%d"}`, i, i))
 				submitted.Add(1)
 			}
 		}()
@@ -274,18 +275,30 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 	eventually(t, "more submits", func() bool { return submitted.Load() >= after+300 })
 	stop.Store(true)
 	wg.Wait()
-	t.Logf("the slowest submit took %v", time.Duration(cl.slowest.Load()).Round(time.Millisecond))
-	if n := cl.retries.Load(); n > 0 {
-		t.Errorf("%d requests failed and were retried by the client", n)
+	t.Logf("the slowest submit took %v; %d requests were sent again by the client",
+		time.Duration(cl.slowest.Load()).Round(time.Millisecond), cl.retries.Load())
+	if t.Failed() {
+		return // a submit was not accepted
 	}
+	want := 0
 	for i, id := range jobs {
 		if id == "" {
 			continue // never submitted (a client stops at its next job)
 		}
+		want++
 		if j := cl.await(t, ctx, id); j.Status != conveyor.StatusSucceeded || string(j.Output) != fmt.Sprintf(`{"n":%d,"prime":%t}`, i, isPrime(i)) {
 			t.Fatalf("job %s (n=%d): %s %s", id, i, j.Status, j.Output)
 		}
 	}
+	// None doubled: the gateway lists exactly the jobs submitted, once its
+	// view has caught up with the store.
+	eventually(t, fmt.Sprintf("the gateway to list %d jobs", want), func() bool {
+		got := countJobs(t, g)
+		if got > want {
+			t.Fatalf("the gateway lists %d jobs, want %d: a submit sent again made a second job", got, want)
+		}
+		return got == want
+	})
 }
 
 // TestBrokerCredentials: a `conveyor broker` given a user and password
@@ -298,9 +311,14 @@ func TestBrokerCredentials(t *testing.T) {
 	addr := freeAddr(t)
 	creds := []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret"}
 	startProc(t, []string{"broker", "--listen", addr, "--data-dir", t.TempDir()}, creds, "", "")
-	rogue := exec.Command(binary, "runner", "--nats", "nats://"+addr)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	rogue := exec.CommandContext(ctx, binary, "runner", "--nats", "nats://"+addr)
 	rogue.Env = append(os.Environ(), "CONVEYOR_NATS_PASSWORD=guess")
 	out, err := rogue.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("a runner without the credentials still ran after %v, and was killed; it should exit at once:\n%s", requestTimeout, out)
+	}
 	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authorization violation") {
 		t.Fatalf("a runner without the credentials: %v\n%s", err, out)
 	}

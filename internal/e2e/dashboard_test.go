@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestDashboardBrowser drives the dashboard in a real browser: Debian's
@@ -42,10 +44,7 @@ func TestDashboardBrowser(t *testing.T) {
 		missing = append(missing, chromium+" (apt-get install chromium)")
 	}
 	if len(missing) > 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("missing %s: .ci/run installs them", strings.Join(missing, ", "))
-		}
-		t.Skipf("missing %s", strings.Join(missing, ", "))
+		testenv.Missing(t, "missing "+strings.Join(missing, ", "))
 	}
 
 	p := serveFile(t, t.TempDir(), freeAddr(t), "examples/conveyor.yaml", root)

@@ -69,7 +69,11 @@ algorithms:
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.kill(syscall.SIGKILL)
-	<-stopped
+	select {
+	case <-stopped:
+	case <-time.After(requestTimeout):
+		t.Fatalf("the submitting client still ran %v after the server died", requestTimeout)
+	}
 
 	accepted = append(slow, accepted...)
 	p2 := serve(t, dir, addr, cfg)

@@ -27,6 +27,15 @@ import (
 // binary is the conveyor command built for this test run.
 var binary string
 
+// requestTimeout bounds every HTTP request and CLI run of these tests, so
+// that a process that stops answering fails the test instead of hanging
+// it. It is far above the longest wait a test asks for (30s).
+const requestTimeout = 2 * time.Minute
+
+// httpClient sends the requests of these tests: http.DefaultClient
+// bounded by requestTimeout.
+var httpClient = &http.Client{Timeout: requestTimeout}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "conveyor-e2e-")
 	if err != nil {
@@ -77,6 +86,23 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// freeAddrs returns n distinct loopback addresses with ports free right
+// now. It holds every port until it has them all: n calls of freeAddr
+// may return the same port twice, and two nodes then fight over it.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
 // serve starts the binary with the config text and waits for /readyz.
 func serve(t *testing.T, dir, addr, configText string) *proc {
 	t.Helper()
@@ -117,7 +143,7 @@ func startProc(t *testing.T, args, env []string, wd, httpAddr string) *proc {
 			if strings.Contains(p.logs.String(), "conveyor is up") {
 				return p
 			}
-		} else if resp, err := http.Get(p.base + "/readyz"); err == nil {
+		} else if resp, err := httpClient.Get(p.base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return p
@@ -177,7 +203,7 @@ func (p *proc) call(method, path, body string, out any) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -231,13 +257,19 @@ func (p *proc) job(id string, wait string) conveyor.Job {
 	return j
 }
 
-// cli runs the binary with args against p and returns its output and exit code.
+// cli runs the binary with args against p and returns its output and exit
+// code. A run longer than requestTimeout is killed and fails the test.
 func (p *proc) cli(stdin string, args ...string) (string, int) {
 	p.t.Helper()
-	cmd := exec.Command(binary, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), "CONVEYOR_SERVER="+p.base)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		p.t.Fatalf("conveyor %s still ran after %v and was killed:\n%s", strings.Join(args, " "), requestTimeout, out)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

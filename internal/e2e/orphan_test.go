@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestKill9LeavesNoWorker kills `conveyor serve` with SIGKILL and checks
@@ -19,12 +21,10 @@ func TestKill9LeavesNoWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3")
-	}
+	python := testenv.Python(t)
 	root, _ := filepath.Abs("../..")
-	cfg := fmt.Sprintf("algorithms:\n  - {kind: worker, command: [python3, -m, conveyor.worker, classifier], env: {PYTHONPATH: %s}, workers: {min: 1, max: 1}}\n",
-		filepath.Join(root, "examples", "python"))
+	cfg := fmt.Sprintf("algorithms:\n  - {kind: worker, command: [%s, -m, conveyor.worker, classifier], env: {PYTHONPATH: %s}, workers: {min: 1, max: 1}}\n",
+		python, filepath.Join(root, "examples", "python"))
 	p := serve(t, t.TempDir(), freeAddr(t), cfg)
 	m := regexp.MustCompile(`worker_pid=(\d+)`).FindStringSubmatch(p.logs.String())
 	if m == nil {

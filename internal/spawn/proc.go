@@ -1,7 +1,11 @@
 // Package spawn holds what the runner kinds that start processes (exec,
-// worker) share: the attributes children start with — a process group of
-// their own and, on Linux, death with the runner — a scrubbed environment,
-// and how a command's executable is found.
+// worker) share: how an entry's command, dir, env and user are checked and
+// resolved (CommandOf); the attributes children start with — a process
+// group of their own and, on Linux, death with the runner — a scrubbed
+// environment, and resource limits (Start); how a process group is
+// stopped, SIGTERM or another request first, then SIGKILL after a grace
+// period (StopGroup), and its pipes drained (DrainPipes); and the tail of
+// a child's stderr kept for error details (Tail).
 package spawn
 
 import (

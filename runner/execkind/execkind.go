@@ -7,10 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -66,34 +63,14 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 	if len(entry.Command) == 0 || entry.Command[0] == "" {
 		return nil, fail("command is required: the program and its arguments, e.g. [python3, job.py]")
 	}
-	for k, v := range entry.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return nil, fail("env %q: not a valid environment variable", k)
-		}
+	for k := range entry.Env {
 		if slices.Contains(reserved, k) {
 			return nil, fail("env %s: reserved: it is set for each job", k)
 		}
 	}
-	dir, err := filepath.Abs(cmp.Or(entry.Dir, "."))
+	cmd, err := spawn.CommandOf(entry)
 	if err != nil {
-		return nil, fail("dir %q: %v", entry.Dir, err)
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fail("dir: %v", err)
-	} else if !fi.IsDir() {
-		return nil, fail("dir %s: not a directory", dir)
-	}
-	pathEnv, ok := entry.Env["PATH"]
-	if !ok {
-		pathEnv = os.Getenv("PATH")
-	}
-	path, err := spawn.LookPath(entry.Command[0], dir, pathEnv)
-	if err != nil {
-		return nil, fail("command %q: %v", entry.Command[0], err)
-	}
-	limits, err := spawn.LimitsOf(entry)
-	if err != nil {
-		return nil, fail("user: %v", err)
+		return nil, fail("%v", err)
 	}
 	in, err := config.SchemaJSON(entry.InputSchema)
 	if err != nil {
@@ -112,15 +89,11 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 	}
 	h := &handler{
 		name:   entry.Name,
-		path:   path,
-		args:   slices.Clone(entry.Command),
-		dir:    dir,
-		env:    spawn.Env(entry.Env),
+		cmd:    cmd,
 		tmp:    entry.Env["TMPDIR"],
 		grace:  grace,
-		drain:  pipeDrainTimeout,
+		drain:  spawn.DrainTimeout,
 		maxLen: maxLineBytes,
-		limits: limits,
 	}
 	alg := conveyor.Algorithm{
 		Name:         entry.Name,
@@ -137,8 +110,8 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 // jobEnv returns the environment of one attempt, sorted: the base env with
 // TMPDIR set to the attempt's directory, plus the job variables.
 func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
-	env := make(map[string]string, len(h.env)+8)
-	for k, v := range h.env {
+	env := make(map[string]string, len(h.cmd.Env)+8)
+	for k, v := range h.cmd.Env {
 		env[k] = v
 	}
 	env["TMPDIR"] = tmpDir
@@ -153,12 +126,7 @@ func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
 	if !t.Deadline.IsZero() {
 		env[envDeadline] = t.Deadline.UTC().Format(time.RFC3339)
 	}
-	list := make([]string, 0, len(env))
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	slices.Sort(list)
-	return list
+	return spawn.EnvList(env)
 }
 
 var _ runner.Kind = Kind{}

@@ -66,8 +66,8 @@ func TestProvision(t *testing.T) {
 		t.Errorf("algorithm = %s\nwant %s", gotJSON, wantJSON)
 	}
 	h := served[0].Handler.(*handler)
-	if !filepath.IsAbs(h.path) || filepath.Base(h.path) != "sh" {
-		t.Errorf("executable = %q, want an absolute path to sh", h.path)
+	if !filepath.IsAbs(h.cmd.Path) || filepath.Base(h.cmd.Path) != "sh" {
+		t.Errorf("executable = %q, want an absolute path to sh", h.cmd.Path)
 	}
 	if h.grace != config.DefaultGrace {
 		t.Errorf("grace = %v, want the default %v", h.grace, config.DefaultGrace)
@@ -92,7 +92,7 @@ func TestProvisionSchemaAndDir(t *testing.T) {
 	if got, want := string(served[0].Algorithm.InputSchema), `{"required":["n"],"type":"object"}`; got != want {
 		t.Errorf("input schema = %s, want %s", got, want)
 	}
-	if got := served[0].Handler.(*handler).path; got != script {
+	if got := served[0].Handler.(*handler).cmd.Path; got != script {
 		t.Errorf("executable = %q, want %q (relative to dir)", got, script)
 	}
 }

@@ -23,15 +23,11 @@ import (
 // Provision and safe for concurrent use.
 type handler struct {
 	name   string
-	path   string            // the resolved executable
-	args   []string          // argv as configured; args[0] names the program
-	dir    string            // absolute working directory
-	env    map[string]string // inherited variables and the entry's env
-	tmp    string            // parent of per-attempt directories; "" = os.TempDir()
-	grace  time.Duration     // between SIGTERM and SIGKILL
-	drain  time.Duration     // how long pipes may stay open after the group is killed
-	maxLen int               // longest line kept
-	limits spawn.Limits      // user and rlimits of each process
+	cmd    spawn.Command // the program, its dir, base env, user and rlimits
+	tmp    string        // parent of per-attempt directories; "" = os.TempDir()
+	grace  time.Duration // between SIGTERM and SIGKILL
+	drain  time.Duration // how long pipes may stay open after the group is killed
+	maxLen int           // longest line kept
 }
 
 // Run runs one attempt as a process and returns the JSON of its OUTPUT:
@@ -83,7 +79,7 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	if err := os.WriteFile(inputPath, input, 0o600); err != nil {
 		return nil, fmt.Errorf("exec %s: write input: %w", h.name, err)
 	}
-	if uid, gid, ok := h.limits.Owner(); ok {
+	if uid, gid, ok := h.cmd.Limits.Owner(); ok {
 		// The process's own user must own its private directory.
 		if err := errors.Join(os.Chown(tmpDir, uid, gid), os.Chown(inputPath, uid, gid)); err != nil {
 			return nil, fmt.Errorf("exec %s: hand the temporary files to the user: %w", h.name, err)
@@ -97,9 +93,9 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 
 	var st outcome
 	p := &process{
-		path:  h.path,
-		args:  h.args,
-		dir:   h.dir,
+		path:  h.cmd.Path,
+		args:  h.cmd.Args,
+		dir:   h.cmd.Dir,
 		env:   h.jobEnv(t, tmpDir, inputPath),
 		stdin: stdin,
 		grace: h.grace,
@@ -109,11 +105,11 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 		},
 		stderr: func(line string, dropped int) {
 			line = strings.ToValidUTF8(truncated(line, dropped), "\uFFFD")
-			st.stderr.add(line)
+			st.stderr.Add(line)
 			t.Reporter.Log("stderr", line)
 		},
 		maxLen: h.maxLen,
-		limits: h.limits,
+		limits: h.cmd.Limits,
 	}
 	res, err := p.run(ctx)
 	if err != nil {
@@ -149,7 +145,7 @@ type outcome struct {
 	failed bool            // an ERROR: or FATAL: line was seen
 	fatal  bool            // the first such line was FATAL: no retries
 	badOut string          // why an OUTPUT: line was rejected
-	stderr tail
+	stderr spawn.Tail
 }
 
 // stdout handles one stdout line.

@@ -16,9 +16,6 @@ const (
 	// maxLineBytes caps one line of stdout or stderr; the rest of a longer
 	// line is read and dropped, so an OUTPUT: line must be shorter.
 	maxLineBytes = 1 << 20
-	// tailLines and tailBytes bound the stderr tail kept for error details.
-	tailLines = 20
-	tailBytes = 4 << 10
 	// maxMessageBytes caps the message of an ERROR: or FATAL: line.
 	maxMessageBytes = 4 << 10
 )
@@ -160,28 +157,3 @@ func truncated(line string, dropped int) string {
 	}
 	return fmt.Sprintf("%s … [line truncated: %d more bytes dropped]", line, dropped)
 }
-
-// tail keeps the last lines written to it, at most tailLines lines and
-// about tailBytes bytes. The zero value is empty and ready to use; it is not
-// safe for concurrent use.
-type tail struct {
-	lines []string
-	size  int
-}
-
-// add appends line, dropping the oldest lines beyond the bounds. A line
-// longer than tailBytes keeps its end.
-func (t *tail) add(line string) {
-	if len(line) > tailBytes {
-		line = "…" + line[len(line)-tailBytes:]
-	}
-	t.lines = append(t.lines, line)
-	t.size += len(line) + 1
-	for len(t.lines) > tailLines || (t.size > tailBytes && len(t.lines) > 1) {
-		t.size -= len(t.lines[0]) + 1
-		t.lines = t.lines[1:]
-	}
-}
-
-// String returns the kept lines joined by newlines.
-func (t *tail) String() string { return strings.ToValidUTF8(strings.Join(t.lines, "\n"), "\uFFFD") }

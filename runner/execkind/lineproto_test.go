@@ -1,7 +1,6 @@
 package execkind
 
 import (
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -108,34 +107,5 @@ func TestReadLinesLong(t *testing.T) {
 	}
 	if len(got[2].line) != maxLen || got[2].dropped != 0 {
 		t.Errorf("line 3: %d bytes, %d dropped; want %d, 0", len(got[2].line), got[2].dropped, maxLen)
-	}
-}
-
-func TestTail(t *testing.T) {
-	var tl tail
-	if got := tl.String(); got != "" {
-		t.Errorf("empty tail = %q", got)
-	}
-	for i := range 30 {
-		tl.add(fmt.Sprint("line ", i))
-	}
-	lines := strings.Split(tl.String(), "\n")
-	if len(lines) != tailLines || lines[0] != "line 10" || lines[len(lines)-1] != "line 29" {
-		t.Errorf("tail of 30 lines = %q, want lines 10 to 29", lines)
-	}
-
-	tl = tail{}
-	for range 10 {
-		tl.add(strings.Repeat("a", 1000))
-	}
-	tl.add("last")
-	if got := tl.String(); len(got) > tailBytes || !strings.HasSuffix(got, "\nlast") {
-		t.Errorf("tail of long lines: %d bytes ending %q; want at most %d ending in last", len(got), got[max(0, len(got)-10):], tailBytes)
-	}
-
-	tl = tail{}
-	tl.add(strings.Repeat("b", 3*tailBytes) + "end")
-	if got := tl.String(); !strings.HasSuffix(got, "end") || len(got) > tailBytes+len("…") {
-		t.Errorf("tail of one huge line: %d bytes, want its last %d", len(got), tailBytes)
 	}
 }

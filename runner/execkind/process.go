@@ -17,11 +17,6 @@ import (
 	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
-// pipeDrainTimeout bounds how long Run waits for stdout and stderr to
-// close once the process group is gone: a process that left the group
-// (setsid) may hold them open for ever.
-const pipeDrainTimeout = 2 * time.Second
-
 // process is one run of a command in its own process group. Its lifecycle
 // follows Nomad's drivers: start; wait for the leader to exit; on cancel,
 // SIGTERM the group, then SIGKILL it after the grace period; once the
@@ -86,6 +81,8 @@ func (p *process) run(ctx context.Context) (exit, error) {
 	var readers sync.WaitGroup
 	readers.Go(func() { _ = readLines(outR, p.maxLen, p.stdout) })
 	readers.Go(func() { _ = readLines(errR, p.maxLen, p.stderr) })
+	read := make(chan struct{}) // closed once both readers are done
+	go func() { readers.Wait(); close(read) }()
 
 	exited := make(chan struct{})
 	how := make(chan string, 1)
@@ -96,8 +93,8 @@ func (p *process) run(ctx context.Context) (exit, error) {
 	signalled := <-how
 	// The leader is gone: so is the job. Kill what it left behind, which
 	// also closes their copies of the pipes.
-	_ = killGroup(pgid, syscall.SIGKILL)
-	p.drainPipes(&readers, outR, errR)
+	_ = spawn.KillGroup(pgid, syscall.SIGKILL)
+	spawn.DrainPipes(read, p.drain, outR, errR)
 
 	var ee *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &ee) {
@@ -116,46 +113,10 @@ func (p *process) watch(ctx context.Context, pgid int, exited <-chan struct{}) s
 		return ""
 	case <-ctx.Done():
 	}
-	_ = killGroup(pgid, syscall.SIGTERM)
-	timer := time.NewTimer(p.grace)
-	defer timer.Stop()
-	select {
-	case <-exited:
-		return "stopped with SIGTERM"
-	case <-timer.C:
+	if spawn.StopGroup(pgid, syscall.SIGTERM, p.grace, exited) {
+		return fmt.Sprintf("killed with SIGKILL after a %v grace period", p.grace)
 	}
-	_ = killGroup(pgid, syscall.SIGKILL)
-	return fmt.Sprintf("killed with SIGKILL after a %v grace period", p.grace)
-}
-
-// drainPipes waits for the readers to reach EOF. If a process outside the
-// group still holds a pipe after the drain timeout, it closes the read
-// ends, which ends the readers, and waits for them.
-func (p *process) drainPipes(readers *sync.WaitGroup, pipes ...*os.File) {
-	done := make(chan struct{})
-	go func() {
-		readers.Wait()
-		close(done)
-	}()
-	timer := time.NewTimer(p.drain)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-		closeAll(pipes...)
-		<-done
-	}
-	closeAll(pipes...)
-}
-
-// killGroup sends sig to every process of the group pgid. It returns nil
-// also when the group no longer exists.
-func killGroup(pgid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pgid, sig)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	return err
+	return "stopped with SIGTERM"
 }
 
 // closeAll closes files, ignoring errors: they are pipe ends and the temp

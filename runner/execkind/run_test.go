@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
@@ -72,7 +73,7 @@ func newHandler(t *testing.T, command []string, edit ...func(*config.Algorithm))
 }
 
 func pyScript(t *testing.T) *handler {
-	return newHandler(t, []string{runnertest.Python(t), "testdata/script.py"})
+	return newHandler(t, []string{testenv.Python(t), "testdata/script.py"})
 }
 
 // run runs one attempt with input and a fresh recorder, bounded by a
@@ -233,7 +234,7 @@ func TestRunEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, []string{runnertest.Python(t), script}, func(e *config.Algorithm) {
+	h := newHandler(t, []string{testenv.Python(t), script}, func(e *config.Algorithm) {
 		e.Dir = workDir
 		e.Env = map[string]string{"MODEL_PATH": "/models/m.json", "LANG": "en_US.UTF-8", "TMPDIR": tmpParent}
 	})
@@ -305,7 +306,7 @@ func withTmp(dir string) func(*config.Algorithm) {
 
 func TestRunRemovesTempDirOnFailure(t *testing.T) {
 	dir := t.TempDir()
-	h := newHandler(t, []string{runnertest.Python(t), "testdata/script.py"}, withTmp(dir))
+	h := newHandler(t, []string{testenv.Python(t), "testdata/script.py"}, withTmp(dir))
 	for _, input := range []string{`{"exit": 1}`, `{"signal": 9}`, `{"stdout": ["OUTPUT: nope"]}`} {
 		if _, err, _ := run(t, h, input); err == nil {
 			t.Errorf("Run(%s) succeeded, want an error", input)

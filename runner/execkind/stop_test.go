@@ -15,8 +15,8 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
 
 // gone reports whether process pid no longer runs: it does not exist, or
@@ -172,22 +172,30 @@ func pidOutput(t *testing.T, out json.RawMessage, err error) int {
 }
 
 func TestLeftoverProcessKilled(t *testing.T) {
-	// The script exits 0 but leaves a process in its group holding stdout:
-	// Run kills it and returns without waiting for the drain timeout.
+	// The script exits 0 but leaves a process in its group holding stdout
+	// for 300s: Run kills it, which closes the pipe, and returns. With a
+	// drain timeout of an hour, a Run that waited for the pipe instead
+	// would not return at all.
 	h := newHandler(t, []string{"sh", "testdata/daemon.sh"})
-	h.drain = time.Minute
-	began := time.Now()
-	out, err, _ := run(t, h, `{}`)
-	if elapsed := time.Since(began); elapsed > 5*time.Second {
-		t.Errorf("Run took %v", elapsed)
+	h.drain = time.Hour
+	type result struct {
+		out json.RawMessage
+		err error
 	}
-	assertGone(t, pidOutput(t, out, err))
+	done := make(chan result, 1)
+	go func() { out, err, _ := run(t, h, `{}`); done <- result{out, err} }()
+	select {
+	case r := <-done:
+		assertGone(t, pidOutput(t, r.out, r.err))
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute: it waits for the pipe the leftover process holds instead of killing it")
+	}
 }
 
 func TestEscapedProcessDoesNotBlock(t *testing.T) {
 	// A process in its own session is out of reach of the group kill; the
 	// pipes it holds open are closed after the drain timeout.
-	h := newHandler(t, []string{runnertest.Python(t), "testdata/escape.py"})
+	h := newHandler(t, []string{testenv.Python(t), "testdata/escape.py"})
 	h.drain = 200 * time.Millisecond
 	out, err, _ := run(t, h, `{}`)
 	pid := pidOutput(t, out, err)

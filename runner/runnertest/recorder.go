@@ -1,8 +1,6 @@
 package runnertest
 
 import (
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,21 +95,4 @@ func (r *Recorder) WaitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-var pythonPath = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	return strings.TrimSpace(string(out)), err
-})
-
-// Python returns the path of the python3 interpreter itself, for tests
-// that start Python processes: a wrapper such as pyenv's shim would add to
-// their environment and be slow to start. It skips the test without one.
-func Python(t testing.TB) string {
-	t.Helper()
-	p, err := pythonPath()
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
-	return p
 }

@@ -1,7 +1,8 @@
 // Package runnertest is the conformance suite every runner kind passes: the
 // behaviour the runner relies on whatever executes the algorithm — outputs,
-// failures, permanent failures, progress and logs, and prompt stops on
-// cancel and deadline.
+// failures, permanent failures, progress and logs, and stops on cancel and
+// deadline. The suite checks what happens, not how fast: its time limits
+// only turn a hang into a failure.
 //
 // A kind's test provisions one algorithm per Behaviour, written in the
 // kind's own terms (a Go function, a script, a worker module), and calls
@@ -52,8 +53,10 @@ type Provision func(t *testing.T, b Behaviour) runner.Handler
 
 // Options adjust the suite to a kind.
 type Options struct {
-	// Stop bounds how long Run may take to return after its context ends:
-	// the kind's grace period plus its own latency. Default 10s.
+	// Stop bounds how long Run may take to return after its context ends
+	// before the suite reports a hang. It is no measure of speed (that is
+	// for benchmarks), so it should be well above the kind's grace period.
+	// Default 30s.
 	Stop time.Duration
 	// Skip lists behaviours the kind cannot express, with the reason in
 	// the kind's documentation.
@@ -71,7 +74,7 @@ func Run(t *testing.T, provision Provision, opts ...Options) {
 		o = opts[0]
 	}
 	if o.Stop == 0 {
-		o.Stop = 10 * time.Second
+		o.Stop = 30 * time.Second
 	}
 	skip := map[Behaviour]bool{}
 	for _, b := range o.Skip {
@@ -103,9 +106,38 @@ func task(input string, rec *Recorder) *runner.Task {
 	return &runner.Task{JobID: "01TESTJOB", Algorithm: "conformance", Input: json.RawMessage(input), Attempt: 1, Reporter: rec}
 }
 
-func testEcho(t *testing.T, h runner.Handler, _ Options) {
+// finishTimeout bounds an attempt of a behaviour that ends on its own, so
+// that one that never does fails the test instead of hanging it.
+const finishTimeout = time.Minute
+
+// run runs one attempt of h and returns what it returned. It fails the
+// test if the attempt is still running after finishTimeout, or if Run
+// then does not return within o.Stop of its context's end.
+func run(t *testing.T, h runner.Handler, input string, rec *Recorder, o Options) (json.RawMessage, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
+	defer cancel()
+	type result struct {
+		out json.RawMessage
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { out, err := h.Run(ctx, task(input, rec)); done <- result{out, err} }()
+	select {
+	case r := <-done:
+		if ctx.Err() != nil {
+			t.Fatalf("the attempt did not finish within %v: %v", finishTimeout, r.err)
+		}
+		return r.out, r.err
+	case <-time.After(finishTimeout + o.Stop):
+		t.Fatalf("Run did not return within %v, nor within %v of its deadline", finishTimeout, o.Stop)
+		return nil, nil
+	}
+}
+
+func testEcho(t *testing.T, h runner.Handler, o Options) {
 	in := `{"text":"héllo","n":[1,2.5,null],"deep":{"ok":true}}`
-	out, err := h.Run(context.Background(), task(in, NewRecorder()))
+	out, err := run(t, h, in, NewRecorder(), o)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -114,8 +146,8 @@ func testEcho(t *testing.T, h runner.Handler, _ Options) {
 	}
 }
 
-func testFail(t *testing.T, h runner.Handler, _ Options) {
-	_, err := h.Run(context.Background(), task(`{"message":"boom 42"}`, NewRecorder()))
+func testFail(t *testing.T, h runner.Handler, o Options) {
+	_, err := run(t, h, `{"message":"boom 42"}`, NewRecorder(), o)
 	if err == nil || !strings.Contains(err.Error(), "boom 42") {
 		t.Fatalf("err = %v, want one that says boom 42", err)
 	}
@@ -124,16 +156,16 @@ func testFail(t *testing.T, h runner.Handler, _ Options) {
 	}
 }
 
-func testFailPermanently(t *testing.T, h runner.Handler, _ Options) {
-	_, err := h.Run(context.Background(), task(`{"message":"bad input 7"}`, NewRecorder()))
+func testFailPermanently(t *testing.T, h runner.Handler, o Options) {
+	_, err := run(t, h, `{"message":"bad input 7"}`, NewRecorder(), o)
 	if err == nil || !strings.Contains(err.Error(), "bad input 7") || !conveyor.IsPermanent(err) {
 		t.Fatalf("err = %v (permanent %v), want a permanent error that says bad input 7", err, conveyor.IsPermanent(err))
 	}
 }
 
-func testReport(t *testing.T, h runner.Handler, _ Options) {
+func testReport(t *testing.T, h runner.Handler, o Options) {
 	rec := NewRecorder()
-	out, err := h.Run(context.Background(), task(`{}`, rec))
+	out, err := run(t, h, `{}`, rec, o)
 	if err != nil || !sameJSON(t, out, json.RawMessage(`{"ok":true}`)) {
 		t.Fatalf("Run: %s, %v", out, err)
 	}

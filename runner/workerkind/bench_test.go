@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	_ "github.com/conveyor-run/conveyor/runner/execkind"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
 
 // BenchmarkNoopOverhead measures the per-job overhead of a Python no-op
@@ -27,7 +27,7 @@ import (
 // It calls the kinds' handlers directly: what it measures is the kind,
 // not the broker or HTTP around it.
 func BenchmarkNoopOverhead(b *testing.B) {
-	py := runnertest.Python(b)
+	py := testenv.Python(b)
 	dir, _ := filepath.Abs("testdata")
 	for _, kind := range []string{"worker", "exec"} {
 		for _, n := range []int{1, 2} {

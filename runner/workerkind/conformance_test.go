@@ -22,5 +22,5 @@ func TestConformance(t *testing.T) {
 			e.Grace = conveyor.Duration(time.Second)
 		}))
 		return hs[string(b)]
-	}, runnertest.Options{Stop: 3 * time.Second})
+	})
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/runner/runnertest"
 )
@@ -74,7 +75,7 @@ func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
 	}
 	e := config.Algorithm{
 		Kind:    KindName,
-		Command: []string{runnertest.Python(t), "-m", "conveyor.worker", "algos"},
+		Command: []string{testenv.Python(t), "-m", "conveyor.worker", "algos"},
 		Dir:     dir,
 		Workers: config.Workers{Max: 1},
 		Grace:   conveyor.Duration(2 * time.Second),
@@ -116,6 +117,19 @@ func runCtx(ctx context.Context, h runner.Handler, alg, input string) (json.RawM
 	rec := &recorder{}
 	out, err := h.Run(ctx, task(alg, input, rec))
 	return out, err, rec
+}
+
+// result waits for a Run started in the background to send its error on
+// done, and fails the test if it has not within 30s.
+func result(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30s")
+		return nil
+	}
 }
 
 func task(alg, input string, rec *recorder) *runner.Task {

@@ -7,7 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,37 +127,15 @@ func newSpec(entry config.Algorithm) (spec, error) {
 			return fail("%v", err)
 		}
 	}
-	for k, v := range entry.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return fail("env %q: not a valid environment variable", k)
-		}
-		if k == envProtocol {
-			return fail("env %s: reserved: conveyor sets it", k)
-		}
+	if _, ok := entry.Env[envProtocol]; ok {
+		return fail("env %s: reserved: conveyor sets it", envProtocol)
 	}
-	dir, err := filepath.Abs(cmp.Or(entry.Dir, "."))
+	cmd, err := spawn.CommandOf(entry)
 	if err != nil {
-		return fail("dir %q: %v", entry.Dir, err)
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return fail("dir: %v", err)
-	} else if !fi.IsDir() {
-		return fail("dir %s: not a directory", dir)
-	}
-	pathEnv, ok := entry.Env["PATH"]
-	if !ok {
-		pathEnv = os.Getenv("PATH")
-	}
-	path, err := spawn.LookPath(entry.Command[0], dir, pathEnv)
-	if err != nil {
-		return fail("command %q: %v", entry.Command[0], err)
-	}
-	limits, err := spawn.LimitsOf(entry)
-	if err != nil {
-		return fail("user: %v", err)
+		return fail("%v", err)
 	}
 	sdk, sdkErr := pysdk.Dir()
-	return spec{path: path, args: slices.Clone(entry.Command), dir: dir, env: environ(entry.Env, sdk, sdkErr), limits: limits}, nil
+	return spec{cmd: cmd, env: environ(cmd.Env, sdk, sdkErr)}, nil
 }
 
 // served returns the algorithms of the hello that the entry serves.
@@ -206,21 +184,17 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Se
 	return out, nil
 }
 
-// environ returns the environment of the entry's processes, sorted: the
-// inherited variables, the entry's env, CONVEYOR_PROTOCOL, and PYTHONPATH
-// with the bundled SDK after the entry's own PYTHONPATH (if any).
-func environ(extra map[string]string, sdk string, sdkErr error) []string {
-	env := spawn.Env(extra)
+// environ returns the environment of the entry's processes, sorted: base
+// (the inherited variables and the entry's env), CONVEYOR_PROTOCOL, and
+// PYTHONPATH with the bundled SDK after the entry's own PYTHONPATH (if
+// any). It leaves base as it is.
+func environ(base map[string]string, sdk string, sdkErr error) []string {
+	env := maps.Clone(base)
 	env[envProtocol] = fmt.Sprint(workerproto.Version)
 	if sdkErr == nil {
-		env["PYTHONPATH"] = strings.TrimPrefix(extra["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))
+		env["PYTHONPATH"] = strings.TrimPrefix(env["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))
 	}
-	list := make([]string, 0, len(env))
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	slices.Sort(list)
-	return list
+	return spawn.EnvList(env)
 }
 
 // Interface guards.

@@ -10,15 +10,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
 // Limits on a worker's stdout and stderr.
 const (
 	// maxOutputLine cuts longer stdout and stderr lines into pieces.
 	maxOutputLine = 64 << 10
-	// tailLines and tailBytes bound the stderr tail kept for error details.
-	tailLines = 20
-	tailBytes = 4 << 10
 	// settleTimeout bounds how long a job waits, after its answer, for
 	// the worker's earlier output to be read.
 	settleTimeout = time.Second
@@ -150,42 +149,4 @@ func (o *output) finishSettle() {
 // wait waits up to d for the reader to reach EOF, then closes the file,
 // which ends the reader if a process outside the group still holds the
 // pipe, and waits for it.
-func (o *output) wait(d time.Duration) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-o.done:
-	case <-timer.C:
-	}
-	_ = o.f.Close()
-	<-o.done
-}
-
-// tail keeps the last lines written to it, at most tailLines lines and
-// about tailBytes bytes. It is safe for concurrent use.
-type tail struct {
-	mu    sync.Mutex
-	lines []string
-	size  int
-}
-
-func (t *tail) add(line string) {
-	if len(line) > tailBytes {
-		line = "…" + line[len(line)-tailBytes:]
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.lines = append(t.lines, line)
-	t.size += len(line) + 1
-	for len(t.lines) > tailLines || (t.size > tailBytes && len(t.lines) > 1) {
-		t.size -= len(t.lines[0]) + 1
-		t.lines = t.lines[1:]
-	}
-}
-
-// String returns the kept lines joined by newlines.
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.ToValidUTF8(strings.Join(t.lines, "\n"), "\uFFFD")
-}
+func (o *output) wait(d time.Duration) { spawn.DrainPipes(o.done, d, o.f) }

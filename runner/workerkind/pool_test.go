@@ -14,7 +14,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
-	"github.com/conveyor-run/conveyor/runner/runnertest"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestPoolGrowsAndRetires runs two jobs at once on a pool of min 0, max
@@ -50,7 +50,7 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ch := range []chan error{done1, done2, third} {
-		if err := <-ch; err != nil {
+		if err := result(t, ch); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +85,7 @@ func TestCrashLoopBacksOff(t *testing.T) {
 	script, _ := filepath.Abs("testdata/flaky_start.sh")
 	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
 		e.Command = []string{"sh", script}
-		e.Env = map[string]string{"STARTS": starts, "MARKER": marker, "PYTHON": runnertest.Python(t)}
+		e.Env = map[string]string{"STARTS": starts, "MARKER": marker, "PYTHON": testenv.Python(t)}
 		e.Workers = config.Workers{Min: 1, Max: 1}
 	}))
 	_, err, _ := run(t, hs["crash"], "crash", `{}`) // the only worker dies
@@ -123,7 +123,7 @@ func TestCrashLoopBacksOff(t *testing.T) {
 func TestCloseLeavesNoProcess(t *testing.T) {
 	served, err := Kind{}.Provision(context.Background(), pyEntry(t, func(e *config.Algorithm) {
 		e.Workers = config.Workers{Min: 2, Max: 2}
-		e.Command = []string{"sh", "-c", `sleep 300 & echo "child $!" >&2; exec "$0" -m conveyor.worker algos`, runnertest.Python(t)}
+		e.Command = []string{"sh", "-c", `sleep 300 & echo "child $!" >&2; exec "$0" -m conveyor.worker algos`, testenv.Python(t)}
 	}))
 	if err != nil {
 		t.Fatal(err)

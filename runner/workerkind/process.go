@@ -19,19 +19,10 @@ import (
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
-// pipeDrainTimeout bounds how long the pipes of an exited worker are read
-// after its process group is gone: a process that left the group may hold
-// them open for ever.
-const pipeDrainTimeout = 2 * time.Second
-
 // spec is how to start one worker process.
 type spec struct {
-	path string   // the resolved executable
-	args []string // argv as configured
-	dir  string
-	env  []string
-	// limits are the user and rlimits of each worker process.
-	limits spawn.Limits
+	cmd spawn.Command // the program, its dir, user and rlimits
+	env []string      // cmd.Env with the worker's own variables, sorted
 }
 
 // proc is one worker process: its pipes, the goroutines that read them,
@@ -45,7 +36,7 @@ type proc struct {
 	log     *slog.Logger
 	jobs    *os.File // runner → worker (the worker's fd 3)
 	w       *workerproto.Writer
-	stderr  tail
+	stderr  spawn.Tail
 
 	// settle returns once the stdout and stderr written so far are read.
 	settle func()
@@ -105,18 +96,18 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		return nil, err
 	}
 	cmd := &exec.Cmd{
-		Path:        s.path,
-		Args:        s.args,
-		Dir:         s.dir,
+		Path:        s.cmd.Path,
+		Args:        s.cmd.Args,
+		Dir:         s.cmd.Dir,
 		Env:         s.env,
 		Stdout:      outW,
 		Stderr:      errW,
 		ExtraFiles:  []*os.File{jobsR, evW}, // fds 3 and 4
 		SysProcAttr: spawn.Group(),
 	}
-	if err := spawn.Start(cmd, s.limits); err != nil {
+	if err := spawn.Start(cmd, s.cmd.Limits); err != nil {
 		closeAll(files...)
-		return nil, fmt.Errorf("start %s: %w", s.args[0], err)
+		return nil, fmt.Errorf("start %s: %w", s.cmd.Args[0], err)
 	}
 	// The child has its copies; ours would keep the pipes from ever
 	// reaching EOF.
@@ -131,15 +122,15 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		exited:  make(chan struct{}),
 	}
 	stdout := newOutput(outR, func(line string) { p.outputLine("stdout", line) })
-	stderr := newOutput(errR, func(line string) { p.stderr.add(line); p.outputLine("stderr", line) })
+	stderr := newOutput(errR, func(line string) { p.stderr.Add(line); p.outputLine("stderr", line) })
 	proto := make(chan struct{})
 	go stdout.read()
 	go stderr.read()
 	go func() { defer close(proto); p.readProtocol(evR) }()
 	go p.wait(cmd, func() {
-		p.waitPipe(proto, evR)
-		stdout.wait(pipeDrainTimeout)
-		stderr.wait(pipeDrainTimeout)
+		spawn.DrainPipes(proto, spawn.DrainTimeout, evR)
+		stdout.wait(spawn.DrainTimeout)
+		stderr.wait(spawn.DrainTimeout)
 	})
 	p.settle = func() {
 		var wg sync.WaitGroup
@@ -154,24 +145,11 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 // readers with drain, and closes p.exited.
 func (p *proc) wait(cmd *exec.Cmd, drain func()) {
 	err := cmd.Wait()
-	_ = killGroup(p.pid, syscall.SIGKILL)
+	_ = spawn.KillGroup(p.pid, syscall.SIGKILL)
 	drain()
 	_ = p.jobs.Close()
 	p.status = exitStatus(cmd, err)
 	close(p.exited)
-}
-
-// waitPipe waits for the protocol reader to reach EOF, closing the pipe
-// after the drain timeout if it does not.
-func (p *proc) waitPipe(done <-chan struct{}, f *os.File) {
-	timer := time.NewTimer(pipeDrainTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-	}
-	_ = f.Close()
-	<-done
 }
 
 func exitStatus(cmd *exec.Cmd, err error) string {
@@ -272,14 +250,7 @@ func (p *proc) stop(grace time.Duration) {
 	p.stopping = true
 	p.mu.Unlock()
 	_ = p.jobs.Close()
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-p.exited:
-		return
-	case <-timer.C:
-	}
-	p.kill()
+	spawn.StopGroup(p.pid, 0, grace, p.exited) // closing fd 3 was the request
 	<-p.exited
 }
 
@@ -289,7 +260,7 @@ func (p *proc) kill() {
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
-	_ = killGroup(p.pid, syscall.SIGKILL)
+	_ = spawn.KillGroup(p.pid, syscall.SIGKILL)
 }
 
 // expectedExit reports whether the pool stopped the worker.
@@ -297,14 +268,4 @@ func (p *proc) expectedExit() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stopping
-}
-
-// killGroup sends sig to every process of the group pgid. It returns nil
-// also when the group no longer exists.
-func killGroup(pgid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pgid, sig)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	return err
 }

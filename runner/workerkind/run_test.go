@@ -98,7 +98,7 @@ func TestCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		_, done := holdJob(t, ctx, h, fmt.Sprintf(`{"path": %q}`, never))
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the worker stopped the job") {
+		if err := result(t, done); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the worker stopped the job") {
 			t.Fatalf("Run = %v, want the worker to stop it", err)
 		}
 		if got := pidOf(t, h); got != pid {
@@ -110,12 +110,12 @@ func TestCancel(t *testing.T) {
 		rec, done := holdJob(t, ctx, h, fmt.Sprintf(`{"path": %q, "honour_cancel": false}`, never))
 		start := time.Now()
 		cancel()
-		err := <-done
+		err := result(t, done)
 		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "process group was killed") {
 			t.Fatalf("Run = %v, want a kill", err)
 		}
-		if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
-			t.Errorf("Run returned %v after the cancel, want just after the 300ms grace", d)
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Errorf("Run returned %v after the cancel, before the 300ms grace was over", d)
 		}
 		if alive(pid) {
 			t.Errorf("worker %d still alive after the kill", pid)

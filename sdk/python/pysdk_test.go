@@ -1,6 +1,7 @@
 package pysdk
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -8,24 +9,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
-// python returns the python3 interpreter itself (not a wrapper such as
-// pyenv's shim, which is slow to start), or skips the test without one.
-func python(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("python3 is not installed (%v): the Python SDK's tests need it", err)
-	}
-	return strings.TrimSpace(string(out))
-}
+// unittestTimeout bounds the run of the SDK's own tests, which take
+// seconds: a test that hangs fails TestPythonSDK instead of hanging it.
+const unittestTimeout = 3 * time.Minute
 
 // TestPythonSDK runs the SDK's own tests, python3 -m unittest, so that
 // `go test ./...` runs them too. They replay the golden transcripts of
 // workerproto/testdata against real worker processes.
 func TestPythonSDK(t *testing.T) {
-	py := python(t)
+	py := testenv.Python(t)
 	// go test caches results by the files the test binary reads: read
 	// the Python sources and transcripts so that changing one reruns this.
 	for _, pattern := range []string{"*.py", "conveyor/*.py", "tests/*.py", "../../workerproto/testdata/*.jsonl"} {
@@ -34,9 +31,15 @@ func TestPythonSDK(t *testing.T) {
 			_, _ = os.ReadFile(f)
 		}
 	}
-	cmd := exec.Command(py, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
+	ctx, cancel := context.WithTimeout(context.Background(), unittestTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.WaitDelay = 5 * time.Second // worker processes holding the output pipe cannot hang Wait
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("python3 -m unittest still ran after %v and was killed; its output so far:\n%s", unittestTimeout, out)
+	}
 	if err != nil {
 		t.Fatalf("python3 -m unittest: %v\n%s", err, out)
 	}
@@ -64,8 +67,10 @@ func TestDirExtractsTheSDK(t *testing.T) {
 	if err := extract(dir); err != nil {
 		t.Fatal(err)
 	}
-	py := python(t)
-	cmd := exec.Command(py, "-c", "import conveyor, conveyor.worker; print(conveyor.__file__)")
+	py := testenv.Python(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", "import conveyor, conveyor.worker; print(conveyor.__file__)")
 	cmd.Env = []string{"PYTHONPATH=" + dir, "PATH=" + os.Getenv("PATH")}
 	cmd.Dir = t.TempDir()
 	out, err := cmd.CombinedOutput()

@@ -1,0 +1,84 @@
+//go:build unix
+
+package spawn
+
+import (
+	"bufio"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startGroup starts a shell script in its own group, waits for its first
+// line (so that its traps are set), and returns the pid and a channel
+// closed once it is reaped.
+func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", script)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(cmd, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = KillGroup(cmd.Process.Pid, syscall.SIGKILL) })
+	ready := make(chan struct{})
+	go func() {
+		_, _ = bufio.NewReader(out).ReadString('\n')
+		close(ready)
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the script did not start within 30s")
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return cmd.Process.Pid, exited
+}
+
+// waitExited fails the test unless exited is closed within 30s.
+func waitExited(t *testing.T, exited <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process group's leader did not exit within 30s")
+	}
+}
+
+func TestStopGroup(t *testing.T) {
+	t.Run("honours SIGTERM", func(t *testing.T) {
+		pid, exited := startGroup(t, "echo ready; exec sleep 300")
+		if killed := StopGroup(pid, syscall.SIGTERM, time.Minute, exited); killed {
+			t.Error("StopGroup killed a process that stopped on SIGTERM")
+		}
+		waitExited(t, exited)
+	})
+	t.Run("ignores SIGTERM", func(t *testing.T) {
+		pid, exited := startGroup(t, `trap "" TERM; echo ready; while :; do sleep 1; done`)
+		if killed := StopGroup(pid, syscall.SIGTERM, 200*time.Millisecond, exited); !killed {
+			t.Error("StopGroup says the process stopped on a SIGTERM it ignores")
+		}
+		waitExited(t, exited)
+	})
+	t.Run("no signal", func(t *testing.T) {
+		// sig 0 sends nothing: the process, which would stop on SIGTERM,
+		// runs until the grace period is over and is then killed.
+		pid, exited := startGroup(t, "echo ready; exec sleep 300")
+		if killed := StopGroup(pid, 0, 200*time.Millisecond, exited); !killed {
+			t.Error("StopGroup with no signal did not kill")
+		}
+		waitExited(t, exited)
+	})
+}
+
+func TestKillGroupGone(t *testing.T) {
+	pid, exited := startGroup(t, "echo ready")
+	waitExited(t, exited)
+	if err := KillGroup(pid, syscall.SIGKILL); err != nil {
+		t.Errorf("KillGroup of a group that is gone: %v, want nil", err)
+	}
+}
