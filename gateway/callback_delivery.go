@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,11 +35,15 @@ import (
 //     delivered or given up, a job that turned final while no gateway ran
 //     is not forgotten.
 //   - The gateways share one durable pull consumer of that queue, so each
-//     delivery goes to one gateway. It POSTs the job, records the attempt
-//     on the job record (compare-and-swap), then acknowledges on success
-//     or gives the message back with NakWithDelay — the backoff lives in
-//     the broker, not in a gateway's memory. A gateway that dies mid-
-//     attempt never acknowledges; after AckWait another gateway retries.
+//     delivery goes to one gateway. A gateway pulls a message only when it
+//     has a free delivery slot, POSTs the job, records the attempt on the
+//     job record (compare-and-swap), then acknowledges on success or gives
+//     the message back with NakWithDelay — the backoff lives in the
+//     broker, not in a gateway's memory.
+//   - A delivery is leased for callbackLease, and the gateway making it
+//     renews the lease (InProgress) while it runs, however slow the
+//     receiver. A gateway that dies mid-attempt stops renewing, and
+//     another gateway retries within callbackLease.
 //
 // Delivery is at least once: a receiver may see a job twice (a gateway
 // that died between its POST and its record update) and should treat the
@@ -52,7 +57,6 @@ type deliverer struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	cc     jetstream.ConsumeContext
 	wg     sync.WaitGroup
 	sem    chan struct{} // bounds deliveries in flight
 	// attempts counts delivery attempts by result: delivered, failed
@@ -60,8 +64,16 @@ type deliverer struct {
 	attempts *prometheus.CounterVec
 }
 
-// maxDeliveries is how many callbacks one gateway POSTs at once.
-const maxDeliveries = 16
+const (
+	// maxDeliveries is how many callbacks one gateway POSTs at once.
+	maxDeliveries = 16
+	// callbackLease is the AckWait of a delivery: how long it stays with
+	// a gateway that stopped renewing it (died, or lost the broker)
+	// before another gateway may make it.
+	callbackLease = 6 * time.Second
+	// callbackRenew is how often a running delivery renews its lease.
+	callbackRenew = callbackLease / 3
+)
 
 func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliverer {
 	if cfg.Timeout == 0 {
@@ -90,39 +102,24 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 
 // Start opens the callback queue and starts queueing and delivering.
 func (d *deliverer) Start(ctx context.Context) error {
-	cons, err := d.b.CallbackQueue(ctx, d.cfg.Timeout+30*time.Second)
+	cons, err := d.b.CallbackQueue(ctx, callbackLease)
 	if err != nil {
 		return err
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.queueLoop()
-	d.cc, err = cons.Consume(d.receive, jetstream.PullMaxMessages(2*maxDeliveries))
-	if err != nil {
-		d.Stop()
-		return fmt.Errorf("consume callbacks: %w", err)
-	}
+	go d.pullLoop(cons)
 	return nil
 }
 
-// Stop stops pulling, abandons deliveries in flight and gives back the
-// messages it holds (they go to another gateway at once), and waits for
-// its goroutines.
+// Stop stops pulling, abandons deliveries in flight and gives back their
+// messages (they go to another gateway at once), and waits for its
+// goroutines. Jobs noted but not queued yet are queued by the next
+// gateway to start.
 func (d *deliverer) Stop() {
 	if d.cancel != nil {
-		d.cancel() // first: a receive waiting for a slot gives up
-	}
-	if d.cc != nil {
-		// Drain, not Stop: messages already pulled into the buffer go
-		// through receive, which gives them back now; stopped, they would
-		// wait out AckWait before another gateway could have them. And no
-		// receive may start a delivery once Wait below has begun.
-		d.cc.Drain()
-		select {
-		case <-d.cc.Closed():
-		case <-time.After(5 * time.Second):
-			d.log.Warn("callback consumer did not stop in 5s")
-		}
+		d.cancel()
 	}
 	d.wg.Wait()
 }
@@ -164,21 +161,87 @@ func (d *deliverer) queueLoop() {
 	}
 }
 
-// receive hands a message to a delivery goroutine, at most maxDeliveries
-// at once.
-func (d *deliverer) receive(msg jetstream.Msg) {
-	select {
-	case d.sem <- struct{}{}:
-	case <-d.ctx.Done():
-		_ = msg.Nak()
-		return
+// pullLoop takes a delivery from the queue whenever a slot is free, so
+// that no message waits in this gateway, its lease running, for a slot.
+func (d *deliverer) pullLoop(cons jetstream.Consumer) {
+	defer d.wg.Done()
+	failures := 0
+	for {
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.ctx.Done():
+			return
+		}
+		msg, err := cons.Next(jetstream.FetchContext(d.ctx))
+		if err != nil {
+			<-d.sem
+			if d.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+				failures = 0
+				continue // nothing to deliver for a while: pull again
+			}
+			delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+			failures++
+			d.log.Warn("pull callbacks", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-d.ctx.Done():
+				return
+			}
+			continue
+		}
+		failures = 0
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			defer func() { <-d.sem }()
+			renewed := d.renew(msg)
+			s := d.deliver(msg)
+			renewed()
+			s.apply(msg)
+		}()
 	}
-	d.wg.Add(1)
+}
+
+// renew renews msg's lease every callbackRenew until the function it
+// returns is called, which returns once renewing has stopped.
+func (d *deliverer) renew(msg jetstream.Msg) func() {
+	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer d.wg.Done()
-		defer func() { <-d.sem }()
-		d.deliver(msg)
+		defer close(stopped)
+		t := time.NewTicker(callbackRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = msg.InProgress()
+			case <-done:
+				return
+			}
+		}
 	}()
+	return func() { close(done); <-stopped }
+}
+
+// settle is what becomes of a delivery message after an attempt:
+// acknowledged (done with), or given back for redelivery after retryIn.
+type settle struct {
+	ack     bool
+	retryIn time.Duration
+}
+
+// apply acknowledges msg or gives it back.
+func (s settle) apply(msg jetstream.Msg) {
+	switch {
+	case s.ack:
+		_ = msg.Ack()
+	case s.retryIn > 0:
+		_ = msg.NakWithDelay(s.retryIn)
+	default:
+		_ = msg.Nak()
+	}
 }
 
 // errNotAllowed is the error of a callback whose host is no longer in
@@ -189,29 +252,29 @@ var errNotAllowed = errors.New("the callback host is not in callbacks.allow_host
 // settled the callback meanwhile.
 var errSettled = errors.New("callback already settled")
 
-// deliver makes one delivery attempt of the job msg names and settles the
-// message: ack when delivered, given up or moot; NakWithDelay otherwise.
-func (d *deliverer) deliver(msg jetstream.Msg) {
+// deliver makes one delivery attempt of the job msg names and says how to
+// settle the message: ack when delivered, given up or moot; give it back
+// with a delay otherwise.
+func (d *deliverer) deliver(msg jetstream.Msg) settle {
 	ctx := d.ctx
 	id := strings.TrimPrefix(msg.Subject(), "conveyor.callbacks.")
 	data, rev, err := d.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
-		_ = msg.Ack() // expired or never was: nothing to deliver
-		return
+		return settle{ack: true} // expired or never was: nothing to deliver
 	}
 	if err != nil {
-		_ = msg.NakWithDelay(d.cfg.Backoff)
-		return
+		if ctx.Err() != nil {
+			return settle{} // stopping
+		}
+		return settle{retryIn: d.cfg.Backoff}
 	}
 	var j conveyor.Job
 	if err := json.Unmarshal(data, &j); err != nil || !j.Status.Terminal() || !j.Callback.Pending() {
-		_ = msg.Ack()
-		return
+		return settle{ack: true}
 	}
 	status, postErr := d.post(ctx, &j, data)
 	if postErr != nil && ctx.Err() != nil {
-		_ = msg.Nak() // stopping: another gateway makes this attempt
-		return
+		return settle{} // stopping: another gateway makes this attempt now
 	}
 	now := time.Now().UTC()
 	updated, _, err := d.b.UpdateJob(context.WithoutCancel(ctx), id, &j, rev, func(j *conveyor.Job) error {
@@ -245,18 +308,17 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 	}
 	switch {
 	case errors.Is(err, errSettled):
-		_ = msg.Ack()
+		return settle{ack: true}
 	case err != nil:
 		d.log.Warn("record callback attempt", "job", id, "err", err)
-		_ = msg.NakWithDelay(d.cfg.Backoff)
+		return settle{retryIn: d.cfg.Backoff}
 	case updated.Callback.Pending():
-		_ = msg.NakWithDelay(d.cfg.backoff(updated.Callback.Attempts))
-	default:
-		if updated.Callback.GaveUpAt != nil {
-			d.log.Warn("callback given up", "job", id, "attempts", updated.Callback.Attempts, "err", postErr)
-		}
-		_ = msg.Ack()
+		return settle{retryIn: d.cfg.backoff(updated.Callback.Attempts)}
 	}
+	if updated.Callback.GaveUpAt != nil {
+		d.log.Warn("callback given up", "job", id, "attempts", updated.Callback.Attempts, "err", postErr)
+	}
+	return settle{ack: true}
 }
 
 // post sends the job record to its callback URL, signed, and returns the
