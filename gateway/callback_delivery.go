@@ -34,6 +34,10 @@ import (
 //     is queued again at every gateway start until its record says
 //     delivered or given up, a job that turned final while no gateway ran
 //     is not forgotten.
+//   - Noting a job never blocks the watch: the ids wait in a set, one
+//     entry per job, until the broker has them; a publish that fails (the
+//     broker is failing over) is retried with backoff, not dropped. The
+//     set holds at most the jobs the gateway's index holds.
 //   - The gateways share one durable pull consumer of that queue, so each
 //     delivery goes to one gateway. A gateway pulls a message only when it
 //     has a free delivery slot, POSTs the job, records the attempt on the
@@ -53,7 +57,10 @@ type deliverer struct {
 	b      *broker.Broker
 	log    *slog.Logger
 	client *http.Client
-	queue  chan string // ids of final jobs with a pending callback
+
+	mu      sync.Mutex          // guards pending
+	pending map[string]struct{} // ids of final jobs to queue callbacks of
+	wake    chan struct{}       // a token when pending has news
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -92,8 +99,9 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 			// A redirect could lead anywhere: the allow-list is the last word.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		queue: make(chan string, 1024),
-		sem:   make(chan struct{}, maxDeliveries),
+		pending: map[string]struct{}{},
+		wake:    make(chan struct{}, 1),
+		sem:     make(chan struct{}, maxDeliveries),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conveyor_callback_attempts_total", Help: "Completion callback POSTs made by this gateway, by result: delivered, failed (retried later) or gave_up.",
 		}, []string{"result"}),
@@ -124,8 +132,10 @@ func (d *deliverer) Stop() {
 	d.wg.Wait()
 }
 
-// note looks at a job record the watch delivered and queues its callback
-// if the job is final and its callback pending. Cheap for jobs without one.
+// note looks at a job record the watch delivered and, if the job is final
+// and its callback pending, adds it to the jobs to queue. It never waits:
+// it is called on the watch that feeds the gateway's views. Cheap for jobs
+// without a callback.
 func (d *deliverer) note(data []byte) {
 	if !bytes.Contains(data, []byte(`"callback":{`)) {
 		return
@@ -138,25 +148,77 @@ func (d *deliverer) note(data []byte) {
 	if json.Unmarshal(data, &j) != nil || !j.Status.Terminal() || !j.Callback.Pending() {
 		return
 	}
+	d.mu.Lock()
+	d.pending[j.ID] = struct{}{}
+	d.mu.Unlock()
 	select {
-	case d.queue <- j.ID:
-	case <-d.ctx.Done():
+	case d.wake <- struct{}{}:
+	default: // a wake-up is due already
+	}
+}
+
+// takePending empties the set of jobs to queue and returns them.
+func (d *deliverer) takePending() map[string]struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 {
+		return nil
+	}
+	ids := d.pending
+	d.pending = map[string]struct{}{} // a fresh map: a drained one keeps its size
+	return ids
+}
+
+// putBack returns ids whose queueing failed to the set.
+func (d *deliverer) putBack(ids map[string]struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range ids {
+		d.pending[id] = struct{}{}
 	}
 }
 
 // queueLoop puts noted jobs on the broker's callback queue, off the watch
-// goroutine.
+// goroutine. While the broker refuses, it keeps them and tries again with
+// backoff.
 func (d *deliverer) queueLoop() {
 	defer d.wg.Done()
+	failures := 0
 	for {
 		select {
 		case <-d.ctx.Done():
 			return
-		case id := <-d.queue:
-			if err := d.b.QueueCallback(d.ctx, id); err != nil && d.ctx.Err() == nil {
-				// The next gateway start replays the store and queues it again.
-				d.log.Warn("queue callback", "job", id, "err", err)
+		case <-d.wake:
+		}
+		ids := d.takePending()
+		var err error
+		for id := range ids {
+			err = d.b.QueueCallback(d.ctx, id)
+			if err != nil && conveyor.ErrorCode(err) != conveyor.EUNAVAILABLE {
+				d.log.Warn("queue callback", "job", id, "err", err) // never will be
+				err = nil
 			}
+			if err != nil {
+				break
+			}
+			delete(ids, id)
+		}
+		if err == nil || d.ctx.Err() != nil {
+			failures = 0
+			continue
+		}
+		d.putBack(ids)
+		delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+		failures++
+		d.log.Warn("queue callbacks", "jobs", len(ids), "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-d.ctx.Done():
+			return
+		}
+		select {
+		case d.wake <- struct{}{}:
+		default:
 		}
 	}
 }

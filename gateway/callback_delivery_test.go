@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
@@ -71,6 +72,85 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestCallbackQueueStallsNothing: while the broker does not answer the
+// gateway's publishes to the callback queue, the gateway still sees every
+// job change — noting a callback never holds up the watch that feeds its
+// views, however many pile up — and once the broker answers again, every
+// callback noted meanwhile is queued and delivered: none is dropped.
+func TestCallbackQueueStallsNothing(t *testing.T) {
+	emb, b := testBroker(t)
+	h := newHooks(t)
+	g, err := New(Config{Broker: b, Callbacks: CallbackConfig{
+		AllowHosts: []string{strings.TrimPrefix(h.srv.URL, "http://")}, Backoff: 50 * time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+
+	// The callback queue stops answering: its stream is gone, and a
+	// subscriber that never replies takes its subjects, so each publish
+	// waits out its timeout — as it would on a stream with no leader.
+	ctx := t.Context()
+	if err := b.JetStream().DeleteStream(ctx, broker.CallbackStream); err != nil {
+		t.Fatal(err)
+	}
+	hole, err := emb.Connect("black hole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	sub, err := hole.Subscribe("conveyor.callbacks.>", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hole.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	// More finished jobs with a callback than the 1024 the gateway once
+	// buffered before its watch had to wait.
+	const n = 1100
+	now := time.Now().UTC()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = ulid.Make().String()
+		j := &conveyor.Job{
+			ID: ids[i], Algorithm: "is_prime", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+			Output: []byte(`{"prime":true}`), Attempt: 1, MaxAttempts: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now,
+			Callback: &conveyor.Callback{URL: h.srv.URL + "/hook"},
+		}
+		if _, err := b.CreateJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the gateway's index to see every job while callbacks cannot be queued", func() bool {
+		g.jobs.mu.RLock()
+		defer g.jobs.mu.RUnlock()
+		for _, id := range ids {
+			if g.jobs.byID[id] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if got := h.jobs(); got != 0 {
+		t.Fatalf("%d callbacks delivered with no queue", got)
+	}
+
+	// The queue answers again.
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CallbackQueue(ctx, callbackLease); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every callback delivered", func() bool { return h.jobs() == n })
 }
 
 // TestCallbackLeaseRenewed: a delivery slower than its lease is renewed
