@@ -28,8 +28,11 @@ type Job struct {
 	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
-	StartedAt      *time.Time        `json:"started_at,omitempty"`
-	FinishedAt     *time.Time        `json:"finished_at,omitempty"`
+	// StartedAt is when the job's first attempt started — of its first
+	// stage, for a pipeline job. Retries and later stages do not move it.
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// FinishedAt is when the job became final.
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	// RetryAt is when a job queued for another attempt becomes eligible.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	Runner  string     `json:"runner,omitempty"`
@@ -102,8 +105,9 @@ const DefaultMaxAttempts = 3
 
 // Start moves the job into a new attempt on runner at time now. It counts the
 // attempt, so a job redelivered after a crash (already running) starts its
-// next attempt. It returns ECONFLICT when the job may not start: it is final,
-// or it has no attempts left — then the caller must Fail it instead.
+// next attempt; StartedAt is set by the job's first start only. It returns
+// ECONFLICT when the job may not start: it is final, or it has no attempts
+// left — then the caller must Fail it instead.
 func (j *Job) Start(runner string, now time.Time) error {
 	if err := checkTransition(j.Status, StatusRunning); err != nil {
 		return err
@@ -114,7 +118,9 @@ func (j *Job) Start(runner string, now time.Time) error {
 	j.Status = StatusRunning
 	j.Attempt++
 	j.Runner = runner
-	j.StartedAt = &now
+	if j.StartedAt == nil {
+		j.StartedAt = &now
+	}
 	j.RetryAt = nil
 	if j.Stage == nil { // a pipeline's progress carries over between stages
 		j.Progress = nil

@@ -3,6 +3,7 @@ package conveyor
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func TestPipelineAfter(t *testing.T) {
@@ -50,7 +51,7 @@ func TestStagePercent(t *testing.T) {
 }
 
 func TestJobAdvance(t *testing.T) {
-	j := &Job{ID: "j", Algorithm: "p", Status: StatusQueued, MaxAttempts: 2}
+	j := &Job{ID: "j", Algorithm: "p", Status: StatusQueued, MaxAttempts: 2, CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	j.EnterPipeline(Pipeline{Stages: []string{"a", "b"}})
 	if j.Pipeline.MaxSteps != DefaultMaxSteps || j.StageAlgorithm() != "a" {
 		t.Fatalf("entered: %+v %+v", j.Pipeline, j.Stage)
@@ -69,5 +70,20 @@ func TestJobAdvance(t *testing.T) {
 	}
 	if j.Finishes(Route{}) != true {
 		t.Fatal("the last stage does not finish the job")
+	}
+	// The next stage starts, fails once and is retried: the job's
+	// started_at stays the first stage's.
+	later := j.CreatedAt.Add(time.Minute)
+	if err := j.Start("r2", later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.FailAttempt(1, &JobError{Message: "once"}, true, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start("r3", later.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempt != 2 || j.Runner != "r3" || !j.StartedAt.Equal(j.CreatedAt) {
+		t.Fatalf("retried stage b: attempt %d on %s, started_at %v; want 2 on r3, started at %v", j.Attempt, j.Runner, j.StartedAt, j.CreatedAt)
 	}
 }

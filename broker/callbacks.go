@@ -22,9 +22,10 @@ const callbackConsumer = "callbacks"
 func CallbackSubject(jobID string) string { return "conveyor.callbacks." + jobID }
 
 // CallbackQueue opens the callback work queue, creating its stream and
-// the consumer the gateways share if needed. ackWait bounds one delivery
-// attempt: a gateway that dies mid-attempt has its message redelivered to
-// another after it.
+// the consumer the gateways share if needed. ackWait is the lease of a
+// delivery: a gateway renews it (InProgress) while its attempt runs, and
+// the message of a gateway that stopped renewing — it died mid-attempt —
+// goes to another after ackWait.
 //
 // The stream is a work queue (a message is gone once acknowledged) that
 // keeps at most one message per subject and refuses a second

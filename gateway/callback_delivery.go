@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,12 +34,20 @@ import (
 //     is queued again at every gateway start until its record says
 //     delivered or given up, a job that turned final while no gateway ran
 //     is not forgotten.
+//   - Noting a job never blocks the watch: the ids wait in a set, one
+//     entry per job, until the broker has them; a publish that fails (the
+//     broker is failing over) is retried with backoff, not dropped. The
+//     set holds at most the jobs the gateway's index holds.
 //   - The gateways share one durable pull consumer of that queue, so each
-//     delivery goes to one gateway. It POSTs the job, records the attempt
-//     on the job record (compare-and-swap), then acknowledges on success
-//     or gives the message back with NakWithDelay — the backoff lives in
-//     the broker, not in a gateway's memory. A gateway that dies mid-
-//     attempt never acknowledges; after AckWait another gateway retries.
+//     delivery goes to one gateway. A gateway pulls a message only when it
+//     has a free delivery slot, POSTs the job, records the attempt on the
+//     job record (compare-and-swap), then acknowledges on success or gives
+//     the message back with NakWithDelay — the backoff lives in the
+//     broker, not in a gateway's memory.
+//   - A delivery is leased for callbackLease, and the gateway making it
+//     renews the lease (InProgress) while it runs, however slow the
+//     receiver. A gateway that dies mid-attempt stops renewing, and
+//     another gateway retries within callbackLease.
 //
 // Delivery is at least once: a receiver may see a job twice (a gateway
 // that died between its POST and its record update) and should treat the
@@ -48,11 +57,13 @@ type deliverer struct {
 	b      *broker.Broker
 	log    *slog.Logger
 	client *http.Client
-	queue  chan string // ids of final jobs with a pending callback
+
+	mu      sync.Mutex          // guards pending
+	pending map[string]struct{} // ids of final jobs to queue callbacks of
+	wake    chan struct{}       // a token when pending has news
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	cc     jetstream.ConsumeContext
 	wg     sync.WaitGroup
 	sem    chan struct{} // bounds deliveries in flight
 	// attempts counts delivery attempts by result: delivered, failed
@@ -60,8 +71,16 @@ type deliverer struct {
 	attempts *prometheus.CounterVec
 }
 
-// maxDeliveries is how many callbacks one gateway POSTs at once.
-const maxDeliveries = 16
+const (
+	// maxDeliveries is how many callbacks one gateway POSTs at once.
+	maxDeliveries = 16
+	// callbackLease is the AckWait of a delivery: how long it stays with
+	// a gateway that stopped renewing it (died, or lost the broker)
+	// before another gateway may make it.
+	callbackLease = 6 * time.Second
+	// callbackRenew is how often a running delivery renews its lease.
+	callbackRenew = callbackLease / 3
+)
 
 func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliverer {
 	if cfg.Timeout == 0 {
@@ -80,8 +99,9 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 			// A redirect could lead anywhere: the allow-list is the last word.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		queue: make(chan string, 1024),
-		sem:   make(chan struct{}, maxDeliveries),
+		pending: map[string]struct{}{},
+		wake:    make(chan struct{}, 1),
+		sem:     make(chan struct{}, maxDeliveries),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conveyor_callback_attempts_total", Help: "Completion callback POSTs made by this gateway, by result: delivered, failed (retried later) or gave_up.",
 		}, []string{"result"}),
@@ -90,45 +110,32 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 
 // Start opens the callback queue and starts queueing and delivering.
 func (d *deliverer) Start(ctx context.Context) error {
-	cons, err := d.b.CallbackQueue(ctx, d.cfg.Timeout+30*time.Second)
+	cons, err := d.b.CallbackQueue(ctx, callbackLease)
 	if err != nil {
 		return err
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.queueLoop()
-	d.cc, err = cons.Consume(d.receive, jetstream.PullMaxMessages(2*maxDeliveries))
-	if err != nil {
-		d.Stop()
-		return fmt.Errorf("consume callbacks: %w", err)
-	}
+	go d.pullLoop(cons)
 	return nil
 }
 
-// Stop stops pulling, abandons deliveries in flight and gives back the
-// messages it holds (they go to another gateway at once), and waits for
-// its goroutines.
+// Stop stops pulling, abandons deliveries in flight and gives back their
+// messages (they go to another gateway at once), and waits for its
+// goroutines. Jobs noted but not queued yet are queued by the next
+// gateway to start.
 func (d *deliverer) Stop() {
 	if d.cancel != nil {
-		d.cancel() // first: a receive waiting for a slot gives up
-	}
-	if d.cc != nil {
-		// Drain, not Stop: messages already pulled into the buffer go
-		// through receive, which gives them back now; stopped, they would
-		// wait out AckWait before another gateway could have them. And no
-		// receive may start a delivery once Wait below has begun.
-		d.cc.Drain()
-		select {
-		case <-d.cc.Closed():
-		case <-time.After(5 * time.Second):
-			d.log.Warn("callback consumer did not stop in 5s")
-		}
+		d.cancel()
 	}
 	d.wg.Wait()
 }
 
-// note looks at a job record the watch delivered and queues its callback
-// if the job is final and its callback pending. Cheap for jobs without one.
+// note looks at a job record the watch delivered and, if the job is final
+// and its callback pending, adds it to the jobs to queue. It never waits:
+// it is called on the watch that feeds the gateway's views. Cheap for jobs
+// without a callback.
 func (d *deliverer) note(data []byte) {
 	if !bytes.Contains(data, []byte(`"callback":{`)) {
 		return
@@ -141,44 +148,162 @@ func (d *deliverer) note(data []byte) {
 	if json.Unmarshal(data, &j) != nil || !j.Status.Terminal() || !j.Callback.Pending() {
 		return
 	}
+	d.mu.Lock()
+	d.pending[j.ID] = struct{}{}
+	d.mu.Unlock()
 	select {
-	case d.queue <- j.ID:
-	case <-d.ctx.Done():
+	case d.wake <- struct{}{}:
+	default: // a wake-up is due already
+	}
+}
+
+// takePending empties the set of jobs to queue and returns them.
+func (d *deliverer) takePending() map[string]struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 {
+		return nil
+	}
+	ids := d.pending
+	d.pending = map[string]struct{}{} // a fresh map: a drained one keeps its size
+	return ids
+}
+
+// putBack returns ids whose queueing failed to the set.
+func (d *deliverer) putBack(ids map[string]struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range ids {
+		d.pending[id] = struct{}{}
 	}
 }
 
 // queueLoop puts noted jobs on the broker's callback queue, off the watch
-// goroutine.
+// goroutine. While the broker refuses, it keeps them and tries again with
+// backoff.
 func (d *deliverer) queueLoop() {
 	defer d.wg.Done()
+	failures := 0
 	for {
 		select {
 		case <-d.ctx.Done():
 			return
-		case id := <-d.queue:
-			if err := d.b.QueueCallback(d.ctx, id); err != nil && d.ctx.Err() == nil {
-				// The next gateway start replays the store and queues it again.
-				d.log.Warn("queue callback", "job", id, "err", err)
+		case <-d.wake:
+		}
+		ids := d.takePending()
+		var err error
+		for id := range ids {
+			err = d.b.QueueCallback(d.ctx, id)
+			if err != nil && conveyor.ErrorCode(err) != conveyor.EUNAVAILABLE {
+				d.log.Warn("queue callback", "job", id, "err", err) // never will be
+				err = nil
 			}
+			if err != nil {
+				break
+			}
+			delete(ids, id)
+		}
+		if err == nil || d.ctx.Err() != nil {
+			failures = 0
+			continue
+		}
+		d.putBack(ids)
+		delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+		failures++
+		d.log.Warn("queue callbacks", "jobs", len(ids), "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-d.ctx.Done():
+			return
+		}
+		select {
+		case d.wake <- struct{}{}:
+		default:
 		}
 	}
 }
 
-// receive hands a message to a delivery goroutine, at most maxDeliveries
-// at once.
-func (d *deliverer) receive(msg jetstream.Msg) {
-	select {
-	case d.sem <- struct{}{}:
-	case <-d.ctx.Done():
-		_ = msg.Nak()
-		return
+// pullLoop takes a delivery from the queue whenever a slot is free, so
+// that no message waits in this gateway, its lease running, for a slot.
+func (d *deliverer) pullLoop(cons jetstream.Consumer) {
+	defer d.wg.Done()
+	failures := 0
+	for {
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.ctx.Done():
+			return
+		}
+		msg, err := cons.Next(jetstream.FetchContext(d.ctx))
+		if err != nil {
+			<-d.sem
+			if d.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+				failures = 0
+				continue // nothing to deliver for a while: pull again
+			}
+			delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+			failures++
+			d.log.Warn("pull callbacks", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-d.ctx.Done():
+				return
+			}
+			continue
+		}
+		failures = 0
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			defer func() { <-d.sem }()
+			renewed := d.renew(msg)
+			s := d.deliver(msg)
+			renewed()
+			s.apply(msg)
+		}()
 	}
-	d.wg.Add(1)
+}
+
+// renew renews msg's lease every callbackRenew until the function it
+// returns is called, which returns once renewing has stopped.
+func (d *deliverer) renew(msg jetstream.Msg) func() {
+	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer d.wg.Done()
-		defer func() { <-d.sem }()
-		d.deliver(msg)
+		defer close(stopped)
+		t := time.NewTicker(callbackRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = msg.InProgress()
+			case <-done:
+				return
+			}
+		}
 	}()
+	return func() { close(done); <-stopped }
+}
+
+// settle is what becomes of a delivery message after an attempt:
+// acknowledged (done with), or given back for redelivery after retryIn.
+type settle struct {
+	ack     bool
+	retryIn time.Duration
+}
+
+// apply acknowledges msg or gives it back.
+func (s settle) apply(msg jetstream.Msg) {
+	switch {
+	case s.ack:
+		_ = msg.Ack()
+	case s.retryIn > 0:
+		_ = msg.NakWithDelay(s.retryIn)
+	default:
+		_ = msg.Nak()
+	}
 }
 
 // errNotAllowed is the error of a callback whose host is no longer in
@@ -189,29 +314,29 @@ var errNotAllowed = errors.New("the callback host is not in callbacks.allow_host
 // settled the callback meanwhile.
 var errSettled = errors.New("callback already settled")
 
-// deliver makes one delivery attempt of the job msg names and settles the
-// message: ack when delivered, given up or moot; NakWithDelay otherwise.
-func (d *deliverer) deliver(msg jetstream.Msg) {
+// deliver makes one delivery attempt of the job msg names and says how to
+// settle the message: ack when delivered, given up or moot; give it back
+// with a delay otherwise.
+func (d *deliverer) deliver(msg jetstream.Msg) settle {
 	ctx := d.ctx
 	id := strings.TrimPrefix(msg.Subject(), "conveyor.callbacks.")
 	data, rev, err := d.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
-		_ = msg.Ack() // expired or never was: nothing to deliver
-		return
+		return settle{ack: true} // expired or never was: nothing to deliver
 	}
 	if err != nil {
-		_ = msg.NakWithDelay(d.cfg.Backoff)
-		return
+		if ctx.Err() != nil {
+			return settle{} // stopping
+		}
+		return settle{retryIn: d.cfg.Backoff}
 	}
 	var j conveyor.Job
 	if err := json.Unmarshal(data, &j); err != nil || !j.Status.Terminal() || !j.Callback.Pending() {
-		_ = msg.Ack()
-		return
+		return settle{ack: true}
 	}
 	status, postErr := d.post(ctx, &j, data)
 	if postErr != nil && ctx.Err() != nil {
-		_ = msg.Nak() // stopping: another gateway makes this attempt
-		return
+		return settle{} // stopping: another gateway makes this attempt now
 	}
 	now := time.Now().UTC()
 	updated, _, err := d.b.UpdateJob(context.WithoutCancel(ctx), id, &j, rev, func(j *conveyor.Job) error {
@@ -245,18 +370,17 @@ func (d *deliverer) deliver(msg jetstream.Msg) {
 	}
 	switch {
 	case errors.Is(err, errSettled):
-		_ = msg.Ack()
+		return settle{ack: true}
 	case err != nil:
 		d.log.Warn("record callback attempt", "job", id, "err", err)
-		_ = msg.NakWithDelay(d.cfg.Backoff)
+		return settle{retryIn: d.cfg.Backoff}
 	case updated.Callback.Pending():
-		_ = msg.NakWithDelay(d.cfg.backoff(updated.Callback.Attempts))
-	default:
-		if updated.Callback.GaveUpAt != nil {
-			d.log.Warn("callback given up", "job", id, "attempts", updated.Callback.Attempts, "err", postErr)
-		}
-		_ = msg.Ack()
+		return settle{retryIn: d.cfg.backoff(updated.Callback.Attempts)}
 	}
+	if updated.Callback.GaveUpAt != nil {
+		d.log.Warn("callback given up", "job", id, "attempts", updated.Callback.Attempts, "err", postErr)
+	}
+	return settle{ack: true}
 }
 
 // post sends the job record to its callback URL, signed, and returns the

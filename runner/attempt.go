@@ -114,7 +114,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		// now and record it as running only if it outlasts startDelay.
 		j := *q.Job
 		if err := j.Start(r.cfg.ID, now); err == nil {
-			r.run(p, msg, &j, q.Rev, false, log, release)
+			r.run(p, msg, &j, q.Rev, false, now, log, release)
 			return
 		}
 	}
@@ -160,7 +160,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	r.run(p, msg, j, rev, true, log, release)
+	r.run(p, msg, j, rev, true, now, log, release)
 }
 
 // movedOn handles a message of a pipeline stage the job has left: should
@@ -200,8 +200,9 @@ func firstDelivery(msg jetstream.Msg) bool {
 
 // run executes a started attempt and records its outcome. j is the running
 // record; recorded says whether the store has it, or still has the queued
-// record at rev.
-func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, log jobLog, release func()) {
+// record at rev; began is when the attempt started (the job's StartedAt is
+// when its first attempt did).
+func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, began time.Time, log jobLog, release func()) {
 	actx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	timeout := j.Timeout.Std()
@@ -216,12 +217,12 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	defer tm.stop()
 	_, late := p.handler.(LateBeginner)
 	if timeout > 0 && !late {
-		deadline = j.StartedAt.Add(timeout)
+		deadline = began.Add(timeout)
 		var stopDeadline context.CancelFunc
 		actx, stopDeadline = context.WithDeadlineCause(actx, deadline, errTimeout)
 		defer stopDeadline()
 	}
-	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: *j.StartedAt, job: j, rev: rev, recorded: recorded}
+	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: began, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)
 	r.track(a)
 	defer r.untrack(a)
@@ -231,7 +232,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
 	if j.Attempt == 1 {
-		p.metrics.queueWait.Observe(j.StartedAt.Sub(j.CreatedAt).Seconds())
+		p.metrics.queueWait.Observe(began.Sub(j.CreatedAt).Seconds())
 	}
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())

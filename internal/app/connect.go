@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,7 +45,7 @@ func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*n
 		}
 		d := reconnectDelay(attempt)
 		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(d).After(deadline) {
-			return nil, err
+			return nil, fmt.Errorf("%s%s: %w", redactURLs(c.URL), presenting(c), err)
 		}
 		log.Warn("no NATS server answers yet, retrying", "conn", name, "url", c.URL, "err", err, "retry_in", d.Round(time.Millisecond))
 		select {
@@ -96,6 +98,37 @@ func clientOptions(c config.NATS, name string, log *slog.Logger) ([]nats.Option,
 		return nil, fmt.Errorf("nats: give creds, user/password or token, not several")
 	}
 	return opts, nil
+}
+
+// presenting says which credentials of c a connection presents, for an
+// error: " with nats.creds FILE", " as user NAME", " with nats.token" or "".
+func presenting(c config.NATS) string {
+	switch {
+	case c.Creds != "":
+		return " with nats.creds " + c.Creds
+	case c.User != "":
+		return " as user " + c.User
+	case c.Token != "":
+		return " with nats.token"
+	}
+	return ""
+}
+
+// redactURLs returns a comma-separated list of NATS URLs with the secrets
+// in them masked: a password, or a user part without one (a token).
+func redactURLs(urls string) string {
+	list := strings.Split(urls, ",")
+	for i, raw := range list {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx")
+		}
+		list[i] = u.Redacted()
+	}
+	return strings.Join(list, ",")
 }
 
 // reconnectDelay is the wait before the attempts-th pass over the servers:

@@ -45,6 +45,19 @@ func TestClientOptions(t *testing.T) {
 	}
 }
 
+func TestRedactURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"nats://127.0.0.1:4222":                 "nats://127.0.0.1:4222",
+		"nats://u:secret@a:4222, nats://b:4222": "nats://u:xxxxx@a:4222, nats://b:4222",
+		"nats://a:4222,tls://user:pw@b:4222":    "nats://a:4222,tls://user:xxxxx@b:4222",
+		"nats://tokenonly@a:4222":               "nats://xxxxx@a:4222",
+	} {
+		if got := redactURLs(in); got != want {
+			t.Errorf("redactURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestDialTLS connects to a NATS server that requires TLS and a client
 // certificate: with nats.tls.ca and nats.tls.cert/key it gets in; without
 // the CA, or without the client certificate, it does not.

@@ -1,14 +1,19 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/runner/gokind"
 )
 
 func TestExecJobLogsAndProgress(t *testing.T) {
@@ -49,6 +54,53 @@ func TestTimeout(t *testing.T) {
 	done := s.wait(j.ID)
 	if done.Status != conveyor.StatusFailed || done.Error == nil || done.Error.Type != conveyor.ErrorTypeTimeout {
 		t.Fatalf("job: %+v error %+v", done, done.Error)
+	}
+}
+
+// slowRetryInput is the input of slow_retry: a key, whose first attempt
+// fails at once and whose later ones take Millis.
+type slowRetryInput struct {
+	Key    string `json:"key"`
+	Millis int    `json:"millis"`
+}
+
+var (
+	slowRetryMu   sync.Mutex
+	slowRetrySeen = map[string]bool{}
+)
+
+var registerSlowRetry = sync.OnceFunc(func() {
+	gokind.Register("slow_retry", func(ctx context.Context, in slowRetryInput) (map[string]any, error) {
+		slowRetryMu.Lock()
+		seen := slowRetrySeen[in.Key]
+		slowRetrySeen[in.Key] = true
+		slowRetryMu.Unlock()
+		if !seen {
+			return nil, errors.New("first attempt fails")
+		}
+		select {
+		case <-time.After(time.Duration(in.Millis) * time.Millisecond):
+			return map[string]any{"ok": true}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+})
+
+// TestRetryTimeoutFromItsStart: a retry's timeout counts from that
+// attempt's start, not from the job's started_at (its first attempt's).
+// The retry waits at least 0.5 s, so a timeout counted from the first
+// start would leave the 1.1 s second attempt at most 1 s of its 1.5 s.
+func TestRetryTimeoutFromItsStart(t *testing.T) {
+	registerSlowRetry()
+	s := startServer(t, testConfig(t, t.TempDir()))
+	j := s.submit(map[string]any{"algorithm": "slow_retry", "input": slowRetryInput{Key: t.Name(), Millis: 1100}, "timeout": "1500ms", "max_attempts": 2}, "", http.StatusAccepted)
+	done := s.wait(j.ID)
+	if done.Status != conveyor.StatusSucceeded || done.Attempt != 2 {
+		t.Fatalf("job: %s in attempt %d, error %+v; want succeeded in attempt 2", done.Status, done.Attempt, done.Error)
+	}
+	if done.StartedAt == nil || done.FinishedAt.Sub(*done.StartedAt) < 1600*time.Millisecond {
+		t.Fatalf("started_at %v, finished_at %v: want the first attempt's start", done.StartedAt, done.FinishedAt)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
@@ -21,8 +22,21 @@ type countInput struct {
 	Target int `json:"target"`
 }
 
+// stageGate, when set, holds the hold_stage stage until it is closed.
+var stageGate atomic.Pointer[chan struct{}]
+
 // registerPipelineStages registers Go stages that steer their pipelines.
 var registerPipelineStages = sync.OnceFunc(func() {
+	gokind.Register("hold_stage", func(ctx context.Context, in map[string]any) (map[string]any, error) {
+		if g := stageGate.Load(); g != nil {
+			select {
+			case <-*g:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return in, nil
+	})
 	gokind.Register("count_up", func(_ context.Context, in countInput) (conveyor.Routed, error) {
 		if in.Count >= in.Target {
 			return conveyor.Final(in), nil
@@ -48,6 +62,7 @@ func pipelineConfig(t *testing.T, python string) config.Config {
 		config.Algorithm{Name: "count_loop", Pipeline: []string{"count_up"}, MaxSteps: 5},
 		config.Algorithm{Name: "fails_late", Pipeline: []string{"factorize", "stage_fail"}},
 		config.Algorithm{Name: "lost", Pipeline: []string{"factorize", "jump_nowhere", "render"}},
+		config.Algorithm{Name: "held_first", Pipeline: []string{"hold_stage", "factorize"}},
 	)
 	if python != "" {
 		dir, err := filepath.Abs("../../examples/python")
@@ -156,5 +171,44 @@ func TestPipelineRouting(t *testing.T) {
 				t.Fatalf("run: %d %s, want %d with %q", resp.StatusCode, body, wantCode, tc.want)
 			}
 		})
+	}
+}
+
+// TestPipelineTimes: a pipeline job's started_at is when its first stage
+// started, and stays so while later stages run; finished_at is when the
+// last stage ended, and attempt counts the attempts of the stage the job
+// is at.
+func TestPipelineTimes(t *testing.T) {
+	s := startServer(t, pipelineConfig(t, ""))
+	gate := make(chan struct{})
+	stageGate.Store(&gate)
+	defer stageGate.Store(nil)
+	defer func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	}()
+
+	j := s.submit(map[string]any{"algorithm": "held_first", "input": map[string]any{"n": 28}}, "", 202)
+	var first conveyor.Job
+	eventually(t, "the first stage running", func() bool {
+		s.do("GET", "/v1/jobs/"+j.ID, nil, &first)
+		return first.Status == conveyor.StatusRunning && first.StartedAt != nil
+	})
+	if first.Stage.Name != "hold_stage" || first.Attempt != 1 {
+		t.Fatalf("running at %+v, attempt %d; want hold_stage, attempt 1", first.Stage, first.Attempt)
+	}
+	close(gate)
+	final := s.wait(j.ID)
+	if final.Status != conveyor.StatusSucceeded || final.Stage.Name != "factorize" || final.Attempt != 1 {
+		t.Fatalf("final: %s at %+v, attempt %d", final.Status, final.Stage, final.Attempt)
+	}
+	if final.StartedAt == nil || !final.StartedAt.Equal(*first.StartedAt) {
+		t.Fatalf("started_at %v, want the first stage's start %v", final.StartedAt, first.StartedAt)
+	}
+	if final.FinishedAt == nil || !final.FinishedAt.After(*final.StartedAt) {
+		t.Fatalf("finished_at %v, started_at %v", final.FinishedAt, final.StartedAt)
 	}
 }

@@ -1,0 +1,219 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// testBroker is an embedded broker in a temp dir, with a client on it.
+func testBroker(t *testing.T) (*broker.Embedded, *broker.Broker) {
+	t.Helper()
+	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Shutdown)
+	nc, err := emb.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	b, err := broker.Open(t.Context(), nc, broker.Config{Retention: time.Hour, Heartbeat: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emb, b
+}
+
+// hooks is a callback receiver that answers 204 and counts the POSTs of
+// each job.
+type hooks struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func newHooks(t *testing.T) *hooks {
+	h := &hooks{got: map[string]int{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		h.got[r.Header.Get("X-Conveyor-Job")]++
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hooks) jobs() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.got)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCallbackQueueStallsNothing: while the broker does not answer the
+// gateway's publishes to the callback queue, the gateway still sees every
+// job change — noting a callback never holds up the watch that feeds its
+// views, however many pile up — and once the broker answers again, every
+// callback noted meanwhile is queued and delivered: none is dropped.
+func TestCallbackQueueStallsNothing(t *testing.T) {
+	emb, b := testBroker(t)
+	h := newHooks(t)
+	g, err := New(Config{Broker: b, Callbacks: CallbackConfig{
+		AllowHosts: []string{strings.TrimPrefix(h.srv.URL, "http://")}, Backoff: 50 * time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+
+	// The callback queue stops answering: its stream is gone, and a
+	// subscriber that never replies takes its subjects, so each publish
+	// waits out its timeout — as it would on a stream with no leader.
+	ctx := t.Context()
+	if err := b.JetStream().DeleteStream(ctx, broker.CallbackStream); err != nil {
+		t.Fatal(err)
+	}
+	hole, err := emb.Connect("black hole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	sub, err := hole.Subscribe("conveyor.callbacks.>", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hole.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	// More finished jobs with a callback than the 1024 the gateway once
+	// buffered before its watch had to wait.
+	const n = 1100
+	now := time.Now().UTC()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = ulid.Make().String()
+		j := &conveyor.Job{
+			ID: ids[i], Algorithm: "is_prime", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+			Output: []byte(`{"prime":true}`), Attempt: 1, MaxAttempts: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now,
+			Callback: &conveyor.Callback{URL: h.srv.URL + "/hook"},
+		}
+		if _, err := b.CreateJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the gateway's index to see every job while callbacks cannot be queued", func() bool {
+		g.jobs.mu.RLock()
+		defer g.jobs.mu.RUnlock()
+		for _, id := range ids {
+			if g.jobs.byID[id] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if got := h.jobs(); got != 0 {
+		t.Fatalf("%d callbacks delivered with no queue", got)
+	}
+
+	// The queue answers again.
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CallbackQueue(ctx, callbackLease); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every callback delivered", func() bool { return h.jobs() == n })
+}
+
+// TestCallbackLeaseRenewed: a delivery slower than its lease is renewed
+// while it runs, so no other gateway takes it over: one POST, one attempt.
+func TestCallbackLeaseRenewed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out more than a lease")
+	}
+	_, b := testBroker(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	posts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posts++
+		first := posts == 1
+		mu.Unlock()
+		if first {
+			<-release // held past the lease, until the test lets go
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	var gws []*Gateway
+	for range 2 {
+		g, err := New(Config{Broker: b, Logger: slog.New(slog.DiscardHandler), Callbacks: CallbackConfig{
+			AllowHosts: []string{strings.TrimPrefix(srv.URL, "http://")}, Timeout: time.Minute, Backoff: 50 * time.Millisecond,
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer g.Stop()
+		gws = append(gws, g)
+	}
+	now := time.Now().UTC()
+	j := &conveyor.Job{
+		ID: ulid.Make().String(), Algorithm: "is_prime", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+		Attempt: 1, MaxAttempts: 1, CreatedAt: now, FinishedAt: &now, Callback: &conveyor.Callback{URL: srv.URL},
+	}
+	if _, err := b.CreateJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first POST", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return posts == 1
+	})
+	// Hold the POST for two leases: without renewal the message would go
+	// to a gateway again after one.
+	held := time.NewTimer(2 * callbackLease)
+	<-held.C
+	close(release)
+	waitFor(t, "the callback recorded as delivered", func() bool {
+		got, _, err := b.GetJob(context.Background(), j.ID)
+		return err == nil && got.Callback.DeliveredAt != nil
+	})
+	got, _, _ := b.GetJob(context.Background(), j.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	if posts != 1 || got.Callback.Attempts != 1 {
+		t.Fatalf("%d POSTs, callback %+v; want one of each", posts, got.Callback)
+	}
+}
