@@ -74,87 +74,77 @@ func main() {
 
 func e2e() []string {
 	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
-	ids := make([]string, *fJobs)
-	var next, errs atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range *fClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= *fJobs {
-					return
-				}
-				var j job
-				if err := call("POST", "/v1/algorithms/is_prime/jobs", body, http.StatusAccepted, &j); err != nil {
-					errs.Add(1)
-					fmt.Fprintln(os.Stderr, "# submit:", err)
-					continue
-				}
-				ids[i] = j.ID
-			}
-		}()
-	}
-	wg.Wait()
-	submitted := time.Since(t0)
-	return awaitAll("e2e", ids, t0, submitted, errs.Load())
+	ids, t0, submitted, errs := submitAll(1, func(ids []string, i, _ int) error {
+		var j job
+		if err := call("POST", "/v1/algorithms/is_prime/jobs", body, http.StatusAccepted, &j); err != nil {
+			return err
+		}
+		ids[i] = j.ID
+		return nil
+	})
+	return awaitAll("e2e", ids, t0, submitted, errs)
 }
 
 // e2eBatch is e2e with the jobs submitted -batch at a time.
 func e2eBatch() []string {
 	batch := max(*fBatch, 1)
-	var body bytes.Buffer
-	body.WriteString(`{"jobs":[`)
-	for i := range batch {
-		if i > 0 {
-			body.WriteByte(',')
+	one := fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d}}`, *fN)
+	body := func(n int) []byte {
+		return []byte(`{"jobs":[` + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + `]}`)
+	}
+	full := body(batch)
+	ids, t0, submitted, errs := submitAll(batch, func(ids []string, i, n int) error {
+		data := full
+		if n < batch { // the last, shorter batch
+			data = body(n)
 		}
-		fmt.Fprintf(&body, `{"algorithm":"is_prime","input":{"n":%d}}`, *fN)
-	}
-	body.WriteString(`]}`)
-	ids := make([]string, *fJobs)
-	var next, errs atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range *fClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(int64(batch))) - batch
-				if i >= *fJobs {
-					return
-				}
-				var list struct {
-					Jobs []job `json:"jobs"`
-				}
-				data := body.Bytes()
-				if n := *fJobs - i; n < batch { // the last, shorter batch
-					data = []byte(`{"jobs":[` + strings.Repeat(fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d}},`, *fN), n))
-					data = append(data[:len(data)-1], "]}"...)
-				}
-				if err := call("POST", "/v1/jobs/batch", data, http.StatusAccepted, &list); err != nil {
-					errs.Add(1)
-					fmt.Fprintln(os.Stderr, "# submit batch:", err)
-					continue
-				}
-				for k, j := range list.Jobs {
-					ids[i+k] = j.ID
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	submitted := time.Since(t0)
+		var list struct {
+			Jobs []job `json:"jobs"`
+		}
+		if err := call("POST", "/v1/jobs/batch", data, http.StatusAccepted, &list); err != nil {
+			return err
+		}
+		for k, j := range list.Jobs {
+			ids[i+k] = j.ID
+		}
+		return nil
+	})
 	out := []string{fmt.Sprintf("batch=%d", batch)}
-	for _, kv := range awaitAll("e2e-batch", ids, t0, submitted, errs.Load()) {
+	for _, kv := range awaitAll("e2e-batch", ids, t0, submitted, errs) {
 		if strings.HasPrefix(kv, "e2e_") {
 			out = append(out, strings.Replace(kv, "e2e_", "e2e_batch_", 1))
 		}
 	}
 	return out
+}
+
+// submitAll has -clients goroutines submit -jobs jobs, step at a time:
+// submit(ids, i, n) submits jobs i to i+n-1 and sets their ids in ids. It
+// returns when all are in: the ids, when they began, how long they took
+// and how many submits failed.
+func submitAll(step int, submit func(ids []string, i, n int) error) (ids []string, t0 time.Time, took time.Duration, errs int64) {
+	ids = make([]string, *fJobs)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	t0 = time.Now()
+	for range *fClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(int64(step))) - step
+				if i >= *fJobs {
+					return
+				}
+				if err := submit(ids, i, min(step, *fJobs-i)); err != nil {
+					failed.Add(1)
+					fmt.Fprintln(os.Stderr, "# submit:", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ids, t0, time.Since(t0), failed.Load()
 }
 
 // awaitAll long-polls every job of ids, and reports the e2e rate of a run
