@@ -57,10 +57,15 @@ func (r *Runner) snapshot() []*attempt {
 
 func (r *Runner) writeProgress() {
 	for _, a := range r.snapshot() {
+		if !a.isRecorded() && time.Since(a.began) < startDelay {
+			// Not even progress is written before startDelay: a short job
+			// that reports some still costs one write, its outcome.
+			continue
+		}
 		var err error
 		if p := a.rep.takeDirty(); p != nil {
 			err = a.update(r.ctx, r.b, func(j *conveyor.Job) error { return j.Report(a.n, *p) })
-		} else if time.Since(a.began) >= startDelay {
+		} else {
 			err = a.record(r.ctx, r.b)
 		}
 		if conveyor.ErrorCode(err) == conveyor.ECONFLICT {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
@@ -82,6 +84,39 @@ func TestProgressCoalesced(t *testing.T) {
 		t.Fatalf("%d reports in %v made %d record writes, want at most %d", reports, took, writes, limit)
 	}
 	t.Logf("%d reports in %v: %d record writes", reports, took.Round(time.Millisecond), writes)
+}
+
+// TestProgressWaitsOutStartDelay: a job that reports progress from its
+// first moment is still first written as running only once it has run for
+// the runner's start delay (20 ms), as a job that reports nothing is — so
+// a short job costs one write, its outcome. Each of a few jobs is checked,
+// since the runner's tick may fall anywhere in those 20 ms.
+func TestProgressWaitsOutStartDelay(t *testing.T) {
+	c := startChatter(t)
+	for range 10 {
+		j := c.s.submit(map[string]any{"algorithm": "chatter", "input": map[string]any{"seconds": 0.1, "rate": 2000}}, "", 202)
+		deadline := time.After(60 * time.Second)
+		for final := false; !final; {
+			select {
+			case e := <-c.w.Updates():
+				if e == nil || e.Key() != j.ID {
+					continue
+				}
+				var rec conveyor.Job
+				if err := json.Unmarshal(e.Value(), &rec); err != nil {
+					t.Fatal(err)
+				}
+				if rec.Status == conveyor.StatusRunning {
+					if ran := e.Created().Sub(*rec.StartedAt); ran < 20*time.Millisecond {
+						t.Fatalf("job %s was written as running %v after it started, before the start delay", j.ID, ran)
+					}
+				}
+				final = rec.Status.Terminal()
+			case <-deadline:
+				t.Fatalf("job %s did not finish", j.ID)
+			}
+		}
+	}
 }
 
 // BenchmarkProgressCoalescing measures what progress reporting costs the
