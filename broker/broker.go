@@ -96,7 +96,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		if err == nil {
 			return b, nil
 		}
-		d := backoff(try)
+		d := retryBackoff.Delay(try)
 		if ctx.Err() != nil || time.Now().Add(d).After(deadline) {
 			return nil, err
 		}

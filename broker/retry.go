@@ -3,11 +3,12 @@ package broker
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
 // publishRetry is how long the writes of the submit path are retried while
@@ -22,6 +23,10 @@ const publishRetry = 15 * time.Second
 // after the client's default 5s. An acknowledgement takes a millisecond.
 const attemptTimeout = 2 * time.Second
 
+// retryBackoff spaces the tries of retry and of Open's stream creation:
+// 50 ms doubling up to 2 s, jittered.
+var retryBackoff = backoff.Policy{Base: 50 * time.Millisecond, Max: 2 * time.Second}
+
 // retry runs op until it succeeds, fails for good, ctx ends or
 // publishRetry has passed since the first failure, and returns op's last
 // error. When nothing fails it costs next to nothing: one call of op,
@@ -33,7 +38,7 @@ func (b *Broker) retry(ctx context.Context, op func(ctx context.Context) error) 
 	}
 	deadline := time.Now().Add(publishRetry)
 	for try := 0; ; try++ {
-		d := backoff(try)
+		d := retryBackoff.Delay(try)
 		if time.Now().Add(d).After(deadline) {
 			return err
 		}
@@ -106,14 +111,4 @@ func transient(ctx context.Context, err error) bool {
 		}
 	}
 	return true
-}
-
-// backoff is the wait before retry number try (0-based): 50ms doubling up
-// to 2s, jittered within its upper half.
-func backoff(try int) time.Duration {
-	d := 2 * time.Second
-	if try < 6 {
-		d = 50 * time.Millisecond << try
-	}
-	return d/2 + rand.N(d/2+1)
 }

@@ -23,7 +23,7 @@ type Callbacks struct {
 	// Timeout bounds one delivery attempt. Default 10s.
 	Timeout conveyor.Duration `yaml:"timeout"`
 	// Backoff is the delay before the first retry; each next one doubles,
-	// up to an hour. Default 1s.
+	// up to an hour, and each is jittered within its upper half. Default 1s.
 	Backoff conveyor.Duration `yaml:"backoff"`
 	// RetryFor is how long after the job finished delivery is retried
 	// before it is given up. Default 24h.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
 // CallbackConfig configures completion callbacks. With no AllowHosts a
@@ -26,7 +27,8 @@ type CallbackConfig struct {
 	// Timeout bounds one POST. Default 10s.
 	Timeout time.Duration
 	// Backoff is the delay before the first retry; it doubles with each
-	// failed attempt, up to an hour. Default 1s.
+	// failed attempt, up to an hour. Each delay is jittered within its
+	// upper half. Default 1s.
 	Backoff time.Duration
 	// RetryFor is how long after the job finished a failing delivery is
 	// retried before it is given up. Default 24h.
@@ -80,12 +82,13 @@ func (c *CallbackConfig) allowed(u *url.URL) bool {
 	})
 }
 
-// backoff is the delay after the attempts-th failed attempt: Backoff
-// doubled per attempt, at most an hour.
+// callbackRetryMax caps the delay between two attempts of a callback.
+const callbackRetryMax = time.Hour
+
+// backoff is the delay after the attempts-th failed attempt (from 1):
+// Backoff doubled per attempt, at most an hour, jittered within its upper
+// half so that the callbacks a receiver failed while it was down do not
+// all come back to it at once.
 func (c *CallbackConfig) backoff(attempts int) time.Duration {
-	d := c.Backoff
-	for i := 1; i < attempts && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
+	return backoff.Policy{Base: c.Backoff, Max: callbackRetryMax}.Delay(attempts - 1)
 }

@@ -208,7 +208,7 @@ func (d *deliverer) queueLoop() {
 			continue
 		}
 		d.putBack(ids)
-		delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+		delay := loopBackoff.Delay(failures)
 		failures++
 		d.log.Warn("queue callbacks", "jobs", len(ids), "err", err, "retry_in", delay)
 		select {
@@ -244,7 +244,7 @@ func (d *deliverer) pullLoop(cons jetstream.Consumer) {
 				failures = 0
 				continue // nothing to deliver for a while: pull again
 			}
-			delay := min(5*time.Second, 100*time.Millisecond<<min(failures, 6))
+			delay := loopBackoff.Delay(failures)
 			failures++
 			d.log.Warn("pull callbacks", "err", err, "retry_in", delay)
 			select {

@@ -2,16 +2,22 @@ package gateway
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
 // stallCheck is how often a watch is compared with its bucket: a watch
 // that has made no progress for two checks while the bucket is ahead of
 // it is reopened.
 const stallCheck = 2 * time.Second
+
+// loopBackoff spaces the tries of the gateway's background loops while the
+// broker fails them — reopening a watch, queueing and pulling callbacks:
+// 100 ms doubling up to 5 s, jittered.
+var loopBackoff = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 // watch is a bucket watch that feeds one of the gateway's views.
 type watch struct {
@@ -76,8 +82,7 @@ func (g *Gateway) follow(ctx context.Context, w watch, kw jetstream.KeyWatcher) 
 		}
 		_ = kw.Stop()
 		for {
-			d := min(5*time.Second, 100*time.Millisecond<<min(try, 6))
-			d = d/2 + rand.N(d/2+1)
+			d := loopBackoff.Delay(try)
 			try++
 			select {
 			case <-time.After(d):

@@ -16,6 +16,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
 // Causes of an attempt's context ending early.
@@ -28,11 +29,10 @@ var (
 	errMovedOn    = errors.New("pipeline job moved on to another stage")
 )
 
-// Retry backoff between attempts: base·2ⁿ, jittered, capped.
-const (
-	retryBase = time.Second
-	retryMax  = 5 * time.Minute
-)
+// retryBackoff spaces the attempts of a job, as the README promises: 1 s,
+// 2 s, 4 s … capped at 5 min, each wait drawn from the upper half of its
+// step so that jobs failing together do not retry together.
+var retryBackoff = backoff.Policy{Base: time.Second, Max: 5 * time.Minute}
 
 // attempt is one running attempt: the message that leases the job, the
 // record as this runner means it to be, and the means to stop it.
@@ -284,7 +284,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		}
 		jerr, retryable := attemptError(runErr, cause, timeout)
 		var err error
-		retry, err = j.FailAttempt(a.n, j.StageError(jerr), retryable, now.Add(retryDelay(retryBase, retryMax, a.n-1)), now)
+		retry, err = j.FailAttempt(a.n, j.StageError(jerr), retryable, now.Add(retryBackoff.Delay(a.n-1)), now)
 		return err
 	})
 	switch {

@@ -5,15 +5,19 @@ import (
 	"time"
 )
 
-func TestRetryDelay(t *testing.T) {
-	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+// TestRetryBackoff pins the retry schedule of jobs the README documents:
+// 1 s, 2 s, 4 s … capped at 5 min, each jittered within its upper half.
+func TestRetryBackoff(t *testing.T) {
+	steps := []time.Duration{1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300}
+	for n, step := range steps {
+		want := step * time.Second
 		for range 100 {
-			if d := retryDelay(time.Second, time.Minute, n); d < want/2 || d > want {
+			if d := retryBackoff.Delay(n); d < want/2 || d > want {
 				t.Fatalf("retry %d: %v, want within [%v, %v]", n, d, want/2, want)
 			}
 		}
 	}
-	if d := retryDelay(time.Second, time.Minute, 1000); d > time.Minute || d < 30*time.Second {
+	if d := retryBackoff.Delay(1000); d > 5*time.Minute || d < 150*time.Second {
 		t.Fatalf("capped delay %v", d)
 	}
 }

@@ -13,12 +13,17 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 	"github.com/conveyor-run/conveyor/metrics"
 )
 
 // fetchWait bounds one pull request; its unfilled slots are requested
 // again at once.
 const fetchWait = 10 * time.Second
+
+// fetchBackoff spaces the pull requests of a pool while they fail (the
+// broker is unreachable): 50 ms doubling up to 5 s, jittered.
+var fetchBackoff = backoff.Policy{Base: 50 * time.Millisecond, Max: 5 * time.Second}
 
 // pool is one algorithm on one runner: a handler and a bounded number of
 // slots, shared by queued jobs and synchronous calls — a busy pool is busy
@@ -174,7 +179,7 @@ func (p *pool) fetchLoop(ctx context.Context) {
 			got, err := p.take(ctx, n)
 			if err != nil && ctx.Err() == nil {
 				// Keep the reservation through the backoff, so the loop waits too.
-				d := retryDelay(50*time.Millisecond, 5*time.Second, int(failures.Add(1))-1)
+				d := fetchBackoff.Delay(int(failures.Add(1)) - 1)
 				p.r.log.Warn("fetch jobs", "algorithm", p.alg.Name, "err", err, "retry_in", d)
 				select {
 				case <-time.After(d):

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -13,15 +12,15 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
-// Reconnect backoff: a lost server is retried at once (the client moves
-// to the next server of the cluster), then ever more slowly up to
-// reconnectMax, forever.
-const (
-	reconnectBase = 100 * time.Millisecond
-	reconnectMax  = 5 * time.Second
-)
+// reconnectBackoff is the wait before each pass over the servers, when
+// connecting and reconnecting: a lost server is retried at once (the client
+// moves to the next server of the cluster), then ever more slowly, 100 ms
+// doubling up to 5 s, forever. The waits are jittered so that many clients
+// of a lost node do not come back in step.
+var reconnectBackoff = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 
 // connectWait bounds how long a process starting with its brokers waits
 // for the first of them to accept it.
@@ -43,7 +42,7 @@ func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*n
 		if err == nil {
 			return nc, nil
 		}
-		d := reconnectDelay(attempt)
+		d := reconnectBackoff.Delay(attempt)
 		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(d).After(deadline) {
 			return nil, fmt.Errorf("%s%s: %w", redactURLs(c.URL), presenting(c), err)
 		}
@@ -62,7 +61,7 @@ func clientOptions(c config.NATS, name string, log *slog.Logger) ([]nats.Option,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(false),
-		nats.CustomReconnectDelay(reconnectDelay),
+		nats.CustomReconnectDelay(reconnectBackoff.Delay),
 		// Up to 8 MiB of publishes are buffered while reconnecting; the
 		// callers' own retries cover what does not fit.
 		nats.ReconnectBufSize(8 << 20),
@@ -129,15 +128,4 @@ func redactURLs(urls string) string {
 		list[i] = u.Redacted()
 	}
 	return strings.Join(list, ",")
-}
-
-// reconnectDelay is the wait before the attempts-th pass over the servers:
-// exponential from reconnectBase to reconnectMax, with ±20% jitter so that
-// many clients of a lost node do not come back in step.
-func reconnectDelay(attempts int) time.Duration {
-	d := reconnectMax
-	if attempts < 16 {
-		d = min(reconnectMax, reconnectBase<<attempts)
-	}
-	return d - d/5 + time.Duration(rand.Int64N(int64(2*d/5)+1))
 }

@@ -27,8 +27,8 @@ func TestReconnectDelay(t *testing.T) {
 		base     time.Duration
 	}{{0, 100 * time.Millisecond}, {1, 200 * time.Millisecond}, {5, 3200 * time.Millisecond}, {6, 5 * time.Second}, {1000, 5 * time.Second}} {
 		for range 50 {
-			if d := reconnectDelay(tc.attempts); d < tc.base*4/5 || d > tc.base*6/5 {
-				t.Fatalf("reconnectDelay(%d) = %v, want %v ± 20%%", tc.attempts, d, tc.base)
+			if d := reconnectBackoff.Delay(tc.attempts); d < tc.base/2 || d > tc.base {
+				t.Fatalf("reconnect delay %d = %v, want within [%v, %v]", tc.attempts, d, tc.base/2, tc.base)
 			}
 		}
 	}

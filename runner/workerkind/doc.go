@@ -48,7 +48,7 @@
 // protocol line is reported in the job's log and the runner's log and
 // skipped. A process that fails its handshake or dies within 10s of its
 // start is restarted with exponential backoff (0.5s doubling, at most a
-// minute), and jobs waiting when no process is left fail as "crashed"
+// minute, with jitter), and jobs waiting when no process is left fail as "crashed"
 // with its error. Close stops every process: fd 3 is closed, and the
 // process group is killed after the grace period.
 //

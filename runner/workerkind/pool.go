@@ -12,18 +12,20 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
-// Restart backoff of workers that fail: restartBase·2ⁿ after the n+1-th
-// failure in a row, capped at restartMax. A worker fails when its start
-// or handshake fails, or when it exits on its own within healthyAfter of
-// its start; one that lives longer, or finishes a job, resets the count.
-const (
-	restartBase  = 500 * time.Millisecond
-	restartMax   = time.Minute
-	healthyAfter = 10 * time.Second
-)
+// restartBackoff delays the start that follows the n+1-th failure in a row
+// of a pool's workers by its Delay(n): 0.5 s doubling up to a minute,
+// jittered. A worker fails when its start or handshake fails, or when it
+// exits on its own within healthyAfter of its start; one that lives
+// longer, or finishes a job, resets the count.
+var restartBackoff = backoff.Policy{Base: 500 * time.Millisecond, Max: time.Minute}
+
+// healthyAfter is how long a worker must live for its exit not to count
+// as a failure.
+const healthyAfter = 10 * time.Second
 
 // errClosed is the error of a Run on a closed pool.
 var errClosed = errors.New("the worker pool is closed")
@@ -254,7 +256,7 @@ func (pl *pool) failed(err error) {
 // holds pl.mu.
 func (pl *pool) backOff(err error) {
 	pl.failures++
-	delay := min(restartBase<<min(pl.failures-1, 16), restartMax)
+	delay := restartBackoff.Delay(pl.failures - 1)
 	pl.notBefore = time.Now().Add(delay)
 	pl.log.Error("worker failed", "err", err, "failures_in_a_row", pl.failures, "next_start_in", delay)
 }
