@@ -111,30 +111,31 @@ func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
-	rec, err := g.read(ctx, id)
-	if err != nil { // absent, or another tenant's
-		g.writeError(w, r, err)
-		return
+	// One read: the stored record, or, for a job only its queue message
+	// holds, that message's (revision 0) — the cancel then creates its
+	// record, unless its runner did first, when the compare-and-swap
+	// fails and UpdateJob cancels the record it finds.
+	data, rev, err := g.record(ctx, id)
+	if err == nil {
+		err = visible(ctx, newRecord(data)) // absent, or another tenant's
 	}
-	// The job as read, if only its queue message holds it: the cancel
-	// then creates its record (or, should its runner be first, reads that
-	// and cancels it there).
-	var queued *conveyor.Job
-	seq := g.jobs.queuedSeq(id) // before the cancel stores the job
-	if _, _, err := g.b.GetJobRecord(ctx, id); conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
-		queued = new(conveyor.Job)
-		if err := json.Unmarshal(rec.data, queued); err != nil {
-			g.writeError(w, r, err)
-			return
-		}
-	}
-	now := time.Now().UTC()
-	j, _, err := g.b.UpdateJob(ctx, id, queued, 0, func(j *conveyor.Job) error { return j.Cancel(now) })
 	if err != nil {
 		g.writeError(w, r, err)
 		return
 	}
-	if queued != nil && seq != 0 {
+	seq := g.jobs.queuedSeq(id) // before the cancel stores the job
+	var read conveyor.Job
+	if err := json.Unmarshal(data, &read); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	now := time.Now().UTC()
+	j, _, err := g.b.UpdateJob(ctx, id, &read, rev, func(j *conveyor.Job) error { return j.Cancel(now) })
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if rev == 0 && seq != 0 {
 		if err := g.b.DeleteQueued(ctx, seq); err != nil {
 			g.log.Warn("delete the canceled job's queue message", "job_id", id, "algorithm", j.Algorithm, "err", err)
 		}
