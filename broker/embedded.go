@@ -23,14 +23,15 @@ type EmbeddedConfig struct {
 	SyncInterval time.Duration
 	SyncAlways   bool
 	// Listen is host:port for NATS clients; empty opens no TCP port. An
-	// empty host means 127.0.0.1.
+	// empty host means 127.0.0.1, port 0 any free port (see ClientURL).
 	Listen string
 	// Name is the server's name, unique within a cluster. Default
 	// "conveyor", or host-port of Cluster when clustered.
 	Name string
 	// Cluster is host:port on which the server accepts routes from the
 	// other nodes of its cluster; empty runs a single node. An empty host
-	// means 127.0.0.1.
+	// means 127.0.0.1. A cluster node needs Listen too: nats-server opens
+	// its routes only once its client port is open.
 	Cluster string
 	// ClusterName names the cluster; every node must use the same. Default
 	// "conveyor".
@@ -125,6 +126,9 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 		}
 		return nil
 	}
+	if cfg.Listen == "" {
+		return fmt.Errorf("embedded broker: a cluster node needs a client listen address too")
+	}
 	host, port, err := hostPort("cluster", cfg.Cluster)
 	if err != nil {
 		return err
@@ -160,7 +164,9 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 	return nil
 }
 
-// hostPort splits a host:port listen address; an empty host is 127.0.0.1.
+// hostPort splits a host:port listen address; an empty host is 127.0.0.1,
+// and port 0 any free port, as with net.Listen (to nats-server, 0 is its
+// default port, 4222 or 6222).
 func hostPort(what, addr string) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -169,6 +175,9 @@ func hostPort(what, addr string) (string, int, error) {
 	port, err := strconv.Atoi(p)
 	if err != nil {
 		return "", 0, fmt.Errorf("embedded broker: %s %q: bad port", what, addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
 	}
 	if host == "" {
 		host = "127.0.0.1"
