@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,14 +24,15 @@ type EmbeddedConfig struct {
 	SyncInterval time.Duration
 	SyncAlways   bool
 	// Listen is host:port for NATS clients; empty opens no TCP port. An
-	// empty host means 127.0.0.1.
+	// empty host means 127.0.0.1, port 0 any free port (see ClientURL).
 	Listen string
 	// Name is the server's name, unique within a cluster. Default
 	// "conveyor", or host-port of Cluster when clustered.
 	Name string
 	// Cluster is host:port on which the server accepts routes from the
 	// other nodes of its cluster; empty runs a single node. An empty host
-	// means 127.0.0.1.
+	// means 127.0.0.1. A cluster node needs Listen too: nats-server opens
+	// its routes only once its client port is open.
 	Cluster string
 	// ClusterName names the cluster; every node must use the same. Default
 	// "conveyor".
@@ -46,6 +48,15 @@ type EmbeddedConfig struct {
 	// connections only; with TLSClientCA, clients must present a
 	// certificate it signed. In-process connections are not affected.
 	TLSCert, TLSKey, TLSClientCA string
+	// ClusterTLSCert and ClusterTLSKey, PEM files, with ClusterTLSCA, make
+	// the routes between nodes TLS only and verified both ways: the node
+	// accepts a route only from a node presenting a certificate
+	// ClusterTLSCA signed, and presents its own certificate on the routes
+	// it opens, to nodes whose certificates it checks against ClusterTLSCA
+	// too. All three or none; they need Cluster. A node without them, or
+	// with a certificate another CA signed, cannot join: its routes fail
+	// the handshake, and the error is logged.
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
 	// Logger, when set, receives the server's notices, warnings and errors
 	// (cluster routes, leader elections); nil keeps the server silent.
 	Logger *slog.Logger
@@ -120,10 +131,16 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 		if len(cfg.Routes) > 0 {
 			return fmt.Errorf("embedded broker: routes need a cluster address to listen on")
 		}
+		if cfg.ClusterTLSCert != "" || cfg.ClusterTLSKey != "" || cfg.ClusterTLSCA != "" {
+			return fmt.Errorf("embedded broker: cluster tls needs a cluster address to listen on")
+		}
 		if opts.ServerName == "" {
 			opts.ServerName = "conveyor"
 		}
 		return nil
+	}
+	if cfg.Listen == "" {
+		return fmt.Errorf("embedded broker: a cluster node needs a client listen address too")
 	}
 	host, port, err := hostPort("cluster", cfg.Cluster)
 	if err != nil {
@@ -138,6 +155,9 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 		name = "conveyor"
 	}
 	opts.Cluster = server.ClusterOpts{Name: name, Host: host, Port: port}
+	if opts.Cluster.TLSConfig, err = cfg.clusterTLS(); err != nil {
+		return err
+	}
 	// On shutdown, a node hands the leadership of its streams to others,
 	// then closes its clients over a second, so that they move to the other
 	// nodes: see Shutdown.
@@ -160,7 +180,30 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 	return nil
 }
 
-// hostPort splits a host:port listen address; an empty host is 127.0.0.1.
+// clusterTLS returns the TLS config of the routes, or nil for plain ones.
+// A node is the server of the routes it accepts and the client of those it
+// opens, so, as nats-server's own cluster tls block does, both ends present
+// a certificate and verify the other's against the one CA.
+func (cfg *EmbeddedConfig) clusterTLS() (*tls.Config, error) {
+	if cfg.ClusterTLSCert == "" && cfg.ClusterTLSKey == "" && cfg.ClusterTLSCA == "" {
+		return nil, nil
+	}
+	if cfg.ClusterTLSCert == "" || cfg.ClusterTLSKey == "" || cfg.ClusterTLSCA == "" {
+		return nil, fmt.Errorf("embedded broker: cluster tls needs a cert, its key and the CA of the nodes")
+	}
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
+		CertFile: cfg.ClusterTLSCert, KeyFile: cfg.ClusterTLSKey, CaFile: cfg.ClusterTLSCA, Verify: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: cluster tls: %w", err)
+	}
+	tc.RootCAs = tc.ClientCAs
+	return tc, nil
+}
+
+// hostPort splits a host:port listen address; an empty host is 127.0.0.1,
+// and port 0 any free port, as with net.Listen (to nats-server, 0 is its
+// default port, 4222 or 6222).
 func hostPort(what, addr string) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -169,6 +212,9 @@ func hostPort(what, addr string) (string, int, error) {
 	port, err := strconv.Atoi(p)
 	if err != nil {
 		return "", 0, fmt.Errorf("embedded broker: %s %q: bad port", what, addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
 	}
 	if host == "" {
 		host = "127.0.0.1"

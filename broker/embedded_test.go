@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -40,5 +41,22 @@ func TestEmbeddedAuth(t *testing.T) {
 			}
 			nc.Close()
 		})
+	}
+}
+
+// TestEmbeddedListen: port 0 is any free port, as with net.Listen, so two
+// servers both given 127.0.0.1:0 start side by side (to nats-server, 0 is
+// its default 4222, which the second would find taken); a cluster node
+// without a client port is refused at once, where nats-server would wait
+// for ever to open its routes.
+func TestEmbeddedListen(t *testing.T) {
+	a, _ := open(t, EmbeddedConfig{Listen: "127.0.0.1:0"})
+	b, _ := open(t, EmbeddedConfig{Listen: "127.0.0.1:0"})
+	if a.ClientURL() == b.ClientURL() || strings.HasSuffix(a.ClientURL(), ":4222") {
+		t.Errorf("client URLs %s and %s: want two free ports", a.ClientURL(), b.ClientURL())
+	}
+	_, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir(), Cluster: "127.0.0.1:0"})
+	if err == nil || !strings.Contains(err.Error(), "listen address") {
+		t.Fatalf("a cluster node without a client port: %v", err)
 	}
 }

@@ -140,8 +140,37 @@ type Broker struct {
 	// TLS makes the client port (Listen) accept TLS connections only:
 	// Cert and Key are the server's certificate; with CA set, clients
 	// must also present a certificate that CA signed. Routes between
-	// nodes are not encrypted by it.
+	// nodes are not encrypted by it: see ClusterTLS.
 	TLS TLS `yaml:"tls"`
+	// ClusterTLS makes the routes between nodes TLS only, verified both
+	// ways: Cert and Key are this node's certificate, which it presents
+	// to the nodes it connects to and to those connecting to it, and CA
+	// must have signed every node's, its own included. All three are
+	// required; every node of the cluster needs them.
+	ClusterTLS TLS `yaml:"cluster_tls"`
+}
+
+// validate checks the broker section.
+func (b *Broker) validate(add func(string, ...any)) {
+	if b.Sync != "always" {
+		if d, err := time.ParseDuration(b.Sync); err != nil || d <= 0 {
+			add("broker.sync %q: want a positive duration or \"always\"", b.Sync)
+		}
+	}
+	if (b.TLS.Cert == "") != (b.TLS.Key == "") || b.TLS.CA != "" && b.TLS.Cert == "" {
+		add("broker.tls: give both cert and key (and ca only with them)")
+	}
+	if len(b.Routes) > 0 && b.Cluster == "" {
+		add("broker.routes need broker.cluster, the address this node accepts routes on")
+	}
+	if ct := b.ClusterTLS; ct != (TLS{}) {
+		if ct.CA == "" || ct.Cert == "" || ct.Key == "" {
+			add("broker.cluster_tls: give ca, cert and key together: each node presents its cert to the others and checks theirs against the ca")
+		}
+		if b.Cluster == "" {
+			add("broker.cluster_tls needs broker.cluster, the address this node accepts routes on")
+		}
+	}
 }
 
 // Algorithm is one entry of the algorithms list: what a runner serves and
@@ -308,20 +337,10 @@ func (c *Config) Validate() error {
 	if c.Logs.MaxPerJob < 0 {
 		add("logs.max_per_job must be positive")
 	}
-	if c.Broker.Sync != "always" {
-		if d, err := time.ParseDuration(c.Broker.Sync); err != nil || d <= 0 {
-			add("broker.sync %q: want a positive duration or \"always\"", c.Broker.Sync)
-		}
-	}
 	if (c.NATS.TLS.Cert == "") != (c.NATS.TLS.Key == "") {
 		add("nats.tls: give both cert and key, or neither")
 	}
-	if (c.Broker.TLS.Cert == "") != (c.Broker.TLS.Key == "") || c.Broker.TLS.CA != "" && c.Broker.TLS.Cert == "" {
-		add("broker.tls: give both cert and key (and ca only with them)")
-	}
-	if len(c.Broker.Routes) > 0 && c.Broker.Cluster == "" {
-		add("broker.routes need broker.cluster, the address this node accepts routes on")
-	}
+	c.Broker.validate(add)
 	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
 		add("nats.replicas must be 1 to 5, not %d", c.NATS.Replicas)
 	}

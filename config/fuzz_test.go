@@ -9,7 +9,7 @@ func FuzzParse(f *testing.F) {
 		"", "{}", "http: {addr: 127.0.0.1:9000, max_body: 1MiB}\nretention: 2h\n",
 		"algorithms:\n  - {name: a, kind: exec, command: [sh, x], timeout: 30s, workers: {max: 2}}\n",
 		"algorithms: [{kind: worker, command: [python3], algorithms: {a: {timeout: 1m}}}]",
-		"broker: {sync: always}", "heartbeat: 1", "&a [*a]", "algorithms: {name: a}",
+		"broker: {sync: always}", "broker: {cluster: ':6222', routes: [nats://b:6222], cluster_tls: {ca: a, cert: c, key: k}}", "heartbeat: 1", "&a [*a]", "algorithms: {name: a}",
 		"callbacks: {allow_hosts: [\"hooks.example.com:443\", \"[::1]:80\"], secret_env: S, backoff: 2s}",
 		"http: {tls: {cert: c.pem, key: k.pem}, max_wait: 10s, max_event_streams: 3, body_timeout: 1s}",
 		"algorithms: [{name: a, kind: exec, command: [x], user: nobody, rlimits: {memory: 1GiB, cpu_seconds: 5, open_files: 64}}]",

@@ -88,6 +88,10 @@ func TestLoadErrors(t *testing.T) {
 		"negative rlimits":         {yaml: "algorithms: [{name: a, kind: exec, command: [x], rlimits: {cpu_seconds: -1}}]", want: "rlimits must not be negative"},
 		"tls half":                 {yaml: "nats: {tls: {cert: c.pem}}", want: "nats.tls"},
 		"routes alone":             {yaml: "broker: {routes: [nats://a:6222]}", want: "broker.routes need broker.cluster"},
+		"cluster tls without key":  {yaml: "broker: {cluster: ':6222', cluster_tls: {ca: ca.pem, cert: c.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
+		"cluster tls without ca":   {yaml: "broker: {cluster: ':6222', cluster_tls: {cert: c.pem, key: k.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
+		"cluster tls alone":        {yaml: "broker: {cluster_tls: {ca: ca.pem, cert: c.pem, key: k.pem}}", want: "broker.cluster_tls needs broker.cluster"},
+		"cluster tls env half":     {yaml: "broker: {cluster: ':6222'}", env: "CONVEYOR_BROKER_CLUSTER_TLS_KEY=k.pem", want: "broker.cluster_tls: give ca, cert and key together"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var env []string
@@ -129,9 +133,10 @@ algorithms:
 func TestLoadCluster(t *testing.T) {
 	p := write(t, `
 nats: {url: "nats://a:4222,nats://b:4222", replicas: 3, tls: {ca: ca.pem}}
-broker: {cluster: "127.0.0.1:6222", routes: [nats://127.0.0.1:6223]}
+broker: {cluster: "127.0.0.1:6222", routes: [nats://127.0.0.1:6223], cluster_tls: {ca: ca.pem}}
 `)
-	c, err := Load(p, []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret", "CONVEYOR_NATS_TLS_CERT=c.pem", "CONVEYOR_NATS_TLS_KEY=k.pem", "CONVEYOR_BROKER_NAME=n1"})
+	c, err := Load(p, []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret", "CONVEYOR_NATS_TLS_CERT=c.pem", "CONVEYOR_NATS_TLS_KEY=k.pem", "CONVEYOR_BROKER_NAME=n1",
+		"CONVEYOR_BROKER_CLUSTER_TLS_CERT=node.pem", "CONVEYOR_BROKER_CLUSTER_TLS_KEY=node.key"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +144,8 @@ broker: {cluster: "127.0.0.1:6222", routes: [nats://127.0.0.1:6223]}
 	if n.Replicas != 3 || n.User != "conveyor" || n.Password != "s3cret" || n.TLS != (TLS{CA: "ca.pem", Cert: "c.pem", Key: "k.pem"}) {
 		t.Errorf("nats: %+v", n)
 	}
-	if b := c.Broker; b.Name != "n1" || b.Cluster != "127.0.0.1:6222" || len(b.Routes) != 1 {
+	if b := c.Broker; b.Name != "n1" || b.Cluster != "127.0.0.1:6222" || len(b.Routes) != 1 ||
+		b.ClusterTLS != (TLS{CA: "ca.pem", Cert: "node.pem", Key: "node.key"}) || b.TLS != (TLS{}) {
 		t.Errorf("broker: %+v", b)
 	}
 }

@@ -54,6 +54,10 @@ is one node of a cluster: start three, each with its own --listen,
 --cluster, --data-dir and the others' cluster addresses as --routes, and
 give gateways and runners nats.replicas: 3. Clients must log in when
 nats.user/nats.password or nats.token are set (CONVEYOR_NATS_USER, ...).
+broker.tls makes the client port TLS only (CONVEYOR_BROKER_TLS_CERT, ...);
+broker.cluster_tls makes the routes between nodes TLS only, each node
+presenting its certificate and checking the others' against the CA
+(CONVEYOR_BROKER_CLUSTER_TLS_CA, _CERT and _KEY, on every node).
 `},
 }
 

@@ -190,6 +190,7 @@ func (a *App) startBroker() error {
 		StoreDir: filepath.Join(dir, "jetstream"), SyncInterval: sync, SyncAlways: always, Listen: b.Listen,
 		Name: b.Name, Cluster: b.Cluster, Routes: b.Routes, User: n.User, Password: n.Password, Token: n.Token,
 		TLSCert: b.TLS.Cert, TLSKey: b.TLS.Key, TLSClientCA: b.TLS.CA,
+		ClusterTLSCert: b.ClusterTLS.Cert, ClusterTLSKey: b.ClusterTLS.Key, ClusterTLSCA: b.ClusterTLS.CA,
 	}
 	if a.roles == RoleBroker {
 		ecfg.Logger = a.log

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testcert"
 )
 
 // TestBrokerTLS: `serve` with broker.listen and broker.tls serves its own
@@ -13,7 +14,7 @@ import (
 // gets in only over TLS with a certificate the broker's CA signed.
 func TestBrokerTLS(t *testing.T) {
 	var f tlsFiles
-	f.write(t, newCA(t))
+	f.write(t, testcert.NewCA(t))
 
 	cfg := testConfig(t, t.TempDir())
 	cfg.Broker.Listen = freeAddr(t)

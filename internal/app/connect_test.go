@@ -1,24 +1,16 @@
 package app
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testcert"
 )
 
 func TestReconnectDelay(t *testing.T) {
@@ -62,14 +54,14 @@ func TestRedactURLs(t *testing.T) {
 // certificate: with nats.tls.ca and nats.tls.cert/key it gets in; without
 // the CA, or without the client certificate, it does not.
 func TestDialTLS(t *testing.T) {
-	ca, f := newCA(t), tlsFiles{}
+	ca, f := testcert.NewCA(t), tlsFiles{}
 	f.write(t, ca)
 	pair, err := tls.LoadX509KeyPair(f.serverCert, f.serverKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.certPEM)
+	pool.AppendCertsFromPEM(ca.PEM)
 	srv, err := natsserver.NewServer(&natsserver.Options{
 		Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, TLS: true, TLSVerify: true,
 		TLSConfig: &tls.Config{
@@ -110,73 +102,10 @@ func TestDialTLS(t *testing.T) {
 // certificate it issued for 127.0.0.1.
 type tlsFiles struct{ ca, serverCert, serverKey, clientCert, clientKey string }
 
-// write issues the certificates and writes the files to a temp dir.
-func (f *tlsFiles) write(t *testing.T, ca *testCA) {
+// write issues the certificates and writes the files to temp dirs.
+func (f *tlsFiles) write(t *testing.T, ca *testcert.CA) {
 	t.Helper()
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	f.ca = write("ca.pem", ca.certPEM)
-	srvCert, srvKey := ca.issue(t, x509.ExtKeyUsageServerAuth)
-	f.serverCert, f.serverKey = write("server.pem", srvCert), write("server.key", srvKey)
-	cliCert, cliKey := ca.issue(t, x509.ExtKeyUsageClientAuth)
-	f.clientCert, f.clientKey = write("client.pem", cliCert), write("client.key", cliKey)
-}
-
-// testCA is a certificate authority made up for a test.
-type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	certPEM []byte
-}
-
-func newCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns a certificate for 127.0.0.1 with usage, and its key, PEM.
-func (ca *testCA) issue(t *testing.T, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	srv, cli := ca.Write(t, x509.ExtKeyUsageServerAuth), ca.Write(t, x509.ExtKeyUsageClientAuth)
+	f.ca, f.serverCert, f.serverKey = srv.CA, srv.Cert, srv.Key
+	f.clientCert, f.clientKey = cli.Cert, cli.Key
 }

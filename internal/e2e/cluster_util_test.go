@@ -17,8 +17,9 @@ import (
 
 // cluster is a NATS cluster of `conveyor broker` processes.
 type cluster struct {
-	nodes []*proc
-	url   string // every node's client URL, comma-separated
+	nodes  []*proc
+	url    string // every node's client URL, comma-separated
+	routes string // every node's cluster URL, comma-separated
 }
 
 // startCluster starts n `conveyor broker` nodes on free loopback ports,
@@ -26,20 +27,31 @@ type cluster struct {
 // runs unclustered.
 func startCluster(t *testing.T, dir string, n int) *cluster {
 	t.Helper()
+	return startClusterEnv(t, dir, n, nil)
+}
+
+// startClusterEnv is startCluster with env(i), when env is not nil, added
+// to the environment of node i (from 0).
+func startClusterEnv(t *testing.T, dir string, n int, env func(i int) []string) *cluster {
+	t.Helper()
 	addrs := freeAddrs(t, 2*n) // distinct: a route on a node's client port breaks the cluster
 	clients, routes := make([]string, n), make([]string, n)
 	for i := range n {
 		clients[i] = "nats://" + addrs[i]
 		routes[i] = "nats://" + addrs[n+i]
 	}
-	c := &cluster{url: strings.Join(clients, ",")}
+	c := &cluster{url: strings.Join(clients, ","), routes: strings.Join(routes, ",")}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
 		args := []string{"broker", "--name", name, "--listen", strings.TrimPrefix(clients[i], "nats://"), "--data-dir", filepath.Join(dir, name)}
 		if n > 1 {
-			args = append(args, "--cluster", strings.TrimPrefix(routes[i], "nats://"), "--routes", strings.Join(routes, ","))
+			args = append(args, "--cluster", strings.TrimPrefix(routes[i], "nats://"), "--routes", c.routes)
 		}
-		c.nodes = append(c.nodes, startProc(t, args, nil, "", ""))
+		var extra []string
+		if env != nil {
+			extra = env(i)
+		}
+		c.nodes = append(c.nodes, startProc(t, args, extra, "", ""))
 	}
 	return c
 }
