@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +24,7 @@ import (
 // members still to each other only.
 func TestClusterTLS(t *testing.T) {
 	ca := testcert.NewCA(t)
-	addrs := freeAddrs(t, 5) // three members' cluster ports, then two outsiders'
+	addrs := testenv.FreeAddrs(t, 5) // three members' cluster ports, then two outsiders'
 	routes := []string{"nats://" + addrs[0], "nats://" + addrs[1], "nats://" + addrs[2]}
 	var nodes [3]*Embedded
 	var logs [3]*logWatch
@@ -44,7 +44,7 @@ func TestClusterTLS(t *testing.T) {
 		return strings.Join(s, ", ")
 	}
 	const formed = "n1 routes to 2, n2 routes to 2, n3 routes to 2"
-	waitFor(t, "the cluster to form", func() bool { return remotes() == formed })
+	testenv.Eventually(t, "the cluster to form", func() bool { return remotes() == formed })
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -85,7 +85,7 @@ func TestClusterTLS(t *testing.T) {
 			before := refused()
 			tc.cfg.Name, tc.cfg.Cluster, tc.cfg.Routes = "outsider", addrs[3+i], routes
 			out := startNode(t, tc.cfg)
-			waitFor(t, "a member to log that it refused the outsider's route", func() bool { return refused() > before })
+			testenv.Eventually(t, "a member to log that it refused the outsider's route", func() bool { return refused() > before })
 			if n := out.srv.NumRemotes(); n != 0 {
 				t.Errorf("the outsider routes to %d nodes, want none", n)
 			}
@@ -129,34 +129,6 @@ func openR3(t *testing.T, ctx context.Context, node *Embedded) *Broker {
 		t.Fatalf("open with 3 replicas: %v", err)
 	}
 	return b
-}
-
-// freeAddrs returns n distinct loopback addresses with ports free right
-// now; it holds every port until it has them all, so none comes twice.
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	addrs := make([]string, n)
-	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		addrs[i] = ln.Addr().String()
-	}
-	return addrs
-}
-
-// waitFor polls cond every 20ms for up to 30s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // logWatch is a slog.Handler that keeps the messages logged to it.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -63,17 +64,6 @@ func (h *hooks) jobs() int {
 	return len(h.got)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestCallbackQueueStallsNothing: while the broker does not answer the
 // gateway's publishes to the callback queue, the gateway still sees every
 // job change — noting a callback never holds up the watch that feeds its
@@ -129,7 +119,7 @@ func TestCallbackQueueStallsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the gateway's index to see every job while callbacks cannot be queued", func() bool {
+	testenv.Eventually(t, "the gateway's index to see every job while callbacks cannot be queued", func() bool {
 		g.jobs.mu.RLock()
 		defer g.jobs.mu.RUnlock()
 		for _, id := range ids {
@@ -150,7 +140,7 @@ func TestCallbackQueueStallsNothing(t *testing.T) {
 	if _, err := b.CallbackQueue(ctx, callbackLease); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every callback delivered", func() bool { return h.jobs() == n })
+	testenv.Eventually(t, "every callback delivered", func() bool { return h.jobs() == n })
 }
 
 // TestCallbackLeaseRenewed: a delivery slower than its lease is renewed
@@ -196,7 +186,7 @@ func TestCallbackLeaseRenewed(t *testing.T) {
 	if _, err := b.CreateJob(t.Context(), j); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first POST", func() bool {
+	testenv.Eventually(t, "the first POST", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return posts == 1
@@ -206,7 +196,7 @@ func TestCallbackLeaseRenewed(t *testing.T) {
 	held := time.NewTimer(2 * callbackLease)
 	<-held.C
 	close(release)
-	waitFor(t, "the callback recorded as delivered", func() bool {
+	testenv.Eventually(t, "the callback recorded as delivered", func() bool {
 		got, _, err := b.GetJob(context.Background(), j.ID)
 		return err == nil && got.Callback.DeliveredAt != nil
 	})

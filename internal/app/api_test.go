@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -226,7 +227,7 @@ func TestRetentionExpires(t *testing.T) {
 	if resp := s.do("GET", "/v1/jobs/"+j.ID, nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("fresh job: %d", resp.StatusCode)
 	}
-	eventually(t, "the job to expire", func() bool {
+	testenv.Eventually(t, "the job to expire", func() bool {
 		return s.do("GET", "/v1/jobs/"+j.ID, nil, nil).StatusCode == http.StatusNotFound
 	})
 	var list conveyor.JobList
@@ -263,14 +264,14 @@ func TestQueueFull(t *testing.T) {
 	s := startServer(t, cfg)
 	long := map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}
 	running := s.submit(long, "", http.StatusAccepted)
-	eventually(t, "the first job to run", func() bool {
+	testenv.Eventually(t, "the first job to run", func() bool {
 		var j conveyor.Job
 		s.do("GET", "/v1/jobs/"+running.ID, nil, &j)
 		return j.Status == conveyor.StatusRunning
 	})
 	s.submit(long, "", http.StatusAccepted)
 	s.submit(long, "", http.StatusAccepted)
-	eventually(t, "two queued jobs", func() bool {
+	testenv.Eventually(t, "two queued jobs", func() bool {
 		var a conveyor.AlgorithmInfo
 		s.do("GET", "/v1/algorithms/sleep", nil, &a)
 		return a.Queued == 2 && a.MaxQueued == 2

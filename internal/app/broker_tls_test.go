@@ -1,8 +1,8 @@
 package app
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
-	"net"
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
@@ -17,7 +17,7 @@ func TestBrokerTLS(t *testing.T) {
 	f.write(t, testcert.NewCA(t))
 
 	cfg := testConfig(t, t.TempDir())
-	cfg.Broker.Listen = freeAddr(t)
+	cfg.Broker.Listen = testenv.FreeAddr(t)
 	cfg.Broker.TLS = config.TLS{Cert: f.serverCert, Key: f.serverKey, CA: f.ca}
 	s := startServer(t, cfg)
 	if j := s.wait(s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "", 202).ID); j.Status != "succeeded" {
@@ -44,15 +44,4 @@ func TestBrokerTLS(t *testing.T) {
 	if _, err := nc.TLSConnectionState(); err != nil {
 		t.Fatalf("not a TLS connection: %v", err)
 	}
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -85,7 +86,7 @@ func TestCallback(t *testing.T) {
 				t.Fatalf("submitted job's callback: %+v", j.Callback)
 			}
 			var final conveyor.Job
-			eventually(t, "the callback delivered", func() bool {
+			testenv.Eventually(t, "the callback delivered", func() bool {
 				s.do("GET", "/v1/jobs/"+j.ID, nil, &final)
 				return final.Callback != nil && final.Callback.DeliveredAt != nil
 			})
@@ -165,7 +166,7 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 8}, "callback_url": r.srv.URL}, "", 202)
-	eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
+	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
 	s.app.Stop()
 
 	r.mu.Lock()
@@ -173,7 +174,7 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 	r.mu.Unlock()
 	s = startServer(t, cfg)
 	var final conveyor.Job
-	eventually(t, "the callback delivered after the restart", func() bool {
+	testenv.Eventually(t, "the callback delivered after the restart", func() bool {
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &final)
 		return final.Callback.DeliveredAt != nil
 	})
@@ -191,7 +192,7 @@ func TestCallbackNoRedirect(t *testing.T) {
 	s := callbackServer(t, strings.TrimPrefix(redirect.URL, "http://"), strings.TrimPrefix(target.srv.URL, "http://"))
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": redirect.URL}, "", 202)
 	var got conveyor.Job
-	eventually(t, "a first attempt", func() bool {
+	testenv.Eventually(t, "a first attempt", func() bool {
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
 		return got.Callback.Attempts > 0
 	})
@@ -236,7 +237,7 @@ func TestCallbackTwoGateways(t *testing.T) {
 		ids = append(ids, s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": i}, "callback_url": r.srv.URL}, "", 202).ID)
 	}
 	for _, id := range ids {
-		eventually(t, "callback of "+id, func() bool {
+		testenv.Eventually(t, "callback of "+id, func() bool {
 			var j conveyor.Job
 			s2.do("GET", "/v1/jobs/"+id, nil, &j)
 			return j.Callback != nil && j.Callback.DeliveredAt != nil
@@ -269,7 +270,7 @@ func TestCallbackGivesUp(t *testing.T) {
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
 	var got conveyor.Job
-	eventually(t, "the callback given up", func() bool {
+	testenv.Eventually(t, "the callback given up", func() bool {
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
 		return got.Callback.GaveUpAt != nil
 	})
@@ -295,14 +296,14 @@ func TestCallbackHostNoLongerAllowed(t *testing.T) {
 	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
-	eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
+	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
 	s.app.Stop()
 	tried := len(r.deliveries())
 
 	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(other.srv.URL, "http://")}
 	s = startServer(t, cfg)
 	var got conveyor.Job
-	eventually(t, "the callback given up", func() bool {
+	testenv.Eventually(t, "the callback given up", func() bool {
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &got)
 		return got.Callback.GaveUpAt != nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"net/http"
 	"os"
 	"strings"
@@ -107,7 +108,7 @@ func TestRetryTimeoutFromItsStart(t *testing.T) {
 func TestCancel(t *testing.T) {
 	s := startServer(t, testConfig(t, t.TempDir()))
 	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}, "", http.StatusAccepted)
-	eventually(t, "the job to run", func() bool {
+	testenv.Eventually(t, "the job to run", func() bool {
 		var cur conveyor.Job
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &cur)
 		return cur.Status == conveyor.StatusRunning
@@ -117,7 +118,7 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancel: %d %+v", resp.StatusCode, c)
 	}
 	// The runner lets go of it: its slot frees up.
-	eventually(t, "the runner to stop the job", func() bool {
+	testenv.Eventually(t, "the runner to stop the job", func() bool {
 		var rl conveyor.RunnerList
 		s.do("GET", "/v1/runners", nil, &rl)
 		return s.app.Runner().Info().Busy == 0
@@ -136,7 +137,7 @@ func TestCancelKillsExecGrandchild(t *testing.T) {
 	s := startServer(t, testConfig(t, t.TempDir()))
 	j := s.submit(map[string]any{"algorithm": "spawn", "input": map[string]any{}}, "", http.StatusAccepted)
 	var pid int
-	eventually(t, "the grandchild to be started", func() bool {
+	testenv.Eventually(t, "the grandchild to be started", func() bool {
 		var logs conveyor.LogList
 		s.do("GET", "/v1/jobs/"+j.ID+"/logs", nil, &logs)
 		for _, l := range logs.Logs {
@@ -152,8 +153,8 @@ func TestCancelKillsExecGrandchild(t *testing.T) {
 	if resp := s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("cancel: %d", resp.StatusCode)
 	}
-	eventually(t, "the grandchild to be killed", func() bool { return !alive(pid) })
-	eventually(t, "the runner to free the slot", func() bool { return s.app.Runner().Info().Busy == 0 })
+	testenv.Eventually(t, "the grandchild to be killed", func() bool { return !alive(pid) })
+	testenv.Eventually(t, "the runner to free the slot", func() bool { return s.app.Runner().Info().Busy == 0 })
 }
 
 // alive reports whether pid is a live process (a zombie counts as dead).

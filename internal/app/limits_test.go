@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -136,7 +137,7 @@ func TestEventStreamsPerClient(t *testing.T) {
 		t.Fatalf("problem %+v", p)
 	}
 	cancels[0]()
-	eventually(t, "a slot freed by a closed stream", func() bool {
+	testenv.Eventually(t, "a slot freed by a closed stream", func() bool {
 		resp, cancel := open()
 		cancels = append(cancels, cancel)
 		return resp.StatusCode == 200

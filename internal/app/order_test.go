@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"slices"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func TestMutex(t *testing.T) {
 	held := s.submit(map[string]any{"algorithm": "probe", "mutex": "key-d", "input": probeInput{Key: "d", Seq: 0, Millis: 60_000}}, "", 202)
 	failing := s.submit(map[string]any{"algorithm": "probe", "mutex": "key-d", "input": probeInput{Key: "d", Seq: 1, Fail: true}}, "", 202)
 	last := s.submit(map[string]any{"algorithm": "probe", "mutex": "key-d", "input": probeInput{Key: "d", Seq: 2, Millis: 10}}, "", 202)
-	eventually(t, "the holder of key-d to run", func() bool {
+	testenv.Eventually(t, "the holder of key-d to run", func() bool {
 		var j conveyor.Job
 		s.do("GET", "/v1/jobs/"+held.ID, nil, &j)
 		return j.Status == conveyor.StatusRunning
@@ -236,7 +237,7 @@ func gatedProbe(t *testing.T) (*server, *conveyor.Job) {
 	probes.Unlock()
 	s := startServer(t, cfg)
 	gate := s.submit(map[string]any{"algorithm": "probe", "input": probeInput{Key: "gate", Millis: 60_000}}, "", 202)
-	eventually(t, "the gate job to run", func() bool {
+	testenv.Eventually(t, "the gate job to run", func() bool {
 		var j conveyor.Job
 		s.do("GET", "/v1/jobs/"+gate.ID, nil, &j)
 		return j.Status == conveyor.StatusRunning

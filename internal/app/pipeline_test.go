@@ -193,7 +193,7 @@ func TestPipelineTimes(t *testing.T) {
 
 	j := s.submit(map[string]any{"algorithm": "held_first", "input": map[string]any{"n": 28}}, "", 202)
 	var first conveyor.Job
-	eventually(t, "the first stage running", func() bool {
+	testenv.Eventually(t, "the first stage running", func() bool {
 		s.do("GET", "/v1/jobs/"+j.ID, nil, &first)
 		return first.Status == conveyor.StatusRunning && first.StartedAt != nil
 	})

@@ -70,7 +70,7 @@ func TestPythonWorker(t *testing.T) {
 
 	// Progress, then cancel: the worker stops the job and stays.
 	slow := s.submit(map[string]any{"algorithm": "slow_count", "input": map[string]any{"n": 100000}}, "", http.StatusAccepted)
-	eventually(t, "progress", func() bool {
+	testenv.Eventually(t, "progress", func() bool {
 		var j conveyor.Job
 		s.do("GET", "/v1/jobs/"+slow.ID, nil, &j)
 		return j.Progress != nil && j.Progress.Percent > 0

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -28,7 +29,7 @@ func TestAbuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends thousands of requests")
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "conveyor.yaml")
 	cfg := `
 http: {max_body: 1MiB, body_timeout: 500ms}

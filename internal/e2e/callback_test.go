@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -45,7 +46,7 @@ func TestCallbackGatewayKilled(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	natsAddr := freeAddr(t)
+	natsAddr := testenv.FreeAddr(t)
 	nats := "nats://" + natsAddr
 	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
 	startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}, "", "")
@@ -55,18 +56,18 @@ func TestCallbackGatewayKilled(t *testing.T) {
 			"CONVEYOR_CALLBACKS={allow_hosts: [" + strings.TrimPrefix(recv.URL, "http://") + "], secret_env: TEST_CALLBACK_SECRET, timeout: 2m}",
 		}
 	}
-	addrA := freeAddr(t)
+	addrA := testenv.FreeAddr(t)
 	a := startProc(t, []string{"gateway", "--nats", nats}, gatewayEnv(addrA), "", addrA)
 	id := a.submit(`{"algorithm":"is_prime","input":{"n":7},"callback_url":"` + recv.URL + `"}`)
-	eventually(t, "the first POST", func() bool { return count() == 1 })
+	testenv.Eventually(t, "the first POST", func() bool { return count() == 1 })
 
 	// A second gateway, started once the first holds the delivery; then
 	// the first dies mid-POST.
-	addrB := freeAddr(t)
+	addrB := testenv.FreeAddr(t)
 	b := startProc(t, []string{"gateway", "--nats", nats}, gatewayEnv(addrB), "", addrB)
 	a.kill(syscall.SIGKILL)
 	killed := time.Now()
-	eventually(t, "the callback delivered by the other gateway", func() bool {
+	testenv.Eventually(t, "the callback delivered by the other gateway", func() bool {
 		j := b.job(id, "")
 		return j.Callback != nil && j.Callback.DeliveredAt != nil
 	})

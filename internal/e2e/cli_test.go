@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ func TestCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	p := serve(t, t.TempDir(), freeAddr(t), "algorithms: [{kind: go}]\n")
+	p := serve(t, t.TempDir(), testenv.FreeAddr(t), "algorithms: [{kind: go}]\n")
 
 	out, code := p.cli("", "submit", "is_prime", "--data", `{"n": 32416190071}`, "--wait")
 	if code != 0 || !strings.Contains(out, "succeeded") || !strings.Contains(out, `"prime": true`) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"os"
 	"os/exec"
 	"slices"
@@ -33,7 +34,7 @@ func TestClusterFailover(t *testing.T) {
 	runnerEnv := append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 8}}]")
 	var gws []*proc
 	for range 2 {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		gws = append(gws, startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr))
 	}
 	runners := []*proc{
@@ -41,7 +42,7 @@ func TestClusterFailover(t *testing.T) {
 		startProc(t, []string{"runner", "--nats", c.url}, runnerEnv, "", ""),
 	}
 	ids := make([]string, 2)
-	eventually(t, "both runners listed", func() bool {
+	testenv.Eventually(t, "both runners listed", func() bool {
 		ids[0], ids[1] = runnerID(t, gws[0], runners[0]), runnerID(t, gws[0], runners[1])
 		return ids[0] != "" && ids[1] != ""
 	})
@@ -67,7 +68,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	// Kill a NATS node while submits go on.
-	eventually(t, "a few submits", func() bool { return submitted.Load() >= 200 })
+	testenv.Eventually(t, "a few submits", func() bool { return submitted.Load() >= 200 })
 	c.nodes[1].kill(syscall.SIGKILL)
 	nodeKilled := time.Now()
 	t.Logf("killed NATS node n2 at %d/%d submitted", submitted.Load(), quick)
@@ -79,7 +80,7 @@ func TestClusterFailover(t *testing.T) {
 		slow[cl.submit(t, ctx, i, fmt.Sprintf(`{"algorithm":"sleep","input":{"seconds":%d},"idempotency_key":"slow-%d"}`, slowSeconds, i))] = true
 	}
 	var running []conveyor.Job
-	eventually(t, "a slow job running", func() bool {
+	testenv.Eventually(t, "a slow job running", func() bool {
 		running = running[:0]
 		for id := range slow {
 			if j, ok := cl.get(ctx, id, ""); ok && j.Status == conveyor.StatusRunning {
@@ -103,7 +104,7 @@ func TestClusterFailover(t *testing.T) {
 	victim.kill(syscall.SIGKILL)
 	t.Logf("killed runner %s at %d/%d submitted, running %d slow jobs", victimID, submitted.Load(), quick, len(onVictim))
 	for _, id := range onVictim {
-		eventually(t, "the killed runner's job to run elsewhere", func() bool {
+		testenv.Eventually(t, "the killed runner's job to run elsewhere", func() bool {
 			j, ok := cl.get(ctx, id, "")
 			return ok && j.Runner == survivorID
 		})
@@ -143,7 +144,7 @@ func TestClusterFailover(t *testing.T) {
 	// its view has caught up with the store.
 	for i, g := range gws {
 		var got int
-		eventually(t, fmt.Sprintf("gateway %d to list %d jobs", i+1, quick+len(slow)), func() bool {
+		testenv.Eventually(t, fmt.Sprintf("gateway %d to list %d jobs", i+1, quick+len(slow)), func() bool {
 			got = countJobs(t, g)
 			if got > quick+len(slow) {
 				t.Fatalf("gateway %d lists %d jobs, want %d", i+1, got, quick+len(slow))
@@ -177,7 +178,7 @@ func TestDiscovery(t *testing.T) {
 	env := []string{"CONVEYOR_HEARTBEAT=300ms"}
 	var gws []*proc
 	for range 2 {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		gws = append(gws, startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr))
 	}
 	first := startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go}]"), "", "")
@@ -190,7 +191,7 @@ func TestDiscovery(t *testing.T) {
 	}
 	var firstID string
 	for i, g := range gws {
-		eventually(t, fmt.Sprintf("the runner on gateway %d", i+1), func() bool {
+		testenv.Eventually(t, fmt.Sprintf("the runner on gateway %d", i+1), func() bool {
 			firstID = runnerID(t, g, first)
 			a := algorithm(g)
 			return firstID != "" && slices.Contains(a.Runners, firstID) && strings.Contains(string(a.InputSchema), `"n"`)
@@ -202,7 +203,7 @@ func TestDiscovery(t *testing.T) {
 	second := startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS="+other), "", "")
 	var secondID string
 	for i, g := range gws {
-		eventually(t, fmt.Sprintf("the conflict reported on gateway %d", i+1), func() bool {
+		testenv.Eventually(t, fmt.Sprintf("the conflict reported on gateway %d", i+1), func() bool {
 			secondID = runnerID(t, g, second)
 			a := algorithm(g)
 			return secondID != "" && len(a.Conflicts) == 1 && a.Conflicts[0].Runner == secondID &&
@@ -218,11 +219,11 @@ func TestDiscovery(t *testing.T) {
 	killed := time.Now()
 	first.kill(syscall.SIGKILL)
 	for i, g := range gws {
-		eventually(t, fmt.Sprintf("the killed runner gone from gateway %d", i+1), func() bool { return runnerID(t, g, first) == "" })
+		testenv.Eventually(t, fmt.Sprintf("the killed runner gone from gateway %d", i+1), func() bool { return runnerID(t, g, first) == "" })
 	}
 	t.Logf("a runner killed with SIGKILL left both gateways' lists %v later (heartbeat 300ms, TTL 900ms)", time.Since(killed).Round(time.Millisecond))
 	for i, g := range gws {
-		eventually(t, fmt.Sprintf("the second schema registered on gateway %d", i+1), func() bool {
+		testenv.Eventually(t, fmt.Sprintf("the second schema registered on gateway %d", i+1), func() bool {
 			a := algorithm(g)
 			return len(a.Conflicts) == 0 && strings.Contains(string(a.InputSchema), `"m"`) && slices.Equal(a.Runners, []string{secondID})
 		})
@@ -243,7 +244,7 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 	}
 	c := startCluster(t, t.TempDir(), 3)
 	env := []string{"CONVEYOR_NATS_REPLICAS=3", "CONVEYOR_HEARTBEAT=500ms"}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	g := startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr)
 	startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 8}}]"), "", "")
 	cl := &submitter{gws: []*proc{g}}
@@ -267,12 +268,12 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, "a few submits", func() bool { return submitted.Load() >= 300 })
+	testenv.Eventually(t, "a few submits", func() bool { return submitted.Load() >= 300 })
 	began, before := time.Now(), submitted.Load()
 	c.nodes[0].kill(syscall.SIGTERM)
 	after := submitted.Load()
 	t.Logf("NATS node n1 stopped gracefully in %v, while submits %d to %d went on", time.Since(began).Round(time.Millisecond), before, after)
-	eventually(t, "more submits", func() bool { return submitted.Load() >= after+300 })
+	testenv.Eventually(t, "more submits", func() bool { return submitted.Load() >= after+300 })
 	stop.Store(true)
 	wg.Wait()
 	t.Logf("the slowest submit took %v; %d requests were sent again by the client",
@@ -292,7 +293,7 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 	}
 	// None doubled: the gateway lists exactly the jobs submitted, once its
 	// view has caught up with the store.
-	eventually(t, fmt.Sprintf("the gateway to list %d jobs", want), func() bool {
+	testenv.Eventually(t, fmt.Sprintf("the gateway to list %d jobs", want), func() bool {
 		got := countJobs(t, g)
 		if got > want {
 			t.Fatalf("the gateway lists %d jobs, want %d: a submit sent again made a second job", got, want)
@@ -308,7 +309,7 @@ func TestBrokerCredentials(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	creds := []string{"CONVEYOR_NATS_USER=conveyor", "CONVEYOR_NATS_PASSWORD=s3cret"}
 	startProc(t, []string{"broker", "--listen", addr, "--data-dir", t.TempDir()}, creds, "", "")
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -34,7 +35,7 @@ func startCluster(t *testing.T, dir string, n int) *cluster {
 // to the environment of node i (from 0).
 func startClusterEnv(t *testing.T, dir string, n int, env func(i int) []string) *cluster {
 	t.Helper()
-	addrs := freeAddrs(t, 2*n) // distinct: a route on a node's client port breaks the cluster
+	addrs := testenv.FreeAddrs(t, 2*n) // distinct: a route on a node's client port breaks the cluster
 	clients, routes := make([]string, n), make([]string, n)
 	for i := range n {
 		clients[i] = "nats://" + addrs[i]
@@ -174,18 +175,6 @@ func (s *submitter) await(t *testing.T, ctx context.Context, id string) conveyor
 		if ctx.Err() != nil {
 			t.Fatalf("job %s not done: %s", id, j.Status)
 		}
-	}
-}
-
-// eventually polls cond every 20ms for up to 30s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -47,7 +47,7 @@ func TestDashboardBrowser(t *testing.T) {
 		testenv.Missing(t, "missing "+strings.Join(missing, ", "))
 	}
 
-	p := serveFile(t, t.TempDir(), freeAddr(t), "examples/conveyor.yaml", root)
+	p := serveFile(t, t.TempDir(), testenv.FreeAddr(t), "examples/conveyor.yaml", root)
 	shots := os.Getenv("CONVEYOR_SCREENSHOTS")
 	if shots == "" {
 		if shots, err = os.MkdirTemp("", "conveyor-screenshots-"); err != nil {

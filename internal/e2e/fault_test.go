@@ -33,7 +33,7 @@ func TestFaults(t *testing.T) {
 	}
 	python := testenv.Python(t)
 	testdata, _ := filepath.Abs("testdata")
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	cfg := fmt.Sprintf(`
 heartbeat: 300ms
 shutdown_grace: 1s

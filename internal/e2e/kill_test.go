@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,7 +19,7 @@ func TestKill9LosesNoJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	cfg := `
 heartbeat: 300ms
 algorithms:

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ algorithms:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	p := startProc(t, []string{"serve", "--config", cfg, "--log-format", "json", "--log-level", "debug"},
 		[]string{"CONVEYOR_HTTP_ADDR=" + addr, "CONVEYOR_DATA_DIR=" + filepath.Join(dir, "data")}, "", addr)
 	var ok, failed conveyor.Job

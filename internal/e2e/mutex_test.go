@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"syscall"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestKill9KeepsMutexOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills processes")
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	cfg := `
 heartbeat: 300ms
 algorithms:

@@ -25,7 +25,7 @@ func TestKill9LeavesNoWorker(t *testing.T) {
 	root, _ := filepath.Abs("../..")
 	cfg := fmt.Sprintf("algorithms:\n  - {kind: worker, command: [%s, -m, conveyor.worker, classifier], env: {PYTHONPATH: %s}, workers: {min: 1, max: 1}}\n",
 		python, filepath.Join(root, "examples", "python"))
-	p := serve(t, t.TempDir(), freeAddr(t), cfg)
+	p := serve(t, t.TempDir(), testenv.FreeAddr(t), cfg)
 	m := regexp.MustCompile(`worker_pid=(\d+)`).FindStringSubmatch(p.logs.String())
 	if m == nil {
 		t.Fatalf("no worker pid in the log:\n%s", p.logs)
@@ -56,7 +56,7 @@ func TestKill9LeavesNoExecProcess(t *testing.T) {
 		t.Skip("no sleep")
 	}
 	cfg := fmt.Sprintf("algorithms:\n  - {name: hang, kind: exec, command: [%s, \"300\"]}\n", sleep)
-	p := serve(t, t.TempDir(), freeAddr(t), cfg)
+	p := serve(t, t.TempDir(), testenv.FreeAddr(t), cfg)
 	if code, err := p.call("POST", "/v1/jobs", `{"algorithm":"hang","input":{}}`, nil); err != nil || code != 202 {
 		t.Fatalf("submit: %d %v", code, err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"strconv"
 	"syscall"
 	"testing"
@@ -16,7 +17,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	cfg := "shutdown_grace: 1s\nheartbeat: 300ms\nalgorithms: [{kind: go, workers: {max: 2}}]\n"
 	p := serve(t, dir, addr, cfg)
 	submit := func(seconds float64) string {

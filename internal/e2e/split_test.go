@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -18,7 +19,7 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	natsAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	nats := "nats://" + natsAddr
 	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
 	runnerEnv := []string{"CONVEYOR_HEARTBEAT=300ms", "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := serveFile(t, t.TempDir(), freeAddr(t), "examples/conveyor.yaml", root)
+	p := serveFile(t, t.TempDir(), testenv.FreeAddr(t), "examples/conveyor.yaml", root)
 
 	var algs conveyor.AlgorithmList
 	if code, err := p.call("GET", "/v1/algorithms", "", &algs); err != nil || code != 200 {

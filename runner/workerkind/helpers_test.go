@@ -48,18 +48,6 @@ func (r *recorder) snapshot() ([]string, []conveyor.Progress) {
 	return logs, r.Progresses()
 }
 
-// eventually polls cond until it holds or 10s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling: a process gives no signal
-	}
-}
-
 // pyEntry is an entry serving testdata/algos.py through the bundled SDK.
 func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
 	t.Helper()

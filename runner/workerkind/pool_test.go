@@ -42,7 +42,7 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 	// A third job waits for a free process: max is 2.
 	third := make(chan error, 1)
 	go func() { _, err := hs["pid"].Run(ctx, task("pid", `{}`, &recorder{})); third <- err }()
-	eventually(t, "the third job to wait", func() bool { pl.mu.Lock(); defer pl.mu.Unlock(); return len(pl.waiters) == 1 })
+	testenv.Eventually(t, "the third job to wait", func() bool { pl.mu.Lock(); defer pl.mu.Unlock(); return len(pl.waiters) == 1 })
 	if n, _ := pl.size(); n != 2 {
 		t.Errorf("%d processes, want no more than max 2", n)
 	}
@@ -54,7 +54,7 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "idle processes to retire", func() bool { n, _ := pl.size(); return n == 0 })
+	testenv.Eventually(t, "idle processes to retire", func() bool { n, _ := pl.size(); return n == 0 })
 	pidOf(t, h) // starts one on demand
 	if n, _ := pl.size(); n != 1 {
 		t.Errorf("after a job on an empty pool: %d processes, want 1", n)
@@ -69,7 +69,7 @@ func TestPoolKeepsMin(t *testing.T) {
 		e.IdleTimeout = conveyor.Duration(50 * time.Millisecond)
 	}))
 	pl := poolOf(hs["pid"])
-	eventually(t, "min processes", func() bool { n, idle := pl.size(); return n == 2 && idle == 2 })
+	testenv.Eventually(t, "min processes", func() bool { n, idle := pl.size(); return n == 2 && idle == 2 })
 	time.Sleep(200 * time.Millisecond) // four idle timeouts: nothing may change
 	if n, _ := pl.size(); n != 2 {
 		t.Errorf("%d processes after idling, want min 2", n)
@@ -107,7 +107,7 @@ func TestCrashLoopBacksOff(t *testing.T) {
 		}
 		return out
 	}
-	eventually(t, "two restarts", func() bool { return len(times()) >= 3 })
+	testenv.Eventually(t, "two restarts", func() bool { return len(times()) >= 3 })
 	ts := times()
 	// Start 1 is the healthy one; its early crash is failure 1 (next start
 	// after 0.5s, less up to half of it for jitter), the failed restart
@@ -130,7 +130,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	pl := poolOf(served[0].Handler)
-	eventually(t, "two workers", func() bool { n, _ := pl.size(); return n == 2 })
+	testenv.Eventually(t, "two workers", func() bool { n, _ := pl.size(); return n == 2 })
 	var pids []int
 	pl.mu.Lock()
 	for p := range pl.procs {
@@ -150,7 +150,7 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 		_ = s.Handler.(*handler).Close() // every algorithm's handler: idempotent
 	}
 	for _, pid := range pids {
-		eventually(t, fmt.Sprintf("process %d to be gone", pid), func() bool { return !alive(pid) })
+		testenv.Eventually(t, fmt.Sprintf("process %d to be gone", pid), func() bool { return !alive(pid) })
 	}
 	if _, err := served[0].Handler.Run(context.Background(), task("pid", `{}`, &recorder{})); err != errClosed {
 		t.Errorf("Run after Close: %v", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func holdJob(t *testing.T, ctx context.Context, h *handler, input string) (*reco
 		_, err := h.Run(ctx, task("hold", input, rec))
 		done <- err
 	}()
-	eventually(t, "the hold job to report progress", func() bool { _, p := rec.snapshot(); return len(p) > 0 })
+	testenv.Eventually(t, "the hold job to report progress", func() bool { _, p := rec.snapshot(); return len(p) > 0 })
 	return rec, done
 }
 
