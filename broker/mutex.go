@@ -137,26 +137,53 @@ func (b *Broker) ReleaseMutex(ctx context.Context, tenant, key, id string) error
 	return fmt.Errorf("mutex %q: compare-and-swap did not settle", key)
 }
 
+// sweepListFor bounds the reading of every line by SweepMutexes.
+const sweepListFor = 10 * time.Second
+
 // SweepMutexes repairs the lines a crash left behind: it passes on the keys
 // of holders that are final (or gone) and queues holders that are not
 // marked queued — a copy of a message queued already is dropped by the
 // broker's deduplication, as long as the sweep runs within its window.
-func (b *Broker) SweepMutexes(ctx context.Context) error {
-	lister, err := b.mutexes.ListKeys(ctx)
+// status, when not nil, tells a job's status as the caller knows it (a
+// gateway's index): a holder it knows to be running, or queued with its
+// message published, needs no read of its record; the next sweep looks
+// again should the caller lag behind the store.
+func (b *Broker) SweepMutexes(ctx context.Context, status func(id string) (conveyor.Status, bool)) error {
+	// One pass over the bucket reads every line, rather than a read each.
+	lctx, cancel := context.WithTimeout(ctx, sweepListFor)
+	defer cancel()
+	w, err := b.mutexes.WatchAll(lctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return unavailable("list mutexes", err)
 	}
-	defer func() { _ = lister.Stop() }()
-	var ids []string
-	for k := range lister.Keys() {
-		ids = append(ids, k)
+	defer func() { _ = w.Stop() }()
+	type held struct {
+		mid  string
+		line mutexLine
+	}
+	var lines []held
+list:
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok || e == nil {
+				break list // every current line is in
+			}
+			var l mutexLine
+			if json.Unmarshal(e.Value(), &l) == nil && l.Holder != "" {
+				lines = append(lines, held{e.Key(), l})
+			}
+		case <-lctx.Done():
+			return unavailable("list mutexes", lctx.Err())
+		}
 	}
 	var errs []error
-	for _, mid := range ids {
-		l, _, err := b.mutexLine(ctx, mid)
-		if err != nil || l == nil {
-			errs = append(errs, err)
-			continue
+	for _, h := range lines {
+		l := h.line
+		if status != nil {
+			if st, ok := status(l.Holder); ok && !st.Terminal() && (l.Queued || st != conveyor.StatusQueued) {
+				continue
+			}
 		}
 		j, rev, err := b.GetJob(ctx, l.Holder)
 		switch {
@@ -169,7 +196,7 @@ func (b *Broker) SweepMutexes(ctx context.Context) error {
 				errs = append(errs, err)
 				continue
 			}
-			b.markMutexQueued(ctx, mid, j.ID)
+			b.markMutexQueued(ctx, h.mid, j.ID)
 		}
 	}
 	return errors.Join(errs...)

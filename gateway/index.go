@@ -157,6 +157,16 @@ func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, se
 	x.putFrom(s, data, updated, seq)
 }
 
+// status returns the status of the job with id, if the index has it.
+func (x *index) status(id string) (conveyor.Status, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if e, ok := x.byID[id]; ok {
+		return e.status, true
+	}
+	return "", false
+}
+
 // has reports whether the index has the job with id.
 func (x *index) has(id string) bool {
 	x.mu.RLock()

@@ -60,7 +60,7 @@ func (g *Gateway) mutexLoop(ctx context.Context) {
 				g.log.Warn("pass a mutex key on", "job_id", f.id, "mutex", f.key, "err", err)
 			}
 		case <-t.C:
-			if err := g.b.SweepMutexes(ctx); err != nil && ctx.Err() == nil {
+			if err := g.b.SweepMutexes(ctx, g.jobs.status); err != nil && ctx.Err() == nil {
 				g.log.Warn("sweep mutex keys", "err", err)
 			}
 		}

@@ -1,0 +1,81 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// TestSweepMutexes: a holder that turned final without passing its key on
+// (its gateway died in between) has its key passed on by the sweep, and
+// the next job queued — unless the caller's view says the holder still
+// runs, which spares the read until a later sweep.
+func TestSweepMutexes(t *testing.T) {
+	_, b := open(t, EmbeddedConfig{})
+	ctx := context.Background()
+	if _, err := b.Consumer(ctx, "locked", conveyor.PriorityNormal); err != nil {
+		t.Fatal(err)
+	}
+	pl := b.Puller("locked", conveyor.PriorityNormal)
+	defer pl.Close()
+
+	for _, id := range []string{"holder", "next"} {
+		j := &conveyor.Job{ID: id, Algorithm: "locked", Status: conveyor.StatusQueued, Input: []byte(`{}`),
+			MaxAttempts: 1, Mutex: "k", CreatedAt: time.Now().UTC()}
+		s, err := b.CreateJob(ctx, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.JoinMutex(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := func() []string {
+		batch, err := pl.Pull(5, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for m := range batch.Messages() {
+			ids = append(ids, ParseQueued(m).ID)
+			_ = m.Ack()
+		}
+		return ids
+	}
+	if got := queued(); len(got) != 1 || got[0] != "holder" {
+		t.Fatalf("queued %v, want the holder alone", got)
+	}
+
+	// The holder finishes; nobody passes its key on.
+	if _, _, err := b.UpdateJob(ctx, "holder", nil, 0, func(j *conveyor.Job) error {
+		if err := j.Start("r1", time.Now()); err != nil {
+			return err
+		}
+		return j.Succeed(1, []byte(`{}`), time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A caller whose view lags (the holder still running) sweeps nothing.
+	running := func(string) (conveyor.Status, bool) { return conveyor.StatusRunning, true }
+	if err := b.SweepMutexes(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if got := queued(); len(got) != 0 {
+		t.Fatalf("a sweep that took the holder for running queued %v", got)
+	}
+
+	// A sweep that reads the store passes the key on and queues the next.
+	if err := b.SweepMutexes(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := queued(); len(got) != 1 || got[0] != "next" {
+		t.Fatalf("after the sweep queued %v, want next", got)
+	}
+	l, _, err := b.mutexLine(ctx, MutexID("", "k"))
+	if err != nil || l == nil || l.Holder != "next" || len(l.Line) != 0 {
+		t.Fatalf("line after the sweep: %+v, %v", l, err)
+	}
+}
