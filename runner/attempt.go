@@ -224,6 +224,11 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: began, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)
+	if !recorded && (j.Stage == nil || j.Stage.Step == 0) {
+		// A job's first delivery, at its first stage: it has no log yet,
+		// and its first line need not read the log's state.
+		a.rep.log = &logCap{}
+	}
 	r.track(a)
 	defer r.untrack(a)
 
