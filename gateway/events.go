@@ -30,7 +30,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := r.Context()
 	lastRev, lastSeq := parseEventID(r.Header.Get("Last-Event-ID"))
-	changed, unfollow := g.jobs.follow(id) // before the first read: no change is missed
+	f, unfollow := g.jobs.follow(id) // before the first read: no change is missed
 	defer unfollow()
 	data, rev, err := g.record(ctx, id)
 	if err == nil {
@@ -86,8 +86,9 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 				return // the broker connection is gone; the client resumes
 			}
 			s.log(ev)
-		case <-changed:
-			if data, rev, err = g.record(ctx, id); err == nil {
+		case <-f.changed():
+			if latest, lrev := f.latest(); lrev > s.rev {
+				data, rev = latest, lrev
 				final = record(data, rev)
 			}
 		}

@@ -136,7 +136,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	putJob := func(e jetstream.KeyValueEntry) {
-		g.jobs.put(e.Value(), e.Created())
+		g.jobs.put(e.Value(), e.Revision(), e.Created())
 		g.seenJob(e.Value())
 		if g.calls != nil {
 			g.calls.note(e.Value())

@@ -25,8 +25,9 @@ type index struct {
 	atStage map[string]map[conveyor.Status]int
 	waiters map[string][]*waiter
 	// followers are told of every change of a job, coalesced: a follower
-	// that has not yet looked finds one signal, however many changes.
-	followers map[string][]chan struct{}
+	// that has not yet looked finds one signal, however many changes, and
+	// the latest record.
+	followers map[string][]*follower
 	// watchers get every status change of every job, for /v1/events.
 	watchers map[*watcher]struct{}
 	// done counts the jobs that became final, per algorithm and minute.
@@ -123,16 +124,17 @@ func newIndex() *index {
 		counts:    map[string]map[conveyor.Status]int{},
 		atStage:   map[string]map[conveyor.Status]int{},
 		waiters:   map[string][]*waiter{},
-		followers: map[string][]chan struct{}{},
+		followers: map[string][]*follower{},
 		watchers:  map[*watcher]struct{}{},
 		done:      throughput{},
 	}
 }
 
-// put records the latest version of a job record.
-func (x *index) put(data []byte, updated time.Time) {
+// put records the latest version of a job record, at revision rev of the
+// store.
+func (x *index) put(data []byte, rev uint64, updated time.Time) {
 	if s, ok := summarize(data); ok {
-		x.putFrom(s, data, updated, 0)
+		x.putFrom(s, data, rev, updated, 0)
 	}
 }
 
@@ -141,7 +143,7 @@ func (x *index) put(data []byte, updated time.Time) {
 // it in the store is newer.
 func (x *index) putQueued(data []byte, updated time.Time, seq uint64) {
 	if s, ok := summarize(data); ok {
-		x.putFrom(s, data, updated, seq)
+		x.putFrom(s, data, 0, updated, seq)
 	}
 }
 
@@ -154,7 +156,7 @@ func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, se
 			Name string `json:"name"`
 		}{j.Stage.Name}
 	}
-	x.putFrom(s, data, updated, seq)
+	x.putFrom(s, data, 0, updated, seq)
 }
 
 // status returns the status of the job with id, if the index has it.
@@ -175,9 +177,9 @@ func (x *index) has(id string) bool {
 	return ok
 }
 
-// putFrom records the record data, summarized as s, from the store (seq
-// 0) or from the queue message at seq.
-func (x *index) putFrom(s summary, data []byte, updated time.Time, seq uint64) {
+// putFrom records the record data, summarized as s, from the store at
+// revision rev (seq 0) or from the queue message at seq (rev 0).
+func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
@@ -205,11 +207,8 @@ func (x *index) putFrom(s summary, data []byte, updated time.Time, seq uint64) {
 		e.stage = s.Stage.Name
 	}
 	x.count(e, +1)
-	for _, ch := range x.followers[s.ID] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	for _, f := range x.followers[s.ID] {
+		f.tell(data, rev)
 	}
 	if statusChanged {
 		for w := range x.watchers {
@@ -289,11 +288,48 @@ func (x *index) waitTerminal(id string) (*waiter, func()) {
 	return w, subscribe(x, x.waiters, id, w)
 }
 
-// follow returns a channel that receives a signal after each change of the
-// job (several changes may share one), and a func to stop following.
-func (x *index) follow(id string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	return ch, subscribe(x, x.followers, id, ch)
+// follow returns a follower of the job, signaled after each change of it
+// (several changes may share one signal), and a func to stop following.
+func (x *index) follow(id string) (*follower, func()) {
+	f := &follower{c: make(chan struct{}, 1)}
+	return f, subscribe(x, x.followers, id, f)
+}
+
+// follower is a request following one job: an event stream, a log follow.
+// It keeps the latest stored record the index has seen, so that a change
+// costs the follower no read of the store.
+type follower struct {
+	c    chan struct{}
+	mu   sync.Mutex
+	data []byte
+	rev  uint64
+}
+
+// changed receives a signal after changes of the job.
+func (f *follower) changed() <-chan struct{} { return f.c }
+
+// latest returns the newest stored record seen since following began, and
+// its revision; nil if none was (a change only its queue message knows).
+func (f *follower) latest() ([]byte, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.data, f.rev
+}
+
+// tell hands the follower a record (rev 0: from the queue, not stored)
+// and signals it.
+func (f *follower) tell(data []byte, rev uint64) {
+	if rev > 0 {
+		f.mu.Lock()
+		if rev > f.rev {
+			f.data, f.rev = data, rev
+		}
+		f.mu.Unlock()
+	}
+	select {
+	case f.c <- struct{}{}:
+	default:
+	}
 }
 
 // subscribe adds v to the subscribers m[id] of a job and returns the func

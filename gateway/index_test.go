@@ -38,7 +38,7 @@ func TestIndexPageAndWait(t *testing.T) {
 	x := newIndex()
 	put := func(id, alg string, st conveyor.Status) {
 		data, _ := json.Marshal(&conveyor.Job{ID: id, Algorithm: alg, Status: st})
-		x.put(data, time.Now())
+		x.put(data, 1, time.Now())
 	}
 	// Out of order arrival still lists newest first.
 	for _, id := range []string{"03", "01", "05", "02", "04"} {
@@ -109,7 +109,7 @@ func TestIndexCountsStages(t *testing.T) {
 	j.EnterPipeline(conveyor.Pipeline{Stages: []string{"a", "b"}})
 	put := func(j *conveyor.Job) {
 		data, _ := json.Marshal(j)
-		x.put(data, time.Now())
+		x.put(data, 1, time.Now())
 	}
 	put(j)
 	put(&conveyor.Job{ID: "01B", Algorithm: "a", Status: conveyor.StatusQueued, Input: json.RawMessage(`{"stage":{"name":"b"}}`)})

@@ -13,7 +13,7 @@ import (
 // and progress too, and resuming, use the event stream.
 func (g *Gateway) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 	ctx := r.Context()
-	changed, unfollow := g.jobs.follow(id) // before the read: no change is missed
+	f, unfollow := g.jobs.follow(id) // before the read: no change is missed
 	defer unfollow()
 	rec, err := g.read(ctx, id)
 	if err != nil {
@@ -51,9 +51,9 @@ func (g *Gateway) followLogs(w http.ResponseWriter, r *http.Request, id string) 
 				return
 			}
 			write(ev.Seq, ev.Line)
-		case <-changed:
-			if rec, err := g.read(ctx, id); err == nil {
-				final = rec.status.Terminal()
+		case <-f.changed():
+			if data, _ := f.latest(); data != nil {
+				final = newRecord(data).status.Terminal()
 			}
 		}
 	}

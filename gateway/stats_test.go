@@ -42,11 +42,11 @@ func TestThroughput(t *testing.T) {
 func TestIndexStats(t *testing.T) {
 	x := newIndex()
 	now := time.Now()
-	x.put([]byte(`{"id":"1","algorithm":"a","status":"queued"}`), now)
-	x.put([]byte(`{"id":"1","algorithm":"a","status":"running"}`), now)
-	x.put([]byte(`{"id":"1","algorithm":"a","status":"failed"}`), now)
-	x.put([]byte(`{"id":"1","algorithm":"a","status":"failed"}`), now) // seen again: not counted twice
-	x.put([]byte(`{"id":"2","algorithm":"a","status":"succeeded"}`), now)
+	x.put([]byte(`{"id":"1","algorithm":"a","status":"queued"}`), 1, now)
+	x.put([]byte(`{"id":"1","algorithm":"a","status":"running"}`), 1, now)
+	x.put([]byte(`{"id":"1","algorithm":"a","status":"failed"}`), 1, now)
+	x.put([]byte(`{"id":"1","algorithm":"a","status":"failed"}`), 1, now) // seen again: not counted twice
+	x.put([]byte(`{"id":"2","algorithm":"a","status":"succeeded"}`), 1, now)
 	st := x.stats([]string{"b"}, now)
 	if len(st.Algorithms) != 2 || st.Algorithms[0].Name != "a" || st.Algorithms[1].Name != "b" {
 		t.Fatalf("algorithms: %+v", st.Algorithms)

@@ -6,6 +6,9 @@
 //
 //	go run ./bench/sse -server http://127.0.0.1:8080 -streams 1000
 //
+// The server must allow that many streams from one client:
+// http.max_event_streams (default 64) above -streams.
+//
 // It talks only to the server it is given (loopback), and closes every
 // stream before it exits.
 package main
