@@ -122,6 +122,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	var at []int // index in jobs of each of plain
 	var undo []uint64
 	var undoJobs []string
+	var counted []string // the algorithm of each new job stored one by one
 	fail := func(err error) ([]record, error) {
 		for _, seq := range undo {
 			_ = g.b.DeleteQueued(ctx, seq)
@@ -148,7 +149,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 			// drops a message with no record, and the mutex keeper
 			// passes on a key whose holder is gone.
 			undoJobs = append(undoJobs, j.ID)
-			defer g.cfg.Metrics.Submitted.WithLabelValues(j.Algorithm).Inc()
+			counted = append(counted, j.Algorithm)
 		}
 		recs[i] = rec
 	}
@@ -165,7 +166,10 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	for k, s := range plain {
 		g.jobs.putSubmitted(s.Job, s.Data(), now, seqs[k])
 		recs[at[k]] = record{data: s.Data(), id: s.Job.ID, status: s.Job.Status, tenant: s.Job.Tenant}
-		g.cfg.Metrics.Submitted.WithLabelValues(s.Job.Algorithm).Inc()
+		counted = append(counted, s.Job.Algorithm)
+	}
+	for _, name := range counted {
+		g.cfg.Metrics.Submitted.WithLabelValues(name).Inc()
 	}
 	return recs, nil
 }
