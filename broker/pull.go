@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,7 +24,9 @@ import (
 // flight at the same time.
 type Puller struct {
 	nc      *nats.Conn
-	subject string // the consumer's next-message API subject
+	subject string                     // the consumer's next-message API subject
+	conn    *atomic.Pointer[connEpoch] // the broker's current connection
+	watched *connEpoch                 // the connection whose loss ends the pulls; under mu
 
 	mu     sync.Mutex
 	idle   []*lane // lanes with no request in flight
@@ -55,6 +58,7 @@ func (b *Broker) Puller(algorithm string, p conveyor.Priority) *Puller {
 		nc:      b.nc,
 		subject: fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", QueueStream, ConsumerName(algorithm, p)),
 		busy:    map[*lane]struct{}{},
+		conn:    &b.conn,
 	}
 }
 
@@ -83,7 +87,13 @@ func (pl *Puller) Pull(n int, wait time.Duration) (jetstream.MessageBatch, error
 	l.cur = u
 	pl.busy[l] = struct{}{}
 	// The server ends a request it holds with a status message; one it
-	// lost (a reconnect, a failover) never ends that way.
+	// lost never ends that way. A lost connection loses them all: they end
+	// then, and the pulls made after it wait for the next connection. Any
+	// other loss (a failover of the consumer) ends a pull after its time.
+	if c := pl.conn.Load(); c != pl.watched {
+		pl.watched = c
+		context.AfterFunc(c.ctx, pl.dropAll)
+	}
 	u.timer = time.AfterFunc(wait+time.Second, func() { pl.end(u, nil, false) })
 	pl.mu.Unlock()
 	if err := pl.nc.PublishRequest(pl.subject, l.sub.Subject, data); err != nil {
@@ -173,14 +183,23 @@ func (pl *Puller) endLocked(u *pull, err error, clean bool) {
 	l.cur = nil
 	delete(pl.busy, l)
 	u.timer.Stop()
-	u.err = err
-	close(u.msgs)
-	switch {
-	case clean && !pl.closed:
+	if clean && !pl.closed {
 		pl.idle = append(pl.idle, l)
-	default:
+	} else {
 		_ = l.sub.Unsubscribe()
 		pl.lanes--
+	}
+	u.err = err
+	close(u.msgs)
+}
+
+// dropAll ends the pulls in flight, whose requests the server forgot with
+// the connection, and retires their lanes.
+func (pl *Puller) dropAll() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for l := range pl.busy {
+		pl.endLocked(l.cur, nil, false)
 	}
 }
 
@@ -201,6 +220,13 @@ func (pl *Puller) Close() {
 		pl.lanes--
 	}
 	pl.idle = nil
+}
+
+// open returns how many lanes are open.
+func (pl *Puller) open() int {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.lanes
 }
 
 // Messages returns the pull's messages; the channel is closed when the

@@ -76,8 +76,8 @@ func TestPuller(t *testing.T) {
 		t.Fatalf("pull of an empty queue got %v", got)
 	}
 
-	if pl.lanes != 1 {
-		t.Fatalf("three pulls one after the other opened %d lanes, want 1 used again", pl.lanes)
+	if pl.open() != 1 {
+		t.Fatalf("three pulls one after the other opened %d lanes, want 1 used again", pl.open())
 	}
 
 	// Two long-polls in flight at once, filled by jobs queued later.
@@ -103,8 +103,32 @@ func TestPuller(t *testing.T) {
 		t.Fatalf("long-polls got %v, want %v", seen, more)
 	}
 
-	if pl.lanes != 2 {
-		t.Fatalf("two pulls at once left %d lanes, want 2", pl.lanes)
+	if pl.open() != 2 {
+		t.Fatalf("two pulls at once left %d lanes, want 2", pl.open())
+	}
+
+	// A lost connection ends the pulls in flight at once (the server
+	// forgot them), and retires their lanes.
+	b4, err := pl.Pull(1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.conn.Swap(newConnEpoch()).cancel() // as the disconnect handler does
+	select {
+	case m, ok := <-b4.Messages():
+		if ok {
+			t.Fatalf("a pull ended by a lost connection delivered %s", m.Data())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a pull in flight outlived its connection")
+	}
+	if pl.open() != 1 {
+		t.Fatalf("%d lanes after the connection was lost, want 1 (the other retired)", pl.open())
+	}
+	// Pulls made after it work.
+	later := queueJobs(t, b, "after", 1)
+	if got := collect(t, pl, 1, 5*time.Second); len(got) != 1 || got[0] != later[0] {
+		t.Fatalf("a pull after the lost connection got %v, want %v", got, later)
 	}
 
 	// Close ends a pull still waiting.
@@ -119,7 +143,7 @@ func TestPuller(t *testing.T) {
 	if _, err := pl.Pull(1, 0); err == nil {
 		t.Fatal("pull on a closed Puller succeeded")
 	}
-	if pl.lanes != 0 {
-		t.Fatalf("%d lanes left open after Close", pl.lanes)
+	if pl.open() != 0 {
+		t.Fatalf("%d lanes left open after Close", pl.open())
 	}
 }
