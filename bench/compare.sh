@@ -42,7 +42,7 @@ conveyor() {
     for _ in $(seq 1 100); do curl -sf "http://$addr/readyz" >/dev/null && break; sleep 0.1; done
     "$WORK/load" -server "http://$addr" -jobs 1000 -modes e2e >/dev/null 2>&1   # warm-up
     echo "# conveyor run $r load1=$(cut -d' ' -f1 /proc/loadavg)"
-    "$WORK/load" -server "http://$addr" -jobs "$JOBS" -clients 32 -latn 200 -modes e2e,e2e-batch,e2e-wait,latency
+    "$WORK/load" -server "http://$addr" -jobs "$JOBS" -clients 32 -latn 200 -modes e2e,e2e-lean,e2e-batch,e2e-wait,latency
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
 }

@@ -9,6 +9,9 @@
 //	         POST /v1/algorithms/is_prime/jobs while the runner works; then
 //	         every job is awaited. e2e_jobs_per_s = jobs / (first submit ..
 //	         last finished_at); submit_per_s = jobs / submit phase.
+//	e2e-lean the same as e2e, each client submitting through a minimal
+//	         HTTP/1.1 client (see lean.go), as wrk is to bench/sync.sh:
+//	         e2e_lean_jobs_per_s.
 //	e2e-batch the same jobs, submitted -batch at a time with
 //	         POST /v1/jobs/batch, then awaited: e2e_batch_jobs_per_s.
 //	e2e-wait the same jobs, each submitted with ?wait= so that one request
@@ -59,6 +62,8 @@ func main() {
 		switch mode {
 		case "e2e":
 			summary = append(summary, e2e()...)
+		case "e2e-lean":
+			summary = append(summary, e2eLean()...)
 		case "e2e-batch":
 			summary = append(summary, e2eBatch()...)
 		case "e2e-wait":
@@ -83,6 +88,45 @@ func e2e() []string {
 		return nil
 	})
 	return awaitAll("e2e", ids, t0, submitted, errs)
+}
+
+// e2eLean is e2e with each submit sent by a lean client: one connection
+// per client, each to the servers in turn.
+func e2eLean() []string {
+	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
+	conns := make(chan *leanConn, *fClients)
+	for i := range *fClients {
+		c, err := dialLean(servers[i%len(servers)])
+		if err != nil {
+			fail("e2e-lean: %v", err)
+		}
+		defer c.close()
+		conns <- c
+	}
+	ids, t0, submitted, errs := submitAll(1, func(ids []string, i, _ int) error {
+		c := <-conns
+		defer func() { conns <- c }()
+		code, data, err := c.do("POST", "/v1/algorithms/is_prime/jobs", body)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusAccepted {
+			return fmt.Errorf("submit: %d %s", code, data)
+		}
+		var j job
+		if err := json.Unmarshal(data, &j); err != nil {
+			return err
+		}
+		ids[i] = j.ID
+		return nil
+	})
+	var out []string
+	for _, kv := range awaitAll("e2e-lean", ids, t0, submitted, errs) {
+		if strings.HasPrefix(kv, "e2e_") {
+			out = append(out, strings.Replace(kv, "e2e_", "e2e_lean_", 1))
+		}
+	}
+	return out
 }
 
 // e2eBatch is e2e with the jobs submitted -batch at a time.
