@@ -46,7 +46,8 @@ func TestCallbackGatewayKilled(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	natsAddr := testenv.FreeAddr(t)
+	addrs := testenv.FreeAddrs(t, 3) // the broker's, then gateway A's and B's
+	natsAddr := addrs[0]
 	nats := "nats://" + natsAddr
 	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
 	startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}, "", "")
@@ -56,14 +57,14 @@ func TestCallbackGatewayKilled(t *testing.T) {
 			"CONVEYOR_CALLBACKS={allow_hosts: [" + strings.TrimPrefix(recv.URL, "http://") + "], secret_env: TEST_CALLBACK_SECRET, timeout: 2m}",
 		}
 	}
-	addrA := testenv.FreeAddr(t)
+	addrA := addrs[1]
 	a := startProc(t, []string{"gateway", "--nats", nats}, gatewayEnv(addrA), "", addrA)
 	id := a.submit(`{"algorithm":"is_prime","input":{"n":7},"callback_url":"` + recv.URL + `"}`)
 	testenv.Eventually(t, "the first POST", func() bool { return count() == 1 })
 
 	// A second gateway, started once the first holds the delivery; then
 	// the first dies mid-POST.
-	addrB := testenv.FreeAddr(t)
+	addrB := addrs[2]
 	b := startProc(t, []string{"gateway", "--nats", nats}, gatewayEnv(addrB), "", addrB)
 	a.kill(syscall.SIGKILL)
 	killed := time.Now()

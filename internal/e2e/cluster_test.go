@@ -34,7 +34,7 @@ func TestClusterFailover(t *testing.T) {
 	runnerEnv := append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 8}}]")
 	var gws []*proc
 	for range 2 {
-		addr := testenv.FreeAddr(t)
+		addr := c.addr(t)
 		gws = append(gws, startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr))
 	}
 	runners := []*proc{
@@ -178,7 +178,7 @@ func TestDiscovery(t *testing.T) {
 	env := []string{"CONVEYOR_HEARTBEAT=300ms"}
 	var gws []*proc
 	for range 2 {
-		addr := testenv.FreeAddr(t)
+		addr := c.addr(t)
 		gws = append(gws, startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr))
 	}
 	first := startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go}]"), "", "")
@@ -244,7 +244,7 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 	}
 	c := startCluster(t, t.TempDir(), 3)
 	env := []string{"CONVEYOR_NATS_REPLICAS=3", "CONVEYOR_HEARTBEAT=500ms"}
-	addr := testenv.FreeAddr(t)
+	addr := c.addr(t)
 	g := startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr)
 	startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 8}}]"), "", "")
 	cl := &submitter{gws: []*proc{g}}

@@ -31,7 +31,7 @@ func TestClusterRouteTLS(t *testing.T) {
 		return []string{"CONVEYOR_BROKER_CLUSTER_TLS_CA=" + f.CA, "CONVEYOR_BROKER_CLUSTER_TLS_CERT=" + f.Cert, "CONVEYOR_BROKER_CLUSTER_TLS_KEY=" + f.Key}
 	})
 	env := []string{"CONVEYOR_NATS_REPLICAS=3"}
-	addr := testenv.FreeAddr(t)
+	addr := c.addr(t)
 	g := startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr)
 	startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go}]"), "", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -51,7 +51,7 @@ func TestClusterRouteTLS(t *testing.T) {
 		}
 		return false
 	}
-	startProc(t, []string{"broker", "--name", "outsider", "--listen", testenv.FreeAddr(t), "--data-dir", filepath.Join(dir, "outsider"),
-		"--cluster", testenv.FreeAddr(t), "--routes", c.routes}, nil, "", "")
+	startProc(t, []string{"broker", "--name", "outsider", "--listen", c.addr(t), "--data-dir", filepath.Join(dir, "outsider"),
+		"--cluster", c.addr(t), "--routes", c.routes}, nil, "", "")
 	testenv.Eventually(t, "a member to log that it refused the outsider's plain route", refused)
 }

@@ -21,7 +21,24 @@ type cluster struct {
 	nodes  []*proc
 	url    string // every node's client URL, comma-separated
 	routes string // every node's cluster URL, comma-separated
+	// spare are free addresses chosen with the nodes', for the gateways
+	// of a test: one chosen later could be a port a node has not bound yet.
+	spare []string
 }
+
+// addr returns a spare address for a gateway's HTTP.
+func (c *cluster) addr(t *testing.T) string {
+	t.Helper()
+	if len(c.spare) == 0 {
+		t.Fatal("the cluster has no spare address left: reserve more in startClusterEnv")
+	}
+	a := c.spare[0]
+	c.spare = c.spare[1:]
+	return a
+}
+
+// spareAddrs is how many addresses startClusterEnv reserves for gateways.
+const spareAddrs = 4
 
 // startCluster starts n `conveyor broker` nodes on free loopback ports,
 // routed to one another, each with its own data dir under dir; one node
@@ -35,13 +52,13 @@ func startCluster(t *testing.T, dir string, n int) *cluster {
 // to the environment of node i (from 0).
 func startClusterEnv(t *testing.T, dir string, n int, env func(i int) []string) *cluster {
 	t.Helper()
-	addrs := testenv.FreeAddrs(t, 2*n) // distinct: a route on a node's client port breaks the cluster
+	addrs := testenv.FreeAddrs(t, 2*n+spareAddrs) // distinct: a route on a node's client port breaks the cluster
 	clients, routes := make([]string, n), make([]string, n)
 	for i := range n {
 		clients[i] = "nats://" + addrs[i]
 		routes[i] = "nats://" + addrs[n+i]
 	}
-	c := &cluster{url: strings.Join(clients, ","), routes: strings.Join(routes, ",")}
+	c := &cluster{url: strings.Join(clients, ","), routes: strings.Join(routes, ","), spare: addrs[2*n:]}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
 		args := []string{"broker", "--name", name, "--listen", strings.TrimPrefix(clients[i], "nats://"), "--data-dir", filepath.Join(dir, name)}

@@ -19,7 +19,8 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	natsAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
+	addrs := testenv.FreeAddrs(t, 2) // two calls of FreeAddr may give one port twice
+	natsAddr, httpAddr := addrs[0], addrs[1]
 	nats := "nats://" + natsAddr
 	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
 	runnerEnv := []string{"CONVEYOR_HEARTBEAT=300ms", "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}
