@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testcert"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestClusterTLS: three nodes with route TLS, each with its own

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // testBroker is an embedded broker in a temp dir, with a client on it.

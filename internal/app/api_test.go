@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 func TestSubmitAndWait(t *testing.T) {

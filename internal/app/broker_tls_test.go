@@ -1,12 +1,12 @@
 package app
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"log/slog"
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testcert"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestBrokerTLS: `serve` with broker.listen and broker.tls serves its own

@@ -3,7 +3,6 @@ package app
 import (
 	"bufio"
 	"context"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestLimits: each limit on what a client controls answers a clear 4xx

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestCallbackGatewayKilled: a gateway killed with SIGKILL in the middle

@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"strings"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestCLI drives a real server with the CLI as the README's tour does.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testcert"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestClusterRouteTLS runs 3 `conveyor broker` nodes whose routes are TLS

@@ -2,13 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestKill9LosesNoJob kills `conveyor serve` with SIGKILL while jobs are

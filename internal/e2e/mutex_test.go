@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"syscall"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestKill9KeepsMutexOrder kills `conveyor serve` while the holder of a

@@ -1,13 +1,13 @@
 package e2e
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestGracefulShutdown sends SIGTERM while jobs run: a job that finishes

@@ -1,13 +1,13 @@
 package e2e
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestSeparateProcesses runs the broker, a runner and a gateway as three

@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestReadmeTour runs the README's example config from the repository root,

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/conveyor-run/conveyor/internal/testenv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 func TestRunResultAndOutput(t *testing.T) {
