@@ -46,7 +46,7 @@ func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*n
 		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(d).After(deadline) {
 			return nil, fmt.Errorf("%s%s: %w", redactURLs(c.URL), presenting(c), err)
 		}
-		log.Warn("no NATS server answers yet, retrying", "conn", name, "url", c.URL, "err", err, "retry_in", d.Round(time.Millisecond))
+		log.Warn("no NATS server answers yet, retrying", "conn", name, "url", redactURLs(c.URL), "err", err, "retry_in", d.Round(time.Millisecond))
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
