@@ -55,12 +55,16 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s := &sse{w: w, rc: rc, rev: lastRev, seq: lastSeq}
 
 	var progress *conveyor.Progress
+	// A client that has seen no event gets the job as it is now, even a
+	// job only its queue message holds yet (revision 0).
+	opening := lastRev == 0
 	record := func(data []byte, rev uint64) (final bool) {
 		var j conveyor.Job
 		if json.Unmarshal(data, &j) != nil {
 			return false
 		}
-		if rev > s.rev {
+		if rev > s.rev || opening {
+			opening = false
 			s.rev = rev
 			s.send("status", data)
 			if j.Progress != nil && (progress == nil || *progress != *j.Progress) {

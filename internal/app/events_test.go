@@ -125,6 +125,36 @@ func TestEventsLive(t *testing.T) {
 	}
 }
 
+// TestEventsOfQueuedJob: a stream of a job still waiting in the queue —
+// held by its queue message alone, with no record in the store yet —
+// opens with its status, as any other.
+func TestEventsOfQueuedJob(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms[0].Workers.Max = 1
+	s := startServer(t, cfg)
+	gate := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}, "", http.StatusAccepted)
+	t.Cleanup(func() { s.do("POST", "/v1/jobs/"+gate.ID+"/cancel", nil, nil) })
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 0}}, "", http.StatusAccepted)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/jobs/"+j.ID+"/events", nil)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var first []string
+	for sc.Scan() && len(first) < 3 {
+		if line := sc.Text(); line != "" {
+			first = append(first, line)
+		}
+	}
+	if len(first) < 3 || first[1] != "event: status" || !strings.Contains(first[2], `"status":"queued"`) {
+		t.Fatalf("the stream of a queued job opened with %q", first)
+	}
+}
+
 // TestAllEvents follows the status changes of every is_prime job.
 func TestAllEvents(t *testing.T) {
 	s := startServer(t, testConfig(t, t.TempDir()))
