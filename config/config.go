@@ -88,8 +88,8 @@ type HTTP struct {
 	// MaxWait caps ?wait= and a synchronous call's timeout; longer ones
 	// are clamped. Default 60s.
 	MaxWait conveyor.Duration `yaml:"max_wait"`
-	// MaxEventStreams caps the event streams open at once per token (per
-	// client address without tokens). Default 64.
+	// MaxEventStreams caps the event streams and log follows open at once
+	// per token (per client address without tokens). Default 64.
 	MaxEventStreams int `yaml:"max_event_streams"`
 	// BodyTimeout bounds how long a client may take to send a request
 	// body; past it 408. Default 60s.

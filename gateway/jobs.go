@@ -88,7 +88,9 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if r.URL.Query().Get("follow") == "true" {
-		g.followLogs(w, r, id)
+		// A follow is a stream, and counts as one against the client's
+		// limit.
+		g.limitStreams(func(w http.ResponseWriter, r *http.Request) { g.followLogs(w, r, id) })(w, r)
 		return
 	}
 	if _, err := g.read(r.Context(), id); err != nil {

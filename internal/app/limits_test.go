@@ -133,6 +133,12 @@ func TestEventStreamsPerClient(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third stream: status %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	// Following a job's log is a stream too.
+	j := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 60}}, "", http.StatusAccepted)
+	defer s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil)
+	if resp := s.do("GET", "/v1/jobs/"+j.ID+"/logs?follow=true", nil, nil); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a log follow past the limit: status %d, want 429", resp.StatusCode)
+	}
 	if p := problem(t, resp); p.Code != conveyor.ETOOMANY {
 		t.Fatalf("problem %+v", p)
 	}
