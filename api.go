@@ -23,9 +23,14 @@ type SubmitRequest struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 }
 
+// MaxBatch is the most jobs one BatchRequest may hold.
+const MaxBatch = 1000
+
 // BatchRequest is the body of POST /v1/jobs/batch: jobs to submit at
-// once, each as POST /v1/jobs takes it. The answer is a JobList of the
-// jobs, in the same order.
+// once (at most MaxBatch), each as POST /v1/jobs takes it. The answer is
+// a JobList of the jobs, in the same order. A refused batch's Problem
+// names the refused job in its Errors' pointers: /jobs/N, or
+// /jobs/N/input/… for its input's violations.
 type BatchRequest struct {
 	Jobs []SubmitRequest `json:"jobs"`
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,9 +11,6 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 )
-
-// MaxBatch is the most jobs one batch submit may hold.
-const MaxBatch = 1000
 
 // handleSubmitBatch is POST /v1/jobs/batch: the body is a BatchRequest,
 // many jobs of any algorithms, for a client that has many to submit — one
@@ -34,8 +32,8 @@ func (g *Gateway) handleSubmitBatch(w http.ResponseWriter, r *http.Request) {
 	case len(req.Jobs) == 0:
 		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "jobs is empty"))
 		return
-	case len(req.Jobs) > MaxBatch:
-		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "a batch holds at most %d jobs; this one has %d", MaxBatch, len(req.Jobs)))
+	case len(req.Jobs) > conveyor.MaxBatch:
+		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "a batch holds at most %d jobs; this one has %d", conveyor.MaxBatch, len(req.Jobs)))
 		return
 	}
 	jobs, err := g.newJobs(r, req.Jobs)
@@ -69,9 +67,6 @@ func (g *Gateway) newJobs(r *http.Request, reqs []conveyor.SubmitRequest) ([]*co
 	jobs := make([]*conveyor.Job, len(reqs))
 	perAlgorithm := map[string]int{}
 	for i, req := range reqs {
-		if err := checkDepth(req.Input); err != nil {
-			return nil, inBatch(i, err)
-		}
 		if err := mayUse(r.Context(), req.Algorithm); err != nil {
 			return nil, inBatch(i, err)
 		}
@@ -96,16 +91,22 @@ func (g *Gateway) newJobs(r *http.Request, reqs []conveyor.SubmitRequest) ([]*co
 	return jobs, nil
 }
 
-// inBatch names the job of a batch that err refuses.
+// inBatch names the job of a batch that err refuses: in its message
+// ("jobs[3]: …") and in its violations, whose pointers are into the
+// request body (/jobs/3/input/…), or, with none, one at the job itself
+// (/jobs/3) — so that a client can tell which job without reading text.
 func inBatch(i int, err error) error {
-	ce, ok := err.(*conveyor.Error)
-	if !ok {
+	var ce *conveyor.Error
+	if !errors.As(err, &ce) {
 		return err
 	}
+	at := "/jobs/" + strconv.Itoa(i)
 	out := &conveyor.Error{Code: ce.Code, Message: fmt.Sprintf("jobs[%d]: %s", i, ce.Message), Err: ce.Err}
-	prefix := "/jobs/" + strconv.Itoa(i) + "/input"
 	for _, v := range ce.Details {
-		out.Details = append(out.Details, conveyor.Violation{Pointer: prefix + v.Pointer, Message: v.Message})
+		out.Details = append(out.Details, conveyor.Violation{Pointer: at + "/input" + v.Pointer, Message: v.Message})
+	}
+	if len(out.Details) == 0 {
+		out.Details = []conveyor.Violation{{Pointer: at, Message: ce.Message}}
 	}
 	return out
 }

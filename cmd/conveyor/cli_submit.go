@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
-	"github.com/conveyor-run/conveyor/gateway"
 )
 
 var submitCommand = &command{
@@ -166,8 +165,8 @@ func (e *env) submitEach(ctx context.Context, c *client.Client, cf *clientFlags,
 		return usagef("--each: %s has no inputs", path)
 	}
 	var jobs []*conveyor.Job
-	for from := 0; from < len(reqs); from += gateway.MaxBatch {
-		to := min(from+gateway.MaxBatch, len(reqs))
+	for from := 0; from < len(reqs); from += conveyor.MaxBatch {
+		to := min(from+conveyor.MaxBatch, len(reqs))
 		batch, err := c.SubmitBatch(ctx, reqs[from:to])
 		if err != nil {
 			if len(jobs) > 0 {
@@ -192,26 +191,25 @@ func (e *env) printIDs(cf *clientFlags, jobs []*conveyor.Job) error {
 	return nil
 }
 
-// batchIndex finds "jobs[N]" in a batch's error.
-var batchIndex = regexp.MustCompile(`^jobs\[(\d+)\]: `)
-
-// lineOf turns the "jobs[N]: …" of a refused batch into the line of the
-// input file that job came from.
+// lineOf turns the refused job of a batch, which the error's first
+// violation points at (/jobs/N…), into the line of the input file the
+// job came from.
 func lineOf(err error, lines []int) error {
 	var ce *conveyor.Error
-	if !errors.As(err, &ce) {
+	if !errors.As(err, &ce) || len(ce.Details) == 0 {
 		return err
 	}
-	m := batchIndex.FindStringSubmatch(ce.Message)
-	if m == nil {
+	rest, ok := strings.CutPrefix(ce.Details[0].Pointer, "/jobs/")
+	if !ok {
 		return err
 	}
-	i, _ := strconv.Atoi(m[1])
-	if i >= len(lines) {
+	n, _, _ := strings.Cut(rest, "/")
+	i, perr := strconv.Atoi(n)
+	if perr != nil || i < 0 || i >= len(lines) {
 		return err
 	}
 	out := *ce
-	out.Message = fmt.Sprintf("line %d: %s", lines[i], ce.Message[len(m[0]):])
+	out.Message = fmt.Sprintf("line %d: %s", lines[i], strings.TrimPrefix(ce.Message, "jobs["+n+"]: "))
 	return &out
 }
 

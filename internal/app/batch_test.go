@@ -9,7 +9,6 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
-	"github.com/conveyor-run/conveyor/gateway"
 )
 
 // listed returns the ids of every job the server lists.
@@ -84,9 +83,9 @@ func TestSubmitBatch(t *testing.T) {
 		{"unknown algorithm", []map[string]any{
 			{"algorithm": "is_prime", "input": map[string]any{"n": 3}},
 			{"algorithm": "nope", "input": map[string]any{}},
-		}, 404, "jobs[1]: unknown algorithm", ""},
+		}, 404, "jobs[1]: unknown algorithm", "/jobs/1"},
 		{"empty", []map[string]any{}, 400, "jobs is empty", ""},
-		{"too many", make([]map[string]any, gateway.MaxBatch+1), 400, fmt.Sprintf("at most %d jobs", gateway.MaxBatch), ""},
+		{"too many", make([]map[string]any, conveyor.MaxBatch+1), 400, fmt.Sprintf("at most %d jobs", conveyor.MaxBatch), ""},
 	} {
 		var p conveyor.Problem
 		resp := s.do("POST", "/v1/jobs/batch", map[string]any{"jobs": tc.jobs}, &p)
