@@ -21,6 +21,7 @@ import (
 // all Conveyor sends for jobs — and nothing else (no TLS, no redirects, no
 // chunked bodies).
 type leanConn struct {
+	base string // as dialed
 	host string
 	c    net.Conn
 	r    *bufio.Reader
@@ -40,7 +41,7 @@ func dialLean(base string) (*leanConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &leanConn{host: u.Host, c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}, nil
+	return &leanConn{base: base, host: u.Host, c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}, nil
 }
 
 // do sends one request and returns the answer's status and body.

@@ -87,7 +87,8 @@ func e2e() []string {
 		ids[i] = j.ID
 		return nil
 	})
-	return awaitAll("e2e", ids, t0, submitted, errs)
+	return append([]string{fmt.Sprintf("jobs=%d", *fJobs), fmt.Sprintf("clients=%d", *fClients)},
+		awaitAll("e2e", ids, t0, submitted, errs)...)
 }
 
 // e2eLean is e2e with each submit sent by a lean client: one connection
@@ -100,16 +101,27 @@ func e2eLean() []string {
 		if err != nil {
 			fail("e2e-lean: %v", err)
 		}
-		defer c.close()
 		conns <- c
 	}
+	defer func() {
+		for range *fClients {
+			(<-conns).close()
+		}
+	}()
 	ids, t0, submitted, errs := submitAll(1, func(ids []string, i, _ int) error {
 		c := <-conns
-		defer func() { conns <- c }()
 		code, data, err := c.do("POST", "/v1/algorithms/is_prime/jobs", body)
 		if err != nil {
+			// The connection is out of step with its answers: a new one.
+			c.close()
+			fresh, derr := dialLean(c.base)
+			if derr != nil {
+				fail("e2e-lean: %v", derr)
+			}
+			conns <- fresh
 			return err
 		}
+		conns <- c
 		if code != http.StatusAccepted {
 			return fmt.Errorf("submit: %d %s", code, data)
 		}
@@ -120,13 +132,7 @@ func e2eLean() []string {
 		ids[i] = j.ID
 		return nil
 	})
-	var out []string
-	for _, kv := range awaitAll("e2e-lean", ids, t0, submitted, errs) {
-		if strings.HasPrefix(kv, "e2e_") {
-			out = append(out, strings.Replace(kv, "e2e_", "e2e_lean_", 1))
-		}
-	}
-	return out
+	return awaitAll("e2e-lean", ids, t0, submitted, errs)
 }
 
 // e2eBatch is e2e with the jobs submitted -batch at a time.
@@ -153,13 +159,7 @@ func e2eBatch() []string {
 		}
 		return nil
 	})
-	out := []string{fmt.Sprintf("batch=%d", batch)}
-	for _, kv := range awaitAll("e2e-batch", ids, t0, submitted, errs) {
-		if strings.HasPrefix(kv, "e2e_") {
-			out = append(out, strings.Replace(kv, "e2e_", "e2e_batch_", 1))
-		}
-	}
-	return out
+	return append([]string{fmt.Sprintf("batch=%d", batch)}, awaitAll("e2e-batch", ids, t0, submitted, errs)...)
 }
 
 // submitAll has -clients goroutines submit -jobs jobs, step at a time:
@@ -192,7 +192,8 @@ func submitAll(step int, submit func(ids []string, i, n int) error) (ids []strin
 }
 
 // awaitAll long-polls every job of ids, and reports the e2e rate of a run
-// that began at t0 and submitted for submitted.
+// of mode that began at t0 and submitted for submitted, as key=value pairs
+// named after mode (e2e-lean: e2e_lean_jobs_per_s, …).
 func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, submitErrs int64) []string {
 	var next, last, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -227,12 +228,11 @@ func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, 
 	ok := submitErrs == 0 && failed.Load() == 0
 	fmt.Fprintf(os.Stderr, "# %s jobs=%d clients=%d submit=%s total=%s submit_errors=%d not_succeeded=%d\n",
 		mode, *fJobs, *fClients, submitted.Round(time.Millisecond), total.Round(time.Millisecond), submitErrs, failed.Load())
+	key := strings.ReplaceAll(mode, "-", "_")
 	return []string{
-		fmt.Sprintf("jobs=%d", *fJobs),
-		fmt.Sprintf("clients=%d", *fClients),
-		fmt.Sprintf("e2e_jobs_per_s=%.0f", float64(*fJobs)/total.Seconds()),
-		fmt.Sprintf("e2e_submit_per_s=%.0f", float64(*fJobs)/submitted.Seconds()),
-		fmt.Sprintf("e2e_all_succeeded=%v", ok),
+		fmt.Sprintf("%s_jobs_per_s=%.0f", key, float64(*fJobs)/total.Seconds()),
+		fmt.Sprintf("%s_submit_per_s=%.0f", key, float64(*fJobs)/submitted.Seconds()),
+		fmt.Sprintf("%s_all_succeeded=%v", key, ok),
 	}
 }
 
