@@ -132,8 +132,8 @@ func (d *deliverer) Stop() {
 	d.wg.Wait()
 }
 
-// note looks at a job record the watch delivered and, if the job is final
-// and its callback pending, adds it to the jobs to queue. It never waits:
+// note looks at the record of a job the watch saw turn final and, if
+// its callback is pending, adds it to the jobs to queue. It never waits:
 // it is called on the watch that feeds the gateway's views. Cheap for jobs
 // without a callback.
 func (d *deliverer) note(data []byte) {

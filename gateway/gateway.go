@@ -136,7 +136,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	putJob := func(e jetstream.KeyValueEntry) {
-		g.jobs.put(e.Value(), e.Revision(), e.Created())
+		if !g.jobs.put(e.Value(), e.Revision(), e.Created()) {
+			return
+		}
+		// A job turning final may pass on a mutex key and owe a callback;
+		// later writes of it (a callback's attempts) change neither.
 		g.seenJob(e.Value())
 		if g.calls != nil {
 			g.calls.note(e.Value())

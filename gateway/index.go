@@ -131,11 +131,13 @@ func newIndex() *index {
 }
 
 // put records the latest version of a job record, at revision rev of the
-// store.
-func (x *index) put(data []byte, rev uint64, updated time.Time) {
+// store, and reports whether it is the job turning final: the first final
+// record the index has of the job.
+func (x *index) put(data []byte, rev uint64, updated time.Time) (turnedFinal bool) {
 	if s, ok := summarize(data); ok {
-		x.putFrom(s, data, rev, updated, 0)
+		return x.putFrom(s, data, rev, updated, 0)
 	}
+	return false
 }
 
 // putQueued records a job its queue message carries, unless the index has
@@ -179,15 +181,16 @@ func (x *index) has(id string) bool {
 
 // putFrom records the record data, summarized as s, from the store at
 // revision rev (seq 0) or from the queue message at seq (rev 0).
-func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) {
+func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) (turnedFinal bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
 	if ok && seq != 0 {
-		return
+		return false
 	}
 	statusChanged := !ok || e.status != s.Status
-	if s.Status.Terminal() && (!ok || !e.status.Terminal()) {
+	turnedFinal = s.Status.Terminal() && (!ok || !e.status.Terminal())
+	if turnedFinal {
 		x.done.add(s.Algorithm, updated, time.Now())
 	}
 	if !ok {
@@ -226,6 +229,7 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 		}
 		delete(x.waiters, s.ID)
 	}
+	return turnedFinal
 }
 
 // remove forgets a job (deleted, or expired).

@@ -21,7 +21,8 @@ var mutexField = []byte(`"mutex":"`)
 // finished is a final job that held, or waited for, a mutex key.
 type finished struct{ tenant, key, id string }
 
-// seenJob is called with every job record the store watch delivers.
+// seenJob is called with each job record the store watch delivers as the
+// job turns final.
 func (g *Gateway) seenJob(data []byte) {
 	if !bytes.Contains(data, mutexField) {
 		return
