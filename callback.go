@@ -1,6 +1,12 @@
 package conveyor
 
-import "time"
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // Callback is a job's completion callback: where the gateway POSTs the
 // job once it is final, and how its deliveries went so far. It is set at
@@ -23,4 +29,32 @@ type Callback struct {
 // Pending reports whether the callback still has to be delivered.
 func (c *Callback) Pending() bool {
 	return c != nil && c.DeliveredAt == nil && c.GaveUpAt == nil
+}
+
+// CallbackSignatureHeader is the header of a callback that signs its body.
+const CallbackSignatureHeader = "X-Conveyor-Signature"
+
+// SignCallback returns the X-Conveyor-Signature of a callback body:
+// "sha256=" and the hex HMAC-SHA256 of the exact body under secret.
+func SignCallback(secret, body []byte) string {
+	return "sha256=" + hex.EncodeToString(callbackMAC(secret, body))
+}
+
+// VerifyCallback reports whether signature, the X-Conveyor-Signature
+// header of a callback, signs body under secret (see SignCallback). Pass
+// the body as read, before decoding it. The comparison takes constant
+// time.
+func VerifyCallback(secret, body []byte, signature string) bool {
+	hexSum, ok := strings.CutPrefix(signature, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSum)
+	return err == nil && hmac.Equal(got, callbackMAC(secret, body))
+}
+
+func callbackMAC(secret, body []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return m.Sum(nil)
 }

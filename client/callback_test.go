@@ -3,13 +3,13 @@ package client_test
 import (
 	"testing"
 
+	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
-	"github.com/conveyor-run/conveyor/gateway"
 )
 
 func TestVerifyCallback(t *testing.T) {
 	secret, body := []byte("s3cret"), []byte(`{"id":"01J","status":"succeeded"}`)
-	sig := gateway.SignCallback(secret, body)
+	sig := conveyor.SignCallback(secret, body)
 	if !client.VerifyCallback(secret, body, sig) {
 		t.Fatalf("the gateway's signature %q does not verify", sig)
 	}

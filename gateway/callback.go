@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net"
 	"net/url"
 	"slices"
@@ -33,19 +30,6 @@ type CallbackConfig struct {
 	// RetryFor is how long after the job finished a failing delivery is
 	// retried before it is given up. Default 24h.
 	RetryFor time.Duration
-}
-
-// SignatureHeader is the header of a callback that signs its body.
-const SignatureHeader = "X-Conveyor-Signature"
-
-// SignCallback returns the X-Conveyor-Signature of a callback body:
-// "sha256=" and the hex HMAC-SHA256 of the exact body under secret. A
-// receiver recomputes it over the body it read and compares with
-// hmac.Equal.
-func SignCallback(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // maxCallbackURL caps the length of a callback_url.

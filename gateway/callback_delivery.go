@@ -398,7 +398,7 @@ func (d *deliverer) post(ctx context.Context, j *conveyor.Job, body []byte) (int
 	req.Header.Set("User-Agent", "conveyor/"+conveyor.Version)
 	req.Header.Set("X-Conveyor-Job", j.ID)
 	req.Header.Set("X-Conveyor-Attempt", strconv.Itoa(j.Callback.Attempts+1))
-	req.Header.Set(SignatureHeader, SignCallback(d.cfg.Secret, body))
+	req.Header.Set(conveyor.CallbackSignatureHeader, conveyor.SignCallback(d.cfg.Secret, body))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		var ue *url.Error
