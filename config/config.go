@@ -337,6 +337,9 @@ func (c *Config) Validate() error {
 	if c.Logs.MaxPerJob < 0 {
 		add("logs.max_per_job must be positive")
 	}
+	if n := btoi(c.NATS.Creds != "") + btoi(c.NATS.User != "") + btoi(c.NATS.Token != ""); n > 1 {
+		add("nats: give one of creds, user/password and token, not several")
+	}
 	if (c.NATS.TLS.Cert == "") != (c.NATS.TLS.Key == "") {
 		add("nats.tls: give both cert and key, or neither")
 	}
@@ -428,4 +431,11 @@ func SchemaJSON(s map[string]any) (json.RawMessage, error) {
 		return nil, nil
 	}
 	return json.Marshal(s)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

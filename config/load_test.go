@@ -87,6 +87,8 @@ func TestLoadErrors(t *testing.T) {
 		"rlimits on go":            {yaml: "algorithms: [{kind: go, rlimits: {memory: 1GiB}}]", want: "exec and worker algorithms only"},
 		"negative rlimits":         {yaml: "algorithms: [{name: a, kind: exec, command: [x], rlimits: {cpu_seconds: -1}}]", want: "rlimits must not be negative"},
 		"tls half":                 {yaml: "nats: {tls: {cert: c.pem}}", want: "nats.tls"},
+		"nats creds and token":     {yaml: "nats: {creds: x.creds, token: t}", want: "nats: give one of creds, user/password and token"},
+		"nats user and token":      {yaml: "nats: {user: u, password: p, token: t}", want: "nats: give one of creds"},
 		"routes alone":             {yaml: "broker: {routes: [nats://a:6222]}", want: "broker.routes need broker.cluster"},
 		"cluster tls without key":  {yaml: "broker: {cluster: ':6222', cluster_tls: {ca: ca.pem, cert: c.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
 		"cluster tls without ca":   {yaml: "broker: {cluster: ':6222', cluster_tls: {cert: c.pem, key: k.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},

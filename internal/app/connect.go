@@ -32,10 +32,7 @@ const connectWait = time.Minute
 // accepts the first connection (the brokers are starting too) it retries
 // for up to connectWait; an authorization error is final at once.
 func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*nats.Conn, error) {
-	opts, err := clientOptions(c, name, log)
-	if err != nil {
-		return nil, err
-	}
+	opts := clientOptions(c, name, log)
 	deadline := time.Now().Add(connectWait)
 	for attempt := 0; ; attempt++ {
 		nc, err := nats.Connect(c.URL, opts...)
@@ -56,7 +53,7 @@ func dial(ctx context.Context, c config.NATS, name string, log *slog.Logger) (*n
 }
 
 // clientOptions are the nats.go options for c.
-func clientOptions(c config.NATS, name string, log *slog.Logger) ([]nats.Option, error) {
+func clientOptions(c config.NATS, name string, log *slog.Logger) []nats.Option {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -93,10 +90,7 @@ func clientOptions(c config.NATS, name string, log *slog.Logger) ([]nats.Option,
 	if c.TLS.Cert != "" {
 		opts = append(opts, nats.ClientCert(c.TLS.Cert, c.TLS.Key))
 	}
-	if c.Creds != "" && (c.User != "" || c.Token != "") {
-		return nil, fmt.Errorf("nats: give creds, user/password or token, not several")
-	}
-	return opts, nil
+	return opts
 }
 
 // presenting says which credentials of c a connection presents, for an
