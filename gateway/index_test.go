@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/conveyor-run/conveyor"
 )
 
@@ -129,5 +131,24 @@ func TestIndexCountsStages(t *testing.T) {
 	put(j)
 	if got := counts(); got != [4]int{0, 1, 0, 0} || x.countOf("pipe", conveyor.StatusSucceeded) != 1 || x.countOf("b", conveyor.StatusSucceeded) != 0 {
 		t.Fatalf("finished: %v, want [0 1 0 0], one succeeded pipe and none at b", got)
+	}
+}
+
+// TestJustMade: only an id made lately may be a job the index has not
+// caught up with.
+func TestJustMade(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{ulid.MustNew(ulid.Timestamp(now.Add(-time.Second)), ulid.DefaultEntropy()).String(), true},
+		{ulid.MustNew(ulid.Timestamp(now.Add(-time.Hour)), ulid.DefaultEntropy()).String(), false},
+		{"01NOSUCHJOB", false},
+		{"not-an-id", false},
+	} {
+		if got := justMade(tc.id, now); got != tc.want {
+			t.Errorf("justMade(%q) = %v, want %v", tc.id, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/conveyor-run/conveyor"
 )
 
@@ -52,7 +54,7 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 		return data, rev, err
 	}
 	seq := g.jobs.queuedSeq(id)
-	if seq == 0 && g.catchUp(ctx) {
+	if seq == 0 && justMade(id, time.Now()) && g.catchUp(ctx) {
 		seq = g.jobs.queuedSeq(id) // queued through another gateway a moment ago
 	}
 	if seq == 0 {
@@ -65,6 +67,22 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 	}
 	// Its first writer stored it meanwhile, and the message may be gone.
 	return g.b.GetJobRecord(ctx, id)
+}
+
+// recentID bounds how old a job id may be for the job to be one queued
+// through another gateway so lately that this one's index has not seen it
+// yet (that lag is milliseconds; the margin is for the gateways' clocks).
+const recentID = time.Minute
+
+// justMade reports whether id is a job id made within recentID of now:
+// only such a job can be missing from the index for want of catching up,
+// so a read of an old or malformed id asks the broker nothing more.
+func justMade(id string, now time.Time) bool {
+	u, err := ulid.ParseStrict(id)
+	if err != nil {
+		return false
+	}
+	return now.Sub(ulid.Time(u.Time())).Abs() < recentID
 }
 
 // catchUp waits, for up to a second, until the index has taken every queue
