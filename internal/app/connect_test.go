@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testcert"
@@ -26,14 +28,52 @@ func TestReconnectDelay(t *testing.T) {
 	}
 }
 
+// TestClientOptions applies the options clientOptions makes to nats.go's
+// defaults and checks that they carry what the config says.
 func TestClientOptions(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	if _, err := clientOptions(config.NATS{Creds: "x.creds", Token: "t"}, "test", log); err == nil {
 		t.Error("creds and a token together: no error")
 	}
-	opts, err := clientOptions(config.NATS{User: "u", Password: "p", TLS: config.TLS{CA: "ca.pem"}}, "test", log)
-	if err != nil || len(opts) == 0 {
-		t.Errorf("user and password with a CA: %v", err)
+
+	ca, f := testcert.NewCA(t), tlsFiles{}
+	f.write(t, ca)
+	opts, err := clientOptions(config.NATS{User: "u", Password: "p", TLS: config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}}, "test", log)
+	if err != nil {
+		t.Fatalf("user and password with a CA and a client certificate: %v", err)
+	}
+	o := nats.GetDefaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.Name != "test" || o.User != "u" || o.Password != "p" {
+		t.Errorf("name %q, user %q, password %q; want test, u, p", o.Name, o.User, o.Password)
+	}
+	if !o.Secure || o.TLSConfig == nil || o.RootCAsCB == nil || o.TLSCertCB == nil {
+		t.Fatalf("secure %v, TLS config %v, root CAs set %v, client certificate set %v: want TLS with both",
+			o.Secure, o.TLSConfig, o.RootCAsCB != nil, o.TLSCertCB != nil)
+	}
+	roots, err := o.RootCAsCB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := x509.NewCertPool()
+	want.AppendCertsFromPEM(ca.PEM)
+	if !roots.Equal(want) {
+		t.Error("the root CAs are not the configured CA")
+	}
+	cert, err := o.TLSCertCB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(f.clientCert, f.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Certificate) == 0 || !bytes.Equal(cert.Certificate[0], pair.Certificate[0]) {
+		t.Error("the client certificate is not the configured one")
 	}
 }
 
