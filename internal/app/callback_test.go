@@ -145,10 +145,12 @@ func TestCallbackRefused(t *testing.T) {
 			t.Errorf("callback_url %q: problem %+v", tc.url, p)
 		}
 	}
-	var list conveyor.JobList
-	s.do("GET", "/v1/jobs", nil, &list)
-	if len(list.Jobs) != 0 {
-		t.Fatalf("refused submits left %d jobs", len(list.Jobs))
+	for name, srv := range map[string]*server{"without callbacks": open, "with callbacks": s} {
+		var list conveyor.JobList
+		srv.do("GET", "/v1/jobs", nil, &list)
+		if len(list.Jobs) != 0 {
+			t.Errorf("refused submits left %d jobs on the server %s", len(list.Jobs), name)
+		}
 	}
 	if n := len(r.deliveries()); n != 0 {
 		t.Fatalf("the receiver got %d requests", n)
