@@ -59,6 +59,22 @@ func (r *receiver) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
+// requestsFor returns how many requests the receiver got for job id.
+func (r *receiver) requestsFor(t *testing.T, id string) int {
+	t.Helper()
+	n := 0
+	for _, d := range r.deliveries() {
+		var j conveyor.Job
+		if err := json.Unmarshal(d.body, &j); err != nil {
+			t.Fatalf("a request's body %s: %v", d.body, err)
+		}
+		if j.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
 func callbackServer(t *testing.T, allow ...string) *server {
 	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
 	cfg := testConfig(t, t.TempDir())
@@ -280,9 +296,24 @@ func TestCallbackGivesUp(t *testing.T) {
 	if c.Attempts < 2 || c.LastStatus != 500 || c.LastError != "HTTP 500" || c.DeliveredAt != nil || c.GaveUpAt.Sub(*got.FinishedAt) < 300*time.Millisecond {
 		t.Fatalf("callback %+v of a job finished at %s", c, got.FinishedAt)
 	}
-	// A request after the give-up would be a delivery the job does not show.
-	if n := len(r.deliveries()); n != c.Attempts {
+	// A request after the give-up would be a delivery the job does not
+	// show. One made later than the check would pass it, so a second job
+	// to the same receiver serves as a barrier: finished after the give-up
+	// and retried on the same schedule, it gives up only once any retry
+	// the first job had due within retry_for of its give-up was made. (Its
+	// first attempt would not do: it comes at once, before a retry due
+	// after one backoff.)
+	if n := r.requestsFor(t, j.ID); n != c.Attempts {
 		t.Fatalf("the receiver got %d requests, the job shows %d attempts", n, c.Attempts)
+	}
+	next := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
+	testenv.Eventually(t, "the second job's callback given up", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+next.ID, nil, &j)
+		return j.Callback.GaveUpAt != nil
+	})
+	if n := r.requestsFor(t, j.ID); n != c.Attempts {
+		t.Fatalf("the receiver got %d requests after the give-up, the job shows %d attempts", n-c.Attempts, c.Attempts)
 	}
 }
 
