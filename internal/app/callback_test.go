@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
@@ -75,13 +75,19 @@ func (r *receiver) requestsFor(t *testing.T, id string) int {
 	return n
 }
 
-func callbackServer(t *testing.T, allow ...string) *server {
+// callbackConfig is testConfig with callbacks to the hosts allow, signed
+// with the secret "callback-secret", retried every 50 ms at first.
+func callbackConfig(t *testing.T, allow ...string) config.Config {
 	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Callbacks.AllowHosts = allow
 	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
 	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
-	return startServer(t, cfg)
+	return cfg
+}
+
+func callbackServer(t *testing.T, allow ...string) *server {
+	return startServer(t, callbackConfig(t, allow...))
 }
 
 // TestCallback: a final job is POSTed to its callback_url, signed with the
@@ -177,11 +183,7 @@ func TestCallbackRefused(t *testing.T) {
 // gateway stops is made by the next gateway on the same broker.
 func TestCallbackSurvivesRestart(t *testing.T) {
 	r := newReceiver(t, 1<<30) // fails until told otherwise
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
-	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 8}, "callback_url": r.srv.URL}, "", 202)
 	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
@@ -223,16 +225,8 @@ func TestCallbackNoRedirect(t *testing.T) {
 // every job turn final, each callback is POSTed once.
 func TestCallbackTwoGateways(t *testing.T) {
 	r := newReceiver(t, 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	natsAddr := testenv.FreeAddr(t)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	cfg.Broker.Listen = natsAddr
 	s1 := startServer(t, cfg)
 
@@ -279,10 +273,7 @@ func TestCallbackTwoGateways(t *testing.T) {
 // says so, and no more attempts are made.
 func TestCallbackGivesUp(t *testing.T) {
 	r := newReceiver(t, 1<<30)
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	cfg.Callbacks.Backoff = conveyor.Duration(20 * time.Millisecond)
 	cfg.Callbacks.RetryFor = conveyor.Duration(300 * time.Millisecond)
 	s := startServer(t, cfg)
@@ -322,11 +313,7 @@ func TestCallbackGivesUp(t *testing.T) {
 // POSTed.
 func TestCallbackHostNoLongerAllowed(t *testing.T) {
 	r, other := newReceiver(t, 1<<30), newReceiver(t, 0)
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
-	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
 	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
