@@ -146,6 +146,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Stop) // if the test fails before the Stop below; a second Stop is harmless
 	base := "http://" + a.Addr()
 	for _, tok := range []string{"s3cret-never-logged", "wrong-guess-never-logged"} {
 		for _, path := range []string{"/v1/jobs", "/v1/jobs/nope", "/v1/nothing", "/metrics"} {
@@ -159,9 +160,11 @@ func TestTokensNeverLogged(t *testing.T) {
 		}
 		req, _ := http.NewRequest("POST", base+"/v1/jobs", strings.NewReader(`{"algorithm":"wordcount","input":{"text":"a b","fail":true}}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err := httpClient.Do(req); err == nil {
-			resp.Body.Close()
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
+		resp.Body.Close()
 	}
 	a.Stop()
 	mu.Lock()
