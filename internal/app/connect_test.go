@@ -116,26 +116,10 @@ func TestDialTLS(t *testing.T) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("server not ready")
 	}
-	log := slog.New(slog.DiscardHandler)
-	url := srv.ClientURL()
-	clientTLS := config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}
-	for name, c := range map[string]config.TLS{
-		"no CA":          {Cert: clientTLS.Cert, Key: clientTLS.Key},
+	f.checkDial(t, srv.ClientURL(), map[string]config.TLS{
+		"no CA":          {Cert: f.clientCert, Key: f.clientKey},
 		"no client cert": {CA: f.ca},
-	} {
-		if nc, err := dial(t.Context(), config.NATS{URL: url, TLS: c}, "test", log); err == nil {
-			nc.Close()
-			t.Errorf("%s: connected", name)
-		}
-	}
-	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: clientTLS}, "test", log)
-	if err != nil {
-		t.Fatalf("with the CA and a client certificate: %v", err)
-	}
-	defer nc.Close()
-	if _, err := nc.TLSConnectionState(); err != nil {
-		t.Fatalf("not a TLS connection: %v", err)
-	}
+	})
 }
 
 // tlsFiles are the PEM files of a test CA and of a server and a client
@@ -148,4 +132,27 @@ func (f *tlsFiles) write(t *testing.T, ca *testcert.CA) {
 	srv, cli := ca.Write(t, x509.ExtKeyUsageServerAuth), ca.Write(t, x509.ExtKeyUsageClientAuth)
 	f.ca, f.serverCert, f.serverKey = srv.CA, srv.Cert, srv.Key
 	f.clientCert, f.clientKey = cli.Cert, cli.Key
+}
+
+// checkDial checks that a NATS server at url, serving the server
+// certificate and requiring a client one, refuses a client with each TLS
+// config of refused, and accepts one with the CA and the client
+// certificate, over TLS.
+func (f *tlsFiles) checkDial(t *testing.T, url string, refused map[string]config.TLS) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	for name, c := range refused {
+		if nc, err := dial(t.Context(), config.NATS{URL: url, TLS: c}, "test", log); err == nil {
+			nc.Close()
+			t.Errorf("%s: connected", name)
+		}
+	}
+	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}}, "test", log)
+	if err != nil {
+		t.Fatalf("with the CA and a client certificate: %v", err)
+	}
+	defer nc.Close()
+	if _, err := nc.TLSConnectionState(); err != nil {
+		t.Fatalf("not a TLS connection: %v", err)
+	}
 }
