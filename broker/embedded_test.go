@@ -55,8 +55,12 @@ func TestEmbeddedListen(t *testing.T) {
 	if a.ClientURL() == b.ClientURL() || strings.HasSuffix(a.ClientURL(), ":4222") {
 		t.Errorf("client URLs %s and %s: want two free ports", a.ClientURL(), b.ClientURL())
 	}
-	_, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir(), Cluster: "127.0.0.1:0"})
-	if err == nil || !strings.Contains(err.Error(), "listen address") {
+	c, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir(), Cluster: "127.0.0.1:0"})
+	if err == nil {
+		c.Shutdown()
+		t.Fatal("a cluster node without a client port started")
+	}
+	if !strings.Contains(err.Error(), "listen address") {
 		t.Fatalf("a cluster node without a client port: %v", err)
 	}
 }

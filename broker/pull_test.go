@@ -137,8 +137,13 @@ func TestPuller(t *testing.T) {
 		t.Fatal(err)
 	}
 	pl.Close()
-	for m := range b3.Messages() {
-		t.Fatalf("closed pull delivered %s", m.Data())
+	select {
+	case m, ok := <-b3.Messages():
+		if ok {
+			t.Fatalf("closed pull delivered %s", m.Data())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a pull waiting when its Puller closed outlived Close")
 	}
 	if _, err := pl.Pull(1, 0); err == nil {
 		t.Fatal("pull on a closed Puller succeeded")

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"log/slog"
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
@@ -24,24 +23,8 @@ func TestBrokerTLS(t *testing.T) {
 		t.Fatalf("job through the in-process connections: %s", j.Status)
 	}
 
-	log := slog.New(slog.DiscardHandler)
-	url := "nats://" + cfg.Broker.Listen
-	clientTLS := config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}
-	for name, c := range map[string]config.NATS{
-		"plain":          {URL: url},
-		"no client cert": {URL: url, TLS: config.TLS{CA: f.ca}},
-	} {
-		if nc, err := dial(t.Context(), c, "test", log); err == nil {
-			nc.Close()
-			t.Errorf("%s: connected", name)
-		}
-	}
-	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: clientTLS}, "test", log)
-	if err != nil {
-		t.Fatalf("with the CA and a client certificate: %v", err)
-	}
-	defer nc.Close()
-	if _, err := nc.TLSConnectionState(); err != nil {
-		t.Fatalf("not a TLS connection: %v", err)
-	}
+	f.checkDial(t, "nats://"+cfg.Broker.Listen, map[string]config.TLS{
+		"plain":          {},
+		"no client cert": {CA: f.ca},
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
@@ -59,13 +59,35 @@ func (r *receiver) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
-func callbackServer(t *testing.T, allow ...string) *server {
+// requestsFor returns how many requests the receiver got for job id.
+func (r *receiver) requestsFor(t *testing.T, id string) int {
+	t.Helper()
+	n := 0
+	for _, d := range r.deliveries() {
+		var j conveyor.Job
+		if err := json.Unmarshal(d.body, &j); err != nil {
+			t.Fatalf("a request's body %s: %v", d.body, err)
+		}
+		if j.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+// callbackConfig is testConfig with callbacks to the hosts allow, signed
+// with the secret "callback-secret", retried every 50 ms at first.
+func callbackConfig(t *testing.T, allow ...string) config.Config {
 	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Callbacks.AllowHosts = allow
 	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
 	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
-	return startServer(t, cfg)
+	return cfg
+}
+
+func callbackServer(t *testing.T, allow ...string) *server {
+	return startServer(t, callbackConfig(t, allow...))
 }
 
 // TestCallback: a final job is POSTed to its callback_url, signed with the
@@ -145,10 +167,12 @@ func TestCallbackRefused(t *testing.T) {
 			t.Errorf("callback_url %q: problem %+v", tc.url, p)
 		}
 	}
-	var list conveyor.JobList
-	s.do("GET", "/v1/jobs", nil, &list)
-	if len(list.Jobs) != 0 {
-		t.Fatalf("refused submits left %d jobs", len(list.Jobs))
+	for name, srv := range map[string]*server{"without callbacks": open, "with callbacks": s} {
+		var list conveyor.JobList
+		srv.do("GET", "/v1/jobs", nil, &list)
+		if len(list.Jobs) != 0 {
+			t.Errorf("refused submits left %d jobs on the server %s", len(list.Jobs), name)
+		}
 	}
 	if n := len(r.deliveries()); n != 0 {
 		t.Fatalf("the receiver got %d requests", n)
@@ -159,11 +183,7 @@ func TestCallbackRefused(t *testing.T) {
 // gateway stops is made by the next gateway on the same broker.
 func TestCallbackSurvivesRestart(t *testing.T) {
 	r := newReceiver(t, 1<<30) // fails until told otherwise
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
-	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 8}, "callback_url": r.srv.URL}, "", 202)
 	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })
@@ -205,16 +225,8 @@ func TestCallbackNoRedirect(t *testing.T) {
 // every job turn final, each callback is POSTed once.
 func TestCallbackTwoGateways(t *testing.T) {
 	r := newReceiver(t, 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	natsAddr := testenv.FreeAddr(t)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	cfg.Broker.Listen = natsAddr
 	s1 := startServer(t, cfg)
 
@@ -261,10 +273,7 @@ func TestCallbackTwoGateways(t *testing.T) {
 // says so, and no more attempts are made.
 func TestCallbackGivesUp(t *testing.T) {
 	r := newReceiver(t, 1<<30)
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	cfg.Callbacks.Backoff = conveyor.Duration(20 * time.Millisecond)
 	cfg.Callbacks.RetryFor = conveyor.Duration(300 * time.Millisecond)
 	s := startServer(t, cfg)
@@ -278,9 +287,24 @@ func TestCallbackGivesUp(t *testing.T) {
 	if c.Attempts < 2 || c.LastStatus != 500 || c.LastError != "HTTP 500" || c.DeliveredAt != nil || c.GaveUpAt.Sub(*got.FinishedAt) < 300*time.Millisecond {
 		t.Fatalf("callback %+v of a job finished at %s", c, got.FinishedAt)
 	}
-	// A request after the give-up would be a delivery the job does not show.
-	if n := len(r.deliveries()); n != c.Attempts {
+	// A request after the give-up would be a delivery the job does not
+	// show. One made later than the check would pass it, so a second job
+	// to the same receiver serves as a barrier: finished after the give-up
+	// and retried on the same schedule, it gives up only once any retry
+	// the first job had due within retry_for of its give-up was made. (Its
+	// first attempt would not do: it comes at once, before a retry due
+	// after one backoff.)
+	if n := r.requestsFor(t, j.ID); n != c.Attempts {
 		t.Fatalf("the receiver got %d requests, the job shows %d attempts", n, c.Attempts)
+	}
+	next := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
+	testenv.Eventually(t, "the second job's callback given up", func() bool {
+		var j conveyor.Job
+		s.do("GET", "/v1/jobs/"+next.ID, nil, &j)
+		return j.Callback.GaveUpAt != nil
+	})
+	if n := r.requestsFor(t, j.ID); n != c.Attempts {
+		t.Fatalf("the receiver got %d requests after the give-up, the job shows %d attempts", n-c.Attempts, c.Attempts)
 	}
 }
 
@@ -289,11 +313,7 @@ func TestCallbackGivesUp(t *testing.T) {
 // POSTed.
 func TestCallbackHostNoLongerAllowed(t *testing.T) {
 	r, other := newReceiver(t, 1<<30), newReceiver(t, 0)
-	t.Setenv("TEST_CALLBACK_SECRET", "callback-secret")
-	cfg := testConfig(t, t.TempDir())
-	cfg.Callbacks.AllowHosts = []string{strings.TrimPrefix(r.srv.URL, "http://")}
-	cfg.Callbacks.SecretEnv = "TEST_CALLBACK_SECRET"
-	cfg.Callbacks.Backoff = conveyor.Duration(50 * time.Millisecond)
+	cfg := callbackConfig(t, strings.TrimPrefix(r.srv.URL, "http://"))
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}, "callback_url": r.srv.URL}, "", 202)
 	testenv.Eventually(t, "a failed attempt", func() bool { return len(r.deliveries()) > 0 })

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testcert"
@@ -26,10 +28,45 @@ func TestReconnectDelay(t *testing.T) {
 	}
 }
 
+// TestClientOptions applies the options clientOptions makes to nats.go's
+// defaults and checks that they carry what the config says.
 func TestClientOptions(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	if opts := clientOptions(config.NATS{User: "u", Password: "p", TLS: config.TLS{CA: "ca.pem"}}, "test", log); len(opts) == 0 {
-		t.Error("user and password with a CA: no options")
+	ca, f := testcert.NewCA(t), tlsFiles{}
+	f.write(t, ca)
+	opts := clientOptions(config.NATS{User: "u", Password: "p", TLS: config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}}, "test", log)
+	o := nats.GetDefaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.Name != "test" || o.User != "u" || o.Password != "p" {
+		t.Errorf("name %q, user %q, password %q; want test, u, p", o.Name, o.User, o.Password)
+	}
+	if !o.Secure || o.TLSConfig == nil || o.RootCAsCB == nil || o.TLSCertCB == nil {
+		t.Fatalf("secure %v, TLS config %v, root CAs set %v, client certificate set %v: want TLS with both",
+			o.Secure, o.TLSConfig, o.RootCAsCB != nil, o.TLSCertCB != nil)
+	}
+	roots, err := o.RootCAsCB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := x509.NewCertPool()
+	want.AppendCertsFromPEM(ca.PEM)
+	if !roots.Equal(want) {
+		t.Error("the root CAs are not the configured CA")
+	}
+	cert, err := o.TLSCertCB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(f.clientCert, f.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Certificate) == 0 || !bytes.Equal(cert.Certificate[0], pair.Certificate[0]) {
+		t.Error("the client certificate is not the configured one")
 	}
 }
 
@@ -72,26 +109,10 @@ func TestDialTLS(t *testing.T) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("server not ready")
 	}
-	log := slog.New(slog.DiscardHandler)
-	url := srv.ClientURL()
-	clientTLS := config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}
-	for name, c := range map[string]config.TLS{
-		"no CA":          {Cert: clientTLS.Cert, Key: clientTLS.Key},
+	f.checkDial(t, srv.ClientURL(), map[string]config.TLS{
+		"no CA":          {Cert: f.clientCert, Key: f.clientKey},
 		"no client cert": {CA: f.ca},
-	} {
-		if nc, err := dial(t.Context(), config.NATS{URL: url, TLS: c}, "test", log); err == nil {
-			nc.Close()
-			t.Errorf("%s: connected", name)
-		}
-	}
-	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: clientTLS}, "test", log)
-	if err != nil {
-		t.Fatalf("with the CA and a client certificate: %v", err)
-	}
-	defer nc.Close()
-	if _, err := nc.TLSConnectionState(); err != nil {
-		t.Fatalf("not a TLS connection: %v", err)
-	}
+	})
 }
 
 // tlsFiles are the PEM files of a test CA and of a server and a client
@@ -104,4 +125,27 @@ func (f *tlsFiles) write(t *testing.T, ca *testcert.CA) {
 	srv, cli := ca.Write(t, x509.ExtKeyUsageServerAuth), ca.Write(t, x509.ExtKeyUsageClientAuth)
 	f.ca, f.serverCert, f.serverKey = srv.CA, srv.Cert, srv.Key
 	f.clientCert, f.clientKey = cli.Cert, cli.Key
+}
+
+// checkDial checks that a NATS server at url, serving the server
+// certificate and requiring a client one, refuses a client with each TLS
+// config of refused, and accepts one with the CA and the client
+// certificate, over TLS.
+func (f *tlsFiles) checkDial(t *testing.T, url string, refused map[string]config.TLS) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	for name, c := range refused {
+		if nc, err := dial(t.Context(), config.NATS{URL: url, TLS: c}, "test", log); err == nil {
+			nc.Close()
+			t.Errorf("%s: connected", name)
+		}
+	}
+	nc, err := dial(t.Context(), config.NATS{URL: url, TLS: config.TLS{CA: f.ca, Cert: f.clientCert, Key: f.clientKey}}, "test", log)
+	if err != nil {
+		t.Fatalf("with the CA and a client certificate: %v", err)
+	}
+	defer nc.Close()
+	if _, err := nc.TLSConnectionState(); err != nil {
+		t.Fatalf("not a TLS connection: %v", err)
+	}
 }

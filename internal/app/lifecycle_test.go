@@ -70,6 +70,20 @@ var (
 	slowRetrySeen = map[string]bool{}
 )
 
+// slowRetryKey returns the test's name as a key of slow_retry, forgotten
+// when the test ends so that a run again (-count=2) fails its first
+// attempt too. Call it before startServer: cleanups run last first, so
+// the key is forgotten only once the server has stopped.
+func slowRetryKey(t *testing.T) string {
+	key := t.Name()
+	t.Cleanup(func() {
+		slowRetryMu.Lock()
+		delete(slowRetrySeen, key)
+		slowRetryMu.Unlock()
+	})
+	return key
+}
+
 var registerSlowRetry = sync.OnceFunc(func() {
 	gokind.Register("slow_retry", func(ctx context.Context, in slowRetryInput) (map[string]any, error) {
 		slowRetryMu.Lock()
@@ -94,8 +108,9 @@ var registerSlowRetry = sync.OnceFunc(func() {
 // start would leave the 1.1 s second attempt at most 1 s of its 1.5 s.
 func TestRetryTimeoutFromItsStart(t *testing.T) {
 	registerSlowRetry()
+	key := slowRetryKey(t)
 	s := startServer(t, testConfig(t, t.TempDir()))
-	j := s.submit(map[string]any{"algorithm": "slow_retry", "input": slowRetryInput{Key: t.Name(), Millis: 1100}, "timeout": "1500ms", "max_attempts": 2}, "", http.StatusAccepted)
+	j := s.submit(map[string]any{"algorithm": "slow_retry", "input": slowRetryInput{Key: key, Millis: 1100}, "timeout": "1500ms", "max_attempts": 2}, "", http.StatusAccepted)
 	done := s.wait(j.ID)
 	if done.Status != conveyor.StatusSucceeded || done.Attempt != 2 {
 		t.Fatalf("job: %s in attempt %d, error %+v; want succeeded in attempt 2", done.Status, done.Attempt, done.Error)

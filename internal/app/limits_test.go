@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,26 +69,58 @@ func TestLimits(t *testing.T) {
 // long poll of a job that does not finish ends after max_wait with the
 // job as it is.
 func TestWaitClamped(t *testing.T) {
+	const maxWait = 300 * time.Millisecond
 	cfg := testConfig(t, t.TempDir())
-	cfg.HTTP.MaxWait = conveyor.Duration(300 * time.Millisecond)
+	cfg.HTTP.MaxWait = conveyor.Duration(maxWait)
 	s := startServer(t, cfg)
 	j := s.submit(map[string]any{"algorithm": "spawn"}, "", 202)
 	defer s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil)
-	done := make(chan *http.Response, 1)
+
+	// The long poll runs in its own goroutine so that an unclamped one
+	// fails the test instead of hanging it; cleanup cancels its request
+	// and waits for it, before the server stops.
+	type answer struct {
+		status int
+		job    conveyor.Job
+		err    error
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan answer, 1)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	start := time.Now()
+	wg.Add(1)
 	go func() {
-		resp, err := httpClient.Get(s.base + "/v1/jobs/" + j.ID + "?wait=1h")
+		defer wg.Done()
+		req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/jobs/"+j.ID+"?wait=1h", nil)
 		if err != nil {
-			t.Error(err)
+			done <- answer{err: err}
+			return
 		}
-		done <- resp
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		a := answer{status: resp.StatusCode}
+		a.err = jsonDecode(resp, &a.job)
+		done <- a
 	}()
 	select {
-	case resp := <-done:
-		if resp != nil {
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("status %d", resp.StatusCode)
-			}
+	case a := <-done:
+		elapsed := time.Since(start)
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		if a.status != 200 {
+			t.Fatalf("status %d", a.status)
+		}
+		if elapsed < maxWait {
+			t.Errorf("?wait=1h answered after %v, before max_wait (%v): the wait was not kept", elapsed, maxWait)
+		}
+		if a.job.ID != j.ID || a.job.Status.Terminal() {
+			t.Errorf("?wait=1h answered job %s %s, want %s as it is, not final", a.job.ID, a.job.Status, j.ID)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("?wait=1h was not clamped to max_wait")

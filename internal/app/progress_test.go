@@ -90,9 +90,12 @@ func TestProgressCoalesced(t *testing.T) {
 // first moment is still first written as running only once it has run for
 // the runner's start delay (20 ms), as a job that reports nothing is — so
 // a short job costs one write, its outcome. Each of a few jobs is checked,
-// since the runner's tick may fall anywhere in those 20 ms.
+// since the runner's tick may fall anywhere in those 20 ms. Each job runs
+// 100 ms, well past the delay, so running records are written: a test that
+// saw none would have checked nothing.
 func TestProgressWaitsOutStartDelay(t *testing.T) {
 	c := startChatter(t)
+	running := 0
 	for range 10 {
 		j := c.s.submit(map[string]any{"algorithm": "chatter", "input": map[string]any{"seconds": 0.1, "rate": 2000}}, "", 202)
 		deadline := time.After(60 * time.Second)
@@ -107,6 +110,7 @@ func TestProgressWaitsOutStartDelay(t *testing.T) {
 					t.Fatal(err)
 				}
 				if rec.Status == conveyor.StatusRunning {
+					running++
 					if ran := e.Created().Sub(*rec.StartedAt); ran < 20*time.Millisecond {
 						t.Fatalf("job %s was written as running %v after it started, before the start delay", j.ID, ran)
 					}
@@ -117,6 +121,10 @@ func TestProgressWaitsOutStartDelay(t *testing.T) {
 			}
 		}
 	}
+	if running == 0 {
+		t.Fatal("no job of 100 ms was ever written as running: the start delay went unchecked")
+	}
+	t.Logf("%d running records in 10 jobs", running)
 }
 
 // BenchmarkProgressCoalescing measures what progress reporting costs the

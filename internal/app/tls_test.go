@@ -2,77 +2,32 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
+	"github.com/conveyor-run/conveyor/internal/testcert"
 )
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
-// to dir and returns their paths.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "conveyor test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
 
 // TestTLS: with http.tls the API is HTTPS only; the Go client trusts it
 // with the CA given, and not without.
 func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, filepath.Join(dir, "data"))
-	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
+	f := testcert.NewCA(t).Write(t, x509.ExtKeyUsageServerAuth)
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = f.Cert, f.Key
 	s := startServer(t, cfg)
 	url := s.app.URL()
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("URL %s, want https", url)
 	}
 
-	pool, err := client.LoadCACert(cfg.HTTP.TLS.Cert)
+	pool, err := client.LoadCACert(f.CA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +70,9 @@ func TestTLS(t *testing.T) {
 // TestPythonClientTLS: the Python SDK's client reaches an HTTPS API with
 // the CA in $CONVEYOR_CACERT, and refuses it without.
 func TestPythonClientTLS(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, filepath.Join(dir, "data"))
-	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = selfSigned(t, dir)
+	f := testcert.NewCA(t).Write(t, x509.ExtKeyUsageServerAuth)
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key = f.Cert, f.Key
 	s := startServer(t, cfg)
 	script := fmt.Sprintf(`
 import conveyor, ssl
@@ -128,7 +83,7 @@ try:
 except Exception as e:
     print("untrusted:", type(e).__name__, e)
 `, s.app.URL())
-	out, err := runPythonClient(t, script, "CONVEYOR_CACERT="+cfg.HTTP.TLS.Cert)
+	out, err := runPythonClient(t, script, "CONVEYOR_CACERT="+f.CA)
 	if err != nil || !strings.Contains(out, "final succeeded") || !strings.Contains(out, "CERTIFICATE_VERIFY_FAILED") {
 		t.Fatalf("python client over TLS: %v\n%s", err, out)
 	}

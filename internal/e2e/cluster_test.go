@@ -55,17 +55,21 @@ func TestClusterFailover(t *testing.T) {
 	jobs := make([]string, quick)
 	var submitted atomic.Int32
 	var wg sync.WaitGroup
+	submitCtx, stopSubmits := context.WithCancelCause(ctx)
 	start := time.Now()
 	for w := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < quick; i += 16 {
-				jobs[i] = cl.submit(t, ctx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"idempotency_key":"q-%d"}`, 1_000_000+i, i))
+			for i := w; i < quick && submitCtx.Err() == nil; i += 16 {
+				jobs[i] = cl.submit(t, submitCtx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"idempotency_key":"q-%d"}`, 1_000_000+i, i))
 				submitted.Add(1)
 			}
 		}()
 	}
+	// A test that fails before its submits are done stops them: they must
+	// not call t.Errorf once it has ended.
+	defer func() { stopSubmits(errStopped); wg.Wait() }()
 
 	// Kill a NATS node while submits go on.
 	testenv.Eventually(t, "a few submits", func() bool { return submitted.Load() >= 200 })
@@ -258,16 +262,20 @@ func TestClusterGracefulNodeStop(t *testing.T) {
 	var submitted atomic.Int32
 	var stop atomic.Bool
 	var wg sync.WaitGroup
+	submitCtx, stopSubmits := context.WithCancelCause(ctx)
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := w; i < most && !stop.Load(); i += 8 {
-				jobs[i] = cl.submit(t, ctx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"idempotency_key":"g-%d"}`, i, i))
+				jobs[i] = cl.submit(t, submitCtx, i, fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"idempotency_key":"g-%d"}`, i, i))
 				submitted.Add(1)
 			}
 		}()
 	}
+	// A test that fails before it stops the clients stops them: they must
+	// not call t.Errorf once it has ended.
+	defer func() { stop.Store(true); stopSubmits(errStopped); wg.Wait() }()
 	testenv.Eventually(t, "a few submits", func() bool { return submitted.Load() >= 300 })
 	began, before := time.Now(), submitted.Load()
 	c.nodes[0].kill(syscall.SIGTERM)

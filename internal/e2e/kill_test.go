@@ -56,19 +56,12 @@ algorithms:
 	}()
 	// Kill once a slow job has started, the last is not done, and the
 	// client has had a few hundred submits accepted.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, "a slow job started, the last not done and 300 submits accepted", func() bool {
 		mu.Lock()
 		n := len(accepted)
 		mu.Unlock()
-		if n > 300 && p.job(slow[len(slow)-1], "").Status != conveyor.StatusSucceeded && p.job(slow[0], "").Status != conveyor.StatusQueued {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready to kill after 20s: %d accepted", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return n > 300 && p.job(slow[len(slow)-1], "").Status != conveyor.StatusSucceeded && p.job(slow[0], "").Status != conveyor.StatusQueued
+	})
 	p.kill(syscall.SIGKILL)
 	select {
 	case <-stopped:

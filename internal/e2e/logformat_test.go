@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testenv"
@@ -40,10 +39,15 @@ algorithms:
 
 	// The runner logs the outcome after recording it: wait for its line.
 	want := map[string]string{"job finished": ok.ID, "attempt failed; will retry": failed.ID, "job failed": failed.ID}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		seen := map[string]bool{}
-		about := 0
+	var seen map[string]bool
+	about := 0
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("saw %v of %v in the logs:\n%s", seen, want, p.logs)
+		}
+	})
+	testenv.Eventually(t, "the outcomes logged", func() bool {
+		seen, about = map[string]bool{}, 0
 		for i, line := range strings.Split(strings.TrimSpace(p.logs.String()), "\n") {
 			var rec map[string]any
 			if err := json.Unmarshal([]byte(line), &rec); err != nil {
@@ -64,13 +68,7 @@ algorithms:
 				seen[rec["msg"].(string)] = true
 			}
 		}
-		if len(seen) == len(want) {
-			t.Logf("%d log lines about jobs, each with job_id and algorithm", about)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("saw %v of %v in the logs:\n%s", seen, want, p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(seen) == len(want)
+	})
+	t.Logf("%d log lines about jobs, each with job_id and algorithm", about)
 }

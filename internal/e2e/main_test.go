@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // binary is the conveyor command built for this test run.
@@ -202,16 +203,12 @@ func (p *proc) submit(body string) string {
 	return j.ID
 }
 
-// awaitStatus polls a job until it has status, for up to 20s.
+// awaitStatus polls a job until it has status (see testenv.Eventually).
 func (p *proc) awaitStatus(id string, status conveyor.Status) {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for p.job(id, "").Status != status {
-		if time.Now().After(deadline) {
-			p.t.Fatalf("job %s not %s within 20s", id, status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(p.t, fmt.Sprintf("job %s to be %s", id, status), func() bool {
+		return p.job(id, "").Status == status
+	})
 }
 
 // job reads a job; it fails the test on any error.

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
@@ -34,14 +33,9 @@ func TestKill9LeavesNoWorker(t *testing.T) {
 	if !running(pid) {
 		t.Fatalf("worker %d is not running", pid)
 	}
+	killLeftover(t, pid)
 	p.kill(syscall.SIGKILL)
-	deadline := time.Now().Add(10 * time.Second)
-	for running(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %d outlived conveyor serve", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, fmt.Sprintf("worker %d to die with conveyor serve", pid), func() bool { return !running(pid) })
 }
 
 // TestKill9LeavesNoExecProcess kills `conveyor serve` with SIGKILL while an
@@ -61,23 +55,23 @@ func TestKill9LeavesNoExecProcess(t *testing.T) {
 		t.Fatalf("submit: %d %v", code, err)
 	}
 	var child int
-	deadline := time.Now().Add(10 * time.Second)
-	for child == 0 {
+	testenv.Eventually(t, "the exec process to start", func() bool {
 		child = childOf(p.cmd.Process.Pid, "sleep")
-		if time.Now().After(deadline) {
-			t.Fatal("the exec process never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return child != 0
+	})
+	killLeftover(t, child)
 	p.kill(syscall.SIGKILL)
-	deadline = time.Now().Add(10 * time.Second)
-	for running(child) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(child, syscall.SIGKILL)
-			t.Fatalf("exec process %d outlived conveyor serve", child)
+	testenv.Eventually(t, fmt.Sprintf("exec process %d to die with conveyor serve", child), func() bool { return !running(child) })
+}
+
+// killLeftover kills process pid when the test ends, if it outlived
+// conveyor serve: a failed test leaves no orphan behind.
+func killLeftover(t *testing.T, pid int) {
+	t.Cleanup(func() {
+		if running(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }
 
 // childOf returns the pid of a child of parent whose command is name, or 0.

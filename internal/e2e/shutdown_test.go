@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testenv"
@@ -29,13 +28,9 @@ func TestGracefulShutdown(t *testing.T) {
 		return j.ID
 	}
 	short, long := submit(0.5), submit(3)
-	deadline := time.Now().Add(20 * time.Second)
-	for p.job(short, "").Status != conveyor.StatusRunning || p.job(long, "").Status != conveyor.StatusRunning {
-		if time.Now().After(deadline) {
-			t.Fatal("jobs did not start")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, "both jobs to run", func() bool {
+		return p.job(short, "").Status == conveyor.StatusRunning && p.job(long, "").Status == conveyor.StatusRunning
+	})
 	p.kill(syscall.SIGTERM)
 
 	p2 := serve(t, dir, addr, cfg)

@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testenv"
@@ -27,16 +26,11 @@ func TestSeparateProcesses(t *testing.T) {
 	r := startProc(t, []string{"runner", "--nats", nats}, runnerEnv, "", "")
 	g := startProc(t, []string{"gateway", "--nats", nats}, []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, "CONVEYOR_HEARTBEAT=300ms"}, "", httpAddr)
 
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\ngateway:\n%s\nrunner:\n%s", what, g.logs, r.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway:\n%s\nrunner:\n%s", g.logs, r.logs)
 		}
-	}
+	})
 	runners := func() int {
 		var rl conveyor.RunnerList
 		if code, err := g.call("GET", "/v1/runners", "", &rl); err != nil || code != 200 {
@@ -44,7 +38,7 @@ func TestSeparateProcesses(t *testing.T) {
 		}
 		return len(rl.Runners)
 	}
-	eventually("the runner to register", func() bool { return runners() == 1 })
+	testenv.Eventually(t, "the runner to register", func() bool { return runners() == 1 })
 
 	var j conveyor.Job
 	if code, err := g.call("POST", "/v1/jobs?wait=20s", `{"algorithm":"is_prime","input":{"n":91}}`, &j); err != nil || code != 200 || string(j.Output) != `{"n":91,"prime":false}` {
@@ -57,7 +51,7 @@ func TestSeparateProcesses(t *testing.T) {
 
 	// No runner: a job waits in the queue, and a call is refused.
 	r.kill(syscall.SIGTERM)
-	eventually("the runner to leave", func() bool { return runners() == 0 })
+	testenv.Eventually(t, "the runner to leave", func() bool { return runners() == 0 })
 	if code, _ := g.call("GET", "/v1/algorithms/is_prime/run?n=97", "", nil); code != 503 {
 		t.Fatalf("call with no runner: %d, want 503", code)
 	}

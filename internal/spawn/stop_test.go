@@ -12,7 +12,8 @@ import (
 
 // startGroup starts a shell script in its own group, waits for its first
 // line (so that its traps are set), and returns the pid and a channel
-// closed once it is reaped.
+// closed once it is reaped. The test's cleanup kills the group and reaps
+// the script, however the test ends.
 func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", script)
@@ -23,19 +24,28 @@ func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
 	if err := Start(cmd, Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = KillGroup(cmd.Process.Pid, syscall.SIGKILL) })
-	ready := make(chan struct{})
+	// Reading the first line first and then waiting is the order os/exec
+	// asks for; a script that exits before its line ends the read at EOF.
+	ready, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		_, _ = bufio.NewReader(out).ReadString('\n')
 		close(ready)
+		_ = cmd.Wait()
+		close(exited)
 	}()
+	t.Cleanup(func() {
+		_ = KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			t.Error("the script outlived SIGKILL by 30s")
+		}
+	})
 	select {
 	case <-ready:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the script did not start within 30s")
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	return cmd.Process.Pid, exited
 }
 
