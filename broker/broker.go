@@ -65,9 +65,11 @@ type Broker struct {
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
 // creating or updating them as needed: any number of processes may open
 // the same broker at once, and a changed Replicas is applied to existing
-// streams. While JetStream refuses (a cluster still forming) it retries
-// with backoff for up to cfg.OpenWait; it returns the last error when that
-// or ctx ends first.
+// streams. While JetStream cannot create them yet (a cluster still
+// forming, or short of the nodes for Replicas) it retries with backoff for
+// up to cfg.OpenWait, and returns the last error when that or ctx ends
+// first. A refusal that waiting cannot change (a configuration JetStream
+// rejects) it returns at once.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -97,7 +99,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 			return b, nil
 		}
 		d := retryBackoff.Delay(try)
-		if ctx.Err() != nil || time.Now().Add(d).After(deadline) {
+		if !transient(ctx, err) || time.Now().Add(d).After(deadline) {
 			return nil, err
 		}
 		cfg.Logger.Warn("JetStream not ready, retrying", "err", err, "retry_in", d.Round(time.Millisecond))

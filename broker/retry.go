@@ -89,9 +89,24 @@ func (b *Broker) watchConn() {
 	})
 }
 
+// Error codes of JetStream refusals that a cluster in flux gives, and that
+// go away with it although their status is 400 (see nats-server's
+// jetstream_errors_generated.go).
+const (
+	// errCodeNoPeers: no suitable peers for placement (a cluster short of
+	// the nodes for the replicas asked, until they join).
+	errCodeNoPeers jetstream.ErrorCode = 10005
+	// errCodeMemberChange: a cluster member change is in progress.
+	errCodeMemberChange jetstream.ErrorCode = 10202
+	// errCodeStreamNameExists: a create raced another process's create of
+	// the same stream with another configuration; the next try updates it.
+	errCodeStreamNameExists jetstream.ErrorCode = 10058
+)
+
 // transient reports whether err, from a call under ctx, may go away by
 // itself: a timeout, no responders while a stream elects its leader, a
-// connection being re-established, a 5xx from JetStream.
+// connection being re-established, a 5xx from JetStream, a cluster short
+// of nodes or changing members.
 func transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -106,7 +121,15 @@ func transient(ctx context.Context, err error) bool {
 	}
 	var jserr jetstream.JetStreamError
 	if errors.As(err, &jserr) {
-		if api := jserr.APIError(); api != nil && api.Code >= 400 && api.Code < 500 && api.Code != 408 {
+		api := jserr.APIError()
+		if api == nil {
+			return true
+		}
+		switch api.ErrorCode {
+		case errCodeNoPeers, errCodeMemberChange, errCodeStreamNameExists:
+			return true
+		}
+		if api.Code >= 400 && api.Code < 500 && api.Code != 408 {
 			return false
 		}
 	}
