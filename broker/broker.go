@@ -91,11 +91,12 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{nc: nc, js: js, cfg: cfg}
-	b.watchConn()
+	b.conn.Store(newConnEpoch())
 	deadline := time.Now().Add(cfg.OpenWait)
 	for try := 0; ; try++ {
 		err := b.create(ctx)
 		if err == nil {
+			b.watchConn() // only now: a broker that failed to open leaves nc as it was
 			return b, nil
 		}
 		d := retryBackoff.Delay(try)

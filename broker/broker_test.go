@@ -36,7 +36,8 @@ func connect(t *testing.T) *nats.Conn {
 
 // TestOpenRefused: a stream JetStream refuses for good (another stream
 // has its subjects) fails Open at once with JetStream's error, rather than
-// after OpenWait of tries that cannot succeed.
+// after OpenWait of tries that cannot succeed; and the failed Open leaves
+// the connection as it found it.
 func TestOpenRefused(t *testing.T) {
 	nc := connect(t)
 	js, err := jetstream.New(nc)
@@ -56,6 +57,9 @@ func TestOpenRefused(t *testing.T) {
 	var jserr jetstream.JetStreamError
 	if !errors.As(err, &jserr) || jserr.APIError() == nil || jserr.APIError().ErrorCode != errCodeSubjectOverlap {
 		t.Fatalf("Open: %v, want JetStream's refusal (subjects overlap)", err)
+	}
+	if nc.DisconnectErrHandler() != nil {
+		t.Error("the failed Open left a disconnect handler on the connection")
 	}
 }
 

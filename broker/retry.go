@@ -77,9 +77,9 @@ func newConnEpoch() *connEpoch {
 }
 
 // watchConn makes every lost connection end the attempts in flight on it,
-// keeping the connection's own disconnect handler.
+// keeping the connection's own disconnect handler. Call it once, with
+// b.conn set.
 func (b *Broker) watchConn() {
-	b.conn.Store(newConnEpoch())
 	prev := b.nc.DisconnectErrHandler()
 	b.nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
 		b.conn.Swap(newConnEpoch()).cancel()
