@@ -163,18 +163,9 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Prio
 	// Every runner of the algorithm opens the consumer as it starts; only
 	// the first (or one with another heartbeat) writes it.
 	err := b.retry(ctx, func(ctx context.Context) error {
-		return b.step(ctx, func(ctx context.Context) error {
-			var err error
-			if c, err = b.js.Consumer(ctx, QueueStream, want.Durable); err == nil {
-				have := c.CachedInfo().Config
-				if have.AckWait == want.AckWait && have.FilterSubject == want.FilterSubject &&
-					have.MaxAckPending == want.MaxAckPending && have.MaxWaiting == want.MaxWaiting {
-					return nil
-				}
-			}
-			c, err = b.js.CreateOrUpdateConsumer(ctx, QueueStream, want)
-			return err
-		})
+		var err error
+		c, err = b.ensureConsumer(ctx, QueueStream, want)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer for %s (%s): %w", algorithm, p, err)

@@ -21,29 +21,42 @@ const publishRetry = 15 * time.Second
 // attemptTimeout bounds one attempt, so that a request lost with a node
 // (its reply never comes) is given up in time for another try rather than
 // after the client's default 5s. An acknowledgement takes a millisecond.
+// So does the create of a stream, but one that races another process's
+// create of the same stream, in a cluster still settling, may never be
+// answered: it is given up too, and the retry finds the stream made.
 const attemptTimeout = 2 * time.Second
 
-// retryBackoff spaces the tries of retry and of Open's stream creation:
-// 50 ms doubling up to 2 s, jittered.
+// retryBackoff spaces the tries of retryFor: 50 ms doubling up to 2 s,
+// jittered.
 var retryBackoff = backoff.Policy{Base: 50 * time.Millisecond, Max: 2 * time.Second}
 
-// retry runs op until it succeeds, fails for good, ctx ends or
-// publishRetry has passed since the first failure, and returns op's last
-// error. When nothing fails it costs next to nothing: one call of op,
-// under a timeout the client library would otherwise set itself.
+// retry is retryFor for up to publishRetry.
 func (b *Broker) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	return b.retryFor(ctx, publishRetry, op, nil)
+}
+
+// retryFor runs op, each try under attempt, until it succeeds, fails for
+// good (see transient), ctx ends or d has passed since the first failure,
+// and returns op's last error. onRetry, when not nil, is told of each
+// failure that is tried again, and in how long. When nothing fails it
+// costs next to nothing: one call of op, under a timeout the client
+// library would otherwise set itself.
+func (b *Broker) retryFor(ctx context.Context, d time.Duration, op func(ctx context.Context) error, onRetry func(err error, in time.Duration)) error {
 	err := b.attempt(ctx, op)
 	if err == nil || !transient(ctx, err) {
 		return err
 	}
-	deadline := time.Now().Add(publishRetry)
+	deadline := time.Now().Add(d)
 	for try := 0; ; try++ {
-		d := retryBackoff.Delay(try)
-		if time.Now().Add(d).After(deadline) {
+		wait := retryBackoff.Delay(try)
+		if time.Now().Add(wait).After(deadline) {
 			return err
 		}
+		if onRetry != nil {
+			onRetry(err, wait)
+		}
 		select {
-		case <-time.After(d):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return err
 		}
