@@ -27,6 +27,7 @@ type Puller struct {
 	subject string                     // the consumer's next-message API subject
 	conn    *atomic.Pointer[connEpoch] // the broker's current connection
 	watched *connEpoch                 // the connection whose loss ends the pulls; under mu
+	unwatch func() bool                // stops watching it; under mu
 
 	mu     sync.Mutex
 	idle   []*lane // lanes with no request in flight
@@ -91,8 +92,10 @@ func (pl *Puller) Pull(n int, wait time.Duration) (jetstream.MessageBatch, error
 	// then, and the pulls made after it wait for the next connection. Any
 	// other loss (a failover of the consumer) ends a pull after its time.
 	if c := pl.conn.Load(); c != pl.watched {
-		pl.watched = c
-		context.AfterFunc(c.ctx, pl.dropAll)
+		if pl.unwatch != nil {
+			pl.unwatch()
+		}
+		pl.watched, pl.unwatch = c, context.AfterFunc(c.ctx, pl.dropAll)
 	}
 	u.timer = time.AfterFunc(wait+time.Second, func() { pl.end(u, nil, false) })
 	pl.mu.Unlock()
@@ -212,6 +215,9 @@ func (pl *Puller) Close() {
 		return
 	}
 	pl.closed = true
+	if pl.unwatch != nil {
+		pl.unwatch() // the connection no longer holds on to pl
+	}
 	for l := range pl.busy {
 		pl.endLocked(l.cur, nil, false)
 	}

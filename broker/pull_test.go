@@ -2,10 +2,13 @@ package broker
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // queueJobs queues n fresh jobs of algorithm "pulled", with ids from
@@ -146,4 +149,24 @@ func TestPuller(t *testing.T) {
 	if pl.open() != 0 {
 		t.Fatalf("%d lanes left open after Close", pl.open())
 	}
+}
+
+// TestPullerClosedIsReleased: a closed Puller is garbage: the connection it
+// pulled on, which ends its pulls when lost, lets go of it.
+func TestPullerClosedIsReleased(t *testing.T) {
+	_, b := open(t, EmbeddedConfig{})
+	if _, err := b.Consumer(context.Background(), "pulled", conveyor.PriorityNormal); err != nil {
+		t.Fatal(err)
+	}
+	pl := b.Puller("pulled", conveyor.PriorityNormal)
+	if got := collect(t, pl, 1, 0); len(got) != 0 {
+		t.Fatalf("pull of an empty queue got %v", got)
+	}
+	pl.Close()
+	released := weak.Make(pl)
+	pl = nil
+	testenv.Eventually(t, "the closed Puller to be garbage", func() bool {
+		runtime.GC()
+		return released.Value() == nil
+	})
 }
