@@ -31,7 +31,6 @@ type Puller struct {
 
 	mu     sync.Mutex
 	idle   []*lane // lanes with no request in flight
-	lanes  int     // lanes open
 	closed bool
 	busy   map[*lane]struct{} // lanes with a request in flight
 }
@@ -125,7 +124,6 @@ func (pl *Puller) laneLocked() (*lane, error) {
 	// Messages wait in the subscription only until deliver passes them on.
 	_ = sub.SetPendingLimits(-1, -1)
 	l.sub = sub
-	pl.lanes++
 	return l, nil
 }
 
@@ -190,7 +188,6 @@ func (pl *Puller) endLocked(u *pull, err error, clean bool) {
 		pl.idle = append(pl.idle, l)
 	} else {
 		_ = l.sub.Unsubscribe()
-		pl.lanes--
 	}
 	u.err = err
 	close(u.msgs)
@@ -223,16 +220,15 @@ func (pl *Puller) Close() {
 	}
 	for _, l := range pl.idle {
 		_ = l.sub.Unsubscribe()
-		pl.lanes--
 	}
 	pl.idle = nil
 }
 
-// open returns how many lanes are open.
+// open returns how many lanes are open: every lane is idle or busy.
 func (pl *Puller) open() int {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	return pl.lanes
+	return len(pl.idle) + len(pl.busy)
 }
 
 // Messages returns the pull's messages; the channel is closed when the
