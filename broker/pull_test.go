@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
 	"runtime"
 	"testing"
 	"time"
@@ -169,4 +170,26 @@ func TestPullerClosedIsReleased(t *testing.T) {
 		runtime.GC()
 		return released.Value() == nil
 	})
+}
+
+// TestPullRequest: the request built by hand is the JSON the server reads,
+// the same as the encoding of its fields.
+func TestPullRequest(t *testing.T) {
+	type request struct {
+		Batch   int           `json:"batch"`
+		Expires time.Duration `json:"expires,omitempty"`
+		NoWait  bool          `json:"no_wait,omitempty"`
+	}
+	for _, tc := range []struct {
+		n    int
+		wait time.Duration
+	}{{1, 0}, {5, 0}, {1, time.Second}, {4096, 10 * time.Second}} {
+		want, err := json.Marshal(request{Batch: tc.n, Expires: tc.wait, NoWait: tc.wait == 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pullRequest(tc.n, tc.wait); string(got) != string(want) {
+			t.Errorf("pullRequest(%d, %v) = %s, want %s", tc.n, tc.wait, got, want)
+		}
+	}
 }
