@@ -82,6 +82,15 @@ func (j *Job) StageAlgorithm() string {
 	return j.Algorithm
 }
 
+// Step is how many stages of its pipeline the job ran before the one it
+// is in (Stage.Step): 0 for the first, and for a job of no pipeline.
+func (j *Job) Step() int {
+	if j.Stage == nil {
+		return 0
+	}
+	return j.Stage.Step
+}
+
 // StageInput is the input of the job's current stage.
 func (j *Job) StageInput() json.RawMessage {
 	if j.Stage != nil && len(j.Stage.Input) > 0 {

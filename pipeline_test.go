@@ -50,6 +50,21 @@ func TestStagePercent(t *testing.T) {
 	}
 }
 
+func TestJobStep(t *testing.T) {
+	for _, tc := range []struct {
+		job  Job
+		want int
+	}{
+		{Job{}, 0},
+		{Job{Stage: &Stage{Name: "a"}}, 0},
+		{Job{Stage: &Stage{Name: "a", Index: 0, Step: 3}}, 3},
+	} {
+		if got := tc.job.Step(); got != tc.want {
+			t.Errorf("Step of a job at stage %+v = %d, want %d", tc.job.Stage, got, tc.want)
+		}
+	}
+}
+
 func TestJobAdvance(t *testing.T) {
 	j := &Job{ID: "j", Algorithm: "p", Status: StatusQueued, MaxAttempts: 2, CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	j.EnterPipeline(Pipeline{Stages: []string{"a", "b"}})

@@ -89,7 +89,7 @@ func queueMessage(s Stored) (*nats.Msg, string) {
 	msgID := j.ID
 	if j.Stage != nil {
 		// Each stage of a pipeline job is queued once.
-		step := strconv.Itoa(j.Stage.Step)
+		step := strconv.Itoa(j.Step())
 		msg.Header.Set(stepHeader, step)
 		msgID += "." + step
 	}
@@ -118,14 +118,6 @@ func ParseQueued(msg jetstream.Msg) Queued {
 		return Queued{ID: string(msg.Data()), Step: step}
 	}
 	return Queued{ID: j.ID, Job: &j, Rev: rev, Step: step}
-}
-
-// StepOf returns the pipeline step j is in: 0 for a job of no pipeline.
-func StepOf(j *conveyor.Job) int {
-	if j.Stage == nil {
-		return 0
-	}
-	return j.Stage.Step
 }
 
 // Priorities lists the priorities in the order runners take their jobs.

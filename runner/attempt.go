@@ -124,7 +124,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	// the current one and decides again.
 	j, rev, err := r.b.UpdateJob(ctx, q.ID, q.Job, q.Rev, func(j *conveyor.Job) error {
 		switch {
-		case broker.StepOf(j) != q.Step:
+		case j.Step() != q.Step:
 			return errMovedOn
 		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
 			retryIn = j.RetryAt.Sub(now)
@@ -168,7 +168,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 // runner that moved it on died before queueing it), it queues it again —
 // the broker drops the copy if it was queued — and acknowledges msg.
 func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log jobLog) {
-	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && broker.StepOf(j) > q.Step {
+	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && j.Step() > q.Step {
 		if err := r.b.EnqueueJob(r.ctx, j, rev); err != nil {
 			log.Warn("queue the stage again", "stage", j.Stage.Name, "err", err)
 			_ = msg.NakWithDelay(time.Second)
@@ -224,7 +224,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: began, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)
-	if !recorded && (j.Stage == nil || j.Stage.Step == 0) {
+	if !recorded && j.Step() == 0 {
 		// A job's first delivery, at its first stage: it has no log yet,
 		// and its first line need not read the log's state.
 		a.rep.log = &logCap{}
