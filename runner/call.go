@@ -17,6 +17,10 @@ import (
 // maxCallTime bounds a call whose caller sent no deadline.
 const maxCallTime = 5 * time.Minute
 
+// callOK is the result label of a call that returned its output; the
+// others are "failed" and "timeout".
+const callOK = "ok"
+
 // subscribeCalls makes the pool answer synchronous calls of its algorithm
 // until ctx ends; calls received by then are still answered.
 //
@@ -90,7 +94,7 @@ func (p *pool) call(m *nats.Msg) {
 			broker.SetCallRoute(reply, task.Route())
 		}
 	}
-	result := "ok"
+	result := callOK
 	if jerr != nil {
 		reply.Header.Set(broker.CallErrorHeader, jerr.Type)
 		reply.Data, _ = json.Marshal(jerr)
@@ -99,7 +103,7 @@ func (p *pool) call(m *nats.Msg) {
 			result = "timeout"
 		}
 	}
-	p.r.cfg.Metrics.Calls.WithLabelValues(p.alg.Name, result).Observe(time.Since(start).Seconds())
+	p.metrics.call(result, time.Since(start))
 	if err := m.RespondMsg(reply); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
 	}
