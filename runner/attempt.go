@@ -237,7 +237,12 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
 	if j.Attempt == 1 {
-		p.metrics.queueWait.Observe(began.Sub(j.CreatedAt).Seconds())
+		// From when the message was queued: each stage of a pipeline is
+		// queued afresh when the one before it ends, and a job with a
+		// mutex key when its turn comes.
+		if md, err := msg.Metadata(); err == nil {
+			p.metrics.queueWait.Observe(max(began.Sub(md.Timestamp), 0).Seconds())
+		}
 	}
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())
