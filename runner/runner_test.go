@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
@@ -128,4 +130,62 @@ func TestQueueWait(t *testing.T) {
 			t.Errorf("%s: %g waits of %gs in all, want one, without the hour before the job was queued", alg, n, sum)
 		}
 	}
+}
+
+// TestCallsAnsweredAtStop: every call the runner received before it
+// stopped is answered, whether it was running, waiting for a slot, or not
+// yet handed to the pool, so that no caller waits out its deadline for an
+// answer that never comes.
+func TestCallsAnsweredAtStop(t *testing.T) {
+	b := openBroker(t)
+	release := make(chan struct{})
+	block := HandlerFunc(func(_ context.Context, t *Task) (json.RawMessage, error) {
+		<-release
+		return t.Input, nil
+	})
+	r := startRunner(t, b, 1, map[string]Handler{"calls_stop": block})
+	var sub *nats.Subscription
+	for _, s := range r.subs {
+		if s.Subject == broker.CallSubject("calls_stop") {
+			sub = s
+		}
+	}
+	if sub == nil {
+		t.Fatal("no subscription to the algorithm's calls")
+	}
+
+	// One call runs, four wait for the slot, one waits to be handed over
+	// and the rest wait in the subscription: those four are its pending.
+	const calls = 9
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	answers := make(chan error, calls)
+	for i := range calls {
+		go func() {
+			msg := nats.NewMsg(broker.CallSubject("calls_stop"))
+			msg.Data = fmt.Appendf(nil, `{"i":%d}`, i)
+			resp, err := b.Conn().RequestMsgWithContext(ctx, msg)
+			if err == nil {
+				if je := broker.CallFailed(resp); je != nil {
+					err = je
+				}
+			}
+			answers <- err
+		}()
+	}
+	testenv.Eventually(t, "calls to wait in the subscription", func() bool {
+		n, _, _ := sub.Pending()
+		return n >= 4
+	})
+
+	stopped := make(chan struct{})
+	go func() { r.Stop(); close(stopped) }()
+	testenv.Eventually(t, "the runner to stop taking calls", func() bool { return !sub.IsValid() || sub.IsDraining() })
+	close(release)
+	for range calls {
+		if err := <-answers; err != nil {
+			t.Errorf("a call received before the runner stopped: %v", err)
+		}
+	}
+	<-stopped
 }
