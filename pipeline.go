@@ -46,6 +46,13 @@ func (s *Stage) Percent(within float64) float64 {
 	return (float64(s.Index)*100 + within) / float64(s.Of)
 }
 
+// Prefix returns msg, said of the stage, with where the stage is in its
+// pipeline: "stage <name> (<n> of <stages>): msg". Failures on both the
+// queued and the synchronous path are reported so.
+func (s *Stage) Prefix(msg string) string {
+	return fmt.Sprintf("stage %s (%d of %d): %s", s.Name, s.Index+1, s.Of, msg)
+}
+
 // Route is where a pipeline job goes after a stage: by default on to the
 // next stage in the pipeline, or to the end after the last one.
 type Route struct {
@@ -80,6 +87,15 @@ func (j *Job) StageAlgorithm() string {
 		return j.Stage.Name
 	}
 	return j.Algorithm
+}
+
+// Step is how many stages of its pipeline the job ran before the one it
+// is in (Stage.Step): 0 for the first, and for a job of no pipeline.
+func (j *Job) Step() int {
+	if j.Stage == nil {
+		return 0
+	}
+	return j.Stage.Step
 }
 
 // StageInput is the input of the job's current stage.
@@ -171,6 +187,6 @@ func (j *Job) StageError(err *JobError) *JobError {
 		return err
 	}
 	e := *err
-	e.Message = fmt.Sprintf("stage %s (%d of %d): %s", j.Stage.Name, j.Stage.Index+1, j.Stage.Of, e.Message)
+	e.Message = j.Stage.Prefix(e.Message)
 	return &e
 }

@@ -50,6 +50,32 @@ func TestStagePercent(t *testing.T) {
 	}
 }
 
+func TestJobStep(t *testing.T) {
+	for _, tc := range []struct {
+		job  Job
+		want int
+	}{
+		{Job{}, 0},
+		{Job{Stage: &Stage{Name: "a"}}, 0},
+		{Job{Stage: &Stage{Name: "a", Index: 0, Step: 3}}, 3},
+	} {
+		if got := tc.job.Step(); got != tc.want {
+			t.Errorf("Step of a job at stage %+v = %d, want %d", tc.job.Stage, got, tc.want)
+		}
+	}
+}
+
+func TestStageError(t *testing.T) {
+	err := &JobError{Type: ErrorTypeError, Message: "no luck"}
+	j := &Job{Stage: &Stage{Name: "b", Index: 1, Of: 3, Step: 4}}
+	if got := j.StageError(err); got.Message != "stage b (2 of 3): no luck" || got.Type != err.Type || err.Message != "no luck" {
+		t.Errorf("StageError at stage 2 of 3: %+v (and the original %+v)", got, err)
+	}
+	if got := (&Job{}).StageError(err); got != err {
+		t.Errorf("StageError of a job of no pipeline: %+v, want the error as it is", got)
+	}
+}
+
 func TestJobAdvance(t *testing.T) {
 	j := &Job{ID: "j", Algorithm: "p", Status: StatusQueued, MaxAttempts: 2, CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	j.EnterPipeline(Pipeline{Stages: []string{"a", "b"}})

@@ -65,9 +65,11 @@ type Broker struct {
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
 // creating or updating them as needed: any number of processes may open
 // the same broker at once, and a changed Replicas is applied to existing
-// streams. While JetStream refuses (a cluster still forming) it retries
-// with backoff for up to cfg.OpenWait; it returns the last error when that
-// or ctx ends first.
+// streams. While JetStream cannot create them yet (a cluster still
+// forming, or short of the nodes for Replicas) it retries with backoff for
+// up to cfg.OpenWait, and returns the last error when that or ctx ends
+// first. A refusal that waiting cannot change (a configuration JetStream
+// rejects) it returns at once.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -89,37 +91,31 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{nc: nc, js: js, cfg: cfg}
-	b.watchConn()
-	deadline := time.Now().Add(cfg.OpenWait)
-	for try := 0; ; try++ {
-		err := b.create(ctx)
-		if err == nil {
-			return b, nil
-		}
-		d := retryBackoff.Delay(try)
-		if ctx.Err() != nil || time.Now().Add(d).After(deadline) {
-			return nil, err
-		}
-		cfg.Logger.Warn("JetStream not ready, retrying", "err", err, "retry_in", d.Round(time.Millisecond))
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return nil, err
-		}
+	b.conn.Store(newConnEpoch())
+	if err := b.create(ctx); err != nil {
+		return nil, err
 	}
+	b.watchConn() // only now: a broker that failed to open leaves nc as it was
+	return b, nil
 }
-
-// createTimeout bounds one create or update of a stream. Requests that
-// race with another process's create of the same stream, in a cluster
-// still settling, may never be answered: they are given up and retried,
-// and the retry finds the stream made.
-const createTimeout = 2 * time.Second
 
 // create creates every stream and bucket that is missing or configured
 // otherwise than Conveyor wants, and leaves alone those that are as
-// wanted, so that only the first process to open a broker writes.
+// wanted (see ensureStream), so that only the first process to open a
+// broker writes. It retries each while JetStream cannot make it yet, until
+// cfg.OpenWait has passed since it began.
 func (b *Broker) create(ctx context.Context) error {
 	cfg := b.cfg
+	deadline := time.Now().Add(cfg.OpenWait)
+	ensure := func(what string, op func(context.Context) error) error {
+		err := b.retryFor(ctx, time.Until(deadline), op, func(err error, in time.Duration) {
+			cfg.Logger.Warn("JetStream not ready, retrying", "err", fmt.Errorf("create %s: %w", what, err), "retry_in", in.Round(time.Millisecond))
+		})
+		if err != nil {
+			return fmt.Errorf("create %s: %w", what, err)
+		}
+		return nil
+	}
 	storage := jetstream.FileStorage
 	// The queue keeps its messages until retention, like the job records,
 	// rather than deleting each on ack as a work-queue stream would: an ack
@@ -148,15 +144,8 @@ func (b *Broker) create(ctx context.Context) error {
 		Discard:     jetstream.DiscardOld,
 	}}
 	for _, sc := range streams {
-		err := b.step(ctx, func(ctx context.Context) error {
-			if s, err := b.js.Stream(ctx, sc.Name); err == nil && sameStream(s.CachedInfo().Config, sc) {
-				return nil
-			}
-			_, err := b.js.CreateOrUpdateStream(ctx, sc)
+		if err := ensure("stream "+sc.Name, func(ctx context.Context) error { return b.ensureStream(ctx, sc) }); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("create stream %s: %w", sc.Name, err)
 		}
 	}
 	buckets := []struct {
@@ -172,57 +161,24 @@ func (b *Broker) create(ctx context.Context) error {
 		{&b.mutexes, MutexBucket, cfg.Retention, "Conveyor mutex keys in use: holder and line, key = MutexID"},
 	}
 	for _, bk := range buckets {
-		err := b.step(ctx, func(ctx context.Context) error {
-			kv, err := b.js.KeyValue(ctx, bk.name)
-			if err == nil {
-				st, err := kv.Status(ctx)
-				if err == nil && sameBucket(st, bk.desc, bk.ttl, cfg.Replicas) {
-					*bk.kv = kv
-					return nil
-				}
-			}
-			kv, err = b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-				Bucket:      bk.name,
-				Description: bk.desc,
-				History:     1,
-				TTL:         bk.ttl,
-				Storage:     storage,
-				Replicas:    cfg.Replicas,
-			})
+		kc := jetstream.KeyValueConfig{
+			Bucket:      bk.name,
+			Description: bk.desc,
+			History:     1,
+			TTL:         bk.ttl,
+			Storage:     storage,
+			Replicas:    cfg.Replicas,
+		}
+		err := ensure("bucket "+bk.name, func(ctx context.Context) error {
+			kv, err := b.ensureBucket(ctx, kc)
 			*bk.kv = kv
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("create bucket %s: %w", bk.name, err)
+			return err
 		}
 	}
 	return nil
-}
-
-// step runs op with createTimeout.
-func (b *Broker) step(ctx context.Context, op func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, createTimeout)
-	defer cancel()
-	return op(ctx)
-}
-
-// sameStream reports whether a stream configured as have needs no update
-// to be as want. The description names what Conveyor keeps in it: a
-// change of layout changes it too.
-func sameStream(have, want jetstream.StreamConfig) bool {
-	return have.Replicas == want.Replicas && have.MaxAge == want.MaxAge && have.Description == want.Description &&
-		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
-		have.Retention == want.Retention && have.Discard == want.Discard && have.Storage == want.Storage
-}
-
-// sameBucket reports whether a bucket needs no update.
-func sameBucket(st jetstream.KeyValueStatus, desc string, ttl time.Duration, replicas int) bool {
-	kst, ok := st.(*jetstream.KeyValueBucketStatus)
-	if !ok {
-		return false
-	}
-	c := kst.StreamInfo().Config
-	return c.Description == desc && c.MaxAge == ttl && c.Replicas == replicas && st.History() == 1
 }
 
 // Conn returns the NATS connection the broker uses.

@@ -21,8 +21,9 @@ const callbackConsumer = "callbacks"
 // CallbackSubject is the subject of the delivery message of a job.
 func CallbackSubject(jobID string) string { return "conveyor.callbacks." + jobID }
 
-// CallbackQueue opens the callback work queue, creating its stream and
-// the consumer the gateways share if needed. ackWait is the lease of a
+// CallbackQueue opens the callback work queue, creating or updating its
+// stream and the consumer the gateways share if needed (retrying while the
+// broker fails over, for up to 15s). ackWait is the lease of a
 // delivery: a gateway renews it (InProgress) while its attempt runs, and
 // the message of a gateway that stopped renewing — it died mid-attempt —
 // goes to another after ackWait.
@@ -33,27 +34,35 @@ func CallbackSubject(jobID string) string { return "conveyor.callbacks." + jobID
 // queue its callback, and the stream keeps exactly one delivery in flight
 // per job, whichever gateway queued it and whichever pulls it.
 func (b *Broker) CallbackQueue(ctx context.Context, ackWait time.Duration) (jetstream.Consumer, error) {
-	if _, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:                 CallbackStream,
-		Description:          "Conveyor completion callbacks to deliver, subject conveyor.callbacks.<job>",
-		Subjects:             []string{"conveyor.callbacks.>"},
-		Retention:            jetstream.WorkQueuePolicy,
-		MaxMsgsPerSubject:    1,
-		Discard:              jetstream.DiscardNew,
-		DiscardNewPerSubject: true,
-		MaxAge:               b.cfg.Retention,
-		Storage:              jetstream.FileStorage,
-		Replicas:             b.cfg.Replicas,
-	}); err != nil {
+	err := b.retry(ctx, func(ctx context.Context) error {
+		return b.ensureStream(ctx, jetstream.StreamConfig{
+			Name:                 CallbackStream,
+			Description:          "Conveyor completion callbacks to deliver, subject conveyor.callbacks.<job>",
+			Subjects:             []string{"conveyor.callbacks.>"},
+			Retention:            jetstream.WorkQueuePolicy,
+			MaxMsgsPerSubject:    1,
+			Discard:              jetstream.DiscardNew,
+			DiscardNewPerSubject: true,
+			MaxAge:               b.cfg.Retention,
+			Storage:              jetstream.FileStorage,
+			Replicas:             b.cfg.Replicas,
+		})
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", CallbackStream, err)
 	}
-	c, err := b.js.CreateOrUpdateConsumer(ctx, CallbackStream, jetstream.ConsumerConfig{
-		Durable:       callbackConsumer,
-		Description:   "gateways delivering completion callbacks",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxDeliver:    -1, // attempts are counted and bounded on the job record
-		MaxAckPending: 10_000,
+	var c jetstream.Consumer
+	err = b.retry(ctx, func(ctx context.Context) error {
+		var err error
+		c, err = b.ensureConsumer(ctx, CallbackStream, jetstream.ConsumerConfig{
+			Durable:       callbackConsumer,
+			Description:   "gateways delivering completion callbacks",
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       ackWait,
+			MaxDeliver:    -1, // attempts are counted and bounded on the job record
+			MaxAckPending: 10_000,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", callbackConsumer, err)

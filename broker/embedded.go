@@ -27,7 +27,8 @@ type EmbeddedConfig struct {
 	// empty host means 127.0.0.1, port 0 any free port (see ClientURL).
 	Listen string
 	// Name is the server's name, unique within a cluster. Default
-	// "conveyor", or host-port of Cluster when clustered.
+	// "conveyor", or host-port of Cluster when clustered; a cluster node
+	// on port 0 needs one.
 	Name string
 	// Cluster is host:port on which the server accepts routes from the
 	// other nodes of its cluster; empty runs a single node. An empty host
@@ -147,6 +148,12 @@ func (cfg *EmbeddedConfig) cluster(opts *server.Options) error {
 		return err
 	}
 	if opts.ServerName == "" {
+		// JetStream tells the nodes of a cluster apart by name, and knows
+		// a node that restarts by it: the name must be unique and stable,
+		// which a port chosen as the server starts is not.
+		if port == server.RANDOM_PORT {
+			return fmt.Errorf("embedded broker: a cluster node on port 0 (any free port) needs a name: the default, host-port, needs a fixed port")
+		}
 		h, _ := os.Hostname()
 		opts.ServerName = fmt.Sprintf("%s-%d", h, port)
 	}

@@ -131,7 +131,8 @@ func openR3(t *testing.T, ctx context.Context, node *Embedded) *Broker {
 	return b
 }
 
-// logWatch is a slog.Handler that keeps the messages logged to it.
+// logWatch is a slog.Handler that keeps the messages logged to it, each
+// followed by its attributes.
 type logWatch struct {
 	mu   sync.Mutex
 	msgs []string
@@ -144,7 +145,12 @@ func (l *logWatch) WithGroup(string) slog.Handler            { return l }
 func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.msgs = append(l.msgs, r.Message)
+	m := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		m += " " + a.String()
+		return true
+	})
+	l.msgs = append(l.msgs, m)
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package broker
 
 import (
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestEmbeddedAuth: with a user and password (or a token) set, the
@@ -62,5 +65,40 @@ func TestEmbeddedListen(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "listen address") {
 		t.Fatalf("a cluster node without a client port: %v", err)
+	}
+}
+
+// TestEmbeddedClusterName: a cluster node's default name is host-port of
+// its cluster address, so that each node has its own; a node on any free
+// port (port 0) is refused without a name, rather than named for no port
+// like every other such node.
+func TestEmbeddedClusterName(t *testing.T) {
+	// JetStream in a cluster needs routes; nobody answers on these.
+	addrs := testenv.FreeAddrs(t, 2)
+	routes := []string{"nats://" + addrs[0]}
+	ecfg := EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Cluster: "127.0.0.1:0", Routes: routes}
+	emb, err := StartEmbedded(ecfg)
+	if err == nil {
+		name := emb.srv.Name()
+		emb.Shutdown()
+		t.Fatalf("a cluster node on port 0 without a name started, named %s", name)
+	}
+	if !strings.Contains(err.Error(), "needs a name") {
+		t.Fatalf("a cluster node on port 0 without a name: %v", err)
+	}
+	ecfg.Name = "named"
+	emb, err = StartEmbedded(ecfg)
+	if err != nil {
+		t.Fatalf("a named cluster node on port 0: %v", err)
+	}
+	emb.Shutdown()
+	_, port, _ := net.SplitHostPort(addrs[1])
+	emb, err = StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Cluster: addrs[1], Routes: routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	if name := emb.srv.Name(); !strings.HasSuffix(name, "-"+port) {
+		t.Errorf("a node on cluster port %s is named %s, want host-%s", port, name, port)
 	}
 }

@@ -72,9 +72,11 @@ func (b *Broker) JoinMutex(ctx context.Context, s Stored) error {
 		default:
 			l.Line = append(l.Line, j.ID)
 		}
-		if ok, err := b.putMutexLine(ctx, id, l, rev); err != nil {
+		written, err := b.putMutexLine(ctx, id, l, rev)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if written == 0 {
 			continue
 		}
 		if l.Holder != j.ID {
@@ -83,7 +85,7 @@ func (b *Broker) JoinMutex(ctx context.Context, s Stored) error {
 		if err := b.Enqueue(ctx, s); err != nil {
 			return err
 		}
-		b.markMutexQueued(ctx, id, j.ID)
+		b.markMutexQueued(ctx, id, l, written)
 		return nil
 	}
 	return fmt.Errorf("mutex %q: compare-and-swap did not settle", j.Mutex)
@@ -123,15 +125,17 @@ func (b *Broker) ReleaseMutex(ctx context.Context, tenant, key, id string) error
 			return nil
 		}
 		l.Holder, l.Queued, l.Since = next.ID, false, time.Now().UTC()
-		if ok, err := b.putMutexLine(ctx, mid, l, rev); err != nil {
+		written, err := b.putMutexLine(ctx, mid, l, rev)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if written == 0 {
 			continue
 		}
 		if err := b.EnqueueJob(ctx, next, nextRev); err != nil {
 			return err // SweepMutexes queues it later
 		}
-		b.markMutexQueued(ctx, mid, next.ID)
+		b.markMutexQueued(ctx, mid, l, written)
 		return nil
 	}
 	return fmt.Errorf("mutex %q: compare-and-swap did not settle", key)
@@ -160,6 +164,7 @@ func (b *Broker) SweepMutexes(ctx context.Context, status func(id string) (conve
 	type held struct {
 		mid  string
 		line mutexLine
+		rev  uint64
 	}
 	var lines []held
 list:
@@ -171,7 +176,7 @@ list:
 			}
 			var l mutexLine
 			if json.Unmarshal(e.Value(), &l) == nil && l.Holder != "" {
-				lines = append(lines, held{e.Key(), l})
+				lines = append(lines, held{e.Key(), l, e.Revision()})
 			}
 		case <-lctx.Done():
 			return unavailable("list mutexes", lctx.Err())
@@ -196,23 +201,29 @@ list:
 				errs = append(errs, err)
 				continue
 			}
-			b.markMutexQueued(ctx, h.mid, j.ID)
+			b.markMutexQueued(ctx, h.mid, &l, h.rev)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// markMutexQueued records that the holder's message is published. It is
-// only a hint for SweepMutexes, so failing to write it costs a duplicate
-// publish at worst.
-func (b *Broker) markMutexQueued(ctx context.Context, mid, holder string) {
+// markMutexQueued records that the message of the holder of line l, as
+// written at rev, is published: by compare-and-swap against rev, reading
+// the line again only should it have changed since. It is only a hint for
+// SweepMutexes, so failing to write it costs a duplicate publish at worst.
+func (b *Broker) markMutexQueued(ctx context.Context, mid string, l *mutexLine, rev uint64) {
+	holder := l.Holder
 	for range maxCASRetries {
-		l, rev, err := b.mutexLine(ctx, mid)
-		if err != nil || l == nil || l.Holder != holder || l.Queued {
+		if l == nil || l.Holder != holder || l.Queued {
 			return
 		}
-		l.Queued = true
-		if ok, err := b.putMutexLine(ctx, mid, l, rev); ok || err != nil {
+		marked := *l
+		marked.Queued = true
+		if written, err := b.putMutexLine(ctx, mid, &marked, rev); written != 0 || err != nil {
+			return
+		}
+		var err error
+		if l, rev, err = b.mutexLine(ctx, mid); err != nil {
 			return
 		}
 	}
@@ -235,22 +246,23 @@ func (b *Broker) mutexLine(ctx context.Context, mid string) (*mutexLine, uint64,
 }
 
 // putMutexLine writes a line by compare-and-swap against rev (0: create).
-// It reports false when someone wrote first.
-func (b *Broker) putMutexLine(ctx context.Context, mid string, l *mutexLine, rev uint64) (bool, error) {
+// It returns the line's new revision, or 0 when someone wrote first.
+func (b *Broker) putMutexLine(ctx context.Context, mid string, l *mutexLine, rev uint64) (uint64, error) {
 	data, err := json.Marshal(l)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	var written uint64
 	if rev == 0 {
-		_, err = b.mutexes.Create(ctx, mid, data)
+		written, err = b.mutexes.Create(ctx, mid, data)
 	} else {
-		_, err = b.mutexes.Update(ctx, mid, data, rev)
+		written, err = b.mutexes.Update(ctx, mid, data, rev)
 	}
 	switch {
 	case err == nil:
-		return true, nil
+		return written, nil
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-		return false, nil
+		return 0, nil
 	}
-	return false, unavailable("write mutex", err)
+	return 0, unavailable("write mutex", err)
 }

@@ -47,6 +47,9 @@ func TestSweepMutexes(t *testing.T) {
 	if got := queued(); len(got) != 1 || got[0] != "holder" {
 		t.Fatalf("queued %v, want the holder alone", got)
 	}
+	if l, _, err := b.mutexLine(ctx, MutexID("", "k")); err != nil || l == nil || l.Holder != "holder" || !l.Queued {
+		t.Fatalf("line after the joins: %+v, %v; want the holder, marked queued", l, err)
+	}
 
 	// The holder finishes; nobody passes its key on.
 	if _, _, err := b.UpdateJob(ctx, "holder", nil, 0, func(j *conveyor.Job) error {
@@ -75,7 +78,7 @@ func TestSweepMutexes(t *testing.T) {
 		t.Fatalf("after the sweep queued %v, want next", got)
 	}
 	l, _, err := b.mutexLine(ctx, MutexID("", "k"))
-	if err != nil || l == nil || l.Holder != "next" || len(l.Line) != 0 {
+	if err != nil || l == nil || l.Holder != "next" || !l.Queued || len(l.Line) != 0 {
 		t.Fatalf("line after the sweep: %+v, %v", l, err)
 	}
 }

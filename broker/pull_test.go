@@ -2,10 +2,14 @@ package broker
 
 import (
 	"context"
+	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // queueJobs queues n fresh jobs of algorithm "pulled", with ids from
@@ -150,5 +154,47 @@ func TestPuller(t *testing.T) {
 	}
 	if pl.open() != 0 {
 		t.Fatalf("%d lanes left open after Close", pl.open())
+	}
+}
+
+// TestPullerClosedIsReleased: a closed Puller is garbage: the connection it
+// pulled on, which ends its pulls when lost, lets go of it.
+func TestPullerClosedIsReleased(t *testing.T) {
+	_, b := open(t, EmbeddedConfig{})
+	if _, err := b.Consumer(context.Background(), "pulled", conveyor.PriorityNormal); err != nil {
+		t.Fatal(err)
+	}
+	pl := b.Puller("pulled", conveyor.PriorityNormal)
+	if got := collect(t, pl, 1, 0); len(got) != 0 {
+		t.Fatalf("pull of an empty queue got %v", got)
+	}
+	pl.Close()
+	released := weak.Make(pl)
+	pl = nil
+	testenv.Eventually(t, "the closed Puller to be garbage", func() bool {
+		runtime.GC()
+		return released.Value() == nil
+	})
+}
+
+// TestPullRequest: the request built by hand is the JSON the server reads,
+// the same as the encoding of its fields.
+func TestPullRequest(t *testing.T) {
+	type request struct {
+		Batch   int           `json:"batch"`
+		Expires time.Duration `json:"expires,omitempty"`
+		NoWait  bool          `json:"no_wait,omitempty"`
+	}
+	for _, tc := range []struct {
+		n    int
+		wait time.Duration
+	}{{1, 0}, {5, 0}, {1, time.Second}, {4096, 10 * time.Second}} {
+		want, err := json.Marshal(request{Batch: tc.n, Expires: tc.wait, NoWait: tc.wait == 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pullRequest(tc.n, tc.wait); string(got) != string(want) {
+			t.Errorf("pullRequest(%d, %v) = %s, want %s", tc.n, tc.wait, got, want)
+		}
 	}
 }

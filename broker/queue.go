@@ -89,7 +89,7 @@ func queueMessage(s Stored) (*nats.Msg, string) {
 	msgID := j.ID
 	if j.Stage != nil {
 		// Each stage of a pipeline job is queued once.
-		step := strconv.Itoa(j.Stage.Step)
+		step := strconv.Itoa(j.Step())
 		msg.Header.Set(stepHeader, step)
 		msgID += "." + step
 	}
@@ -118,14 +118,6 @@ func ParseQueued(msg jetstream.Msg) Queued {
 		return Queued{ID: string(msg.Data()), Step: step}
 	}
 	return Queued{ID: j.ID, Job: &j, Rev: rev, Step: step}
-}
-
-// StepOf returns the pipeline step j is in: 0 for a job of no pipeline.
-func StepOf(j *conveyor.Job) int {
-	if j.Stage == nil {
-		return 0
-	}
-	return j.Stage.Step
 }
 
 // Priorities lists the priorities in the order runners take their jobs.
@@ -163,18 +155,9 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Prio
 	// Every runner of the algorithm opens the consumer as it starts; only
 	// the first (or one with another heartbeat) writes it.
 	err := b.retry(ctx, func(ctx context.Context) error {
-		return b.step(ctx, func(ctx context.Context) error {
-			var err error
-			if c, err = b.js.Consumer(ctx, QueueStream, want.Durable); err == nil {
-				have := c.CachedInfo().Config
-				if have.AckWait == want.AckWait && have.FilterSubject == want.FilterSubject &&
-					have.MaxAckPending == want.MaxAckPending && have.MaxWaiting == want.MaxWaiting {
-					return nil
-				}
-			}
-			c, err = b.js.CreateOrUpdateConsumer(ctx, QueueStream, want)
-			return err
-		})
+		var err error
+		c, err = b.ensureConsumer(ctx, QueueStream, want)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer for %s (%s): %w", algorithm, p, err)

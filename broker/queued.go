@@ -67,8 +67,8 @@ type QueuedMsg struct {
 }
 
 // FollowQueue calls fn with every queue message, from the first retained,
-// in order, until ctx ends; then it stops before done is closed. fn runs
-// on one goroutine.
+// in order, until ctx ends; then it stops, and done is closed once fn has
+// returned for the last time. fn runs on one goroutine.
 func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
 	c, err := b.js.OrderedConsumer(ctx, QueueStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"conveyor.queue.>"},
@@ -88,7 +88,18 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueF
 	if info.NumPending == 0 {
 		caught()
 	}
+	// Stopping the consumer does not wait for a callback already running,
+	// nor does waiting for it to close (its Closed may report closed while
+	// the last callback still runs): fn runs under mu, and not at all once
+	// stopping is set, which is set under mu.
+	var mu sync.Mutex
+	stopping := false
 	cc, err := c.Consume(func(m jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopping {
+			return
+		}
 		md, err := m.Metadata()
 		if err != nil {
 			return
@@ -113,7 +124,12 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueF
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		defer cc.Stop()
+		defer func() {
+			cc.Stop()
+			mu.Lock() // waits for fn, should it be running
+			stopping = true
+			mu.Unlock()
+		}()
 		// Messages deleted before they were handed over (canceled jobs)
 		// never come: ask the consumer too.
 		t := time.NewTicker(250 * time.Millisecond)

@@ -21,29 +21,42 @@ const publishRetry = 15 * time.Second
 // attemptTimeout bounds one attempt, so that a request lost with a node
 // (its reply never comes) is given up in time for another try rather than
 // after the client's default 5s. An acknowledgement takes a millisecond.
+// So does the create of a stream, but one that races another process's
+// create of the same stream, in a cluster still settling, may never be
+// answered: it is given up too, and the retry finds the stream made.
 const attemptTimeout = 2 * time.Second
 
-// retryBackoff spaces the tries of retry and of Open's stream creation:
-// 50 ms doubling up to 2 s, jittered.
+// retryBackoff spaces the tries of retryFor: 50 ms doubling up to 2 s,
+// jittered.
 var retryBackoff = backoff.Policy{Base: 50 * time.Millisecond, Max: 2 * time.Second}
 
-// retry runs op until it succeeds, fails for good, ctx ends or
-// publishRetry has passed since the first failure, and returns op's last
-// error. When nothing fails it costs next to nothing: one call of op,
-// under a timeout the client library would otherwise set itself.
+// retry is retryFor for up to publishRetry.
 func (b *Broker) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	return b.retryFor(ctx, publishRetry, op, nil)
+}
+
+// retryFor runs op, each try under attempt, until it succeeds, fails for
+// good (see transient), ctx ends or d has passed since the first failure,
+// and returns op's last error. onRetry, when not nil, is told of each
+// failure that is tried again, and in how long. When nothing fails it
+// costs next to nothing: one call of op, under a timeout the client
+// library would otherwise set itself.
+func (b *Broker) retryFor(ctx context.Context, d time.Duration, op func(ctx context.Context) error, onRetry func(err error, in time.Duration)) error {
 	err := b.attempt(ctx, op)
 	if err == nil || !transient(ctx, err) {
 		return err
 	}
-	deadline := time.Now().Add(publishRetry)
+	deadline := time.Now().Add(d)
 	for try := 0; ; try++ {
-		d := retryBackoff.Delay(try)
-		if time.Now().Add(d).After(deadline) {
+		wait := retryBackoff.Delay(try)
+		if time.Now().Add(wait).After(deadline) {
 			return err
 		}
+		if onRetry != nil {
+			onRetry(err, wait)
+		}
 		select {
-		case <-time.After(d):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return err
 		}
@@ -77,9 +90,9 @@ func newConnEpoch() *connEpoch {
 }
 
 // watchConn makes every lost connection end the attempts in flight on it,
-// keeping the connection's own disconnect handler.
+// keeping the connection's own disconnect handler. Call it once, with
+// b.conn set.
 func (b *Broker) watchConn() {
-	b.conn.Store(newConnEpoch())
 	prev := b.nc.DisconnectErrHandler()
 	b.nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
 		b.conn.Swap(newConnEpoch()).cancel()
@@ -89,9 +102,24 @@ func (b *Broker) watchConn() {
 	})
 }
 
+// Error codes of JetStream refusals that a cluster in flux gives, and that
+// go away with it although their status is 400 (see nats-server's
+// jetstream_errors_generated.go).
+const (
+	// errCodeNoPeers: no suitable peers for placement (a cluster short of
+	// the nodes for the replicas asked, until they join).
+	errCodeNoPeers jetstream.ErrorCode = 10005
+	// errCodeMemberChange: a cluster member change is in progress.
+	errCodeMemberChange jetstream.ErrorCode = 10202
+	// errCodeStreamNameExists: a create raced another process's create of
+	// the same stream with another configuration; the next try updates it.
+	errCodeStreamNameExists jetstream.ErrorCode = 10058
+)
+
 // transient reports whether err, from a call under ctx, may go away by
 // itself: a timeout, no responders while a stream elects its leader, a
-// connection being re-established, a 5xx from JetStream.
+// connection being re-established, a 5xx from JetStream, a cluster short
+// of nodes or changing members.
 func transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -106,7 +134,15 @@ func transient(ctx context.Context, err error) bool {
 	}
 	var jserr jetstream.JetStreamError
 	if errors.As(err, &jserr) {
-		if api := jserr.APIError(); api != nil && api.Code >= 400 && api.Code < 500 && api.Code != 408 {
+		api := jserr.APIError()
+		if api == nil {
+			return true
+		}
+		switch api.ErrorCode {
+		case errCodeNoPeers, errCodeMemberChange, errCodeStreamNameExists:
+			return true
+		}
+		if api.Code >= 400 && api.Code < 500 && api.Code != 408 {
 			return false
 		}
 	}

@@ -108,15 +108,20 @@ func (b *Broker) DeleteJob(ctx context.Context, id string) error {
 	return b.jobs.Purge(ctx, id)
 }
 
-// UpdateJob changes a job by compare-and-swap. It applies change to the
-// record at revision rev (j, when the caller holds it), or to a fresh read
-// when j is nil or the record has moved on; j with rev 0 is a job only its
-// queue message holds, which the write creates unless someone did first, and writes the result only if
-// nobody wrote in between; on a conflict it reads again and reapplies
-// change, so change must depend only on the job it is given. An error from
-// change aborts the update and is returned as is (ECONFLICT for a
-// transition the state machine forbids). It returns the job as written and
-// its new revision.
+// UpdateJob changes a job by compare-and-swap: it applies change to the
+// record at revision rev and writes the result only if nobody wrote in
+// between. The record is j when the caller holds it, or a fresh read when
+// j is nil; j with rev 0 is a job only its queue message holds (see
+// Unstored), which the write creates unless someone did first. On a
+// conflict it reads the record again and reapplies change, so change must
+// depend only on the job it is given.
+//
+// It returns the job as written and its new revision. An error from change
+// aborts the update and is returned as is (ECONFLICT for a transition the
+// state machine forbids), with the record change refused and its revision.
+// Its other errors are ENOTFOUND when there is no such job, EUNAVAILABLE
+// when the broker cannot be read or written, and an uncoded one should
+// the compare-and-swap not settle in maxCASRetries tries.
 func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev uint64, change func(*conveyor.Job) error) (*conveyor.Job, uint64, error) {
 	for range maxCASRetries {
 		if j == nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -104,15 +103,19 @@ func (g *Gateway) callPipeline(ctx context.Context, p *conveyor.Pipeline, input 
 			if errors.As(err, &je) { // the stage failed: its error, not "<stage> failed: …"
 				msg = je.Error()
 			}
-			named.Message = fmt.Sprintf("stage %s (%d of %d): %s", stage.Name, stage.Index+1, stage.Of, msg)
+			named.Message = stage.Prefix(msg)
 			return nil, &named
 		}
 		if p.Ends(stage, route) {
 			return out, nil
 		}
 		if stage, err = p.After(stage, route, out); err != nil {
+			// A route to nowhere, or too many steps: the call fails, as
+			// the job would. An error without a code stays internal.
 			var ce *conveyor.Error
-			errors.As(err, &ce)
+			if !errors.As(err, &ce) {
+				return nil, err
+			}
 			return nil, &conveyor.Error{Code: conveyor.EFAILED, Message: ce.Message}
 		}
 		input = out

@@ -124,7 +124,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	// the current one and decides again.
 	j, rev, err := r.b.UpdateJob(ctx, q.ID, q.Job, q.Rev, func(j *conveyor.Job) error {
 		switch {
-		case broker.StepOf(j) != q.Step:
+		case j.Step() != q.Step:
 			return errMovedOn
 		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
 			retryIn = j.RetryAt.Sub(now)
@@ -168,7 +168,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 // runner that moved it on died before queueing it), it queues it again —
 // the broker drops the copy if it was queued — and acknowledges msg.
 func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log jobLog) {
-	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && broker.StepOf(j) > q.Step {
+	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && j.Step() > q.Step {
 		if err := r.b.EnqueueJob(r.ctx, j, rev); err != nil {
 			log.Warn("queue the stage again", "stage", j.Stage.Name, "err", err)
 			_ = msg.NakWithDelay(time.Second)
@@ -224,7 +224,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	a := &attempt{id: j.ID, n: j.Attempt, msg: msg, stop: cancel, began: began, job: j, rev: rev, recorded: recorded}
 	a.rep = newReporter(r.b, j.ID, j.Attempt, j.Stage, r.cfg.MaxLogBytes)
-	if !recorded && (j.Stage == nil || j.Stage.Step == 0) {
+	if !recorded && j.Step() == 0 {
 		// A job's first delivery, at its first stage: it has no log yet,
 		// and its first line need not read the log's state.
 		a.rep.log = &logCap{}
@@ -237,7 +237,12 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}
 	if j.Attempt == 1 {
-		p.metrics.queueWait.Observe(began.Sub(j.CreatedAt).Seconds())
+		// From when the message was queued: each stage of a pipeline is
+		// queued afresh when the one before it ends, and a job with a
+		// mutex key when its turn comes.
+		if md, err := msg.Metadata(); err == nil {
+			p.metrics.queueWait.Observe(max(began.Sub(md.Timestamp), 0).Seconds())
+		}
 	}
 	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())

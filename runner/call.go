@@ -17,14 +17,20 @@ import (
 // maxCallTime bounds a call whose caller sent no deadline.
 const maxCallTime = 5 * time.Minute
 
+// callOK is the result label of a call that returned its output; the
+// others are "failed" and "timeout".
+const callOK = "ok"
+
 // subscribeCalls makes the pool answer synchronous calls of its algorithm
-// until ctx ends; calls received by then are still answered.
+// until the subscription it returns is drained (see Stop): every call
+// received by then is answered, whether it was running, waiting for a
+// slot, or still in the subscription's queue.
 //
 // As many long-lived goroutines as the pool has slots take the calls in
 // turn — no more can run at once — rather than a goroutine per call: a
 // fresh goroutine's stack grows, by copying, while it decodes the input,
 // which cost a short call several percent of its time.
-func (p *pool) subscribeCalls(ctx context.Context) (*nats.Subscription, error) {
+func (p *pool) subscribeCalls() (*nats.Subscription, error) {
 	calls := make(chan *nats.Msg, 4*p.size)
 	sub, err := p.r.b.Conn().QueueSubscribe(broker.CallSubject(p.alg.Name), broker.CallQueue, func(m *nats.Msg) {
 		calls <- m // past the buffer, calls wait in the subscription's queue
@@ -32,24 +38,16 @@ func (p *pool) subscribeCalls(ctx context.Context) (*nats.Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The closed handler runs once the subscription's callback has
+	// returned for the last time (drained, or the connection closed): only
+	// then is there no call left to hand over.
+	sub.SetClosedHandler(func(string) { close(calls) })
 	for range p.size {
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()
-			for {
-				select {
-				case m := <-calls:
-					p.call(m)
-				case <-ctx.Done():
-					for { // answer what came before the unsubscribe
-						select {
-						case m := <-calls:
-							p.call(m)
-						default:
-							return
-						}
-					}
-				}
+			for m := range calls {
+				p.call(m)
 			}
 		}()
 	}
@@ -90,7 +88,7 @@ func (p *pool) call(m *nats.Msg) {
 			broker.SetCallRoute(reply, task.Route())
 		}
 	}
-	result := "ok"
+	result := callOK
 	if jerr != nil {
 		reply.Header.Set(broker.CallErrorHeader, jerr.Type)
 		reply.Data, _ = json.Marshal(jerr)
@@ -99,7 +97,7 @@ func (p *pool) call(m *nats.Msg) {
 			result = "timeout"
 		}
 	}
-	p.r.cfg.Metrics.Calls.WithLabelValues(p.alg.Name, result).Observe(time.Since(start).Seconds())
+	p.metrics.call(result, time.Since(start))
 	if err := m.RespondMsg(reply); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
 	}

@@ -245,6 +245,7 @@ type poolMetrics struct {
 	queueWait, duration prometheus.Observer
 	succeededAttempts   prometheus.Counter
 	succeededJobs       prometheus.Counter
+	okCalls             prometheus.Observer
 }
 
 func newPoolMetrics(m *metrics.Metrics, alg string) poolMetrics {
@@ -255,6 +256,7 @@ func newPoolMetrics(m *metrics.Metrics, alg string) poolMetrics {
 		duration:          m.Duration.WithLabelValues(alg),
 		succeededAttempts: m.Attempts.WithLabelValues(alg, string(conveyor.StatusSucceeded)),
 		succeededJobs:     m.Finished.WithLabelValues(alg, string(conveyor.StatusSucceeded)),
+		okCalls:           m.Calls.WithLabelValues(alg, callOK),
 	}
 }
 
@@ -265,6 +267,15 @@ func (pm poolMetrics) attempt(outcome string) {
 		return
 	}
 	pm.m.Attempts.WithLabelValues(pm.alg, outcome).Inc()
+}
+
+// call observes a synchronous call that took d and ended with result.
+func (pm poolMetrics) call(result string, d time.Duration) {
+	if result == callOK {
+		pm.okCalls.Observe(d.Seconds())
+		return
+	}
+	pm.m.Calls.WithLabelValues(pm.alg, result).Observe(d.Seconds())
 }
 
 // finished counts a job that ended with status.

@@ -64,7 +64,7 @@ type Runner struct {
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
-	subs      []*nats.Subscription // calls and doorbells: unsubscribed first on Stop
+	subs      []*nats.Subscription // calls and doorbells: drained first on Stop
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
@@ -197,7 +197,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	r.cancelSub = sub
 	for _, p := range r.served {
-		sub, err := p.subscribeCalls(fetchCtx)
+		sub, err := p.subscribeCalls()
 		if err != nil {
 			return fmt.Errorf("subscribe to calls of %s: %w", p.alg.Name, err)
 		}
@@ -230,9 +230,9 @@ func (r *Runner) Stop() {
 			return
 		}
 		// No new calls or doorbells first, then no new jobs: the call
-		// workers answer what came before the unsubscribe and then stop.
+		// workers answer every call that came before the drain, then stop.
 		for _, sub := range r.subs {
-			_ = sub.Unsubscribe()
+			_ = sub.Drain()
 		}
 		r.fetchStop()
 		done := make(chan struct{})
