@@ -21,7 +21,16 @@ const errCodeSubjectOverlap jetstream.ErrorCode = 10065
 // without opening a broker.
 func connect(t *testing.T) *nats.Conn {
 	t.Helper()
-	emb, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir()})
+	_, nc := connectTo(t, EmbeddedConfig{})
+	return nc
+}
+
+// connectTo starts an embedded server configured as ecfg in a temp dir
+// and connects to it; both are stopped when the test ends.
+func connectTo(t *testing.T, ecfg EmbeddedConfig) (*Embedded, *nats.Conn) {
+	t.Helper()
+	ecfg.StoreDir = t.TempDir()
+	emb, err := StartEmbedded(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +40,7 @@ func connect(t *testing.T) *nats.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	return nc
+	return emb, nc
 }
 
 // TestOpenRefused: a stream JetStream refuses for good (another stream

@@ -13,17 +13,7 @@ import (
 // open starts an embedded server in a temp dir and opens a broker on it.
 func open(t *testing.T, ecfg EmbeddedConfig) (*Embedded, *Broker) {
 	t.Helper()
-	ecfg.StoreDir = t.TempDir()
-	emb, err := StartEmbedded(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	nc, err := emb.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	emb, nc := connectTo(t, ecfg)
 	b, err := Open(context.Background(), nc, Config{Heartbeat: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -16,28 +16,9 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/broker/brokertest"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
-
-// testBroker is an embedded broker in a temp dir, with a client on it.
-func testBroker(t *testing.T) (*broker.Embedded, *broker.Broker) {
-	t.Helper()
-	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	nc, err := emb.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	b, err := broker.Open(t.Context(), nc, broker.Config{Retention: time.Hour, Heartbeat: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return emb, b
-}
 
 // hooks is a callback receiver that answers 204 and counts the POSTs of
 // each job.
@@ -71,7 +52,7 @@ func (h *hooks) jobs() int {
 // views, however many pile up — and once the broker answers again, every
 // callback noted meanwhile is queued and delivered: none is dropped.
 func TestCallbackQueueStallsNothing(t *testing.T) {
-	emb, b := testBroker(t)
+	emb, b := brokertest.Open(t)
 	h := newHooks(t)
 	g, err := New(Config{Broker: b, Callbacks: CallbackConfig{
 		AllowHosts: []string{strings.TrimPrefix(h.srv.URL, "http://")}, Backoff: 50 * time.Millisecond,
@@ -150,7 +131,7 @@ func TestCallbackLeaseRenewed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out more than a lease")
 	}
-	_, b := testBroker(t)
+	_, b := brokertest.Open(t)
 	release := make(chan struct{})
 	var mu sync.Mutex
 	posts := 0

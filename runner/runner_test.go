@@ -16,6 +16,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/broker/brokertest"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/metrics"
@@ -36,27 +37,6 @@ func (testKind) Provision(_ context.Context, entry config.Algorithm) ([]Served, 
 		return nil, fmt.Errorf("no test handler %q", entry.Name)
 	}
 	return []Served{{Algorithm: conveyor.Algorithm{Name: entry.Name, Kind: "test", MaxAttempts: entry.MaxAttempts}, Handler: h.(Handler)}}, nil
-}
-
-// openBroker starts an embedded server in a temp dir and opens a broker
-// on it.
-func openBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	nc, err := emb.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	b, err := broker.Open(t.Context(), nc, broker.Config{Heartbeat: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // startRunner starts a runner of the test algorithms handlers holds, each
@@ -104,7 +84,7 @@ func scrape(t *testing.T, m *metrics.Metrics, sample string) (float64, bool) {
 // published (here an hour, as in a mutex key's line) are waits in this
 // queue.
 func TestQueueWait(t *testing.T) {
-	b := openBroker(t)
+	_, b := brokertest.Open(t)
 	echo := HandlerFunc(func(_ context.Context, t *Task) (json.RawMessage, error) { return t.Input, nil })
 	r := startRunner(t, b, 1, map[string]Handler{"qw_first": echo, "qw_second": echo})
 
@@ -137,7 +117,7 @@ func TestQueueWait(t *testing.T) {
 // yet handed to the pool, so that no caller waits out its deadline for an
 // answer that never comes.
 func TestCallsAnsweredAtStop(t *testing.T) {
-	b := openBroker(t)
+	_, b := brokertest.Open(t)
 	release := make(chan struct{})
 	block := HandlerFunc(func(_ context.Context, t *Task) (json.RawMessage, error) {
 		<-release
