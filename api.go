@@ -35,8 +35,88 @@ type BatchRequest struct {
 	Jobs []SubmitRequest `json:"jobs"`
 }
 
-// JobList is the body of GET /v1/jobs: a page of jobs, newest first.
-// NextCursor, when not empty, is the `cursor` query value of the next page.
+// JobSummary is a job as GET /v1/jobs lists it: what a list shows and a
+// search filters on, without the job's input and output (unless the list
+// was asked to include them) or its error's detail. Its fields mean what
+// the Job's of the same names do.
+type JobSummary struct {
+	ID          string            `json:"id"`
+	Algorithm   string            `json:"algorithm"`
+	Status      Status            `json:"status"`
+	Tenant      string            `json:"tenant,omitempty"`
+	Priority    Priority          `json:"priority"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Attempt     int               `json:"attempt"`
+	MaxAttempts int               `json:"max_attempts"`
+	Progress    *Progress         `json:"progress,omitempty"`
+	Error       *JobError         `json:"error,omitempty"`
+	Stage       *Stage            `json:"stage,omitempty"`
+	Runner      string            `json:"runner,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	StartedAt   *time.Time        `json:"started_at,omitempty"`
+	FinishedAt  *time.Time        `json:"finished_at,omitempty"`
+	// Duration is how long a final job ran: from its first start to its
+	// end, retries and their waits included. A job that never started has
+	// none.
+	Duration *Duration `json:"duration,omitempty"`
+	// Input and Output are set only when the list includes them
+	// (?include=input,output).
+	Input  json.RawMessage `json:"input,omitempty"`
+	Output json.RawMessage `json:"output,omitempty"`
+}
+
+// Summarize returns the summary of a job record (the JSON of a Job), or
+// an error if data is not one. The summary holds no input or output, no
+// error detail and no stage input, whatever their size in the record.
+func Summarize(data []byte) (*JobSummary, error) {
+	// The record's input and output are skipped, not copied: they may be
+	// large, and a summary never holds them.
+	var r struct {
+		JobSummary
+		Input  skipped `json:"input"`
+		Output skipped `json:"output"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, err
+	}
+	s := r.JobSummary
+	if s.ID == "" {
+		return nil, Errorf(EINVALID, "job record without an id")
+	}
+	if s.Error != nil {
+		s.Error.Detail = ""
+	}
+	if s.Stage != nil {
+		s.Stage.Input = nil
+	}
+	if s.Status.Terminal() && s.StartedAt != nil && s.FinishedAt != nil {
+		d := s.FinishedAt.Sub(*s.StartedAt)
+		if d >= time.Second {
+			d = d.Round(time.Millisecond)
+		} else {
+			d = d.Round(time.Microsecond)
+		}
+		dd := Duration(max(d, 0))
+		s.Duration = &dd
+	}
+	return &s, nil
+}
+
+// skipped is a JSON value read and thrown away.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
+
+// JobPage is the body of GET /v1/jobs: a page of job summaries, newest
+// first (oldest first with ?order=oldest). NextCursor, when not empty, is
+// the `cursor` query value of the next page.
+type JobPage struct {
+	Jobs       []*JobSummary `json:"jobs"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// JobList is the body of the answer to POST /v1/jobs/batch: whole jobs,
+// in the order they were given. NextCursor is unused there.
 type JobList struct {
 	Jobs       []*Job `json:"jobs"`
 	NextCursor string `json:"next_cursor,omitempty"`

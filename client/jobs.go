@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -133,52 +136,90 @@ func (c *Client) Logs(ctx context.Context, id string) (*conveyor.LogList, error)
 type ListOptions struct {
 	// Algorithm, when not empty, keeps only that algorithm's jobs.
 	Algorithm string
-	// Status, when not empty, keeps only jobs in that status.
-	Status conveyor.Status
+	// Status, when not empty, keeps only jobs in that status; Statuses,
+	// in any of those.
+	Status   conveyor.Status
+	Statuses []conveyor.Status
+	// Labels keeps only the jobs with every one of these labels.
+	Labels map[string]string
+	// CreatedAfter and CreatedBefore, when not zero, keep only the jobs
+	// created at or after, and before, these times.
+	CreatedAfter, CreatedBefore time.Time
+	// Tenant, when not empty, lists that tenant's jobs (admin tokens).
+	Tenant string
+	// IDPrefix keeps only the jobs whose id starts with it.
+	IDPrefix string
+	// Oldest lists oldest first.
+	Oldest bool
+	// Include asks for the jobs' "input" and/or "output" as well.
+	Include []string
 	// Limit, when positive, is the most jobs per page.
 	Limit int
-	// Cursor is the JobList.NextCursor of the previous page; empty for the
+	// Cursor is the JobPage.NextCursor of the previous page; empty for the
 	// first page.
 	Cursor string
 }
 
 func (o ListOptions) query() url.Values {
 	q := url.Values{}
-	if o.Algorithm != "" {
-		q.Set("algorithm", o.Algorithm)
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
+	set("algorithm", o.Algorithm)
+	statuses := o.Statuses
 	if o.Status != "" {
-		q.Set("status", string(o.Status))
+		statuses = append([]conveyor.Status{o.Status}, statuses...)
 	}
+	var st []string
+	for _, s := range statuses {
+		st = append(st, string(s))
+	}
+	set("status", strings.Join(st, ","))
+	for _, k := range slices.Sorted(maps.Keys(o.Labels)) {
+		q.Add("label", k+"="+o.Labels[k])
+	}
+	if !o.CreatedAfter.IsZero() {
+		set("created_after", o.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !o.CreatedBefore.IsZero() {
+		set("created_before", o.CreatedBefore.UTC().Format(time.RFC3339Nano))
+	}
+	set("tenant", o.Tenant)
+	set("q", o.IDPrefix)
+	if o.Oldest {
+		set("order", "oldest")
+	}
+	set("include", strings.Join(o.Include, ","))
 	if o.Limit > 0 {
-		q.Set("limit", strconv.Itoa(o.Limit))
+		set("limit", strconv.Itoa(o.Limit))
 	}
-	if o.Cursor != "" {
-		q.Set("cursor", o.Cursor)
-	}
+	set("cursor", o.Cursor)
 	return q
 }
 
-// List returns one page of jobs, newest first (GET /v1/jobs). The server
-// answers EINVALID for an unknown status or a bad cursor.
-func (c *Client) List(ctx context.Context, opts ListOptions) (*conveyor.JobList, error) {
-	var list conveyor.JobList
+// List returns one page of job summaries, newest first (GET /v1/jobs).
+// The server answers EINVALID for an unknown status, a malformed filter or
+// a bad cursor, and EFORBIDDEN for a tenant a token may not list.
+func (c *Client) List(ctx context.Context, opts ListOptions) (*conveyor.JobPage, error) {
+	var list conveyor.JobPage
 	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs", opts.query(), nil, &list); err != nil {
 		return nil, err
 	}
 	return &list, nil
 }
 
-// ListAll iterates over the jobs List returns, newest first, fetching page
-// after page from opts.Cursor on; opts.Limit is the page size. An error ends
-// the iteration after it is yielded.
+// ListAll iterates over the jobs List returns, fetching page after page
+// from opts.Cursor on; opts.Limit is the page size. An error ends the
+// iteration after it is yielded.
 //
 //	for job, err := range c.ListAll(ctx, client.ListOptions{Status: conveyor.StatusFailed}) {
 //		if err != nil { return err }
 //		fmt.Println(job.ID)
 //	}
-func (c *Client) ListAll(ctx context.Context, opts ListOptions) iter.Seq2[*conveyor.Job, error] {
-	return func(yield func(*conveyor.Job, error) bool) {
+func (c *Client) ListAll(ctx context.Context, opts ListOptions) iter.Seq2[*conveyor.JobSummary, error] {
+	return func(yield func(*conveyor.JobSummary, error) bool) {
 		for {
 			list, err := c.List(ctx, opts)
 			if err != nil {

@@ -74,16 +74,18 @@ func TestJobRequests(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.List(ctx, ListOptions{}) },
 			body:   `{"jobs":[{"id":"j2"},{"id":"j1"}],"next_cursor":"c2"}`,
 			want:   request{Method: "GET", Path: "/v1/jobs"},
-			result: &conveyor.JobList{Jobs: []*conveyor.Job{{ID: "j2"}, {ID: "j1"}}, NextCursor: "c2"},
+			result: &conveyor.JobPage{Jobs: []*conveyor.JobSummary{{ID: "j2"}, {ID: "j1"}}, NextCursor: "c2"},
 		},
 		{
 			name: "List filtered",
 			call: func(c *Client) (any, error) {
-				return c.List(ctx, ListOptions{Algorithm: "a b", Status: conveyor.StatusFailed, Limit: 5, Cursor: "c&1"})
+				return c.List(ctx, ListOptions{Algorithm: "a b", Status: conveyor.StatusFailed, Statuses: []conveyor.Status{conveyor.StatusCanceled},
+					Labels: map[string]string{"team": "ml", "batch": "7"}, CreatedAfter: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+					Oldest: true, Include: []string{"input"}, Limit: 5, Cursor: "c&1"})
 			},
 			body:   `{"jobs":[]}`,
-			want:   request{Method: "GET", Path: "/v1/jobs", Query: "algorithm=a+b&cursor=c%261&limit=5&status=failed"},
-			result: &conveyor.JobList{Jobs: []*conveyor.Job{}},
+			want:   request{Method: "GET", Path: "/v1/jobs", Query: "algorithm=a+b&created_after=2026-12-01T00%3A00%3A00Z&cursor=c%261&include=input&label=batch%3D7&label=team%3Dml&limit=5&order=oldest&status=failed%2Ccanceled"},
+			result: &conveyor.JobPage{Jobs: []*conveyor.JobSummary{}},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

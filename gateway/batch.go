@@ -165,7 +165,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	}
 	now := time.Now()
 	for k, s := range plain {
-		g.jobs.putSubmitted(s.Job, s.Data(), now, seqs[k])
+		g.indexSubmitted(s.Job, s.Data(), now, seqs[k])
 		recs[at[k]] = record{data: s.Data(), id: s.Job.ID, status: s.Job.Status, tenant: s.Job.Tenant}
 		counted = append(counted, s.Job.Algorithm)
 	}

@@ -102,10 +102,8 @@ func TestCallbackQueueStallsNothing(t *testing.T) {
 		}
 	}
 	testenv.Eventually(t, "the gateway's index to see every job while callbacks cannot be queued", func() bool {
-		g.jobs.mu.RLock()
-		defer g.jobs.mu.RUnlock()
 		for _, id := range ids {
-			if g.jobs.byID[id] == nil {
+			if !g.disk.Final(ctx, id) {
 				return false
 			}
 		}

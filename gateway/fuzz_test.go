@@ -28,7 +28,7 @@ func FuzzSubmit(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	g := &Gateway{reg: newRegistry(time.Second, slog.New(slog.DiscardHandler)), jobs: newIndex()}
+	g := &Gateway{reg: newRegistry(time.Second, slog.New(slog.DiscardHandler)), jobs: newIndex(nil)}
 	g.cfg.Callbacks.AllowHosts = []string{"hooks.example.com", "127.0.0.1:9000"}
 	g.reg.putAlgorithm([]byte(`{"name":"is_prime","kind":"go","input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":0}},"required":["n"],"additionalProperties":false}}`))
 	known, err := g.reg.algorithm("is_prime")

@@ -13,12 +13,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/jobindex"
 	"github.com/conveyor-run/conveyor/metrics"
 )
 
@@ -49,6 +53,11 @@ type Config struct {
 	// Callbacks configures completion callbacks; without allowed hosts a
 	// submit with a callback_url is refused.
 	Callbacks CallbackConfig
+	// IndexDir is where the gateway keeps its job index (package
+	// jobindex), which it resumes from at start. Each gateway needs its
+	// own. Empty: a temporary index, rebuilt from the store at each start
+	// and removed at Stop.
+	IndexDir string
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
@@ -56,7 +65,10 @@ type Gateway struct {
 	cfg     Config
 	b       *broker.Broker
 	log     *slog.Logger
-	jobs    *index
+	jobs    *index          // the live jobs, in memory
+	disk    *jobindex.Index // every retained job, on disk
+	tmpDir  string          // of a temporary disk index
+	indexed atomic.Uint64   // changes the feeds gave the disk index
 	reg     *registry
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
@@ -64,7 +76,8 @@ type Gateway struct {
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	loaded   sync.WaitGroup // initial replay of the three watches
+	loaded   sync.WaitGroup // the job store's watch and the queue caught up
+	known    sync.WaitGroup // the registry's watches caught up
 	ready    chan struct{}
 	stopOnce sync.Once
 	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
@@ -99,11 +112,11 @@ func New(cfg Config) (*Gateway, error) {
 		cfg:      cfg,
 		b:        cfg.Broker,
 		log:      cfg.Logger,
-		jobs:     newIndex(),
 		reg:      newRegistry(3*cfg.Broker.Config().Heartbeat, cfg.Logger),
 		ready:    make(chan struct{}),
 		released: make(chan finished, 1024),
 	}
+	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
@@ -123,20 +136,50 @@ func New(cfg Config) (*Gateway, error) {
 // Handler returns the HTTP handler of the API.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
-// Start opens the watches that feed the gateway's views and waits until
-// they have replayed what the broker holds, so the first request already
-// sees every job and algorithm. It returns an error if a watch cannot be
-// opened or ctx ends first.
+// Start opens the job index, then the watches that feed the gateway's
+// views, resuming from the last change the index applied, and waits until
+// they have caught up with what the broker holds, so that the first
+// request already sees every job and algorithm. An index that was lost is
+// rebuilt from the store in the background instead: the gateway serves
+// meanwhile (single jobs are read from the store), and /readyz says it is
+// not ready until the index has caught up. Start returns an error if the
+// index cannot be opened, a watch cannot be opened, or ctx ends first.
 func (g *Gateway) Start(ctx context.Context) error {
+	if err := g.openIndex(ctx); err != nil {
+		g.Stop()
+		return err
+	}
 	if g.calls != nil {
 		if err := g.calls.Start(ctx); err != nil {
+			g.Stop()
 			return err
 		}
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	cur := g.disk.Cursor()
+	rebuilding := g.cfg.IndexDir != "" && cur.Store == 0 && cur.Queue == 0
+	if rebuilding {
+		g.log.Info("building the job index from the store", "path", g.disk.Path())
+	}
+	// The live jobs the index holds, before any change is applied.
+	if err := g.disk.Live(ctx, func(s *conveyor.JobSummary, seq uint64, updated time.Time) error {
+		g.jobs.putLive(s, seq, updated)
+		return nil
+	}); err != nil {
+		g.Stop()
+		return err
+	}
 	putJob := func(e jetstream.KeyValueEntry) {
-		if !g.jobs.put(e.Value(), e.Revision(), e.Created()) {
+		s, ok := summarize(e.Value())
+		if !ok {
+			g.disk.Advance(e.Revision(), 0)
+			return
+		}
+		g.indexed.Add(1)
+		turnedFinal := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
+		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Updated: e.Created(), StoreRev: e.Revision()})
+		if !turnedFinal {
 			return
 		}
 		// A job turning final may pass on a mutex key and owe a callback;
@@ -146,27 +189,46 @@ func (g *Gateway) Start(ctx context.Context) error {
 			g.calls.note(e.Value())
 		}
 	}
+	delJob := func(e jetstream.KeyValueEntry) {
+		g.indexed.Add(1)
+		g.jobs.remove(e.Key())
+		g.disk.Put(jobindex.Change{ID: e.Key(), StoreRev: e.Revision()})
+	}
 	watches := []watch{
-		{broker.JobsBucket, g.b.WatchJobs, putJob, g.jobs.remove},
-		{broker.AlgorithmsBucket, g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, g.reg.removeAlgorithm},
-		{broker.RunnersBucket, g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, g.reg.removeRunner},
+		{broker.JobsBucket, g.b.WatchJobs, putJob, delJob, cur.Store, &g.loaded},
+		{broker.AlgorithmsBucket, g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, func(e jetstream.KeyValueEntry) { g.reg.removeAlgorithm(e.Key()) }, 0, &g.known},
+		{broker.RunnersBucket, g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, func(e jetstream.KeyValueEntry) { g.reg.removeRunner(e.Key()) }, 0, &g.known},
 	}
 	for _, w := range watches {
-		kw, err := w.open(wctx)
+		var opts []jetstream.WatchOpt
+		if w.from > 0 {
+			opts = append(opts, jetstream.ResumeFromRevision(w.from+1))
+		}
+		kw, err := w.open(wctx, opts...)
 		if err != nil {
 			g.Stop()
 			return err
 		}
-		g.loaded.Add(1)
+		w.loaded.Add(1)
 		g.wg.Add(1)
 		go g.follow(wctx, w, kw)
 	}
-	// Jobs that only their queue message holds yet (see store).
-	follower, followed, err := g.b.FollowQueue(wctx, func(m broker.QueuedMsg) {
-		// Most are this gateway's own submits, indexed as they were made.
-		if m.Data != nil && (m.ID == "" || !g.jobs.has(m.ID)) {
-			g.jobs.putQueued(m.Data, m.Time, m.Seq)
+	// Jobs that only their queue message holds yet (see broker.Unstored).
+	follower, followed, err := g.b.FollowQueue(wctx, cur.Queue, func(m broker.QueuedMsg) {
+		// Most are this gateway's own submits, indexed as they were made;
+		// and the job of an old message may be final by now.
+		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.disk.Has(wctx, m.ID))) {
+			g.disk.Advance(0, m.Seq)
+			return
 		}
+		s, ok := summarize(m.Data)
+		if !ok {
+			g.disk.Advance(0, m.Seq)
+			return
+		}
+		g.indexed.Add(1)
+		g.jobs.putFrom(s, m.Data, 0, m.Time, m.Seq)
+		g.disk.Put(jobindex.Change{ID: s.ID, Record: m.Data, Status: s.Status, Updated: m.Time, Seq: m.Seq, First: true, QueueSeq: m.Seq})
 	})
 	if err != nil {
 		g.Stop()
@@ -174,7 +236,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.queue = follower
 	g.loaded.Add(1)
-	g.wg.Add(3)
+	g.wg.Add(4)
 	go func() {
 		defer g.wg.Done()
 		select {
@@ -186,15 +248,88 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}()
 	go g.pruneLoop(wctx)
 	go g.mutexLoop(wctx)
-	done := make(chan struct{})
-	go func() { g.loaded.Wait(); close(done) }()
-	select {
-	case <-done:
+	loaded := make(chan struct{})
+	go func() {
+		defer g.wg.Done()
+		g.loaded.Wait()
+		if wctx.Err() != nil {
+			return
+		}
+		close(loaded)
+		if err := g.disk.Sync(wctx); err != nil && wctx.Err() == nil {
+			g.log.Error("job index: commit", "err", err)
+		}
+		if rebuilding {
+			g.log.Info("job index built", "path", g.disk.Path())
+		}
+		g.owedCallbacks(wctx)
 		close(g.ready)
-		return nil
-	case <-ctx.Done():
-		g.Stop()
-		return ctx.Err()
+	}()
+	known := make(chan struct{})
+	go func() { g.known.Wait(); close(known) }()
+	wait := []chan struct{}{known, loaded}
+	if rebuilding {
+		wait = wait[:1] // the jobs catch up in the background
+	}
+	for _, c := range wait {
+		if c == nil {
+			continue
+		}
+		select {
+		case <-c:
+		case <-ctx.Done():
+			g.Stop()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// openIndex opens the gateway's job index, made anew when it follows
+// other streams than the broker's.
+func (g *Gateway) openIndex(ctx context.Context) error {
+	dir := g.cfg.IndexDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "conveyor-index-")
+		if err != nil {
+			return fmt.Errorf("job index: %w", err)
+		}
+		g.tmpDir, dir = tmp, tmp
+	}
+	x, err := jobindex.Open(dir, jobindex.Options{Logger: g.log})
+	if err != nil {
+		return err
+	}
+	g.disk = x
+	origin, err := g.b.Origin(ctx)
+	if err != nil {
+		return err
+	}
+	if cur := x.Cursor(); cur.Origin != origin {
+		if cur.Origin != "" {
+			g.log.Warn("the job index follows other streams than the broker has: rebuilding it", "path", x.Path(), "index_origin", cur.Origin, "broker_origin", origin)
+		}
+		return x.Reset(ctx, origin)
+	}
+	return nil
+}
+
+// owedCallbacks notes the final jobs whose callback the index says is not
+// delivered yet — of which a gateway stopped before it queued them — so
+// that they are delivered.
+func (g *Gateway) owedCallbacks(ctx context.Context) {
+	if g.calls == nil {
+		return
+	}
+	ids, err := g.disk.Owed(ctx)
+	if err != nil {
+		g.log.Warn("read the callbacks owed", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if data, _, err := g.b.GetJobRecord(ctx, id); err == nil {
+			g.calls.note(data)
+		}
 	}
 }
 
@@ -202,14 +337,22 @@ func (g *Gateway) Start(ctx context.Context) error {
 // silently, so the index forgets what was last written before retention.
 func (g *Gateway) pruneLoop(ctx context.Context) {
 	defer g.wg.Done()
-	t := time.NewTicker(time.Minute)
+	// Often enough that an expired job leaves the counts soon after it
+	// left the store (lists leave it out at once).
+	t := time.NewTicker(min(time.Minute, max(g.b.Config().Retention/4, 100*time.Millisecond)))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			g.jobs.prune(now.Add(-g.b.Config().Retention))
+			cutoff := now.Add(-g.b.Config().Retention)
+			g.jobs.prune(cutoff)
+			if n, err := g.disk.Expire(ctx, cutoff); err != nil {
+				g.log.Warn("expire jobs from the job index", "err", err)
+			} else if n > 0 {
+				g.log.Debug("expired jobs from the job index", "jobs", n)
+			}
 		}
 	}
 }
@@ -231,6 +374,14 @@ func (g *Gateway) Stop() {
 			g.cancel()
 		}
 		g.wg.Wait()
+		if g.disk != nil {
+			if err := g.disk.Close(); err != nil {
+				g.log.Warn("job index: close", "err", err)
+			}
+		}
+		if g.tmpDir != "" {
+			os.RemoveAll(g.tmpDir)
+		}
 	})
 }
 
@@ -241,7 +392,7 @@ func (g *Gateway) readiness(ctx context.Context) map[string]error {
 	case <-g.ready:
 		checks["gateway"] = nil
 	default:
-		checks["gateway"] = errors.New("loading the job index")
+		checks["gateway"] = errors.New("catching up with the job store (building the job index)")
 	}
 	checks["broker"] = g.b.Ping(ctx)
 	for name, f := range g.cfg.Ready {

@@ -11,14 +11,17 @@ import (
 	"github.com/conveyor-run/conveyor"
 )
 
-// index is the gateway's in-memory view of the job store, fed by one watch
-// of every job record. It answers lists (newest first, filtered) and counts,
-// and wakes waiting requests when their job finishes — every waiting client
-// shares this one watch instead of opening its own.
+// index is the gateway's in-memory view of the live jobs — queued and
+// running — fed by one watch of every job record and by the queue. It
+// counts them, knows where a job only its queue message holds lives, and
+// wakes waiting requests when their job finishes: every waiting client
+// shares this one watch instead of opening its own. A job leaves it when
+// it turns final; lists, searches and the counts of finished jobs come
+// from the gateway's job index on disk (package jobindex), so the memory
+// it takes follows the live jobs, not the retained ones.
 type index struct {
 	mu     sync.RWMutex
-	byID   map[string]*entry
-	ids    []string // ascending; ids sort by creation time
+	byID   map[string]*entry // live jobs only
 	counts map[string]map[conveyor.Status]int
 	// atStage counts the unfinished pipeline jobs at each stage, by the
 	// stage's algorithm: its backlog, next to its own jobs.
@@ -32,6 +35,12 @@ type index struct {
 	watchers map[*watcher]struct{}
 	// done counts the jobs that became final, per algorithm and minute.
 	done throughput
+	// finalBefore reports whether a job the index does not hold is one
+	// it saw final before (in the job index on disk): a later write of
+	// it is no news.
+	finalBefore func(id string) bool
+	// onFinal, when set, is told of each job turning final (tests).
+	onFinal func(id string)
 }
 
 // watcher is a subscriber to every job change. A watcher that does not
@@ -118,39 +127,24 @@ func summarize(data []byte) (summary, bool) {
 	return s, s.ID != ""
 }
 
-func newIndex() *index {
+func newIndex(finalBefore func(id string) bool) *index {
+	if finalBefore == nil {
+		finalBefore = func(string) bool { return false }
+	}
 	return &index{
-		byID:      map[string]*entry{},
-		counts:    map[string]map[conveyor.Status]int{},
-		atStage:   map[string]map[conveyor.Status]int{},
-		waiters:   map[string][]*waiter{},
-		followers: map[string][]*follower{},
-		watchers:  map[*watcher]struct{}{},
-		done:      throughput{},
-	}
-}
-
-// put records the latest version of a job record, at revision rev of the
-// store, and reports whether it is the job turning final: the first final
-// record the index has of the job.
-func (x *index) put(data []byte, rev uint64, updated time.Time) (turnedFinal bool) {
-	if s, ok := summarize(data); ok {
-		return x.putFrom(s, data, rev, updated, 0)
-	}
-	return false
-}
-
-// putQueued records a job its queue message carries, unless the index has
-// it already: a job's message is only its first version, and any record of
-// it in the store is newer.
-func (x *index) putQueued(data []byte, updated time.Time, seq uint64) {
-	if s, ok := summarize(data); ok {
-		x.putFrom(s, data, 0, updated, seq)
+		finalBefore: finalBefore,
+		byID:        map[string]*entry{},
+		counts:      map[string]map[conveyor.Status]int{},
+		atStage:     map[string]map[conveyor.Status]int{},
+		waiters:     map[string][]*waiter{},
+		followers:   map[string][]*follower{},
+		watchers:    map[*watcher]struct{}{},
+		done:        throughput{},
 	}
 }
 
 // putSubmitted records j, just queued by this gateway in the message at
-// seq, as data: like putQueued, without reading back the record it has.
+// seq, as data, without reading back the record it has.
 func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, seq uint64) {
 	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant}
 	if j.Stage != nil {
@@ -161,7 +155,7 @@ func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, se
 	x.putFrom(s, data, 0, updated, seq)
 }
 
-// status returns the status of the job with id, if the index has it.
+// status returns the status of the live job with id, if the index has it.
 func (x *index) status(id string) (conveyor.Status, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -171,7 +165,7 @@ func (x *index) status(id string) (conveyor.Status, bool) {
 	return "", false
 }
 
-// has reports whether the index has the job with id.
+// has reports whether the index has the live job with id.
 func (x *index) has(id string) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -188,28 +182,37 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 	if ok && seq != 0 {
 		return false
 	}
+	final := s.Status.Terminal()
 	statusChanged := !ok || e.status != s.Status
-	turnedFinal = s.Status.Terminal() && (!ok || !e.status.Terminal())
+	if final {
+		// A job the index does not hold turns final now unless the job
+		// index saw it final before (a later write of a final job).
+		turnedFinal = ok || !x.finalBefore(s.ID)
+		statusChanged = turnedFinal
+	}
 	if turnedFinal {
 		x.done.add(s.Algorithm, updated, time.Now())
-	}
-	if !ok {
-		e = &entry{algorithm: s.Algorithm, tenant: s.Tenant}
-		x.byID[s.ID] = e
-		if n := len(x.ids); n == 0 || x.ids[n-1] < s.ID {
-			x.ids = append(x.ids, s.ID)
-		} else {
-			i, _ := slices.BinarySearch(x.ids, s.ID)
-			x.ids = slices.Insert(x.ids, i, s.ID)
+		if x.onFinal != nil {
+			x.onFinal(s.ID)
 		}
-	} else {
+	}
+	if ok {
 		x.count(e, -1)
 	}
-	e.status, e.updated, e.seq = s.Status, updated, seq
-	if s.Stage != nil {
-		e.stage = s.Stage.Name
+	switch {
+	case final && ok:
+		delete(x.byID, s.ID)
+	case !final:
+		if !ok {
+			e = &entry{algorithm: s.Algorithm, tenant: s.Tenant}
+			x.byID[s.ID] = e
+		}
+		e.status, e.updated, e.seq = s.Status, updated, seq
+		if s.Stage != nil {
+			e.stage = s.Stage.Name
+		}
+		x.count(e, +1)
 	}
-	x.count(e, +1)
 	for _, f := range x.followers[s.ID] {
 		f.tell(data, rev)
 	}
@@ -222,7 +225,7 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 			}
 		}
 	}
-	if s.Status.Terminal() {
+	if final {
 		for _, w := range x.waiters[s.ID] {
 			w.job = data
 			close(w.done)
@@ -230,6 +233,21 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 		delete(x.waiters, s.ID)
 	}
 	return turnedFinal
+}
+
+// putLive records a live job the job index on disk holds, at start.
+func (x *index) putLive(s *conveyor.JobSummary, seq uint64, updated time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.byID[s.ID]; ok || s.Status.Terminal() {
+		return
+	}
+	e := &entry{algorithm: s.Algorithm, tenant: s.Tenant, status: s.Status, updated: updated, seq: seq}
+	if s.Stage != nil {
+		e.stage = s.Stage.Name
+	}
+	x.byID[s.ID] = e
+	x.count(e, +1)
 }
 
 // remove forgets a job (deleted, or expired).
@@ -246,9 +264,6 @@ func (x *index) removeLocked(id string) {
 	}
 	x.count(e, -1)
 	delete(x.byID, id)
-	if i, found := slices.BinarySearch(x.ids, id); found {
-		x.ids = slices.Delete(x.ids, i, i+1)
-	}
 }
 
 func (x *index) count(e *entry, d int) {
@@ -267,7 +282,7 @@ func add(counts map[string]map[conveyor.Status]int, algorithm string, status con
 	m[status] += d
 }
 
-// prune forgets jobs not updated since before cutoff: the store has
+// prune forgets live jobs not updated since before cutoff: the store has
 // expired them.
 func (x *index) prune(cutoff time.Time) {
 	x.mu.Lock()
@@ -371,51 +386,18 @@ func (x *index) watchAll() (*watcher, func()) {
 	}
 }
 
-// page returns up to limit ids, newest first, of jobs matching the filters
-// (and of tenant, unless allTenants),
-// starting after cursor (an id; "" for the newest), and the cursor of the
-// next page ("" when there is none).
-func (x *index) page(algorithm string, status conveyor.Status, tenant string, allTenants bool, cursor string, limit int) (ids []string, next string) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	i := len(x.ids)
-	if cursor != "" {
-		i, _ = slices.BinarySearch(x.ids, cursor) // first id >= cursor: start below it
-	}
-	for i--; i >= 0; i-- {
-		id := x.ids[i]
-		e := x.byID[id]
-		if (algorithm != "" && e.algorithm != algorithm) || (status != "" && e.status != status) || (!allTenants && e.tenant != tenant) {
-			continue
-		}
-		if len(ids) == limit {
-			return ids, ids[len(ids)-1]
-		}
-		ids = append(ids, id)
-	}
-	return ids, ""
-}
-
 // oldestQueued returns the id of the oldest queued job of each algorithm
-// that has one. It walks the index from the oldest job: a scrape's work.
+// that has one: a scrape's work, over the live jobs.
 func (x *index) oldestQueued() map[string]string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	want := 0
-	for _, m := range x.counts {
-		if m[conveyor.StatusQueued] > 0 {
-			want++
+	out := map[string]string{}
+	for id, e := range x.byID {
+		if e.status != conveyor.StatusQueued {
+			continue
 		}
-	}
-	out := make(map[string]string, want)
-	for _, id := range x.ids {
-		if len(out) == want {
-			break
-		}
-		if e := x.byID[id]; e.status == conveyor.StatusQueued {
-			if _, seen := out[e.algorithm]; !seen {
-				out[e.algorithm] = id
-			}
+		if have, ok := out[e.algorithm]; !ok || id < have {
+			out[e.algorithm] = id
 		}
 	}
 	return out

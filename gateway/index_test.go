@@ -36,44 +36,52 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestIndexPageAndWait(t *testing.T) {
-	x := newIndex()
-	put := func(id, alg string, st conveyor.Status) {
-		data, _ := json.Marshal(&conveyor.Job{ID: id, Algorithm: alg, Status: st})
-		x.put(data, 1, time.Now())
+// put applies a stored record to x, as the store watch does.
+func put(x *index, data []byte) bool {
+	s, ok := summarize(data)
+	if !ok {
+		panic("unreadable record " + string(data))
 	}
-	// Out of order arrival still lists newest first.
+	return x.putFrom(s, data, 1, time.Now(), 0)
+}
+
+// newTestIndex returns an index whose view of the jobs seen final before
+// is a set, as the job index on disk would be.
+func newTestIndex() *index {
+	finals := map[string]bool{}
+	var x *index
+	x = newIndex(func(id string) bool { return finals[id] })
+	x.onFinal = func(id string) { finals[id] = true }
+	return x
+}
+
+func TestIndexLiveAndWait(t *testing.T) {
+	x := newTestIndex()
+	putJob := func(id, alg string, st conveyor.Status) bool {
+		data, _ := json.Marshal(&conveyor.Job{ID: id, Algorithm: alg, Status: st})
+		return put(x, data)
+	}
 	for _, id := range []string{"03", "01", "05", "02", "04"} {
 		alg := "a"
 		if id == "02" || id == "04" {
 			alg = "b"
 		}
-		put(id, alg, conveyor.StatusQueued)
+		putJob(id, alg, conveyor.StatusQueued)
 	}
-	ids, next := x.page("", "", "", true, "", 2)
-	if strings.Join(ids, ",") != "05,04" || next != "04" {
-		t.Fatalf("page 1: %v next %q", ids, next)
-	}
-	ids, next = x.page("", "", "", true, next, 2)
-	if strings.Join(ids, ",") != "03,02" || next != "02" {
-		t.Fatalf("page 2: %v next %q", ids, next)
-	}
-	ids, next = x.page("", "", "", true, next, 2)
-	if strings.Join(ids, ",") != "01" || next != "" {
-		t.Fatalf("page 3: %v next %q", ids, next)
-	}
-	if ids, _ := x.page("b", "", "", true, "", 10); strings.Join(ids, ",") != "04,02" {
-		t.Fatalf("filter b: %v", ids)
+	if q := x.oldestQueued(); q["a"] != "01" || q["b"] != "02" {
+		t.Fatalf("oldest queued: %v", q)
 	}
 	w, stop := x.waitTerminal("03")
 	defer stop()
-	put("03", "a", conveyor.StatusRunning)
+	putJob("03", "a", conveyor.StatusRunning)
 	select {
 	case <-w.done:
 		t.Fatal("woken by a non-terminal status")
 	default:
 	}
-	put("03", "a", conveyor.StatusSucceeded)
+	if !putJob("03", "a", conveyor.StatusSucceeded) {
+		t.Error("a job turning final was not reported so")
+	}
 	select {
 	case <-w.done:
 	case <-time.After(30 * time.Second):
@@ -82,12 +90,18 @@ func TestIndexPageAndWait(t *testing.T) {
 	if !strings.Contains(string(w.job), `"succeeded"`) {
 		t.Fatalf("waiter got %s", w.job)
 	}
-	if x.countOf("a", conveyor.StatusQueued) != 2 || x.countOf("a", conveyor.StatusSucceeded) != 1 {
+	if putJob("03", "a", conveyor.StatusSucceeded) {
+		t.Error("a later write of a final job was reported as turning final")
+	}
+	if x.has("03") || len(x.byID) != 4 {
+		t.Errorf("a final job stays in memory: %d live jobs", len(x.byID))
+	}
+	if x.countOf("a", conveyor.StatusQueued) != 2 || x.countOf("a", conveyor.StatusRunning) != 0 {
 		t.Fatalf("counts: %v", x.counts)
 	}
 	x.prune(time.Now().Add(time.Hour))
-	if ids, _ := x.page("", "", "", true, "", 10); len(ids) != 0 || x.countOf("a", conveyor.StatusQueued) != 0 {
-		t.Fatalf("after prune: %v", ids)
+	if len(x.byID) != 0 || x.countOf("a", conveyor.StatusQueued) != 0 {
+		t.Fatalf("after prune: %d live jobs", len(x.byID))
 	}
 }
 
@@ -106,15 +120,15 @@ func BenchmarkSummarize(b *testing.B) {
 // pipeline jobs waiting for it — and a job whose input merely looks like a
 // stage does not.
 func TestIndexCountsStages(t *testing.T) {
-	x := newIndex()
+	x := newTestIndex()
 	j := &conveyor.Job{ID: "01A", Algorithm: "pipe", Status: conveyor.StatusQueued, Input: json.RawMessage(`{}`)}
 	j.EnterPipeline(conveyor.Pipeline{Stages: []string{"a", "b"}})
-	put := func(j *conveyor.Job) {
+	putJob := func(j *conveyor.Job) {
 		data, _ := json.Marshal(j)
-		x.put(data, 1, time.Now())
+		put(x, data)
 	}
-	put(j)
-	put(&conveyor.Job{ID: "01B", Algorithm: "a", Status: conveyor.StatusQueued, Input: json.RawMessage(`{"stage":{"name":"b"}}`)})
+	putJob(j)
+	putJob(&conveyor.Job{ID: "01B", Algorithm: "a", Status: conveyor.StatusQueued, Input: json.RawMessage(`{"stage":{"name":"b"}}`)})
 	counts := func() [4]int {
 		return [4]int{x.countOf("pipe", conveyor.StatusQueued), x.countOf("a", conveyor.StatusQueued), x.countOf("b", conveyor.StatusQueued), x.countOf("b", conveyor.StatusRunning)}
 	}
@@ -123,14 +137,14 @@ func TestIndexCountsStages(t *testing.T) {
 	}
 	j.Stage = &conveyor.Stage{Name: "b", Index: 1, Of: 2, Step: 1}
 	j.Status = conveyor.StatusRunning
-	put(j)
+	putJob(j)
 	if got := counts(); got != [4]int{0, 1, 0, 1} {
 		t.Fatalf("running stage b: %v, want [0 1 0 1]", got)
 	}
 	j.Status = conveyor.StatusSucceeded
-	put(j)
-	if got := counts(); got != [4]int{0, 1, 0, 0} || x.countOf("pipe", conveyor.StatusSucceeded) != 1 || x.countOf("b", conveyor.StatusSucceeded) != 0 {
-		t.Fatalf("finished: %v, want [0 1 0 0], one succeeded pipe and none at b", got)
+	putJob(j)
+	if got := counts(); got != [4]int{0, 1, 0, 0} {
+		t.Fatalf("finished: %v, want [0 1 0 0]", got)
 	}
 }
 

@@ -3,16 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
-)
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
+	"github.com/conveyor-run/conveyor/jobindex"
 )
 
 // handleGet is GET /v1/jobs/{id}, with ?wait= to long-poll until the job
@@ -41,36 +37,37 @@ func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 	writeRecord(rw, http.StatusOK, rec)
 }
 
-// handleList is GET /v1/jobs: newest first, filtered by algorithm and
-// status, a page at a time.
+// handleList is GET /v1/jobs: job summaries from the job index, newest
+// first, filtered, a page at a time (see listQuery).
 func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var status conveyor.Status
-	if s := q.Get("status"); s != "" {
-		var err error
-		if status, err = conveyor.ParseStatus(s); err != nil {
-			g.writeError(w, r, err)
-			return
-		}
+	lq, err := parseList(r)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
 	}
-	limit := defaultPageSize
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "limit must be an integer from 1 to %d", maxPageSize))
-			return
-		}
-		limit = n
+	// This gateway's own changes so far are in the list it answers.
+	if err := g.disk.Sync(r.Context()); err != nil {
+		g.writeError(w, r, indexUnavailable(err))
+		return
 	}
-	tenant, all := tenantOf(r.Context())
-	ids, next := g.jobs.page(q.Get("algorithm"), status, tenant, all, q.Get("cursor"), limit)
-	// The shape of conveyor.JobList, with the records passed on as stored.
+	lq.filter.UpdatedAfter = time.Now().Add(-g.b.Config().Retention)
+	jobs, next, err := g.disk.List(r.Context(), lq.filter, lq.page)
+	if err != nil {
+		g.writeError(w, r, indexUnavailable(err))
+		return
+	}
+	// The shape of conveyor.JobPage, with the summaries passed on as the
+	// index holds them.
 	list := struct {
 		Jobs       []json.RawMessage `json:"jobs"`
 		NextCursor string            `json:"next_cursor,omitempty"`
-	}{Jobs: make([]json.RawMessage, 0, len(ids)), NextCursor: next}
-	for _, id := range ids {
-		rec, err := g.read(r.Context(), id)
+	}{Jobs: make([]json.RawMessage, 0, len(jobs)), NextCursor: next}
+	for _, j := range jobs {
+		if !lq.input && !lq.output {
+			list.Jobs = append(list.Jobs, j.JSON)
+			continue
+		}
+		full, err := g.withPayload(r.Context(), j, lq.input, lq.output)
 		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 			continue // expired since the index saw it
 		}
@@ -78,9 +75,44 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 			g.writeError(w, r, err)
 			return
 		}
-		list.Jobs = append(list.Jobs, rec.data)
+		list.Jobs = append(list.Jobs, full)
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// withPayload returns the summary of j with the job's input and output
+// added from its record, as asked.
+func (g *Gateway) withPayload(ctx context.Context, j jobindex.Summary, input, output bool) (json.RawMessage, error) {
+	data, _, err := g.record(ctx, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	var payload struct {
+		Input  json.RawMessage `json:"input"`
+		Output json.RawMessage `json:"output"`
+	}
+	if err := json.Unmarshal(data, &payload); err != nil {
+		return nil, err
+	}
+	var s conveyor.JobSummary
+	if err := json.Unmarshal(j.JSON, &s); err != nil {
+		return nil, err
+	}
+	if input {
+		s.Input = payload.Input
+	}
+	if output {
+		s.Output = payload.Output
+	}
+	return json.Marshal(&s)
+}
+
+// indexUnavailable is the error of a request the job index failed.
+func indexUnavailable(err error) error {
+	if _, ok := err.(*conveyor.Error); ok || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the job index is unavailable", Err: err}
 }
 
 // handleLogs is GET /v1/jobs/{id}/logs; with ?follow=true it streams them

@@ -70,12 +70,15 @@ var (
 	descOldest = prometheus.NewDesc("conveyor_oldest_queued_seconds", "Age of the oldest queued job.",
 		[]string{"algorithm"}, nil)
 	descRunners = prometheus.NewDesc("conveyor_runners", "Live runners.", nil, nil)
+	descIndexed = prometheus.NewDesc("conveyor_job_index_changes_total",
+		"Job changes this gateway's job index has taken from the broker since the process started: after a restart, only what changed while it was down.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descJobs
 	ch <- descOldest
 	ch <- descRunners
+	ch <- descIndexed
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -91,4 +94,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descRunners, prometheus.GaugeValue, float64(len(c.g.reg.live(now))))
+	ch <- prometheus.MustNewConstMetric(descIndexed, prometheus.CounterValue, float64(c.g.indexed.Load()))
 }

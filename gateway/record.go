@@ -8,6 +8,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/jobindex"
 )
 
 // record is a job as the store holds it: its JSON, passed to clients as it
@@ -104,4 +105,12 @@ func (g *Gateway) catchUp(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// indexSubmitted records j, just queued by this gateway in the message at
+// seq as data, in the gateway's views: the queue follower will find it
+// there and skip it.
+func (g *Gateway) indexSubmitted(j *conveyor.Job, data []byte, now time.Time, seq uint64) {
+	g.jobs.putSubmitted(j, data, now, seq)
+	g.disk.Put(jobindex.Change{ID: j.ID, Record: data, Status: j.Status, Updated: now, Seq: seq, First: true})
 }

@@ -76,36 +76,71 @@ type Stats struct {
 	Algorithms []AlgorithmStats `json:"algorithms"`
 }
 
-// stats returns the counts and throughput of every algorithm with a job
-// or a registration.
-func (x *index) stats(registered []string, now time.Time) Stats {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	names := map[string]bool{}
-	for _, n := range registered {
-		names[n] = true
+// handleStats is GET /v1/stats: per algorithm, how many jobs are in each
+// status and how many finished in each of the last 60 minutes — what the
+// dashboard's overview draws. The counts are of every retained job, from
+// the job index, or of the jobs created since ?since= (an RFC 3339 time,
+// or a duration back from now: 1h, 24h); a tenant's token counts only its
+// tenant's jobs (and sees no throughput of others).
+func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for name := range q {
+		if name != "since" {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "unknown query parameter %q (GET /v1/stats takes since)", name))
+			return
+		}
 	}
-	for n := range x.counts {
+	now := time.Now()
+	var since time.Time
+	if s := q.Get("since"); s != "" {
+		var err error
+		if since, err = parseSince(s, now); err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+	}
+	tenant, all := tenantOf(r.Context())
+	if err := g.disk.Sync(r.Context()); err != nil {
+		g.writeError(w, r, indexUnavailable(err))
+		return
+	}
+	counts, err := g.disk.Counts(r.Context(), tenant, all, since)
+	if err != nil {
+		g.writeError(w, r, indexUnavailable(err))
+		return
+	}
+	names := map[string]bool{}
+	for _, k := range g.reg.algorithms() {
+		names[k.Name] = true
+	}
+	for n := range counts {
 		names[n] = true
 	}
 	st := Stats{Algorithms: []AlgorithmStats{}}
+	g.jobs.mu.RLock()
+	defer g.jobs.mu.RUnlock()
 	for _, n := range slices.Sorted(maps.Keys(names)) {
-		counts := map[conveyor.Status]int{}
+		c := map[conveyor.Status]int{}
 		for _, s := range conveyor.Statuses {
-			counts[s] = x.counts[n][s]
+			c[s] = counts[n][s]
 		}
-		st.Algorithms = append(st.Algorithms, AlgorithmStats{Name: n, Counts: counts, FinishedPerMinute: x.done.series(n, now)})
+		perMinute := make([]int, statsMinutes)
+		if all {
+			perMinute = g.jobs.done.series(n, now)
+		}
+		st.Algorithms = append(st.Algorithms, AlgorithmStats{Name: n, Counts: c, FinishedPerMinute: perMinute})
 	}
-	return st
+	writeJSON(w, http.StatusOK, st)
 }
 
-// handleStats is GET /v1/stats: per algorithm, how many jobs are in each
-// status and how many finished in each of the last 60 minutes — what the
-// dashboard's overview draws.
-func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
-	var names []string
-	for _, k := range g.reg.algorithms() {
-		names = append(names, k.Name)
+// parseSince reads a ?since=: an RFC 3339 time, or a duration before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
 	}
-	writeJSON(w, http.StatusOK, g.jobs.stats(names, time.Now()))
+	var d conveyor.Duration
+	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
+		return time.Time{}, conveyor.Errorf(conveyor.EINVALID, "query parameter since: %q is neither an RFC 3339 time nor a duration like 1h", s)
+	}
+	return now.Add(-d.Std()), nil
 }

@@ -231,7 +231,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 			if err != nil {
 				return record{}, false, err
 			}
-			g.jobs.putSubmitted(j, unstored.Data(), time.Now(), seq)
+			g.indexSubmitted(j, unstored.Data(), time.Now(), seq)
 			return record{data: unstored.Data(), id: j.ID, status: j.Status}, false, nil
 		}
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,7 +25,11 @@ type watch struct {
 	bucket string
 	open   func(context.Context, ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
 	put    func(jetstream.KeyValueEntry)
-	del    func(string)
+	del    func(jetstream.KeyValueEntry)
+	// from is the last revision the view has applied already (0: none).
+	from uint64
+	// loaded is done once the watch has caught up at start.
+	loaded *sync.WaitGroup
 }
 
 // follow applies a watch's entries to its view until ctx ends.
@@ -41,12 +46,12 @@ func (g *Gateway) follow(ctx context.Context, w watch, kw jetstream.KeyWatcher) 
 	initial := true
 	defer func() {
 		if initial {
-			g.loaded.Done()
+			w.loaded.Done()
 		}
 	}()
 	check := time.NewTicker(stallCheck)
 	defer check.Stop()
-	var last, checked uint64 // last revision applied; and as of the last check
+	last, checked := w.from, w.from // last revision applied; and as of the last check
 	stalls := 0
 	for try := 0; ; {
 		updates := kw.Updates()
@@ -60,7 +65,7 @@ func (g *Gateway) follow(ctx context.Context, w watch, kw jetstream.KeyWatcher) 
 				if e == nil {
 					if initial {
 						initial = false
-						g.loaded.Done()
+						w.loaded.Done()
 					}
 					continue
 				}
@@ -68,7 +73,7 @@ func (g *Gateway) follow(ctx context.Context, w watch, kw jetstream.KeyWatcher) 
 				if e.Operation() == jetstream.KeyValuePut {
 					w.put(e)
 				} else {
-					w.del(e.Key())
+					w.del(e)
 				}
 			case <-check.C:
 				if g.stalled(ctx, w.bucket, last, &checked, &stalls) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
@@ -73,9 +75,11 @@ func (e *env) showJob(cf *clientFlags, job *conveyor.Job) error {
 }
 
 var jobsCommand = &command{
-	name: "jobs", summary: "list jobs, newest first",
-	help: `List jobs, newest first, one page at a time. When there are more, the
-flag that fetches the next page is printed on stderr.`,
+	name: "jobs", summary: "list and search jobs, newest first",
+	help: `List jobs, newest first, one page at a time, filtered by algorithm,
+status, labels and creation time. When there are more, the flag that fetches
+the next page is printed on stderr. Times are RFC 3339 or a duration back
+from now: --since 1h lists the jobs created in the last hour.`,
 	run: cmdJobs,
 }
 
@@ -83,20 +87,44 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs := cmd.flagSet(e)
 	cf := e.addClientFlags(fs)
 	var opts client.ListOptions
-	var status string
+	var status, since, until string
+	labels := labelsFlag{}
 	fs.StringVar(&opts.Algorithm, "algorithm", "", "only jobs of `ALGO`")
-	fs.StringVar(&status, "status", "", "only jobs in `STATUS`: queued, running, succeeded, failed or canceled")
+	fs.StringVar(&status, "status", "", "only jobs in `STATUS`: queued, running, succeeded, failed or canceled (a comma list for several)")
+	fs.Var(labels, "label", "only jobs with the label `key=value` (repeatable: all must match)")
+	fs.StringVar(&since, "since", "", "only jobs created since `TIME` (RFC 3339, or a duration ago: 1h, 7d is 168h)")
+	fs.StringVar(&until, "until", "", "only jobs created before `TIME` (RFC 3339, or a duration ago)")
+	fs.StringVar(&opts.Tenant, "tenant", "", "only jobs of `TENANT` (admin tokens)")
+	fs.BoolVar(&opts.Oldest, "oldest", false, "oldest first")
 	fs.IntVar(&opts.Limit, "limit", 0, "at most `N` jobs (default: the server's page size)")
 	fs.StringVar(&opts.Cursor, "cursor", "", "start at `CURSOR`, from a previous page")
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
 	if status != "" {
-		st, err := conveyor.ParseStatus(status)
-		if err != nil {
-			return usagef("--status: %s", conveyor.ErrorMessage(err))
+		for _, s := range strings.Split(status, ",") {
+			st, err := conveyor.ParseStatus(strings.TrimSpace(s))
+			if err != nil {
+				return usagef("--status: %s", conveyor.ErrorMessage(err))
+			}
+			opts.Statuses = append(opts.Statuses, st)
 		}
-		opts.Status = st
+	}
+	if len(labels) > 0 {
+		opts.Labels = labels
+	}
+	for _, t := range []struct {
+		flag, v string
+		to      *time.Time
+	}{{"--since", since, &opts.CreatedAfter}, {"--until", until, &opts.CreatedBefore}} {
+		if t.v == "" {
+			continue
+		}
+		at, err := parseWhen(t.v, e.now())
+		if err != nil {
+			return usagef("%s: %v", t.flag, err)
+		}
+		*t.to = at
 	}
 	if opts.Limit < 0 {
 		return usagef("--limit: must not be negative")
@@ -119,16 +147,28 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 	return nil
 }
 
+// parseWhen reads a time flag: RFC 3339, or a duration before now.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	var d conveyor.Duration
+	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like 1h", s)
+	}
+	return now.Add(-d.Std()), nil
+}
+
 // printJobs writes jobs as a table.
-func (e *env) printJobs(w io.Writer, jobs []*conveyor.Job) {
+func (e *env) printJobs(w io.Writer, jobs []*conveyor.JobSummary) {
 	if len(jobs) == 0 {
 		fmt.Fprintln(w, "No jobs.")
 		return
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tALGORITHM\tSTATUS\tATTEMPT\tPROGRESS\tCREATED\tDURATION")
+	fmt.Fprintln(tw, "ID\tALGORITHM\tSTATUS\tATTEMPT\tPROGRESS\tCREATED\tDURATION\tLABELS")
 	for _, j := range jobs {
-		progress, duration := "-", "-"
+		progress, duration, labels := "-", "-", "-"
 		if j.Progress != nil {
 			progress = fmtPercent(j.Progress.Percent)
 		}
@@ -139,8 +179,11 @@ func (e *env) printJobs(w io.Writer, jobs []*conveyor.Job) {
 			}
 			duration = fmtDuration(end.Sub(*j.StartedAt))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Algorithm, j.Status,
-			j.Attempt, j.MaxAttempts, progress, e.fmtTime(j.CreatedAt), duration)
+		if len(j.Labels) > 0 {
+			labels = fmtLabels(j.Labels)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", j.ID, j.Algorithm, j.Status,
+			j.Attempt, j.MaxAttempts, progress, e.fmtTime(j.CreatedAt), duration, labels)
 	}
 	tw.Flush()
 }

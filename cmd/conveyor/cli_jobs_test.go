@@ -136,15 +136,15 @@ func TestJobs(t *testing.T) {
 			{"id":"j3","algorithm":"train","status":"running","attempt":1,"max_attempts":3,"progress":{"percent":10},
 			 "created_at":"2025-06-01T11:59:00Z","started_at":"2025-06-01T11:59:30Z"},
 			{"id":"j2","algorithm":"is_prime","status":"succeeded","attempt":1,"max_attempts":3,
-			 "created_at":"2025-06-01T11:58:00Z","started_at":"2025-06-01T11:58:00Z","finished_at":"2025-06-01T11:58:00.012Z"},
+			 "created_at":"2025-06-01T11:58:00Z","started_at":"2025-06-01T11:58:00Z","finished_at":"2025-06-01T11:58:00.012Z","labels":{"team":"ml"}},
 			{"id":"j1","algorithm":"is_prime","status":"queued","attempt":0,"max_attempts":1,"created_at":"2025-06-01T11:57:00Z"}
 		],"next_cursor":"c2"}`),
 	})
 	got := runCLI(t, f, "jobs", "--algorithm", "is_prime", "--status", "succeeded", "--limit", "3", "--cursor", "c1")
-	want := `ID  ALGORITHM  STATUS     ATTEMPT  PROGRESS  CREATED              DURATION
-j3  train      running    1/3      10%       2025-06-01 11:59:00  30s
-j2  is_prime   succeeded  1/3      -         2025-06-01 11:58:00  12ms
-j1  is_prime   queued     0/1      -         2025-06-01 11:57:00  -
+	want := `ID  ALGORITHM  STATUS     ATTEMPT  PROGRESS  CREATED              DURATION  LABELS
+j3  train      running    1/3      10%       2025-06-01 11:59:00  30s       -
+j2  is_prime   succeeded  1/3      -         2025-06-01 11:58:00  12ms      team=ml
+j1  is_prime   queued     0/1      -         2025-06-01 11:57:00  -         -
 `
 	if got.code != 0 || got.stdout != want || got.stderr != "more: --cursor c2\n" {
 		t.Errorf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr %q", got.code, got.stdout, want, got.stderr)

@@ -85,7 +85,7 @@ func TestSubmitErrors(t *testing.T) {
 		})
 	}
 	// Nothing was stored for any of them.
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs", nil, &list)
 	if len(list.Jobs) != 0 {
 		t.Fatalf("rejected submits stored %d jobs", len(list.Jobs))
@@ -230,7 +230,7 @@ func TestRetentionExpires(t *testing.T) {
 	testenv.Eventually(t, "the job to expire", func() bool {
 		return s.do("GET", "/v1/jobs/"+j.ID, nil, nil).StatusCode == http.StatusNotFound
 	})
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs", nil, &list)
 	if len(list.Jobs) != 0 {
 		t.Fatalf("expired job still listed: %+v", list.Jobs)

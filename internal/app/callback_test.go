@@ -231,6 +231,7 @@ func TestCallbackTwoGateways(t *testing.T) {
 	s1 := startServer(t, cfg)
 
 	cfg2 := cfg
+	cfg2.DataDir = t.TempDir() // each gateway keeps its own job index
 	cfg2.Broker.Listen = ""
 	cfg2.NATS.URL = "nats://" + natsAddr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,6 +104,10 @@ func startProc(t *testing.T, args, env []string, wd, httpAddr string) *proc {
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Dir = wd
 	p.cmd.Env = append(os.Environ(), env...)
+	if args[0] == "gateway" && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "CONVEYOR_DATA_DIR=") }) {
+		// Each gateway keeps its job index in a data dir of its own.
+		p.cmd.Env = append(p.cmd.Env, "CONVEYOR_DATA_DIR="+t.TempDir())
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

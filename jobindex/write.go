@@ -1,0 +1,325 @@
+package jobindex
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Change is one change of a job, as the index is told of it.
+type Change struct {
+	// ID is the job's id.
+	ID string
+	// Record is the job's record (the JSON of a conveyor.Job); nil when the
+	// job was removed from the store.
+	Record []byte
+	// Status is the record's status.
+	Status conveyor.Status
+	// Updated is when the record was written.
+	Updated time.Time
+	// Seq is the queue message that alone holds the job while the store
+	// has no record of it (0 once it has one).
+	Seq uint64
+	// First marks a record read from the job's queue message: the job's
+	// first version, which never replaces a version the index has.
+	First bool
+	// StoreRev and QueueSeq, when not 0, are the position in the broker's
+	// feeds this change was read at: the cursor moves to them once it is
+	// committed.
+	StoreRev, QueueSeq uint64
+}
+
+// Put queues a change for the next commit. A later change of the same job
+// replaces an earlier one still queued (but a First change never replaces
+// another). It waits while too many changes are queued.
+func (x *Index) Put(c Change) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for len(x.pending) >= maxPending {
+		x.kickLocked()
+		x.room.Wait()
+	}
+	if have, ok := x.pending[c.ID]; !ok || !c.First {
+		x.pending[c.ID] = c
+	} else if have.First && c.Seq != 0 {
+		have.Seq = c.Seq
+		x.pending[c.ID] = have
+	}
+	x.cur.Store = max(x.cur.Store, c.StoreRev)
+	x.cur.Queue = max(x.cur.Queue, c.QueueSeq)
+	x.putGen++
+	if len(x.pending) >= maxPending/4 {
+		x.kickLocked()
+	}
+}
+
+// Advance moves the cursor without a change: a feed position whose message
+// changed no job.
+func (x *Index) Advance(storeRev, queueSeq uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.cur.Store = max(x.cur.Store, storeRev)
+	x.cur.Queue = max(x.cur.Queue, queueSeq)
+	x.putGen++
+}
+
+func (x *Index) kickLocked() {
+	select {
+	case x.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Sync commits every change Put before it was called, and returns the
+// commit's error (or ctx's).
+func (x *Index) Sync(ctx context.Context) error {
+	x.mu.Lock()
+	gen := x.putGen
+	if x.doneGen >= gen {
+		x.mu.Unlock()
+		return nil
+	}
+	x.kickLocked()
+	stop := context.AfterFunc(ctx, func() {
+		x.mu.Lock()
+		x.done.Broadcast()
+		x.mu.Unlock()
+	})
+	defer stop()
+	for x.doneGen < gen && ctx.Err() == nil {
+		x.done.Wait()
+	}
+	err := x.err
+	x.mu.Unlock()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (x *Index) loop() {
+	defer close(x.stopped)
+	t := time.NewTicker(x.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-x.stop:
+			x.flush()
+			return
+		case <-t.C:
+		case <-x.kick:
+		}
+		x.flush()
+	}
+}
+
+// flush commits what is pending, in one transaction with the cursor.
+func (x *Index) flush() {
+	x.mu.Lock()
+	if x.putGen == x.doneGen {
+		x.mu.Unlock()
+		return
+	}
+	x.pending, x.inflight = x.inflight, x.pending
+	cur, gen := x.cur, x.putGen
+	batch := x.inflight
+	x.room.Broadcast()
+	x.mu.Unlock()
+
+	err := x.commit(batch, cur)
+	if err != nil {
+		x.log.Error("job index: commit", "changes", len(batch), "err", err)
+	}
+
+	x.mu.Lock()
+	if err != nil {
+		// Keep the changes for the next try, unless newer ones came.
+		for id, c := range batch {
+			if _, ok := x.pending[id]; !ok {
+				x.pending[id] = c
+			}
+		}
+	} else {
+		x.doneGen = gen
+	}
+	clear(x.inflight)
+	x.err = err
+	x.done.Broadcast()
+	x.mu.Unlock()
+}
+
+type row struct {
+	algorithm, status, tenant string
+}
+
+type countKey struct {
+	tenant, algorithm string
+	status            conveyor.Status
+}
+
+func (x *Index) commit(batch map[string]Change, cur Cursor) error {
+	tx, err := x.w.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	get, err := tx.Prepare(`SELECT algorithm, status, tenant FROM jobs WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer get.Close()
+	put, err := tx.Prepare(`INSERT INTO jobs (id, algorithm, status, tenant, updated, seq, owes, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, status = excluded.status, tenant = excluded.tenant,
+		updated = excluded.updated, seq = excluded.seq, owes = excluded.owes, summary = excluded.summary`)
+	if err != nil {
+		return err
+	}
+	defer put.Close()
+	label, err := tx.Prepare(`INSERT OR IGNORE INTO labels (key, value, id) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer label.Close()
+	counts := map[countKey]int{}
+	for id, c := range batch {
+		var old row
+		err := get.QueryRow(id).Scan(&old.algorithm, &old.status, &old.tenant)
+		exists := err == nil
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if c.Record == nil {
+			if exists {
+				if err := deleteJob(tx, id); err != nil {
+					return err
+				}
+				counts[countKey{old.tenant, old.algorithm, conveyor.Status(old.status)}]--
+			}
+			continue
+		}
+		if exists && c.First {
+			continue // the index has this job's record or its first version already
+		}
+		s, err := conveyor.Summarize(c.Record)
+		if err != nil {
+			x.log.Warn("job index: unreadable job record skipped", "job_id", id, "err", err)
+			continue
+		}
+		summary, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		if _, err := put.Exec(id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), summary); err != nil {
+			return err
+		}
+		if exists {
+			counts[countKey{old.tenant, old.algorithm, conveyor.Status(old.status)}]--
+		} else {
+			for k, v := range s.Labels {
+				if _, err := label.Exec(k, v, id); err != nil {
+					return err
+				}
+			}
+		}
+		counts[countKey{s.Tenant, s.Algorithm, s.Status}]++
+	}
+	if err := addCounts(tx, counts); err != nil {
+		return err
+	}
+	for k, v := range map[string]string{"store": strconv.FormatUint(cur.Store, 10), "queue": strconv.FormatUint(cur.Queue, 10), "origin": cur.Origin} {
+		if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// callbackField marks the records of jobs with a completion callback.
+var callbackField = []byte(`"callback":{`)
+
+// owesCallback reports whether the job of record is final and its
+// callback not delivered yet.
+func owesCallback(s *conveyor.JobSummary, record []byte) bool {
+	if !s.Status.Terminal() || !bytes.Contains(record, callbackField) {
+		return false
+	}
+	var j struct {
+		Callback *conveyor.Callback `json:"callback"`
+	}
+	return json.Unmarshal(record, &j) == nil && j.Callback.Pending()
+}
+
+func deleteJob(tx *sql.Tx, id string) error {
+	if _, err := tx.Exec(`DELETE FROM jobs WHERE id = ?`, id); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`DELETE FROM labels WHERE id = ?`, id)
+	return err
+}
+
+func addCounts(tx *sql.Tx, counts map[countKey]int) error {
+	for k, d := range counts {
+		if d == 0 {
+			continue
+		}
+		if _, err := tx.Exec(`INSERT INTO counts (tenant, algorithm, status, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, algorithm, status) DO UPDATE SET n = n + excluded.n`, k.tenant, k.algorithm, string(k.status), d); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(`DELETE FROM counts WHERE n <= 0`)
+	return err
+}
+
+// Expire removes the jobs last written before cutoff: the store has
+// expired them. It returns how many it removed.
+func (x *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
+	// Serialised with commits by the single writer connection.
+	tx, err := x.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("job index: %w", err)
+	}
+	defer tx.Rollback()
+	ms := cutoff.UnixMilli()
+	rows, err := tx.Query(`SELECT tenant, algorithm, status, count(*) FROM jobs WHERE updated < ? GROUP BY 1, 2, 3`, ms)
+	if err != nil {
+		return 0, fmt.Errorf("job index: expire: %w", err)
+	}
+	counts := map[countKey]int{}
+	n := 0
+	for rows.Next() {
+		var k countKey
+		var st string
+		var c int
+		if err := rows.Scan(&k.tenant, &k.algorithm, &st, &c); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("job index: expire: %w", err)
+		}
+		k.status = conveyor.Status(st)
+		counts[k] -= c
+		n += c
+	}
+	rows.Close()
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(`DELETE FROM labels WHERE id IN (SELECT id FROM jobs WHERE updated < ?)`, ms); err != nil {
+		return 0, fmt.Errorf("job index: expire: %w", err)
+	}
+	if _, err := tx.Exec(`DELETE FROM jobs WHERE updated < ?`, ms); err != nil {
+		return 0, fmt.Errorf("job index: expire: %w", err)
+	}
+	if err := addCounts(tx, counts); err != nil {
+		return 0, fmt.Errorf("job index: expire: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("job index: expire: %w", err)
+	}
+	return n, nil
+}
