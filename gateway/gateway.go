@@ -177,8 +177,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return
 		}
 		g.indexed.Add(1)
-		turnedFinal := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
-		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Updated: e.Created(), StoreRev: e.Revision()})
+		turnedFinal, prev := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
+		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Prev: prev, Updated: e.Created(), StoreRev: e.Revision()})
 		if !turnedFinal {
 			return
 		}

@@ -174,13 +174,18 @@ func (x *index) has(id string) bool {
 }
 
 // putFrom records the record data, summarized as s, from the store at
-// revision rev (seq 0) or from the queue message at seq (rev 0).
-func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) (turnedFinal bool) {
+// revision rev (seq 0) or from the queue message at seq (rev 0). It
+// reports whether the job turned final, and the status the index had of
+// it before ("" when it held no such live job).
+func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) (turnedFinal bool, prev conveyor.Status) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	e, ok := x.byID[s.ID]
 	if ok && seq != 0 {
-		return false
+		return false, e.status
+	}
+	if ok {
+		prev = e.status
 	}
 	final := s.Status.Terminal()
 	statusChanged := !ok || e.status != s.Status
@@ -232,7 +237,7 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 		}
 		delete(x.waiters, s.ID)
 	}
-	return turnedFinal
+	return turnedFinal, prev
 }
 
 // putLive records a live job the job index on disk holds, at start.

@@ -42,7 +42,8 @@ func put(x *index, data []byte) bool {
 	if !ok {
 		panic("unreadable record " + string(data))
 	}
-	return x.putFrom(s, data, 1, time.Now(), 0)
+	turnedFinal, _ := x.putFrom(s, data, 1, time.Now(), 0)
+	return turnedFinal
 }
 
 // newTestIndex returns an index whose view of the jobs seen final before

@@ -229,7 +229,6 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id)`,
 	`CREATE INDEX IF NOT EXISTS jobs_algorithm ON jobs (algorithm, id)`,
 	`CREATE INDEX IF NOT EXISTS jobs_tenant ON jobs (tenant, id)`,
-	`CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated)`,
 	`CREATE TABLE IF NOT EXISTS labels (key TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, value, id)) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS labels_id ON labels (id)`,
 	`CREATE TABLE IF NOT EXISTS counts (tenant TEXT NOT NULL, algorithm TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tenant, algorithm, status)) WITHOUT ROWID`,

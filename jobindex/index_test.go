@@ -281,3 +281,27 @@ func TestExpire(t *testing.T) {
 		t.Fatalf("after expiry: %d jobs, counts %v", len(got), counts)
 	}
 }
+
+// BenchmarkCommit measures the index's write path as the gateway's feeds
+// use it: a job's first version, then its final one.
+func BenchmarkCommit(b *testing.B) {
+	x := open(b, b.TempDir())
+	_, data := record(b, 0, conveyor.StatusSucceeded, func(j *conveyor.Job) { j.Labels = map[string]string{"batch": "1"} })
+	var j conveyor.Job
+	json.Unmarshal(data, &j)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		j.ID = ulid.Make().String()
+		j.Status = conveyor.StatusQueued
+		rec, _ := json.Marshal(&j)
+		x.Put(Change{ID: j.ID, Record: rec, Status: j.Status, Updated: time.Now(), First: true})
+		j.Status = conveyor.StatusSucceeded
+		rec, _ = json.Marshal(&j)
+		x.Put(Change{ID: j.ID, Record: rec, Status: j.Status, Prev: conveyor.StatusQueued, Updated: time.Now(), StoreRev: uint64(i)})
+	}
+	if err := x.Sync(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -29,10 +29,18 @@ type Change struct {
 	// First marks a record read from the job's queue message: the job's
 	// first version, which never replaces a version the index has.
 	First bool
+	// Prev, when not empty, is the status of the job as the index holds
+	// it, or will once the changes put before this one are committed: the
+	// caller knows it, which spares the commit a read. Empty: unknown.
+	Prev conveyor.Status
 	// StoreRev and QueueSeq, when not 0, are the position in the broker's
 	// feeds this change was read at: the cursor moves to them once it is
 	// committed.
 	StoreRev, QueueSeq uint64
+
+	// added marks a change that follows the first version of a job, still
+	// queued: the index has no version of it.
+	added bool
 }
 
 // Put queues a change for the next commit. A later change of the same job
@@ -45,11 +53,19 @@ func (x *Index) Put(c Change) {
 		x.kickLocked()
 		x.room.Wait()
 	}
-	if have, ok := x.pending[c.ID]; !ok || !c.First {
+	switch have, ok := x.pending[c.ID]; {
+	case !ok:
 		x.pending[c.ID] = c
-	} else if have.First && c.Seq != 0 {
-		have.Seq = c.Seq
-		x.pending[c.ID] = have
+	case c.First:
+		if have.First && c.Seq != 0 {
+			have.Seq = c.Seq
+			x.pending[c.ID] = have
+		}
+	default:
+		// What the index holds is what it held before the change queued:
+		// nothing, when that was the job's first version.
+		c.Prev, c.added = have.Prev, have.First || have.added
+		x.pending[c.ID] = c
 	}
 	x.cur.Store = max(x.cur.Store, c.StoreRev)
 	x.cur.Queue = max(x.cur.Queue, c.QueueSeq)
@@ -174,7 +190,13 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		return err
 	}
 	defer get.Close()
-	put, err := tx.Prepare(`INSERT INTO jobs (id, algorithm, status, tenant, updated, seq, owes, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	const columns = `(id, algorithm, status, tenant, updated, seq, owes, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insert, err := tx.Prepare(`INSERT INTO jobs ` + columns + ` ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	put, err := tx.Prepare(`INSERT INTO jobs ` + columns + `
 		ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, status = excluded.status, tenant = excluded.tenant,
 		updated = excluded.updated, seq = excluded.seq, owes = excluded.owes, summary = excluded.summary`)
 	if err != nil {
@@ -188,11 +210,15 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 	defer label.Close()
 	counts := map[countKey]int{}
 	for id, c := range batch {
+		// What the index holds of the job: known to the caller, or read.
 		var old row
-		err := get.QueryRow(id).Scan(&old.algorithm, &old.status, &old.tenant)
-		exists := err == nil
-		if err != nil && err != sql.ErrNoRows {
-			return err
+		exists := c.Prev != ""
+		if c.Prev == "" && !c.First && !c.added {
+			err := get.QueryRow(id).Scan(&old.algorithm, &old.status, &old.tenant)
+			if err != nil && err != sql.ErrNoRows {
+				return err
+			}
+			exists = err == nil
 		}
 		if c.Record == nil {
 			if exists {
@@ -203,29 +229,41 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 			}
 			continue
 		}
-		if exists && c.First {
-			continue // the index has this job's record or its first version already
-		}
 		s, err := conveyor.Summarize(c.Record)
 		if err != nil {
 			x.log.Warn("job index: unreadable job record skipped", "job_id", id, "err", err)
 			continue
 		}
+		if c.Prev != "" {
+			old = row{s.Algorithm, string(c.Prev), s.Tenant} // a job changes neither algorithm nor tenant
+		}
 		summary, err := json.Marshal(s)
 		if err != nil {
 			return err
 		}
-		if _, err := put.Exec(id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), summary); err != nil {
+		args := []any{id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), summary}
+		inserted := !exists
+		if c.First {
+			// Only if the index has no version of the job yet.
+			res, err := insert.Exec(args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			if inserted = n == 1; !inserted {
+				continue
+			}
+		} else if _, err := put.Exec(args...); err != nil {
 			return err
 		}
-		if exists {
-			counts[countKey{old.tenant, old.algorithm, conveyor.Status(old.status)}]--
-		} else {
+		if inserted {
 			for k, v := range s.Labels {
 				if _, err := label.Exec(k, v, id); err != nil {
 					return err
 				}
 			}
+		} else {
+			counts[countKey{old.tenant, old.algorithm, conveyor.Status(old.status)}]--
 		}
 		counts[countKey{s.Tenant, s.Algorithm, s.Status}]++
 	}
@@ -286,8 +324,11 @@ func (x *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
 		return 0, fmt.Errorf("job index: %w", err)
 	}
 	defer tx.Rollback()
-	ms := cutoff.UnixMilli()
-	rows, err := tx.Query(`SELECT tenant, algorithm, status, count(*) FROM jobs WHERE updated < ? GROUP BY 1, 2, 3`, ms)
+	// A job last written before cutoff was made before it: its id is
+	// below the cutoff's, which the primary key finds without an index
+	// of its own.
+	ms, below := cutoff.UnixMilli(), idAt(cutoff)
+	rows, err := tx.Query(`SELECT tenant, algorithm, status, count(*) FROM jobs WHERE id < ? AND updated < ? GROUP BY 1, 2, 3`, below, ms)
 	if err != nil {
 		return 0, fmt.Errorf("job index: expire: %w", err)
 	}
@@ -309,10 +350,10 @@ func (x *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if _, err := tx.Exec(`DELETE FROM labels WHERE id IN (SELECT id FROM jobs WHERE updated < ?)`, ms); err != nil {
+	if _, err := tx.Exec(`DELETE FROM labels WHERE id IN (SELECT id FROM jobs WHERE id < ? AND updated < ?)`, below, ms); err != nil {
 		return 0, fmt.Errorf("job index: expire: %w", err)
 	}
-	if _, err := tx.Exec(`DELETE FROM jobs WHERE updated < ?`, ms); err != nil {
+	if _, err := tx.Exec(`DELETE FROM jobs WHERE id < ? AND updated < ?`, below, ms); err != nil {
 		return 0, fmt.Errorf("job index: expire: %w", err)
 	}
 	if err := addCounts(tx, counts); err != nil {

@@ -72,7 +72,7 @@ auth:
 		{name: "nested sync call", method: "POST", path: "/v1/algorithms/is_prime/run", token: good, body: deep(5000), want: 400},
 		{name: "oversized", method: "POST", path: "/v1/jobs", token: good, body: `{"algorithm":"is_prime","input":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`, want: 413},
 		{name: "unknown algorithm", method: "POST", path: "/v1/jobs", token: good, body: `{"algorithm":"nope","input":{}}`, want: 404},
-		{name: "bad wait", method: "GET", path: "/v1/jobs?wait=forever", token: good, want: 200}, // list ignores wait
+		{name: "list with an unknown parameter", method: "GET", path: "/v1/jobs?wait=forever", token: good, want: 400},
 		{name: "bad wait on a job", method: "GET", path: "/v1/jobs/01ABC?wait=forever", token: good, want: 400},
 		{name: "no such job", method: "GET", path: "/v1/jobs/01ABC", token: good, want: 404},
 		{name: "junk job id", method: "GET", path: "/v1/jobs/%2e%2e%2f%00", token: good, want: 404},
