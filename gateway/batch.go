@@ -129,7 +129,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 			_ = g.b.DeleteQueued(ctx, seq)
 		}
 		for _, id := range undoJobs {
-			_ = g.b.DeleteJob(ctx, id)
+			g.undo(ctx, id)
 		}
 		return nil, err
 	}

@@ -114,3 +114,14 @@ func (g *Gateway) indexSubmitted(j *conveyor.Job, data []byte, now time.Time, se
 	g.jobs.putSubmitted(j, data, now, seq)
 	g.disk.Put(jobindex.Change{ID: j.ID, Record: data, Status: j.Status, Updated: now, Seq: seq, First: true})
 }
+
+// undo removes a job whose submission failed before it was accepted, from
+// the store and at once from the gateway's views: a list right after the
+// refusal does not show it (the store's watch tells the views too, later).
+func (g *Gateway) undo(ctx context.Context, id string) {
+	if err := g.b.DeleteJob(ctx, id); err != nil {
+		g.log.Warn("remove a job whose submission failed", "job_id", id, "err", err)
+	}
+	g.jobs.remove(id)
+	g.disk.Put(jobindex.Change{ID: id})
+}

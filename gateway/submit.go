@@ -245,7 +245,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 		digest := requestDigest(j)
 		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.IdempotencyKey, j.ID, digest)
 		if err != nil || !claimed {
-			_ = g.b.DeleteJob(ctx, j.ID)
+			g.undo(ctx, j.ID)
 		}
 		if err != nil {
 			return record{}, false, err
@@ -263,7 +263,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 		enqueue = g.b.JoinMutex // queued now if the key is free, else in its turn
 	}
 	if err := enqueue(ctx, stored); err != nil {
-		_ = g.b.DeleteJob(ctx, j.ID)
+		g.undo(ctx, j.ID)
 		return record{}, false, err
 	}
 	return record{data: stored.Data(), id: j.ID, status: j.Status}, false, nil
