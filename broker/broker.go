@@ -23,6 +23,7 @@ import (
 const (
 	QueueStream       = "CONVEYOR_QUEUE"
 	LogStream         = "CONVEYOR_LOGS"
+	HistoryStream     = "CONVEYOR_HISTORY"
 	JobsBucket        = "conveyor_jobs"
 	IdempotencyBucket = "conveyor_idempotency"
 	AlgorithmsBucket  = "conveyor_algorithms"
@@ -60,6 +61,7 @@ type Broker struct {
 	mutexes jetstream.KeyValue
 	conn    atomic.Pointer[connEpoch]        // the current connection's; see attempt
 	queue   atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
+	history atomic.Pointer[jetstream.Stream] // the history stream's, likewise
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
@@ -135,6 +137,15 @@ func (b *Broker) create(ctx context.Context) error {
 		// retried Enqueue is recognised as the same message.
 		Duplicates: min(2*time.Minute, cfg.Retention),
 	}, {
+		Name:        HistoryStream,
+		Description: "Conveyor finished jobs: subject conveyor.history, data = the final job record",
+		Subjects:    []string{historySubject},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      cfg.Retention,
+		Storage:     storage,
+		Replicas:    cfg.Replicas,
+		Duplicates:  min(2*time.Minute, cfg.Retention),
+	}, {
 		Name:        LogStream,
 		Description: "Conveyor job logs, subject conveyor.logs.<job>",
 		Subjects:    []string{"conveyor.logs.>"},
@@ -172,6 +183,9 @@ func (b *Broker) create(ctx context.Context) error {
 		err := ensure("bucket "+bk.name, func(ctx context.Context) error {
 			kv, err := b.ensureBucket(ctx, kc)
 			*bk.kv = kv
+			if err == nil && bk.name == JobsBucket {
+				err = b.allowMsgTTL(ctx, "KV_"+JobsBucket)
+			}
 			return err
 		})
 		if err != nil {

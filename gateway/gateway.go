@@ -69,6 +69,7 @@ type Gateway struct {
 	disk    *jobindex.Index // every retained job, on disk
 	tmpDir  string          // of a temporary disk index
 	indexed atomic.Uint64   // changes the feeds gave the disk index
+	archive *archiver
 	reg     *registry
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
@@ -117,6 +118,7 @@ func New(cfg Config) (*Gateway, error) {
 		released: make(chan finished, 1024),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
+	g.archive = &archiver{g: g, todo: map[string]toArchive{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
@@ -173,12 +175,15 @@ func (g *Gateway) Start(ctx context.Context) error {
 	putJob := func(e jetstream.KeyValueEntry) {
 		s, ok := summarize(e.Value())
 		if !ok {
-			g.disk.Advance(e.Revision(), 0)
+			g.disk.Advance(e.Revision(), 0, 0)
 			return
 		}
 		g.indexed.Add(1)
 		turnedFinal, prev := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
 		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Prev: prev, Updated: e.Created(), StoreRev: e.Revision()})
+		if s.Status.Terminal() {
+			g.archive.note(s.ID, e.Value(), e.Revision())
+		}
 		if !turnedFinal {
 			return
 		}
@@ -190,6 +195,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 	}
 	delJob := func(e jetstream.KeyValueEntry) {
+		if g.disk.Final(wctx, e.Key()) {
+			// A finished job left the store for the history: archived.
+			g.disk.Advance(e.Revision(), 0, 0)
+			return
+		}
 		g.indexed.Add(1)
 		g.jobs.remove(e.Key())
 		g.disk.Put(jobindex.Change{ID: e.Key(), StoreRev: e.Revision()})
@@ -218,12 +228,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
 		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.disk.Has(wctx, m.ID))) {
-			g.disk.Advance(0, m.Seq)
+			g.disk.Advance(0, m.Seq, 0)
 			return
 		}
 		s, ok := summarize(m.Data)
 		if !ok {
-			g.disk.Advance(0, m.Seq)
+			g.disk.Advance(0, m.Seq, 0)
 			return
 		}
 		g.indexed.Add(1)
@@ -235,17 +245,25 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return err
 	}
 	g.queue = follower
-	g.loaded.Add(1)
-	g.wg.Add(4)
-	go func() {
-		defer g.wg.Done()
-		select {
-		case <-follower.CaughtUp:
-		case <-wctx.Done():
-		}
-		g.loaded.Done()
-		<-followed // stopped with the gateway
-	}()
+	historyCaughtUp, historyDone, err := g.followHistory(wctx, cur.History)
+	if err != nil {
+		g.Stop()
+		return err
+	}
+	g.loaded.Add(2)
+	g.wg.Add(6)
+	for _, f := range []struct{ caughtUp, done <-chan struct{} }{{follower.CaughtUp, followed}, {historyCaughtUp, historyDone}} {
+		go func() {
+			defer g.wg.Done()
+			select {
+			case <-f.caughtUp:
+			case <-wctx.Done():
+			}
+			g.loaded.Done()
+			<-f.done // stopped with the gateway
+		}()
+	}
+	go g.archive.loop(wctx)
 	go g.pruneLoop(wctx)
 	go g.mutexLoop(wctx)
 	loaded := make(chan struct{})
@@ -263,6 +281,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 			g.log.Info("job index built", "path", g.disk.Path())
 		}
 		g.owedCallbacks(wctx)
+		g.archive.sweep(wctx)
 		close(g.ready)
 	}()
 	known := make(chan struct{})

@@ -46,13 +46,19 @@ func writeRecord(w http.ResponseWriter, status int, rec record) {
 	_, _ = w.Write([]byte{'\n'})
 }
 
-// record returns the JSON of job id and its store revision: from the store,
-// or, for a job only its queue message holds yet, from that message, with
-// revision 0. It returns ENOTFOUND for a job that is in neither.
+// record returns the JSON of job id and its store revision: from the store;
+// for a finished job archived, from the history, with revision 0; or, for
+// a job only its queue message holds yet, from that message, with
+// revision 0. It returns ENOTFOUND for a job that is in none of them.
 func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error) {
 	data, rev, err := g.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		return data, rev, err
+	}
+	if at := g.disk.ArchivedAt(ctx, id); at > 0 {
+		// Finished, and moved to the history (see archive.go).
+		data, err := g.b.ArchivedRecord(ctx, id, at)
+		return data, 0, err
 	}
 	seq := g.jobs.queuedSeq(id)
 	if seq == 0 && justMade(id, time.Now()) && g.catchUp(ctx) {

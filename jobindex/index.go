@@ -40,7 +40,7 @@ const FileName = "jobs.db"
 
 // schemaVersion changes when the layout of the database does; an index of
 // another version is rebuilt.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // FlushEveryDefault is how often queued changes are committed by default.
 const FlushEveryDefault = 50 * time.Millisecond
@@ -61,6 +61,8 @@ type Cursor struct {
 	Store uint64
 	// Queue is the sequence of the last queue message applied.
 	Queue uint64
+	// History is the sequence of the last history message applied.
+	History uint64
 	// Origin identifies the broker streams the revisions are of (see
 	// broker.Origin): an index of other streams is of no use.
 	Origin string
@@ -212,7 +214,9 @@ func (x *Index) open() error {
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
 	// summary is the job's JobSummary JSON, served as it is; seq is the
-	// queue message that alone holds a job its store does not have yet.
+	// queue message that alone holds a job its store does not have yet;
+	// archived is the history message that holds a finished job's record
+	// once it left the store.
 	`CREATE TABLE IF NOT EXISTS jobs (
 		id TEXT PRIMARY KEY,
 		algorithm TEXT NOT NULL,
@@ -221,6 +225,7 @@ var schema = []string{
 		updated INTEGER NOT NULL,
 		seq INTEGER NOT NULL,
 		owes INTEGER NOT NULL,
+		archived INTEGER NOT NULL,
 		summary BLOB NOT NULL
 	) WITHOUT ROWID`,
 	// owes marks the final jobs whose completion callback is not
@@ -267,6 +272,8 @@ func (x *Index) readCursor() (Cursor, error) {
 			fmt.Sscan(v, &c.Store)
 		case "queue":
 			fmt.Sscan(v, &c.Queue)
+		case "history":
+			fmt.Sscan(v, &c.History)
 		case "origin":
 			c.Origin = v
 		}

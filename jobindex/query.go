@@ -228,6 +228,26 @@ func (x *Index) Final(ctx context.Context, id string) bool {
 	return conveyor.Status(st).Terminal()
 }
 
+// ArchivedAt returns the history message that holds the record of job
+// id, or 0 when the index knows of none (the job is in the store, or
+// unknown).
+func (x *Index) ArchivedAt(ctx context.Context, id string) uint64 {
+	x.mu.Lock()
+	c, pending := x.pending[id]
+	if !pending {
+		c, pending = x.inflight[id]
+	}
+	x.mu.Unlock()
+	if pending && c.Archived > 0 {
+		return c.Archived
+	}
+	var seq int64
+	if x.r.QueryRowContext(ctx, `SELECT archived FROM jobs WHERE id = ?`, id).Scan(&seq) != nil {
+		return 0
+	}
+	return uint64(seq)
+}
+
 // Owed returns the ids of the final jobs whose completion callback is not
 // delivered yet, as of the last commit.
 func (x *Index) Owed(ctx context.Context) ([]string, error) {

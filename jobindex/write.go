@@ -33,10 +33,13 @@ type Change struct {
 	// it, or will once the changes put before this one are committed: the
 	// caller knows it, which spares the commit a read. Empty: unknown.
 	Prev conveyor.Status
-	// StoreRev and QueueSeq, when not 0, are the position in the broker's
-	// feeds this change was read at: the cursor moves to them once it is
-	// committed.
-	StoreRev, QueueSeq uint64
+	// Archived, when not 0, is the history message that holds the job's
+	// final record, which has left the store.
+	Archived uint64
+	// StoreRev, QueueSeq and HistorySeq, when not 0, are the position in
+	// the broker's feeds this change was read at: the cursor moves to
+	// them once it is committed.
+	StoreRev, QueueSeq, HistorySeq uint64
 
 	// added marks a change that follows the first version of a job, still
 	// queued: the index has no version of it.
@@ -65,10 +68,12 @@ func (x *Index) Put(c Change) {
 		// What the index holds is what it held before the change queued:
 		// nothing, when that was the job's first version.
 		c.Prev, c.added = have.Prev, have.First || have.added
+		c.Archived = max(c.Archived, have.Archived)
 		x.pending[c.ID] = c
 	}
 	x.cur.Store = max(x.cur.Store, c.StoreRev)
 	x.cur.Queue = max(x.cur.Queue, c.QueueSeq)
+	x.cur.History = max(x.cur.History, c.HistorySeq)
 	x.putGen++
 	if len(x.pending) >= maxPending/4 {
 		x.kickLocked()
@@ -77,11 +82,12 @@ func (x *Index) Put(c Change) {
 
 // Advance moves the cursor without a change: a feed position whose message
 // changed no job.
-func (x *Index) Advance(storeRev, queueSeq uint64) {
+func (x *Index) Advance(storeRev, queueSeq, historySeq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.cur.Store = max(x.cur.Store, storeRev)
 	x.cur.Queue = max(x.cur.Queue, queueSeq)
+	x.cur.History = max(x.cur.History, historySeq)
 	x.putGen++
 }
 
@@ -190,7 +196,7 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		return err
 	}
 	defer get.Close()
-	const columns = `(id, algorithm, status, tenant, updated, seq, owes, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	const columns = `(id, algorithm, status, tenant, updated, seq, owes, archived, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insert, err := tx.Prepare(`INSERT INTO jobs ` + columns + ` ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return err
@@ -198,11 +204,17 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 	defer insert.Close()
 	put, err := tx.Prepare(`INSERT INTO jobs ` + columns + `
 		ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, status = excluded.status, tenant = excluded.tenant,
-		updated = excluded.updated, seq = excluded.seq, owes = excluded.owes, summary = excluded.summary`)
+		updated = excluded.updated, seq = excluded.seq, owes = excluded.owes, archived = max(archived, excluded.archived),
+		summary = excluded.summary`)
 	if err != nil {
 		return err
 	}
 	defer put.Close()
+	archive, err := tx.Prepare(`UPDATE jobs SET archived = ? WHERE id = ? AND status = ?`)
+	if err != nil {
+		return err
+	}
+	defer archive.Close()
 	label, err := tx.Prepare(`INSERT OR IGNORE INTO labels (key, value, id) VALUES (?, ?, ?)`)
 	if err != nil {
 		return err
@@ -210,6 +222,16 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 	defer label.Close()
 	counts := map[countKey]int{}
 	for id, c := range batch {
+		if c.Archived > 0 && c.Prev == "" && !c.added && !c.First {
+			// The record the index has, archived: only where it now is.
+			res, err := archive.Exec(int64(c.Archived), id, string(c.Status))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				continue
+			}
+		}
 		// What the index holds of the job: known to the caller, or read.
 		var old row
 		exists := c.Prev != ""
@@ -241,7 +263,7 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		if err != nil {
 			return err
 		}
-		args := []any{id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), summary}
+		args := []any{id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), int64(c.Archived), summary}
 		inserted := !exists
 		if c.First {
 			// Only if the index has no version of the job yet.
@@ -270,7 +292,8 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 	if err := addCounts(tx, counts); err != nil {
 		return err
 	}
-	for k, v := range map[string]string{"store": strconv.FormatUint(cur.Store, 10), "queue": strconv.FormatUint(cur.Queue, 10), "origin": cur.Origin} {
+	for k, v := range map[string]string{"store": strconv.FormatUint(cur.Store, 10), "queue": strconv.FormatUint(cur.Queue, 10),
+		"history": strconv.FormatUint(cur.History, 10), "origin": cur.Origin} {
 		if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 			return err
 		}

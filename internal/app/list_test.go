@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
@@ -185,6 +186,20 @@ func TestIndexResumes(t *testing.T) {
 	}
 	for _, j := range batch.Jobs {
 		s.wait(j.ID)
+	}
+	// Finished, the jobs leave the job store (and the memory JetStream
+	// keeps per key) for the history, and are read from there.
+	st, err := s.app.broker.JetStream().Stream(t.Context(), "KV_"+broker.JobsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the finished jobs to leave the job store", func() bool {
+		info, err := st.Info(t.Context())
+		return err == nil && info.State.NumSubjects == 0
+	})
+	var got conveyor.Job
+	if resp := s.do("GET", "/v1/jobs/"+batch.Jobs[0].ID, nil, &got); resp.StatusCode != 200 || got.Status != conveyor.StatusSucceeded || got.Output == nil {
+		t.Fatalf("an archived job: %d %+v", resp.StatusCode, got)
 	}
 	s.app.Stop()
 

@@ -1,0 +1,202 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor"
+)
+
+// Finished jobs leave the job store for the history stream, so that what
+// the broker holds in memory follows the live jobs, not the retained ones:
+// JetStream keeps an entry in memory for every subject of a stream, and
+// the job store has a subject per job, while the history stream has one
+// subject for every job. A record there is read by its sequence, which
+// the gateways' job indexes know (see Archive).
+
+const (
+	historySubject = "conveyor.history"
+	// jobHeader names the job a history message is the record of.
+	jobHeader = "Conveyor-Job"
+	// archivedMarkerTTL is how long the marker left in the job store by
+	// Archive lives: the store's watchers see the job leave it, then the
+	// subject is gone.
+	archivedMarkerTTL = 5 * time.Second
+)
+
+// Archivable reports whether the job of a final record may leave the job
+// store: not while it owes a completion callback (whose delivery writes
+// the record), nor while an idempotency key is bound to it (whose claim
+// checks that the job is still in the store).
+func Archivable(j *conveyor.Job) bool {
+	return j.Status.Terminal() && !j.Callback.Pending() && j.IdempotencyKey == ""
+}
+
+// ErrArchived is returned by Archive when the record has changed since
+// the revision given, or left the store already: there is nothing to do.
+var ErrArchived = errors.New("the job record changed or was archived already")
+
+// Archive moves the final record data of job id, at revision rev of the
+// job store, to the history stream, and returns its sequence there. It
+// appends first, then removes the record from the store (if it is still
+// at rev), so that a crash in between leaves the job in both, never in
+// neither; the append is deduplicated by job id for two minutes, so
+// several processes archiving the same job make one message. It returns
+// ErrArchived when the record moved on from rev, and EUNAVAILABLE when the
+// broker cannot be written.
+func (b *Broker) Archive(ctx context.Context, id string, data []byte, rev uint64) (uint64, error) {
+	m := nats.NewMsg(historySubject)
+	m.Data = data
+	m.Header.Set(jobHeader, id)
+	m.Header.Set(nats.MsgIdHdr, id)
+	ack, err := b.js.PublishMsg(ctx, m)
+	if err != nil {
+		return 0, unavailable("archive job", err)
+	}
+	// A purge of the job's subject that expires: no marker stays behind.
+	err = b.jobs.Purge(ctx, id, jetstream.LastRevision(rev), jetstream.PurgeTTL(archivedMarkerTTL))
+	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+		return ack.Sequence, ErrArchived
+	}
+	if err != nil {
+		return ack.Sequence, unavailable("archive job", err)
+	}
+	return ack.Sequence, nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// ArchivedRecord returns the record of job id that the history stream
+// holds at seq, or ENOTFOUND when it holds none there (expired).
+func (b *Broker) ArchivedRecord(ctx context.Context, id string, seq uint64) ([]byte, error) {
+	st, err := b.historyStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := st.GetMsg(ctx, seq)
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, unavailable("read history", err)
+	}
+	if err != nil || m.Header.Get(jobHeader) != id {
+		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", id)
+	}
+	return m.Data, nil
+}
+
+func (b *Broker) historyStream(ctx context.Context) (jetstream.Stream, error) {
+	if st := b.history.Load(); st != nil {
+		return *st, nil
+	}
+	st, err := b.js.Stream(ctx, HistoryStream)
+	if err != nil {
+		return nil, unavailable("read history", err)
+	}
+	b.history.Store(&st)
+	return st, nil
+}
+
+// Archived is a history message as FollowHistory hands it over.
+type Archived struct {
+	Seq  uint64
+	Time time.Time
+	ID   string
+	Data []byte
+}
+
+// FollowHistory calls fn with every history message after the one at
+// sequence after (0: from the first retained), in order, until ctx ends;
+// then it stops, and done is closed once fn has returned for the last
+// time. caughtUp is closed once the messages there were when it started
+// have been handed over. fn runs on one goroutine.
+func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archived)) (caughtUp, done <-chan struct{}, err error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{historySubject}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	c, err := b.js.OrderedConsumer(ctx, HistoryStream, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("follow the history: %w", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("follow the history: %w", err)
+	}
+	caught := make(chan struct{})
+	var once sync.Once
+	caughtFn := func() { once.Do(func() { close(caught) }) }
+	if info.NumPending == 0 {
+		caughtFn()
+	}
+	var mu sync.Mutex
+	stopping := false
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopping {
+			return
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data()})
+		if md.NumPending == 0 {
+			caughtFn()
+		}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("follow the history: %w", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-ctx.Done()
+		cc.Stop()
+		mu.Lock() // waits for fn, should it be running
+		stopping = true
+		mu.Unlock()
+	}()
+	return caught, stopped, nil
+}
+
+// allowMsgTTL lets the messages of stream carry their own TTL (Archive's
+// markers), for a stream made before it did.
+func (b *Broker) allowMsgTTL(ctx context.Context, stream string) error {
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowMsgTTL {
+		return nil
+	}
+	cfg.AllowMsgTTL = true
+	_, err = b.js.UpdateStream(ctx, cfg)
+	return err
+}
+
+// JobKeys calls fn with the id of every job the job store holds: the live
+// jobs, and finished ones not archived yet.
+func (b *Broker) JobKeys(ctx context.Context, fn func(id string)) error {
+	l, err := b.jobs.ListKeys(ctx)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return nil
+		}
+		return unavailable("list jobs", err)
+	}
+	defer l.Stop()
+	for k := range l.Keys() {
+		fn(k)
+	}
+	return nil
+}

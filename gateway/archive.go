@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/jobindex"
+)
+
+// The gateway archives the jobs it sees finish: their records leave the
+// job store for the broker's history stream (broker.Archive), so that the
+// broker's memory follows the live jobs, and the job index learns where
+// each record went, from the history stream, to read it there. Every
+// gateway archives every job it sees final; the broker makes one message
+// of it however many do. A gateway that starts archives the finished
+// jobs the store still holds (a gateway stopped before it archived them).
+
+// archiver archives jobs, one at a time, off the store's watch: noting a
+// job never waits.
+type archiver struct {
+	g    *Gateway
+	mu   sync.Mutex
+	todo map[string]toArchive
+	wake chan struct{}
+}
+
+type toArchive struct {
+	data []byte
+	rev  uint64
+}
+
+// archiveFields mark the records that need a closer look before they are
+// archived (see broker.Archivable).
+var (
+	idempotencyField = []byte(`"idempotency_key":"`)
+	pendingCallback  = []byte(`"callback":{`)
+)
+
+// note queues the final record data of job id at rev for archiving, if
+// it may leave the store.
+func (a *archiver) note(id string, data []byte, rev uint64) {
+	if bytes.Contains(data, idempotencyField) || bytes.Contains(data, pendingCallback) {
+		var j conveyor.Job
+		if json.Unmarshal(data, &j) != nil || !broker.Archivable(&j) {
+			return
+		}
+	}
+	a.mu.Lock()
+	a.todo[id] = toArchive{data, rev}
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (a *archiver) take() map[string]toArchive {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	todo := a.todo
+	a.todo = map[string]toArchive{}
+	return todo
+}
+
+// loop archives what is noted until ctx ends.
+func (a *archiver) loop(ctx context.Context) {
+	defer a.g.wg.Done()
+	try := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wake:
+		}
+		for id, t := range a.take() {
+			_, err := a.g.b.Archive(ctx, id, t.data, t.rev)
+			if err == nil || errors.Is(err, broker.ErrArchived) {
+				try = 0
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			// The broker fails: keep what is left for the next try.
+			a.mu.Lock()
+			if _, newer := a.todo[id]; !newer {
+				a.todo[id] = t
+			}
+			a.mu.Unlock()
+			a.g.log.Warn("archive finished jobs", "err", err)
+			select {
+			case <-time.After(loopBackoff.Delay(try)):
+			case <-ctx.Done():
+				return
+			}
+			try++
+			select {
+			case a.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// sweep archives the finished jobs the store still holds, which a gateway
+// stopped before it archived. The store holds the live jobs and those: a
+// read of each that this gateway does not know as live.
+func (a *archiver) sweep(ctx context.Context) {
+	var ids []string
+	err := a.g.b.JobKeys(ctx, func(id string) {
+		if !a.g.jobs.has(id) {
+			ids = append(ids, id)
+		}
+	})
+	if err != nil {
+		a.g.log.Warn("list the jobs in the store", "err", err)
+		return
+	}
+	for _, id := range ids {
+		data, rev, err := a.g.b.GetJobRecord(ctx, id)
+		if err != nil {
+			continue
+		}
+		if s, ok := summarize(data); ok && s.Status.Terminal() {
+			a.note(id, data, rev)
+		}
+	}
+}
+
+// followHistory feeds the gateway's views from the history stream: where
+// each finished job's record now is.
+func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, done <-chan struct{}, err error) {
+	return g.b.FollowHistory(ctx, after, func(m broker.Archived) {
+		s, ok := summarize(m.Data)
+		if !ok || s.ID != m.ID {
+			g.disk.Advance(0, 0, m.Seq)
+			return
+		}
+		g.indexed.Add(1)
+		_, prev := g.jobs.putFrom(s, m.Data, 0, m.Time, 0)
+		g.disk.Put(jobindex.Change{ID: s.ID, Record: m.Data, Status: s.Status, Prev: prev, Updated: m.Time, Archived: m.Seq, HistorySeq: m.Seq})
+	})
+}
