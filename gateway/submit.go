@@ -46,6 +46,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if err := checkQueryUTF8(q); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	req := conveyor.SubmitRequest{
 		Algorithm:      r.PathValue("name"),
 		Input:          bytes.TrimSpace(body),
@@ -55,6 +59,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		CallbackURL:    q.Get("callback_url"),
 	}
 	if err := checkDepth(req.Input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if err := checkUTF8(req.Input); err != nil {
 		g.writeError(w, r, err)
 		return
 	}
@@ -305,9 +313,12 @@ func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) erro
 }
 
 // decodeBytes is decodeJSON of data, refused first if it nests deeper
-// than maxJSONDepth.
+// than maxJSONDepth or has a string that is not valid UTF-8.
 func decodeBytes(data []byte, v any) error {
 	if err := checkDepth(data); err != nil {
+		return err
+	}
+	if err := checkUTF8(data); err != nil {
 		return err
 	}
 	return decodeJSON(bytes.NewReader(data), v)
