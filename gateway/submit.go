@@ -251,7 +251,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 	}
 	if j.IdempotencyKey != "" {
 		digest := requestDigest(j)
-		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.IdempotencyKey, j.ID, digest)
+		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.Tenant, j.IdempotencyKey, j.ID, digest)
 		if err != nil || !claimed {
 			_ = g.b.DeleteJob(ctx, j.ID)
 		}
