@@ -22,7 +22,7 @@ func TestInvalidUTF8(t *testing.T) {
 		{"submit, a label", "POST", "/v1/jobs", "{\"algorithm\":\"wordcount\",\"input\":{\"text\":\"a\"},\"labels\":{\"team\":\"caf\xe9\"}}", "/labels/team"},
 		{"submit, the idempotency key", "POST", "/v1/jobs", "{\"algorithm\":\"wordcount\",\"input\":{\"text\":\"a\"},\"idempotency_key\":\"k\xc3\"}", "/idempotency_key"},
 		{"input alone", "POST", "/v1/algorithms/wordcount/jobs", "{\"text\":\"ok \xc3\x28\"}", "/text"},
-		{"batch", "POST", "/v1/jobs/batch", "{\"jobs\":[{\"algorithm\":\"is_prime\",\"input\":{\"n\":7}},{\"algorithm\":\"wordcount\",\"input\":{\"text\":[\"a\",\"\x80\"]}}]}", "/jobs/1/input/text/1"},
+		{"batch", "POST", "/v1/jobs/batch", "{\"jobs\":[{\"algorithm\":\"is_prime\",\"input\":{\"n\":7}},{\"algorithm\":\"wordcount\",\"input\":{\"text\":\"a\",\"extra\":[\"a\",\"\x80\"]}}]}", "/jobs/1/input/extra/1"},
 		{"synchronous call", "POST", "/v1/algorithms/wordcount/run", "{\"text\":\"\xed\xa0\x80\"}", "/text"},
 		{"synchronous call, query", "GET", "/v1/algorithms/wordcount/run?text=%FF", "", ""},
 		{"input alone, mutex in the query", "POST", "/v1/algorithms/wordcount/jobs?mutex=%FE", `{"text":"a"}`, ""},
