@@ -23,6 +23,8 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials without the right
 	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
 	ESLOW         = "too_slow"     // the client took too long to send its request
+	EMEDIATYPE    = "media_type"   // a request body of a type the endpoint does not take
+	EMISDIRECTED  = "misdirected"  // a request for a host this server does not answer for
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -166,7 +166,7 @@ func (b *Broker) create(ctx context.Context) error {
 		desc string
 	}{
 		{&b.jobs, JobsBucket, cfg.Retention, "Conveyor job records, key = job id"},
-		{&b.idem, IdempotencyBucket, cfg.Retention, "Conveyor idempotency keys, key = sha256 of the client's key"},
+		{&b.idem, IdempotencyBucket, cfg.Retention, "Conveyor idempotency keys, key = sha256 of the tenant and the client's key"},
 		{&b.algs, AlgorithmsBucket, 0, "Conveyor algorithms as runners announce them, key = name"},
 		{&b.runs, RunnersBucket, 3 * cfg.Heartbeat, "Conveyor live runners, key = runner id"},
 		{&b.mutexes, MutexBucket, cfg.Retention, "Conveyor mutex keys in use: holder and line, key = MutexID"},

@@ -20,14 +20,26 @@ type idemRecord struct {
 	Request string `json:"request"`
 }
 
-// ClaimIdempotencyKey binds key to jobID for a request with digest
+// idempotencyID is the bucket key of a tenant's idempotency key: keys are
+// client strings, bucket keys a restricted alphabet. Each tenant has keys
+// of its own, as with mutex keys (MutexID); the default tenant's keep the
+// form they had before tenants, so keys bound then still hold.
+func idempotencyID(tenant, key string) string {
+	if tenant != "" {
+		key = tenant + "\x00" + key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// ClaimIdempotencyKey binds tenant's key to jobID for a request with digest
 // request. If the key is already bound it returns the bound job id and the
 // digest of the request that bound it, and claimed false; the caller decides
 // between "same request, same job" and ECONFLICT. A key bound to a job that
-// no longer exists (its submit failed midway) is rebound.
-func (b *Broker) ClaimIdempotencyKey(ctx context.Context, key, jobID, request string) (boundJob, boundRequest string, claimed bool, err error) {
-	sum := sha256.Sum256([]byte(key))
-	k := hex.EncodeToString(sum[:])
+// no longer exists (its submit failed midway) is rebound. Tenants do not
+// share keys: the same key of another tenant is another key.
+func (b *Broker) ClaimIdempotencyKey(ctx context.Context, tenant, key, jobID, request string) (boundJob, boundRequest string, claimed bool, err error) {
+	k := idempotencyID(tenant, key)
 	data, _ := json.Marshal(idemRecord{JobID: jobID, Request: request})
 	for range maxCASRetries {
 		// Retried through a failover; a retry may find the key its own

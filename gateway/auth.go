@@ -56,8 +56,8 @@ func (g *Gateway) need(scope string, h http.HandlerFunc) http.HandlerFunc {
 // authenticate returns the token the request bears, or nil. Every
 // configured token is compared, in constant time, whatever matches.
 func (g *Gateway) authenticate(r *http.Request) *Token {
-	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || secret == "" {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
 		return nil
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -68,6 +68,18 @@ func (g *Gateway) authenticate(r *http.Request) *Token {
 		}
 	}
 	return found
+}
+
+// bearer returns the credentials of an Authorization header of the Bearer
+// scheme, which, as every HTTP auth scheme, is case-insensitive (RFC 9110
+// section 11.1): "bearer x" is as good as "Bearer x".
+func bearer(header string) (string, bool) {
+	scheme, secret, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	secret = strings.TrimLeft(secret, " ")
+	return secret, secret != ""
 }
 
 // tenantOf returns the tenant whose jobs the request may see, and all when

@@ -17,7 +17,9 @@ import (
 // request, and their writes in flight together, instead of a round trip
 // each. Every job is checked first, and one that would be refused alone
 // refuses the whole batch, naming it ("jobs[3]: …", schema violations at
-// /jobs/3/input/…), with nothing stored. Then all are queued, and the
+// /jobs/3/input/…), with nothing stored; so does an idempotency key used
+// before by a different request (409), found before any job is queued, so
+// that no job of a refused batch ever runs. Then all are queued, and the
 // answer is 202 with the jobs in the order given; a job whose idempotency
 // key was used before by the same request is that earlier job. Should the
 // broker not take the whole batch, the jobs it took are taken back and the
@@ -112,23 +114,30 @@ func inBatch(i int, err error) error {
 }
 
 // storeMany queues the jobs of a batch and returns their records, in
-// order. Jobs with neither mutex nor idempotency key — the common case —
-// are queued together, each held by its message alone (see store); the
-// others go through store one by one. On an error, the jobs queued so far
-// are taken back.
+// order. It decides first and queues after: every job with a mutex or an
+// idempotency key is claimed (stored, its key bound or found bound) before
+// any job of the batch is queued or joins a mutex line, so a refusal — a
+// key bound to another request — leaves nothing that could run, and the
+// claims made so far are undone. Then jobs with neither key, the common
+// case, are queued together, each held by its message alone (see store),
+// and the claimed ones one by one. Should the broker fail midway (503),
+// what was queued is taken back; a job a runner took in that moment may
+// have started.
 func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record, error) {
 	ctx = context.WithoutCancel(ctx) // as in store: no half-done batch
 	recs := make([]record, len(jobs))
 	var plain []broker.Stored
 	var at []int // index in jobs of each of plain
+	var claimed []broker.Stored
 	var undo []uint64
 	var undoJobs []string
-	var counted []string // the algorithm of each new job stored one by one
 	fail := func(err error) ([]record, error) {
 		for _, seq := range undo {
 			_ = g.b.DeleteQueued(ctx, seq)
 		}
 		for _, id := range undoJobs {
+			// A runner drops a message with no record, and the mutex
+			// keeper passes on a key whose holder is gone.
 			g.undo(ctx, id)
 		}
 		return nil, err
@@ -141,16 +150,13 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 				continue
 			}
 		}
-		rec, existed, err := g.store(ctx, j)
+		stored, rec, existed, err := g.claim(ctx, j)
 		if err != nil {
 			return fail(err)
 		}
 		if !existed {
-			// Should the batch fail, its record is deleted: a runner
-			// drops a message with no record, and the mutex keeper
-			// passes on a key whose holder is gone.
 			undoJobs = append(undoJobs, j.ID)
-			counted = append(counted, j.Algorithm)
+			claimed = append(claimed, stored)
 		}
 		recs[i] = rec
 	}
@@ -163,14 +169,21 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	if err != nil {
 		return fail(err)
 	}
+	for _, s := range claimed {
+		if err := g.enqueueClaimed(ctx, s); err != nil {
+			return fail(err)
+		}
+	}
 	now := time.Now()
 	for k, s := range plain {
 		g.indexSubmitted(s.Job, s.Data(), now, seqs[k])
 		recs[at[k]] = record{data: s.Data(), id: s.Job.ID, status: s.Job.Status, tenant: s.Job.Tenant}
-		counted = append(counted, s.Job.Algorithm)
 	}
-	for _, name := range counted {
-		g.cfg.Metrics.Submitted.WithLabelValues(name).Inc()
+	for _, s := range plain {
+		g.cfg.Metrics.Submitted.WithLabelValues(s.Job.Algorithm).Inc()
+	}
+	for _, s := range claimed {
+		g.cfg.Metrics.Submitted.WithLabelValues(s.Job.Algorithm).Inc()
 	}
 	return recs, nil
 }

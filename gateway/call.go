@@ -47,12 +47,18 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	var input []byte
 	if r.Method == http.MethodGet {
-		input, err = alg.query.input(r.URL.Query())
+		q := r.URL.Query()
+		if err = checkQueryUTF8(q); err == nil {
+			input, err = alg.query.input(q)
+		}
 	} else {
 		input, err = g.readBody(w, r)
 		input = bytes.TrimSpace(input)
 		if err == nil {
 			err = checkDepth(input)
+		}
+		if err == nil {
+			err = checkUTF8(input)
 		}
 	}
 	if err != nil {

@@ -45,8 +45,13 @@ type Config struct {
 	Ready  map[string]func(context.Context) error
 	Logger *slog.Logger
 	// Tokens, when any, are required of every request but health checks,
-	// each with the scope its endpoint needs.
+	// each with the scope its endpoint needs. Without them only requests
+	// addressed to a loopback host are served (see refuseBrowserAttacks).
 	Tokens []Token
+	// IPHosts, for an API without tokens served beyond loopback
+	// (--insecure), also accepts requests addressed to any IP address,
+	// as its clients name it; host names but localhost stay refused.
+	IPHosts bool
 	// Metrics receives the gateway's metrics and is served at /metrics.
 	// Default: a registry of the gateway's own.
 	Metrics *metrics.Metrics

@@ -75,7 +75,8 @@ func problems(codes ...string) obj {
 	text := map[string]string{
 		"400": "Malformed request, or input that does not match the schema (each violation with its JSON pointer)",
 		"404": "No such job or algorithm", "409": "Conflict (idempotency key reused, job already final)",
-		"413": "Request body over the limit", "422": "The algorithm failed", "429": "Queue full (see Retry-After)",
+		"413": "Request body over the limit", "415": "A request body not sent as Content-Type: application/json",
+		"422": "The algorithm failed", "429": "Queue full (see Retry-After)",
 		"503": "No runner, or the broker is unavailable", "504": "No answer within the timeout",
 	}
 	out := obj{}
@@ -108,7 +109,7 @@ func (g *Gateway) openAPI() obj {
 		return merge(obj{
 			"200": answer("The job (finished, when ?wait= was given and it finished in time)", ref("Job")),
 			"202": answer("Accepted: the job is stored and queued", ref("Job")),
-		}, problems(append([]string{"400", "404", "409", "413", "429", "503"}, extra...)...))
+		}, problems(append([]string{"400", "404", "409", "413", "415", "429", "503"}, extra...)...))
 	}
 	paths := obj{
 		"/v1/jobs": obj{
@@ -127,7 +128,7 @@ func (g *Gateway) openAPI() obj {
 		"/v1/jobs/batch": obj{"post": obj{"operationId": "submitJobs", "summary": "Submit many jobs at once, accepted whole or not at all", "tags": []string{"jobs"},
 			"parameters": []obj{traceParam}, "requestBody": merge(jsonBody(ref("BatchRequest")), obj{"required": true}),
 			"responses": merge(obj{"202": answer("Accepted: every job is queued; the jobs in the order given", ref("JobList"))},
-				problems("400", "404", "409", "413", "429", "503"))}},
+				problems("400", "404", "409", "413", "415", "429", "503"))}},
 		"/v1/jobs/{id}": obj{"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
 			"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))}},
 		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},
@@ -172,7 +173,7 @@ func (g *Gateway) openAPI() obj {
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
 			"parameters":  []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
 			"requestBody": merge(jsonBody(in), obj{"required": true}),
-			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "422", "503", "504"))}}
+			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "415", "422", "503", "504"))}}
 	}
 	return obj{
 		"openapi": "3.1.0",

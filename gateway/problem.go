@@ -24,6 +24,8 @@ var statusOf = map[string]int{
 	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
 	conveyor.EFORBIDDEN:    http.StatusForbidden,
 	conveyor.EINTERNAL:     http.StatusInternalServerError,
+	conveyor.EMEDIATYPE:    http.StatusUnsupportedMediaType,
+	conveyor.EMISDIRECTED:  http.StatusMisdirectedRequest,
 }
 
 // retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.

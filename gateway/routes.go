@@ -34,5 +34,5 @@ func (g *Gateway) routes() {
 	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })
 	m.HandleFunc("/", g.notFound)
-	g.handler = g.instrument(m)
+	g.handler = g.instrument(g.refuseBrowserAttacks(m))
 }

@@ -46,6 +46,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if err := checkQueryUTF8(q); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	req := conveyor.SubmitRequest{
 		Algorithm:      r.PathValue("name"),
 		Input:          bytes.TrimSpace(body),
@@ -55,6 +59,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		CallbackURL:    q.Get("callback_url"),
 	}
 	if err := checkDepth(req.Input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	if err := checkUTF8(req.Input); err != nil {
 		g.writeError(w, r, err)
 		return
 	}
@@ -235,38 +243,58 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 			return record{data: unstored.Data(), id: j.ID, status: j.Status}, false, nil
 		}
 	}
-	// A job waiting for its mutex key is on no queue, and an idempotency
-	// key is bound to a stored job: these are stored first.
-	stored, err := g.b.CreateJob(ctx, j)
-	if err != nil {
+	stored, rec, existed, err := g.claim(ctx, j)
+	if err != nil || existed {
+		return rec, existed, err
+	}
+	if err := g.enqueueClaimed(ctx, stored); err != nil {
+		g.undo(ctx, j.ID)
 		return record{}, false, err
+	}
+	return rec, false, nil
+}
+
+// claim stores the record of a job with a mutex or an idempotency key and
+// binds its idempotency key, but queues nothing: a job waiting for its
+// mutex key is on no queue, and an idempotency key is bound to a stored
+// job, so these are stored first. When the key is already bound to an
+// equal request it returns that job's record, with existed true, and
+// stores nothing; bound to a different request, ECONFLICT, and the record
+// is removed again. A claimed job runs only once enqueueClaimed queues
+// it; until then, deleting its record undoes the claim (the next claim
+// of its key binds the key anew).
+func (g *Gateway) claim(ctx context.Context, j *conveyor.Job) (stored broker.Stored, rec record, existed bool, err error) {
+	stored, err = g.b.CreateJob(ctx, j)
+	if err != nil {
+		return broker.Stored{}, record{}, false, err
 	}
 	if j.IdempotencyKey != "" {
 		digest := requestDigest(j)
-		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.IdempotencyKey, j.ID, digest)
+		bound, boundDigest, claimed, err := g.b.ClaimIdempotencyKey(ctx, j.Tenant, j.IdempotencyKey, j.ID, digest)
 		if err != nil || !claimed {
 			g.undo(ctx, j.ID)
 		}
 		if err != nil {
-			return record{}, false, err
+			return broker.Stored{}, record{}, false, err
 		}
 		if !claimed {
 			if boundDigest != digest {
-				return record{}, false, conveyor.Errorf(conveyor.ECONFLICT, "idempotency key %q was used for a different request (job %s)", j.IdempotencyKey, bound)
+				return broker.Stored{}, record{}, false, conveyor.Errorf(conveyor.ECONFLICT, "idempotency key %q was used for a different request (job %s)", j.IdempotencyKey, bound)
 			}
 			rec, err := g.read(ctx, bound)
-			return rec, err == nil, err
+			return broker.Stored{}, rec, err == nil, err
 		}
 	}
-	enqueue := g.b.Enqueue
-	if j.Mutex != "" {
-		enqueue = g.b.JoinMutex // queued now if the key is free, else in its turn
+	return stored, record{data: stored.Data(), id: j.ID, status: j.Status}, false, nil
+}
+
+// enqueueClaimed puts a claimed job on the queue — or, with a mutex key,
+// in the line of its key: queued now if the key is free, else in its turn.
+func (g *Gateway) enqueueClaimed(ctx context.Context, s broker.Stored) error {
+	if s.Job.Mutex != "" {
+		return g.b.JoinMutex(ctx, s)
 	}
-	if err := enqueue(ctx, stored); err != nil {
-		g.undo(ctx, j.ID)
-		return record{}, false, err
-	}
-	return record{data: stored.Data(), id: j.ID, status: j.Status}, false, nil
+	return g.b.Enqueue(ctx, s)
 }
 
 // requestDigest identifies what a submit asked for, to tell a retry of the
@@ -305,9 +333,12 @@ func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) erro
 }
 
 // decodeBytes is decodeJSON of data, refused first if it nests deeper
-// than maxJSONDepth.
+// than maxJSONDepth or has a string that is not valid UTF-8.
 func decodeBytes(data []byte, v any) error {
 	if err := checkDepth(data); err != nil {
+		return err
+	}
+	if err := checkUTF8(data); err != nil {
 		return err
 	}
 	return decodeJSON(bytes.NewReader(data), v)

@@ -326,6 +326,7 @@ func call(method, path string, body []byte, want int, out any) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

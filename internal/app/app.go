@@ -136,7 +136,7 @@ func (a *App) start(ctx context.Context) (err error) {
 		if a.gateway, err = gateway.New(gateway.Config{
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
-			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IndexDir: filepath.Join(cfg.DataDir, "index"),
+			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 		}); err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ func TestAuth(t *testing.T) {
 	call := func(token, method, path, body string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -91,6 +92,7 @@ func TestTenants(t *testing.T) {
 	call := func(token, method, path, body string, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := httpClient.Do(req)
 		if err != nil {
@@ -153,6 +155,7 @@ func TestTokensNeverLogged(t *testing.T) {
 		}
 		req, _ := http.NewRequest("POST", base+"/v1/jobs", strings.NewReader(`{"algorithm":"wordcount","input":{"text":"a b","fail":true}}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -91,6 +91,9 @@ auth:
 		if r.token != "" {
 			req.Header.Set("Authorization", "Bearer "+r.token)
 		}
+		if r.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		if r.header != "" {
 			req.Header.Set("X-Big", r.header)
 		}
@@ -123,7 +126,7 @@ auth:
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-		if _, err := io.WriteString(c, "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good-token\r\nContent-Length: 1000\r\n\r\n{\"alg"); err != nil {
+		if _, err := io.WriteString(c, "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good-token\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"alg"); err != nil {
 			t.Fatal(err)
 		}
 		stalled = append(stalled, c)

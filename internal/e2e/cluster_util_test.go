@@ -129,6 +129,9 @@ func (s *submitter) do(ctx context.Context, method, path, body string) (int, []b
 		if err != nil {
 			return 0, nil, err
 		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := httpClient.Do(req)
 		if err == nil {
 			data, rerr := io.ReadAll(resp.Body)

@@ -180,6 +180,9 @@ func (p *proc) call(method, path, body string, out any) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err
