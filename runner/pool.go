@@ -37,6 +37,7 @@ type pool struct {
 	alg     conveyor.Algorithm
 	handler Handler
 	size    int
+	entry   int // index of the config entry that serves alg
 	grace   time.Duration
 	// queues pull from the algorithm's consumers, one per priority, by rank.
 	queues [ranks]*broker.Puller
