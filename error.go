@@ -23,6 +23,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials without the right
 	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
 	ESLOW         = "too_slow"     // the client took too long to send its request
+	EBADGATEWAY   = "bad_gateway"  // the service an algorithm forwards to could not be reached
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

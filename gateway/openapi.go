@@ -76,6 +76,7 @@ func problems(codes ...string) obj {
 		"400": "Malformed request, or input that does not match the schema (each violation with its JSON pointer)",
 		"404": "No such job or algorithm", "409": "Conflict (idempotency key reused, job already final)",
 		"413": "Request body over the limit", "422": "The algorithm failed", "429": "Queue full (see Retry-After)",
+		"502": "The service the algorithm forwards to could not be reached",
 		"503": "No runner, or the broker is unavailable", "504": "No answer within the timeout",
 	}
 	out := obj{}
@@ -172,7 +173,7 @@ func (g *Gateway) openAPI() obj {
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
 			"parameters":  []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
 			"requestBody": merge(jsonBody(in), obj{"required": true}),
-			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "422", "503", "504"))}}
+			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "422", "502", "503", "504"))}}
 	}
 	return obj{
 		"openapi": "3.1.0",

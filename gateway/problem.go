@@ -24,6 +24,7 @@ var statusOf = map[string]int{
 	conveyor.EUNAUTHORIZED: http.StatusUnauthorized,
 	conveyor.EFORBIDDEN:    http.StatusForbidden,
 	conveyor.EINTERNAL:     http.StatusInternalServerError,
+	conveyor.EBADGATEWAY:   http.StatusBadGateway,
 }
 
 // retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.
