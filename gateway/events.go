@@ -13,8 +13,10 @@ import (
 )
 
 // keepAlive is how often an idle event stream gets a comment line, so
-// proxies and clients keep the connection.
-const keepAlive = 15 * time.Second
+// proxies and clients keep the connection: well under the idle timeouts
+// proxies commonly have (30 s and up), and under a client's that counts
+// a stream as dead after a few missed ones (the Python client's 60 s).
+const keepAlive = 10 * time.Second
 
 // handleEvents is GET /v1/jobs/{id}/events: the job as Server-Sent Events.
 //
