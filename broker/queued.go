@@ -70,13 +70,12 @@ type QueuedMsg struct {
 // in order, until ctx ends; then it stops, and done is closed once fn has
 // returned for the last time. fn runs on one goroutine.
 func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
-	c, err := b.js.OrderedConsumer(ctx, QueueStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"conveyor.queue.>"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
+	return b.FollowQueueAfter(ctx, 0, fn)
+}
+
+// followQueue hands the messages of the ordered consumer c to fn (see
+// FollowQueue).
+func (b *Broker) followQueue(ctx context.Context, c jetstream.Consumer, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
 	info, err := c.Info(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("follow the queue: %w", err)
