@@ -98,7 +98,9 @@ func param(name, in, desc string, schema obj, required bool) obj {
 }
 
 var (
-	waitParam  = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	waitParam = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	// submitWait is ?wait= on a submit, which answers 103 first.
+	submitWait = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish; meanwhile a 103 Early Hints response gives the job's Location as soon as it is accepted", obj{"type": "string"}, false)
 	traceParam = param("traceparent", "header", "W3C trace context, stored on the job and passed to its work; an invalid value is ignored", obj{"type": "string"}, false)
 	idParam    = param("id", "path", "the job id", obj{"type": "string"}, true)
 )
@@ -114,7 +116,7 @@ func (g *Gateway) openAPI() obj {
 	paths := obj{
 		"/v1/jobs": obj{
 			"post": obj{"operationId": "submitJob", "summary": "Submit a job", "tags": []string{"jobs"},
-				"parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
+				"parameters": []obj{submitWait, traceParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
 				"responses": jobAnswers()},
 			"get": obj{"operationId": "listJobs", "summary": "List jobs, newest first", "tags": []string{"jobs"},
 				"parameters": []obj{
@@ -167,7 +169,7 @@ func (g *Gateway) openAPI() obj {
 		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
 			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
 		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
-			"description": desc, "tags": tag, "parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"description": desc, "tags": tag, "parameters": []obj{submitWait, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses": jobAnswers()}}
 		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
