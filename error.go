@@ -25,6 +25,7 @@ const (
 	ESLOW         = "too_slow"     // the client took too long to send its request
 	EMEDIATYPE    = "media_type"   // a request body of a type the endpoint does not take
 	EMISDIRECTED  = "misdirected"  // a request for a host this server does not answer for
+	EBADGATEWAY   = "bad_gateway"  // the service an algorithm forwards to could not be reached
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -63,6 +63,7 @@ const (
 	ErrorTypeCrashed     = "crashed"      // the process or runner died mid-attempt
 	ErrorTypeMaxAttempts = "max_attempts" // no attempts left (wraps the last error)
 	ErrorTypeInterrupted = "interrupted"  // the runner shut down mid-attempt
+	ErrorTypeUnreachable = "unreachable"  // the service an algorithm forwards to could not be reached
 )
 
 func (e *JobError) Error() string {

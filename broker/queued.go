@@ -66,22 +66,16 @@ type QueuedMsg struct {
 	Data []byte
 }
 
-// FollowQueue calls fn with every queue message after the one at sequence
-// after (0: from the first retained), in order, until ctx ends; then it
-// stops, and done is closed once fn has returned for the last time. fn
-// runs on one goroutine.
-func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"conveyor.queue.>"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	c, err := b.js.OrderedConsumer(ctx, QueueStream, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
+// FollowQueue calls fn with every queue message, from the first retained,
+// in order, until ctx ends; then it stops, and done is closed once fn has
+// returned for the last time. fn runs on one goroutine.
+func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
+	return b.FollowQueueAfter(ctx, 0, fn)
+}
+
+// followQueue hands the messages of the ordered consumer c to fn (see
+// FollowQueue).
+func (b *Broker) followQueue(ctx context.Context, c jetstream.Consumer, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
 	info, err := c.Info(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("follow the queue: %w", err)
@@ -166,22 +160,6 @@ func (b *Broker) queueStream(ctx context.Context) (jetstream.Stream, error) {
 	}
 	b.queue.Store(&st)
 	return st, nil
-}
-
-// Origin identifies the streams that hold the job store and the queue:
-// revisions and sequences of one origin mean nothing in another (a broker
-// whose data was wiped, or another cluster). It changes when either is
-// made anew.
-func (b *Broker) Origin(ctx context.Context) (string, error) {
-	var parts []string
-	for _, name := range []string{"KV_" + JobsBucket, QueueStream} {
-		st, err := b.js.Stream(ctx, name)
-		if err != nil {
-			return "", unavailable("read stream info", err)
-		}
-		parts = append(parts, name+"@"+st.CachedInfo().Created.UTC().Format(time.RFC3339Nano))
-	}
-	return strings.Join(parts, " "), nil
 }
 
 // DeleteQueued removes the queue message at seq, so that no runner gets

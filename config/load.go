@@ -18,7 +18,9 @@ const EnvPrefix = "CONVEYOR"
 // Load reads the YAML file at path ("" for none), applies CONVEYOR_*
 // environment variables from environ (as os.Environ returns them) over it,
 // fills defaults and validates the result. Unknown keys are errors, so a
-// typo never silently falls back to a default.
+// typo never silently falls back to a default: in the file, and in a
+// CONVEYOR_* variable that names no key and is none of OtherEnv or the
+// secrets the config names.
 func Load(path string, environ []string) (Config, error) {
 	if path == "" {
 		return finish(Config{Algorithms: []Algorithm{{Kind: "go"}}}, environ)
@@ -52,6 +54,9 @@ func finish(c Config, environ []string) (Config, error) {
 		}
 	}
 	if err := applyEnv(reflect.ValueOf(&c).Elem(), EnvPrefix, env); err != nil {
+		return Config{}, err
+	}
+	if err := checkEnv(&c, env); err != nil {
 		return Config{}, err
 	}
 	c.WithDefaults()

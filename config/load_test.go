@@ -151,3 +151,36 @@ broker: {cluster: "127.0.0.1:6222", routes: [nats://127.0.0.1:6223], cluster_tls
 		t.Errorf("broker: %+v", b)
 	}
 }
+
+// TestLoadUnknownEnv: a CONVEYOR_* variable that names no config key
+// stops the load with an error naming it, as a misspelled YAML key does;
+// the variables others read (the CLI, the SDK, jobs, tests) and the
+// secrets the config names are known.
+func TestLoadUnknownEnv(t *testing.T) {
+	_, err := Load("", []string{"CONVEYOR_HTTP_ADRR=127.0.0.1:18503"})
+	if err == nil || !strings.Contains(err.Error(), "CONVEYOR_HTTP_ADRR") || !strings.Contains(err.Error(), "did you mean CONVEYOR_HTTP_ADDR?") {
+		t.Fatalf("misspelled key: err = %v, want it to name CONVEYOR_HTTP_ADRR and suggest CONVEYOR_HTTP_ADDR", err)
+	}
+	_, err = Load("", []string{"CONVEYOR_NATS_TLS_CA=x", "CONVEYOR_WHATEVER=1", "CONVEYOR_HTTP_TLS_CRT=c"})
+	if err == nil || !strings.Contains(err.Error(), "CONVEYOR_HTTP_TLS_CRT (did you mean CONVEYOR_HTTP_TLS_CERT?), CONVEYOR_WHATEVER") {
+		t.Fatalf("two unknown: err = %v", err)
+	}
+
+	known := []string{
+		"CONVEYOR_SERVER=http://x", "CONVEYOR_TOKEN=t", "CONVEYOR_CACERT=ca.pem", "CONVEYOR_CONFIG=",
+		"CONVEYOR_INPUT=/tmp/in", "CONVEYOR_JOB_ID=1", "CONVEYOR_ALGORITHM=a", "CONVEYOR_ATTEMPT=1",
+		"CONVEYOR_DEADLINE=x", "CONVEYOR_TRACEPARENT=x", "CONVEYOR_TMPDIR=/tmp", "CONVEYOR_PROTOCOL=1",
+		"CONVEYOR_SCREENSHOTS=/tmp", "CONVEYOR_OAS31_SCHEMA=x",
+		"CONVEYOR_TOKEN_CI=secret", "CONVEYOR_HOOK_SECRET=s",
+		"CONVEYOR_HTTP=", "CONVEYOR_BROKER_CLUSTER_TLS_CA=", "CONVEYOR_LOGS_MAX_PER_JOB=2MiB", "OTHER_HTTP_ADRR=1",
+	}
+	yaml := "auth: {tokens: [{name: ci, token_env: CONVEYOR_TOKEN_CI, scopes: [read]}]}\n" +
+		"callbacks: {allow_hosts: [hooks.example.com], secret_env: CONVEYOR_HOOK_SECRET}\n"
+	if _, err := Load(write(t, yaml), known); err != nil {
+		t.Fatalf("known variables: %v", err)
+	}
+	// A token variable is known because the config names it.
+	if _, err := Load("", []string{"CONVEYOR_TOKEN_CI=secret"}); err == nil || !strings.Contains(err.Error(), "CONVEYOR_TOKEN_CI") {
+		t.Fatalf("a token variable no config names: err = %v", err)
+	}
+}

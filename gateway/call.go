@@ -23,7 +23,8 @@ const defaultCallTimeout = 30 * time.Second
 // string): the synchronous path. The input goes to one runner of the
 // algorithm as a core NATS request, through the same bounded pool as its
 // queued jobs; nothing is stored. 200 with the output; 400 for an input the
-// schema rejects; 422 when the algorithm fails; 503 when no runner serves
+// schema rejects; 422 when the algorithm fails; 502 when the service an
+// http algorithm forwards to cannot be reached; 503 when no runner serves
 // it; 504 past ?timeout= (default 30s).
 func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
@@ -147,8 +148,13 @@ func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout t
 		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
 	}
 	if je := broker.CallFailed(resp); je != nil {
-		if je.Type == conveyor.ErrorTypeTimeout {
+		switch je.Type {
+		case conveyor.ErrorTypeTimeout:
 			return nil, conveyor.Route{}, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
+		case conveyor.ErrorTypeUnreachable:
+			// Not the algorithm's failure, nor the caller's: its service
+			// is down.
+			return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EBADGATEWAY, Message: name + ": " + je.Message, Err: je}
 		}
 		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
 	}

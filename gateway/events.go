@@ -13,8 +13,10 @@ import (
 )
 
 // keepAlive is how often an idle event stream gets a comment line, so
-// proxies and clients keep the connection.
-const keepAlive = 15 * time.Second
+// proxies and clients keep the connection: well under the idle timeouts
+// proxies commonly have (30 s and up), and under a client's that counts
+// a stream as dead after a few missed ones (the Python client's 60 s).
+const keepAlive = 10 * time.Second
 
 // handleEvents is GET /v1/jobs/{id}/events: the job as Server-Sent Events.
 //
@@ -26,6 +28,10 @@ const keepAlive = 15 * time.Second
 // Every event's id is "<record revision>.<log sequence>": a client that
 // reconnects with Last-Event-ID gets the record if it changed since, and
 // every log line after the last it saw. A finished job replays and ends.
+//
+// Log lines are never lost; the record (status, progress) is a state:
+// the stream sends it as it is when it sees a change, so changes in quick
+// succession or while a client was away arrive merged into the latest.
 func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := r.Context()
@@ -119,42 +125,6 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.send("end", data)
 	s.flush()
-}
-
-// handleAllEvents is GET /v1/events?algorithm=…: the status changes of all
-// jobs (of one algorithm) as Server-Sent Events, for dashboards: a "job"
-// event with {"id", "algorithm", "status"} per change. A client too slow to
-// keep up gets a "lagged" event and should re-read what it shows; there is
-// no resuming.
-func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
-	algorithm := r.URL.Query().Get("algorithm")
-	tenant, allTenants := tenantOf(r.Context())
-	wt, stop := g.jobs.watchAll()
-	defer stop()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	s := &sse{w: w, rc: http.NewResponseController(w)}
-	s.comment("jobs")
-	tick := time.NewTicker(keepAlive)
-	defer tick.Stop()
-	for s.flush(); s.err == nil; s.flush() {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-			s.comment("keep-alive")
-		case sum := <-wt.ch:
-			if wt.lagged.Swap(false) {
-				s.plain("lagged", []byte(`{}`))
-			}
-			if (algorithm == "" || sum.Algorithm == algorithm) && (allTenants || sum.Tenant == tenant) {
-				data, _ := json.Marshal(sum)
-				s.plain("job", data)
-			}
-		}
-	}
 }
 
 // parseEventID reads "<revision>.<sequence>"; anything else is a start

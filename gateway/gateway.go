@@ -229,7 +229,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		go g.follow(wctx, w, kw)
 	}
 	// Jobs that only their queue message holds yet (see broker.Unstored).
-	follower, followed, err := g.b.FollowQueue(wctx, cur.Queue, func(m broker.QueuedMsg) {
+	follower, followed, err := g.b.FollowQueueAfter(wctx, cur.Queue, func(m broker.QueuedMsg) {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
 		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.disk.Has(wctx, m.ID))) {

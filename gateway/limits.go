@@ -69,7 +69,16 @@ func checkDepth(data []byte) error {
 // ESLOW (408). The read deadline applies to the body only: it is lifted
 // once the body is read, so a long poll or a slow answer that follows is
 // not cut.
+//
+// A body whose Content-Length is over the limit is refused before any of
+// it is read, so that a client sending "Expect: 100-continue" gets no
+// 100 Continue, only the 413, and sends nothing more: reading part of
+// such a body and then closing the connection under the client's feet
+// could lose the answer. A chunked body is checked as it is read.
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > g.cfg.MaxBody {
+		return nil, &http.MaxBytesError{Limit: g.cfg.MaxBody}
+	}
 	rc := http.NewResponseController(w)
 	deadlineSet := rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) == nil
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))

@@ -52,7 +52,9 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
+	if code >= 200 || code == http.StatusSwitchingProtocols { // not an interim 1xx such as 103
+		w.code = code
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 

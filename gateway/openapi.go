@@ -77,6 +77,7 @@ func problems(codes ...string) obj {
 		"404": "No such job or algorithm", "409": "Conflict (idempotency key reused, job already final)",
 		"413": "Request body over the limit", "415": "A request body not sent as Content-Type: application/json",
 		"422": "The algorithm failed", "429": "Queue full (see Retry-After)",
+		"502": "The service the algorithm forwards to could not be reached",
 		"503": "No runner, or the broker is unavailable", "504": "No answer within the timeout",
 	}
 	out := obj{}
@@ -98,7 +99,9 @@ func param(name, in, desc string, schema obj, required bool) obj {
 }
 
 var (
-	waitParam  = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	waitParam = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish", obj{"type": "string"}, false)
+	// submitWait is ?wait= on a submit, which answers 103 first.
+	submitWait = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish; meanwhile a 103 Early Hints response gives the job's Location as soon as it is accepted", obj{"type": "string"}, false)
 	traceParam = param("traceparent", "header", "W3C trace context, stored on the job and passed to its work; an invalid value is ignored", obj{"type": "string"}, false)
 	idParam    = param("id", "path", "the job id", obj{"type": "string"}, true)
 )
@@ -114,7 +117,7 @@ func (g *Gateway) openAPI() obj {
 	paths := obj{
 		"/v1/jobs": obj{
 			"post": obj{"operationId": "submitJob", "summary": "Submit a job", "tags": []string{"jobs"},
-				"parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
+				"parameters": []obj{submitWait, traceParam}, "requestBody": merge(jsonBody(ref("SubmitRequest")), obj{"required": true}),
 				"responses": jobAnswers()},
 			"get": obj{"operationId": "listJobs", "summary": "List jobs, newest first", "tags": []string{"jobs"},
 				"parameters": []obj{
@@ -167,13 +170,13 @@ func (g *Gateway) openAPI() obj {
 		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
 			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
 		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
-			"description": desc, "tags": tag, "parameters": []obj{waitParam, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"description": desc, "tags": tag, "parameters": []obj{submitWait, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses": jobAnswers()}}
 		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
 			"parameters":  []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
 			"requestBody": merge(jsonBody(in), obj{"required": true}),
-			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "415", "422", "503", "504"))}}
+			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "415", "422", "502", "503", "504"))}}
 	}
 	return obj{
 		"openapi": "3.1.0",

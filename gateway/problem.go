@@ -26,6 +26,7 @@ var statusOf = map[string]int{
 	conveyor.EINTERNAL:     http.StatusInternalServerError,
 	conveyor.EMEDIATYPE:    http.StatusUnsupportedMediaType,
 	conveyor.EMISDIRECTED:  http.StatusMisdirectedRequest,
+	conveyor.EBADGATEWAY:   http.StatusBadGateway,
 }
 
 // retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.

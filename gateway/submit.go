@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -121,6 +122,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 	if existed {
 		// The same request was made before with this idempotency key.
 		if wait > 0 && !rec.status.Terminal() {
+			earlyHints(w, r, rec.id)
 			rec = g.await(ctx, rec, wait)
 		}
 		writeRecord(w, http.StatusOK, rec)
@@ -130,11 +132,40 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 	w.Header().Set("Location", "/v1/jobs/"+job.ID)
 	status := http.StatusAccepted
 	if wait > 0 {
+		earlyHints(w, r, job.ID)
 		if rec = g.awaitOn(ctx, rec, waiting, wait); rec.status.Terminal() {
 			status = http.StatusOK
 		}
 	}
 	writeRecord(w, status, rec)
+}
+
+// earlyHints tells a client that waits for the job with id, as soon as it
+// is accepted, where the job is: a 103 Early Hints response with its
+// Location, before the final answer, so that a client that gives up or
+// dies while waiting still knows it. Clients that do not look at 1xx
+// responses skip it (Go's net/http client, curl, browsers).
+//
+// Clients that would take the 103 for the answer get none: HTTP/1.0 ones,
+// and Python's http.client (urllib, requests, urllib3), which skips a
+// 100 Continue only and would fail the submit.
+func earlyHints(w http.ResponseWriter, r *http.Request, id string) {
+	if !r.ProtoAtLeast(1, 1) || no1xx(r.UserAgent()) {
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+id)
+	w.WriteHeader(http.StatusEarlyHints)
+}
+
+// no1xx reports whether the User-Agent ua is of a client known to take an
+// informational response other than 100 Continue for the final answer.
+func no1xx(ua string) bool {
+	for _, p := range []string{"Python-urllib/", "python-requests/", "python-urllib3/"} {
+		if strings.HasPrefix(ua, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // newJob checks a request against the registry and the algorithm's schema

@@ -21,8 +21,13 @@ type Metrics struct {
 	// Submitted counts accepted jobs, by algorithm.
 	Submitted *prometheus.CounterVec
 	// Finished counts jobs that reached a final status, by algorithm and
-	// status.
+	// status. A pipeline's job counts under the pipeline, whichever stage
+	// it ended in.
 	Finished *prometheus.CounterVec
+	// Stages counts the stages of pipeline jobs that ended, by the stage's
+	// algorithm, its pipeline and status: succeeded (its output went to
+	// the next stage or ended the job), failed (for good) or canceled.
+	Stages *prometheus.CounterVec
 	// Attempts counts attempts that ended, by algorithm and outcome:
 	// succeeded, failed, retried, canceled, interrupted, superseded.
 	Attempts *prometheus.CounterVec
@@ -52,6 +57,9 @@ func New() *Metrics {
 		Finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conveyor_jobs_finished_total", Help: "Jobs that reached a final status through this process.",
 		}, []string{"algorithm", "status"}),
+		Stages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "conveyor_stages_finished_total", Help: "Stages of pipeline jobs that ended on this runner, by stage algorithm, pipeline and status.",
+		}, []string{"algorithm", "pipeline", "status"}),
 		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conveyor_attempts_total", Help: "Attempts that ended on this runner, by outcome.",
 		}, []string{"algorithm", "outcome"}),
@@ -68,7 +76,7 @@ func New() *Metrics {
 			Name: "conveyor_http_request_duration_seconds", Help: "HTTP requests served by this gateway.", Buckets: buckets,
 		}, []string{"route", "method", "code"}),
 	}
-	m.reg.MustRegister(m.Submitted, m.Finished, m.Attempts, m.Duration, m.QueueWait, m.Calls, m.HTTP,
+	m.reg.MustRegister(m.Submitted, m.Finished, m.Stages, m.Attempts, m.Duration, m.QueueWait, m.Calls, m.HTTP,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

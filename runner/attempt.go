@@ -268,6 +268,9 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		outcome(map[error]string{errCanceled: "canceled", errSuperseded: "superseded"}[cause])
 		if cause == errCanceled {
 			_ = msg.Ack()
+			if pipeline := pipelineOf(a); pipeline != "" {
+				p.metrics.stage(pipeline, conveyor.StatusCanceled)
+			}
 		}
 		return
 	}
@@ -325,6 +328,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		}
 		_ = msg.Ack()
 		outcome("advanced")
+		p.metrics.stage(next.Algorithm, conveyor.StatusSucceeded)
 	case retry:
 		a.mu.Lock()
 		delay := time.Until(*a.job.RetryAt)
@@ -339,13 +343,24 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		status, jerr := a.job.Status, a.job.Error
 		a.mu.Unlock()
 		outcome(string(status))
-		p.metrics.finished(status)
+		p.metrics.finished(pipelineOf(a), status)
 		if status == conveyor.StatusFailed {
 			log.Info("job failed", "attempt", a.n, "error", errText(jerr))
 		} else if log.debug() {
 			log.Debug("job finished", "status", status, "attempt", a.n, "duration", time.Since(a.began).Round(time.Millisecond))
 		}
 	}
+}
+
+// pipelineOf returns the name of the pipeline whose job a runs a stage
+// of, or "" for a job of no pipeline.
+func pipelineOf(a *attempt) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.job.Pipeline == nil {
+		return ""
+	}
+	return a.job.Algorithm
 }
 
 // jobLog logs for one job of an algorithm. It adds the job's attributes

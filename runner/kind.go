@@ -97,6 +97,14 @@ type Kind interface {
 	Provision(ctx context.Context, entry config.Algorithm) ([]Served, error)
 }
 
+// SharedWorkers is implemented by kinds whose algorithms of one entry run
+// on the same workers — the worker kind's processes. Such an entry runs at
+// most workers.max jobs at once in all, not workers.max of each of its
+// algorithms, and the runner's capacity and busy count say so.
+type SharedWorkers interface {
+	SharesWorkers()
+}
+
 type loggerKey struct{}
 
 // Logger returns the runner's logger from the context given to

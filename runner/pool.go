@@ -37,6 +37,7 @@ type pool struct {
 	alg     conveyor.Algorithm
 	handler Handler
 	size    int
+	entry   int // index of the config entry that serves alg
 	grace   time.Duration
 	// queues pull from the algorithm's consumers, one per priority, by rank.
 	queues [ranks]*broker.Puller
@@ -278,11 +279,23 @@ func (pm poolMetrics) call(result string, d time.Duration) {
 	pm.m.Calls.WithLabelValues(pm.alg, result).Observe(d.Seconds())
 }
 
-// finished counts a job that ended with status.
-func (pm poolMetrics) finished(status conveyor.Status) {
+// finished counts a job that ended with status: under its pipeline, and
+// its last stage under the stage, when it is a pipeline's job (pipeline
+// its name); else under the pool's algorithm.
+func (pm poolMetrics) finished(pipeline string, status conveyor.Status) {
+	if pipeline != "" {
+		pm.stage(pipeline, status)
+		pm.m.Finished.WithLabelValues(pipeline, string(status)).Inc()
+		return
+	}
 	if status == conveyor.StatusSucceeded {
 		pm.succeededJobs.Inc()
 		return
 	}
 	pm.m.Finished.WithLabelValues(pm.alg, string(status)).Inc()
+}
+
+// stage counts a stage of the pipeline that ended with status.
+func (pm poolMetrics) stage(pipeline string, status conveyor.Status) {
+	pm.m.Stages.WithLabelValues(pm.alg, pipeline, string(status)).Inc()
 }

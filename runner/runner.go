@@ -53,6 +53,9 @@ type Runner struct {
 	b      *broker.Broker
 	log    *slog.Logger
 	served []*pool
+	// shared are, by config entry index, the workers.max of the entries
+	// whose algorithms share their workers (see SharedWorkers).
+	shared map[int]int
 	// pipelines are the pipeline entries of the runner's config: it
 	// registers them; their stages run wherever their algorithms are served.
 	pipelines []conveyor.Algorithm
@@ -98,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}}
+	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}, shared: map[int]int{}}
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()
@@ -141,7 +144,12 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			if s.Algorithm.MaxQueued == 0 {
 				s.Algorithm.MaxQueued = entry.MaxQueued
 			}
-			r.served = append(r.served, newPool(r, s, entry))
+			p := newPool(r, s, entry)
+			p.entry = i
+			r.served = append(r.served, p)
+		}
+		if _, ok := k.(SharedWorkers); ok && len(served) > 0 {
+			r.shared[i] = entry.Workers.Max
 		}
 	}
 	return r, nil
@@ -284,18 +292,32 @@ func (r *Runner) closeHandlers() {
 	}
 }
 
-// Info returns the runner's registry record as of now.
+// Info returns the runner's registry record as of now. Its Capacity is how
+// many jobs the runner can run at once: each algorithm's workers.max,
+// except that an entry whose algorithms share their workers counts its
+// workers.max once.
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
+	sharedBusy := map[int]int{}
 	for _, p := range r.served {
 		info.Schemas[p.alg.Name] = p.schema
 		info.Algorithms = append(info.Algorithms, p.alg.Name)
 		info.Workers[p.alg.Name] = p.size
+		if _, ok := r.shared[p.entry]; ok {
+			sharedBusy[p.entry] += p.busy()
+			continue
+		}
 		info.Capacity += p.size
 		info.Busy += p.busy()
+	}
+	// An entry whose algorithms share their workers runs at most its
+	// workers.max jobs at once; jobs past that wait for a worker.
+	for entry, max := range r.shared {
+		info.Capacity += max
+		info.Busy += min(sharedBusy[entry], max)
 	}
 	return info
 }

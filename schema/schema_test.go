@@ -32,6 +32,17 @@ const nestedSchema = `{
 	"required": ["name", "items"]
 }`
 
+// optionalPoint is the schema the Python SDK derives for a parameter
+// p: Optional[Point], Point a dataclass with x: int and y: int = 0.
+const optionalPoint = `{
+	"type": "object",
+	"properties": {"p": {"anyOf": [
+		{"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer", "default": 0}},
+		 "required": ["x"], "additionalProperties": false},
+		{"type": "null"}
+	], "default": null}}
+}`
+
 type v = conveyor.Violation
 
 func TestValidate(t *testing.T) {
@@ -66,9 +77,32 @@ func TestValidate(t *testing.T) {
 		{
 			name: "additionalProperties false", schema: primeSchema, input: `{"n":1,"m":2,"k":3}`,
 			want: []v{
-				{Pointer: "", Message: `property "k" not allowed`},
-				{Pointer: "", Message: `property "m" not allowed`},
+				{Pointer: "/k", Message: `property "k" not allowed`},
+				{Pointer: "/m", Message: `property "m" not allowed`},
 			},
+		},
+		{
+			name: "a property not allowed is pointed at", schema: primeSchema, input: `{"n":7,"bogus":1}`,
+			want:     []v{{Pointer: "/bogus", Message: `property "bogus" not allowed`}},
+			wantText: `at /bogus: property "bogus" not allowed`,
+		},
+		{
+			name:   "Optional[dataclass] reports the object's own violations",
+			schema: optionalPoint, input: `{"p":{"x":"one","z":2}}`,
+			want: []v{
+				{Pointer: "/p/x", Message: "got string, want integer"},
+				{Pointer: "/p/z", Message: `property "z" not allowed`},
+			},
+		},
+		{
+			name:   "Optional[dataclass] missing a field",
+			schema: optionalPoint, input: `{"p":{}}`,
+			want: []v{{Pointer: "/p", Message: `missing property "x"`}},
+		},
+		{
+			name:   "Optional[dataclass] of another type lists the alternatives",
+			schema: optionalPoint, input: `{"p":3}`,
+			want: []v{{Pointer: "/p", Message: "'anyOf' failed: got number, want object; got number, want null"}},
 		},
 		{
 			name: "nested pointer", schema: nestedSchema,

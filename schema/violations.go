@@ -41,7 +41,13 @@ func describe(v conveyor.Violation) string {
 // The wrappers the validator adds ("validation failed", "$ref", "allOf")
 // are dropped in favour of what they contain; a "required" or
 // "additionalProperties" failure naming several properties is one Violation
-// per property. A failed "anyOf" or "oneOf" is one Violation at the value
+// per property. A property that is not allowed is pointed at itself
+// (/bogus); a missing one at the object that lacks it.
+//
+// A failed "anyOf" or "oneOf" whose alternatives all but one refuse the
+// value's type (Optional[Point] given an object: the null alternative
+// refuses any object) reports that one alternative's own violations, as
+// if it were the only schema. Otherwise it is one Violation at the value
 // it concerns, its message listing why each alternative failed: reporting
 // each alternative's failure separately would tell the user to satisfy all
 // of them.
@@ -52,14 +58,22 @@ func violations(verr *jsonschema.ValidationError) []conveyor.Violation {
 		switch e.ErrorKind.(type) {
 		case *kind.AnyOf, *kind.OneOf:
 			if len(e.Causes) > 0 {
-				vs = append(vs, alternatives(e))
+				if fit := fitting(e); fit != nil {
+					walk(fit)
+				} else {
+					vs = append(vs, alternatives(e))
+				}
 				return
 			}
 		}
 		if len(e.Causes) == 0 {
 			at := pointer(e.InstanceLocation)
 			for _, k := range split(e.ErrorKind) {
-				vs = append(vs, conveyor.Violation{Pointer: at, Message: message(k)})
+				p := at
+				if ap, ok := k.(*kind.AdditionalProperties); ok && len(ap.Properties) == 1 {
+					p += pointer(ap.Properties)
+				}
+				vs = append(vs, conveyor.Violation{Pointer: p, Message: message(k)})
 			}
 			return
 		}
@@ -75,6 +89,39 @@ func violations(verr *jsonschema.ValidationError) []conveyor.Violation {
 		return strings.Compare(a.Message, b.Message)
 	})
 	return slices.CompactFunc(vs, func(a, b conveyor.Violation) bool { return a == b })
+}
+
+// fitting returns the one alternative of a failed anyOf or oneOf e that
+// takes the value's type, when every other alternative failed only on the
+// type of the value itself; else nil.
+func fitting(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	at := pointer(e.InstanceLocation)
+	var fit *jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if typeMismatch(c, at) {
+			continue
+		}
+		if fit != nil {
+			return nil
+		}
+		fit = c
+	}
+	return fit
+}
+
+// typeMismatch reports whether e failed only because the value at the
+// pointer at has a type the schema does not take.
+func typeMismatch(e *jsonschema.ValidationError, at string) bool {
+	if len(e.Causes) == 0 {
+		_, ok := e.ErrorKind.(*kind.Type)
+		return ok && pointer(e.InstanceLocation) == at
+	}
+	for _, c := range e.Causes {
+		if !typeMismatch(c, at) {
+			return false
+		}
+	}
+	return true
 }
 
 // alternatives summarises a failed anyOf or oneOf as one Violation.

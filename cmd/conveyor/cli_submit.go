@@ -19,9 +19,11 @@ import (
 
 var submitCommand = &command{
 	name: "submit", args: "ALGO", summary: "submit a job (--wait: and wait for its result)",
-	help: `Submit a job of the algorithm ALGO and print it. The input is a JSON
-value: the file --input names ("-" for stdin), or --data; with neither, stdin
-if it is not a terminal (empty: {}), else {}.
+	help: `Submit a job of the algorithm ALGO and print it: on a terminal the
+job, otherwise (piped, as in ID=$(conveyor submit …)) its id alone; --json
+prints the job as JSON either way. The input is a JSON value: the file
+--input names ("-" for stdin), or --data; with neither, stdin if it is not
+a terminal (empty: {}), else {}.
 
 With --wait, wait for the job to finish like "conveyor wait" and exit like it:
 0 if it succeeded, 1 if it failed or was canceled, 3 if --wait-timeout passed
@@ -107,6 +109,11 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		job, err := c.Submit(ctx, req)
 		if err != nil {
 			return err
+		}
+		if !cf.json && !e.stdoutTTY {
+			// For scripts: the id is what the next command needs.
+			fmt.Fprintln(e.stdout, job.ID)
+			return nil
 		}
 		return e.showJob(cf, job)
 	}

@@ -76,8 +76,34 @@ func TestSubmitRequests(t *testing.T) {
 			if len(reqs) != 1 || reqs[0].Body != tt.body || reqs[0].Query != "" {
 				t.Errorf("requests %+v\nwant one with body %s", reqs, tt.body)
 			}
-			if !strings.HasPrefix(got.stdout, "ID:         j1\n") {
-				t.Errorf("stdout %q, want the job", got.stdout)
+			if got.stdout != "j1\n" {
+				t.Errorf("stdout %q, want the job id alone (stdout is not a terminal)", got.stdout)
+			}
+		})
+	}
+}
+
+// TestSubmitPrints: without --wait, submit prints the id alone when its
+// stdout is not a terminal (ID=$(conveyor submit …)), the job on a
+// terminal, and the job as JSON with --json either way.
+func TestSubmitPrints(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		tty   bool
+		args  []string
+		check func(string) bool
+	}{
+		{"piped", false, []string{"submit", "is_prime", "--input", "-"}, func(s string) bool { return s == "j1\n" }},
+		{"terminal", true, []string{"submit", "is_prime", "--data", "{}"}, func(s string) bool { return strings.HasPrefix(s, "ID:         j1\n") }},
+		{"json", false, []string{"submit", "--json", "is_prime", "--input", "-"}, func(s string) bool { return strings.HasPrefix(s, "{\n  \"id\": \"j1\",") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, map[string]http.HandlerFunc{"POST /v1/jobs": reply(202, queuedJob)})
+			got := runWith(t, f, func(e *env) {
+				e.stdin, e.stdinTTY, e.stdoutTTY = strings.NewReader(`{"n": 7}`), false, tt.tty
+			}, tt.args...)
+			if got.code != 0 || !tt.check(got.stdout) {
+				t.Errorf("exit %d, stdout %q", got.code, got.stdout)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -273,20 +274,31 @@ func (a *App) Runner() *runner.Runner { return a.runner }
 // Done delivers the HTTP server's error if it stops by itself.
 func (a *App) Done() <-chan error { return a.served }
 
-// Stop shuts down in order: HTTP (requests in flight get a few seconds),
-// the runner (running jobs get the shutdown grace, then go back to the
-// queue), the gateway's watches, the connection, the broker.
+// Stop shuts down HTTP (requests in flight get a few seconds) and, at the
+// same time, the runner (running jobs get the shutdown grace, counted from
+// the call, then go back to the queue); then the gateway's watches, the
+// connection, the broker.
 func (a *App) Stop() {
+	// The runner's shutdown grace runs from now, alongside the HTTP
+	// server's, not after it: waiting first for open requests (long polls,
+	// event streams) to end added up to 5 s to the documented grace.
+	var runnerDone sync.WaitGroup
+	if a.runner != nil {
+		runnerDone.Add(1)
+		go func() {
+			defer runnerDone.Done()
+			a.runner.Stop()
+		}()
+	}
 	if a.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = a.srv.Shutdown(ctx)
+		err := a.srv.Shutdown(ctx)
 		cancel()
+		a.log.Debug("http server stopped", "err", err)
 	} else if a.ln != nil {
 		_ = a.ln.Close()
 	}
-	if a.runner != nil {
-		a.runner.Stop()
-	}
+	runnerDone.Wait()
 	if a.gateway != nil {
 		a.gateway.Stop()
 	}

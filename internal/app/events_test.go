@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-run/conveyor"
 )
 
 type event struct{ id, name, data string }
@@ -186,4 +188,90 @@ func TestAllEvents(t *testing.T) {
 		}
 	}
 	t.Fatalf("no succeeded event for %s: %v (%v)", j.ID, seen, sc.Err())
+}
+
+// sseEvent is one event of an event stream as a client reads it: the id
+// it carries (or the last one before it), its type and data.
+type sseEvent struct{ id, event, data string }
+
+// readSSE reads the events of an event stream, and the ids it gives
+// without an event (event ""), until stop says so, and returns the last id
+// the stream gave.
+func readSSE(t *testing.T, sc *bufio.Scanner, stop func(sseEvent) bool) (lastID string) {
+	t.Helper()
+	var ev sseEvent
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.id != "" {
+				lastID = ev.id
+			}
+			if (ev.event != "" || ev.id != "") && stop(ev) {
+				return lastID
+			}
+			ev = sseEvent{}
+		case strings.HasPrefix(line, "id: "):
+			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			ev.event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+	t.Fatalf("the stream ended: %v", sc.Err())
+	return ""
+}
+
+// TestAllEventsResume: every event of /v1/events carries an id, and a
+// client that reconnects with Last-Event-ID gets the jobs that changed
+// while it was away, with their status as it is now, and nothing it saw.
+func TestAllEventsResume(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	open := func(lastID string) (*bufio.Scanner, func()) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events?algorithm=is_prime", nil)
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("/v1/events: %d", resp.StatusCode)
+		}
+		return bufio.NewScanner(resp.Body), func() { cancel(); resp.Body.Close() }
+	}
+
+	sc, closeStream := open("")
+	// The stream opens with its position, before any event.
+	if first := readSSE(t, sc, func(sseEvent) bool { return true }); first == "" {
+		t.Fatal("the stream opened without an id")
+	}
+	seen := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 7}}, "?wait=10s", http.StatusOK)
+	last := readSSE(t, sc, func(ev sseEvent) bool {
+		if ev.event != "" && ev.id == "" {
+			t.Fatalf("event without an id: %+v", ev)
+		}
+		return strings.Contains(ev.data, seen.ID) && strings.Contains(ev.data, `"status":"succeeded"`)
+	})
+	closeStream()
+
+	// While the client is away: a job runs from queued to succeeded.
+	missed := s.submit(map[string]any{"algorithm": "is_prime", "input": map[string]any{"n": 11}}, "?wait=10s", http.StatusOK)
+	if missed.Status != conveyor.StatusSucceeded {
+		t.Fatalf("missed job: %+v", missed)
+	}
+	sc, closeStream = open(last)
+	defer closeStream()
+	readSSE(t, sc, func(ev sseEvent) bool {
+		if ev.event != "" && ev.id == "" {
+			t.Fatalf("event without an id: %+v", ev)
+		}
+		if strings.Contains(ev.data, seen.ID) {
+			t.Fatalf("resumed after %s, got again the job seen before: %+v", last, ev)
+		}
+		return strings.Contains(ev.data, missed.ID) && strings.Contains(ev.data, `"status":"succeeded"`)
+	})
 }

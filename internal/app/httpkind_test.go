@@ -4,11 +4,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
 // TestHTTPKind serves an algorithm that is an HTTP service on loopback:
@@ -56,5 +58,45 @@ func TestHTTPKind(t *testing.T) {
 	j = s.submit(map[string]any{"algorithm": "shout", "input": map[string]any{"text": "flaky"}}, "", http.StatusAccepted)
 	if done := s.wait(j.ID); done.Status != conveyor.StatusSucceeded || done.Attempt != 2 {
 		t.Fatalf("5xx then 2xx: %s attempt %d %+v", done.Status, done.Attempt, done.Error)
+	}
+}
+
+// TestHTTPKindDown: on the synchronous path, an http algorithm whose
+// service refuses connections answers 502 (bad gateway), not 422, which
+// stays for the algorithm's own failure (its service's 4xx); a job of it
+// fails its attempt as "unreachable", retried like any failed attempt.
+func TestHTTPKindDown(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /run/up", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "text must not be bad", http.StatusUnprocessableEntity)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	cfg := testConfig(t, t.TempDir())
+	schema := map[string]any{"type": "object"}
+	cfg.Algorithms = []config.Algorithm{
+		{Name: "up", Kind: "http", URL: "http://" + ln.Addr().String(), InputSchema: schema},
+		{Name: "down", Kind: "http", URL: "http://" + testenv.FreeAddr(t), InputSchema: schema, MaxAttempts: 1},
+	}
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+
+	resp := s.do("POST", "/v1/algorithms/down/run", `{}`, nil)
+	if p := problem(t, resp); resp.StatusCode != http.StatusBadGateway || p.Code != conveyor.EBADGATEWAY || !strings.Contains(p.Detail, "connection refused") {
+		t.Fatalf("down service, sync: %d %+v, want 502 bad_gateway", resp.StatusCode, p)
+	}
+	resp = s.do("POST", "/v1/algorithms/up/run", `{}`, nil)
+	if p := problem(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || p.Code != conveyor.EFAILED {
+		t.Fatalf("service's 4xx, sync: %d %+v, want 422", resp.StatusCode, p)
+	}
+	j := s.submit(map[string]any{"algorithm": "down", "input": map[string]any{}}, "?wait=30s", http.StatusOK)
+	if j.Status != conveyor.StatusFailed || j.Error == nil || j.Error.Type != conveyor.ErrorTypeUnreachable || !strings.Contains(j.Error.Message, "connection refused") {
+		t.Fatalf("down service, job: %+v %+v", j, j.Error)
 	}
 }

@@ -216,3 +216,36 @@ func TestSlowBody(t *testing.T) {
 		t.Fatalf("a submit waiting past body_timeout: %s", j.Status)
 	}
 }
+
+// TestOversizedBodyExpectContinue: a body whose Content-Length is over
+// http.max_body, sent with "Expect: 100-continue" as curl does for large
+// bodies, gets its 413 at once, every time, without a 100 Continue first
+// (which would make the client send megabytes the gateway then refuses).
+func TestOversizedBodyExpectContinue(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	for _, path := range []string{"/v1/jobs", "/v1/algorithms/is_prime/jobs", "/v1/algorithms/is_prime/run"} {
+		for i := range 20 {
+			conn, err := net.Dial("tcp", s.app.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+			head := "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+				"Content-Length: 25165824\r\nExpect: 100-continue\r\n\r\n"
+			if _, err := io.WriteString(conn, head); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("%s try %d: no answer: %v", path, i, err)
+			}
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("%s try %d: first answer %d %s, want 413 before any body is sent", path, i, resp.StatusCode, resp.Status)
+			}
+			if p := problem(t, resp); p.Code != conveyor.ETOOLARGE {
+				t.Fatalf("%s try %d: problem %+v", path, i, p)
+			}
+			conn.Close()
+		}
+	}
+}

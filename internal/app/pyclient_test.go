@@ -6,10 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/gokind"
 )
 
 // TestPythonClientEvents drives the real server with the Python SDK's
@@ -28,6 +30,43 @@ print("final", c.get(job["id"])["status"], len(names))
 	out, err := runPythonClient(t, script)
 	if err != nil || !strings.Contains(out, "final succeeded") {
 		t.Fatalf("python client: %v\n%s", err, out)
+	}
+}
+
+// registerQuiet registers quiet, a Go algorithm that reports nothing for
+// the seconds of its input, then returns.
+var registerQuiet = sync.OnceFunc(func() {
+	gokind.Register("quiet", func(ctx context.Context, in struct {
+		Seconds float64 `json:"seconds"`
+	}) (map[string]any, error) {
+		t := time.NewTimer(time.Duration(in.Seconds * float64(time.Second)))
+		defer t.Stop()
+		select {
+		case <-t.C: // the job's work: silence
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return map[string]any{"quiet": true}, nil
+	})
+})
+
+// TestPythonClientQuietStream: the Python client's timeout bounds its
+// requests, not the time between two events of a stream: following a job
+// that reports nothing for longer than it does not time out.
+func TestPythonClientQuietStream(t *testing.T) {
+	registerQuiet()
+	s := startServer(t, testConfig(t, t.TempDir()))
+	script := fmt.Sprintf(`
+import conveyor
+c = conveyor.Client(%q, timeout=0.5)
+job = c.submit("quiet", {"seconds": 2})
+names = [e["event"] for e in c.events(job["id"])]
+assert names[0] == "status" and names[-1] == "end", names
+print("final", c.get(job["id"])["status"])
+`, s.base)
+	out, err := runPythonClient(t, script)
+	if err != nil || !strings.Contains(out, "final succeeded") {
+		t.Fatalf("python client following a quiet job: %v\n%s", err, out)
 	}
 }
 

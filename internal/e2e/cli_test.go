@@ -34,6 +34,15 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s", code, out)
 	}
 
+	// As README says: piped, submit prints the job id alone.
+	out, code = p.cli(`{"n": 7}`, "submit", "is_prime", "--input", "-")
+	if id := strings.TrimSuffix(out, "\n"); code != 0 || len(id) != 26 || strings.ContainsAny(id, " \n") {
+		t.Fatalf("submit --input -: exit %d, want the job id alone:\n%s", code, out)
+	}
+	if out, code := p.cli("", "wait", strings.TrimSpace(out)); code != 0 || !strings.Contains(out, `"prime": true`) {
+		t.Fatalf("wait for the printed id: exit %d\n%s", code, out)
+	}
+
 	// A schema violation is reported with its JSON pointer.
 	out, code = p.cli("", "submit", "is_prime", "--data", `{"n": -3}`)
 	if code == 0 || !strings.Contains(out, "/n") {

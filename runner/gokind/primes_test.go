@@ -57,7 +57,7 @@ func TestPrimes(t *testing.T) {
 		{`{"n":32416190071}`, nil},
 		{`{"n":-1}`, []conveyor.Violation{{Pointer: "/n", Message: "minimum: got -1, want 0"}}},
 		{`{}`, []conveyor.Violation{{Pointer: "", Message: `missing property "n"`}}},
-		{`{"n":7,"m":1}`, []conveyor.Violation{{Pointer: "", Message: `property "m" not allowed`}}},
+		{`{"n":7,"m":1}`, []conveyor.Violation{{Pointer: "/m", Message: `property "m" not allowed`}}},
 	}
 	for _, tt := range tests {
 		err := s.Validate(json.RawMessage(tt.input))

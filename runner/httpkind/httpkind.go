@@ -152,7 +152,10 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("http %s: %w", h.name, ctx.Err())
 		}
-		return nil, &conveyor.JobError{Type: conveyor.ErrorTypeError, Message: "request failed: " + err.Error()}
+		// The service could not be reached (or dropped the connection
+		// before answering): retried, and on the synchronous path a 502,
+		// not the algorithm's failure.
+		return nil, &conveyor.JobError{Type: conveyor.ErrorTypeUnreachable, Message: "request failed: " + err.Error()}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

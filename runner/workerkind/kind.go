@@ -28,6 +28,8 @@ const KindName = "worker"
 
 func init() { runner.RegisterKind(KindName, Kind{}) }
 
+var _ runner.SharedWorkers = Kind{}
+
 // Defaults of a worker entry.
 const (
 	// DefaultIdleTimeout is how long a process beyond workers.min may stay
@@ -45,6 +47,10 @@ type Kind struct {
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
 }
+
+// SharesWorkers tells the runner that the algorithms of an entry run on
+// the entry's one pool of processes: workers.max jobs at once in all.
+func (Kind) SharesWorkers() {}
 
 // envProtocol tells the worker the protocol version; the entry's env may
 // not set it.

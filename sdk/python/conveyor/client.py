@@ -142,12 +142,18 @@ class Client:
         """Cancel the job id and return it."""
         return self._call("POST", "/v1/jobs/%s/cancel" % urllib.parse.quote(id))
 
-    def events(self, id, last_event_id=None):
+    def events(self, id, last_event_id=None, idle_timeout=60.0):
         """Yield the events of job id as they happen, from its event stream
         (Server-Sent Events): dicts with "id", "event" (status, progress,
         log or end) and "data" (the decoded JSON). It stops after the end
         event, whose data is the final job. Pass the id of the last event
-        seen as last_event_id to resume after it."""
+        seen as last_event_id to resume after it.
+
+        The client's timeout bounds connecting and the answer's headers
+        only: a job may run for hours without an event. The stream raises
+        TimeoutError when nothing at all arrives for idle_timeout seconds
+        (None: wait for ever); the server sends a keep-alive every 10 s,
+        so only a dead connection stays that quiet."""
         req = urllib.request.Request(self.url + "/v1/jobs/%s/events" % urllib.parse.quote(id))
         req.add_header("Accept", "text/event-stream")
         if self.token:
@@ -163,6 +169,11 @@ class Client:
             except ValueError:
                 problem = {"title": e.reason}
             raise APIError(e.code, problem) from None
+        # From here the request timeout no longer applies: the socket waits
+        # up to idle_timeout for the next line, keep-alives included.
+        sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
+        if sock is not None:
+            sock.settimeout(idle_timeout)
         with resp:
             event = {}
             for raw in resp:

@@ -1,0 +1,49 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ChangeHeads returns where the change feed of the jobs stands now: the
+// last revision written to the job store and the sequence of the last
+// queue message (0 for none). Following both from after them (WatchJobs
+// with jetstream.ResumeFromRevision, FollowQueueAfter) misses no change
+// made since.
+func (b *Broker) ChangeHeads(ctx context.Context) (jobsRev, queueSeq uint64, err error) {
+	st, err := b.jobs.Status(ctx)
+	if err != nil {
+		return 0, 0, unavailable("bucket status", err)
+	}
+	if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+		jobsRev = bs.StreamInfo().State.LastSeq
+	}
+	qs, err := b.queueStream(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := qs.Info(ctx)
+	if err != nil {
+		return 0, 0, unavailable("queue status", err)
+	}
+	return jobsRev, info.State.LastSeq, nil
+}
+
+// FollowQueueAfter is FollowQueue from the message after the sequence
+// after, rather than from the first retained (after 0: the same).
+func (b *Broker) FollowQueueAfter(ctx context.Context, after uint64, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"conveyor.queue.>"},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	c, err := b.js.OrderedConsumer(ctx, QueueStream, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("follow the queue: %w", err)
+	}
+	return b.followQueue(ctx, c, fn)
+}

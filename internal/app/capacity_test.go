@@ -1,0 +1,79 @@
+package app
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
+)
+
+// TestRunnerCapacity: a runner's capacity is how many jobs it can run at
+// once. A worker entry of max 2 processes serving several algorithms can
+// run 2 jobs at once in all, whatever their algorithms, so it counts 2, and
+// its busy count never exceeds that however many of its jobs wait; an
+// exec entry adds its own max.
+func TestRunnerCapacity(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	_, _ = os.ReadFile("testdata/mymodule.py") // so that go test's cache sees it
+	cfg := config.Config{
+		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir: t.TempDir(),
+		Algorithms: []config.Algorithm{
+			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 2}},
+			{Name: "wordcount", Kind: "exec", Command: []string{python, filepath.Join(dir, "wordcount.py")}, Workers: config.Workers{Max: 3}},
+		},
+		ShutdownGrace: conveyor.Duration(5 * time.Second),
+	}
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+
+	runner := func() conveyor.RunnerInfo {
+		var l conveyor.RunnerList
+		if resp := s.do("GET", "/v1/runners", nil, &l); resp.StatusCode != 200 || len(l.Runners) != 1 {
+			t.Fatalf("runners: %d %+v", resp.StatusCode, l)
+		}
+		return l.Runners[0]
+	}
+	r := runner()
+	if len(r.Algorithms) < 4 {
+		t.Fatalf("runner serves %v, want mymodule's algorithms and wordcount", r.Algorithms)
+	}
+	if r.Capacity != 5 || r.Workers["slow_count"] != 2 || r.Workers["word_count"] != 2 || r.Workers["wordcount"] != 3 {
+		t.Fatalf("capacity %d, workers %v: want 5 (2 worker processes shared by %d algorithms, 3 exec)", r.Capacity, r.Workers, len(r.Algorithms)-1)
+	}
+
+	// Three long jobs on the two processes: two run, the runner is 2 busy.
+	var ids []string
+	for range 3 {
+		ids = append(ids, s.submit(map[string]any{"algorithm": "slow_count", "input": map[string]any{"n": 100000}}, "", http.StatusAccepted).ID)
+	}
+	testenv.Eventually(t, "two slow_count jobs to run", func() bool {
+		n := 0
+		for _, id := range ids {
+			var j conveyor.Job
+			s.do("GET", "/v1/jobs/"+id, nil, &j)
+			if j.Status == conveyor.StatusRunning && j.Progress != nil {
+				n++
+			}
+		}
+		return n == 2
+	})
+	testenv.Eventually(t, "the runner's heartbeat to report the busy slots", func() bool { return runner().Busy == 2 })
+	for range 5 {
+		if r := runner(); r.Busy > r.Capacity {
+			t.Fatalf("busy %d over capacity %d", r.Busy, r.Capacity)
+		}
+	}
+	for _, id := range ids {
+		s.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil)
+	}
+}
