@@ -144,7 +144,7 @@ func (b *Broker) create(ctx context.Context) error {
 		MaxAge:      cfg.Retention,
 		Storage:     storage,
 		Replicas:    cfg.Replicas,
-		Duplicates:  min(2*time.Minute, cfg.Retention),
+		Duplicates:  min(historyDedupe, cfg.Retention),
 	}, {
 		Name:        LogStream,
 		Description: "Conveyor job logs, subject conveyor.logs.<job>",

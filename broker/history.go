@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +25,13 @@ const (
 	historySubject = "conveyor.history"
 	// jobHeader names the job a history message is the record of.
 	jobHeader = "Conveyor-Job"
+	// jobsSubjectPrefix is the subject of a job's record in the store,
+	// less the job's id.
+	jobsSubjectPrefix = "$KV." + JobsBucket + "."
+	// historyDedupe is how long the history stream recognises a job
+	// archived again (by another gateway at the same time): short, as the
+	// broker keeps every id of that window in memory.
+	historyDedupe = 30 * time.Second
 	// archivedMarkerTTL is how long the marker left in the job store by
 	// Archive lives: the store's watchers see the job leave it, then the
 	// subject is gone.
@@ -42,32 +50,80 @@ func Archivable(j *conveyor.Job) bool {
 // the revision given, or left the store already: there is nothing to do.
 var ErrArchived = errors.New("the job record changed or was archived already")
 
-// Archive moves the final record data of job id, at revision rev of the
-// job store, to the history stream, and returns its sequence there. It
-// appends first, then removes the record from the store (if it is still
-// at rev), so that a crash in between leaves the job in both, never in
-// neither; the append is deduplicated by job id for two minutes, so
-// several processes archiving the same job make one message. It returns
-// ErrArchived when the record moved on from rev, and EUNAVAILABLE when the
-// broker cannot be written.
-func (b *Broker) Archive(ctx context.Context, id string, data []byte, rev uint64) (uint64, error) {
-	m := nats.NewMsg(historySubject)
-	m.Data = data
-	m.Header.Set(jobHeader, id)
-	m.Header.Set(nats.MsgIdHdr, id)
-	ack, err := b.js.PublishMsg(ctx, m)
-	if err != nil {
-		return 0, unavailable("archive job", err)
+// ToArchive is a final job record to archive: the record data of job ID
+// at revision Rev of the job store.
+type ToArchive struct {
+	ID   string
+	Data []byte
+	Rev  uint64
+}
+
+// Archive moves final job records from the job store to the history
+// stream, many at once. For each it appends first, then removes the
+// record from the store if it is still at its revision, so that a crash in
+// between leaves the job in both, never in neither; the appends are
+// deduplicated by job id for historyDedupe, so several processes
+// archiving the same job make one message. It returns, for each, nil,
+// ErrArchived when the record moved on (or left), or an EUNAVAILABLE
+// error when the broker could not be written.
+func (b *Broker) Archive(ctx context.Context, jobs []ToArchive) []error {
+	errs := make([]error, len(jobs))
+	// The appends, in flight together.
+	wait := func(futures []jetstream.PubAckFuture, onErr func(i int, err error)) {
+		timeout := time.NewTimer(attemptTimeout)
+		defer timeout.Stop()
+		for i, f := range futures {
+			if f == nil {
+				continue
+			}
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				onErr(i, err)
+			case <-timeout.C:
+				timeout.Reset(0)
+				onErr(i, errors.New("no acknowledgement in time"))
+			case <-ctx.Done():
+				onErr(i, ctx.Err())
+			}
+		}
 	}
-	// A purge of the job's subject that expires: no marker stays behind.
-	err = b.jobs.Purge(ctx, id, jetstream.LastRevision(rev), jetstream.PurgeTTL(archivedMarkerTTL))
-	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
-		return ack.Sequence, ErrArchived
+	futures := make([]jetstream.PubAckFuture, len(jobs))
+	for i, j := range jobs {
+		m := nats.NewMsg(historySubject)
+		m.Data = j.Data
+		m.Header.Set(jobHeader, j.ID)
+		var err error
+		if futures[i], err = b.js.PublishMsgAsync(m, jetstream.WithMsgID(j.ID)); err != nil {
+			errs[i] = unavailable("archive job", err)
+		}
 	}
-	if err != nil {
-		return ack.Sequence, unavailable("archive job", err)
+	wait(futures, func(i int, err error) { errs[i] = unavailable("archive job", err) })
+	// Then the purges, of those appended: each a purge of the job's
+	// subject at its revision, with a marker that expires, so that
+	// watchers see the job leave and no marker stays behind.
+	for i, j := range jobs {
+		futures[i] = nil
+		if errs[i] != nil {
+			continue
+		}
+		m := nats.NewMsg(jobsSubjectPrefix + j.ID)
+		m.Header.Set("KV-Operation", "PURGE")
+		m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(j.Rev, 10))
+		var err error
+		if futures[i], err = b.js.PublishMsgAsync(m, jetstream.WithMsgTTL(archivedMarkerTTL)); err != nil {
+			errs[i] = unavailable("archive job", err)
+		}
 	}
-	return ack.Sequence, nil
+	wait(futures, func(i int, err error) {
+		if isWrongLastSequence(err) {
+			errs[i] = ErrArchived
+		} else {
+			errs[i] = unavailable("archive job", err)
+		}
+	})
+	return errs
 }
 
 func isWrongLastSequence(err error) bool {

@@ -26,13 +26,22 @@ func TestArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Archive(ctx, j.ID, s.Data(), s.Rev+1); !errors.Is(err, ErrArchived) {
-		t.Fatalf("archive at a revision the record is not at: %v, want ErrArchived", err)
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev + 1}}); !errors.Is(errs[0], ErrArchived) {
+		t.Fatalf("archive at a revision the record is not at: %v, want ErrArchived", errs[0])
 	}
-	seq, err := b.Archive(ctx, j.ID, s.Data(), s.Rev)
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	var seq uint64
+	caughtUp, _, err := b.FollowHistory(ctx, 0, func(a Archived) {
+		if a.ID == j.ID {
+			seq = a.Seq
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-caughtUp
 	if _, _, err := b.GetJobRecord(ctx, j.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		t.Fatalf("the archived job is still in the store: %v", err)
 	}
@@ -44,9 +53,15 @@ func TestArchive(t *testing.T) {
 		t.Fatalf("another job's record at seq: %v", err)
 	}
 	// Archived twice (another gateway): one message.
-	again, _ := b.Archive(ctx, j.ID, s.Data(), s.Rev)
-	if again != seq {
-		t.Errorf("a second archive made message %d, want the first, %d", again, seq)
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}); !errors.Is(errs[0], ErrArchived) {
+		t.Errorf("a second archive: %v, want ErrArchived", errs[0])
+	}
+	hs, err := b.js.Stream(ctx, HistoryStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := hs.Info(ctx); err != nil || info.State.Msgs != 1 {
+		t.Errorf("the history holds %+v after two archives of one job, want 1 message", info.State)
 	}
 	st, err := b.js.Stream(ctx, "KV_"+JobsBucket)
 	if err != nil {

@@ -68,7 +68,10 @@ func (a *archiver) take() map[string]toArchive {
 	return todo
 }
 
-// loop archives what is noted until ctx ends.
+// archiveBatch bounds how many jobs one call of broker.Archive moves.
+const archiveBatch = 512
+
+// loop archives what is noted until ctx ends, many jobs at a time.
 func (a *archiver) loop(ctx context.Context) {
 	defer a.g.wg.Done()
 	try := 0
@@ -78,32 +81,52 @@ func (a *archiver) loop(ctx context.Context) {
 			return
 		case <-a.wake:
 		}
-		for id, t := range a.take() {
-			_, err := a.g.b.Archive(ctx, id, t.data, t.rev)
-			if err == nil || errors.Is(err, broker.ErrArchived) {
-				try = 0
-				continue
+		todo := a.take()
+		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
+		failed := 0
+		flush := func() {
+			for i, err := range a.g.b.Archive(ctx, batch) {
+				if err == nil || errors.Is(err, broker.ErrArchived) {
+					continue
+				}
+				// The broker fails: keep it for the next try, unless a
+				// newer version was noted meanwhile.
+				failed++
+				t := batch[i]
+				a.mu.Lock()
+				if _, newer := a.todo[t.ID]; !newer {
+					a.todo[t.ID] = toArchive{t.Data, t.Rev}
+				}
+				a.mu.Unlock()
 			}
-			if ctx.Err() != nil {
-				return
+			batch = batch[:0]
+		}
+		for id, t := range todo {
+			batch = append(batch, broker.ToArchive{ID: id, Data: t.data, Rev: t.rev})
+			if len(batch) == archiveBatch {
+				flush()
 			}
-			// The broker fails: keep what is left for the next try.
-			a.mu.Lock()
-			if _, newer := a.todo[id]; !newer {
-				a.todo[id] = t
-			}
-			a.mu.Unlock()
-			a.g.log.Warn("archive finished jobs", "err", err)
-			select {
-			case <-time.After(loopBackoff.Delay(try)):
-			case <-ctx.Done():
-				return
-			}
-			try++
-			select {
-			case a.wake <- struct{}{}:
-			default:
-			}
+		}
+		if len(batch) > 0 {
+			flush()
+		}
+		if failed == 0 {
+			try = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		a.g.log.Warn("archive finished jobs: the broker fails; trying again", "jobs", failed)
+		select {
+		case <-time.After(loopBackoff.Delay(try)):
+		case <-ctx.Done():
+			return
+		}
+		try++
+		select {
+		case a.wake <- struct{}{}:
+		default:
 		}
 	}
 }

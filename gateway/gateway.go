@@ -286,8 +286,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 			g.log.Info("job index built", "path", g.disk.Path())
 		}
 		g.owedCallbacks(wctx)
-		g.archive.sweep(wctx)
 		close(g.ready)
+		g.archive.sweep(wctx)
 	}()
 	known := make(chan struct{})
 	go func() { g.known.Wait(); close(known) }()

@@ -33,6 +33,7 @@ func main() {
 	jobs := flag.Int("jobs", 30000, "jobs to run before the restart")
 	dir := flag.String("data", "", "data dir (default: a temporary one, removed after)")
 	lists := flag.Int("lists", 100, "requests per list query measured")
+	settle := flag.Duration("settle", 0, "wait this long before the restart: 2m10s outlasts the broker's 2-minute window of message ids, which holds every job of a burst")
 	flag.Parse()
 	data := *dir
 	if data == "" {
@@ -52,6 +53,7 @@ func main() {
 	waitCounted(base, *jobs, 30*time.Minute)
 	fmt.Fprintf(os.Stderr, "ran %d jobs in %s\n", *jobs, time.Since(t0).Round(time.Millisecond))
 	s.stop()
+	time.Sleep(*settle)
 
 	began := time.Now()
 	s = start(*bin, data, addr)

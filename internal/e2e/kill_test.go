@@ -89,5 +89,30 @@ algorithms:
 	if interrupted == 0 {
 		t.Fatal("no job was interrupted: the kill came too late to test anything")
 	}
+	// The job index, killed mid-write too, resumed from its last commit
+	// and lists every accepted job, once.
+	testenv.Eventually(t, "the job index to list every accepted job", func() bool {
+		listed := map[string]int{}
+		cursor := ""
+		for {
+			var page conveyor.JobPage
+			if code, err := p2.call("GET", "/v1/jobs?limit=500&status=succeeded"+cursor, "", &page); err != nil || code != 200 {
+				return false
+			}
+			for _, j := range page.Jobs {
+				listed[j.ID]++
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = "&cursor=" + page.NextCursor
+		}
+		for _, id := range accepted {
+			if listed[id] != 1 {
+				return false
+			}
+		}
+		return true
+	})
 	t.Logf("%d accepted jobs all succeeded after kill -9 and restart; %d were interrupted mid-attempt", len(accepted), interrupted)
 }
