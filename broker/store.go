@@ -104,8 +104,10 @@ func Unstored(j *conveyor.Job) (Stored, error) {
 
 // DeleteJob removes a job record. It is used only to undo a job whose
 // submission failed before the client was told it was accepted.
+// The marker the purge leaves (which tells watchers) expires, and the
+// job's key with it.
 func (b *Broker) DeleteJob(ctx context.Context, id string) error {
-	return b.jobs.Purge(ctx, id)
+	return b.jobs.Purge(ctx, id, jetstream.PurgeTTL(archivedMarkerTTL))
 }
 
 // UpdateJob changes a job by compare-and-swap: it applies change to the
