@@ -71,8 +71,9 @@ type Token struct {
 	Tenant string `yaml:"tenant"`
 }
 
-// Scopes a token may have.
-var Scopes = []string{"submit", "read", "cancel", "admin"}
+// Scopes a token may have: metrics reads /metrics, which counts every
+// tenant's jobs (admin may too).
+var Scopes = []string{"submit", "read", "cancel", "metrics", "admin"}
 
 // HTTP configures the gateway's HTTP API.
 type HTTP struct {

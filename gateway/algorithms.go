@@ -14,7 +14,7 @@ func (g *Gateway) handleAlgorithms(w http.ResponseWriter, r *http.Request) {
 	runners := g.reg.live(time.Now())
 	list := conveyor.AlgorithmList{Algorithms: []conveyor.AlgorithmInfo{}}
 	for _, k := range g.reg.algorithms() {
-		list.Algorithms = append(list.Algorithms, g.info(k, runners))
+		list.Algorithms = append(list.Algorithms, g.info(r.Context(), k, runners))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -26,15 +26,20 @@ func (g *Gateway) handleAlgorithm(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g.info(k, g.reg.live(time.Now())))
+	writeJSON(w, http.StatusOK, g.info(r.Context(), k, g.reg.live(time.Now())))
 }
 
-func (g *Gateway) info(k *known, runners []conveyor.RunnerInfo) conveyor.AlgorithmInfo {
+// info is what the gateway knows of algorithm k now; the counts of a
+// tenant's token are of its tenant's jobs alone.
+func (g *Gateway) info(ctx context.Context, k *known, runners []conveyor.RunnerInfo) conveyor.AlgorithmInfo {
 	info := conveyor.AlgorithmInfo{
 		Algorithm: k.Algorithm,
 		Runners:   []string{},
-		Queued:    g.jobs.countOf(k.Name, conveyor.StatusQueued),
-		Running:   g.jobs.countOf(k.Name, conveyor.StatusRunning),
+	}
+	if tenant, all := tenantOf(ctx); all {
+		info.Queued, info.Running = g.jobs.countOf(k.Name, conveyor.StatusQueued), g.jobs.countOf(k.Name, conveyor.StatusRunning)
+	} else {
+		info.Queued, info.Running = g.jobs.countOfTenant(k.Name, conveyor.StatusQueued, tenant), g.jobs.countOfTenant(k.Name, conveyor.StatusRunning, tenant)
 	}
 	if len(info.InputSchema) == 0 {
 		info.InputSchema = conveyor.AnyObjectSchema

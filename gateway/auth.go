@@ -24,11 +24,12 @@ type Token struct {
 
 // The scopes.
 const (
-	scopeSubmit = "submit"
-	scopeRead   = "read"
-	scopeCancel = "cancel"
-	scopeAdmin  = "admin"
-	scopeNone   = "" // open to all: health checks
+	scopeSubmit  = "submit"
+	scopeRead    = "read"
+	scopeCancel  = "cancel"
+	scopeMetrics = "metrics" // /metrics: every tenant's counts
+	scopeAdmin   = "admin"
+	scopeNone    = "" // open to all: health checks
 )
 
 type tokenKey struct{}

@@ -426,3 +426,17 @@ func (x *index) countOf(algorithm string, status conveyor.Status) int {
 	defer x.mu.RUnlock()
 	return x.counts[algorithm][status] + x.atStage[algorithm][status]
 }
+
+// countOfTenant is countOf for the jobs of one tenant: a walk of the live
+// jobs, for the requests of a tenant's token.
+func (x *index) countOfTenant(algorithm string, status conveyor.Status, tenant string) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := 0
+	for _, e := range x.byID {
+		if e.tenant == tenant && e.status == status && (e.algorithm == algorithm || e.stage == algorithm) {
+			n++
+		}
+	}
+	return n
+}

@@ -27,7 +27,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/stats", g.need(scopeRead, g.handleStats))
 	m.HandleFunc("GET /healthz", g.need(scopeNone, g.handleHealth))
 	m.HandleFunc("GET /readyz", g.need(scopeNone, g.handleReady))
-	m.HandleFunc("GET /metrics", g.need(scopeRead, g.cfg.Metrics.Handler().ServeHTTP))
+	m.HandleFunc("GET /metrics", g.need(scopeMetrics, g.cfg.Metrics.Handler().ServeHTTP))
 	m.HandleFunc("GET /openapi.json", g.need(scopeRead, g.handleOpenAPI))
 	m.HandleFunc("GET /docs", g.need(scopeNone, g.handleDocs))
 	ui := dashboard.Handler()

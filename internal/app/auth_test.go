@@ -127,6 +127,52 @@ func TestTenants(t *testing.T) {
 	if code := call("admin-secret", "GET", "/v1/jobs/"+j.ID, "", nil); code != 200 {
 		t.Errorf("admin GET: %d", code)
 	}
+	// Lists of another tenant's jobs: only for admin tokens.
+	if code := call("globex-secret", "GET", "/v1/jobs?tenant=acme", "", nil); code != 403 {
+		t.Errorf("globex lists acme's jobs: %d, want 403", code)
+	}
+	var acme conveyor.JobPage
+	if code := call("admin-secret", "GET", "/v1/jobs?tenant=acme", "", &acme); code != 200 || len(acme.Jobs) != 1 {
+		t.Errorf("admin lists acme's jobs: %d, %d jobs", code, len(acme.Jobs))
+	}
+	// Aggregates count a tenant's own jobs (issue 18, item 9): a job of
+	// acme's, queued behind a busy worker, is not globex's to see.
+	counted := func(token string) (finished, queued int) {
+		var st struct {
+			Algorithms []struct {
+				Name   string                  `json:"name"`
+				Counts map[conveyor.Status]int `json:"counts"`
+			} `json:"algorithms"`
+		}
+		call(token, "GET", "/v1/stats", "", &st)
+		for _, a := range st.Algorithms {
+			for status, n := range a.Counts {
+				if status.Terminal() {
+					finished += n
+				}
+			}
+		}
+		var info conveyor.AlgorithmInfo
+		call(token, "GET", "/v1/algorithms/wordcount", "", &info)
+		return finished, info.Queued + info.Running
+	}
+	var slow conveyor.Job
+	if code := call("acme-secret", "POST", "/v1/jobs", `{"algorithm":"wordcount","input":{"text":"a b"}}`, &slow); code != 202 {
+		t.Fatalf("acme submit: %d", code)
+	}
+	if f, q := counted("globex-secret"); f != 0 || q != 0 {
+		t.Errorf("globex sees %d finished and %d live jobs of acme's", f, q)
+	}
+	if f, _ := counted("acme-secret"); f < 1 {
+		t.Errorf("acme sees %d finished jobs of its own, want at least 1", f)
+	}
+	// /metrics counts every tenant's jobs: admin or the metrics scope.
+	if code := call("acme-secret", "GET", "/metrics", "", nil); code != 403 {
+		t.Errorf("acme reads /metrics: %d, want 403", code)
+	}
+	if code := call("admin-secret", "GET", "/metrics", "", nil); code != 200 {
+		t.Errorf("admin reads /metrics: %d", code)
+	}
 }
 
 // TestTokensNeverLogged: neither a valid token nor a wrong one appears in
