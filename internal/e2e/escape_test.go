@@ -95,3 +95,29 @@ func assertDead(t *testing.T, pids []int) {
 		return len(alive) == 0
 	})
 }
+
+// TestKill9TempDirSwept kills `conveyor serve` with SIGKILL while an exec
+// job runs, which leaves the attempt's directory with its input.json
+// behind, and checks that the next start removes it.
+func TestKill9TempDirSwept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills processes")
+	}
+	dir, addr, tmp := t.TempDir(), testenv.FreeAddr(t), t.TempDir()
+	cfg := fmt.Sprintf("algorithms:\n  - {name: hang, kind: exec, command: [sleep, \"300\"], env: {TMPDIR: %s}}\n", tmp)
+	p := serve(t, dir, addr, cfg)
+	p.submit(`{"algorithm":"hang","input":{"secret":1}}`)
+	var left []string
+	testenv.Eventually(t, "the attempt's input.json", func() bool {
+		left, _ = filepath.Glob(filepath.Join(tmp, "conveyor-hang-*", "input.json"))
+		return len(left) == 1
+	})
+	p.kill(syscall.SIGKILL)
+	if _, err := os.Stat(left[0]); err != nil {
+		t.Fatalf("the kill removed %s: the test proves nothing: %v", left[0], err)
+	}
+	serve(t, dir, addr, cfg)
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there after the restart (%v)", left[0], err)
+	}
+}

@@ -29,7 +29,10 @@
 // spawn.Start) that extends all this to every process it starts, also
 // those that leave its group (setsid, double forks), and kills them all
 // when the runner dies, even by SIGKILL. The per-attempt temporary
-// directory (also the process's TMPDIR) is removed whatever happens.
+// directory (also the process's TMPDIR) is removed whatever happens; when
+// the runner was killed before it could, the next start removes it (only
+// directories of the algorithm's naming, conveyor-<name>-<digits>, older
+// than that start and held by no live runner's attempt).
 //
 // Importing the package registers the kind as "exec" (on Unix systems).
 package execkind
