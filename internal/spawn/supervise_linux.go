@@ -131,12 +131,15 @@ func supervise(args []string) int {
 		since   time.Time
 		poll    <-chan time.Time
 	)
+	// kill starts killing: every descendant now, and every killPoll those
+	// that appear meanwhile (forked before their parent died, and then
+	// reparented here), until none is left.
 	kill := func() {
-		if !killing {
-			killing, since = true, time.Now()
-			t := time.NewTicker(killPoll)
-			poll = t.C
+		if killing {
+			return
 		}
+		killing, since = true, time.Now()
+		poll = time.NewTicker(killPoll).C
 		signalTree(syscall.SIGKILL, 0)
 	}
 	for {
@@ -151,14 +154,12 @@ func supervise(args []string) int {
 			if r.pid == pid {
 				status = r.status
 				kill()
-			} else if killing {
-				kill()
 			}
 		case <-poll:
 			if time.Since(since) > killWait {
 				return exitAs(status)
 			}
-			kill()
+			signalTree(syscall.SIGKILL, 0)
 		case <-noChildren:
 			return exitAs(status)
 		}

@@ -156,3 +156,43 @@ func TestSupervisorStartFails(t *testing.T) {
 		t.Errorf("Wait = %v, stderr %q; want exit status 127 naming the program", err, stderr.String())
 	}
 }
+
+// TestSupervisorKillsForkingJob: a job that is forking hundreds of
+// processes into sessions of their own is killed all the same, every process of it: each
+// carries a mark in its environment, which no process has afterwards.
+func TestSupervisorKillsForkingJob(t *testing.T) {
+	mark := fmt.Sprintf("CONVEYOR_TEST_MARK=%d", time.Now().UnixNano())
+	cmd := exec.Command("/bin/sh", "-c", `(i=0; while [ $i -lt 500 ]; do setsid sleep 300 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; sleep 300) & echo ready; exec sleep 300`)
+	cmd.Env = append(os.Environ(), mark)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(cmd, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = bufio.NewReader(out).ReadString('\n')
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	marked := func() (pids []int) {
+		for _, pr := range processes() {
+			env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pr.pid))
+			if strings.Contains("\x00"+string(env), "\x00"+mark+"\x00") {
+				pids = append(pids, pr.pid)
+			}
+		}
+		return pids
+	}
+	t.Cleanup(func() {
+		for _, pid := range marked() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	testenv.Eventually(t, "the job to have forked", func() bool { return len(marked()) > 10 })
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitExited(t, exited)
+	assertGone(t, marked())
+}
