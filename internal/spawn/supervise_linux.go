@@ -131,29 +131,30 @@ func supervise(args []string) int {
 		since   time.Time
 		poll    <-chan time.Time
 	)
-	// kill starts killing: every descendant now, and every killPoll those
-	// that appear meanwhile (forked before their parent died, and then
-	// reparented here), until none is left.
-	kill := func() {
-		if killing {
-			return
+	// startKilling has every descendant killed every killPoll — those
+	// forked meanwhile too, reparented here once their parent is killed —
+	// until none is left.
+	startKilling := func() {
+		if !killing {
+			killing, since = true, time.Now()
+			poll = time.NewTicker(killPoll).C
 		}
-		killing, since = true, time.Now()
-		poll = time.NewTicker(killPoll).C
-		signalTree(syscall.SIGKILL, 0)
 	}
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == hangup {
-				kill()
+				startKilling()
+				signalTree(syscall.SIGKILL, 0)
 			} else if !killing {
 				signalTree(sig.(syscall.Signal), pid)
 			}
 		case r := <-reaped:
 			if r.pid == pid {
+				// Most programs leave nothing behind: then noChildren
+				// comes before the first poll, which saves a walk of /proc.
 				status = r.status
-				kill()
+				startKilling()
 			}
 		case <-poll:
 			if time.Since(since) > killWait {
