@@ -56,7 +56,9 @@ func (r *Runner) snapshot() []*attempt {
 }
 
 func (r *Runner) writeProgress() {
+	now := time.Now()
 	for _, a := range r.snapshot() {
+		a.rep.tick(now)
 		if !a.isRecorded() && time.Since(a.began) < startDelay {
 			// Not even progress is written before startDelay: a short job
 			// that reports some still costs one write, its outcome.

@@ -58,14 +58,14 @@ func (c *logCap) add(n, max int) (keep uint64, trim bool) {
 func (r *reporter) trimLocked(keep uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, f := range r.pending {
+	for _, p := range r.pending {
 		select {
-		case <-f.Ok():
-		case <-f.Err():
+		case <-p.f.Ok():
+		case <-p.f.Err():
 		case <-ctx.Done():
 			return
 		}
 	}
-	r.pending = r.pending[:0]
+	r.pending, r.inflight = r.pending[:0], 0
 	_ = r.b.TrimLogs(ctx, r.id, keep)
 }

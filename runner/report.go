@@ -15,6 +15,22 @@ import (
 // maxLogLine caps one log line; longer lines are cut with a marker.
 const maxLogLine = 16 << 10
 
+// Bounds of the log lines of one attempt published and not yet stored,
+// each counted as its text and lineOverhead. Past maxInflight, Log waits
+// until the broker has stored all but inflightAfter of them: a handler
+// that logs faster than the broker stores runs at the broker's pace
+// instead of its lines piling up in memory.
+const (
+	maxInflight   = 256 << 10
+	inflightAfter = maxInflight / 2
+)
+
+// published is a log line published and maybe not yet stored.
+type published struct {
+	f    jetstream.PubAckFuture
+	size int // as counted against maxInflight
+}
+
 // reporter is an attempt's conveyor.Reporter. Progress is only remembered
 // here and written to the job record by the runner's ticker, so a handler
 // reporting progress in a tight loop costs one record write per tick, and
@@ -32,7 +48,9 @@ type reporter struct {
 	mu       sync.Mutex
 	progress *conveyor.Progress
 	dirty    bool
-	pending  []jetstream.PubAckFuture
+	flood    flood       // lines held back by the rate limit
+	pending  []published // oldest first
+	inflight int         // the sizes of pending
 	dropped  int
 	log      *logCap // nil until the first line
 }
@@ -66,7 +84,8 @@ func (r *reporter) Progress(percent float64, message string) {
 	r.mu.Unlock()
 }
 
-// Log publishes one line of the job's log.
+// Log publishes one line of the job's log, or holds it when the attempt
+// logs faster than logRate (see logflood.go).
 func (r *reporter) Log(stream, line string) {
 	if len(line) > maxLogLine {
 		cut := maxLogLine
@@ -80,6 +99,14 @@ func (r *reporter) Log(stream, line string) {
 	// order is number order.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.flood.admit(l) {
+		r.publishLocked(l)
+	}
+	r.releaseLocked(l.Time)
+}
+
+// publishLocked publishes one line of the job's log. r.mu is held.
+func (r *reporter) publishLocked(l conveyor.LogLine) {
 	if r.log == nil {
 		r.log = loadLogCap(r.b, r.id)
 	}
@@ -88,27 +115,36 @@ func (r *reporter) Log(stream, line string) {
 		r.dropped++
 		return
 	}
-	r.pending = append(r.pending, f)
-	if len(r.pending) >= 256 {
-		r.pending = settled(r.pending)
+	size := len(l.Line) + lineOverhead
+	r.pending = append(r.pending, published{f, size})
+	r.inflight += size
+	if r.inflight > maxInflight {
+		r.awaitLocked(inflightAfter)
 	}
 	if keep, trim := r.log.add(broker.LineSize(l), r.maxLog); trim {
 		r.trimLocked(keep)
 	}
 }
 
-// settled drops the futures that have resolved.
-func settled(fs []jetstream.PubAckFuture) []jetstream.PubAckFuture {
-	keep := fs[:0]
-	for _, f := range fs {
+// awaitLocked waits, oldest first, until the lines still being published
+// come to at most target bytes, and forgets those stored. It gives up
+// waiting after 5s, and then forgets them all: a broker that stores
+// nothing for that long is not made up for by holding lines. r.mu is held.
+func (r *reporter) awaitLocked(target int) {
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	i := 0
+	for ; i < len(r.pending) && r.inflight > target; i++ {
 		select {
-		case <-f.Ok():
-		case <-f.Err():
-		default:
-			keep = append(keep, f)
+		case <-r.pending[i].f.Ok():
+		case <-r.pending[i].f.Err():
+		case <-timeout.C:
+			r.pending, r.inflight = r.pending[:0], 0
+			return
 		}
+		r.inflight -= r.pending[i].size
 	}
-	return keep
+	r.pending = append(r.pending[:0], r.pending[i:]...)
 }
 
 // takeDirty returns the progress not yet written, if any.
@@ -134,12 +170,14 @@ func (r *reporter) last() *conveyor.Progress {
 	return &p
 }
 
-// flush waits until every published log line is stored (or 5s pass), and
-// logs a line saying how many were dropped, if any were.
+// flush publishes the lines held back, waits until every published log
+// line is stored (or 5s pass), and logs a line saying how many were
+// dropped, if any were.
 func (r *reporter) flush(ctx context.Context) {
 	r.mu.Lock()
+	r.releaseLocked(time.Time{})
 	pending, dropped := r.pending, r.dropped
-	r.pending, r.dropped = nil, 0
+	r.pending, r.inflight, r.dropped = nil, 0, 0
 	r.mu.Unlock()
 	if len(pending) == 0 && dropped == 0 {
 		return
@@ -148,14 +186,14 @@ func (r *reporter) flush(ctx context.Context) {
 		r.Log("log", "conveyor: "+itoa(dropped)+" log lines were dropped (the broker was not keeping up)")
 		r.mu.Lock()
 		pending = append(pending, r.pending...)
-		r.pending = nil
+		r.pending, r.inflight = nil, 0
 		r.mu.Unlock()
 	}
 	timeout := time.After(5 * time.Second)
-	for _, f := range pending {
+	for _, p := range pending {
 		select {
-		case <-f.Ok():
-		case <-f.Err():
+		case <-p.f.Ok():
+		case <-p.f.Err():
 		case <-timeout:
 			return
 		case <-ctx.Done():

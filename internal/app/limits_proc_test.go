@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -101,18 +102,27 @@ func TestWorkerRlimits(t *testing.T) {
 	if j.Status != conveyor.StatusSucceeded {
 		t.Fatalf("word_count: %s %+v", j.Status, j.Error)
 	}
+	// The worker is a child of its supervisor (see spawn.Start), a child
+	// of this test; the supervisor runs without the limits.
 	var limits []string
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
-	for _, f := range tasks {
-		data, _ := os.ReadFile(f)
-		for _, pid := range strings.Fields(string(data)) {
-			cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-			if strings.Contains(string(cmdline), "conveyor.worker") {
-				l, _ := os.ReadFile("/proc/" + pid + "/limits")
-				limits = append(limits, string(l))
+	var walk func(pid int)
+	walk = func(pid int) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range tasks {
+			data, _ := os.ReadFile(f)
+			for _, child := range strings.Fields(string(data)) {
+				cmdline, _ := os.ReadFile("/proc/" + child + "/cmdline")
+				if strings.HasPrefix(string(cmdline), "conveyor:supervise\x00") {
+					n, _ := strconv.Atoi(child)
+					walk(n)
+				} else if strings.Contains(string(cmdline), "conveyor.worker") {
+					l, _ := os.ReadFile("/proc/" + child + "/limits")
+					limits = append(limits, string(l))
+				}
 			}
 		}
 	}
+	walk(os.Getpid())
 	if len(limits) != 1 {
 		t.Fatalf("found %d worker processes, want 1", len(limits))
 	}

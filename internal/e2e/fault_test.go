@@ -199,22 +199,39 @@ algorithms:
 
 // randomChild returns a child of pid that is a worker process (kind
 // "worker": its command line runs conveyor.worker) or an exec child (any
-// other child), chosen at random, or 0 if there is none right now.
+// other child), chosen at random, or 0 if there is none right now. A
+// child of serve that is a supervisor (see spawn.Start) stands for the
+// processes it started: those are the ones a fault kills.
 func randomChild(pid int, kind string) int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var found []int
-	for _, f := range tasks {
-		data, _ := os.ReadFile(f)
-		for _, field := range strings.Fields(string(data)) {
-			child, _ := strconv.Atoi(field)
-			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", child))
-			if err == nil && strings.Contains(string(cmdline), "conveyor.worker") == (kind == "worker") {
-				found = append(found, child)
-			}
+	for _, child := range programsOf(pid) {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", child))
+		if err == nil && strings.Contains(string(cmdline), "conveyor.worker") == (kind == "worker") {
+			found = append(found, child)
 		}
 	}
 	if len(found) == 0 {
 		return 0
 	}
 	return found[rand.IntN(len(found))]
+}
+
+// programsOf returns the children of pid, each supervisor among them
+// replaced by its own children.
+func programsOf(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var found []int
+	for _, f := range tasks {
+		data, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(data)) {
+			child, _ := strconv.Atoi(field)
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", child))
+			if strings.HasPrefix(string(cmdline), "conveyor:supervise\x00") {
+				found = append(found, programsOf(child)...)
+			} else {
+				found = append(found, child)
+			}
+		}
+	}
+	return found
 }

@@ -56,7 +56,7 @@ func TestKill9LeavesNoExecProcess(t *testing.T) {
 	}
 	var child int
 	testenv.Eventually(t, "the exec process to start", func() bool {
-		child = childOf(p.cmd.Process.Pid, "sleep")
+		child = descendantOf(p.cmd.Process.Pid, "sleep")
 		return child != 0
 	})
 	killLeftover(t, child)
@@ -74,8 +74,9 @@ func killLeftover(t *testing.T, pid int) {
 	})
 }
 
-// childOf returns the pid of a child of parent whose command is name, or 0.
-func childOf(parent int, name string) int {
+// descendantOf returns the pid of a descendant of parent whose command is
+// name (an exec process runs under a supervisor, a child of serve), or 0.
+func descendantOf(parent int, name string) int {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", parent))
 	for _, f := range tasks {
 		data, _ := os.ReadFile(f)
@@ -84,6 +85,9 @@ func childOf(parent int, name string) int {
 			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 			if strings.TrimSpace(string(comm)) == name {
 				return pid
+			}
+			if d := descendantOf(pid, name); d != 0 {
+				return d
 			}
 		}
 	}

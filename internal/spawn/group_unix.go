@@ -2,11 +2,19 @@
 
 package spawn
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
-// Group returns attributes for a child in its own process group. Outside
-// Linux there is no parent-death signal: a runner killed with SIGKILL
-// leaves its children running.
-func Group() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
+// startSupervised starts cmd in a process group of its own, as l says.
+// Outside Linux there is no supervisor: no child subreaper and no
+// parent-death signal, so a runner killed with SIGKILL leaves its
+// children running, and a process that leaves the group escapes a stop.
+func startSupervised(cmd *exec.Cmd, l Limits) (*Process, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: l.Credential}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &Process{cmd: cmd}, nil
 }

@@ -1,11 +1,12 @@
 // Package spawn holds what the runner kinds that start processes (exec,
 // worker) share: how an entry's command, dir, env and user are checked and
-// resolved (CommandOf); the attributes children start with — a process
-// group of their own and, on Linux, death with the runner — a scrubbed
-// environment, and resource limits (Start); how a process group is
-// stopped, SIGTERM or another request first, then SIGKILL after a grace
-// period (StopGroup), and its pipes drained (DrainPipes); and the tail of
-// a child's stderr kept for error details (Tail).
+// resolved (CommandOf); how children start — on Linux under a supervisor
+// that keeps every process of the job in reach and kills them all when the
+// job ends or the runner dies, with a scrubbed environment and resource
+// limits (Start); how a job is stopped, SIGTERM or another request first,
+// then SIGKILL after a grace period (Process.Stop), and its pipes drained
+// (DrainPipes); and the tail of a child's stderr kept for error details
+// (Tail).
 package spawn
 
 import (

@@ -16,44 +16,52 @@ import (
 // rlimits helper rather than Conveyor.
 const helperArg0 = "conveyor:rlimits"
 
-// Start starts cmd as l says. cmd.SysProcAttr, when nil, becomes Group().
+// Start starts cmd as l says and returns the handle through which the
+// caller signals it; the caller still waits for it with cmd.Wait.
+// cmd.SysProcAttr is ignored.
 //
-// The user is switched by the kernel at the fork (SysProcAttr.Credential).
+// On Linux the child is a supervisor — this very binary again, as for the
+// rlimits below — that starts cmd's program in a process group of its own
+// and keeps every process the program starts within its reach, even one
+// that calls setsid or double-forks, by being their child subreaper. It
+// dies with the runner (a parent-death signal), and kills all of them
+// with SIGKILL when the runner dies, when the runner kills the job (see
+// Process), and when the program exits. The supervisor exits as the
+// program did, so cmd.Wait and cmd.ProcessState say how the program
+// ended (a core dump is not reported). Elsewhere the child is the program
+// itself in its own process group, and only the group is in reach.
+//
+// The user is switched by the kernel at the fork of the program.
 // Resource limits are set with no window in which the program runs
-// without them: with any limit, the child first runs this very binary
-// (/proc/self/exe, or os.Executable) as a helper that lowers its own
-// limits with setrlimit(2) — which any process may do, so the helper
-// already runs as the target user and needs no capability — and then
-// execs the program, which starts within them. (prlimit(2) on the child
-// after an ordinary start would leave the program running unlimited for a
-// moment, and on a process of another user it needs CAP_SYS_RESOURCE.)
-// The helper is in this package's init, so it works from every binary
-// that starts processes through it, test binaries included, and it costs
-// one extra exec per process.
+// without them: with any limit, the program is started through this
+// binary as a helper (argv[0] conveyor:rlimits) that lowers its own limits
+// with setrlimit(2) — which any process may do, so the helper already runs
+// as the target user and needs no capability — and then execs the
+// program, which starts within them. (prlimit(2) on the child after an
+// ordinary start would leave the program running unlimited for a moment,
+// and on a process of another user it needs CAP_SYS_RESOURCE.)
 //
-// Start returns the error of cmd.Start. Should the helper fail to set a
-// limit or to exec the program, it says why on the child's stderr and
+// Both helpers are in this package's init, so they work from every binary
+// that starts processes through it, test binaries included. They cost an
+// exec each per process, and the supervisor some memory (a few MiB) for
+// as long as the program runs.
+//
+// Start returns the error of cmd.Start. Should a helper fail to set a
+// limit or to start the program, it says why on the child's stderr and
 // exits with status 127.
-func Start(cmd *exec.Cmd, l Limits) error {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = Group()
+func Start(cmd *exec.Cmd, l Limits) (*Process, error) {
+	if l.rlimited() {
+		self, err := helperPath()
+		if err != nil {
+			return nil, err
+		}
+		args := []string{helperArg0,
+			strconv.FormatUint(l.Memory, 10), strconv.FormatUint(l.CPUSeconds, 10), strconv.FormatUint(l.OpenFiles, 10),
+			cmd.Path}
+		cmd.Args = append(args, cmd.Args...)
+		cmd.Path = self
 	}
-	if l.Credential != nil {
-		cmd.SysProcAttr.Credential = l.Credential
-	}
-	if !l.rlimited() {
-		return cmd.Start()
-	}
-	self, err := helperPath()
-	if err != nil {
-		return err
-	}
-	args := []string{helperArg0,
-		strconv.FormatUint(l.Memory, 10), strconv.FormatUint(l.CPUSeconds, 10), strconv.FormatUint(l.OpenFiles, 10),
-		cmd.Path}
-	cmd.Args = append(args, cmd.Args...)
-	cmd.Path = self
-	return cmd.Start()
+	return startSupervised(cmd, l)
 }
 
 // helperPath returns the path of this binary for the helper.

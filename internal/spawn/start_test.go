@@ -42,7 +42,7 @@ func run(t *testing.T, l Limits, script string) (string, error) {
 	var out strings.Builder
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := Start(cmd, l); err != nil {
+	if _, err := Start(cmd, l); err != nil {
 		return "", err
 	}
 	err := cmd.Wait()

@@ -10,18 +10,19 @@ import (
 	"time"
 )
 
-// startGroup starts a shell script in its own group, waits for its first
-// line (so that its traps are set), and returns the pid and a channel
-// closed once it is reaped. The test's cleanup kills the group and reaps
-// the script, however the test ends.
-func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
+// startJob starts a shell script, waits for its first line (so that its
+// traps are set), and returns its Process and a channel closed once it is
+// reaped. The test's cleanup kills the job and reaps the script, however
+// the test ends.
+func startJob(t *testing.T, script string) (*Process, <-chan struct{}) {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", script)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Start(cmd, Limits{}); err != nil {
+	p, err := Start(cmd, Limits{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Reading the first line first and then waiting is the order os/exec
@@ -34,7 +35,7 @@ func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
 		close(exited)
 	}()
 	t.Cleanup(func() {
-		_ = KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+		_ = p.Signal(syscall.SIGKILL)
 		select {
 		case <-exited:
 		case <-time.After(30 * time.Second):
@@ -46,7 +47,7 @@ func startGroup(t *testing.T, script string) (int, <-chan struct{}) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the script did not start within 30s")
 	}
-	return cmd.Process.Pid, exited
+	return p, exited
 }
 
 // waitExited fails the test unless exited is closed within 30s.
@@ -55,40 +56,40 @@ func waitExited(t *testing.T, exited <-chan struct{}) {
 	select {
 	case <-exited:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the process group's leader did not exit within 30s")
+		t.Fatal("the job's program did not exit within 30s")
 	}
 }
 
-func TestStopGroup(t *testing.T) {
+func TestStop(t *testing.T) {
 	t.Run("honours SIGTERM", func(t *testing.T) {
-		pid, exited := startGroup(t, "echo ready; exec sleep 300")
-		if killed := StopGroup(pid, syscall.SIGTERM, time.Minute, exited); killed {
-			t.Error("StopGroup killed a process that stopped on SIGTERM")
+		p, exited := startJob(t, "echo ready; exec sleep 300")
+		if killed := p.Stop(syscall.SIGTERM, time.Minute, exited); killed {
+			t.Error("Stop killed a process that stopped on SIGTERM")
 		}
 		waitExited(t, exited)
 	})
 	t.Run("ignores SIGTERM", func(t *testing.T) {
-		pid, exited := startGroup(t, `trap "" TERM; echo ready; while :; do sleep 1; done`)
-		if killed := StopGroup(pid, syscall.SIGTERM, 200*time.Millisecond, exited); !killed {
-			t.Error("StopGroup says the process stopped on a SIGTERM it ignores")
+		p, exited := startJob(t, `trap "" TERM; echo ready; while :; do sleep 1; done`)
+		if killed := p.Stop(syscall.SIGTERM, 200*time.Millisecond, exited); !killed {
+			t.Error("Stop says the process stopped on a SIGTERM it ignores")
 		}
 		waitExited(t, exited)
 	})
 	t.Run("no signal", func(t *testing.T) {
 		// sig 0 sends nothing: the process, which would stop on SIGTERM,
 		// runs until the grace period is over and is then killed.
-		pid, exited := startGroup(t, "echo ready; exec sleep 300")
-		if killed := StopGroup(pid, 0, 200*time.Millisecond, exited); !killed {
-			t.Error("StopGroup with no signal did not kill")
+		p, exited := startJob(t, "echo ready; exec sleep 300")
+		if killed := p.Stop(0, 200*time.Millisecond, exited); !killed {
+			t.Error("Stop with no signal did not kill")
 		}
 		waitExited(t, exited)
 	})
 }
 
-func TestKillGroupGone(t *testing.T) {
-	pid, exited := startGroup(t, "echo ready")
+func TestSignalGone(t *testing.T) {
+	p, exited := startJob(t, "echo ready")
 	waitExited(t, exited)
-	if err := KillGroup(pid, syscall.SIGKILL); err != nil {
-		t.Errorf("KillGroup of a group that is gone: %v, want nil", err)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Errorf("Signal to a job that is gone: %v, want nil", err)
 	}
 }

@@ -24,8 +24,15 @@
 // Any other stdout line is logged as "stdout", every stderr line as "stderr".
 // A non-zero exit fails the attempt with the tail of stderr as detail. On
 // cancel or timeout the whole process group gets SIGTERM, then SIGKILL after
-// the entry's grace period. The per-attempt temporary directory (also the
-// process's TMPDIR) is removed whatever happens.
+// the entry's grace period; once the process exits, whatever it left
+// running is killed. On Linux the process runs under a supervisor (see
+// spawn.Start) that extends all this to every process it starts, also
+// those that leave its group (setsid, double forks), and kills them all
+// when the runner dies, even by SIGKILL. The per-attempt temporary
+// directory (also the process's TMPDIR) is removed whatever happens; when
+// the runner was killed before it could, the next start removes it (only
+// directories of the algorithm's naming, conveyor-<name>-<digits>, older
+// than that start and held by no live runner's attempt).
 //
 // Importing the package registers the kind as "exec" (on Unix systems).
 package execkind

@@ -46,11 +46,16 @@ var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadlin
 // not set the CONVEYOR_* job variables. An env TMPDIR names the directory
 // in which the per-attempt temporary directories are made.
 //
+// Provision also removes the per-attempt directories of the algorithm
+// that an earlier runner, killed before it could, left in that directory
+// (see sweep): only directories of its naming, older than this runner,
+// that no live runner's attempt holds.
+//
 // Provision returns an error naming the entry and its problem: an invalid
 // name, an empty command, an executable that is missing or not executable,
 // a missing dir, a malformed or reserved env name, or a schema that is not
 // representable as JSON.
-func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Served, error) {
+func (Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
 	if entry.Name == "" {
 		return nil, errors.New("exec: name is required: an exec entry serves exactly one algorithm")
 	}
@@ -86,6 +91,13 @@ func (Kind) Provision(_ context.Context, entry config.Algorithm) ([]runner.Serve
 	grace := entry.Grace.Std()
 	if grace <= 0 {
 		grace = config.DefaultGrace
+	}
+	uid := -1
+	if u, _, ok := cmd.Limits.Owner(); ok {
+		uid = u
+	}
+	for _, dir := range sweep(entry.Env["TMPDIR"], entry.Name, uid) {
+		runner.Logger(ctx).Info("exec: removed the temporary directory of an attempt of an earlier runner", "algorithm", entry.Name, "dir", dir)
 	}
 	h := &handler{
 		name:   entry.Name,

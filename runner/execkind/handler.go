@@ -62,13 +62,19 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	if err := ctx.Err(); err != nil {
 		return nil, h.stopped(ctx, "not started")
 	}
-	tmpDir, err := os.MkdirTemp(h.tmp, "conveyor-"+h.name+"-*")
+	tmpDir, err := os.MkdirTemp(h.tmp, tempPrefix(h.name)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: make temporary directory: %w", h.name, err)
 	}
+	// The lock tells a sweep at another runner's start that the directory
+	// is in use (see sweep). Should it fail, the attempt runs all the same.
+	unlock, _ := lockDir(tmpDir)
 	defer func() {
 		if rerr := removeAll(tmpDir); rerr != nil {
 			t.Reporter.Log("log", "conveyor: removing the temporary directory: "+rerr.Error())
+		}
+		if unlock != nil {
+			unlock()
 		}
 	}()
 	input := []byte(t.Input)

@@ -60,23 +60,22 @@ func (p *process) run(ctx context.Context) (exit, error) {
 		return exit{}, err
 	}
 	cmd := &exec.Cmd{
-		Path:        p.path,
-		Args:        p.args,
-		Dir:         p.dir,
-		Env:         p.env,
-		Stdin:       p.stdin,
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: spawn.Group(),
+		Path:   p.path,
+		Args:   p.args,
+		Dir:    p.dir,
+		Env:    p.env,
+		Stdin:  p.stdin,
+		Stdout: outW,
+		Stderr: errW,
 	}
-	if err := spawn.Start(cmd, p.limits); err != nil {
+	job, err := spawn.Start(cmd, p.limits)
+	if err != nil {
 		closeAll(outR, outW, errR, errW)
 		return exit{}, fmt.Errorf("start: %w", err)
 	}
 	// The child has its copies; ours would keep the pipes from ever
 	// reaching EOF.
 	closeAll(outW, errW)
-	pgid := cmd.Process.Pid
 
 	var readers sync.WaitGroup
 	readers.Go(func() { _ = readLines(outR, p.maxLen, p.stdout) })
@@ -86,14 +85,15 @@ func (p *process) run(ctx context.Context) (exit, error) {
 
 	exited := make(chan struct{})
 	how := make(chan string, 1)
-	go func() { how <- p.watch(ctx, pgid, exited) }()
+	go func() { how <- p.watch(ctx, job, exited) }()
 
 	waitErr := cmd.Wait()
 	close(exited)
 	signalled := <-how
-	// The leader is gone: so is the job. Kill what it left behind, which
-	// also closes their copies of the pipes.
-	_ = spawn.KillGroup(pgid, syscall.SIGKILL)
+	// The program is gone: so is the job. Kill what it left behind (under
+	// a supervisor, that is done), which also closes their copies of the
+	// pipes.
+	_ = job.Signal(syscall.SIGKILL)
 	spawn.DrainPipes(read, p.drain, outR, errR)
 
 	var ee *exec.ExitError
@@ -104,16 +104,16 @@ func (p *process) run(ctx context.Context) (exit, error) {
 	return exit{status: ws, signalled: signalled}, nil
 }
 
-// watch stops the process group when ctx is done before exited is closed:
-// SIGTERM, then SIGKILL if the leader has not exited after the grace
-// period. It returns how it stopped the process, or "" if it did not.
-func (p *process) watch(ctx context.Context, pgid int, exited <-chan struct{}) string {
+// watch stops the job when ctx is done before exited is closed: SIGTERM,
+// then SIGKILL if the program has not exited after the grace period. It
+// returns how it stopped the process, or "" if it did not.
+func (p *process) watch(ctx context.Context, job *spawn.Process, exited <-chan struct{}) string {
 	select {
 	case <-exited:
 		return ""
 	case <-ctx.Done():
 	}
-	if spawn.StopGroup(pgid, syscall.SIGTERM, p.grace, exited) {
+	if job.Stop(syscall.SIGTERM, p.grace, exited) {
 		return fmt.Sprintf("killed with SIGKILL after a %v grace period", p.grace)
 	}
 	return "stopped with SIGTERM"

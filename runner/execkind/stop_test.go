@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -36,17 +37,10 @@ func gone(pid int) bool {
 	return i >= 0 && strings.HasPrefix(s[i+1:], " Z")
 }
 
-// assertGone fails unless process pid is gone within a few seconds.
+// assertGone fails unless process pid is gone soon (see testenv.Eventually).
 func assertGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !gone(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("process %d still runs", pid)
-		}
-		time.Sleep(10 * time.Millisecond) // polling: the kernel sends no event
-	}
+	assertAllGone(t, []int{pid})
 }
 
 // start runs h in the background with a cancellable context and returns
@@ -192,15 +186,82 @@ func TestLeftoverProcessKilled(t *testing.T) {
 	}
 }
 
-func TestEscapedProcessDoesNotBlock(t *testing.T) {
-	// A process in its own session is out of reach of the group kill; the
-	// pipes it holds open are closed after the drain timeout.
-	h := newHandler(t, []string{testenv.Python(t), "testdata/escape.py"})
-	h.drain = 200 * time.Millisecond
-	out, err, _ := run(t, h, `{}`)
-	pid := pidOutput(t, out, err)
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	if gone(pid) {
-		t.Errorf("escaped process %d is gone; the test proves nothing", pid)
+// escapees returns the pids of the three processes testdata/escapes.sh
+// starts, once it is ready. The test's cleanup kills any that are left.
+func escapees(t *testing.T, rec *recorder) []int {
+	t.Helper()
+	rec.waitLog(t, "ready")
+	logs, _ := rec.snapshot()
+	var pids []int
+	for _, l := range logs {
+		if v, ok := strings.CutPrefix(l.line, "pid "); ok {
+			pid, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pids = append(pids, pid)
+		}
 	}
+	if len(pids) != 3 {
+		t.Fatalf("escapes.sh reported pids %v, want 3", pids)
+	}
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return pids
+}
+
+// assertAllGone fails unless every process of pids is gone soon: polled,
+// since the kernel sends no event for another's process.
+func assertAllGone(t *testing.T, pids []int) {
+	t.Helper()
+	testenv.Eventually(t, fmt.Sprintf("processes %v to be gone", pids), func() bool {
+		for _, pid := range pids {
+			if !gone(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestCancelKillsEscapedProcesses: cancel stops every process the job
+// started, also those in a session of their own and orphans.
+func TestCancelKillsEscapedProcesses(t *testing.T) {
+	h := newHandler(t, []string{"sh", "testdata/escapes.sh"})
+	rec, cancel, done := start(t, context.Background(), h)
+	pids := escapees(t, rec)
+	cancel()
+	if err := result(t, done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run error = %v, want one wrapping context.Canceled", err)
+	}
+	assertAllGone(t, pids)
+}
+
+// TestTimeoutKillsEscapedProcesses: so does a timeout.
+func TestTimeoutKillsEscapedProcesses(t *testing.T) {
+	h := newHandler(t, []string{"sh", "testdata/escapes.sh"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	rec, _, done := start(t, ctx, h)
+	pids := escapees(t, rec)
+	if err := result(t, done); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Run error = %v, want one wrapping context.DeadlineExceeded", err)
+	}
+	assertAllGone(t, pids)
+}
+
+// TestExitKillsEscapedProcesses: a job that succeeds leaves nothing
+// running behind either, and Run does not wait for the drain timeout.
+func TestExitKillsEscapedProcesses(t *testing.T) {
+	h := newHandler(t, []string{"sh", "testdata/escapes.sh", "exit"})
+	h.drain = time.Hour
+	rec, _, done := start(t, context.Background(), h)
+	pids := escapees(t, rec)
+	if err := result(t, done); err != nil {
+		t.Fatal(err)
+	}
+	assertAllGone(t, pids)
 }

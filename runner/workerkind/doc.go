@@ -12,8 +12,9 @@
 //	    idle_timeout: 5m
 //	    algorithms: {classify: {timeout: 60s, max_attempts: 3}}
 //
-// starts its command (an argv, never a shell) in its own process group,
-// in the entry's dir, with a scrubbed environment: PATH, HOME, LANG and
+// starts its command (an argv, never a shell) in its own process group
+// (on Linux under a supervisor that keeps every process it starts in
+// reach, see spawn.Start), in the entry's dir, with a scrubbed environment: PATH, HOME, LANG and
 // TMPDIR from the runner, the entry's env, CONVEYOR_PROTOCOL=1, and
 // PYTHONPATH ending with the Python SDK bundled in the binary (see package
 // pysdk), after the entry's own PYTHONPATH. The worker's hello announces
@@ -44,13 +45,16 @@
 // the tail of its stderr; the runner retries it per its policy and the
 // pool starts a replacement. On cancel or timeout the process gets a
 // cancel message; if it has not answered after the entry's grace period
-// (default 5s) its process group is killed and replaced. A malformed
+// (default 5s) it is killed — with every process it started, on Linux
+// also those that left its process group — and replaced. A malformed
 // protocol line is reported in the job's log and the runner's log and
 // skipped. A process that fails its handshake or dies within 10s of its
 // start is restarted with exponential backoff (0.5s doubling, at most a
 // minute, with jitter), and jobs waiting when no process is left fail as "crashed"
 // with its error. Close stops every process: fd 3 is closed, and the
-// process group is killed after the grace period.
+// process and what it started are killed after the grace period. When a
+// process exits, whatever it left running is killed; when the runner
+// dies, even by SIGKILL, its processes die with it.
 //
 // Importing the package registers the kind as "worker" (on Unix systems).
 package workerkind

@@ -27,11 +27,12 @@ type spec struct {
 
 // proc is one worker process: its pipes, the goroutines that read them,
 // and the job it is running, if any. Its lifecycle follows Nomad's
-// drivers: start; handshake; run jobs; on stop close fd 3, then SIGKILL
-// the group after the grace period; once the leader has exited, SIGKILL
-// what is left of the group and drain the pipes.
+// drivers: start; handshake; run jobs; on stop close fd 3, then kill the
+// job (the process and all it started) after the grace period; once the
+// process has exited, kill what it left and drain the pipes.
 type proc struct {
-	pid     int
+	pid     int            // the supervisor's, on Linux (see spawn.Start)
+	job     *spawn.Process // the worker and every process it starts
 	started time.Time
 	log     *slog.Logger
 	jobs    *os.File // runner → worker (the worker's fd 3)
@@ -43,7 +44,7 @@ type proc struct {
 
 	hello   chan helloResult // the outcome of the handshake, sent once
 	greeted bool             // owned by the protocol reader
-	exited  chan struct{}    // closed once reaped, the group killed and the pipes drained
+	exited  chan struct{}    // closed once reaped, the rest killed and the pipes drained
 	status  string           // how it exited; set before exited is closed
 
 	mu       sync.Mutex
@@ -96,16 +97,16 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		return nil, err
 	}
 	cmd := &exec.Cmd{
-		Path:        s.cmd.Path,
-		Args:        s.cmd.Args,
-		Dir:         s.cmd.Dir,
-		Env:         s.env,
-		Stdout:      outW,
-		Stderr:      errW,
-		ExtraFiles:  []*os.File{jobsR, evW}, // fds 3 and 4
-		SysProcAttr: spawn.Group(),
+		Path:       s.cmd.Path,
+		Args:       s.cmd.Args,
+		Dir:        s.cmd.Dir,
+		Env:        s.env,
+		Stdout:     outW,
+		Stderr:     errW,
+		ExtraFiles: []*os.File{jobsR, evW}, // fds 3 and 4
 	}
-	if err := spawn.Start(cmd, s.cmd.Limits); err != nil {
+	job, err := spawn.Start(cmd, s.cmd.Limits)
+	if err != nil {
 		closeAll(files...)
 		return nil, fmt.Errorf("start %s: %w", s.cmd.Args[0], err)
 	}
@@ -114,6 +115,7 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 	closeAll(jobsR, evW, outW, errW)
 	p := &proc{
 		pid:     cmd.Process.Pid,
+		job:     job,
 		started: time.Now(),
 		log:     log.With("worker_pid", cmd.Process.Pid),
 		jobs:    jobsW,
@@ -141,11 +143,11 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 	return p, nil
 }
 
-// wait reaps the process, kills the rest of its group, waits for the
+// wait reaps the process, kills what it left running, waits for the
 // readers with drain, and closes p.exited.
 func (p *proc) wait(cmd *exec.Cmd, drain func()) {
 	err := cmd.Wait()
-	_ = spawn.KillGroup(p.pid, syscall.SIGKILL)
+	_ = p.job.Signal(syscall.SIGKILL)
 	drain()
 	_ = p.jobs.Close()
 	p.status = exitStatus(cmd, err)
@@ -243,24 +245,24 @@ func (p *proc) outputLine(stream, line string) {
 	p.log.Info("worker output", "stream", stream, "line", line)
 }
 
-// stop asks the worker to exit by closing its fd 3, and kills its group
+// stop asks the worker to exit by closing its fd 3, and kills it
 // if it has not exited after grace. It returns once the worker is gone.
 func (p *proc) stop(grace time.Duration) {
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
 	_ = p.jobs.Close()
-	spawn.StopGroup(p.pid, 0, grace, p.exited) // closing fd 3 was the request
+	p.job.Stop(0, grace, p.exited) // closing fd 3 was the request
 	<-p.exited
 }
 
-// kill sends SIGKILL to the worker's whole process group; its exit is
+// kill kills the worker and every process it started; its exit is
 // expected.
 func (p *proc) kill() {
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
-	_ = spawn.KillGroup(p.pid, syscall.SIGKILL)
+	_ = p.job.Signal(syscall.SIGKILL)
 }
 
 // expectedExit reports whether the pool stopped the worker.
