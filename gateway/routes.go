@@ -25,6 +25,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/algorithms/{name}", g.need(scopeRead, g.handleAlgorithm))
 	m.HandleFunc("GET /v1/runners", g.need(scopeRead, g.handleRunners))
 	m.HandleFunc("GET /v1/stats", g.need(scopeRead, g.handleStats))
+	m.HandleFunc("GET /v1/whoami", g.need(scopeToken, g.handleWhoami))
 	m.HandleFunc("GET /healthz", g.need(scopeNone, g.handleHealth))
 	m.HandleFunc("GET /readyz", g.need(scopeNone, g.handleReady))
 	m.HandleFunc("GET /metrics", g.need(scopeRead, g.cfg.Metrics.Handler().ServeHTTP))
