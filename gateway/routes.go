@@ -34,6 +34,13 @@ func (g *Gateway) routes() {
 	ui := dashboard.Handler()
 	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })
+	// Browsers ask for /favicon.ico on pages that link no icon (JSON,
+	// /healthz): the dashboard's icon, not a 404.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/icon.svg"
+		ui.ServeHTTP(w, r)
+	})
 	m.HandleFunc("/", g.notFound)
 	g.handler = g.instrument(g.refuseBrowserAttacks(m))
 }

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
@@ -62,5 +65,59 @@ func TestWhoami(t *testing.T) {
 	open := startServer(t, testConfig(t, t.TempDir()))
 	if code, id := whoami(open.base, ""); code != 200 || !id.Open || !slices.Equal(id.Scopes, []string{"admin"}) {
 		t.Errorf("without tokens: %d %+v, want open with admin", code, id)
+	}
+}
+
+// TestDashboardShellPublic checks what SECURITY.md says of the dashboard
+// under tokens: its static files (the page, script, style and icon) are
+// served without a token, so that its login form can load, and they are
+// the same bytes whoever asks — they carry no data; every job, algorithm
+// and runner comes from the API, which needs the token. Only the
+// dashboard's own script may run on its page, which keeps the token.
+func TestDashboardShellPublic(t *testing.T) {
+	sum := sha256.Sum256([]byte("shell-reader"))
+	cfg := testConfig(t, t.TempDir())
+	cfg.Auth.Tokens = []config.Token{{Name: "viewer", TokenSHA256: hex.EncodeToString(sum[:]), Scopes: []string{"read"}}}
+	s := startServer(t, cfg)
+	get := func(path, token string) (int, string, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	}
+	for _, path := range []string{"/", "/ui/app.js", "/ui/style.css", "/ui/icon.svg", "/favicon.ico"} {
+		code, _, anon := get(path, "")
+		if code != 200 {
+			t.Errorf("GET %s without a token: %d, want 200", path, code)
+			continue
+		}
+		if _, _, authed := get(path, "shell-reader"); !bytes.Equal(anon, authed) {
+			t.Errorf("GET %s differs with a token: the shell must carry no data", path)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.base+"/", nil)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("the dashboard's Content-Security-Policy = %q: any script could read its token", csp)
+	}
+	if code, ctype, _ := get("/favicon.ico", ""); code != 200 || ctype != "image/svg+xml" {
+		t.Errorf("GET /favicon.ico: %d %q, want the SVG icon", code, ctype)
+	}
+	for _, path := range []string{"/v1/jobs", "/v1/algorithms", "/v1/runners", "/v1/stats", "/v1/events", "/v1/whoami"} {
+		if code, _, _ := get(path, ""); code != 401 {
+			t.Errorf("GET %s without a token: %d, want 401", path, code)
+		}
 	}
 }
