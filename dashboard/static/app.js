@@ -1,9 +1,16 @@
 "use strict";
 // Conveyor's dashboard: plain JavaScript over the HTTP API, live through
 // Server-Sent Events. Routes: #/ overview, #/jobs, #/job/ID, #/submit/ALGO.
+//
+// With API tokens configured it asks for one and keeps it in this tab's
+// sessionStorage only (never a URL or a cookie); every request sends it as
+// Authorization: Bearer, event streams included (read with fetch, since
+// EventSource cannot send headers).
 
 const main = document.getElementById("main");
-let closers = []; // event sources and timers of the current page
+const who = document.getElementById("who");
+let closers = []; // event streams and timers of the current page
+let me = null; // GET /v1/whoami: {open} or {name, tenant, scopes, algorithms}
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -23,11 +30,86 @@ function svg(tag, attrs = {}, ...kids) {
   return e;
 }
 
+const TOKEN = "conveyor.token"; // the sessionStorage key; /docs reads it too
+const token = () => sessionStorage.getItem(TOKEN);
+
+// AuthError is a 401: no token, or one the API no longer accepts.
+class AuthError extends Error {}
+
+// headers returns h with the token, if any, as a Bearer header.
+function headers(h = {}) {
+  const t = token();
+  return t ? { ...h, Authorization: "Bearer " + t } : h;
+}
+
+// api calls the API: JSON in and out; every POST says it is JSON.
 async function api(path, options = {}) {
-  const resp = await fetch(path, options);
+  const h = headers(options.headers);
+  if ((options.method || "GET") !== "GET") h["Content-Type"] = "application/json";
+  const resp = await fetch(path, { ...options, headers: h });
   const body = await resp.json().catch(() => ({}));
+  if (resp.status === 401) throw new AuthError(body.detail || "a valid API token is required");
   if (!resp.ok) throw new Error(body.detail || body.title || resp.statusText);
   return body;
+}
+
+// can reports whether the token may take the scope's actions.
+const can = (scope) => !!me && (me.scopes.includes(scope) || me.scopes.includes("admin"));
+// canSubmit reports whether the token may submit jobs of the algorithm.
+const canSubmit = (algorithm) => can("submit") &&
+  (!me.algorithms || !me.algorithms.length || me.scopes.includes("admin") || me.algorithms.includes(algorithm));
+
+// stream reads the Server-Sent Events at path with fetch, so that the
+// token goes in a header, never in the URL, and calls on[event](data) for
+// each event; on.open() is called on each reconnection. After a drop it
+// reconnects, resuming from the last event id, until the returned
+// function is called. A 401 logs out.
+function stream(path, on) {
+  const ctl = new AbortController();
+  let lastId = "", wait = 1000, connected = false;
+  const dispatch = (ev) => {
+    if (ev.id !== null) lastId = ev.id;
+    if (ev.data.length && on[ev.event] && !ctl.signal.aborted) on[ev.event](ev.data.join("\n"));
+  };
+  (async () => {
+    while (!ctl.signal.aborted) {
+      try {
+        const h = headers({ Accept: "text/event-stream" });
+        if (lastId) h["Last-Event-ID"] = lastId;
+        const resp = await fetch(path, { headers: h, signal: ctl.signal, cache: "no-store" });
+        if (resp.status === 401) { ctl.abort(); refused(); return; }
+        if (resp.ok) {
+          if (connected && on.open) on.open();
+          connected = true;
+          const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buf = "", ev = { event: "message", data: [], id: null };
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += value;
+            let nl;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, nl).replace(/\r$/, "");
+              buf = buf.slice(nl + 1);
+              if (line === "") { dispatch(ev); ev = { event: "message", data: [], id: null }; continue; }
+              if (line.startsWith(":")) continue; // a comment: keep-alive
+              const colon = line.indexOf(":");
+              const field = colon < 0 ? line : line.slice(0, colon);
+              const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+              if (field === "event") ev.event = val;
+              else if (field === "data") ev.data.push(val);
+              else if (field === "id") ev.id = val;
+              else if (field === "retry" && /^\d+$/.test(val)) wait = Number(val);
+            }
+          }
+        }
+      } catch (err) {
+        if (ctl.signal.aborted) return;
+      }
+      await new Promise((ok) => setTimeout(ok, wait));
+    }
+  })();
+  return () => ctl.abort();
 }
 
 const status = (s) => el("span", { class: "status " + s }, s);
@@ -89,7 +171,7 @@ async function overview() {
       el("td", {}, a.description || "", a.conflicts && a.conflicts.length ? el("p", { class: "error conflict", role: "note" },
         "Schema conflict: " + a.conflicts.map((c) => c.runner).join(", ") + " serve " + a.name +
         " with another input schema; jobs are checked against the registered one.") : null),
-      el("td", {}, el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…")));
+      el("td", {}, canSubmit(a.name) ? el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…") : null));
   });
   const runnerRows = runners.runners.map((r) => el("tr", {},
     el("td", {}, el("span", { class: "id" }, r.id)), el("td", {}, r.host),
@@ -110,13 +192,12 @@ async function overview() {
 // liveRefresh re-renders the page (at most twice a second) when a job
 // changes, and every `every` ms if given.
 function liveRefresh(algorithm, render, every) {
-  const es = new EventSource("/v1/events" + (algorithm ? "?algorithm=" + encodeURIComponent(algorithm) : ""));
   let pending = null;
-  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render().catch(showError); }, 500); };
-  es.addEventListener("job", again);
-  es.addEventListener("lagged", again);
+  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render().catch(failed); }, 500); };
+  // A reconnection may have missed changes: render again then too.
+  const stop = stream("/v1/events" + (algorithm ? "?algorithm=" + encodeURIComponent(algorithm) : ""), { job: again, lagged: again, open: again });
   const timer = every ? setTimeout(again, every) : null;
-  closers.push(() => { es.close(); clearTimeout(pending); clearTimeout(timer); });
+  closers.push(() => { stop(); clearTimeout(pending); clearTimeout(timer); });
 }
 
 function jobTable(jobs) {
@@ -152,7 +233,7 @@ async function jobs(params) {
 async function job(id) {
   const j = await api("/v1/jobs/" + id);
   const head = el("div");
-  const bar = el("div", { class: "bar", role: "progressbar", "aria-label": "progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div", { style: "width:0%" }));
+  const bar = el("div", { class: "bar", role: "progressbar", "aria-label": "progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div")); // render sets the width
   const barText = el("p", { class: "hint" });
   const details = el("div");
   const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
@@ -166,8 +247,8 @@ async function job(id) {
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
-        j.status === "queued" || j.status === "running" ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j.id) }, "Cancel") : null,
-        j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
+        (j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
+        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
       j.stage ? el("p", { class: "stage" }, "stage " + j.stage.name + " (" + (j.stage.index + 1) + " of " + j.stage.of +
         ", step " + (j.stage.step + 1) + ") of the pipeline " + j.pipeline.stages.join(" → ")) : null);
@@ -187,21 +268,25 @@ async function job(id) {
   };
   render(j);
   page(head, said, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
-  const es = new EventSource("/v1/jobs/" + id + "/events");
-  es.addEventListener("status", (e) => render(JSON.parse(e.data)));
-  es.addEventListener("log", (e) => {
-    const l = JSON.parse(e.data);
-    noLog.remove();
-    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
-    if (follow) log.scrollTop = log.scrollHeight;
+  const stop = stream("/v1/jobs/" + id + "/events", {
+    status: (data) => render(JSON.parse(data)),
+    log: (data) => {
+      const l = JSON.parse(data);
+      noLog.remove();
+      const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
+      if (follow) log.scrollTop = log.scrollHeight;
+    },
+    end: (data) => {
+      stop();
+      render(JSON.parse(data));
+    },
   });
-  es.addEventListener("end", (e) => { render(JSON.parse(e.data)); es.close(); });
-  closers.push(() => es.close());
+  closers.push(stop);
 }
 
-async function cancel(id) {
-  try { await api("/v1/jobs/" + id + "/cancel", { method: "POST" }); } catch (err) { alert(err.message); }
+async function cancel(j) {
+  try { await api("/v1/jobs/" + j.id + "/cancel", { method: "POST" }); } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
 // retry submits the job's input again as a new job, labelled with the job
@@ -211,11 +296,15 @@ async function retry(j) {
   try {
     const n = await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
     location.hash = "#/job/" + n.id;
-  } catch (err) { alert(err.message); }
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
 // Submit: a form made from the algorithm's input schema.
 async function submit(name) {
+  if (!canSubmit(name)) {
+    page(el("h1", {}, "Submit a job of ", name), el("p", { class: "error", role: "alert" }, "The token " + me.name + " may not submit jobs of " + name + "."));
+    return;
+  }
   const a = await api("/v1/algorithms/" + name);
   const schema = a.input_schema || {};
   const props = schema.properties || {};
@@ -252,7 +341,7 @@ async function submit(name) {
       } else if (raw.value.trim()) input = JSON.parse(raw.value);
       const j = await api("/v1/algorithms/" + name + "/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) });
       location.hash = "#/job/" + j.id;
-    } catch (x) { err.textContent = x.message; }
+    } catch (x) { if (x instanceof AuthError) refused(); else err.textContent = x.message; }
   } }, ...(fields.length ? fields : [el("label", { for: "field-raw" }, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
   page(el("h1", {}, "Submit a job of ", name), el("p", { class: "hint" }, a.description || ""), form);
 }
@@ -266,6 +355,71 @@ function showError(err) {
   page(el("p", { class: "error", role: "alert" }, "Could not load: " + err.message));
 }
 
+// failed shows why a page could not load: the login form on a 401.
+function failed(err) {
+  if (err instanceof AuthError) refused();
+  else showError(err);
+}
+
+// refused forgets a token the API no longer accepts and asks for another.
+function refused() {
+  const had = token() !== null;
+  sessionStorage.removeItem(TOKEN);
+  me = null;
+  close();
+  showWho();
+  login(had ? "The API refused the token: log in again." : "");
+}
+
+// showWho shows in the header who is logged in, with what scopes, and a
+// log-out button; nothing when the API is open (no tokens configured).
+function showWho() {
+  if (!me || me.open) { who.replaceChildren(); return; }
+  fill(who,
+    el("span", { class: "whoami" }, "Logged in as ", el("strong", { class: "token-name" }, me.name),
+      me.tenant ? " (tenant " + me.tenant + ")" : "", " · ",
+      el("span", { class: "scopes", title: "scopes" }, me.scopes.join(", ")),
+      me.algorithms && me.algorithms.length ? " · only " + me.algorithms.join(", ") : ""),
+    " ", el("button", { type: "button", id: "logout", onclick: logout }, "Log out"));
+}
+
+// logout forgets the token: nothing of it is left in the browser.
+function logout() {
+  sessionStorage.removeItem(TOKEN);
+  me = null;
+  close();
+  showWho();
+  login("Logged out.");
+}
+
+// login asks for a token, checks it with GET /v1/whoami and keeps it in
+// this tab's sessionStorage. The field has no name, so the form can never
+// put the token in a URL.
+function login(message) {
+  const input = el("input", { type: "password", id: "token", autocomplete: "current-password", spellcheck: "false", required: "" });
+  const err = el("p", { class: "error", role: "alert" });
+  const form = el("form", { method: "post", class: "login", onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const t = input.value.trim();
+    try {
+      const resp = await fetch("/v1/whoami", { headers: { Authorization: "Bearer " + t }, cache: "no-store" });
+      if (resp.status === 401) { err.textContent = "That token was not accepted."; input.select(); return; }
+      if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
+      me = await resp.json();
+    } catch (x) { err.textContent = "Could not log in: " + x.message; return; }
+    sessionStorage.setItem(TOKEN, t);
+    route();
+  } },
+  el("label", { for: "token" }, "API token"), input,
+  el("p", {}, el("button", { class: "primary", type: "submit" }, "Log in")), err);
+  page(el("h1", {}, "Log in"),
+    message ? el("p", { class: "notice", role: "status" }, message) : null,
+    el("p", { class: "hint" }, "This Conveyor API needs a token (Authorization: Bearer). It is kept in this browser tab only, until you log out or close the tab."),
+    form);
+  input.focus();
+}
+
 async function route() {
   close();
   const [path, query] = location.hash.slice(1).split("?");
@@ -276,12 +430,18 @@ async function route() {
     else a.removeAttribute("aria-current");
   }
   try {
-    if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
+    if (!me) me = await api("/v1/whoami");
+    showWho();
+    if (!can("read")) {
+      page(el("h1", {}, "Not allowed"), el("p", { class: "error", role: "alert" },
+        "The token " + me.name + " lacks the read scope the dashboard needs (it has: " + me.scopes.join(", ") + ")."));
+    } else if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
     else if (parts[0] === "job" && parts[1]) await job(parts[1]);
     else if (parts[0] === "submit" && parts[1]) await submit(parts[1]);
     else await overview();
   } catch (err) {
-    showError(err);
+    failed(err);
+    if (err instanceof AuthError) return; // the login form has the focus
   }
   // After a navigation, keyboard and screen-reader users start at the
   // page's heading, as on a page load.
