@@ -5,7 +5,10 @@
 //
 // open: a server without tokens. Submits the example batch job from the
 // form, watches its progress bar reach 100 %, reads its logs, cancels a
-// long job and retries it, and pages through the jobs list.
+// long job after confirming and retries it, pages through the jobs list
+// (durations; job summaries only), fills a form with its schema's
+// defaults, wraps a long log line, says a finished job has no log lines,
+// and opens /docs without a 404.
 //
 // tokens: a server with the tokens in CONVEYOR_FULL_TOKEN (submit, read,
 // cancel) and CONVEYOR_READ_TOKEN (read). Asks for a token, refuses a wrong
@@ -158,16 +161,36 @@ try {
     });
 
     let longURL = null;
-    await check("cancel, by keyboard", async () => {
+    await check("cancel asks for confirmation, by keyboard", async () => {
       await page.goto(base + "/#/submit/batch");
       const before = page.url();
       await page.getByLabel("seconds").fill("600");
       await page.getByLabel("seconds").press("Enter"); // submits the form
       await page.waitForURL((u) => u.href !== before && /#\/job\//.test(u.href));
       longURL = page.url();
+      const id = longURL.split("/").pop();
       await page.locator(".status", { hasText: "running" }).first().waitFor();
       await page.getByRole("button", { name: "Cancel", exact: true }).focus();
       await page.keyboard.press("Enter");
+      const dialog = page.getByRole("dialog");
+      await dialog.waitFor({ timeout: 5000 });
+      assert.match(await dialog.innerText(), new RegExp("Cancel job " + id));
+      await shot("cancel-confirm");
+      // The safe answer has the focus: Enter keeps the job.
+      assert.equal(await page.evaluate(() => document.activeElement.textContent), "Keep it");
+      await page.keyboard.press("Enter");
+      await dialog.waitFor({ state: "detached" });
+      assert.equal((await call("GET", "/v1/jobs/" + id)).status, "running");
+      // Escape keeps it too.
+      await page.getByRole("button", { name: "Cancel", exact: true }).click();
+      await dialog.waitFor();
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
+      assert.equal((await call("GET", "/v1/jobs/" + id)).status, "running");
+      await page.getByRole("button", { name: "Cancel", exact: true }).focus();
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter"); // Cancel job
       await page.locator(".status", { hasText: "canceled" }).first().waitFor();
     });
 
@@ -180,6 +203,7 @@ try {
       assert.match(await page.locator("pre.input").innerText(), /"seconds": 600/);
       await page.getByRole("link", { name: "retry of" }).waitFor();
       await page.getByRole("button", { name: "Cancel", exact: true }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Cancel job" }).click();
       await page.locator(".status", { hasText: "canceled" }).first().waitFor();
     });
 
@@ -193,16 +217,52 @@ try {
       await shot("failed-job");
     });
 
-    await check("jobs list: live", async () => {
+    await check("a finished job without logs: no log lines, not yet", async () => {
+      const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 91 });
+      assert.equal(j.status, "succeeded");
+      await page.goto(base + "/#/job/" + j.id);
+      await page.getByRole("heading", { name: "Output" }).waitFor();
+      await page.getByText("No log lines.", { exact: true }).waitFor({ timeout: 5000 });
+      assert.equal(await page.getByText("No log lines yet.").count(), 0);
+    });
+
+    await check("jobs list: live, with durations", async () => {
       await page.goto(base + "/#/jobs?algorithm=batch");
       await page.getByRole("heading", { name: "Jobs" }).waitFor();
       await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length >= 4);
       assert.equal(await page.locator("table.jobs tbody tr").count(), 4);
       await page.locator("table.jobs .status", { hasText: "succeeded" }).waitFor();
+      assert.ok(await page.locator("table.jobs th", { hasText: "duration" }).count() === 1, "no duration column");
+      const ran = page.locator("table.jobs tbody tr").filter({ hasText: "succeeded" }).locator("td.duration");
+      assert.match(await ran.innerText({ timeout: 5000 }), /^\d+(\.\d)? s$/, "the 2 s batch job's duration");
       // Live: a job submitted now appears without a reload.
       const fresh = await call("POST", "/v1/algorithms/batch/jobs", { items: 1, seconds: 0 });
       await page.getByRole("link", { name: fresh.id }).waitFor();
       await shot("jobs");
+    });
+
+    await check("jobs list: needs only job summaries", async () => {
+      // GET /v1/jobs answers summaries: no input, output, max_attempts...
+      const summary = ["id", "algorithm", "status", "priority", "labels", "tenant", "created_at", "started_at", "finished_at",
+        "attempt", "progress", "error", "stage", "duration"];
+      const list = /\/v1\/jobs\?/;
+      await page.route(list, async (route) => {
+        const resp = await route.fetch();
+        const body = await resp.json();
+        body.jobs = body.jobs.map((j) => Object.fromEntries(Object.entries(j).filter(([k]) => summary.includes(k))));
+        await route.fulfill({ response: resp, json: body });
+      });
+      try {
+        await page.goto("about:blank"); // a fresh load, not a hash change on the same list
+        await page.goto(base + "/#/jobs?algorithm=batch");
+        await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length >= 4);
+        const text = await page.locator("table.jobs").innerText();
+        assert.doesNotMatch(text, /undefined|NaN|null|\[object/, "a field the summary lacks:\n" + text);
+        const ran = page.locator("table.jobs tbody tr").filter({ hasText: "succeeded" }).first().locator("td.duration");
+        assert.match(await ran.innerText({ timeout: 5000 }), /\d/);
+      } finally {
+        await page.unroute(list);
+      }
     });
 
     await check("jobs list: pages", async () => {
@@ -212,9 +272,49 @@ try {
       await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length === 50);
       await page.getByRole("link", { name: "Older jobs" }).click();
       await page.getByRole("link", { name: "Newest" }).waitFor();
-      assert.equal(await page.locator("table.jobs tbody tr").count(), 1);
+      assert.equal(await page.locator("table.jobs tbody tr").count(), 2); // and the one of the check before
       await page.getByRole("link", { name: "Newest" }).click();
       await page.getByRole("link", { name: "Older jobs" }).waitFor();
+    });
+
+    await check("submit form: filled with the schema's defaults", async () => {
+      await page.goto(base + "/#/submit/choices");
+      await page.getByRole("heading", { name: /Submit a job of choices/ }).waitFor();
+      const chosen = (id) => page.evaluate((id) => document.getElementById(id).selectedOptions[0]?.textContent ?? "(nothing)", id);
+      await shot("submit-defaults");
+      assert.equal(await chosen("field-mode"), "exact", "the string choice");
+      assert.equal(await chosen("field-level"), "2", "the integer choice");
+      assert.equal(await chosen("field-verbose"), "true", "the boolean");
+      assert.equal(await page.getByLabel("count").inputValue(), "3");
+      assert.equal(await page.getByLabel("note").inputValue(), "hello");
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.waitForURL(/#\/job\//);
+      await page.getByRole("heading", { name: "Output" }).waitFor();
+      assert.deepEqual(JSON.parse(await page.locator("pre.output").innerText()), { mode: "exact", level: 2, verbose: true, count: 3, note: "hello" });
+    });
+
+    await check("long log lines wrap", async () => {
+      const j = await call("POST", "/v1/algorithms/choices/jobs", {});
+      await page.goto(base + "/#/job/" + j.id);
+      const log = page.getByRole("log");
+      await log.getByText("long:xxx").waitFor();
+      await shot("job-long-log");
+      const [scroll, client, pageScroll, pageWidth] = await log.evaluate((e) =>
+        [e.scrollWidth, e.clientWidth, document.documentElement.scrollWidth, window.innerWidth]);
+      assert.ok(scroll <= client + 1, "the log scrolls sideways: " + scroll + " > " + client);
+      assert.ok(pageScroll <= pageWidth, "the page scrolls sideways: " + pageScroll + " > " + pageWidth);
+    });
+
+    await check("the API docs: an icon, not a 404 for /favicon.ico", async () => {
+      await page.goto(base + "/docs");
+      await page.locator("details.op").first().waitFor();
+      // Headless chromium asks for no icon: fetch the one a browser would,
+      // the linked icon or else /favicon.ico.
+      const icon = await page.evaluate(() => document.querySelector("link[rel~=icon]")?.href ?? new URL("/favicon.ico", location.href).href);
+      const r = await page.request.get(icon);
+      assert.equal(r.status(), 200, icon);
+      assert.match(r.headers()["content-type"], /^image\//, icon);
+      await shot("docs");
     });
 
     await check("overview again: throughput", async () => {

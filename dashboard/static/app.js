@@ -200,11 +200,27 @@ function liveRefresh(algorithm, render, every) {
   closers.push(() => { stop(); clearTimeout(pending); clearTimeout(timer); });
 }
 
+// duration is how long the job ran (so far, if it still runs): from its
+// start to its end, in the unit that suits it.
+function duration(j) {
+  if (!j.started_at) return "";
+  const ms = (j.finished_at ? Date.parse(j.finished_at) : Date.now()) - Date.parse(j.started_at);
+  if (!(ms >= 0)) return "";
+  const s = ms / 1000;
+  const text = ms < 1000 ? Math.round(ms) + " ms" : s < 60 ? s.toFixed(s < 10 ? 1 : 0) + " s"
+    : s < 3600 ? Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s"
+      : Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+  return j.finished_at ? text : text + " so far";
+}
+
 function jobTable(jobs) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
-  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created"],
+  // Only the fields of a job summary (GET /v1/jobs has no input, output
+  // or max_attempts): the job page reads the whole job.
+  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration"],
     jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
-      el("td", {}, j.attempt + "/" + j.max_attempts), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)))));
+      el("td", {}, String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
+      el("td", { class: "duration" }, duration(j)))));
 }
 
 // Jobs: filtered by algorithm and status, a page at a time; the first page
@@ -237,7 +253,10 @@ async function job(id) {
   const barText = el("p", { class: "hint" });
   const details = el("div");
   const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
-  const noLog = el("p", { class: "hint" }, "No log lines yet.");
+  // "yet" only while lines may still come; the end of the stream says
+  // whether a final job has any.
+  const final = (st) => st === "succeeded" || st === "failed" || st === "canceled";
+  const noLog = el("p", { class: "hint no-log" }, final(j.status) ? "" : "No log lines yet.");
   // Screen readers hear status changes, not every progress re-render.
   const said = el("p", { class: "sr-only", role: "status" });
   let lastStatus = j.status;
@@ -257,7 +276,7 @@ async function job(id) {
     bar.setAttribute("aria-valuenow", String(Math.round(p)));
     barText.textContent = pct(j.progress);
     fill(details,
-      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) : "",
+      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) + " · ran " + duration(j) : "",
         j.traceparent ? " · traceparent " + j.traceparent : "",
         j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
@@ -268,10 +287,12 @@ async function job(id) {
   };
   render(j);
   page(head, said, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
+  let lines = 0;
   const stop = stream("/v1/jobs/" + id + "/events", {
     status: (data) => render(JSON.parse(data)),
     log: (data) => {
       const l = JSON.parse(data);
+      lines++;
       noLog.remove();
       const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
       log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
@@ -280,12 +301,33 @@ async function job(id) {
     end: (data) => {
       stop();
       render(JSON.parse(data));
+      if (!lines) noLog.textContent = "No log lines.";
     },
   });
   closers.push(stop);
 }
 
+// ask shows a modal question and resolves to whether the user chose yes.
+// "no" comes first and has the focus; Escape is no too.
+function ask(question, yes, no) {
+  return new Promise((resolve) => {
+    const d = el("dialog", { class: "confirm", "aria-labelledby": "confirm-question" },
+      el("p", { id: "confirm-question" }, question),
+      el("form", { method: "dialog" },
+        el("button", { type: "submit", value: "no" }, no), " ",
+        el("button", { type: "submit", value: "yes", class: "danger" }, yes)));
+    d.addEventListener("close", () => { d.remove(); resolve(d.returnValue === "yes"); });
+    document.body.append(d);
+    d.showModal();
+  });
+}
+
+// cancel cancels the job once the user confirms: a running job's process
+// is stopped, which cannot be undone.
 async function cancel(j) {
+  const sure = await ask("Cancel job " + j.id + " (" + j.algorithm + ")?" + (j.status === "running" ? " Its process will be stopped." : ""),
+    "Cancel job", "Keep it");
+  if (!sure) return;
   try { await api("/v1/jobs/" + j.id + "/cancel", { method: "POST" }); } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
@@ -300,6 +342,15 @@ async function retry(j) {
 }
 
 // Submit: a form made from the algorithm's input schema.
+// fieldSchema returns the schema a form field edits: for Optional[X]
+// (anyOf X or null) X's, keeping the property's own default and description.
+function fieldSchema(p) {
+  const alts = (p.anyOf || p.oneOf || []).filter((s) => s.type !== "null");
+  if (p.type || p.enum || alts.length !== 1) return p;
+  const { anyOf, oneOf, ...own } = p;
+  return { ...alts[0], ...own };
+}
+
 async function submit(name) {
   if (!canSubmit(name)) {
     page(el("h1", {}, "Submit a job of ", name), el("p", { class: "error", role: "alert" }, "The token " + me.name + " may not submit jobs of " + name + "."));
@@ -309,16 +360,22 @@ async function submit(name) {
   const schema = a.input_schema || {};
   const props = schema.properties || {};
   const required = new Set(schema.required || []);
-  const fields = Object.entries(props).map(([key, p]) => {
+  const fields = Object.entries(props).map(([key, prop]) => {
+    const p = fieldSchema(prop);
     const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
     const id = "field-" + key;
+    // An optional choice without a default may be left out: a blank option.
+    const blank = !required.has(key) && p.default === undefined ? [el("option", { value: "" }, "")] : [];
     let input;
-    if (p.enum) input = el("select", { name: key, id }, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
-    else if (t === "boolean") input = el("select", { name: key, id }, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
+    if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
+    else if (t === "boolean") input = el("select", { name: key, id }, ...blank, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
     else if (t === "integer" || t === "number") input = el("input", { name: key, id, type: "number", step: t === "integer" ? "1" : "any" });
     else if (t === "string") input = el("input", { name: key, id, type: "text" });
     else input = el("textarea", { name: key, id, rows: "3", placeholder: "JSON" });
-    if (p.default !== undefined) input.value = typeof p.default === "string" ? p.default : JSON.stringify(p.default);
+    // The schema's default fills the field; a choice's options hold JSON.
+    if (p.default !== undefined && p.default !== null) {
+      input.value = typeof p.default === "string" && !p.enum ? p.default : JSON.stringify(p.default, null, input.tagName === "TEXTAREA" ? 2 : 0);
+    }
     if (required.has(key)) input.required = true;
     input.dataset.type = p.enum ? "json" : t || "json";
     const hint = p.description ? el("div", { class: "hint", id: id + "-hint" }, p.description) : null;
@@ -349,6 +406,7 @@ async function submit(name) {
 function close() {
   for (const c of closers) c();
   closers = [];
+  for (const d of document.querySelectorAll("dialog.confirm[open]")) d.close(); // a question of the page left
 }
 
 function showError(err) {

@@ -19,8 +19,10 @@ import (
 // with `npm ci`), against two servers of examples/conveyor.yaml.
 //
 // Open (no tokens): it submits the example batch job from the form,
-// watches its progress bar reach 100 %, reads its logs, cancels and
-// retries a long job, and pages through the jobs list.
+// watches its progress bar reach 100 %, reads its logs, cancels (after
+// confirming) and retries a long job, pages through the jobs list, which
+// shows durations and needs only job summaries, fills a form with its
+// schema's defaults, wraps long log lines, and opens /docs without a 404.
 //
 // Tokens: the dashboard asks for a token, refuses a wrong one, shows a
 // read-only token no submit, cancel or retry, lets a full token submit a
@@ -66,7 +68,22 @@ func TestDashboardBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := string(examples)
+	// The examples plus one algorithm whose schema has defaults of every
+	// kind and which logs a very long line.
+	config := string(examples) + `
+  - name: choices
+    kind: exec
+    description: Echoes its input after a very long log line.
+    command: [python3, internal/e2e/testdata/choices.py]
+    input_schema:
+      type: object
+      properties:
+        mode: {type: string, enum: [fast, exact, slow], default: exact, description: how to work}
+        level: {type: integer, enum: [1, 2, 3], default: 2}
+        verbose: {type: boolean, default: true}
+        count: {type: integer, default: 3}
+        note: {type: string, default: hello}
+`
 	browse := func(t *testing.T, mode string, config string, env ...string) {
 		tmp := t.TempDir()
 		cfgPath := filepath.Join(tmp, "conveyor.yaml")
