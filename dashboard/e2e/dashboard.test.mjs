@@ -242,7 +242,8 @@ try {
     });
 
     await check("jobs list: needs only job summaries", async () => {
-      // GET /v1/jobs answers summaries: no input, output, max_attempts...
+      // GET /v1/jobs answers summaries (conveyor.JobSummary): no input or
+      // output; the list must not need more than their fields, even fewer.
       const summary = ["id", "algorithm", "status", "priority", "labels", "tenant", "created_at", "started_at", "finished_at",
         "attempt", "progress", "error", "stage", "duration"];
       const list = /\/v1\/jobs\?/;

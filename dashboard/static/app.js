@@ -215,11 +215,11 @@ function duration(j) {
 
 function jobTable(jobs) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
-  // Only the fields of a job summary (GET /v1/jobs has no input, output
-  // or max_attempts): the job page reads the whole job.
+  // Only the fields of a job summary (GET /v1/jobs has no input or
+  // output): the job page reads the whole job.
   return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration"],
     jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
-      el("td", {}, String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
+      el("td", {}, j.max_attempts ? j.attempt + "/" + j.max_attempts : String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
       el("td", { class: "duration" }, duration(j)))));
 }
 
