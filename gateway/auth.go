@@ -29,7 +29,8 @@ const (
 	scopeCancel  = "cancel"
 	scopeMetrics = "metrics" // /metrics: every tenant's counts
 	scopeAdmin   = "admin"
-	scopeNone    = "" // open to all: health checks
+	scopeNone    = ""  // open to all: health checks
+	scopeToken   = "*" // any valid token, whatever its scopes: whoami
 )
 
 type tokenKey struct{}
@@ -46,7 +47,7 @@ func (g *Gateway) need(scope string, h http.HandlerFunc) http.HandlerFunc {
 		switch {
 		case tok == nil:
 			g.writeError(w, r, conveyor.Errorf(conveyor.EUNAUTHORIZED, "a valid API token is required (Authorization: Bearer …)"))
-		case !slices.Contains(tok.Scopes, scope) && !slices.Contains(tok.Scopes, scopeAdmin):
+		case scope != scopeToken && !slices.Contains(tok.Scopes, scope) && !slices.Contains(tok.Scopes, scopeAdmin):
 			g.writeError(w, r, conveyor.Errorf(conveyor.EFORBIDDEN, "token %s lacks the %s scope", tok.Name, scope))
 		default:
 			h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))

@@ -25,7 +25,7 @@ var components = func() map[string]any {
 		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{}, "BatchRequest": conveyor.BatchRequest{},
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
-		"Stats": Stats{},
+		"Stats": Stats{}, "Identity": Identity{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -73,6 +73,7 @@ func answer(desc string, schema any) obj {
 // problems are the error answers of an operation, by status code.
 func problems(codes ...string) obj {
 	text := map[string]string{
+		"401": "No valid API token (Authorization: Bearer …)",
 		"400": "Malformed request, or input that does not match the schema (each violation with its JSON pointer)",
 		"404": "No such job or algorithm", "409": "Conflict (idempotency key reused, job already final)",
 		"413": "Request body over the limit", "415": "A request body not sent as Content-Type: application/json",
@@ -145,6 +146,9 @@ func (g *Gateway) openAPI() obj {
 			"responses": obj{"200": answer("The runners seen within their heartbeat", ref("RunnerList"))}}},
 		"/v1/stats": obj{"get": obj{"operationId": "stats", "summary": "Jobs per status and finished per minute, by algorithm", "tags": []string{"registry"},
 			"responses": obj{"200": answer("Counts and the last 60 minutes of throughput", ref("Stats"))}}},
+		"/v1/whoami": obj{"get": obj{"operationId": "whoami", "summary": "Who the request's token is: name, tenant, scopes, algorithms", "tags": []string{"registry"},
+			"description": "Any valid token may ask, whatever its scopes. Without tokens configured the answer is {\"open\": true, \"scopes\": [\"admin\"]}.",
+			"responses":   merge(obj{"200": answer("The token's identity", ref("Identity"))}, problems("401"))}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},

@@ -25,6 +25,7 @@ func (g *Gateway) routes() {
 	m.HandleFunc("GET /v1/algorithms/{name}", g.need(scopeRead, g.handleAlgorithm))
 	m.HandleFunc("GET /v1/runners", g.need(scopeRead, g.handleRunners))
 	m.HandleFunc("GET /v1/stats", g.need(scopeRead, g.handleStats))
+	m.HandleFunc("GET /v1/whoami", g.need(scopeToken, g.handleWhoami))
 	m.HandleFunc("GET /healthz", g.need(scopeNone, g.handleHealth))
 	m.HandleFunc("GET /readyz", g.need(scopeNone, g.handleReady))
 	m.HandleFunc("GET /metrics", g.need(scopeMetrics, g.cfg.Metrics.Handler().ServeHTTP))
@@ -33,6 +34,13 @@ func (g *Gateway) routes() {
 	ui := dashboard.Handler()
 	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })
+	// Browsers ask for /favicon.ico on pages that link no icon (JSON,
+	// /healthz): the dashboard's icon, not a 404.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/icon.svg"
+		ui.ServeHTTP(w, r)
+	})
 	m.HandleFunc("/", g.notFound)
 	g.handler = g.instrument(g.refuseBrowserAttacks(m))
 }

@@ -1,9 +1,16 @@
 "use strict";
 // Conveyor's dashboard: plain JavaScript over the HTTP API, live through
 // Server-Sent Events. Routes: #/ overview, #/jobs, #/job/ID, #/submit/ALGO.
+//
+// With API tokens configured it asks for one and keeps it in this tab's
+// sessionStorage only (never a URL or a cookie); every request sends it as
+// Authorization: Bearer, event streams included (read with fetch, since
+// EventSource cannot send headers).
 
 const main = document.getElementById("main");
-let closers = []; // event sources and timers of the current page
+const who = document.getElementById("who");
+let closers = []; // event streams and timers of the current page
+let me = null; // GET /v1/whoami: {open} or {name, tenant, scopes, algorithms}
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -23,11 +30,86 @@ function svg(tag, attrs = {}, ...kids) {
   return e;
 }
 
+const TOKEN = "conveyor.token"; // the sessionStorage key; /docs reads it too
+const token = () => sessionStorage.getItem(TOKEN);
+
+// AuthError is a 401: no token, or one the API no longer accepts.
+class AuthError extends Error {}
+
+// headers returns h with the token, if any, as a Bearer header.
+function headers(h = {}) {
+  const t = token();
+  return t ? { ...h, Authorization: "Bearer " + t } : h;
+}
+
+// api calls the API: JSON in and out; every POST says it is JSON.
 async function api(path, options = {}) {
-  const resp = await fetch(path, options);
+  const h = headers(options.headers);
+  if ((options.method || "GET") !== "GET") h["Content-Type"] = "application/json";
+  const resp = await fetch(path, { ...options, headers: h });
   const body = await resp.json().catch(() => ({}));
+  if (resp.status === 401) throw new AuthError(body.detail || "a valid API token is required");
   if (!resp.ok) throw new Error(body.detail || body.title || resp.statusText);
   return body;
+}
+
+// can reports whether the token may take the scope's actions.
+const can = (scope) => !!me && (me.scopes.includes(scope) || me.scopes.includes("admin"));
+// canSubmit reports whether the token may submit jobs of the algorithm.
+const canSubmit = (algorithm) => can("submit") &&
+  (!me.algorithms || !me.algorithms.length || me.scopes.includes("admin") || me.algorithms.includes(algorithm));
+
+// stream reads the Server-Sent Events at path with fetch, so that the
+// token goes in a header, never in the URL, and calls on[event](data) for
+// each event; on.open() is called on each reconnection. After a drop it
+// reconnects, resuming from the last event id, until the returned
+// function is called. A 401 logs out.
+function stream(path, on) {
+  const ctl = new AbortController();
+  let lastId = "", wait = 1000, connected = false;
+  const dispatch = (ev) => {
+    if (ev.id !== null) lastId = ev.id;
+    if (ev.data.length && on[ev.event] && !ctl.signal.aborted) on[ev.event](ev.data.join("\n"));
+  };
+  (async () => {
+    while (!ctl.signal.aborted) {
+      try {
+        const h = headers({ Accept: "text/event-stream" });
+        if (lastId) h["Last-Event-ID"] = lastId;
+        const resp = await fetch(path, { headers: h, signal: ctl.signal, cache: "no-store" });
+        if (resp.status === 401) { ctl.abort(); refused(); return; }
+        if (resp.ok) {
+          if (connected && on.open) on.open();
+          connected = true;
+          const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buf = "", ev = { event: "message", data: [], id: null };
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += value;
+            let nl;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, nl).replace(/\r$/, "");
+              buf = buf.slice(nl + 1);
+              if (line === "") { dispatch(ev); ev = { event: "message", data: [], id: null }; continue; }
+              if (line.startsWith(":")) continue; // a comment: keep-alive
+              const colon = line.indexOf(":");
+              const field = colon < 0 ? line : line.slice(0, colon);
+              const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+              if (field === "event") ev.event = val;
+              else if (field === "data") ev.data.push(val);
+              else if (field === "id") ev.id = val;
+              else if (field === "retry" && /^\d+$/.test(val)) wait = Number(val);
+            }
+          }
+        }
+      } catch (err) {
+        if (ctl.signal.aborted) return;
+      }
+      await new Promise((ok) => setTimeout(ok, wait));
+    }
+  })();
+  return () => ctl.abort();
 }
 
 const status = (s) => el("span", { class: "status " + s }, s);
@@ -89,7 +171,7 @@ async function overview() {
       el("td", {}, a.description || "", a.conflicts && a.conflicts.length ? el("p", { class: "error conflict", role: "note" },
         "Schema conflict: " + a.conflicts.map((c) => c.runner).join(", ") + " serve " + a.name +
         " with another input schema; jobs are checked against the registered one.") : null),
-      el("td", {}, el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…")));
+      el("td", {}, canSubmit(a.name) ? el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…") : null));
   });
   const runnerRows = runners.runners.map((r) => el("tr", {},
     el("td", {}, el("span", { class: "id" }, r.id)), el("td", {}, r.host),
@@ -110,20 +192,35 @@ async function overview() {
 // liveRefresh re-renders the page (at most twice a second) when a job
 // changes, and every `every` ms if given.
 function liveRefresh(algorithm, render, every) {
-  const es = new EventSource("/v1/events" + (algorithm ? "?algorithm=" + encodeURIComponent(algorithm) : ""));
   let pending = null;
-  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render().catch(showError); }, 500); };
-  es.addEventListener("job", again);
-  es.addEventListener("lagged", again);
+  const again = () => { if (!pending) pending = setTimeout(() => { pending = null; close(); render().catch(failed); }, 500); };
+  // A reconnection may have missed changes: render again then too.
+  const stop = stream("/v1/events" + (algorithm ? "?algorithm=" + encodeURIComponent(algorithm) : ""), { job: again, lagged: again, open: again });
   const timer = every ? setTimeout(again, every) : null;
-  closers.push(() => { es.close(); clearTimeout(pending); clearTimeout(timer); });
+  closers.push(() => { stop(); clearTimeout(pending); clearTimeout(timer); });
+}
+
+// duration is how long the job ran (so far, if it still runs): from its
+// start to its end, in the unit that suits it.
+function duration(j) {
+  if (!j.started_at) return "";
+  const ms = (j.finished_at ? Date.parse(j.finished_at) : Date.now()) - Date.parse(j.started_at);
+  if (!(ms >= 0)) return "";
+  const s = ms / 1000;
+  const text = ms < 1000 ? Math.round(ms) + " ms" : s < 60 ? s.toFixed(s < 10 ? 1 : 0) + " s"
+    : s < 3600 ? Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s"
+      : Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+  return j.finished_at ? text : text + " so far";
 }
 
 function jobTable(jobs) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
-  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created"],
+  // Only the fields of a job summary (GET /v1/jobs has no input or
+  // output): the job page reads the whole job.
+  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration"],
     jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
-      el("td", {}, j.attempt + "/" + j.max_attempts), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)))));
+      el("td", {}, j.max_attempts ? j.attempt + "/" + j.max_attempts : String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
+      el("td", { class: "duration" }, duration(j)))));
 }
 
 // Jobs: filtered by algorithm and status, a page at a time; the first page
@@ -152,11 +249,14 @@ async function jobs(params) {
 async function job(id) {
   const j = await api("/v1/jobs/" + id);
   const head = el("div");
-  const bar = el("div", { class: "bar", role: "progressbar", "aria-label": "progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div", { style: "width:0%" }));
+  const bar = el("div", { class: "bar", role: "progressbar", "aria-label": "progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div")); // render sets the width
   const barText = el("p", { class: "hint" });
   const details = el("div");
   const log = el("pre", { class: "log", role: "log", "aria-label": "logs", tabindex: "0" });
-  const noLog = el("p", { class: "hint" }, "No log lines yet.");
+  // "yet" only while lines may still come; the end of the stream says
+  // whether a final job has any.
+  const final = (st) => st === "succeeded" || st === "failed" || st === "canceled";
+  const noLog = el("p", { class: "hint no-log" }, final(j.status) ? "" : "No log lines yet.");
   // Screen readers hear status changes, not every progress re-render.
   const said = el("p", { class: "sr-only", role: "status" });
   let lastStatus = j.status;
@@ -166,8 +266,8 @@ async function job(id) {
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
-        j.status === "queued" || j.status === "running" ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j.id) }, "Cancel") : null,
-        j.status === "failed" || j.status === "canceled" ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
+        (j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
+        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
       j.stage ? el("p", { class: "stage" }, "stage " + j.stage.name + " (" + (j.stage.index + 1) + " of " + j.stage.of +
         ", step " + (j.stage.step + 1) + ") of the pipeline " + j.pipeline.stages.join(" → ")) : null);
@@ -176,7 +276,7 @@ async function job(id) {
     bar.setAttribute("aria-valuenow", String(Math.round(p)));
     barText.textContent = pct(j.progress);
     fill(details,
-      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) : "",
+      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) + " · ran " + duration(j) : "",
         j.traceparent ? " · traceparent " + j.traceparent : "",
         j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
@@ -187,21 +287,48 @@ async function job(id) {
   };
   render(j);
   page(head, said, bar, barText, details, el("h2", {}, "Logs"), noLog, log);
-  const es = new EventSource("/v1/jobs/" + id + "/events");
-  es.addEventListener("status", (e) => render(JSON.parse(e.data)));
-  es.addEventListener("log", (e) => {
-    const l = JSON.parse(e.data);
-    noLog.remove();
-    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
-    if (follow) log.scrollTop = log.scrollHeight;
+  let lines = 0;
+  const stop = stream("/v1/jobs/" + id + "/events", {
+    status: (data) => render(JSON.parse(data)),
+    log: (data) => {
+      const l = JSON.parse(data);
+      lines++;
+      noLog.remove();
+      const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.append(el("span", { class: "t" }, new Date(l.ts).toLocaleTimeString() + " "), el("span", { class: l.stream }, l.line), "\n");
+      if (follow) log.scrollTop = log.scrollHeight;
+    },
+    end: (data) => {
+      stop();
+      render(JSON.parse(data));
+      if (!lines) noLog.textContent = "No log lines.";
+    },
   });
-  es.addEventListener("end", (e) => { render(JSON.parse(e.data)); es.close(); });
-  closers.push(() => es.close());
+  closers.push(stop);
 }
 
-async function cancel(id) {
-  try { await api("/v1/jobs/" + id + "/cancel", { method: "POST" }); } catch (err) { alert(err.message); }
+// ask shows a modal question and resolves to whether the user chose yes.
+// "no" comes first and has the focus; Escape is no too.
+function ask(question, yes, no) {
+  return new Promise((resolve) => {
+    const d = el("dialog", { class: "confirm", "aria-labelledby": "confirm-question" },
+      el("p", { id: "confirm-question" }, question),
+      el("form", { method: "dialog" },
+        el("button", { type: "submit", value: "no" }, no), " ",
+        el("button", { type: "submit", value: "yes", class: "danger" }, yes)));
+    d.addEventListener("close", () => { d.remove(); resolve(d.returnValue === "yes"); });
+    document.body.append(d);
+    d.showModal();
+  });
+}
+
+// cancel cancels the job once the user confirms: a running job's process
+// is stopped, which cannot be undone.
+async function cancel(j) {
+  const sure = await ask("Cancel job " + j.id + " (" + j.algorithm + ")?" + (j.status === "running" ? " Its process will be stopped." : ""),
+    "Cancel job", "Keep it");
+  if (!sure) return;
+  try { await api("/v1/jobs/" + j.id + "/cancel", { method: "POST" }); } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
 // retry submits the job's input again as a new job, labelled with the job
@@ -211,25 +338,44 @@ async function retry(j) {
   try {
     const n = await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
     location.hash = "#/job/" + n.id;
-  } catch (err) { alert(err.message); }
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
 // Submit: a form made from the algorithm's input schema.
+// fieldSchema returns the schema a form field edits: for Optional[X]
+// (anyOf X or null) X's, keeping the property's own default and description.
+function fieldSchema(p) {
+  const alts = (p.anyOf || p.oneOf || []).filter((s) => s.type !== "null");
+  if (p.type || p.enum || alts.length !== 1) return p;
+  const { anyOf, oneOf, ...own } = p;
+  return { ...alts[0], ...own };
+}
+
 async function submit(name) {
+  if (!canSubmit(name)) {
+    page(el("h1", {}, "Submit a job of ", name), el("p", { class: "error", role: "alert" }, "The token " + me.name + " may not submit jobs of " + name + "."));
+    return;
+  }
   const a = await api("/v1/algorithms/" + name);
   const schema = a.input_schema || {};
   const props = schema.properties || {};
   const required = new Set(schema.required || []);
-  const fields = Object.entries(props).map(([key, p]) => {
+  const fields = Object.entries(props).map(([key, prop]) => {
+    const p = fieldSchema(prop);
     const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
     const id = "field-" + key;
+    // An optional choice without a default may be left out: a blank option.
+    const blank = !required.has(key) && p.default === undefined ? [el("option", { value: "" }, "")] : [];
     let input;
-    if (p.enum) input = el("select", { name: key, id }, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
-    else if (t === "boolean") input = el("select", { name: key, id }, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
+    if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
+    else if (t === "boolean") input = el("select", { name: key, id }, ...blank, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
     else if (t === "integer" || t === "number") input = el("input", { name: key, id, type: "number", step: t === "integer" ? "1" : "any" });
     else if (t === "string") input = el("input", { name: key, id, type: "text" });
     else input = el("textarea", { name: key, id, rows: "3", placeholder: "JSON" });
-    if (p.default !== undefined) input.value = typeof p.default === "string" ? p.default : JSON.stringify(p.default);
+    // The schema's default fills the field; a choice's options hold JSON.
+    if (p.default !== undefined && p.default !== null) {
+      input.value = typeof p.default === "string" && !p.enum ? p.default : JSON.stringify(p.default, null, input.tagName === "TEXTAREA" ? 2 : 0);
+    }
     if (required.has(key)) input.required = true;
     input.dataset.type = p.enum ? "json" : t || "json";
     const hint = p.description ? el("div", { class: "hint", id: id + "-hint" }, p.description) : null;
@@ -252,7 +398,7 @@ async function submit(name) {
       } else if (raw.value.trim()) input = JSON.parse(raw.value);
       const j = await api("/v1/algorithms/" + name + "/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) });
       location.hash = "#/job/" + j.id;
-    } catch (x) { err.textContent = x.message; }
+    } catch (x) { if (x instanceof AuthError) refused(); else err.textContent = x.message; }
   } }, ...(fields.length ? fields : [el("label", { for: "field-raw" }, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
   page(el("h1", {}, "Submit a job of ", name), el("p", { class: "hint" }, a.description || ""), form);
 }
@@ -260,10 +406,76 @@ async function submit(name) {
 function close() {
   for (const c of closers) c();
   closers = [];
+  for (const d of document.querySelectorAll("dialog.confirm[open]")) d.close(); // a question of the page left
 }
 
 function showError(err) {
   page(el("p", { class: "error", role: "alert" }, "Could not load: " + err.message));
+}
+
+// failed shows why a page could not load: the login form on a 401.
+function failed(err) {
+  if (err instanceof AuthError) refused();
+  else showError(err);
+}
+
+// refused forgets a token the API no longer accepts and asks for another.
+function refused() {
+  const had = token() !== null;
+  sessionStorage.removeItem(TOKEN);
+  me = null;
+  close();
+  showWho();
+  login(had ? "The API refused the token: log in again." : "");
+}
+
+// showWho shows in the header who is logged in, with what scopes, and a
+// log-out button; nothing when the API is open (no tokens configured).
+function showWho() {
+  if (!me || me.open) { who.replaceChildren(); return; }
+  fill(who,
+    el("span", { class: "whoami" }, "Logged in as ", el("strong", { class: "token-name" }, me.name),
+      me.tenant ? " (tenant " + me.tenant + ")" : "", " · ",
+      el("span", { class: "scopes", title: "scopes" }, me.scopes.join(", ")),
+      me.algorithms && me.algorithms.length ? " · only " + me.algorithms.join(", ") : ""),
+    " ", el("button", { type: "button", id: "logout", onclick: logout }, "Log out"));
+}
+
+// logout forgets the token: nothing of it is left in the browser.
+function logout() {
+  sessionStorage.removeItem(TOKEN);
+  me = null;
+  close();
+  showWho();
+  login("Logged out.");
+}
+
+// login asks for a token, checks it with GET /v1/whoami and keeps it in
+// this tab's sessionStorage. The field has no name, so the form can never
+// put the token in a URL.
+function login(message) {
+  const input = el("input", { type: "password", id: "token", autocomplete: "current-password", spellcheck: "false", required: "" });
+  const err = el("p", { class: "error", role: "alert" });
+  const form = el("form", { method: "post", class: "login", onsubmit: async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const t = input.value.trim();
+    try {
+      const resp = await fetch("/v1/whoami", { headers: { Authorization: "Bearer " + t }, cache: "no-store" });
+      if (resp.status === 401) { err.textContent = "That token was not accepted."; input.select(); return; }
+      if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
+      me = await resp.json();
+    } catch (x) { err.textContent = "Could not log in: " + x.message; return; }
+    sessionStorage.setItem(TOKEN, t);
+    route();
+  } },
+  el("label", { for: "token" }, "API token"), input,
+  el("p", {}, el("button", { class: "primary", type: "submit" }, "Log in")), err);
+  page(el("h1", {}, "Log in"),
+    message ? el("p", { class: "notice", role: "status" }, message) : null,
+    el("p", { class: "hint" }, "This Conveyor API needs a token (Authorization: Bearer). It is kept in this browser tab only, until you log out or close the tab."),
+    form);
+  input.focus();
 }
 
 async function route() {
@@ -276,12 +488,18 @@ async function route() {
     else a.removeAttribute("aria-current");
   }
   try {
-    if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
+    if (!me) me = await api("/v1/whoami");
+    showWho();
+    if (!can("read")) {
+      page(el("h1", {}, "Not allowed"), el("p", { class: "error", role: "alert" },
+        "The token " + me.name + " lacks the read scope the dashboard needs (it has: " + me.scopes.join(", ") + ")."));
+    } else if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
     else if (parts[0] === "job" && parts[1]) await job(parts[1]);
     else if (parts[0] === "submit" && parts[1]) await submit(parts[1]);
     else await overview();
   } catch (err) {
-    showError(err);
+    failed(err);
+    if (err instanceof AuthError) return; // the login form has the focus
   }
   // After a navigation, keyboard and screen-reader users start at the
   // page's heading, as on a page load.
