@@ -25,6 +25,10 @@ const (
 	historySubject = "conveyor.history"
 	// jobHeader names the job a history message is the record of.
 	jobHeader = "Conveyor-Job"
+	// revHeaderArchived is the store revision of the record a history
+	// message holds: a reader of both that was past it in the store has
+	// seen the record.
+	revHeaderArchived = "Conveyor-Rev"
 	// jobsSubjectPrefix is the subject of a job's record in the store,
 	// less the job's id.
 	jobsSubjectPrefix = "$KV." + JobsBucket + "."
@@ -65,11 +69,13 @@ type ToArchive struct {
 // deduplicated by job id for historyDedupe, so several processes
 // archiving the same job make one message. It returns, for each, nil,
 // ErrArchived when the record moved on (or left), or an EUNAVAILABLE
-// error when the broker could not be written.
-func (b *Broker) Archive(ctx context.Context, jobs []ToArchive) []error {
+// error when the broker could not be written. Before the purges, it calls
+// appended with the history sequence of each job appended, so that the
+// caller knows where a record is before it leaves the store.
+func (b *Broker) Archive(ctx context.Context, jobs []ToArchive, appended func(i int, seq uint64)) []error {
 	errs := make([]error, len(jobs))
 	// The appends, in flight together.
-	wait := func(futures []jetstream.PubAckFuture, onErr func(i int, err error)) {
+	wait := func(futures []jetstream.PubAckFuture, onOK func(i int, seq uint64), onErr func(i int, err error)) {
 		timeout := time.NewTimer(attemptTimeout)
 		defer timeout.Stop()
 		for i, f := range futures {
@@ -77,7 +83,10 @@ func (b *Broker) Archive(ctx context.Context, jobs []ToArchive) []error {
 				continue
 			}
 			select {
-			case <-f.Ok():
+			case ack := <-f.Ok():
+				if onOK != nil {
+					onOK(i, ack.Sequence)
+				}
 			case err := <-f.Err():
 				onErr(i, err)
 			case <-timeout.C:
@@ -93,12 +102,13 @@ func (b *Broker) Archive(ctx context.Context, jobs []ToArchive) []error {
 		m := nats.NewMsg(historySubject)
 		m.Data = j.Data
 		m.Header.Set(jobHeader, j.ID)
+		m.Header.Set(revHeaderArchived, strconv.FormatUint(j.Rev, 10))
 		var err error
 		if futures[i], err = b.js.PublishMsgAsync(m, jetstream.WithMsgID(j.ID)); err != nil {
 			errs[i] = unavailable("archive job", err)
 		}
 	}
-	wait(futures, func(i int, err error) { errs[i] = unavailable("archive job", err) })
+	wait(futures, appended, func(i int, err error) { errs[i] = unavailable("archive job", err) })
 	// Then the purges, of those appended: each a purge of the job's
 	// subject at its revision, with a marker that expires, so that
 	// watchers see the job leave and no marker stays behind.
@@ -116,7 +126,7 @@ func (b *Broker) Archive(ctx context.Context, jobs []ToArchive) []error {
 			errs[i] = unavailable("archive job", err)
 		}
 	}
-	wait(futures, func(i int, err error) {
+	wait(futures, nil, func(i int, err error) {
 		if isWrongLastSequence(err) {
 			errs[i] = ErrArchived
 		} else {
@@ -166,6 +176,8 @@ type Archived struct {
 	Time time.Time
 	ID   string
 	Data []byte
+	// Rev is the store revision the record had (0: not said).
+	Rev uint64
 }
 
 // FollowHistory calls fn with every history message after the one at
@@ -204,7 +216,8 @@ func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archiv
 		if err != nil {
 			return
 		}
-		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data()})
+		rev, _ := strconv.ParseUint(m.Headers().Get(revHeaderArchived), 10, 64)
+		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data(), Rev: rev})
 		if md.NumPending == 0 {
 			caughtFn()
 		}

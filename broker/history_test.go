@@ -26,10 +26,11 @@ func TestArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev + 1}}); !errors.Is(errs[0], ErrArchived) {
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev + 1}}, nil); !errors.Is(errs[0], ErrArchived) {
 		t.Fatalf("archive at a revision the record is not at: %v, want ErrArchived", errs[0])
 	}
-	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}); errs[0] != nil {
+	var appendedAt uint64
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}, func(_ int, seq uint64) { appendedAt = seq }); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	var seq uint64
@@ -42,6 +43,9 @@ func TestArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-caughtUp
+	if seq == 0 || seq != appendedAt {
+		t.Fatalf("appended at %d, the history has it at %d", appendedAt, seq)
+	}
 	if _, _, err := b.GetJobRecord(ctx, j.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		t.Fatalf("the archived job is still in the store: %v", err)
 	}
@@ -53,7 +57,7 @@ func TestArchive(t *testing.T) {
 		t.Fatalf("another job's record at seq: %v", err)
 	}
 	// Archived twice (another gateway): one message.
-	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}); !errors.Is(errs[0], ErrArchived) {
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}, nil); !errors.Is(errs[0], ErrArchived) {
 		t.Errorf("a second archive: %v, want ErrArchived", errs[0])
 	}
 	hs, err := b.js.Stream(ctx, HistoryStream)

@@ -23,9 +23,10 @@ const maxFinalsRemembered = 4096
 // event with {"id", "algorithm", "status"} per change, in the order they
 // were stored.
 //
-// Every event's id is "<job store revision>.<queue sequence>": where the
-// stream stood in the job store and in the queue (jobs only their queue
-// message holds are queued there). A client that reconnects with
+// Every event's id is "<job store revision>.<queue sequence>.<history
+// sequence>": where the stream stood in the job store, in the queue (jobs
+// only their queue message holds are queued there) and in the history
+// (finished jobs' records move there). A client that reconnects with
 // Last-Event-ID gets every job that changed since, with its status as it
 // is now: a job that went through several statuses while the client was
 // away comes once, with the last. The stream opens with an id, before any
@@ -34,10 +35,10 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	algorithm := r.URL.Query().Get("algorithm")
 	tenant, allTenants := tenantOf(ctx)
-	rev, seq := parseEventID(r.Header.Get("Last-Event-ID"))
-	if rev == 0 && seq == 0 {
+	rev, seq, hist := parseEventID3(r.Header.Get("Last-Event-ID"))
+	if rev == 0 && seq == 0 && hist == 0 {
 		var err error
-		if rev, seq, err = g.b.ChangeHeads(ctx); err != nil {
+		if rev, seq, hist, err = g.b.ChangeHeads(ctx); err != nil {
 			g.writeError(w, r, err)
 			return
 		}
@@ -52,8 +53,8 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { _ = kw.Stop() }()
 	_, queueDone, err := g.b.FollowQueueAfter(ctx, seq, func(m broker.QueuedMsg) {
-		if m.Data == nil {
-			return // the job has a record: its changes come from the store
+		if m.Data == nil || g.disk.Final(ctx, m.ID) {
+			return // the job has a record: its changes come from the store or the history
 		}
 		select {
 		case ch <- change{data: m.Data, seq: m.Seq}:
@@ -64,19 +65,37 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "follow the queue: the broker is unavailable", Err: err})
 		return
 	}
-	defer func() { cancel(); <-queueDone }()
+	// A finished job's final record may have left the store for the
+	// history (see archive.go) by the time the stream reads the store.
+	sinceRev := rev
+	_, historyDone, err := g.b.FollowHistory(ctx, hist, func(m broker.Archived) {
+		if m.Rev != 0 && m.Rev <= sinceRev {
+			return // the stream was past this record in the store: seen
+		}
+		select {
+		case ch <- change{data: m.Data, hist: m.Seq}:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil {
+		cancel()
+		<-queueDone
+		g.writeError(w, r, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "follow the history: the broker is unavailable", Err: err})
+		return
+	}
+	defer func() { cancel(); <-queueDone; <-historyDone }()
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	s := &sse{w: w, rc: http.NewResponseController(w), rev: rev, seq: seq}
+	s := &sse{w: w, rc: http.NewResponseController(w), rev: rev, seq: seq, hist: hist, withHist: true}
 	s.comment("jobs")
 	s.mark()
 	// marked is where the last id sent stood. Changes the stream passes
 	// over move it on without an id, until the next keep-alive carries one:
 	// a client that resumes from an older id reads them again.
-	markedRev, markedSeq := s.rev, s.seq
+	marked := s.id()
 	f := newStatusFilter()
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
@@ -88,9 +107,9 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			s.comment("keep-alive")
-			if s.rev != markedRev || s.seq != markedSeq {
+			if s.id() != marked {
 				s.mark()
-				markedRev, markedSeq = s.rev, s.seq
+				marked = s.id()
 			}
 			continue
 		case e, ok := <-updates:
@@ -103,21 +122,21 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 			c = change{data: e.Value(), rev: e.Revision()}
 		case c = <-ch:
 		}
-		s.rev, s.seq = max(s.rev, c.rev), max(s.seq, c.seq)
+		s.rev, s.seq, s.hist = max(s.rev, c.rev), max(s.seq, c.seq), max(s.hist, c.hist)
 		sum, ok := f.pass(c)
 		if ok && (algorithm == "" || sum.Algorithm == algorithm) && (allTenants || sum.Tenant == tenant) {
 			data, _ := json.Marshal(jobChange{ID: sum.ID, Algorithm: sum.Algorithm, Status: sum.Status})
 			s.send("job", data)
-			markedRev, markedSeq = s.rev, s.seq
+			marked = s.id()
 		}
 	}
 }
 
-// change is a version of a job record: from the store at revision rev, or
-// from the queue message at seq.
+// change is a version of a job record: from the store at revision rev,
+// from the queue message at seq, or from the history at hist.
 type change struct {
-	data     []byte
-	rev, seq uint64
+	data           []byte
+	rev, seq, hist uint64
 }
 
 // jobChange is the data of a "job" event.
@@ -161,7 +180,7 @@ func (f *statusFilter) pass(c change) (jobSummary, bool) {
 		return s, false
 	}
 	last, seen := f.status[s.ID]
-	if seen && (c.rev == 0 || last == s.Status) {
+	if seen && (c.rev == 0 && c.hist == 0 || last == s.Status) {
 		return s, false
 	}
 	if !s.Status.Terminal() {
@@ -183,6 +202,6 @@ func (f *statusFilter) pass(c change) (jobSummary, bool) {
 // client that resumes from it misses nothing the stream had read.
 func (s *sse) mark() {
 	if s.err == nil {
-		_, s.err = fmt.Fprintf(s.w, "id: %d.%d\n\n", s.rev, s.seq)
+		_, s.err = fmt.Fprintf(s.w, "id: %s\n\n", s.id())
 	}
 }

@@ -27,7 +27,30 @@ type archiver struct {
 	g    *Gateway
 	mu   sync.Mutex
 	todo map[string]toArchive
-	wake chan struct{}
+	// purging holds the jobs archived lately whose purge from the store
+	// the store's watch has not shown yet, and when: that purge is no
+	// news (see expected).
+	purging map[string]time.Time
+	wake    chan struct{}
+}
+
+// expected reports whether the removal of job id from the store is one
+// this archiver made, and forgets it. Entries older than a minute (a
+// purge refused, the record having moved on) are dropped on the way.
+func (a *archiver) expected(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.purging[id]
+	delete(a.purging, id)
+	if len(a.purging) > 4096 {
+		cutoff := time.Now().Add(-time.Minute)
+		for k, t := range a.purging {
+			if t.Before(cutoff) {
+				delete(a.purging, k)
+			}
+		}
+	}
+	return ok
 }
 
 type toArchive struct {
@@ -85,7 +108,23 @@ func (a *archiver) loop(ctx context.Context) {
 		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
 		failed := 0
 		flush := func() {
-			for i, err := range a.g.b.Archive(ctx, batch) {
+			now := time.Now()
+			a.mu.Lock()
+			for _, t := range batch {
+				a.purging[t.ID] = now
+			}
+			a.mu.Unlock()
+			// Where each record goes is in the index before the record
+			// leaves the store: a read never finds it in neither.
+			appended := func(i int, seq uint64) {
+				t := batch[i]
+				st := conveyor.Status("")
+				if s, ok := summarize(t.Data); ok {
+					st = s.Status
+				}
+				a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
+			}
+			for i, err := range a.g.b.Archive(ctx, batch, appended) {
 				if err == nil || errors.Is(err, broker.ErrArchived) {
 					continue
 				}

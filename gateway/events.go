@@ -130,16 +130,26 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 // parseEventID reads "<revision>.<sequence>"; anything else is a start
 // from nothing.
 func parseEventID(id string) (rev, seq uint64) {
-	r, q, ok := strings.Cut(id, ".")
-	if !ok {
-		return 0, 0
-	}
-	rev, err1 := strconv.ParseUint(r, 10, 64)
-	seq, err2 := strconv.ParseUint(q, 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0
-	}
+	rev, seq, _ = parseEventID3(id)
 	return rev, seq
+}
+
+// parseEventID3 reads "<revision>.<sequence>[.<history>]"; anything else
+// is a start from nothing.
+func parseEventID3(id string) (rev, seq, hist uint64) {
+	parts := strings.Split(id, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, 0, 0
+	}
+	var v [3]uint64
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return 0, 0, 0
+		}
+		v[i] = n
+	}
+	return v[0], v[1], v[2]
 }
 
 // sse writes Server-Sent Events; the first write error sticks.
@@ -147,7 +157,19 @@ type sse struct {
 	w        http.ResponseWriter
 	rc       *http.ResponseController
 	rev, seq uint64
+	// hist, with withHist, is a third part of the ids: a position in the
+	// history (see handleAllEvents).
+	hist     uint64
+	withHist bool
 	err      error
+}
+
+// id is the stream's position as an event id.
+func (s *sse) id() string {
+	if s.withHist {
+		return fmt.Sprintf("%d.%d.%d", s.rev, s.seq, s.hist)
+	}
+	return fmt.Sprintf("%d.%d", s.rev, s.seq)
 }
 
 func (s *sse) log(ev broker.LogEvent) {
@@ -164,7 +186,7 @@ func (s *sse) send(event string, data []byte) {
 		return
 	}
 	// JSON from encoding/json has no raw newlines, so data is one line.
-	_, s.err = fmt.Fprintf(s.w, "id: %d.%d\nevent: %s\ndata: %s\n\n", s.rev, s.seq, event, data)
+	_, s.err = fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", s.id(), event, data)
 }
 
 // plain sends an event without an id.

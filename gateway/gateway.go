@@ -123,7 +123,7 @@ func New(cfg Config) (*Gateway, error) {
 		released: make(chan finished, 1024),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
-	g.archive = &archiver{g: g, todo: map[string]toArchive{}, wake: make(chan struct{}, 1)}
+	g.archive = &archiver{g: g, todo: map[string]toArchive{}, purging: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
@@ -200,7 +200,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 	}
 	delJob := func(e jetstream.KeyValueEntry) {
-		if g.disk.Final(wctx, e.Key()) {
+		if g.archive.expected(e.Key()) || !g.jobs.has(e.Key()) && g.disk.Final(wctx, e.Key()) {
 			// A finished job left the store for the history: archived.
 			g.disk.Advance(e.Revision(), 0, 0)
 			return

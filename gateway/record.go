@@ -55,7 +55,13 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		return data, rev, err
 	}
-	if at := g.disk.ArchivedAt(ctx, id); at > 0 {
+	at := g.disk.ArchivedAt(ctx, id)
+	if at == 0 && !g.jobs.has(id) && g.disk.Final(ctx, id) {
+		// Finished, and archived by another gateway a moment ago: the
+		// history's message is on its way.
+		at = g.awaitArchived(ctx, id)
+	}
+	if at > 0 {
 		// Finished, and moved to the history (see archive.go).
 		data, err := g.b.ArchivedRecord(ctx, id, at)
 		return data, 0, err
@@ -130,4 +136,24 @@ func (g *Gateway) undo(ctx context.Context, id string) {
 	}
 	g.jobs.remove(id)
 	g.disk.Put(jobindex.Change{ID: id})
+}
+
+// awaitArchived waits, for up to a second, until the index knows where in
+// the history the record of job id is, and returns it (0 if it did not
+// learn it in time).
+func (g *Gateway) awaitArchived(ctx context.Context, id string) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if at := g.disk.ArchivedAt(ctx, id); at > 0 {
+			return at
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return 0
+		}
+	}
 }

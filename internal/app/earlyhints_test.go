@@ -35,7 +35,7 @@ func TestSubmitWaitEarlyHints(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = conn.SetDeadline(time.Now().Add(time.Minute))
-		req := "POST " + tc.path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+		req := "POST " + tc.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n" +
 			"Content-Length: " + strconv.Itoa(len(tc.body)) + "\r\n\r\n" + tc.body
 		if _, err := io.WriteString(conn, req); err != nil {
 			t.Fatal(err)
@@ -72,6 +72,7 @@ func TestSubmitWaitEarlyHints(t *testing.T) {
 		return nil
 	}}
 	req, _ := http.NewRequest("POST", s.base+"/v1/jobs?wait=20s", strings.NewReader(`{"algorithm":"is_prime","input":{"n":7}}`))
+	req.Header.Set("Content-Type", "application/json")
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, err := httpClient.Do(req)
 	if err != nil {
@@ -99,6 +100,7 @@ print("status", conveyor.Client(%q).submit("sleep", {"seconds": 0.3}, wait=20)["
 	// Without ?wait= there is no 103: the 202 has the Location already.
 	hinted = ""
 	req, _ = http.NewRequest("POST", s.base+"/v1/jobs", strings.NewReader(`{"algorithm":"is_prime","input":{"n":7}}`))
+	req.Header.Set("Content-Type", "application/json")
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp2, err := httpClient.Do(req)
 	if err != nil {

@@ -230,7 +230,7 @@ func TestOversizedBodyExpectContinue(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-			head := "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			head := "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
 				"Content-Length: 25165824\r\nExpect: 100-continue\r\n\r\n"
 			if _, err := io.WriteString(conn, head); err != nil {
 				t.Fatal(err)
