@@ -205,8 +205,8 @@ func (x *Index) Has(ctx context.Context, id string) bool {
 	if pending {
 		return c.Record != nil
 	}
-	var one int
-	return x.r.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ?`, id).Scan(&one) == nil
+	_, _, ok := x.point(ctx, id)
+	return ok
 }
 
 // Final reports whether the index knows the job with id as final,
@@ -221,11 +221,8 @@ func (x *Index) Final(ctx context.Context, id string) bool {
 	if pending {
 		return c.Record != nil && c.Status.Terminal()
 	}
-	var st string
-	if x.r.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&st) != nil {
-		return false
-	}
-	return conveyor.Status(st).Terminal()
+	st, _, ok := x.point(ctx, id)
+	return ok && st.Terminal()
 }
 
 // ArchivedAt returns the history message that holds the record of job
@@ -241,11 +238,8 @@ func (x *Index) ArchivedAt(ctx context.Context, id string) uint64 {
 	if pending && c.Archived > 0 {
 		return c.Archived
 	}
-	var seq int64
-	if x.r.QueryRowContext(ctx, `SELECT archived FROM jobs WHERE id = ?`, id).Scan(&seq) != nil {
-		return 0
-	}
-	return uint64(seq)
+	_, at, _ := x.point(ctx, id)
+	return at
 }
 
 // Owed returns the ids of the final jobs whose completion callback is not
@@ -302,4 +296,15 @@ func (x *Index) Live(ctx context.Context, fn func(s *conveyor.JobSummary, seq ui
 		}
 	}
 	return rows.Err()
+}
+
+// point reads the committed status of job id and where it was archived;
+// ok is false when the index has no such job (or cannot be read).
+func (x *Index) point(ctx context.Context, id string) (st conveyor.Status, archived uint64, ok bool) {
+	var s string
+	var at int64
+	if x.pointStmt.QueryRowContext(ctx, id).Scan(&s, &at) != nil {
+		return "", 0, false
+	}
+	return conveyor.Status(s), uint64(at), true
 }
