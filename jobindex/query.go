@@ -196,12 +196,7 @@ func (x *Index) Counts(ctx context.Context, tenant string, allTenants bool, sinc
 // Has reports whether the index knows the job with id, committed or
 // queued. An error reading the index reports false.
 func (x *Index) Has(ctx context.Context, id string) bool {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending {
 		return c.Record != nil
 	}
@@ -212,12 +207,7 @@ func (x *Index) Has(ctx context.Context, id string) bool {
 // Final reports whether the index knows the job with id as final,
 // committed or queued. An error reading the index reports false.
 func (x *Index) Final(ctx context.Context, id string) bool {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending {
 		return c.Record != nil && c.Status.Terminal()
 	}
@@ -229,12 +219,7 @@ func (x *Index) Final(ctx context.Context, id string) bool {
 // id, or 0 when the index knows of none (the job is in the store, or
 // unknown).
 func (x *Index) ArchivedAt(ctx context.Context, id string) uint64 {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending && c.Archived > 0 {
 		return c.Archived
 	}
@@ -307,4 +292,15 @@ func (x *Index) point(ctx context.Context, id string) (st conveyor.Status, archi
 		return "", 0, false
 	}
 	return conveyor.Status(s), uint64(at), true
+}
+
+// queued returns the change of job id waiting to be committed, if any.
+func (x *Index) queued(id string) (Change, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.pending[id]
+	if !ok {
+		c, ok = x.inflight[id]
+	}
+	return c, ok
 }
