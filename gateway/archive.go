@@ -89,15 +89,31 @@ var (
 // note queues the final record data of job id at rev for archiving, if
 // it may leave the store.
 func (a *archiver) note(id string, data []byte, rev uint64) {
-	if bytes.Contains(data, idempotencyField) || bytes.Contains(data, pendingCallback) {
-		var j conveyor.Job
-		if json.Unmarshal(data, &j) != nil || !broker.Archivable(&j) {
-			return
-		}
+	if !archivable(data) {
+		return
 	}
 	a.mu.Lock()
 	a.todo[id] = toArchive{data, rev, time.Now()}
 	a.mu.Unlock()
+}
+
+// archivable reports whether the job of a final record may leave the
+// store (see broker.Archivable), decoding it only when it may not.
+func archivable(data []byte) bool {
+	if bytes.Contains(data, idempotencyField) || bytes.Contains(data, pendingCallback) {
+		var j conveyor.Job
+		if json.Unmarshal(data, &j) != nil || !broker.Archivable(&j) {
+			return false
+		}
+	}
+	return true
+}
+
+// backlog returns how many jobs wait to be archived.
+func (a *archiver) backlog() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.todo)
 }
 
 // holds reports whether job id is a finished job waiting to be archived.
@@ -143,53 +159,15 @@ func (a *archiver) loop(ctx context.Context) {
 		todo := a.take(time.Now().Add(-archiveAfter))
 		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
 		failed := 0
-		flush := func() {
-			now := time.Now()
-			a.mu.Lock()
-			for _, t := range batch {
-				a.purging[t.ID] = now
-			}
-			a.mu.Unlock()
-			// Where each record goes is in the index before the record
-			// leaves the store: a read never finds it in neither.
-			appended := func(i int, seq uint64) {
-				t := batch[i]
-				st := conveyor.Status("")
-				if s, ok := summarize(t.Data); ok {
-					st = s.Status
-				}
-				a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
-				a.mu.Lock()
-				if len(a.appended) > 1<<16 {
-					clear(a.appended) // the feed stalled: it will repeat what the index has
-				}
-				a.appended[t.ID] = seq
-				a.mu.Unlock()
-			}
-			for i, err := range a.g.b.Archive(ctx, batch, appended) {
-				if err == nil || errors.Is(err, broker.ErrArchived) {
-					continue
-				}
-				// The broker fails: keep it for the next try, unless a
-				// newer version was noted meanwhile.
-				failed++
-				t := batch[i]
-				a.mu.Lock()
-				if _, newer := a.todo[t.ID]; !newer {
-					a.todo[t.ID] = toArchive{t.Data, t.Rev, time.Time{}}
-				}
-				a.mu.Unlock()
-			}
-			batch = batch[:0]
-		}
 		for id, t := range todo {
 			batch = append(batch, broker.ToArchive{ID: id, Data: t.data, Rev: t.rev})
 			if len(batch) == archiveBatch {
-				flush()
+				failed += a.archive(ctx, batch)
+				batch = batch[:0]
 			}
 		}
 		if len(batch) > 0 {
-			flush()
+			failed += a.archive(ctx, batch)
 		}
 		if failed == 0 {
 			try = 0
@@ -212,6 +190,48 @@ func (a *archiver) loop(ctx context.Context) {
 	}
 }
 
+// archive moves batch to the history now, and returns how many of its
+// jobs the broker failed to take: those are noted again, for the next try.
+func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (failed int) {
+	now := time.Now()
+	a.mu.Lock()
+	for _, t := range batch {
+		a.purging[t.ID] = now
+	}
+	a.mu.Unlock()
+	// Where each record goes is in the index before the record leaves the
+	// store: a read never finds it in neither.
+	appended := func(i int, seq uint64) {
+		t := batch[i]
+		st := conveyor.Status("")
+		if s, ok := summarize(t.Data); ok {
+			st = s.Status
+		}
+		a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
+		a.mu.Lock()
+		if len(a.appended) > 1<<16 {
+			clear(a.appended) // the feed stalled: it will repeat what the index has
+		}
+		a.appended[t.ID] = seq
+		a.mu.Unlock()
+	}
+	for i, err := range a.g.b.Archive(ctx, batch, appended) {
+		if err == nil || errors.Is(err, broker.ErrArchived) {
+			continue
+		}
+		// The broker fails: keep it for the next try, unless a newer
+		// version was noted meanwhile.
+		failed++
+		t := batch[i]
+		a.mu.Lock()
+		if _, newer := a.todo[t.ID]; !newer {
+			a.todo[t.ID] = toArchive{t.Data, t.Rev, time.Time{}}
+		}
+		a.mu.Unlock()
+	}
+	return failed
+}
+
 // sweep archives the finished jobs the store still holds, which a gateway
 // stopped before it archived. The store holds the live jobs and those: a
 // read of each that this gateway does not know as live.
@@ -226,14 +246,24 @@ func (a *archiver) sweep(ctx context.Context) {
 		a.g.log.Warn("list the jobs in the store", "err", err)
 		return
 	}
+	// A batch at a time, so that a store left full (a gateway stopped
+	// in a burst) costs no more memory than a batch.
+	batch := make([]broker.ToArchive, 0, archiveBatch)
 	for _, id := range ids {
 		data, rev, err := a.g.b.GetJobRecord(ctx, id)
 		if err != nil {
 			continue
 		}
-		if s, ok := summarize(data); ok && s.Status.Terminal() {
-			a.note(id, data, rev)
+		if s, ok := summarize(data); ok && s.Status.Terminal() && archivable(data) {
+			batch = append(batch, broker.ToArchive{ID: id, Data: data, Rev: rev})
 		}
+		if len(batch) == archiveBatch {
+			a.archive(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		a.archive(ctx, batch)
 	}
 }
 
