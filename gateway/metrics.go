@@ -71,7 +71,7 @@ var (
 		[]string{"algorithm", "status"}, nil)
 	descOldest = prometheus.NewDesc("conveyor_oldest_queued_seconds", "Age of the oldest queued job.",
 		[]string{"algorithm"}, nil)
-	descRunners = prometheus.NewDesc("conveyor_runners", "Live runners.", nil, nil)
+	descRunners   = prometheus.NewDesc("conveyor_runners", "Live runners.", nil, nil)
 	descToArchive = prometheus.NewDesc("conveyor_jobs_to_archive",
 		"Finished jobs this gateway will move from the job store to the history (see README, History).", nil, nil)
 	descIndexed = prometheus.NewDesc("conveyor_job_index_changes_total",
