@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -194,47 +193,14 @@ func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archiv
 	if err != nil {
 		return nil, nil, fmt.Errorf("follow the history: %w", err)
 	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the history: %w", err)
-	}
-	caught := make(chan struct{})
-	var once sync.Once
-	caughtFn := func() { once.Do(func() { close(caught) }) }
-	if info.NumPending == 0 {
-		caughtFn()
-	}
-	var mu sync.Mutex
-	stopping := false
-	cc, err := c.Consume(func(m jetstream.Msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopping {
-			return
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return
-		}
+	f, done, err := follow(ctx, c, "the history", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		rev, _ := strconv.ParseUint(m.Headers().Get(revHeaderArchived), 10, 64)
 		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data(), Rev: rev})
-		if md.NumPending == 0 {
-			caughtFn()
-		}
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("follow the history: %w", err)
+		return nil, nil, err
 	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		cc.Stop()
-		mu.Lock() // waits for fn, should it be running
-		stopping = true
-		mu.Unlock()
-	}()
-	return caught, stopped, nil
+	return f.CaughtUp, done, nil
 }
 
 // allowMsgTTL lets the messages of stream carry their own TTL (Archive's

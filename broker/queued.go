@@ -3,10 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,24 +34,6 @@ func (b *Broker) QueuedRecord(ctx context.Context, seq uint64) ([]byte, error) {
 	return m.Data, nil
 }
 
-// QueueFollower is a FollowQueue in progress.
-type QueueFollower struct {
-	c      jetstream.Consumer
-	handed atomic.Uint64 // the last message handed to fn
-	// CaughtUp is closed once the messages there were when it started
-	// have been handed over.
-	CaughtUp <-chan struct{}
-}
-
-// Behind reports whether the follower has messages still to hand over:
-// some queued and not delivered, or delivered and not handed over yet.
-// Deleted messages (canceled jobs) do not count. On an error it reports
-// false.
-func (f *QueueFollower) Behind(ctx context.Context) bool {
-	info, err := f.c.Info(ctx)
-	return err == nil && (info.NumPending > 0 || f.handed.Load() < info.Delivered.Stream)
-}
-
 // QueuedMsg is a queue message as FollowQueue hands it over.
 type QueuedMsg struct {
 	Seq  uint64
@@ -76,33 +55,7 @@ func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueF
 // followQueue hands the messages of the ordered consumer c to fn (see
 // FollowQueue).
 func (b *Broker) followQueue(ctx context.Context, c jetstream.Consumer, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
-	caughtUp := make(chan struct{})
-	f = &QueueFollower{c: c, CaughtUp: caughtUp}
-	var once sync.Once
-	caught := func() { once.Do(func() { close(caughtUp) }) }
-	if info.NumPending == 0 {
-		caught()
-	}
-	// Stopping the consumer does not wait for a callback already running,
-	// nor does waiting for it to close (its Closed may report closed while
-	// the last callback still runs): fn runs under mu, and not at all once
-	// stopping is set, which is set under mu.
-	var mu sync.Mutex
-	stopping := false
-	cc, err := c.Consume(func(m jetstream.Msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopping {
-			return
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return
-		}
+	return follow(ctx, c, "the queue", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
 		if h := m.Headers(); h.Get(revHeader) == "0" { // only an unstored job's message is news
 			q.Data = m.Data()
@@ -112,42 +65,7 @@ func (b *Broker) followQueue(ctx context.Context, c jetstream.Consumer, fn func(
 			}
 		}
 		fn(q)
-		f.handed.Store(q.Seq)
-		if md.NumPending == 0 {
-			caught()
-		}
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		defer func() {
-			cc.Stop()
-			mu.Lock() // waits for fn, should it be running
-			stopping = true
-			mu.Unlock()
-		}()
-		// Messages deleted before they were handed over (canceled jobs)
-		// never come: ask the consumer too.
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-caughtUp:
-				<-ctx.Done()
-				return
-			case <-t.C:
-				if !f.Behind(ctx) {
-					caught()
-				}
-			}
-		}
-	}()
-	return f, stopped, nil
 }
 
 func (b *Broker) queueStream(ctx context.Context) (jetstream.Stream, error) {

@@ -31,7 +31,20 @@ type archiver struct {
 	// the store's watch has not shown yet, and when: that purge is no
 	// news (see expected).
 	purging map[string]time.Time
-	wake    chan struct{}
+	// appended holds where this archiver put the jobs it archived lately,
+	// until the history feed brings them back: the index has them already.
+	appended map[string]uint64
+	wake     chan struct{}
+}
+
+// own reports whether the history message at seq is of job id as this
+// archiver appended it, and forgets it.
+func (a *archiver) own(id string, seq uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	at, ok := a.appended[id]
+	delete(a.appended, id)
+	return ok && at == seq
 }
 
 // expected reports whether the removal of job id from the store is one
@@ -56,7 +69,15 @@ func (a *archiver) expected(id string) bool {
 type toArchive struct {
 	data []byte
 	rev  uint64
+	at   time.Time // when the job was seen final
 }
+
+// archiveAfter is how long a finished job stays in the store before it is
+// archived: its result is most read in the moments after it finished (by
+// waiting clients, event streams, callbacks), and a read from the store is
+// cheaper than one through the index and the history. The broker's memory
+// then follows the jobs live or finished within it.
+const archiveAfter = 5 * time.Second
 
 // archiveFields mark the records that need a closer look before they are
 // archived (see broker.Archivable).
@@ -68,86 +89,85 @@ var (
 // note queues the final record data of job id at rev for archiving, if
 // it may leave the store.
 func (a *archiver) note(id string, data []byte, rev uint64) {
+	if !archivable(data) {
+		return
+	}
+	a.mu.Lock()
+	a.todo[id] = toArchive{data, rev, time.Now()}
+	a.mu.Unlock()
+}
+
+// archivable reports whether the job of a final record may leave the
+// store (see broker.Archivable), decoding it only when it may not.
+func archivable(data []byte) bool {
 	if bytes.Contains(data, idempotencyField) || bytes.Contains(data, pendingCallback) {
 		var j conveyor.Job
 		if json.Unmarshal(data, &j) != nil || !broker.Archivable(&j) {
-			return
+			return false
 		}
 	}
-	a.mu.Lock()
-	a.todo[id] = toArchive{data, rev}
-	a.mu.Unlock()
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
+	return true
 }
 
-func (a *archiver) take() map[string]toArchive {
+// backlog returns how many jobs wait to be archived.
+func (a *archiver) backlog() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	todo := a.todo
-	a.todo = map[string]toArchive{}
-	return todo
+	return len(a.todo)
+}
+
+// holds reports whether job id is a finished job waiting to be archived.
+func (a *archiver) holds(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.todo[id]
+	return ok
+}
+
+// take returns the jobs due for archiving (seen final before due), and
+// forgets them.
+func (a *archiver) take(due time.Time) map[string]toArchive {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]toArchive{}
+	for id, t := range a.todo {
+		if !t.at.After(due) {
+			out[id] = t
+			delete(a.todo, id)
+		}
+	}
+	return out
 }
 
 // archiveBatch bounds how many jobs one call of broker.Archive moves.
 const archiveBatch = 512
 
-// loop archives what is noted until ctx ends, many jobs at a time.
+// loop archives what is noted, once it has been final for archiveAfter,
+// until ctx ends, many jobs at a time.
 func (a *archiver) loop(ctx context.Context) {
 	defer a.g.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	try := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
 		case <-a.wake:
 		}
-		todo := a.take()
+		todo := a.take(time.Now().Add(-archiveAfter))
 		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
 		failed := 0
-		flush := func() {
-			now := time.Now()
-			a.mu.Lock()
-			for _, t := range batch {
-				a.purging[t.ID] = now
-			}
-			a.mu.Unlock()
-			// Where each record goes is in the index before the record
-			// leaves the store: a read never finds it in neither.
-			appended := func(i int, seq uint64) {
-				t := batch[i]
-				st := conveyor.Status("")
-				if s, ok := summarize(t.Data); ok {
-					st = s.Status
-				}
-				a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
-			}
-			for i, err := range a.g.b.Archive(ctx, batch, appended) {
-				if err == nil || errors.Is(err, broker.ErrArchived) {
-					continue
-				}
-				// The broker fails: keep it for the next try, unless a
-				// newer version was noted meanwhile.
-				failed++
-				t := batch[i]
-				a.mu.Lock()
-				if _, newer := a.todo[t.ID]; !newer {
-					a.todo[t.ID] = toArchive{t.Data, t.Rev}
-				}
-				a.mu.Unlock()
-			}
-			batch = batch[:0]
-		}
 		for id, t := range todo {
 			batch = append(batch, broker.ToArchive{ID: id, Data: t.data, Rev: t.rev})
 			if len(batch) == archiveBatch {
-				flush()
+				failed += a.archive(ctx, batch)
+				batch = batch[:0]
 			}
 		}
 		if len(batch) > 0 {
-			flush()
+			failed += a.archive(ctx, batch)
 		}
 		if failed == 0 {
 			try = 0
@@ -170,6 +190,48 @@ func (a *archiver) loop(ctx context.Context) {
 	}
 }
 
+// archive moves batch to the history now, and returns how many of its
+// jobs the broker failed to take: those are noted again, for the next try.
+func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (failed int) {
+	now := time.Now()
+	a.mu.Lock()
+	for _, t := range batch {
+		a.purging[t.ID] = now
+	}
+	a.mu.Unlock()
+	// Where each record goes is in the index before the record leaves the
+	// store: a read never finds it in neither.
+	appended := func(i int, seq uint64) {
+		t := batch[i]
+		st := conveyor.Status("")
+		if s, ok := summarize(t.Data); ok {
+			st = s.Status
+		}
+		a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
+		a.mu.Lock()
+		if len(a.appended) > 1<<16 {
+			clear(a.appended) // the feed stalled: it will repeat what the index has
+		}
+		a.appended[t.ID] = seq
+		a.mu.Unlock()
+	}
+	for i, err := range a.g.b.Archive(ctx, batch, appended) {
+		if err == nil || errors.Is(err, broker.ErrArchived) {
+			continue
+		}
+		// The broker fails: keep it for the next try, unless a newer
+		// version was noted meanwhile.
+		failed++
+		t := batch[i]
+		a.mu.Lock()
+		if _, newer := a.todo[t.ID]; !newer {
+			a.todo[t.ID] = toArchive{t.Data, t.Rev, time.Time{}}
+		}
+		a.mu.Unlock()
+	}
+	return failed
+}
+
 // sweep archives the finished jobs the store still holds, which a gateway
 // stopped before it archived. The store holds the live jobs and those: a
 // read of each that this gateway does not know as live.
@@ -184,14 +246,24 @@ func (a *archiver) sweep(ctx context.Context) {
 		a.g.log.Warn("list the jobs in the store", "err", err)
 		return
 	}
+	// A batch at a time, so that a store left full (a gateway stopped
+	// in a burst) costs no more memory than a batch.
+	batch := make([]broker.ToArchive, 0, archiveBatch)
 	for _, id := range ids {
 		data, rev, err := a.g.b.GetJobRecord(ctx, id)
 		if err != nil {
 			continue
 		}
-		if s, ok := summarize(data); ok && s.Status.Terminal() {
-			a.note(id, data, rev)
+		if s, ok := summarize(data); ok && s.Status.Terminal() && archivable(data) {
+			batch = append(batch, broker.ToArchive{ID: id, Data: data, Rev: rev})
 		}
+		if len(batch) == archiveBatch {
+			a.archive(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		a.archive(ctx, batch)
 	}
 }
 
@@ -199,6 +271,10 @@ func (a *archiver) sweep(ctx context.Context) {
 // each finished job's record now is.
 func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, done <-chan struct{}, err error) {
 	return g.b.FollowHistory(ctx, after, func(m broker.Archived) {
+		if g.archive.own(m.ID, m.Seq) {
+			g.disk.Advance(0, 0, m.Seq) // this gateway's own, indexed as it archived it
+			return
+		}
 		s, ok := summarize(m.Data)
 		if !ok || s.ID != m.ID {
 			g.disk.Advance(0, 0, m.Seq)

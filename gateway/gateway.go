@@ -123,7 +123,7 @@ func New(cfg Config) (*Gateway, error) {
 		released: make(chan finished, 1024),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
-	g.archive = &archiver{g: g, todo: map[string]toArchive{}, purging: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	g.archive = &archiver{g: g, todo: map[string]toArchive{}, purging: map[string]time.Time{}, appended: map[string]uint64{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
@@ -232,7 +232,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	follower, followed, err := g.b.FollowQueueAfter(wctx, cur.Queue, func(m broker.QueuedMsg) {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
-		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.disk.Has(wctx, m.ID))) {
+		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID))) {
 			g.disk.Advance(0, m.Seq, 0)
 			return
 		}

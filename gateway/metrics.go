@@ -71,7 +71,9 @@ var (
 		[]string{"algorithm", "status"}, nil)
 	descOldest = prometheus.NewDesc("conveyor_oldest_queued_seconds", "Age of the oldest queued job.",
 		[]string{"algorithm"}, nil)
-	descRunners = prometheus.NewDesc("conveyor_runners", "Live runners.", nil, nil)
+	descRunners   = prometheus.NewDesc("conveyor_runners", "Live runners.", nil, nil)
+	descToArchive = prometheus.NewDesc("conveyor_jobs_to_archive",
+		"Finished jobs this gateway will move from the job store to the history (see README, History).", nil, nil)
 	descIndexed = prometheus.NewDesc("conveyor_job_index_changes_total",
 		"Job changes this gateway's job index has taken from the broker since the process started: after a restart, only what changed while it was down.", nil, nil)
 )
@@ -81,6 +83,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descOldest
 	ch <- descRunners
 	ch <- descIndexed
+	ch <- descToArchive
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -97,4 +100,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descRunners, prometheus.GaugeValue, float64(len(c.g.reg.live(now))))
 	ch <- prometheus.MustNewConstMetric(descIndexed, prometheus.CounterValue, float64(c.g.indexed.Load()))
+	ch <- prometheus.MustNewConstMetric(descToArchive, prometheus.GaugeValue, float64(c.g.archive.backlog()))
 }

@@ -76,6 +76,9 @@ type Index struct {
 	lock  *os.File
 	every time.Duration
 	fresh bool // created by Open, not reopened
+	// pointStmt reads one job's status and archive position: prepared
+	// once, as the gateway asks it of many jobs.
+	pointStmt *sql.Stmt
 
 	mu       sync.Mutex
 	pending  map[string]Change // queued, not yet being committed
@@ -142,6 +145,11 @@ func Open(dir string, opts Options) (*Index, error) {
 	x.done, x.room = sync.NewCond(&x.mu), sync.NewCond(&x.mu)
 	x.kick = make(chan struct{}, 1)
 	x.stop, x.stopped = make(chan struct{}), make(chan struct{})
+	if x.pointStmt, err = x.r.Prepare(`SELECT status, archived FROM jobs WHERE id = ?`); err != nil {
+		x.closeDBs()
+		unlockFile(lock)
+		return nil, fmt.Errorf("job index: %w", err)
+	}
 	if x.cur, err = x.readCursor(); err != nil {
 		x.closeDBs()
 		unlockFile(lock)
@@ -336,6 +344,9 @@ func (x *Index) Close() error {
 }
 
 func (x *Index) closeDBs() {
+	if x.pointStmt != nil {
+		x.pointStmt.Close()
+	}
 	if x.w != nil {
 		x.w.Close()
 	}

@@ -196,56 +196,35 @@ func (x *Index) Counts(ctx context.Context, tenant string, allTenants bool, sinc
 // Has reports whether the index knows the job with id, committed or
 // queued. An error reading the index reports false.
 func (x *Index) Has(ctx context.Context, id string) bool {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending {
 		return c.Record != nil
 	}
-	var one int
-	return x.r.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ?`, id).Scan(&one) == nil
+	_, _, ok := x.point(ctx, id)
+	return ok
 }
 
 // Final reports whether the index knows the job with id as final,
 // committed or queued. An error reading the index reports false.
 func (x *Index) Final(ctx context.Context, id string) bool {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending {
 		return c.Record != nil && c.Status.Terminal()
 	}
-	var st string
-	if x.r.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&st) != nil {
-		return false
-	}
-	return conveyor.Status(st).Terminal()
+	st, _, ok := x.point(ctx, id)
+	return ok && st.Terminal()
 }
 
 // ArchivedAt returns the history message that holds the record of job
 // id, or 0 when the index knows of none (the job is in the store, or
 // unknown).
 func (x *Index) ArchivedAt(ctx context.Context, id string) uint64 {
-	x.mu.Lock()
-	c, pending := x.pending[id]
-	if !pending {
-		c, pending = x.inflight[id]
-	}
-	x.mu.Unlock()
+	c, pending := x.queued(id)
 	if pending && c.Archived > 0 {
 		return c.Archived
 	}
-	var seq int64
-	if x.r.QueryRowContext(ctx, `SELECT archived FROM jobs WHERE id = ?`, id).Scan(&seq) != nil {
-		return 0
-	}
-	return uint64(seq)
+	_, at, _ := x.point(ctx, id)
+	return at
 }
 
 // Owed returns the ids of the final jobs whose completion callback is not
@@ -302,4 +281,26 @@ func (x *Index) Live(ctx context.Context, fn func(s *conveyor.JobSummary, seq ui
 		}
 	}
 	return rows.Err()
+}
+
+// point reads the committed status of job id and where it was archived;
+// ok is false when the index has no such job (or cannot be read).
+func (x *Index) point(ctx context.Context, id string) (st conveyor.Status, archived uint64, ok bool) {
+	var s string
+	var at int64
+	if x.pointStmt.QueryRowContext(ctx, id).Scan(&s, &at) != nil {
+		return "", 0, false
+	}
+	return conveyor.Status(s), uint64(at), true
+}
+
+// queued returns the change of job id waiting to be committed, if any.
+func (x *Index) queued(id string) (Change, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.pending[id]
+	if !ok {
+		c, ok = x.inflight[id]
+	}
+	return c, ok
 }

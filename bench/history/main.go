@@ -33,6 +33,7 @@ func main() {
 	jobs := flag.Int("jobs", 30000, "jobs to run before the restart")
 	dir := flag.String("data", "", "data dir (default: a temporary one, removed after)")
 	lists := flag.Int("lists", 100, "requests per list query measured")
+	drain := flag.Bool("drain", true, "before the restart, wait until every finished job is archived (conveyor_jobs_to_archive 0), as under a steady load")
 	settle := flag.Duration("settle", 0, "wait this long before the restart: 2m10s outlasts the broker's 2-minute window of message ids, which holds every job of a burst")
 	flag.Parse()
 	data := *dir
@@ -52,6 +53,12 @@ func main() {
 	submit(base, *jobs)
 	waitCounted(base, *jobs, 30*time.Minute)
 	fmt.Fprintf(os.Stderr, "ran %d jobs in %s\n", *jobs, time.Since(t0).Round(time.Millisecond))
+	if *drain {
+		// As a server under a steady load would be: every finished job
+		// archived (a burst leaves some to archive at the next start).
+		waitArchived(base, 10*time.Minute)
+		fmt.Fprintf(os.Stderr, "archived in %s\n", time.Since(t0).Round(time.Millisecond))
+	}
 	s.stop()
 	time.Sleep(*settle)
 
@@ -203,6 +210,25 @@ func waitCounted(base string, n int, limit time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	log.Fatalf("stats did not count %d finished jobs within %s", n, limit)
+}
+
+// waitArchived waits until the server has no finished job left to
+// archive (a build without archiving has no such metric: no wait).
+func waitArchived(base string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		body := string(get(base + "/metrics"))
+		i := strings.Index(body, "\nconveyor_jobs_to_archive ")
+		if i < 0 {
+			return
+		}
+		if strings.HasPrefix(body[i+len("\nconveyor_jobs_to_archive "):], "0\n") {
+			time.Sleep(6 * time.Second) // the markers of the last purges expire
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	log.Fatalf("finished jobs still to archive after %s", limit)
 }
 
 func get(u string) []byte {

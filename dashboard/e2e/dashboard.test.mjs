@@ -278,6 +278,20 @@ try {
       await page.getByRole("link", { name: "Older jobs" }).waitFor();
     });
 
+    await check("jobs list: search by label and creation time", async () => {
+      const tagged = await call("POST", "/v1/jobs", { algorithm: "is_prime", input: { n: 97 }, labels: { team: "search" } });
+      await page.goto(base + "/#/jobs");
+      await page.getByLabel("Label").fill("team=search");
+      await page.getByLabel("Label").press("Enter");
+      await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length === 1);
+      assert.match(await page.locator("table.jobs tbody tr").innerText(), new RegExp(tagged.id));
+      assert.match(await page.locator("table.jobs tbody tr").innerText(), /team=search/);
+      await page.getByLabel("Created within").selectOption("1h");
+      await page.waitForURL(/since=1h/);
+      await page.waitForFunction(() => document.querySelectorAll("table.jobs tbody tr").length === 1);
+      await shot("jobs-search");
+    });
+
     await check("submit form: filled with the schema's defaults", async () => {
       await page.goto(base + "/#/submit/choices");
       await page.getByRole("heading", { name: /Submit a job of choices/ }).waitFor();

@@ -217,10 +217,11 @@ function jobTable(jobs) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
   // Only the fields of a job summary (GET /v1/jobs has no input or
   // output): the job page reads the whole job.
-  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration"],
+  const labels = (l) => l ? Object.keys(l).sort().map((k) => k + "=" + l[k]).join(", ") : "";
+  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration", "labels"],
     jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
       el("td", {}, j.max_attempts ? j.attempt + "/" + j.max_attempts : String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
-      el("td", { class: "duration" }, duration(j)))));
+      el("td", { class: "duration" }, duration(j)), el("td", { class: "labels" }, labels(j.labels)))));
 }
 
 // Jobs: filtered by algorithm and status, a page at a time; the first page
@@ -228,6 +229,11 @@ function jobTable(jobs) {
 async function jobs(params) {
   const q = new URLSearchParams(params);
   q.set("limit", "50");
+  // "since" is the page's own: a window back from now, as created_after.
+  const windows = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
+  q.delete("since");
+  if (windows[params.get("since")]) q.set("created_after", new Date(Date.now() - windows[params.get("since")]).toISOString());
+  for (const [k, v] of [...q]) if (v === "") q.delete(k);
   const [list, algs] = await Promise.all([api("/v1/jobs?" + q), api("/v1/algorithms")]);
   const select = (name, options) => el("select", { name, id: "filter-" + name, onchange: (e) => { params.set(name, e.target.value); params.delete("cursor"); location.hash = "#/jobs?" + params; } },
     ...["", ...options].map((o) => { const opt = el("option", { value: o }, o || "any"); if ((params.get(name) || "") === o) opt.selected = true; return opt; }));
@@ -240,6 +246,11 @@ async function jobs(params) {
     el("div", { class: "filters" },
       el("label", { for: "filter-algorithm" }, "Algorithm "), select("algorithm", algs.algorithms.map((a) => a.name)),
       el("label", { for: "filter-status" }, "Status "), select("status", ["queued", "running", "succeeded", "failed", "canceled"]),
+      el("label", { for: "filter-since" }, "Created within "), select("since", ["1h", "24h", "7d"]),
+      el("label", { for: "filter-label" }, "Label "),
+      el("input", { id: "filter-label", name: "label", placeholder: "key=value", value: params.get("label") || "", size: "16",
+        onchange: (e) => { const v = e.target.value.trim(); if (v && !v.includes("=")) { e.target.setCustomValidity("key=value"); e.target.reportValidity(); return; }
+          e.target.setCustomValidity(""); if (v) params.set("label", v); else params.delete("label"); params.delete("cursor"); location.hash = "#/jobs?" + params; } }),
       params.get("cursor") ? null : el("span", { class: "hint" }, "live")),
     jobTable(list.jobs), nav);
   if (!params.get("cursor")) liveRefresh(params.get("algorithm") || "", () => jobs(params));
