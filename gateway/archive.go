@@ -72,12 +72,13 @@ type toArchive struct {
 	at   time.Time // when the job was seen final
 }
 
-// archiveAfter is how long a finished job stays in the store before it is
-// archived: its result is most read in the moments after it finished (by
-// waiting clients, event streams, callbacks), and a read from the store is
-// cheaper than one through the index and the history. The broker's memory
-// then follows the jobs live or finished within it.
-const archiveAfter = 5 * time.Second
+// DefaultArchiveAfter is how long a finished job stays in the store
+// before it is archived, by default: its result is most read in the
+// moments after it finished (by waiting clients, event streams,
+// callbacks), and a read from the store is cheaper than one through the
+// index and the history. The broker's memory then follows the jobs live
+// or finished within it.
+const DefaultArchiveAfter = 5 * time.Second
 
 // archiveFields mark the records that need a closer look before they are
 // archived (see broker.Archivable).
@@ -89,7 +90,7 @@ var (
 // note queues the final record data of job id at rev for archiving, if
 // it may leave the store.
 func (a *archiver) note(id string, data []byte, rev uint64) {
-	if !archivable(data) {
+	if a.g.cfg.ArchiveAfter < 0 || !archivable(data) {
 		return
 	}
 	a.mu.Lock()
@@ -156,7 +157,7 @@ func (a *archiver) loop(ctx context.Context) {
 		case <-tick.C:
 		case <-a.wake:
 		}
-		todo := a.take(time.Now().Add(-archiveAfter))
+		todo := a.take(time.Now().Add(-a.g.cfg.ArchiveAfter))
 		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
 		failed := 0
 		for id, t := range todo {
@@ -236,6 +237,9 @@ func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (faile
 // stopped before it archived. The store holds the live jobs and those: a
 // read of each that this gateway does not know as live.
 func (a *archiver) sweep(ctx context.Context) {
+	if a.g.cfg.ArchiveAfter < 0 {
+		return
+	}
 	var ids []string
 	err := a.g.b.JobKeys(ctx, func(id string) {
 		if !a.g.jobs.has(id) {

@@ -58,6 +58,10 @@ type Config struct {
 	// Callbacks configures completion callbacks; without allowed hosts a
 	// submit with a callback_url is refused.
 	Callbacks CallbackConfig
+	// ArchiveAfter is how long a finished job stays in the job store
+	// before the gateway moves it to the history (see archive.go); < 0
+	// never. Default 5s.
+	ArchiveAfter time.Duration
 	// IndexDir is where the gateway keeps its job index (package
 	// jobindex), which it resumes from at start. Each gateway needs its
 	// own. Empty: a temporary index, rebuilt from the store at each start
@@ -104,6 +108,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.ArchiveAfter == 0 {
+		cfg.ArchiveAfter = DefaultArchiveAfter
 	}
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = DefaultMaxStreams

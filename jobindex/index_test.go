@@ -98,6 +98,20 @@ func TestListFilters(t *testing.T) {
 	if seen != 19 { // one job is the other tenant's
 		t.Fatalf("paged through %d jobs, want 19", seen)
 	}
+	// Paged through a label, either way.
+	for _, oldest := range []bool{false, true} {
+		seen, cursor := 0, ""
+		for range 20 {
+			got, next := ids(t, x, Filter{Labels: map[string]string{"batch": "1"}, Statuses: []conveyor.Status{conveyor.StatusSucceeded, conveyor.StatusFailed}}, Page{Limit: 2, Cursor: cursor, Oldest: oldest})
+			seen += len(got)
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+		if seen != 9 {
+			t.Errorf("paged through label batch=1 (oldest %v): %d jobs, want 9", oldest, seen)
+		}
+	}
 	got, _ = ids(t, x, Filter{}, Page{Limit: 2, Oldest: true})
 	if got[0] != all[0] || got[1] != all[1] {
 		t.Fatalf("oldest first: %v", got)
@@ -303,5 +317,47 @@ func BenchmarkCommit(b *testing.B) {
 	}
 	if err := x.Sync(context.Background()); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkList measures the lists a search makes, over an index of
+// CONVEYOR_BENCH_JOBS jobs (default 200,000): a tenth of them in each
+// batch label, a fifth failed.
+func BenchmarkList(b *testing.B) {
+	n := 200_000
+	if s := os.Getenv("CONVEYOR_BENCH_JOBS"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	x := open(b, b.TempDir())
+	for i := range n {
+		status := conveyor.StatusSucceeded
+		if i%5 == 0 {
+			status = conveyor.StatusFailed
+		}
+		id, data := record(b, i, status, func(j *conveyor.Job) { j.Labels = map[string]string{"batch": fmt.Sprint(i / 1000 % 10)} })
+		x.Put(Change{ID: id, Record: data, Status: status, Updated: time.Now()})
+	}
+	if err := x.Sync(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		f    Filter
+	}{
+		{"all", Filter{}},
+		{"status", Filter{Statuses: []conveyor.Status{conveyor.StatusFailed}}},
+		{"label", Filter{Labels: map[string]string{"batch": "7"}}},
+		{"label+status", Filter{Labels: map[string]string{"batch": "7"}, Statuses: []conveyor.Status{conveyor.StatusFailed}}},
+		{"time", Filter{CreatedAfter: t0.Add(time.Duration(n/2) * time.Second), CreatedBefore: t0.Add(time.Duration(n/2+3600) * time.Second)}},
+		{"algorithm+statuses", Filter{Algorithm: "is_prime", Statuses: []conveyor.Status{conveyor.StatusFailed, conveyor.StatusCanceled}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if got, _, err := x.List(ctx, c.f, Page{Limit: 50}); err != nil || len(got) == 0 {
+					b.Fatal(len(got), err)
+				}
+			}
+		})
 	}
 }

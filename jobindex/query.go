@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,13 +58,20 @@ type Summary struct {
 // and the cursor of the next page ("" after the last). It sees what the
 // index has committed: Sync first to see every change Put.
 func (x *Index) List(ctx context.Context, f Filter, p Page) ([]Summary, string, error) {
-	where, args := f.where()
+	from, args := f.from()
+	where, wargs := f.where()
+	args = append(args, wargs...)
+	// Ordered by the driving table's id: the labels' when a label drives.
+	key := "jobs.id"
+	if len(f.Labels) > 0 {
+		key = "labels.id"
+	}
 	order := "DESC"
 	if p.Cursor != "" {
 		if p.Oldest {
-			where = append(where, "id > ?")
+			where = append(where, key+" > ?")
 		} else {
-			where = append(where, "id < ?")
+			where = append(where, key+" < ?")
 		}
 		args = append(args, p.Cursor)
 	}
@@ -70,7 +79,7 @@ func (x *Index) List(ctx context.Context, f Filter, p Page) ([]Summary, string, 
 		order = "ASC"
 	}
 	limit := max(p.Limit, 1)
-	q := `SELECT id, summary, seq FROM jobs` + clause(where) + ` ORDER BY id ` + order + fmt.Sprintf(` LIMIT %d`, limit+1)
+	q := `SELECT jobs.id, summary, seq` + from + clause(where) + ` ORDER BY ` + key + ` ` + order + fmt.Sprintf(` LIMIT %d`, limit+1)
 	rows, err := x.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("job index: list: %w", err)
@@ -124,22 +133,36 @@ func (f Filter) where() ([]string, []any) {
 		where, args = append(where, "tenant = ?"), append(args, f.Tenant)
 	}
 	if !f.CreatedAfter.IsZero() {
-		where, args = append(where, "id >= ?"), append(args, idAt(f.CreatedAfter))
+		where, args = append(where, "jobs.id >= ?"), append(args, idAt(f.CreatedAfter))
 	}
 	if !f.CreatedBefore.IsZero() {
-		where, args = append(where, "id < ?"), append(args, idAt(f.CreatedBefore))
+		where, args = append(where, "jobs.id < ?"), append(args, idAt(f.CreatedBefore))
 	}
 	if f.IDPrefix != "" {
-		where, args = append(where, "id >= ? AND id < ?"), append(args, f.IDPrefix, f.IDPrefix+"\xff")
+		where, args = append(where, "jobs.id >= ? AND jobs.id < ?"), append(args, f.IDPrefix, f.IDPrefix+"\xff")
 	}
 	if !f.UpdatedAfter.IsZero() {
 		where, args = append(where, "updated >= ?"), append(args, f.UpdatedAfter.UnixMilli())
 	}
-	for k, v := range f.Labels {
-		where = append(where, "id IN (SELECT id FROM labels WHERE key = ? AND value = ?)")
-		args = append(args, k, v)
+	for _, k := range slices.Sorted(maps.Keys(f.Labels))[min(1, len(f.Labels)):] {
+		// The first label drives the query (see from); the others are
+		// checked per job.
+		where = append(where, "jobs.id IN (SELECT id FROM labels WHERE key = ? AND value = ?)")
+		args = append(args, k, f.Labels[k])
 	}
 	return where, args
+}
+
+// from is the FROM clause of a query of f, and its arguments, which come
+// before where's. With a label, the query walks that label's entries in
+// id order and joins each to its job, so that a page of the newest jobs
+// with a label costs a page of them, not a read of every job that has it.
+func (f Filter) from() (string, []any) {
+	if len(f.Labels) == 0 {
+		return " FROM jobs", nil
+	}
+	k := slices.Sorted(maps.Keys(f.Labels))[0]
+	return " FROM labels CROSS JOIN jobs ON jobs.id = labels.id AND labels.key = ? AND labels.value = ?", []any{k, f.Labels[k]}
 }
 
 // idAt returns the smallest job id made at t: ids are ULIDs, which sort

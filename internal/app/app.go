@@ -138,6 +138,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
+			ArchiveAfter: archiveAfter(cfg.History),
 		}); err != nil {
 			return err
 		}
@@ -313,4 +314,12 @@ func (a *App) Stop() {
 	if a.emb != nil {
 		a.emb.Shutdown()
 	}
+}
+
+// archiveAfter maps config.History to gateway.Config.ArchiveAfter.
+func archiveAfter(h config.History) time.Duration {
+	if h.KeepFinished {
+		return -1
+	}
+	return h.ArchiveAfter.Std()
 }
