@@ -93,6 +93,9 @@ func (p *proc) dispatch(m workerproto.Message) {
 		r.rep.Progress(m.Percent, m.Message)
 	case *workerproto.Log:
 		if m.Stream == "stdout" || m.Stream == "stderr" {
+			if m.Stream == "stderr" { // the tail of stderr explains a crash
+				p.stderr.Add(m.Message)
+			}
 			r.rep.Log(m.Stream, m.Message)
 			return
 		}
