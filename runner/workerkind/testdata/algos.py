@@ -70,3 +70,10 @@ async def run_anap(path: str, job: conveyor.Job) -> int:
     while not os.path.exists(path):
         await asyncio.sleep(0.005)
     return os.getpid()
+
+
+async def run_asleep(seconds: float) -> None:
+    """An async handler that sleeps."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
