@@ -161,8 +161,13 @@ type RunnerInfo struct {
 	PID        int      `json:"pid"`
 	Version    string   `json:"version"`
 	Algorithms []string `json:"algorithms"`
-	Capacity   int      `json:"capacity"`
-	Busy       int      `json:"busy"`
+	// Capacity is how many jobs the runner runs at once, in all; Busy how
+	// many it runs now.
+	Capacity int `json:"capacity"`
+	Busy     int `json:"busy"`
+	// Processes is the most worker processes (kind worker) the runner
+	// starts; each holds its entry's concurrency of those jobs.
+	Processes int `json:"processes,omitempty"`
 	// Workers is the capacity for each algorithm: how many of its jobs the
 	// runner runs at once.
 	Workers   map[string]int `json:"workers,omitempty"`

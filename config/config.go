@@ -217,6 +217,12 @@ type Algorithm struct {
 	Grace        conveyor.Duration `yaml:"grace"`
 	InputSchema  map[string]any    `yaml:"input_schema"`
 	OutputSchema map[string]any    `yaml:"output_schema"`
+	// Concurrency (worker kind) is how many jobs one worker process holds
+	// at once: a Python worker runs synchronous handlers in a thread pool
+	// of this size and async ones on one event loop. Absent means 1; it
+	// must be at least 1. The entry runs up to workers.max × concurrency
+	// jobs at once (see Slots).
+	Concurrency *int `yaml:"concurrency"`
 	// IdleTimeout (worker kind) retires a worker process that has had no
 	// job for this long, down to workers.min. Default 5m.
 	IdleTimeout conveyor.Duration `yaml:"idle_timeout"`
@@ -236,6 +242,19 @@ type Algorithm struct {
 	// Rlimits (exec and worker kinds) limit each process.
 	Rlimits Rlimits `yaml:"rlimits"`
 }
+
+// JobsPerWorker returns the entry's concurrency: how many jobs one of its
+// workers holds at once; 1 when unset.
+func (a *Algorithm) JobsPerWorker() int {
+	if a.Concurrency == nil {
+		return 1
+	}
+	return *a.Concurrency
+}
+
+// Slots returns how many jobs the entry runs at once on one runner:
+// workers.max times its concurrency.
+func (a *Algorithm) Slots() int { return a.Workers.Max * a.JobsPerWorker() }
 
 // IsPipeline reports whether the entry is a pipeline.
 func (a *Algorithm) IsPipeline() bool { return len(a.Pipeline) > 0 }
@@ -424,6 +443,14 @@ func (c *Config) Validate() error {
 		}
 		if a.Workers.Max < 1 {
 			add("%s: workers.max must be at least 1", where)
+		}
+		if a.Concurrency != nil {
+			if *a.Concurrency < 1 {
+				add("%s: concurrency must be at least 1, not %d", where, *a.Concurrency)
+			}
+			if a.Kind != "worker" {
+				add("%s: concurrency is only for kind: worker (a process that holds several jobs at once)", where)
+			}
 		}
 		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {
 			add("%s: workers.min must be between 0 and workers.max", where)

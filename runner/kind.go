@@ -99,8 +99,9 @@ type Kind interface {
 
 // SharedWorkers is implemented by kinds whose algorithms of one entry run
 // on the same workers — the worker kind's processes. Such an entry runs at
-// most workers.max jobs at once in all, not workers.max of each of its
-// algorithms, and the runner's capacity and busy count say so.
+// most workers.max × concurrency jobs at once in all (config.Algorithm's
+// Slots), not that many of each of its algorithms, and the runner's
+// capacity and busy count say so.
 type SharedWorkers interface {
 	SharesWorkers()
 }

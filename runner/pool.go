@@ -62,7 +62,7 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		r:       r,
 		alg:     s.Algorithm,
 		handler: s.Handler,
-		size:    entry.Workers.Max,
+		size:    entry.Slots(),
 		grace:   entry.Grace.Std(),
 		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),

@@ -53,9 +53,13 @@ type Runner struct {
 	b      *broker.Broker
 	log    *slog.Logger
 	served []*pool
-	// shared are, by config entry index, the workers.max of the entries
-	// whose algorithms share their workers (see SharedWorkers).
+	// shared are, by config entry index, the job slots (workers.max ×
+	// concurrency) of the entries whose algorithms share their workers
+	// (see SharedWorkers).
 	shared map[int]int
+	// processes is the workers.max of those entries summed: how many
+	// worker processes the runner may start.
+	processes int
 	// pipelines are the pipeline entries of the runner's config: it
 	// registers them; their stages run wherever their algorithms are served.
 	pipelines []conveyor.Algorithm
@@ -149,7 +153,8 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.served = append(r.served, p)
 		}
 		if _, ok := k.(SharedWorkers); ok && len(served) > 0 {
-			r.shared[i] = entry.Workers.Max
+			r.shared[i] = entry.Slots()
+			r.processes += entry.Workers.Max
 		}
 	}
 	return r, nil
@@ -293,12 +298,13 @@ func (r *Runner) closeHandlers() {
 }
 
 // Info returns the runner's registry record as of now. Its Capacity is how
-// many jobs the runner can run at once: each algorithm's workers.max,
-// except that an entry whose algorithms share their workers counts its
-// workers.max once.
+// many jobs the runner can run at once: each algorithm's slots
+// (workers.max, times concurrency for worker entries), except that an
+// entry whose algorithms share their workers counts its slots once.
+// Processes is how many worker processes hold them.
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
-	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC()}
+	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC(), Processes: r.processes}
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
 	sharedBusy := map[int]int{}

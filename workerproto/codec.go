@@ -172,6 +172,9 @@ func check(m Message) string {
 		if len(m.Algorithms) == 0 {
 			return `"algorithms" must list at least one algorithm`
 		}
+		if m.Concurrency < 0 {
+			return `"concurrency" must be a positive integer`
+		}
 		seen := map[string]bool{}
 		for i, a := range m.Algorithms {
 			if err := conveyor.ValidateName(a.Name); err != nil {

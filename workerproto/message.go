@@ -46,6 +46,9 @@ type Message interface {
 type Hello struct {
 	Protocol   int         `json:"protocol"`
 	Algorithms []Algorithm `json:"algorithms"`
+	// Concurrency is how many jobs the worker runs at once, as asked by
+	// CONVEYOR_CONCURRENCY; zero (absent) means one.
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 // Algorithm is one algorithm a worker announces. InputSchema and
@@ -86,11 +89,15 @@ type Progress struct {
 
 // Log is one log line of the job ID, or of the worker itself when ID is
 // empty. Level is free text ("debug", "info", "warning", "error"); empty
-// means info.
+// means info. Stream, "stdout" or "stderr", marks a line the job printed
+// that the worker passes on itself (a worker running several jobs at once
+// cannot leave prints to the shared stdout and stderr pipes); empty means
+// a line the job logged.
 type Log struct {
 	ID      string `json:"id,omitempty"`
 	Level   string `json:"level,omitempty"`
 	Message string `json:"message"`
+	Stream  string `json:"stream,omitempty"`
 }
 
 // Result is the output of the job ID, any JSON value. It ends the job.

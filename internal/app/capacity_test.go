@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,41 @@ func TestRunnerCapacity(t *testing.T) {
 	}
 	for _, id := range ids {
 		s.do("POST", "/v1/jobs/"+id+"/cancel", nil, nil)
+	}
+}
+
+// TestRunnerCapacityCountsJobs: with concurrency, a worker entry's slots
+// are jobs: 2 processes holding 3 jobs each are a capacity of 6, held by
+// 2 processes.
+func TestRunnerCapacityCountsJobs(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	three := 3
+	cfg := config.Config{
+		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir: t.TempDir(),
+		Algorithms: []config.Algorithm{
+			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 2}, Concurrency: &three},
+		},
+		ShutdownGrace: conveyor.Duration(5 * time.Second),
+	}
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+	var l conveyor.RunnerList
+	if resp := s.do("GET", "/v1/runners", nil, &l); resp.StatusCode != 200 || len(l.Runners) != 1 {
+		t.Fatalf("runners: %d %+v", resp.StatusCode, l)
+	}
+	if r := l.Runners[0]; r.Capacity != 6 || r.Processes != 2 || r.Workers["slow_count"] != 6 {
+		t.Fatalf("capacity %d, processes %d, workers %v: want 6 jobs on 2 processes", r.Capacity, r.Processes, r.Workers)
+	}
+	// concurrency below 1 is a config error naming the entry.
+	zero := 0
+	bad := config.Config{Algorithms: []config.Algorithm{{Name: "x", Kind: "worker", Command: []string{"w"}, Concurrency: &zero}}}
+	bad.WithDefaults()
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "algorithms[0] (x): concurrency must be at least 1") {
+		t.Errorf("concurrency 0: %v", err)
 	}
 }

@@ -115,3 +115,70 @@ print("listed", len(c._call("GET", "/v1/jobs")["jobs"]))
 		t.Fatalf("python client: %v\n%s\nwant\n%s", err, out, want)
 	}
 }
+
+// TestPythonClientListRunCancel drives the real server with the Python
+// SDK's Client and AsyncClient: the synchronous path and its errors, job
+// lists with filters over several pages, and cancel.
+func TestPythonClientListRunCancel(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	script := fmt.Sprintf(`
+import asyncio, datetime
+import conveyor
+c = conveyor.Client(%q)
+
+assert c.run("sleep", {"seconds": 0}) is not None
+try:
+    c.run("sleep", {"seconds": 0, "fail": "no luck"})
+    raise SystemExit("no AlgorithmFailed")
+except conveyor.AlgorithmFailed as e:
+    assert e.status == 422 and e.error["message"] == "no luck", (e, e.error)
+try:
+    c.run("sleep", {"seconds": 5}, timeout=0.3)
+    raise SystemExit("no RunTimeout")
+except conveyor.RunTimeout as e:
+    assert e.status == 504 and isinstance(e, TimeoutError), e
+try:
+    c.run("nope", {})
+    raise SystemExit("no 404")
+except conveyor.APIError as e:
+    assert e.status == 404, e
+
+before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+ids = [c.submit("sleep", {"seconds": 0}, labels={"team": "a"})["id"] for _ in range(3)]
+ids.append(c.submit("sleep", {"seconds": 0}, labels={"team": "b"})["id"])
+for i in ids:
+    assert c.wait(i, timeout=20)["status"] == "succeeded"
+a = list(c.list(labels={"team": "a"}, page_size=1))
+assert sorted(j["id"] for j in a) == sorted(ids[:3]), a
+assert "input" not in a[0], a[0]
+two = list(c.list(algorithm="sleep", status=["succeeded", "failed"], since=before, limit=2, page_size=1))
+assert len(two) == 2 and all(j["status"] == "succeeded" for j in two), two
+assert list(c.list(since=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))) == []
+
+long = c.submit("sleep", {"seconds": 30})
+c.cancel(long["id"])
+assert c.wait(long["id"], timeout=20)["status"] == "canceled"
+
+async def main():
+    ac = conveyor.AsyncClient(%q)
+    outs = await asyncio.gather(*(ac.run("sleep", {"seconds": 0.2}) for _ in range(4)))
+    assert len(outs) == 4
+    seen = [j["id"] async for j in ac.list(labels={"team": "b"})]
+    assert seen == [ids[3]], seen
+    job = await ac.submit("sleep", {"seconds": 30})
+    await ac.cancel(job["id"])
+    assert (await ac.wait(job["id"], timeout=20))["status"] == "canceled"
+    try:
+        await ac.run("sleep", {"seconds": 0, "fail": "async luck"})
+    except conveyor.AlgorithmFailed as e:
+        assert e.error["message"] == "async luck"
+    names = [e["event"] async for e in ac.events(ids[0])]
+    assert names[-1] == "end", names
+asyncio.run(main())
+print("client ok")
+`, s.base, s.base)
+	out, err := runPythonClient(t, script)
+	if err != nil || !strings.Contains(out, "client ok") {
+		t.Fatalf("python client: %v\n%s", err, out)
+	}
+}

@@ -19,17 +19,18 @@ type handler struct {
 	pool *pool
 }
 
-// Run runs one attempt on a free worker process of the pool, waiting for
-// one (or for one to start, up to workers.max) when all are busy: the
-// processes of an entry are shared by all the algorithms it serves, one
-// job at a time each.
+// Run runs one attempt on a worker process of the pool with a free slot,
+// waiting for one (or for a process to start, up to workers.max) when all
+// are busy: the processes of an entry are shared by all the algorithms it
+// serves, up to the entry's concurrency of jobs at a time each.
 //
 // The process gets a job message and answers with a result (returned as
 // the output) or an error: a *conveyor.JobError of type "error" whose
 // message is the worker's error type and message and whose detail is its
 // detail (a traceback), wrapped by conveyor.Permanent unless the worker
-// said it is retryable. A process that exits during the job fails the
-// attempt with a *conveyor.JobError of type "crashed" carrying the tail of
+// said it is retryable. A process that exits during the job (or is
+// killed because another of its jobs ignored a cancel) fails the attempt
+// with a *conveyor.JobError of type "crashed" carrying the tail of
 // its stderr; the pool replaces it.
 //
 // When ctx is done first (cancel, timeout, shutdown), Run sends a cancel
@@ -76,7 +77,7 @@ func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) 
 	select {
 	case a := <-r.done:
 		t.SetRoute(a.route)
-		return pl.finish(p, a)
+		return pl.finish(p, r, a)
 	case <-p.exited:
 		return pl.crashed(p, r, t)
 	case <-ctx.Done():
@@ -86,9 +87,9 @@ func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) 
 
 // finish ends a job the worker answered: it lets the worker's earlier
 // output reach the job's log, frees the worker and returns the answer.
-func (pl *pool) finish(p *proc, a answer) (json.RawMessage, error) {
+func (pl *pool) finish(p *proc, r *jobRun, a answer) (json.RawMessage, error) {
 	p.settle()
-	p.end()
+	p.end(r)
 	pl.release(p)
 	switch {
 	case a.fail != nil:
@@ -117,10 +118,10 @@ func (pl *pool) crashed(p *proc, r *jobRun, t *runner.Task) (json.RawMessage, er
 	select {
 	case a := <-r.done:
 		t.SetRoute(a.route)
-		return pl.finish(p, a)
+		return pl.finish(p, r, a)
 	default:
 	}
-	p.end()
+	p.end(r)
 	err := &conveyor.JobError{
 		Type:    conveyor.ErrorTypeCrashed,
 		Message: fmt.Sprintf("the worker process (pid %d) %s while running the job", p.pid, p.status),
@@ -146,15 +147,15 @@ func (pl *pool) stopJob(ctx context.Context, p *proc, r *jobRun, sent <-chan str
 	select {
 	case <-r.done:
 		p.settle()
-		p.end()
+		p.end(r)
 		pl.release(p)
 	case <-p.exited:
-		p.end()
+		p.end(r)
 		how = "the worker exited"
 	case <-timer.C:
 		p.kill()
 		<-p.exited
-		p.end()
+		p.end(r)
 		how = fmt.Sprintf("the worker did not stop the job within the %v grace period: its process group was killed and a new worker replaces it", pl.grace)
 		r.rep.Log("log", "conveyor: "+how)
 		pl.log.Warn("worker killed: it did not stop a job within the grace period", "job_id", r.id, "algorithm", r.alg, "worker_pid", p.pid, "grace", pl.grace)

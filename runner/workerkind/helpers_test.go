@@ -49,7 +49,7 @@ func (r *recorder) snapshot() ([]string, []conveyor.Progress) {
 }
 
 // pyEntry is an entry serving testdata/algos.py through the bundled SDK.
-func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
+func pyEntry(t testing.TB, edit ...func(*config.Algorithm)) config.Algorithm {
 	t.Helper()
 	dir, err := filepath.Abs("testdata")
 	if err != nil {
@@ -77,7 +77,7 @@ func pyEntry(t *testing.T, edit ...func(*config.Algorithm)) config.Algorithm {
 
 // provision provisions entry and closes its pool when the test ends. It
 // returns the handlers by algorithm name.
-func provision(t *testing.T, k Kind, entry config.Algorithm) (map[string]runner.Handler, []runner.Served) {
+func provision(t testing.TB, k Kind, entry config.Algorithm) (map[string]runner.Handler, []runner.Served) {
 	t.Helper()
 	served, err := k.Provision(context.Background(), entry)
 	if err != nil {

@@ -49,12 +49,18 @@ type Kind struct {
 }
 
 // SharesWorkers tells the runner that the algorithms of an entry run on
-// the entry's one pool of processes: workers.max jobs at once in all.
+// the entry's one pool of processes: workers.max × concurrency jobs at
+// once in all.
 func (Kind) SharesWorkers() {}
 
-// envProtocol tells the worker the protocol version; the entry's env may
-// not set it.
-const envProtocol = "CONVEYOR_PROTOCOL"
+// Variables the runner sets for a worker; the entry's env may not set
+// them. envProtocol is the protocol version; envConcurrency how many jobs
+// the worker is to hold at once (the entry's concurrency), which the
+// worker confirms in its hello.
+const (
+	envProtocol    = "CONVEYOR_PROTOCOL"
+	envConcurrency = "CONVEYOR_CONCURRENCY"
+)
 
 // Provision starts the entry's first worker process, learns its
 // algorithms from its hello and returns them, each with a handler that
@@ -86,6 +92,7 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		spec:         sp,
 		min:          entry.Workers.Min,
 		max:          max(entry.Workers.Max, 1),
+		conc:         max(entry.JobsPerWorker(), 1),
 		idleTimeout:  cmp.Or(entry.IdleTimeout.Std(), DefaultIdleTimeout),
 		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
 		grace:        cmp.Or(entry.Grace.Std(), config.DefaultGrace),
@@ -133,15 +140,20 @@ func newSpec(entry config.Algorithm) (spec, error) {
 			return fail("%v", err)
 		}
 	}
-	if _, ok := entry.Env[envProtocol]; ok {
-		return fail("env %s: reserved: conveyor sets it", envProtocol)
+	for _, v := range []string{envProtocol, envConcurrency} {
+		if _, ok := entry.Env[v]; ok {
+			return fail("env %s: reserved: conveyor sets it", v)
+		}
+	}
+	if entry.JobsPerWorker() < 1 {
+		return fail("concurrency must be at least 1, not %d", entry.JobsPerWorker())
 	}
 	cmd, err := spawn.CommandOf(entry)
 	if err != nil {
 		return fail("%v", err)
 	}
 	sdk, sdkErr := pysdk.Dir()
-	return spec{cmd: cmd, env: environ(cmd.Env, sdk, sdkErr)}, nil
+	return spec{cmd: cmd, env: environ(cmd.Env, entry.JobsPerWorker(), sdk, sdkErr)}, nil
 }
 
 // served returns the algorithms of the hello that the entry serves.
@@ -191,12 +203,15 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Se
 }
 
 // environ returns the environment of the entry's processes, sorted: base
-// (the inherited variables and the entry's env), CONVEYOR_PROTOCOL, and
-// PYTHONPATH with the bundled SDK after the entry's own PYTHONPATH (if
-// any). It leaves base as it is.
-func environ(base map[string]string, sdk string, sdkErr error) []string {
+// (the inherited variables and the entry's env), CONVEYOR_PROTOCOL,
+// CONVEYOR_CONCURRENCY when conc > 1, and PYTHONPATH with the bundled SDK
+// after the entry's own PYTHONPATH (if any). It leaves base as it is.
+func environ(base map[string]string, conc int, sdk string, sdkErr error) []string {
 	env := maps.Clone(base)
 	env[envProtocol] = fmt.Sprint(workerproto.Version)
+	if conc > 1 {
+		env[envConcurrency] = fmt.Sprint(conc)
+	}
 	if sdkErr == nil {
 		env["PYTHONPATH"] = strings.TrimPrefix(env["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))
 	}

@@ -31,10 +31,11 @@ type output struct {
 	f    *os.File
 	emit func(line string)
 
-	mu      sync.Mutex
-	settled chan struct{} // non-nil while a settle waits; closed by the reader
-	done    chan struct{} // closed when the reader has ended
-	pending []byte        // a line without its newline yet
+	settling sync.Mutex // one settle at a time: jobs of one worker end concurrently
+	mu       sync.Mutex
+	settled  chan struct{} // non-nil while a settle waits; closed by the reader
+	done     chan struct{} // closed when the reader has ended
+	pending  []byte        // a line without its newline yet
 }
 
 func newOutput(f *os.File, emit func(string)) *output {
@@ -112,8 +113,10 @@ func (o *output) flushPartial() {
 }
 
 // settle returns once everything written to the pipe before the call
-// has been emitted, or after settleTimeout.
+// has been emitted, or after settleTimeout. Concurrent calls take turns.
 func (o *output) settle() {
+	o.settling.Lock()
+	defer o.settling.Unlock()
 	o.mu.Lock()
 	select {
 	case <-o.done:

@@ -34,11 +34,14 @@ var errClosed = errors.New("the worker pool is closed")
 // algorithm the entry serves. It keeps between min and max processes:
 // it starts one when a job waits and fewer than max exist, retires idle
 // ones after idleTimeout down to min, and replaces those that die, with
-// backoff when they keep failing. Each process runs one job at a time.
+// backoff when they keep failing. Each process holds up to conc jobs at
+// once (the entry's concurrency): the pool hands out slots, conc per
+// process, filling a process before it starts another.
 type pool struct {
 	name         string // for messages: the entry's command
 	spec         spec
-	min, max     int
+	min, max     int // processes
+	conc         int // jobs per process, at least 1
 	idleTimeout  time.Duration
 	startTimeout time.Duration
 	grace        time.Duration
@@ -51,7 +54,7 @@ type pool struct {
 
 	mu        sync.Mutex
 	procs     map[*proc]bool // handshaken and not yet exited or retired
-	idle      []*proc        // free processes, most recently used last
+	free      []*proc        // a process once per free slot, most recently freed last
 	starting  int
 	waiters   []chan acquired
 	failures  int       // in a row
@@ -82,7 +85,7 @@ func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("worker %s (pid %d) failed its start: %w", pl.name, p.pid, err)
 	}
-	if err := checkHello(h, pl.served); err != nil {
+	if err := checkHello(h, pl.served, pl.conc); err != nil {
 		p.kill()
 		<-p.exited
 		return nil, nil, fmt.Errorf("worker %s (pid %d): %w", pl.name, p.pid, err)
@@ -91,11 +94,15 @@ func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
 	return p, h, nil
 }
 
-// checkHello returns an error unless h speaks protocol 1 and announces
-// every algorithm of names.
-func checkHello(h *workerproto.Hello, names []string) error {
+// checkHello returns an error unless h speaks protocol 1, holds conc
+// jobs at once and announces every algorithm of names.
+func checkHello(h *workerproto.Hello, names []string, conc int) error {
 	if h.Protocol != workerproto.Version {
 		return fmt.Errorf("it speaks protocol %d; this runner speaks %d", h.Protocol, workerproto.Version)
+	}
+	if got := max(h.Concurrency, 1); got < conc {
+		return fmt.Errorf("the entry has concurrency: %d but the worker holds %d job(s) at once (its hello says \"concurrency\": %d; a worker that runs several jobs at once reads %s and confirms it in its hello — the Python SDK does)",
+			conc, got, h.Concurrency, envConcurrency)
 	}
 	for _, n := range names {
 		if !slices.ContainsFunc(h.Algorithms, func(a workerproto.Algorithm) bool { return a.Name == n }) {
@@ -114,7 +121,9 @@ func (pl *pool) adopt(p *proc) {
 		return
 	}
 	pl.procs[p] = true
-	pl.handOff(p)
+	for range pl.conc {
+		pl.handOff(p)
+	}
 	pl.mu.Unlock()
 	pl.wg.Go(func() {
 		<-p.exited
@@ -122,8 +131,8 @@ func (pl *pool) adopt(p *proc) {
 	})
 }
 
-// acquire returns a free process, waiting for one (and starting one, up
-// to max) if none is. It returns an error when ctx is done first, when
+// acquire returns a process with a free slot, taking the slot, waiting
+// for one (and starting a process, up to max) if none is. It returns an error when ctx is done first, when
 // the pool is closed, or when a process could not be started and none is
 // left to wait for.
 func (pl *pool) acquire(ctx context.Context) (*proc, error) {
@@ -132,9 +141,10 @@ func (pl *pool) acquire(ctx context.Context) (*proc, error) {
 		pl.mu.Unlock()
 		return nil, errClosed
 	}
-	if n := len(pl.idle); n > 0 {
-		p := pl.idle[n-1]
-		pl.idle = pl.idle[:n-1]
+	if n := len(pl.free); n > 0 {
+		p := pl.free[n-1]
+		pl.free = pl.free[:n-1]
+		p.inflight++
 		pl.mu.Unlock()
 		return p, nil
 	}
@@ -160,11 +170,12 @@ func (pl *pool) acquire(ctx context.Context) (*proc, error) {
 	return nil, ctx.Err()
 }
 
-// release makes a process that finished its job free again.
+// release gives back the slot of a job that finished on p.
 func (pl *pool) release(p *proc) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.failures = 0
+	p.inflight--
 	select {
 	case <-p.exited: // its watcher takes it out
 		return
@@ -176,17 +187,20 @@ func (pl *pool) release(p *proc) {
 	pl.handOff(p)
 }
 
-// handOff gives p to the longest waiting Run, or makes it idle. The
-// caller holds pl.mu.
+// handOff gives a free slot of p to the longest waiting Run, or keeps it
+// free. The caller holds pl.mu.
 func (pl *pool) handOff(p *proc) {
 	if len(pl.waiters) > 0 {
 		ch := pl.waiters[0]
 		pl.waiters = pl.waiters[1:]
+		p.inflight++
 		ch <- acquired{p: p}
 		return
 	}
-	p.idleFrom = time.Now()
-	pl.idle = append(pl.idle, p)
+	if p.inflight == 0 {
+		p.idleFrom = time.Now()
+	}
+	pl.free = append(pl.free, p)
 }
 
 // scale starts processes for waiting Runs, up to max, and up to min in
@@ -197,7 +211,7 @@ func (pl *pool) scale() {
 	}
 	for {
 		n := len(pl.procs) + pl.starting
-		if n >= pl.max || (len(pl.waiters) <= pl.starting && n >= pl.min) {
+		if n >= pl.max || (len(pl.waiters) <= pl.starting*pl.conc && n >= pl.min) {
 			return
 		}
 		pl.startOne()
@@ -268,7 +282,7 @@ func (pl *pool) exited(p *proc) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	delete(pl.procs, p)
-	pl.idle = slices.DeleteFunc(pl.idle, func(q *proc) bool { return q == p })
+	pl.free = slices.DeleteFunc(pl.free, func(q *proc) bool { return q == p })
 	if p.expectedExit() || pl.closed {
 		pl.scale()
 		return
@@ -294,15 +308,30 @@ func (pl *pool) janitor() {
 		case <-tick.C:
 		}
 		pl.mu.Lock()
-		for len(pl.idle) > 0 && len(pl.procs) > pl.min && time.Since(pl.idle[0].idleFrom) >= pl.idleTimeout {
-			p := pl.idle[0]
-			pl.idle = pl.idle[1:]
+		for len(pl.procs) > pl.min {
+			p := pl.longestIdle()
+			if p == nil || time.Since(p.idleFrom) < pl.idleTimeout {
+				break
+			}
+			pl.free = slices.DeleteFunc(pl.free, func(q *proc) bool { return q == p })
 			delete(pl.procs, p)
 			pl.log.Info("retiring idle worker", "worker_pid", p.pid, "idle", pl.idleTimeout)
 			pl.wg.Go(func() { p.stop(pl.grace) })
 		}
 		pl.mu.Unlock()
 	}
+}
+
+// longestIdle returns the process without a job for the longest time, or
+// nil if every process has one. The caller holds pl.mu.
+func (pl *pool) longestIdle() *proc {
+	var best *proc
+	for p := range pl.procs {
+		if p.inflight == 0 && (best == nil || p.idleFrom.Before(best.idleFrom)) {
+			best = p
+		}
+	}
+	return best
 }
 
 // close stops every process and waits until they are gone and every
@@ -320,7 +349,7 @@ func (pl *pool) close() {
 		for p := range pl.procs {
 			procs = append(procs, p)
 		}
-		pl.idle = nil
+		pl.free = nil
 		pl.mu.Unlock()
 		pl.cancel()
 		var wg sync.WaitGroup
@@ -332,9 +361,15 @@ func (pl *pool) close() {
 	})
 }
 
-// size returns how many processes the pool has and how many are idle.
+// size returns how many processes the pool has and how many of them run
+// no job.
 func (pl *pool) size() (procs, idle int) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	return len(pl.procs), len(pl.idle)
+	for p := range pl.procs {
+		if p.inflight == 0 {
+			idle++
+		}
+	}
+	return len(pl.procs), idle
 }

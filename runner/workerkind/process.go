@@ -26,7 +26,7 @@ type spec struct {
 }
 
 // proc is one worker process: its pipes, the goroutines that read them,
-// and the job it is running, if any. Its lifecycle follows Nomad's
+// and the jobs it is running, up to its pool's concurrency. Its lifecycle follows Nomad's
 // drivers: start; handshake; run jobs; on stop close fd 3, then kill the
 // job (the process and all it started) after the grace period; once the
 // process has exited, kill what it left and drain the pipes.
@@ -48,9 +48,11 @@ type proc struct {
 	status  string           // how it exited; set before exited is closed
 
 	mu       sync.Mutex
-	cur      *jobRun   // the job running now; nil between jobs
-	stopping bool      // the pool is stopping it: its exit is expected
-	idleFrom time.Time // when it last became idle (guarded by the pool's lock)
+	runs     map[string]*jobRun // the jobs running now, by id
+	stopping bool               // the pool is stopping it: its exit is expected
+	// Guarded by the pool's lock:
+	inflight int       // slots taken: jobs handed to Runs
+	idleFrom time.Time // when it last ran no job
 }
 
 type helloResult struct {
@@ -121,6 +123,7 @@ func startProc(s spec, log *slog.Logger) (*proc, error) {
 		jobs:    jobsW,
 		w:       workerproto.NewWriter(jobsW),
 		hello:   make(chan helloResult, 1),
+		runs:    map[string]*jobRun{},
 		exited:  make(chan struct{}),
 	}
 	stdout := newOutput(outR, func(line string) { p.outputLine("stdout", line) })
@@ -215,31 +218,60 @@ func (p *proc) withStderr(err error) error {
 // send writes m to the worker's fd 3.
 func (p *proc) send(m workerproto.Message) error { return p.w.Write(m) }
 
-// begin makes r the job the worker is running.
+// begin adds r to the jobs the worker is running.
 func (p *proc) begin(r *jobRun) {
 	p.mu.Lock()
-	p.cur = r
+	p.runs[r.id] = r
 	p.mu.Unlock()
 }
 
-// end forgets the running job: later lines go to the runner's log.
-func (p *proc) end() {
+// end forgets the job r: its later lines go elsewhere.
+func (p *proc) end(r *jobRun) {
 	p.mu.Lock()
-	p.cur = nil
+	if p.runs[r.id] == r {
+		delete(p.runs, r.id)
+	}
 	p.mu.Unlock()
 }
 
-func (p *proc) current() *jobRun {
+// run returns the running job id, or nil.
+func (p *proc) run(id string) *jobRun {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.cur
+	return p.runs[id]
 }
 
-// outputLine routes one stdout or stderr line to the running job's log,
-// or to the runner's log between jobs.
+// only returns the job the worker runs if it runs exactly one, and the
+// ids of the jobs it runs otherwise.
+func (p *proc) only() (*jobRun, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.runs) == 1 {
+		for _, r := range p.runs {
+			return r, nil
+		}
+	}
+	ids := make([]string, 0, len(p.runs))
+	for id := range p.runs {
+		ids = append(ids, id)
+	}
+	return nil, ids
+}
+
+// outputLine routes one stdout or stderr line to the log of the job the
+// worker runs. A pipe cannot say which job wrote a line: while the worker
+// runs several (concurrency > 1) or none, the line goes to the runner's
+// log. (The Python SDK passes a job's prints on itself, as log messages
+// with a stream, when it runs several jobs at once; what reaches the pipes
+// then comes from subprocesses and native code.)
 func (p *proc) outputLine(stream, line string) {
-	if r := p.current(); r != nil {
+	r, ids := p.only()
+	if r != nil {
 		r.rep.Log(stream, line)
+		return
+	}
+	if len(ids) > 0 {
+		p.log.Info("worker output", "stream", stream, "line", line, "running", ids)
 		return
 	}
 	p.log.Info("worker output", "stream", stream, "line", line)

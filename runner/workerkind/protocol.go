@@ -60,7 +60,7 @@ func (p *proc) malformed(de *workerproto.DecodeError) {
 		p.log.Info("skipping a worker message of a type this runner does not know", "err", de)
 		return
 	}
-	r := p.current()
+	r, _ := p.only()
 	if r == nil {
 		p.log.Warn("worker sent a malformed protocol line", "err", de)
 		return
@@ -78,13 +78,13 @@ func (p *proc) malformed(de *workerproto.DecodeError) {
 
 // dispatch hands a message of the running job to it.
 func (p *proc) dispatch(m workerproto.Message) {
-	r := p.current()
 	id := messageID(m)
 	if l, ok := m.(*workerproto.Log); ok && l.ID == "" {
 		p.log.Info("worker log", "level", l.Level, "message", l.Message)
 		return
 	}
-	if r == nil || id != r.id {
+	r := p.run(id)
+	if r == nil {
 		p.log.Warn("worker sent a message for a job it is not running", "type", m.Type(), "job_id", id)
 		return
 	}
@@ -92,6 +92,13 @@ func (p *proc) dispatch(m workerproto.Message) {
 	case *workerproto.Progress:
 		r.rep.Progress(m.Percent, m.Message)
 	case *workerproto.Log:
+		if m.Stream == "stdout" || m.Stream == "stderr" {
+			if m.Stream == "stderr" { // the tail of stderr explains a crash
+				p.stderr.Add(m.Message)
+			}
+			r.rep.Log(m.Stream, m.Message)
+			return
+		}
 		line := m.Message
 		if lv := strings.ToLower(m.Level); lv != "" && lv != "info" {
 			line = strings.ToUpper(lv) + ": " + line

@@ -58,3 +58,22 @@ def run_garbage() -> str:
 def run_pid() -> int:
     """Returns the worker's pid."""
     return os.getpid()
+
+
+async def run_anap(path: str, job: conveyor.Job) -> int:
+    """An async handler: reports progress, then waits (on the event loop)
+    until path exists."""
+    import asyncio
+
+    print("start", job.id)
+    job.progress(1, "waiting")
+    while not os.path.exists(path):
+        await asyncio.sleep(0.005)
+    return os.getpid()
+
+
+async def run_asleep(seconds: float) -> None:
+    """An async handler that sleeps."""
+    import asyncio
+
+    await asyncio.sleep(seconds)

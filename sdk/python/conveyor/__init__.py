@@ -28,11 +28,11 @@ A handler that is a stage of a pipeline may end the whole job early with
 Submit jobs from Python with ``conveyor.Client(url)``.
 """
 
-from .client import APIError, Client, JobFailed, verify_callback
+from .client import AlgorithmFailed, APIError, AsyncClient, Client, JobFailed, RunTimeout, Unavailable, verify_callback
 from .job import Cancelled, Job, RetryableError
 from .registry import algorithm
 from .route import Routed, final, next_stage
 from .schema import ValidationError
 
-__all__ = ["algorithm", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "APIError", "JobFailed", "verify_callback"]
+__all__ = ["algorithm", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout", "verify_callback"]
 __version__ = "0.1.0"

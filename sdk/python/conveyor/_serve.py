@@ -1,5 +1,8 @@
-"""The worker's main loop: hello, then one job at a time until fd 3 ends."""
+"""The worker's main loop: hello, then jobs (one at a time, or up to the
+concurrency the runner asks for) until fd 3 ends."""
 
+import asyncio
+import contextvars
 import datetime
 import os
 import queue
@@ -60,13 +63,66 @@ def _deadline(s):
         return None
 
 
+_CURRENT = contextvars.ContextVar("conveyor_job", default=None)  # the Job whose code runs here
+
+
+class _JobStream:
+    """Stands in for sys.stdout or sys.stderr while a worker runs several
+    jobs at once: what a job's code prints (in its thread, or its asyncio
+    task) becomes log lines of that job, sent as log messages with a
+    stream; anything else goes to the real stream. A job's own threads and
+    subprocesses write to the real stream: the runner cannot tell their
+    lines apart, and logs them as the worker's."""
+
+    def __init__(self, real, stream, send):
+        self._real = real
+        self._stream = stream
+        self._send = send
+
+    def write(self, text):
+        job = _CURRENT.get()
+        if job is None:
+            return self._real.write(text)
+        buf = job._partial.get(self._stream, "") + text
+        *lines, rest = buf.split("\n")
+        job._partial[self._stream] = rest
+        for line in lines:
+            self._emit(job, line)
+        return len(text)
+
+    def _emit(self, job, line):
+        self._send({"type": "log", "id": job.id, "level": "info", "message": line.rstrip("\r"), "stream": self._stream})
+
+    def end(self, job):
+        """Send what job printed without a final newline."""
+        rest = job._partial.pop(self._stream, "")
+        if rest:
+            self._emit(job, rest)
+
+    def flush(self):
+        self._real.flush()
+
+    def __getattr__(self, name):  # fileno, isatty, encoding, buffer…
+        return getattr(self._real, name)
+
+
 class _Worker:
-    def __init__(self, algorithms, conn):
+    """Runs jobs as the runner sends them: one at a time in the main thread
+    when concurrency is 1; otherwise up to concurrency at once, synchronous
+    handlers in a pool of that many threads and async ones on one event
+    loop (in a thread of its own)."""
+
+    def __init__(self, algorithms, conn, concurrency=1):
         self.algs = {a.name: a for a in algorithms}
         self.conn = conn
-        self.jobs = queue.Queue()
+        self.concurrency = max(1, concurrency)
+        self.jobs = queue.Queue()  # job messages for the main thread
         self.lock = threading.Lock()
-        self.current = None  # the Job running now
+        self.running = {}  # id → Job, from its job message to its answer
+        self.tasks = {}  # id → asyncio.Task of an async job
+        self.loop = None
+        self.pool = None  # queue of the thread pool, when concurrency > 1
+        self.streams = []  # the _JobStreams in place, when concurrency > 1
 
     def read_loop(self):
         """Read runner → worker lines: queue jobs, flag cancels."""
@@ -80,38 +136,112 @@ class _Worker:
                     print("conveyor.worker: %s" % e, file=sys.stderr, flush=True)
                     continue
                 if msg["type"] == "job":
-                    self.jobs.put(msg)
-                elif msg["type"] == "cancel":
+                    job = Job(msg["id"], msg["algorithm"], int(msg.get("attempt") or 1), _deadline(msg.get("deadline")),
+                              self.conn.send, msg.get("traceparent") or None)
                     with self.lock:
-                        if self.current is not None and self.current.id == msg["id"]:
-                            self.current._set_cancelled()
+                        self.running[job.id] = job
+                    self.jobs.put((msg, job))
+                elif msg["type"] == "cancel":
+                    self.cancel(msg["id"])
                 else:
                     print("conveyor.worker: ignoring a %r message from the runner" % msg["type"], file=sys.stderr, flush=True)
         finally:
             self.jobs.put(None)
 
+    def cancel(self, jid):
+        """Flag the job jid canceled, and cancel its asyncio task if it has
+        one. A job that is not running is ignored."""
+        with self.lock:
+            job = self.running.get(jid)
+            task = self.tasks.get(jid)
+        if job is None:
+            return
+        job._set_cancelled()
+        if task is not None:
+            self.loop.call_soon_threadsafe(task.cancel)
+
     def run(self):
-        self.conn.send({"type": "hello", "protocol": protocol.VERSION, "algorithms": [a.announce() for a in self.algs.values()]})
+        hello = {"type": "hello", "protocol": protocol.VERSION, "algorithms": [a.announce() for a in self.algs.values()]}
+        if self.concurrency > 1:
+            hello["concurrency"] = self.concurrency
+            self.streams = [_JobStream(sys.stdout, "stdout", self.conn.send), _JobStream(sys.stderr, "stderr", self.conn.send)]
+            sys.stdout, sys.stderr = self.streams
+            self.pool = queue.Queue()
+            for i in range(self.concurrency):
+                threading.Thread(target=self.pool_loop, name="conveyor-job-%d" % i, daemon=True).start()
+        if any(a.is_async for a in self.algs.values()):
+            self.loop = asyncio.new_event_loop()
+            threading.Thread(target=self.loop.run_forever, name="conveyor-asyncio", daemon=True).start()
+        self.conn.send(hello)
         reader = threading.Thread(target=self.read_loop, name="conveyor-reader", daemon=True)
         reader.start()
         while True:
-            msg = self.jobs.get()
-            if msg is None:
+            item = self.jobs.get()
+            if item is None:
                 return 0
-            self.conn.send(self.run_job(msg))
+            msg, job = item
+            alg = self.algs.get(msg["algorithm"])
+            if alg is not None and alg.is_async:
+                asyncio.run_coroutine_threadsafe(self.run_async(msg, job, alg), self.loop)
+            elif self.pool is not None:
+                self.pool.put(item)
+            else:
+                self.conn.send(self.run_job(msg, job))
 
-    def run_job(self, msg):
-        """Run one job; return its result or error message."""
-        jid = msg["id"]
-        job = Job(jid, msg["algorithm"], int(msg.get("attempt") or 1), _deadline(msg.get("deadline")), self.conn.send,
-                  msg.get("traceparent") or None)
+    def pool_loop(self):
+        while True:
+            msg, job = self.pool.get()
+            self.conn.send(self.run_job(msg, job))
+
+    def run_job(self, msg, job):
+        """Run one job of a synchronous handler; return its result or error
+        message."""
+        token = _CURRENT.set(job) if self.streams else None
+        try:
+            return self._answer(msg, job, lambda alg: alg.call(msg["input"], job))
+        finally:
+            if token is not None:
+                _CURRENT.reset(token)
+            self._done(job)
+
+    async def run_async(self, msg, job, alg):
+        """Run one job of an async handler on the event loop and send its
+        result or error message."""
+        _CURRENT.set(job)  # the task's own context: no reset needed
         with self.lock:
-            self.current = job
+            self.tasks[job.id] = asyncio.current_task()
+        if job.cancelled:  # canceled before the task existed
+            asyncio.current_task().cancel()
+        try:
+            out = await alg.call_async(msg["input"], job)
+            answer = self._answer(msg, job, lambda alg: out)
+        except asyncio.CancelledError:
+            answer = _error(job.id, "canceled", "the job was canceled")
+        except (Exception, Cancelled) as e:
+            answer = self._answer(msg, job, _raiser(e))
+        finally:
+            with self.lock:
+                self.tasks.pop(job.id, None)
+            self._done(job)
+        self.conn.send(answer)
+
+    def _done(self, job):
+        with self.lock:
+            self.running.pop(job.id, None)
+        for s in self.streams:
+            s.end(job)
+        if not self.streams:
+            _flush_stdio()  # the runner reads the pipes up to here into this job's log
+
+    def _answer(self, msg, job, call):
+        """Return the result or error message of the job msg, whose output
+        call(alg) computes."""
+        jid = msg["id"]
         try:
             alg = self.algs.get(msg["algorithm"])
             if alg is None:
                 return _error(jid, "unknown_algorithm", "this worker does not serve %r (it serves %s)" % (msg["algorithm"], ", ".join(self.algs)))
-            out = alg.call(msg["input"], job)
+            out = call(alg)
             if isinstance(out, Routed):
                 result = {"type": "result", "id": jid, "output": out.output}
                 if out.final:
@@ -129,10 +259,12 @@ class _Worker:
             return _error(jid, type(e).__name__, str(e) or type(e).__name__, _traceback(e), retryable=True)
         except Exception as e:
             return _error(jid, type(e).__name__, str(e) or type(e).__name__, _traceback(e))
-        finally:
-            with self.lock:
-                self.current = None
-            _flush_stdio()
+
+
+def _raiser(e):
+    def call(alg):
+        raise e
+    return call
 
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -153,9 +285,17 @@ def _error(jid, typ, message, detail="", retryable=False):
     return {"type": "error", "id": jid, "error": err, "retryable": retryable}
 
 
-def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD):
+def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD, concurrency=None):
     """Announce the algorithms and run jobs from the runner until it closes
-    the jobs pipe. Returns the process's exit status."""
+    the jobs pipe, up to concurrency at once (default: $CONVEYOR_CONCURRENCY,
+    which the runner sets from the entry's concurrency, or 1). Returns the
+    process's exit status."""
+    if concurrency is None:
+        try:
+            concurrency = int(os.environ.get("CONVEYOR_CONCURRENCY") or 1)
+        except ValueError:
+            print("conveyor.worker: CONVEYOR_CONCURRENCY=%r is not a number" % os.environ.get("CONVEYOR_CONCURRENCY"), file=sys.stderr)
+            return 2
     try:
         os.fstat(rfd)
         os.fstat(wfd)
@@ -168,4 +308,4 @@ def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD):
             f.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    return _Worker(algorithms, _Conn(rfd, wfd)).run()
+    return _Worker(algorithms, _Conn(rfd, wfd), concurrency).run()

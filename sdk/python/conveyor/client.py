@@ -1,5 +1,8 @@
 """A small client of Conveyor's HTTP API (standard library only)."""
 
+import asyncio
+import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -10,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-__all__ = ["Client", "APIError", "JobFailed"]
+__all__ = ["Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout"]
 
 TERMINAL = ("succeeded", "failed", "canceled")
 
@@ -34,6 +37,37 @@ class JobFailed(Exception):
         self.job = job
         err = job.get("error") or {}
         super().__init__("job %s %s: %s" % (job.get("id"), job.get("status"), err.get("message", "")))
+
+
+class AlgorithmFailed(APIError):
+    """Raised by Client.run when the algorithm failed (422): ``error`` is
+    its error, a dict with type, message and detail."""
+
+    def __init__(self, algorithm, status, problem):
+        super().__init__(status, problem)
+        self.algorithm = algorithm
+        self.error = problem.get("error") or {}
+        self.args = ("%s failed: %s" % (algorithm, self.error.get("message") or problem.get("detail") or ""),)
+
+
+class Unavailable(APIError):
+    """Raised by Client.run when nothing can run the call now: no runner
+    serves the algorithm (503), or the service an http algorithm forwards
+    to cannot be reached (502)."""
+
+
+class RunTimeout(APIError, TimeoutError):
+    """Raised by Client.run when the call did not finish within its
+    timeout (504)."""
+
+
+def _rfc3339(t):
+    """Return t (a datetime, naive meaning UTC, or a string) as RFC 3339."""
+    if t is None or isinstance(t, str):
+        return t
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    return t.isoformat()
 
 
 def _duration(seconds):
@@ -64,7 +98,8 @@ class Client:
 
     def _call(self, method, path, body=None, query=None, timeout=None, headers=None):
         url = self.url + path
-        q = {k: v for k, v in (query or {}).items() if v is not None}
+        pairs = query.items() if isinstance(query, dict) else (query or [])
+        q = [(k, v) for k, v in pairs if v is not None]
         if q:
             url += "?" + urllib.parse.urlencode(q)
         data = None if body is None else json.dumps(body).encode()
@@ -139,8 +174,55 @@ class Client:
         return job.get("output")
 
     def cancel(self, id):
-        """Cancel the job id and return it."""
+        """Cancel the job id and return it (a job already final is returned
+        as it is)."""
         return self._call("POST", "/v1/jobs/%s/cancel" % urllib.parse.quote(id))
+
+    def run(self, algorithm, input, timeout=None):
+        """Run algorithm on input on the synchronous path (nothing is
+        stored: no job, no retries) and return its output. timeout
+        (seconds, or a duration string) bounds the call on the server
+        (default 30 s there). Raises AlgorithmFailed when the algorithm
+        fails (its ``error`` says how), RunTimeout when it takes longer than
+        timeout, Unavailable when no runner serves it, and APIError for an
+        input the schema rejects (400) or an unknown algorithm (404)."""
+        secs = timeout if isinstance(timeout, (int, float)) else 30.0
+        path = "/v1/algorithms/%s/run" % urllib.parse.quote(algorithm)
+        try:
+            return self._call("POST", path, input, {"timeout": _duration(timeout)}, self.timeout + secs)
+        except APIError as e:
+            if e.status == 422:
+                raise AlgorithmFailed(algorithm, e.status, e.problem) from None
+            if e.status == 504:
+                raise RunTimeout(e.status, e.problem) from None
+            if e.status in (502, 503):
+                raise Unavailable(e.status, e.problem) from None
+            raise
+
+    def list(self, algorithm=None, status=None, labels=None, since=None, limit=None, page_size=None):
+        """Yield the summaries of the jobs that match, newest first, a page
+        at a time: of algorithm; in status (a status, or a list of them);
+        with every label of labels (a dict); created at or after since (a
+        datetime, naive meaning UTC, or an RFC 3339 string). Stops after
+        limit jobs (None: all of them). Summaries are dicts without input
+        and output (use get for those)."""
+        if isinstance(status, (list, tuple, set)):
+            status = ",".join(status)
+        base = [("algorithm", algorithm), ("status", status), ("created_after", _rfc3339(since))]
+        base += [("label", "%s=%s" % kv) for kv in sorted((labels or {}).items())]
+        cursor, left = None, limit
+        while left is None or left > 0:
+            size = page_size or min(500, left if left is not None else 100)
+            page = self._call("GET", "/v1/jobs", query=base + [("limit", size), ("cursor", cursor)])
+            for job in page.get("jobs") or []:
+                if left is not None:
+                    if left <= 0:
+                        return
+                    left -= 1
+                yield job
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     def events(self, id, last_event_id=None, idle_timeout=60.0):
         """Yield the events of job id as they happen, from its event stream
@@ -201,6 +283,82 @@ class Client:
     def algorithms(self):
         """Return the algorithms the server serves."""
         return self._call("GET", "/v1/algorithms").get("algorithms") or []
+
+
+class AsyncClient:
+    """AsyncClient(url, ...) is Client on asyncio: the same arguments and
+    methods, each a coroutine (list and events are async iterators).
+
+    Each request runs the blocking Client's call in the loop's default
+    thread pool executor. The standard library has no asyncio HTTP client,
+    and one written here would have to redo what urllib already does well
+    (TLS with a private CA, proxies, chunked bodies, redirects); a request
+    waiting on the network holds a thread, not the event loop, which suits
+    a client's handful of calls at a time."""
+
+    def __init__(self, *args, **kwargs):
+        self.sync = Client(*args, **kwargs)
+
+    async def _do(self, fn, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    async def submit(self, algorithm, input, wait=None, traceparent=None, **options):
+        """See Client.submit."""
+        return await self._do(self.sync.submit, algorithm, input, wait, traceparent, **options)
+
+    async def submit_batch(self, jobs, traceparent=None):
+        """See Client.submit_batch."""
+        return await self._do(self.sync.submit_batch, jobs, traceparent)
+
+    async def get(self, id, wait=None):
+        """See Client.get."""
+        return await self._do(self.sync.get, id, wait)
+
+    async def wait(self, id, timeout=None):
+        """See Client.wait."""
+        return await self._do(self.sync.wait, id, timeout)
+
+    async def result(self, algorithm, input, timeout=None, **options):
+        """See Client.result."""
+        return await self._do(self.sync.result, algorithm, input, timeout, **options)
+
+    async def cancel(self, id):
+        """See Client.cancel."""
+        return await self._do(self.sync.cancel, id)
+
+    async def run(self, algorithm, input, timeout=None):
+        """See Client.run."""
+        return await self._do(self.sync.run, algorithm, input, timeout)
+
+    async def logs(self, id):
+        """See Client.logs."""
+        return await self._do(self.sync.logs, id)
+
+    async def algorithms(self):
+        """See Client.algorithms."""
+        return await self._do(self.sync.algorithms)
+
+    async def list(self, **filters):
+        """See Client.list; an async iterator."""
+        async for job in self._iterate(self.sync.list(**filters)):
+            yield job
+
+    async def events(self, id, last_event_id=None, idle_timeout=60.0):
+        """See Client.events; an async iterator."""
+        async for ev in self._iterate(self.sync.events(id, last_event_id, idle_timeout)):
+            yield ev
+
+    async def _iterate(self, gen):
+        done = object()
+        try:
+            while True:
+                item = await self._do(next, gen, done)
+                if item is done:
+                    return
+                yield item
+        finally:
+            await self._do(gen.close)
 
 
 def verify_callback(secret, body, signature):

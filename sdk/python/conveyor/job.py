@@ -44,6 +44,7 @@ class Job:
         self.traceparent = traceparent
         self._send = send or (lambda msg: None)
         self._cancel = threading.Event()
+        self._partial = {}  # stream → what the job printed after its last newline
 
     @property
     def cancelled(self):

@@ -87,6 +87,9 @@ def _check(typ, m):
         p = m.get("protocol")
         if not _is_int(p) or p < 1:
             return '"protocol" must be a positive integer'
+        c = m.get("concurrency")
+        if c is not None and (not _is_int(c) or c < 0):
+            return '"concurrency" must be a positive integer'
         algs = m.get("algorithms")
         if not isinstance(algs, list) or not algs:
             return '"algorithms" must list at least one algorithm'
@@ -131,5 +134,6 @@ def _check(typ, m):
             return '"percent" must be between 0 and 100, not %r' % (p,)
         return ""
     if typ == "log":
-        return string("id", required=False) or string("level", required=False) or string("message", required=False)
+        return (string("id", required=False) or string("level", required=False) or string("message", required=False)
+                or string("stream", required=False))
     return ""

@@ -8,6 +8,7 @@ their defaults make them optional, the return hint makes the output
 schema and the docstring the descriptions.
 """
 
+import asyncio
 import collections.abc
 import dataclasses
 import inspect
@@ -69,6 +70,10 @@ class Algorithm:
         try:
             self.input_schema = object_schema(self.fields, additional=self.extra)
             ret = sig.return_annotation
+            if inspect.isasyncgenfunction(func):
+                raise TypeError("an async generator cannot return an output: write an async def that reports "
+                                "progress with job.progress(...) and returns its output")
+            self.is_async = inspect.iscoroutinefunction(func)
             self.is_generator = inspect.isgeneratorfunction(func)
             if self.is_generator:
                 ret = _generator_return(hints.get("return", ret))
@@ -102,6 +107,8 @@ class Algorithm:
         """Run the handler on the input value and return its output as
         JSON data. A generator handler's yields are progress: a number, or
         a (number, message) pair; its return value is the output."""
+        if self.is_async:  # outside a worker's event loop: a loop of its own
+            return asyncio.run(self.call_async(value, job))
         kwargs = self.bind(value)
         if self.job_param:
             kwargs[self.job_param] = job
@@ -120,6 +127,15 @@ class Algorithm:
             return _output(stop.value)
         finally:
             gen.close()
+
+
+    async def call_async(self, value, job):
+        """Await the async handler on the input value and return its output
+        as JSON data."""
+        kwargs = self.bind(value)
+        if self.job_param:
+            kwargs[self.job_param] = job
+        return _output(await self.func(**kwargs))
 
 
 def _output(value):

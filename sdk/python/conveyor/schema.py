@@ -8,7 +8,11 @@ and returns it converted (dataclass instances, enum members), or raises
 Supported: ``int``, ``float``, ``str``, ``bool``, ``None``, ``list[T]``,
 ``dict[str, T]``, ``Optional[T]`` / ``T | None``, other unions,
 ``Literal[...]``, ``Enum`` subclasses, dataclasses, ``TypedDict`` and any
-nesting of them; ``Any`` (or no annotation) accepts anything.
+nesting of them; ``Any`` (or no annotation) accepts anything. Where
+pydantic (version 2) is installed, its ``BaseModel`` subclasses too: their
+schema is their ``model_json_schema()``, inputs go through
+``model_validate`` and outputs through ``model_dump(mode="json")``. This
+module never imports pydantic: it recognises models by those methods.
 """
 
 import dataclasses
@@ -162,12 +166,43 @@ def schema_of(tp, _seen=()):
         if args[0] is not str:
             raise TypeError("dict keys must be str for JSON, not %r" % (args[0],))
         return {"type": "object", "additionalProperties": schema_of(args[1], _seen)}
+    if _is_model(tp):
+        return _model_schema(tp)
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or _is_typeddict(tp)):
         if tp in _seen:
             raise TypeError("recursive type %s is not supported" % tp.__name__)
         fields, desc = _fields(tp)
         return object_schema(fields, desc, _seen=_seen + (tp,))
     raise TypeError("cannot derive a JSON Schema from the type %r" % (tp,))
+
+
+def _is_model(tp):
+    """Report whether tp is a pydantic v2 model class."""
+    return isinstance(tp, type) and callable(getattr(tp, "model_json_schema", None)) and callable(getattr(tp, "model_validate", None))
+
+
+def _model_schema(tp):
+    """Return the model's JSON Schema with its $defs inlined: the schema is
+    embedded in an algorithm's, where "#/$defs/…" would point elsewhere."""
+    raw = tp.model_json_schema()
+    defs = raw.pop("$defs", {})
+
+    def inline(node, stack):
+        if isinstance(node, list):
+            return [inline(n, stack) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref[len("#/$defs/"):]
+            if name in stack:
+                raise TypeError("recursive model %s is not supported" % name)
+            out = inline(defs[name], stack + (name,))
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return dict(out, **inline(rest, stack)) if rest else out
+        return {k: inline(v, stack) for k, v in node.items()}
+
+    return inline(raw, (tp.__name__,))
 
 
 def _pointer(base, key):
@@ -202,6 +237,19 @@ def _convert(value, tp, ptr, errors):
 
     if tp is typing.Any or tp is inspect.Parameter.empty or tp is object:
         return value
+    if _is_model(tp):
+        try:
+            return tp.model_validate(value)
+        except Exception as e:  # pydantic.ValidationError, without importing pydantic
+            details = e.errors() if callable(getattr(e, "errors", None)) else None
+            if not details:
+                bad(str(e))
+            for d in details or ():
+                p = ptr
+                for key in d.get("loc", ()):
+                    p = _pointer(p, key)
+                errors.append((p, d.get("msg", "invalid")))
+            return None
     if tp is None or tp is NoneType:
         if value is not None:
             bad("got %s, want null" % _kind(value))
@@ -323,6 +371,8 @@ def to_json(value):
         return value
     if isinstance(value, enum.Enum):
         return to_json(value.value)
+    if _is_model(type(value)) and callable(getattr(value, "model_dump", None)):
+        return to_json(value.model_dump(mode="json"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
