@@ -18,9 +18,10 @@ var OtherEnv = []string{
 	// What a runner gives the processes it starts (exec and worker).
 	"CONVEYOR_INPUT", "CONVEYOR_JOB_ID", "CONVEYOR_ALGORITHM", "CONVEYOR_ATTEMPT",
 	"CONVEYOR_DEADLINE", "CONVEYOR_TRACEPARENT", "CONVEYOR_TMPDIR", "CONVEYOR_PROTOCOL",
-	// The tests: where the dashboard test keeps its screenshots and the
-	// OpenAPI 3.1 schema the spec is checked against.
-	"CONVEYOR_SCREENSHOTS", "CONVEYOR_OAS31_SCHEMA",
+	// The tests: where the dashboard test keeps its screenshots, the
+	// OpenAPI 3.1 schema the spec is checked against, and CI's word that
+	// pydantic 2 is there (the SDK's pydantic test may not skip).
+	"CONVEYOR_SCREENSHOTS", "CONVEYOR_OAS31_SCHEMA", "CONVEYOR_CI_PYDANTIC",
 }
 
 // envKeys returns the environment variable of every key of the struct
