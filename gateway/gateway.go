@@ -79,6 +79,7 @@ type Gateway struct {
 	tmpDir  string          // of a temporary disk index
 	indexed atomic.Uint64   // changes the feeds gave the disk index
 	archive *archiver
+	deleted deletions // jobs deleted lately (see delete.go)
 	reg     *registry
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
@@ -186,7 +187,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	putJob := func(e jetstream.KeyValueEntry) {
 		s, ok := summarize(e.Value())
-		if !ok {
+		if !ok || g.deleted.has(s.ID) {
 			g.disk.Advance(e.Revision(), 0, 0)
 			return
 		}
