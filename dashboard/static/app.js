@@ -273,12 +273,13 @@ async function job(id) {
   let lastStatus = j.status;
   const render = (j) => {
     if (j.status !== lastStatus) said.textContent = "Job " + (lastStatus = j.status) + ".";
-    const retryOf = j.labels && j.labels.retry_of;
+    const retryOf = j.retry_of || (j.labels && j.labels.retry_of); // the label: retries made before POST …/retry
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
         (j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
-        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
+        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null, " ",
+        final(j.status) && can("cancel") ? el("button", { type: "button", id: "delete-job", class: "danger", onclick: () => remove(j) }, "Delete") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
       j.stage ? el("p", { class: "stage" }, "stage " + j.stage.name + " (" + (j.stage.index + 1) + " of " + j.stage.of +
         ", step " + (j.stage.step + 1) + ") of the pipeline " + j.pipeline.stages.join(" → ")) : null);
@@ -342,13 +343,24 @@ async function cancel(j) {
   try { await api("/v1/jobs/" + j.id + "/cancel", { method: "POST" }); } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
-// retry submits the job's input again as a new job, labelled with the job
-// it retries, and opens it.
+// retry retries the finished job as a new job (POST /v1/jobs/{id}/retry:
+// same algorithm, input, priority and labels; retry_of names the job) and
+// opens it.
 async function retry(j) {
-  const req = { algorithm: j.algorithm, input: j.input, priority: j.priority, labels: { ...(j.labels || {}), retry_of: j.id } };
   try {
-    const n = await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
+    const n = await api("/v1/jobs/" + j.id + "/retry", { method: "POST" });
     location.hash = "#/job/" + n.id;
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
+}
+
+// remove deletes the finished job, its record and its logs, once the user
+// confirms, and goes back to the jobs.
+async function remove(j) {
+  const sure = await ask("Delete job " + j.id + " (" + j.algorithm + ")? Its input, output and logs are gone for good.", "Delete job", "Keep it");
+  if (!sure) return;
+  try {
+    await api("/v1/jobs/" + j.id, { method: "DELETE" });
+    location.hash = "#/jobs";
   } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
