@@ -217,6 +217,16 @@ try {
       await shot("failed-job");
     });
 
+    await check("delete a finished job", async () => {
+      const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 97 });
+      await page.goto(base + "/#/job/" + j.id);
+      await page.getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete job" }).click();
+      await page.waitForURL((u) => /#\/jobs$/.test(u.href));
+      const r = await page.request.fetch(base + "/v1/jobs/" + j.id, { headers: auth });
+      assert.equal(r.status(), 404);
+    });
+
     await check("a finished job without logs: no log lines, not yet", async () => {
       const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 91 });
       assert.equal(j.status, "succeeded");
@@ -372,6 +382,7 @@ try {
       await call("POST", "/v1/jobs/" + long.id + "/cancel");
       await page.locator(".status", { hasText: "canceled" }).first().waitFor();
       assert.equal(await page.getByRole("button", { name: "Retry" }).count(), 0, "a Retry button");
+      assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0, "a Delete button");
       await page.goto(base + "/#/submit/batch");
       await page.getByText("may not submit jobs of batch").waitFor();
       assert.equal(await page.getByRole("button", { name: "Submit" }).count(), 0);
