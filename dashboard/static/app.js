@@ -213,15 +213,70 @@ function duration(j) {
   return j.finished_at ? text : text + " so far";
 }
 
-function jobTable(jobs) {
+// jobTable lists job summaries; with sel (a Set of ids, see selection) a
+// first column of checkboxes selects jobs into it.
+function jobTable(jobs, sel) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
   // Only the fields of a job summary (GET /v1/jobs has no input or
   // output): the job page reads the whole job.
   const labels = (l) => l ? Object.keys(l).sort().map((k) => k + "=" + l[k]).join(", ") : "";
-  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration", "labels"],
-    jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
+  const box = (j) => {
+    if (!sel) return null;
+    const b = el("input", { type: "checkbox", name: "select-" + j.id, "aria-label": "select " + j.id,
+      onchange: (e) => { if (e.target.checked) sel.add(j.id); else sel.delete(j.id); sel.message = ""; sel.changed(); } });
+    b.checked = sel.has(j.id);
+    return el("td", {}, b);
+  };
+  return table("jobs", [...(sel ? ["select"] : []), "id", "algorithm", "status", "attempt", "progress", "created", "duration", "labels"],
+    jobs.map((j) => el("tr", {}, box(j), el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
       el("td", {}, j.max_attempts ? j.attempt + "/" + j.max_attempts : String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
       el("td", { class: "duration" }, duration(j)), el("td", { class: "labels" }, labels(j.labels)))));
+}
+
+// selection holds the jobs checked on the jobs page, by id, across its
+// live re-renders; each render keeps only the jobs it shows, so that an
+// action never touches a job out of sight.
+// message says what the last action on the selection did.
+const selection = Object.assign(new Set(), { changed: () => {}, message: "" });
+
+// selectionBar offers the actions on the selected jobs that the token
+// may take: each acts on every selected job it applies to (a retry on
+// finished ones, a cancel on unfinished ones, a delete on finished ones)
+// and says how many it did.
+function selectionBar(jobs) {
+  const byID = new Map(jobs.map((j) => [j.id, j]));
+  const final = (st) => st === "succeeded" || st === "failed" || st === "canceled";
+  const bar = el("div", { class: "filters", role: "toolbar", "aria-label": "selected jobs" });
+  const act = async (what, applies, request) => {
+    const ids = [...selection].filter((id) => byID.has(id) && applies(byID.get(id)));
+    let done = 0, failed = [];
+    for (const id of ids) {
+      try { await api(...request(id)); done++; } catch (err) { if (err instanceof AuthError) { refused(); return; } failed.push(id + ": " + err.message); }
+    }
+    selection.clear();
+    selection.message = what + " " + done + (done === 1 ? " job" : " jobs") + (failed.length ? "; failed: " + failed.join("; ") : "") + ".";
+    route(); // the page again, with what changed
+  };
+  const render = () => {
+    const sel = [...selection].map((id) => byID.get(id)).filter(Boolean);
+    const n = (f) => sel.filter(f).length;
+    const retryable = (j) => (j.status === "failed" || j.status === "canceled" || j.status === "succeeded") && canSubmit(j.algorithm);
+    const button = (label, id, count, onclick, cls) => el("button", { type: "button", id, class: cls, disabled: count ? null : "", onclick }, label + " (" + count + ")");
+    fill(bar, el("span", {}, sel.length + " selected "),
+      can("submit") ? button("Retry", "retry-selected", n(retryable), () => act("Retried", retryable, (id) => ["/v1/jobs/" + id + "/retry", { method: "POST" }])) : null, " ",
+      can("cancel") ? button("Cancel", "cancel-selected", n((j) => !final(j.status)), async () => {
+        if (await ask("Cancel " + n((j) => !final(j.status)) + " selected jobs? Running ones are stopped.", "Cancel jobs", "Keep them"))
+          act("Canceled", (j) => !final(j.status), (id) => ["/v1/jobs/" + id + "/cancel", { method: "POST" }]);
+      }) : null, " ",
+      can("cancel") ? button("Delete", "delete-selected", n((j) => final(j.status)), async () => {
+        if (await ask("Delete " + n((j) => final(j.status)) + " selected finished jobs, their input, output and logs, for good?", "Delete jobs", "Keep them"))
+          act("Deleted", (j) => final(j.status), (id) => ["/v1/jobs/" + id, { method: "DELETE" }]);
+      }, "danger") : null, " ", el("span", { class: "hint", role: "status", id: "selection-said" }, selection.message));
+  };
+  for (const id of [...selection]) if (!byID.has(id)) selection.delete(id);
+  selection.changed = render;
+  render();
+  return bar;
 }
 
 // Jobs: filtered by algorithm and status, a page at a time; the first page
@@ -252,7 +307,8 @@ async function jobs(params) {
         onchange: (e) => { const v = e.target.value.trim(); if (v && !v.includes("=")) { e.target.setCustomValidity("key=value"); e.target.reportValidity(); return; }
           e.target.setCustomValidity(""); if (v) params.set("label", v); else params.delete("label"); params.delete("cursor"); location.hash = "#/jobs?" + params; } }),
       params.get("cursor") ? null : el("span", { class: "hint" }, "live")),
-    jobTable(list.jobs), nav);
+    can("submit") || can("cancel") ? selectionBar(list.jobs) : null,
+    jobTable(list.jobs, can("submit") || can("cancel") ? selection : null), nav);
   if (!params.get("cursor")) liveRefresh(params.get("algorithm") || "", () => jobs(params));
 }
 
