@@ -85,10 +85,9 @@ func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, conveyor.Errorf(conveyor.ECONFLICT, "job %s is %s: only a finished job can be deleted (cancel it first)", id, rec.status))
 		return
 	}
-	var archived uint64
-	if rev == 0 {
-		archived = g.disk.ArchivedAt(ctx, id)
-	}
+	// Archived, or both archived and in the store (an archive cut short
+	// between its append and its purge): either way, remove both.
+	archived := g.disk.ArchivedAt(ctx, id)
 	if _, err := g.b.MarkDeleted(ctx, id); err != nil {
 		g.writeError(w, r, err)
 		return
