@@ -240,7 +240,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	follower, followed, err := g.b.FollowQueueAfter(wctx, cur.Queue, func(m broker.QueuedMsg) {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
-		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID))) {
+		// A deleted job's message stays until retention: no news either.
+		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID) || g.deleted.has(m.ID))) {
 			g.disk.Advance(0, m.Seq, 0)
 			return
 		}

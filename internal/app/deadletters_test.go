@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -466,5 +468,26 @@ func TestDeleteTwoGateways(t *testing.T) {
 	testenv.Eventually(t, "the restarted gateway 2 to forget "+ids[2], func() bool { return !lists(s2, ids[2]) })
 	if !lists(s2, ids[3]) {
 		t.Errorf("the restarted gateway 2 lost %s, which was not deleted", ids[3])
+	}
+
+	// Gateway 2 loses its index and builds it again from the broker's
+	// feeds, whose queue still holds the deleted jobs' first messages:
+	// the deletion markers keep them out.
+	s2.app.Stop()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(cfg2.DataDir, "index", "jobs.db"+suffix)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	s2 = start2()
+	testenv.Eventually(t, "the rebuilt index to list "+ids[3], func() bool { return lists(s2, ids[3]) })
+	testenv.Eventually(t, "gateway 2 ready", func() bool { return s2.do("GET", "/readyz", nil, nil).StatusCode == 200 })
+	for _, id := range ids[:3] {
+		if lists(s2, id) {
+			t.Errorf("the rebuilt index lists %s, which was deleted", id)
+		}
+		if resp := s2.do("GET", "/v1/jobs/"+id, nil, nil); resp.StatusCode != 404 {
+			t.Errorf("GET %s from the rebuilt gateway: %d, want 404", id, resp.StatusCode)
+		}
 	}
 }
