@@ -35,6 +35,28 @@ type BatchRequest struct {
 	Jobs []SubmitRequest `json:"jobs"`
 }
 
+// JobFilter is the body of POST /v1/jobs/retry and POST /v1/jobs/cancel:
+// the jobs to act on, every field narrowing the match (a zero field
+// matches every job). Status defaults to failed and canceled for a retry
+// and to every unfinished status for a cancel; a retry acts on final
+// jobs only, a cancel on unfinished ones. A token of a tenant acts on its
+// tenant's jobs only.
+type JobFilter struct {
+	Algorithm string            `json:"algorithm,omitempty"`
+	Status    []Status          `json:"status,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	// CreatedAfter (inclusive) and CreatedBefore (exclusive), when set,
+	// bound the jobs' creation times.
+	CreatedAfter  *time.Time `json:"created_after,omitempty"`
+	CreatedBefore *time.Time `json:"created_before,omitempty"`
+}
+
+// Count is the answer to POST /v1/jobs/retry and POST /v1/jobs/cancel:
+// how many jobs were retried (new jobs made) or canceled.
+type Count struct {
+	Count int `json:"count"`
+}
+
 // JobSummary is a job as GET /v1/jobs lists it: what a list shows and a
 // search filters on, without the job's input and output (unless the list
 // was asked to include them) or its error's detail. Its fields mean what
@@ -46,6 +68,7 @@ type JobSummary struct {
 	Tenant      string            `json:"tenant,omitempty"`
 	Priority    Priority          `json:"priority"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	RetryOf     string            `json:"retry_of,omitempty"`
 	Attempt     int               `json:"attempt"`
 	MaxAttempts int               `json:"max_attempts"`
 	Progress    *Progress         `json:"progress,omitempty"`

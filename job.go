@@ -27,7 +27,11 @@ type Job struct {
 	Mutex          string            `json:"mutex,omitempty"`
 	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
+	// RetryOf is the id of the final job this one retries (POST
+	// /v1/jobs/{id}/retry, or a bulk retry): same algorithm, input,
+	// priority, labels and tenant, as a new job.
+	RetryOf   string    `json:"retry_of,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	// StartedAt is when the job's first attempt started — of its first
 	// stage, for a pipeline job. Retries and later stages do not move it.
 	StartedAt *time.Time `json:"started_at,omitempty"`

@@ -151,7 +151,7 @@ func (b *Broker) ArchivedRecord(ctx context.Context, id string, seq uint64) ([]b
 	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, unavailable("read history", err)
 	}
-	if err != nil || m.Header.Get(jobHeader) != id {
+	if err != nil || m.Header.Get(jobHeader) != id || isDeletion(m.Header) {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "job %q not found", id)
 	}
 	return m.Data, nil
@@ -177,12 +177,16 @@ type Archived struct {
 	Data []byte
 	// Rev is the store revision the record had (0: not said).
 	Rev uint64
+	// Deleted marks the marker of a deleted job (see MarkDeleted): Data
+	// is empty, and ID names the job to forget.
+	Deleted bool
 }
 
 // FollowHistory calls fn with every history message after the one at
 // sequence after (0: from the first retained), in order, until ctx ends;
 // then it stops, and done is closed once fn has returned for the last
-// time. caughtUp is closed once the messages there were when it started
+// time. Markers of deleted jobs come in their place, with Deleted set.
+// caughtUp is closed once the messages there were when it started
 // have been handed over. fn runs on one goroutine.
 func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archived)) (caughtUp, done <-chan struct{}, err error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{historySubject}, DeliverPolicy: jetstream.DeliverAllPolicy}
@@ -195,7 +199,7 @@ func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archiv
 	}
 	f, done, err := follow(ctx, c, "the history", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		rev, _ := strconv.ParseUint(m.Headers().Get(revHeaderArchived), 10, 64)
-		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data(), Rev: rev})
+		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data(), Rev: rev, Deleted: isDeletion(m.Headers())})
 	})
 	if err != nil {
 		return nil, nil, err

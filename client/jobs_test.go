@@ -87,6 +87,38 @@ func TestJobRequests(t *testing.T) {
 			want:   request{Method: "GET", Path: "/v1/jobs", Query: "algorithm=a+b&created_after=2026-12-01T00%3A00%3A00Z&cursor=c%261&include=input&label=batch%3D7&label=team%3Dml&limit=5&order=oldest&status=failed%2Ccanceled"},
 			result: &conveyor.JobPage{Jobs: []*conveyor.JobSummary{}},
 		},
+		{
+			name:   "RetryJob",
+			call:   func(c *Client) (any, error) { return c.RetryJob(ctx, "j1") },
+			body:   `{"id":"j2","status":"queued","retry_of":"j1"}`,
+			want:   request{Method: "POST", Path: "/v1/jobs/j1/retry", Body: `{}`},
+			result: &conveyor.Job{ID: "j2", Status: conveyor.StatusQueued, RetryOf: "j1"},
+		},
+		{
+			name: "RetryMatching",
+			call: func(c *Client) (any, error) {
+				after := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+				return c.RetryMatching(ctx, conveyor.JobFilter{Algorithm: "a", Status: []conveyor.Status{conveyor.StatusFailed},
+					Labels: map[string]string{"team": "ml"}, CreatedAfter: &after})
+			},
+			body:   `{"count":3}`,
+			want:   request{Method: "POST", Path: "/v1/jobs/retry", Body: `{"algorithm":"a","status":["failed"],"labels":{"team":"ml"},"created_after":"2026-12-01T00:00:00Z"}`},
+			result: 3,
+		},
+		{
+			name:   "CancelMatching",
+			call:   func(c *Client) (any, error) { return c.CancelMatching(ctx, conveyor.JobFilter{Algorithm: "a"}) },
+			body:   `{"count":0}`,
+			want:   request{Method: "POST", Path: "/v1/jobs/cancel", Body: `{"algorithm":"a"}`},
+			result: 0,
+		},
+		{
+			name:   "DeleteJob",
+			call:   func(c *Client) (any, error) { return nil, c.DeleteJob(ctx, "j1") },
+			body:   ``,
+			want:   request{Method: "DELETE", Path: "/v1/jobs/j1"},
+			result: nil,
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, reqs := serve(t, reply(200, tt.body))
@@ -113,6 +145,8 @@ func TestMissingJobID(t *testing.T) {
 		"Get":    func() error { _, err := c.Get(ctx, ""); return err },
 		"Cancel": func() error { _, err := c.Cancel(ctx, ""); return err },
 		"Logs":   func() error { _, err := c.Logs(ctx, ""); return err },
+		"Retry":  func() error { _, err := c.RetryJob(ctx, ""); return err },
+		"Delete": func() error { return c.DeleteJob(ctx, "") },
 		"Wait":   func() error { _, err := c.Wait(ctx, "", time.Second); return err },
 	} {
 		if err := call(); conveyor.ErrorCode(err) != conveyor.EINVALID {

@@ -69,8 +69,8 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	// history (see archive.go) by the time the stream reads the store.
 	sinceRev := rev
 	_, historyDone, err := g.b.FollowHistory(ctx, hist, func(m broker.Archived) {
-		if m.Rev != 0 && m.Rev <= sinceRev {
-			return // the stream was past this record in the store: seen
+		if m.Rev != 0 && m.Rev <= sinceRev || m.Deleted {
+			return // the stream was past this record in the store: seen; or a deletion, no status change
 		}
 		select {
 		case ch <- change{data: m.Data, hist: m.Seq}:

@@ -110,6 +110,14 @@ func archivable(data []byte) bool {
 	return true
 }
 
+// forget drops job id, deleted, from what waits to be archived.
+func (a *archiver) forget(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.todo, id)
+	delete(a.appended, id)
+}
+
 // backlog returns how many jobs wait to be archived.
 func (a *archiver) backlog() int {
 	a.mu.Lock()
@@ -204,6 +212,9 @@ func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (faile
 	// store: a read never finds it in neither.
 	appended := func(i int, seq uint64) {
 		t := batch[i]
+		if a.g.deleted.has(t.ID) {
+			return // deleted meanwhile: its history follower removes the record
+		}
 		st := conveyor.Status("")
 		if s, ok := summarize(t.Data); ok {
 			st = s.Status
@@ -275,6 +286,22 @@ func (a *archiver) sweep(ctx context.Context) {
 // each finished job's record now is.
 func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, done <-chan struct{}, err error) {
 	return g.b.FollowHistory(ctx, after, func(m broker.Archived) {
+		if m.Deleted {
+			g.forget(m.ID, m.Seq)
+			return
+		}
+		if g.deleted.has(m.ID) {
+			// A record of a job deleted lately, archived again by a
+			// gateway that had not seen the delete yet: remove it.
+			g.archive.own(m.ID, m.Seq)
+			g.disk.Advance(0, 0, m.Seq)
+			dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := g.b.DeleteArchived(dctx, m.ID, m.Seq); err != nil {
+				g.log.Warn("remove a deleted job's record from the history", "job_id", m.ID, "err", err)
+			}
+			return
+		}
 		if g.archive.own(m.ID, m.Seq) {
 			g.disk.Advance(0, 0, m.Seq) // this gateway's own, indexed as it archived it
 			return

@@ -79,6 +79,7 @@ type Gateway struct {
 	tmpDir  string          // of a temporary disk index
 	indexed atomic.Uint64   // changes the feeds gave the disk index
 	archive *archiver
+	deleted deletions // jobs deleted lately (see delete.go)
 	reg     *registry
 	handler http.Handler // mux, instrumented
 	calls   *deliverer   // nil without callbacks
@@ -186,7 +187,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	putJob := func(e jetstream.KeyValueEntry) {
 		s, ok := summarize(e.Value())
-		if !ok {
+		if !ok || g.deleted.has(s.ID) {
 			g.disk.Advance(e.Revision(), 0, 0)
 			return
 		}
@@ -239,7 +240,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	follower, followed, err := g.b.FollowQueueAfter(wctx, cur.Queue, func(m broker.QueuedMsg) {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
-		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID))) {
+		// A deleted job's message stays until retention: no news either.
+		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID) || g.deleted.has(m.ID))) {
 			g.disk.Advance(0, m.Seq, 0)
 			return
 		}

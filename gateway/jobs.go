@@ -143,8 +143,18 @@ func (g *Gateway) handleLogs(w http.ResponseWriter, r *http.Request) {
 // handleCancel is POST /v1/jobs/{id}/cancel. A queued job is canceled in
 // place; a running job's runner is told to stop its work at once.
 func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	ctx := context.WithoutCancel(r.Context())
+	j, err := g.cancelJob(context.WithoutCancel(r.Context()), r.PathValue("id"))
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// cancelJob cancels job id and returns it as canceled. It returns
+// ENOTFOUND for an unknown job or another tenant's, ECONFLICT for a final
+// one, and EUNAVAILABLE when the broker fails.
+func (g *Gateway) cancelJob(ctx context.Context, id string) (*conveyor.Job, error) {
 	// One read: the stored record, or, for a job only its queue message
 	// holds, that message's (revision 0) — the cancel then creates its
 	// record, unless its runner did first, when the compare-and-swap
@@ -154,20 +164,17 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 		err = visible(ctx, newRecord(data)) // absent, or another tenant's
 	}
 	if err != nil {
-		g.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	seq := g.jobs.queuedSeq(id) // before the cancel stores the job
 	var read conveyor.Job
 	if err := json.Unmarshal(data, &read); err != nil {
-		g.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	now := time.Now().UTC()
 	j, _, err := g.b.UpdateJob(ctx, id, &read, rev, func(j *conveyor.Job) error { return j.Cancel(now) })
 	if err != nil {
-		g.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if rev == 0 && seq != 0 {
 		if err := g.b.DeleteQueued(ctx, seq); err != nil {
@@ -179,7 +186,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 		// The runner notices at its next heartbeat instead.
 		g.log.Warn("announce cancel", "job_id", id, "algorithm", j.Algorithm, "err", err)
 	}
-	writeJSON(w, http.StatusOK, j)
+	return j, nil
 }
 
 // waitParam reads ?wait=, capped at the configured maximum.

@@ -25,7 +25,7 @@ var components = func() map[string]any {
 		"Job": conveyor.Job{}, "JobList": conveyor.JobList{}, "SubmitRequest": conveyor.SubmitRequest{}, "BatchRequest": conveyor.BatchRequest{},
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
-		"Stats": Stats{}, "Identity": Identity{},
+		"Stats": Stats{}, "Identity": Identity{}, "JobFilter": conveyor.JobFilter{}, "Count": conveyor.Count{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -133,8 +133,25 @@ func (g *Gateway) openAPI() obj {
 			"parameters": []obj{traceParam}, "requestBody": merge(jsonBody(ref("BatchRequest")), obj{"required": true}),
 			"responses": merge(obj{"202": answer("Accepted: every job is queued; the jobs in the order given", ref("JobList"))},
 				problems("400", "404", "409", "413", "415", "429", "503"))}},
-		"/v1/jobs/{id}": obj{"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
-			"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))}},
+		"/v1/jobs/{id}": obj{
+			"get": obj{"operationId": "getJob", "summary": "Read a job, or long-poll until it is final", "tags": []string{"jobs"},
+				"parameters": []obj{idParam, waitParam}, "responses": merge(obj{"200": answer("The job", ref("Job"))}, problems("404"))},
+			"delete": obj{"operationId": "deleteJob", "summary": "Delete a finished job: its record and its log, from every gateway", "tags": []string{"dead letters"},
+				"description": "Needs the cancel scope. A job not finished yet is 409: cancel it first.",
+				"parameters":  []obj{idParam}, "responses": merge(obj{"204": answer("Deleted", nil)}, problems("404", "409", "503"))},
+		},
+		"/v1/jobs/{id}/retry": obj{"post": obj{"operationId": "retryJob", "summary": "Retry a finished job as a new job", "tags": []string{"dead letters"},
+			"description": "A new job with the same algorithm, input, priority, labels and tenant (and mutex key, timeout and max_attempts); its retry_of is the retried job's id. Needs the submit scope. A job not finished yet is 409.",
+			"parameters":  []obj{idParam, traceParam},
+			"responses":   merge(obj{"202": answer("Accepted: the new job is stored and queued", ref("Job"))}, problems("400", "404", "409", "429", "503"))}},
+		"/v1/jobs/retry": obj{"post": obj{"operationId": "retryJobs", "summary": "Retry every finished job that a filter matches", "tags": []string{"dead letters"},
+			"description": "Each match is retried as POST /v1/jobs/{id}/retry would. status defaults to failed and canceled, and may name final statuses only (a string or a list). A tenant's token retries its tenant's jobs only. Needs the submit scope. Unknown fields and malformed values are 400s naming them. `{}` retries every failed and canceled job.",
+			"parameters":  []obj{traceParam}, "requestBody": merge(jsonBody(ref("JobFilter")), obj{"required": true}),
+			"responses": merge(obj{"200": answer("How many jobs were retried", ref("Count"))}, problems("400", "415", "429", "503"))}},
+		"/v1/jobs/cancel": obj{"post": obj{"operationId": "cancelJobs", "summary": "Cancel every unfinished job that a filter matches", "tags": []string{"dead letters"},
+			"description": "Each match is canceled as POST /v1/jobs/{id}/cancel would. status defaults to every unfinished status, and may name unfinished statuses only. A tenant's token cancels its tenant's jobs only. Needs the cancel scope. Unknown fields and malformed values are 400s naming them.",
+			"requestBody": merge(jsonBody(ref("JobFilter")), obj{"required": true}),
+			"responses":   merge(obj{"200": answer("How many jobs were canceled", ref("Count"))}, problems("400", "415", "503"))}},
 		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},
 			"parameters": []obj{idParam, param("follow", "query", "true: stream the lines as NDJSON (application/x-ndjson), one log line per line, until the job is final", obj{"type": "boolean"}, false)},
 			"responses":  merge(obj{"200": answer("Its log lines, oldest first", ref("LogList"))}, problems("404"))}},
@@ -156,6 +173,7 @@ func (g *Gateway) openAPI() obj {
 	}
 	tags := []obj{
 		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
+		{"name": "dead letters", "description": "Retry finished jobs, one or every match of a filter; cancel every match; delete finished jobs."},
 		{"name": "registry", "description": "What runners serve, and which runners are alive."},
 		{"name": "health", "description": "Liveness and readiness."},
 	}

@@ -213,6 +213,37 @@ func TestFirstNeverReplaces(t *testing.T) {
 	}
 }
 
+// TestRemovedThenFirst: a removal, then the job's first version, queued
+// for one commit, leave the index holding that version with its labels,
+// as two commits would; a later change of it finds it there.
+func TestRemovedThenFirst(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(t.TempDir(), Options{FlushEvery: time.Hour}) // commits at Sync only
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	labelled := func(j *conveyor.Job) { j.Labels = map[string]string{"team": "ml"} }
+	id, first := record(t, 0, conveyor.StatusQueued, labelled)
+	_, final := record(t, 0, conveyor.StatusSucceeded, func(j *conveyor.Job) { j.ID = id; labelled(j) })
+	x.Put(Change{ID: id, StoreRev: 3})
+	x.Put(Change{ID: id, Record: first, Status: conveyor.StatusQueued, First: true, Seq: 4, QueueSeq: 4})
+	if err := x.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Put(Change{ID: id, Record: final, Status: conveyor.StatusSucceeded, Prev: conveyor.StatusQueued, Updated: time.Now(), Archived: 2, HistorySeq: 2})
+	if err := x.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ids(t, x, Filter{Labels: map[string]string{"team": "ml"}}, Page{Limit: 5}); len(got) != 1 || got[0] != id {
+		t.Fatalf("by label: %v, want [%s]", got, id)
+	}
+	counts, _ := x.Counts(ctx, "", false, time.Time{})
+	if counts["is_prime"][conveyor.StatusSucceeded] != 1 || counts["is_prime"][conveyor.StatusQueued] != 0 {
+		t.Fatalf("counts %v", counts)
+	}
+}
+
 // TestReopenResumes: the cursor and the rows survive a close, and an
 // unreadable file is moved aside and the index made anew.
 func TestReopenResumes(t *testing.T) {

@@ -60,9 +60,17 @@ func (x *Index) Put(c Change) {
 	case !ok:
 		x.pending[c.ID] = c
 	case c.First:
-		if have.First && c.Seq != 0 {
+		switch {
+		case have.First && c.Seq != 0:
 			have.Seq = c.Seq
 			x.pending[c.ID] = have
+		case have.Record == nil:
+			// A removal, then the job's first version (feeds read in
+			// another order than they were written, as a rebuild does):
+			// the index holds that version, as it would had the two been
+			// committed one after the other — and as the caller, which
+			// gives later changes of the job their Prev, believes.
+			x.pending[c.ID] = c
 		}
 	default:
 		// What the index holds is what it held before the change queued:

@@ -41,18 +41,38 @@ func cmdStatus(ctx context.Context, e *env, cmd *command, args []string) error {
 }
 
 var cancelCommand = &command{
-	name: "cancel", args: "ID", summary: "cancel a job",
+	name: "cancel", args: "[ID]", summary: "cancel a job, or every one that matches",
 	help: `Cancel the job ID. A queued job never runs; a running one is stopped.
-Canceling a job that has already finished is an error.`,
+Canceling a job that has already finished is an error.
+
+Without ID, cancel every unfinished job that the flags match, and print how
+many:
+
+  conveyor cancel --algorithm resize --status queued
+
+At least one flag is needed: "conveyor cancel" alone cancels nothing.`,
 	run: cmdCancel,
 }
 
 func cmdCancel(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs := cmd.flagSet(e)
 	cf := e.addClientFlags(fs)
-	pos, err := parseArgs(fs, args, 1, 1, "job ID")
+	ff := addFilterFlags(fs, "queued or running; default both")
+	pos, err := parseArgs(fs, args, 0, 1, "job ID")
 	if err != nil {
 		return err
+	}
+	f, set, err := ff.filter(e.now())
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 1 && set:
+		return usagef("give a job ID or filter flags, not both")
+	case len(pos) == 0 && !set:
+		return usagef("missing job ID, or filter flags (--algorithm, --status, …) to cancel every job they match")
+	case len(pos) == 0:
+		return cmdCancelMatching(ctx, e, cf, f)
 	}
 	c, err := e.client(cf)
 	if err != nil {

@@ -5,7 +5,9 @@
 //	conveyor status ID                     show a job
 //	conveyor wait ID [--timeout D]         wait for a job to finish
 //	conveyor logs ID [-f]                  print (or follow) a job's log
-//	conveyor cancel ID                     cancel a job
+//	conveyor cancel ID                     cancel a job (without ID: every match of --algorithm, --status, …)
+//	conveyor retry ID                      retry a finished job (without ID: every match of --failed, --algorithm, …)
+//	conveyor rm ID...                      delete finished jobs
 //	conveyor jobs [flags]                  list jobs, newest first
 //	conveyor algorithms [NAME]             list algorithms, or show one
 //	conveyor runners                       list live runners
@@ -69,6 +71,8 @@ func commands() []*command {
 		waitCommand,
 		logsCommand,
 		cancelCommand,
+		retryCommand,
+		rmCommand,
 		jobsCommand,
 		algorithmsCommand,
 		runnersCommand,

@@ -217,6 +217,41 @@ try {
       await shot("failed-job");
     });
 
+    await check("select jobs: retry, cancel, delete", async () => {
+      // Not is_prime, nor batch, whose jobs later checks count.
+      const a = await call("POST", "/v1/algorithms/factorize/jobs?wait=10s", { n: 12 });
+      const b = await call("POST", "/v1/algorithms/factorize/jobs?wait=10s", { n: 15 });
+      const long = await call("POST", "/v1/algorithms/sleep/jobs", { seconds: 600 });
+      await page.goto(base + "/#/jobs");
+      const box = (id) => page.getByRole("checkbox", { name: "select " + id });
+      await box(a.id).check();
+      await box(b.id).check();
+      await page.getByRole("button", { name: "Retry (2)" }).click();
+      await page.getByText("Retried 2 jobs.").waitFor();
+      await box(long.id).check();
+      await page.getByRole("button", { name: "Cancel (1)" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Cancel jobs" }).click();
+      await page.getByText("Canceled 1 job.").waitFor();
+      await box(a.id).check();
+      await page.getByRole("button", { name: "Delete (1)" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete jobs" }).click();
+      await page.getByText("Deleted 1 job.").waitFor();
+      await shot("jobs-selected");
+      const r = await page.request.fetch(base + "/v1/jobs/" + a.id, { headers: auth });
+      assert.equal(r.status(), 404);
+      assert.equal((await call("GET", "/v1/jobs/" + long.id)).status, "canceled");
+    });
+
+    await check("delete a finished job", async () => {
+      const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 97 });
+      await page.goto(base + "/#/job/" + j.id);
+      await page.getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete job" }).click();
+      await page.waitForURL((u) => /#\/jobs$/.test(u.href));
+      const r = await page.request.fetch(base + "/v1/jobs/" + j.id, { headers: auth });
+      assert.equal(r.status(), 404);
+    });
+
     await check("a finished job without logs: no log lines, not yet", async () => {
       const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 91 });
       assert.equal(j.status, "succeeded");
@@ -372,6 +407,7 @@ try {
       await call("POST", "/v1/jobs/" + long.id + "/cancel");
       await page.locator(".status", { hasText: "canceled" }).first().waitFor();
       assert.equal(await page.getByRole("button", { name: "Retry" }).count(), 0, "a Retry button");
+      assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0, "a Delete button");
       await page.goto(base + "/#/submit/batch");
       await page.getByText("may not submit jobs of batch").waitFor();
       assert.equal(await page.getByRole("button", { name: "Submit" }).count(), 0);

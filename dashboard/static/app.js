@@ -213,15 +213,70 @@ function duration(j) {
   return j.finished_at ? text : text + " so far";
 }
 
-function jobTable(jobs) {
+// jobTable lists job summaries; with sel (a Set of ids, see selection) a
+// first column of checkboxes selects jobs into it.
+function jobTable(jobs, sel) {
   if (!jobs.length) return el("p", { class: "hint" }, "No jobs.");
   // Only the fields of a job summary (GET /v1/jobs has no input or
   // output): the job page reads the whole job.
   const labels = (l) => l ? Object.keys(l).sort().map((k) => k + "=" + l[k]).join(", ") : "";
-  return table("jobs", ["id", "algorithm", "status", "attempt", "progress", "created", "duration", "labels"],
-    jobs.map((j) => el("tr", {}, el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
+  const box = (j) => {
+    if (!sel) return null;
+    const b = el("input", { type: "checkbox", name: "select-" + j.id, "aria-label": "select " + j.id,
+      onchange: (e) => { if (e.target.checked) sel.add(j.id); else sel.delete(j.id); sel.message = ""; sel.changed(); } });
+    b.checked = sel.has(j.id);
+    return el("td", {}, b);
+  };
+  return table("jobs", [...(sel ? ["select"] : []), "id", "algorithm", "status", "attempt", "progress", "created", "duration", "labels"],
+    jobs.map((j) => el("tr", {}, box(j), el("td", {}, jobLink(j.id)), el("td", {}, j.algorithm), el("td", {}, status(j.status)),
       el("td", {}, j.max_attempts ? j.attempt + "/" + j.max_attempts : String(j.attempt || "")), el("td", {}, pct(j.progress)), el("td", {}, time(j.created_at)),
       el("td", { class: "duration" }, duration(j)), el("td", { class: "labels" }, labels(j.labels)))));
+}
+
+// selection holds the jobs checked on the jobs page, by id, across its
+// live re-renders; each render keeps only the jobs it shows, so that an
+// action never touches a job out of sight.
+// message says what the last action on the selection did.
+const selection = Object.assign(new Set(), { changed: () => {}, message: "" });
+
+// selectionBar offers the actions on the selected jobs that the token
+// may take: each acts on every selected job it applies to (a retry on
+// finished ones, a cancel on unfinished ones, a delete on finished ones)
+// and says how many it did.
+function selectionBar(jobs) {
+  const byID = new Map(jobs.map((j) => [j.id, j]));
+  const final = (st) => st === "succeeded" || st === "failed" || st === "canceled";
+  const bar = el("div", { class: "filters", role: "toolbar", "aria-label": "selected jobs" });
+  const act = async (what, applies, request) => {
+    const ids = [...selection].filter((id) => byID.has(id) && applies(byID.get(id)));
+    let done = 0, failed = [];
+    for (const id of ids) {
+      try { await api(...request(id)); done++; } catch (err) { if (err instanceof AuthError) { refused(); return; } failed.push(id + ": " + err.message); }
+    }
+    selection.clear();
+    selection.message = what + " " + done + (done === 1 ? " job" : " jobs") + (failed.length ? "; failed: " + failed.join("; ") : "") + ".";
+    route(); // the page again, with what changed
+  };
+  const render = () => {
+    const sel = [...selection].map((id) => byID.get(id)).filter(Boolean);
+    const n = (f) => sel.filter(f).length;
+    const retryable = (j) => (j.status === "failed" || j.status === "canceled" || j.status === "succeeded") && canSubmit(j.algorithm);
+    const button = (label, id, count, onclick, cls) => el("button", { type: "button", id, class: cls, disabled: count ? null : "", onclick }, label + " (" + count + ")");
+    fill(bar, el("span", {}, sel.length + " selected "),
+      can("submit") ? button("Retry", "retry-selected", n(retryable), () => act("Retried", retryable, (id) => ["/v1/jobs/" + id + "/retry", { method: "POST" }])) : null, " ",
+      can("cancel") ? button("Cancel", "cancel-selected", n((j) => !final(j.status)), async () => {
+        if (await ask("Cancel " + n((j) => !final(j.status)) + " selected jobs? Running ones are stopped.", "Cancel jobs", "Keep them"))
+          act("Canceled", (j) => !final(j.status), (id) => ["/v1/jobs/" + id + "/cancel", { method: "POST" }]);
+      }) : null, " ",
+      can("cancel") ? button("Delete", "delete-selected", n((j) => final(j.status)), async () => {
+        if (await ask("Delete " + n((j) => final(j.status)) + " selected finished jobs, their input, output and logs, for good?", "Delete jobs", "Keep them"))
+          act("Deleted", (j) => final(j.status), (id) => ["/v1/jobs/" + id, { method: "DELETE" }]);
+      }, "danger") : null, " ", el("span", { class: "hint", role: "status", id: "selection-said" }, selection.message));
+  };
+  for (const id of [...selection]) if (!byID.has(id)) selection.delete(id);
+  selection.changed = render;
+  render();
+  return bar;
 }
 
 // Jobs: filtered by algorithm and status, a page at a time; the first page
@@ -252,7 +307,8 @@ async function jobs(params) {
         onchange: (e) => { const v = e.target.value.trim(); if (v && !v.includes("=")) { e.target.setCustomValidity("key=value"); e.target.reportValidity(); return; }
           e.target.setCustomValidity(""); if (v) params.set("label", v); else params.delete("label"); params.delete("cursor"); location.hash = "#/jobs?" + params; } }),
       params.get("cursor") ? null : el("span", { class: "hint" }, "live")),
-    jobTable(list.jobs), nav);
+    can("submit") || can("cancel") ? selectionBar(list.jobs) : null,
+    jobTable(list.jobs, can("submit") || can("cancel") ? selection : null), nav);
   if (!params.get("cursor")) liveRefresh(params.get("algorithm") || "", () => jobs(params));
 }
 
@@ -273,12 +329,13 @@ async function job(id) {
   let lastStatus = j.status;
   const render = (j) => {
     if (j.status !== lastStatus) said.textContent = "Job " + (lastStatus = j.status) + ".";
-    const retryOf = j.labels && j.labels.retry_of;
+    const retryOf = j.retry_of || (j.labels && j.labels.retry_of); // the label: retries made before POST …/retry
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
         (j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
-        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null),
+        (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null, " ",
+        final(j.status) && can("cancel") ? el("button", { type: "button", id: "delete-job", class: "danger", onclick: () => remove(j) }, "Delete") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
       j.stage ? el("p", { class: "stage" }, "stage " + j.stage.name + " (" + (j.stage.index + 1) + " of " + j.stage.of +
         ", step " + (j.stage.step + 1) + ") of the pipeline " + j.pipeline.stages.join(" → ")) : null);
@@ -342,13 +399,24 @@ async function cancel(j) {
   try { await api("/v1/jobs/" + j.id + "/cancel", { method: "POST" }); } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
-// retry submits the job's input again as a new job, labelled with the job
-// it retries, and opens it.
+// retry retries the finished job as a new job (POST /v1/jobs/{id}/retry:
+// same algorithm, input, priority and labels; retry_of names the job) and
+// opens it.
 async function retry(j) {
-  const req = { algorithm: j.algorithm, input: j.input, priority: j.priority, labels: { ...(j.labels || {}), retry_of: j.id } };
   try {
-    const n = await api("/v1/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
+    const n = await api("/v1/jobs/" + j.id + "/retry", { method: "POST" });
     location.hash = "#/job/" + n.id;
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
+}
+
+// remove deletes the finished job, its record and its logs, once the user
+// confirms, and goes back to the jobs.
+async function remove(j) {
+  const sure = await ask("Delete job " + j.id + " (" + j.algorithm + ")? Its input, output and logs are gone for good.", "Delete job", "Keep it");
+  if (!sure) return;
+  try {
+    await api("/v1/jobs/" + j.id, { method: "DELETE" });
+    location.hash = "#/jobs";
   } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
 }
 
