@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -11,7 +10,7 @@ import (
 // last revision written to the job store, the sequence of the last queue
 // message and that of the last history message (0 for none). Following
 // all three from after them (WatchJobs with jetstream.ResumeFromRevision,
-// FollowQueueAfter, FollowHistory) misses no change made since.
+// FollowQueue, FollowHistory) misses no change made since.
 func (b *Broker) ChangeHeads(ctx context.Context) (jobsRev, queueSeq, historySeq uint64, err error) {
 	st, err := b.jobs.Status(ctx)
 	if err != nil {
@@ -37,21 +36,4 @@ func (b *Broker) ChangeHeads(ctx context.Context) (jobsRev, queueSeq, historySeq
 		return 0, 0, 0, unavailable("history status", err)
 	}
 	return jobsRev, info.State.LastSeq, hinfo.State.LastSeq, nil
-}
-
-// FollowQueueAfter is FollowQueue from the message after the sequence
-// after, rather than from the first retained (after 0: the same).
-func (b *Broker) FollowQueueAfter(ctx context.Context, after uint64, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"conveyor.queue.>"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	c, err := b.js.OrderedConsumer(ctx, QueueStream, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
-	return b.followQueue(ctx, c, fn)
 }

@@ -20,9 +20,6 @@ type Follower struct {
 	CaughtUp <-chan struct{}
 }
 
-// QueueFollower is a FollowQueue in progress.
-type QueueFollower = Follower
-
 // Behind reports whether the follower has messages still to hand over:
 // some stored and not delivered, or delivered and not handed over yet.
 // Deleted messages (a canceled job's, a deleted job's) do not count. On an

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -45,16 +46,22 @@ type QueuedMsg struct {
 	Data []byte
 }
 
-// FollowQueue calls fn with every queue message, from the first retained,
-// in order, until ctx ends; then it stops, and done is closed once fn has
-// returned for the last time. fn runs on one goroutine.
-func (b *Broker) FollowQueue(ctx context.Context, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
-	return b.FollowQueueAfter(ctx, 0, fn)
-}
-
-// followQueue hands the messages of the ordered consumer c to fn (see
-// FollowQueue).
-func (b *Broker) followQueue(ctx context.Context, c jetstream.Consumer, fn func(QueuedMsg)) (f *QueueFollower, done <-chan struct{}, err error) {
+// FollowQueue calls fn with every queue message after the one at sequence
+// after (0: from the first retained), in order, until ctx ends; then it
+// stops, and done is closed once fn has returned for the last time. fn
+// runs on one goroutine.
+func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMsg)) (f *Follower, done <-chan struct{}, err error) {
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"conveyor.queue.>"},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	c, err := b.js.OrderedConsumer(ctx, QueueStream, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("follow the queue: %w", err)
+	}
 	return follow(ctx, c, "the queue", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
 		if h := m.Headers(); h.Get(revHeader) == "0" { // only an unstored job's message is news

@@ -20,7 +20,7 @@ func TestFollowQueueStop(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
 	subs := b.Conn().NumSubscriptions()
-	_, done, err := b.FollowQueue(ctx, func(QueuedMsg) {
+	_, done, err := b.FollowQueue(ctx, 0, func(QueuedMsg) {
 		if calls.Add(1) == 1 {
 			close(entered)
 			<-release

@@ -52,7 +52,7 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = kw.Stop() }()
-	_, queueDone, err := g.b.FollowQueueAfter(ctx, seq, func(m broker.QueuedMsg) {
+	_, queueDone, err := g.b.FollowQueue(ctx, seq, func(m broker.QueuedMsg) {
 		if m.Data == nil || g.disk.Final(ctx, m.ID) {
 			return // the job has a record: its changes come from the store or the history
 		}

@@ -93,7 +93,7 @@ type Gateway struct {
 	stopOnce sync.Once
 	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
 	released chan finished // jobs seen final with a mutex key
-	queue    *broker.QueueFollower
+	queue    *broker.Follower
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -237,7 +237,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		go g.follow(wctx, w, kw)
 	}
 	// Jobs that only their queue message holds yet (see broker.Unstored).
-	follower, followed, err := g.b.FollowQueueAfter(wctx, cur.Queue, func(m broker.QueuedMsg) {
+	follower, followed, err := g.b.FollowQueue(wctx, cur.Queue, func(m broker.QueuedMsg) {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
 		// A deleted job's message stays until retention: no news either.

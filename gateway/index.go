@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -31,8 +30,6 @@ type index struct {
 	// that has not yet looked finds one signal, however many changes, and
 	// the latest record.
 	followers map[string][]*follower
-	// watchers get every status change of every job, for /v1/events.
-	watchers map[*watcher]struct{}
 	// done counts the jobs that became final, per algorithm and minute.
 	done throughput
 	// finalBefore reports whether a job the index does not hold is one
@@ -41,14 +38,6 @@ type index struct {
 	finalBefore func(id string) bool
 	// onFinal, when set, is told of each job turning final (tests).
 	onFinal func(id string)
-}
-
-// watcher is a subscriber to every job change. A watcher that does not
-// keep up misses changes and is told so (lagged), rather than slowing the
-// index.
-type watcher struct {
-	ch     chan summary
-	lagged atomic.Bool
 }
 
 // waiter is a request waiting for a job to become final. When it does, the
@@ -138,7 +127,6 @@ func newIndex(finalBefore func(id string) bool) *index {
 		atStage:     map[string]map[conveyor.Status]int{},
 		waiters:     map[string][]*waiter{},
 		followers:   map[string][]*follower{},
-		watchers:    map[*watcher]struct{}{},
 		done:        throughput{},
 	}
 }
@@ -188,12 +176,10 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 		prev = e.status
 	}
 	final := s.Status.Terminal()
-	statusChanged := !ok || e.status != s.Status
 	if final {
 		// A job the index does not hold turns final now unless the job
 		// index saw it final before (a later write of a final job).
 		turnedFinal = ok || !x.finalBefore(s.ID)
-		statusChanged = turnedFinal
 	}
 	if turnedFinal {
 		x.done.add(s.Algorithm, updated, time.Now())
@@ -220,15 +206,6 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 	}
 	for _, f := range x.followers[s.ID] {
 		f.tell(data, rev)
-	}
-	if statusChanged {
-		for w := range x.watchers {
-			select {
-			case w.ch <- s:
-			default:
-				w.lagged.Store(true)
-			}
-		}
 	}
 	if final {
 		for _, w := range x.waiters[s.ID] {
@@ -374,20 +351,6 @@ func subscribe[T comparable](x *index, m map[string][]T, id string, v T) func() 
 		} else {
 			m[id] = vs
 		}
-	}
-}
-
-// watchAll subscribes to every change of every job, and returns the
-// watcher and a func to unsubscribe.
-func (x *index) watchAll() (*watcher, func()) {
-	w := &watcher{ch: make(chan summary, 256)}
-	x.mu.Lock()
-	x.watchers[w] = struct{}{}
-	x.mu.Unlock()
-	return w, func() {
-		x.mu.Lock()
-		delete(x.watchers, w)
-		x.mu.Unlock()
 	}
 }
 
