@@ -63,3 +63,17 @@ func (d *Duration) parse(s string) error {
 	*d = Duration(v)
 	return nil
 }
+
+// ParseSince reads a moment as a client gives one: an RFC 3339 time, or a
+// duration back from now ("1h", "90m"). It returns an error saying so for
+// anything else.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	var d Duration
+	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like 1h", s)
+	}
+	return now.Add(-d.Std()), nil
+}

@@ -94,8 +94,8 @@ func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
 	var since time.Time
 	if s := q.Get("since"); s != "" {
 		var err error
-		if since, err = parseSince(s, now); err != nil {
-			g.writeError(w, r, err)
+		if since, err = conveyor.ParseSince(s, now); err != nil {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "query parameter since: %v", err))
 			return
 		}
 	}
@@ -131,16 +131,4 @@ func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
 		st.Algorithms = append(st.Algorithms, AlgorithmStats{Name: n, Counts: c, FinishedPerMinute: perMinute})
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// parseSince reads a ?since=: an RFC 3339 time, or a duration before now.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	var d conveyor.Duration
-	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
-		return time.Time{}, conveyor.Errorf(conveyor.EINVALID, "query parameter since: %q is neither an RFC 3339 time nor a duration like 1h", s)
-	}
-	return now.Add(-d.Std()), nil
 }

@@ -50,7 +50,7 @@ func (ff *filterFlags) filter(now time.Time) (f conveyor.JobFilter, set bool, er
 		if t.v == "" {
 			continue
 		}
-		at, err := parseWhen(t.v, now)
+		at, err := conveyor.ParseSince(t.v, now)
 		if err != nil {
 			return f, false, usagef("%s: %v", t.flag, err)
 		}

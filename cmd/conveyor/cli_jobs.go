@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
@@ -107,13 +105,7 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs := cmd.flagSet(e)
 	cf := e.addClientFlags(fs)
 	var opts client.ListOptions
-	var status, since, until string
-	labels := labelsFlag{}
-	fs.StringVar(&opts.Algorithm, "algorithm", "", "only jobs of `ALGO`")
-	fs.StringVar(&status, "status", "", "only jobs in `STATUS`: queued, running, succeeded, failed or canceled (a comma list for several)")
-	fs.Var(labels, "label", "only jobs with the label `key=value` (repeatable: all must match)")
-	fs.StringVar(&since, "since", "", "only jobs created since `TIME` (RFC 3339, or a duration ago: 1h, 7d is 168h)")
-	fs.StringVar(&until, "until", "", "only jobs created before `TIME` (RFC 3339, or a duration ago)")
+	ff := addFilterFlags(fs, "queued, running, succeeded, failed or canceled")
 	fs.StringVar(&opts.Tenant, "tenant", "", "only jobs of `TENANT` (admin tokens)")
 	fs.BoolVar(&opts.Oldest, "oldest", false, "oldest first")
 	fs.IntVar(&opts.Limit, "limit", 0, "at most `N` jobs (default: the server's page size)")
@@ -121,30 +113,16 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	if status != "" {
-		for _, s := range strings.Split(status, ",") {
-			st, err := conveyor.ParseStatus(strings.TrimSpace(s))
-			if err != nil {
-				return usagef("--status: %s", conveyor.ErrorMessage(err))
-			}
-			opts.Statuses = append(opts.Statuses, st)
-		}
+	f, _, err := ff.filter(e.now())
+	if err != nil {
+		return err
 	}
-	if len(labels) > 0 {
-		opts.Labels = labels
+	opts.Algorithm, opts.Statuses, opts.Labels = f.Algorithm, f.Status, f.Labels
+	if f.CreatedAfter != nil {
+		opts.CreatedAfter = *f.CreatedAfter
 	}
-	for _, t := range []struct {
-		flag, v string
-		to      *time.Time
-	}{{"--since", since, &opts.CreatedAfter}, {"--until", until, &opts.CreatedBefore}} {
-		if t.v == "" {
-			continue
-		}
-		at, err := parseWhen(t.v, e.now())
-		if err != nil {
-			return usagef("%s: %v", t.flag, err)
-		}
-		*t.to = at
+	if f.CreatedBefore != nil {
+		opts.CreatedBefore = *f.CreatedBefore
 	}
 	if opts.Limit < 0 {
 		return usagef("--limit: must not be negative")
@@ -165,18 +143,6 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 		fmt.Fprintf(e.stderr, "more: --cursor %s\n", list.NextCursor)
 	}
 	return nil
-}
-
-// parseWhen reads a time flag: RFC 3339, or a duration before now.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	var d conveyor.Duration
-	if err := d.UnmarshalText([]byte(s)); err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like 1h", s)
-	}
-	return now.Add(-d.Std()), nil
 }
 
 // printJobs writes jobs as a table.
