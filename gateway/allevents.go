@@ -53,7 +53,7 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { _ = kw.Stop() }()
 	_, queueDone, err := g.b.FollowQueue(ctx, seq, func(m broker.QueuedMsg) {
-		if m.Data == nil || g.disk.Final(ctx, m.ID) {
+		if m.Data == nil || !g.jobs.has(m.ID) && g.disk.Final(ctx, m.ID) {
 			return // the job has a record: its changes come from the store or the history
 		}
 		select {

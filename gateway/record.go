@@ -55,8 +55,8 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		return data, rev, err
 	}
-	at := g.disk.ArchivedAt(ctx, id)
-	if at == 0 && !g.jobs.has(id) && g.disk.Final(ctx, id) {
+	st, at, known := g.disk.Lookup(ctx, id)
+	if at == 0 && known && st.Terminal() && !g.jobs.has(id) {
 		// Finished, and archived by another gateway a moment ago: the
 		// history's message is on its way.
 		at = g.awaitArchived(ctx, id)
@@ -105,15 +105,23 @@ func (g *Gateway) catchUp(ctx context.Context) bool {
 	if g.queue == nil || !g.queue.Behind(ctx) {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	pollFor(ctx, time.Second, func() bool { return !g.queue.Behind(ctx) })
+	return true
+}
+
+// pollFor calls done every 5 ms until it reports true, within passes or
+// ctx ends, and reports whether done did: the wait for a feed of the
+// gateway's views to bring what another gateway did a moment ago.
+func pollFor(ctx context.Context, within time.Duration, done func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for g.queue.Behind(ctx) {
+	for !done() {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return true
+			return false
 		}
 	}
 	return true
@@ -141,19 +149,10 @@ func (g *Gateway) undo(ctx context.Context, id string) {
 // awaitArchived waits, for up to a second, until the index knows where in
 // the history the record of job id is, and returns it (0 if it did not
 // learn it in time).
-func (g *Gateway) awaitArchived(ctx context.Context, id string) uint64 {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if at := g.disk.ArchivedAt(ctx, id); at > 0 {
-			return at
-		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return 0
-		}
-	}
+func (g *Gateway) awaitArchived(ctx context.Context, id string) (at uint64) {
+	pollFor(ctx, time.Second, func() bool {
+		at = g.disk.ArchivedAt(ctx, id)
+		return at > 0
+	})
+	return at
 }

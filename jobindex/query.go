@@ -250,6 +250,25 @@ func (x *Index) ArchivedAt(ctx context.Context, id string) uint64 {
 	return at
 }
 
+// Lookup returns what the index knows of job id, committed or queued: its
+// status, the history message that holds its record (0: none), and
+// whether it knows the job at all. An error reading the index reports an
+// unknown job.
+func (x *Index) Lookup(ctx context.Context, id string) (st conveyor.Status, archived uint64, known bool) {
+	c, pending := x.queued(id)
+	switch {
+	case pending && c.Record == nil:
+		return "", 0, false // removed
+	case pending && c.Archived > 0:
+		return c.Status, c.Archived, true
+	}
+	cst, at, ok := x.point(ctx, id)
+	if pending {
+		return c.Status, at, true
+	}
+	return cst, at, ok
+}
+
 // Owed returns the ids of the final jobs whose completion callback is not
 // delivered yet, as of the last commit.
 func (x *Index) Owed(ctx context.Context) ([]string, error) {
