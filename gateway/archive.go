@@ -21,56 +21,83 @@ import (
 // of it however many do. A gateway that starts archives the finished
 // jobs the store still holds (a gateway stopped before it archived them).
 
-// archiver archives jobs, one at a time, off the store's watch: noting a
+// archiver archives jobs off the store's watch, many at a time: noting a
 // job never waits.
 type archiver struct {
 	g    *Gateway
 	mu   sync.Mutex
 	todo map[string]toArchive
-	// purging holds the jobs archived lately whose purge from the store
-	// the store's watch has not shown yet, and when: that purge is no
-	// news (see expected).
-	purging map[string]time.Time
-	// appended holds where this archiver put the jobs it archived lately,
-	// until the history feed brings them back: the index has them already.
-	appended map[string]uint64
-	wake     chan struct{}
+	// recent holds the jobs this archiver moved lately: their purge from
+	// the store and their message in the history are its own doing when
+	// the feeds bring them back, and no news (see expected and own).
+	recent map[string]*archived
+	wake   chan struct{}
 }
 
-// own reports whether the history message at seq is of job id as this
-// archiver appended it, and forgets it.
-func (a *archiver) own(id string, seq uint64) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	at, ok := a.appended[id]
-	delete(a.appended, id)
-	return ok && at == seq
+// archived is a job this archiver moved lately.
+type archived struct {
+	at            time.Time
+	seq           uint64 // in the history; 0 until appended
+	purged, known bool   // the purge, the history message seen back
 }
 
 // expected reports whether the removal of job id from the store is one
-// this archiver made, and forgets it. Entries older than a minute (a
-// purge refused, the record having moved on) are dropped on the way.
+// this archiver made.
 func (a *archiver) expected(id string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, ok := a.purging[id]
-	delete(a.purging, id)
-	if len(a.purging) > 4096 {
-		cutoff := time.Now().Add(-time.Minute)
-		for k, t := range a.purging {
-			if t.Before(cutoff) {
-				delete(a.purging, k)
-			}
+	r := a.recent[id]
+	if r == nil {
+		return false
+	}
+	r.purged = true
+	a.done(id, r)
+	return true
+}
+
+// own reports whether the history message at seq is of job id as this
+// archiver appended it.
+func (a *archiver) own(id string, seq uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.recent[id]
+	if r == nil || r.seq != seq {
+		return false
+	}
+	r.known = true
+	a.done(id, r)
+	return true
+}
+
+// done forgets a recent job once both feeds have brought it back.
+func (a *archiver) done(id string, r *archived) {
+	if r.purged && r.known {
+		delete(a.recent, id)
+	}
+}
+
+// pruneRecent forgets the jobs archived before cutoff that a feed never
+// brought back (a purge refused, the record having moved on).
+func (a *archiver) pruneRecent(cutoff time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, r := range a.recent {
+		if r.at.Before(cutoff) {
+			delete(a.recent, id)
 		}
 	}
-	return ok
 }
 
 type toArchive struct {
-	data []byte
+	data []byte // nil for a record over heldMax: read again when due
 	rev  uint64
 	at   time.Time // when the job was seen final
 }
+
+// heldMax is the largest record held in memory while it waits to be
+// archived; a larger one is read from the store when it is due, so that
+// what waits costs memory by the job, not by the size of its output.
+const heldMax = 16 << 10
 
 // DefaultArchiveAfter is how long a finished job stays in the store
 // before it is archived, by default: its result is most read in the
@@ -92,6 +119,9 @@ var (
 func (a *archiver) note(id string, data []byte, rev uint64) {
 	if a.g.cfg.ArchiveAfter < 0 || !archivable(data) {
 		return
+	}
+	if len(data) > heldMax {
+		data = nil
 	}
 	a.mu.Lock()
 	a.todo[id] = toArchive{data, rev, time.Now()}
@@ -115,7 +145,7 @@ func (a *archiver) forget(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.todo, id)
-	delete(a.appended, id)
+	delete(a.recent, id)
 }
 
 // backlog returns how many jobs wait to be archived.
@@ -162,13 +192,21 @@ func (a *archiver) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case now := <-tick.C:
+			a.pruneRecent(now.Add(-time.Minute))
 		case <-a.wake:
 		}
 		todo := a.take(time.Now().Add(-a.g.cfg.ArchiveAfter))
 		batch := make([]broker.ToArchive, 0, min(len(todo), archiveBatch))
 		failed := 0
 		for id, t := range todo {
+			if t.data == nil {
+				data, rev, err := a.g.b.GetJobRecord(ctx, id)
+				if err != nil || rev != t.rev {
+					continue // gone, or changed: a newer version is noted
+				}
+				t.data = data
+			}
 			batch = append(batch, broker.ToArchive{ID: id, Data: t.data, Rev: t.rev})
 			if len(batch) == archiveBatch {
 				failed += a.archive(ctx, batch)
@@ -205,7 +243,7 @@ func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (faile
 	now := time.Now()
 	a.mu.Lock()
 	for _, t := range batch {
-		a.purging[t.ID] = now
+		a.recent[t.ID] = &archived{at: now}
 	}
 	a.mu.Unlock()
 	// Where each record goes is in the index before the record leaves the
@@ -221,10 +259,9 @@ func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (faile
 		}
 		a.g.disk.Put(jobindex.Change{ID: t.ID, Record: t.Data, Status: st, Updated: now, Archived: seq})
 		a.mu.Lock()
-		if len(a.appended) > 1<<16 {
-			clear(a.appended) // the feed stalled: it will repeat what the index has
+		if r := a.recent[t.ID]; r != nil {
+			r.seq = seq
 		}
-		a.appended[t.ID] = seq
 		a.mu.Unlock()
 	}
 	for i, err := range a.g.b.Archive(ctx, batch, appended) {
@@ -236,8 +273,13 @@ func (a *archiver) archive(ctx context.Context, batch []broker.ToArchive) (faile
 		failed++
 		t := batch[i]
 		a.mu.Lock()
+		delete(a.recent, t.ID)
 		if _, newer := a.todo[t.ID]; !newer {
-			a.todo[t.ID] = toArchive{t.Data, t.Rev, time.Time{}}
+			data := t.Data
+			if len(data) > heldMax {
+				data = nil
+			}
+			a.todo[t.ID] = toArchive{data, t.Rev, time.Time{}}
 		}
 		a.mu.Unlock()
 	}

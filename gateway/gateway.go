@@ -131,7 +131,7 @@ func New(cfg Config) (*Gateway, error) {
 		released: make(chan finished, 1024),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
-	g.archive = &archiver{g: g, todo: map[string]toArchive{}, purging: map[string]time.Time{}, appended: map[string]uint64{}, wake: make(chan struct{}, 1)}
+	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)

@@ -230,3 +230,31 @@ func TestIndexResumes(t *testing.T) {
 		t.Errorf("the rebuild took %d changes, want at least %d", got, n)
 	}
 }
+
+// TestArchiveLargeRecord: a finished job whose record is larger than what
+// the archiver holds in memory while it waits is read again from the
+// store when due, archived whole, and read back from the history.
+func TestArchiveLargeRecord(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.History.ArchiveAfter = conveyor.Duration(100 * time.Millisecond)
+	s := startServer(t, cfg)
+	text := strings.Repeat("word ", 8<<10) // 40 KiB of input
+	j := s.submit(map[string]any{"algorithm": "wordcount", "input": map[string]any{"text": text}}, "?wait=10s", 200)
+	st, err := s.app.broker.JetStream().Stream(t.Context(), "KV_"+broker.JobsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the large job to leave the job store", func() bool {
+		info, err := st.Info(t.Context())
+		return err == nil && info.State.NumSubjects == 0
+	})
+	var got struct {
+		Status conveyor.Status `json:"status"`
+		Input  struct {
+			Text string `json:"text"`
+		} `json:"input"`
+	}
+	if resp := s.do("GET", "/v1/jobs/"+j.ID, nil, &got); resp.StatusCode != 200 || got.Status != conveyor.StatusSucceeded || got.Input.Text != text {
+		t.Fatalf("the archived large job: %d, status %s, %d bytes of input", resp.StatusCode, got.Status, len(got.Input.Text))
+	}
+}
