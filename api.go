@@ -139,10 +139,9 @@ type JobPage struct {
 }
 
 // JobList is the body of the answer to POST /v1/jobs/batch: whole jobs,
-// in the order they were given. NextCursor is unused there.
+// in the order they were given.
 type JobList struct {
-	Jobs       []*Job `json:"jobs"`
-	NextCursor string `json:"next_cursor,omitempty"`
+	Jobs []*Job `json:"jobs"`
 }
 
 // AlgorithmInfo is one entry of GET /v1/algorithms: the algorithm as its

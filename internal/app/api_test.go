@@ -120,7 +120,7 @@ func TestIdempotency(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || problem(t, resp).Code != conveyor.ECONFLICT {
 		t.Fatalf("different request, same key: %d", resp.StatusCode)
 	}
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs", nil, &list)
 	if len(list.Jobs) != 1 {
 		t.Fatalf("%d jobs stored, want 1", len(list.Jobs))
@@ -144,7 +144,7 @@ func TestListPagination(t *testing.T) {
 	var got []string
 	cursor := ""
 	for pages := 0; ; pages++ {
-		var list conveyor.JobList
+		var list conveyor.JobPage
 		if resp := s.do("GET", "/v1/jobs?limit=3&cursor="+cursor, nil, &list); resp.StatusCode != 200 {
 			t.Fatalf("list: %d", resp.StatusCode)
 		}
@@ -165,7 +165,7 @@ func TestListPagination(t *testing.T) {
 		}
 	}
 	// Filters.
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs?algorithm=wordcount&status=succeeded", nil, &list)
 	if len(list.Jobs) != 3 {
 		t.Fatalf("wordcount filter: %d jobs, want 3", len(list.Jobs))
@@ -280,7 +280,7 @@ func TestQueueFull(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || problem(t, resp).Code != conveyor.EFULL {
 		t.Fatalf("past max_queued: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs?algorithm=sleep", nil, &list)
 	if len(list.Jobs) != 3 {
 		t.Fatalf("%d sleep jobs stored, want 3", len(list.Jobs))

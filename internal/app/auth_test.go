@@ -117,7 +117,7 @@ func TestTenants(t *testing.T) {
 		t.Errorf("globex cancel: %d, want 404", code)
 	}
 	count := func(token string) int {
-		var list conveyor.JobList
+		var list conveyor.JobPage
 		call(token, "GET", "/v1/jobs", "", &list)
 		return len(list.Jobs)
 	}

@@ -52,7 +52,7 @@ func TestCall(t *testing.T) {
 		})
 	}
 	// Calls leave no jobs behind.
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs", nil, &list)
 	if len(list.Jobs) != 0 {
 		t.Fatalf("calls stored %d jobs", len(list.Jobs))

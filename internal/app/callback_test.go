@@ -168,7 +168,7 @@ func TestCallbackRefused(t *testing.T) {
 		}
 	}
 	for name, srv := range map[string]*server{"without callbacks": open, "with callbacks": s} {
-		var list conveyor.JobList
+		var list conveyor.JobPage
 		srv.do("GET", "/v1/jobs", nil, &list)
 		if len(list.Jobs) != 0 {
 			t.Errorf("refused submits left %d jobs on the server %s", len(list.Jobs), name)

@@ -197,7 +197,7 @@ func TestQueuedJobUnstored(t *testing.T) {
 	if resp := s.do("GET", "/v1/jobs/"+waiting.ID, nil, &j); resp.StatusCode != 200 || j.Status != conveyor.StatusQueued {
 		t.Fatalf("GET the queued job: %d %s", resp.StatusCode, j.Status)
 	}
-	var list conveyor.JobList
+	var list conveyor.JobPage
 	s.do("GET", "/v1/jobs?status=queued", nil, &list)
 	if len(list.Jobs) != 1 || list.Jobs[0].ID != waiting.ID {
 		t.Fatalf("queued jobs: %+v", list.Jobs)

@@ -96,7 +96,7 @@ func countJobs(t *testing.T, g *proc) int {
 	t.Helper()
 	n, cursor := 0, ""
 	for {
-		var page conveyor.JobList
+		var page conveyor.JobPage
 		if code, err := g.call("GET", "/v1/jobs?limit=500&cursor="+cursor, "", &page); err != nil || code != 200 {
 			t.Fatalf("list jobs on %s: %d %v", g.base, code, err)
 		}
