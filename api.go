@@ -21,6 +21,11 @@ type SubmitRequest struct {
 	MaxAttempts    int               `json:"max_attempts,omitempty"`
 	CallbackURL    string            `json:"callback_url,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	// Delay or RunAt (at most one) make the job scheduled until then,
+	// queued from then on. A time in the past queues it at once; one
+	// beyond the broker's retention is refused.
+	Delay Duration   `json:"delay,omitempty"`
+	RunAt *time.Time `json:"run_at,omitempty"`
 }
 
 // MaxBatch is the most jobs one BatchRequest may hold.

@@ -32,6 +32,9 @@ type Job struct {
 	// priority, labels and tenant, as a new job.
 	RetryOf   string    `json:"retry_of,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// RunAt is when a scheduled job (submitted with delay or run_at)
+	// becomes due: queued then, and not before.
+	RunAt *time.Time `json:"run_at,omitempty"`
 	// StartedAt is when the job's first attempt started — of its first
 	// stage, for a pipeline job. Retries and later stages do not move it.
 	StartedAt *time.Time `json:"started_at,omitempty"`
@@ -130,6 +133,17 @@ func (j *Job) Start(runner string, now time.Time) error {
 	if j.Stage == nil { // a pipeline's progress carries over between stages
 		j.Progress = nil
 	}
+	return nil
+}
+
+// Due moves a scheduled job whose time has come to queued. It returns
+// ECONFLICT for a job that is not scheduled (a runner took it already, or
+// it was canceled).
+func (j *Job) Due() error {
+	if j.Status != StatusScheduled {
+		return Errorf(ECONFLICT, "job is %s, not scheduled", j.Status)
+	}
+	j.Status = StatusQueued
 	return nil
 }
 

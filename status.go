@@ -6,6 +6,12 @@ type Status string
 // The statuses of a job. The transitions between them are the table
 // [transitions]; [Status.CanMoveTo] consults it.
 const (
+	// StatusScheduled: accepted and durably stored, waiting for its time
+	// (a submit with delay or run_at). The broker's message scheduler
+	// queues it then; a runner may pick it up at once (scheduled →
+	// running) or a gateway marks it queued first; a cancel moves it to
+	// canceled, and it never runs.
+	StatusScheduled Status = "scheduled"
 	// StatusQueued: accepted and durably stored, waiting for a runner. A runner
 	// picking the job up moves it to running; a cancel moves it to canceled.
 	StatusQueued Status = "queued"
@@ -25,11 +31,12 @@ const (
 )
 
 // Statuses lists every status in life order.
-var Statuses = []Status{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCanceled}
+var Statuses = []Status{StatusScheduled, StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCanceled}
 
 // transitions is the job state machine: for each status, the statuses a job
 // may move to next. Terminal statuses have none.
 var transitions = map[Status][]Status{
+	StatusScheduled: {StatusQueued, StatusRunning, StatusCanceled},
 	StatusQueued:    {StatusRunning, StatusCanceled, StatusFailed},
 	StatusRunning:   {StatusRunning, StatusQueued, StatusSucceeded, StatusFailed, StatusCanceled},
 	StatusSucceeded: nil,
@@ -37,7 +44,7 @@ var transitions = map[Status][]Status{
 	StatusCanceled:  nil,
 }
 
-// Valid reports whether s is one of the five statuses.
+// Valid reports whether s is one of the statuses.
 func (s Status) Valid() bool {
 	_, ok := transitions[s]
 	return ok
@@ -64,7 +71,7 @@ func (s Status) CanMoveTo(next Status) bool {
 func ParseStatus(s string) (Status, error) {
 	st := Status(s)
 	if !st.Valid() {
-		return "", Errorf(EINVALID, "unknown status %q (want one of queued, running, succeeded, failed, canceled)", s)
+		return "", Errorf(EINVALID, "unknown status %q (want one of scheduled, queued, running, succeeded, failed, canceled)", s)
 	}
 	return st, nil
 }

@@ -6,14 +6,17 @@ import "testing"
 // so a change to the table is a change to this test.
 func TestTransitions(t *testing.T) {
 	allowed := map[[2]Status]bool{
-		{StatusQueued, StatusRunning}:    true,
-		{StatusQueued, StatusCanceled}:   true,
-		{StatusQueued, StatusFailed}:     true,
-		{StatusRunning, StatusRunning}:   true, // redelivery after a crash starts a new attempt
-		{StatusRunning, StatusQueued}:    true, // retry after a failed attempt
-		{StatusRunning, StatusSucceeded}: true,
-		{StatusRunning, StatusFailed}:    true,
-		{StatusRunning, StatusCanceled}:  true,
+		{StatusScheduled, StatusQueued}:   true, // its time came
+		{StatusScheduled, StatusRunning}:  true, // its time came and a runner took it at once
+		{StatusScheduled, StatusCanceled}: true,
+		{StatusQueued, StatusRunning}:     true,
+		{StatusQueued, StatusCanceled}:    true,
+		{StatusQueued, StatusFailed}:      true,
+		{StatusRunning, StatusRunning}:    true, // redelivery after a crash starts a new attempt
+		{StatusRunning, StatusQueued}:     true, // retry after a failed attempt
+		{StatusRunning, StatusSucceeded}:  true,
+		{StatusRunning, StatusFailed}:     true,
+		{StatusRunning, StatusCanceled}:   true,
 	}
 	for _, from := range Statuses {
 		for _, to := range Statuses {

@@ -127,12 +127,16 @@ func (b *Broker) create(ctx context.Context) error {
 	// runner at a time.
 	streams := []jetstream.StreamConfig{{
 		Name:        QueueStream,
-		Description: "Conveyor job queue: subject conveyor.queue.<algorithm>.<priority>, data = the job record",
-		Subjects:    []string{"conveyor.queue.>"},
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      cfg.Retention,
-		Storage:     storage,
-		Replicas:    cfg.Replicas,
+		Description: "Conveyor job queue: subject conveyor.queue.<algorithm>.<priority>, data = the job record; conveyor.delay.<job> and conveyor.schedule.<name> are the broker's message schedules that queue jobs and fire schedules (on conveyor.fire.<name>)",
+		Subjects:    []string{"conveyor.queue.>", delaySubjects, scheduleSubjects, fireSubjects},
+		// The broker's own message scheduler queues delayed jobs and
+		// fires recurring schedules: replicated with the stream, once per
+		// schedule on a cluster, with no timer or leader of ours.
+		AllowMsgSchedules: true,
+		Retention:         jetstream.LimitsPolicy,
+		MaxAge:            cfg.Retention,
+		Storage:           storage,
+		Replicas:          cfg.Replicas,
 		// Longer than any retry of a publish (publishRetry), so that a
 		// retried Enqueue is recognised as the same message.
 		Duplicates: min(2*time.Minute, cfg.Retention),

@@ -22,7 +22,8 @@ import (
 
 const (
 	historySubject = "conveyor.history"
-	// jobHeader names the job a history message is the record of.
+	// jobHeader names the job a history message is the record of, or the
+	// job a delayed job's queue message queues.
 	jobHeader = "Conveyor-Job"
 	// revHeaderArchived is the store revision of the record a history
 	// message holds: a reader of both that was past it in the store has

@@ -44,6 +44,9 @@ type QueuedMsg struct {
 	// Data is the record the message carries when the store does not
 	// have it (see Unstored); nil otherwise.
 	Data []byte
+	// Due is set on the message the broker's scheduler queued for a
+	// delayed job whose time came (see ScheduleJob); ID names the job.
+	Due bool
 }
 
 // FollowQueue calls fn with every queue message after the one at sequence
@@ -64,12 +67,16 @@ func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMs
 	}
 	return follow(ctx, c, "the queue", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
-		if h := m.Headers(); h.Get(revHeader) == "0" { // only an unstored job's message is news
+		// Only an unstored job's message is news, and a delayed job's.
+		switch h := m.Headers(); {
+		case h.Get(revHeader) == "0":
 			q.Data = m.Data()
 			q.ID = h.Get(nats.MsgIdHdr)
 			if i := strings.IndexByte(q.ID, '.'); i >= 0 {
 				q.ID = q.ID[:i] // a pipeline stage's message: <id>.<step>
 			}
+		case h.Get(schedulerHeader) != "" && h.Get(jobHeader) != "":
+			q.ID, q.Due = h.Get(jobHeader), true
 		}
 		fn(q)
 	})

@@ -104,8 +104,12 @@ func inBatch(i int, err error) error {
 	}
 	at := "/jobs/" + strconv.Itoa(i)
 	out := &conveyor.Error{Code: ce.Code, Message: fmt.Sprintf("jobs[%d]: %s", i, ce.Message), Err: ce.Err}
+	within := at + "/input"
+	if fe := (*fieldError)(nil); errors.As(err, &fe) {
+		within = at // about the job's request, not its input
+	}
 	for _, v := range ce.Details {
-		out.Details = append(out.Details, conveyor.Violation{Pointer: at + "/input" + v.Pointer, Message: v.Message})
+		out.Details = append(out.Details, conveyor.Violation{Pointer: within + v.Pointer, Message: v.Message})
 	}
 	if len(out.Details) == 0 {
 		out.Details = []conveyor.Violation{{Pointer: at, Message: ce.Message}}
@@ -143,7 +147,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 		return nil, err
 	}
 	for i, j := range jobs {
-		if j.Mutex == "" && j.IdempotencyKey == "" {
+		if j.Mutex == "" && j.IdempotencyKey == "" && j.Status != conveyor.StatusScheduled {
 			if s, err := broker.Unstored(j); err == nil {
 				plain = append(plain, s)
 				at = append(at, i)

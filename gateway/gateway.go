@@ -94,6 +94,7 @@ type Gateway struct {
 	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
 	released chan finished // jobs seen final with a mutex key
 	queue    *broker.Follower
+	dueSlots chan struct{} // see due
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -129,6 +130,7 @@ func New(cfg Config) (*Gateway, error) {
 		reg:      newRegistry(3*cfg.Broker.Config().Heartbeat, cfg.Logger),
 		ready:    make(chan struct{}),
 		released: make(chan finished, 1024),
+		dueSlots: make(chan struct{}, maxDue),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}
@@ -241,6 +243,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 		// Most are this gateway's own submits, indexed as they were made;
 		// and the job of an old message may be final by now.
 		// A deleted job's message stays until retention: no news either.
+		if m.Due {
+			g.due(wctx, m.ID)
+			g.disk.Advance(0, m.Seq, 0)
+			return
+		}
 		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID) || g.deleted.has(m.ID))) {
 			g.disk.Advance(0, m.Seq, 0)
 			return

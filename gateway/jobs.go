@@ -172,9 +172,20 @@ func (g *Gateway) cancelJob(ctx context.Context, id string) (*conveyor.Job, erro
 		return nil, err
 	}
 	now := time.Now().UTC()
-	j, _, err := g.b.UpdateJob(ctx, id, &read, rev, func(j *conveyor.Job) error { return j.Cancel(now) })
+	var was conveyor.Status
+	j, _, err := g.b.UpdateJob(ctx, id, &read, rev, func(j *conveyor.Job) error {
+		was = j.Status
+		return j.Cancel(now)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if was == conveyor.StatusScheduled {
+		// It never runs: should its time come before the schedule is
+		// gone, its runner finds it canceled.
+		if err := g.b.Unschedule(ctx, id); err != nil {
+			g.log.Warn("remove the canceled job's schedule", "job_id", id, "algorithm", j.Algorithm, "err", err)
+		}
 	}
 	if rev == 0 && seq != 0 {
 		if err := g.b.DeleteQueued(ctx, seq); err != nil {

@@ -89,7 +89,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, k := range c.g.reg.algorithms() {
-		for _, st := range []conveyor.Status{conveyor.StatusQueued, conveyor.StatusRunning} {
+		for _, st := range []conveyor.Status{conveyor.StatusScheduled, conveyor.StatusQueued, conveyor.StatusRunning} {
 			ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, float64(c.g.jobs.countOf(k.Name, st)), k.Name, string(st))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -76,6 +77,20 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "timeout: %v", err))
 			return
 		}
+	}
+	if v := q.Get("delay"); v != "" {
+		if err := req.Delay.UnmarshalText([]byte(v)); err != nil {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "delay: %v", err))
+			return
+		}
+	}
+	if v := q.Get("run_at"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "run_at must be an RFC 3339 time like 2026-01-02T15:04:05Z, not %q", v))
+			return
+		}
+		req.RunAt = &t
 	}
 	if v := q.Get("max_attempts"); v != "" {
 		if req.MaxAttempts, err = strconv.Atoi(v); err != nil {
@@ -249,8 +264,58 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	if alg.Pipeline != nil {
 		j.EnterPipeline(*alg.Pipeline)
 	}
+	if err := g.schedule(j, req); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
+
+// schedule makes j scheduled when req asks for a later start (delay or
+// run_at): a time already past queues it at once, one beyond the broker's
+// retention is refused (the job would expire before it ran).
+func (g *Gateway) schedule(j *conveyor.Job, req conveyor.SubmitRequest) error {
+	var at time.Time
+	switch {
+	case req.Delay != 0 && req.RunAt != nil:
+		return pointed("/delay", "give delay or run_at, not both")
+	case req.Delay < 0:
+		return pointed("/delay", "delay must not be negative")
+	case req.Delay > 0:
+		at = j.CreatedAt.Add(req.Delay.Std())
+	case req.RunAt != nil:
+		at = req.RunAt.UTC()
+	default:
+		return nil
+	}
+	if !at.After(j.CreatedAt) {
+		return nil
+	}
+	field := "/run_at"
+	if req.Delay != 0 {
+		field = "/delay"
+	}
+	if retention := g.b.Config().Retention; at.Sub(j.CreatedAt) > retention {
+		return pointed(field, fmt.Sprintf("%s is beyond the retention of %s: the job would expire before it ran", at.Format(time.RFC3339), retention))
+	}
+	if j.Mutex != "" {
+		return pointed(field, "a job with a mutex key cannot be delayed yet")
+	}
+	j.Status, j.RunAt = conveyor.StatusScheduled, &at
+	return nil
+}
+
+// pointed is an EINVALID error about the submit request's field at
+// pointer (not its input: see inBatch).
+func pointed(pointer, msg string) error {
+	return &fieldError{&conveyor.Error{Code: conveyor.EINVALID, Message: pointer[1:] + ": " + msg, Details: []conveyor.Violation{{Pointer: pointer, Message: msg}}}}
+}
+
+// fieldError is an error about a field of a submit request, whose
+// pointers are into the request rather than into its input.
+type fieldError struct{ err *conveyor.Error }
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
 
 // store queues the job — storing its record first when it has a mutex or
 // an idempotency key, binding the key — and returns the record as queued. When the key is already bound to an
@@ -261,7 +326,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
-	if j.Mutex == "" && j.IdempotencyKey == "" {
+	if j.Mutex == "" && j.IdempotencyKey == "" && j.Status != conveyor.StatusScheduled {
 		// The common case: one write. The queue message holds the job
 		// until its runner (or a cancel) creates its record; this gateway
 		// knows it at once, others as they follow the queue.
@@ -320,8 +385,13 @@ func (g *Gateway) claim(ctx context.Context, j *conveyor.Job) (stored broker.Sto
 }
 
 // enqueueClaimed puts a claimed job on the queue — or, with a mutex key,
-// in the line of its key: queued now if the key is free, else in its turn.
+// in the line of its key: queued now if the key is free, else in its turn;
+// a scheduled job is handed to the broker's scheduler, which queues it at
+// its time.
 func (g *Gateway) enqueueClaimed(ctx context.Context, s broker.Stored) error {
+	if s.Job.Status == conveyor.StatusScheduled {
+		return g.b.ScheduleJob(ctx, s)
+	}
 	if s.Job.Mutex != "" {
 		return g.b.JoinMutex(ctx, s)
 	}
@@ -360,7 +430,55 @@ func (g *Gateway) decodeBody(w http.ResponseWriter, r *http.Request, v any) erro
 	if err != nil {
 		return err
 	}
-	return decodeBytes(data, v)
+	if err := decodeBytes(data, v); err != nil {
+		if p := badTiming(data); p != nil {
+			return p
+		}
+		return err
+	}
+	return nil
+}
+
+// badTiming finds, in a submit or batch body the decoder refused, a delay
+// or run_at that is not a duration or a time, and returns an error that
+// points at it; nil when there is none (the decoder's errors name no
+// field).
+func badTiming(data []byte) error {
+	type timing struct {
+		Delay json.RawMessage `json:"delay"`
+		RunAt json.RawMessage `json:"run_at"`
+	}
+	var body struct {
+		timing
+		Jobs []timing `json:"jobs"`
+	}
+	if json.Unmarshal(data, &body) != nil {
+		return nil
+	}
+	check := func(at string, t timing) error {
+		var d conveyor.Duration
+		if t.Delay != nil {
+			if err := d.UnmarshalJSON(t.Delay); err != nil {
+				return pointed(at+"/delay", err.Error())
+			}
+		}
+		var when time.Time
+		if t.RunAt != nil && string(t.RunAt) != "null" {
+			if when.UnmarshalJSON(t.RunAt) != nil {
+				return pointed(at+"/run_at", fmt.Sprintf("run_at must be an RFC 3339 time like \"2026-01-02T15:04:05Z\", not %s", t.RunAt))
+			}
+		}
+		return nil
+	}
+	if err := check("", body.timing); err != nil {
+		return err
+	}
+	for i, t := range body.Jobs {
+		if err := check("/jobs/"+strconv.Itoa(i), t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeBytes is decodeJSON of data, refused first if it nests deeper

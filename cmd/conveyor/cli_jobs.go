@@ -105,7 +105,7 @@ func cmdJobs(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs := cmd.flagSet(e)
 	cf := e.addClientFlags(fs)
 	var opts client.ListOptions
-	ff := addFilterFlags(fs, "queued, running, succeeded, failed or canceled")
+	ff := addFilterFlags(fs, "scheduled, queued, running, succeeded, failed or canceled")
 	fs.StringVar(&opts.Tenant, "tenant", "", "only jobs of `TENANT` (admin tokens)")
 	fs.BoolVar(&opts.Oldest, "oldest", false, "oldest first")
 	fs.IntVar(&opts.Limit, "limit", 0, "at most `N` jobs (default: the server's page size)")

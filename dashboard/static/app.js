@@ -300,7 +300,7 @@ async function jobs(params) {
   page(el("h1", {}, "Jobs"),
     el("div", { class: "filters" },
       el("label", { for: "filter-algorithm" }, "Algorithm "), select("algorithm", algs.algorithms.map((a) => a.name)),
-      el("label", { for: "filter-status" }, "Status "), select("status", ["queued", "running", "succeeded", "failed", "canceled"]),
+      el("label", { for: "filter-status" }, "Status "), select("status", ["scheduled", "queued", "running", "succeeded", "failed", "canceled"]),
       el("label", { for: "filter-since" }, "Created within "), select("since", ["1h", "24h", "7d"]),
       el("label", { for: "filter-label" }, "Label "),
       el("input", { id: "filter-label", name: "label", placeholder: "key=value", value: params.get("label") || "", size: "16",
@@ -333,7 +333,7 @@ async function job(id) {
     fill(head, el("h1", {}, j.algorithm, " ", el("span", { class: "id" }, j.id)),
       el("p", {}, status(j.status), " attempt ", String(j.attempt), "/", String(j.max_attempts),
         j.runner ? " on " + j.runner : "", " ",
-        (j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
+        (j.status === "scheduled" || j.status === "queued" || j.status === "running") && can("cancel") ? el("button", { type: "button", id: "cancel-job", onclick: () => cancel(j) }, "Cancel") : null,
         (j.status === "failed" || j.status === "canceled") && canSubmit(j.algorithm) ? el("button", { type: "button", id: "retry-job", onclick: () => retry(j) }, "Retry") : null, " ",
         final(j.status) && can("cancel") ? el("button", { type: "button", id: "delete-job", class: "danger", onclick: () => remove(j) }, "Delete") : null),
       retryOf ? el("p", { class: "hint" }, el("a", { href: "#/job/" + retryOf }, "retry of " + retryOf)) : null,
@@ -344,7 +344,7 @@ async function job(id) {
     bar.setAttribute("aria-valuenow", String(Math.round(p)));
     barText.textContent = pct(j.progress);
     fill(details,
-      el("p", { class: "hint" }, "created ", time(j.created_at), j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) + " · ran " + duration(j) : "",
+      el("p", { class: "hint" }, "created ", time(j.created_at), j.run_at ? " · runs at " + time(j.run_at) : "", j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) + " · ran " + duration(j) : "",
         j.traceparent ? " · traceparent " + j.traceparent : "",
         j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
