@@ -51,17 +51,18 @@ type Config struct {
 // Broker is an open connection to JetStream with Conveyor's streams and
 // buckets in place. It is safe for concurrent use.
 type Broker struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	cfg     Config
-	jobs    jetstream.KeyValue
-	idem    jetstream.KeyValue
-	algs    jetstream.KeyValue
-	runs    jetstream.KeyValue
-	mutexes jetstream.KeyValue
-	conn    atomic.Pointer[connEpoch]        // the current connection's; see attempt
-	queue   atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
-	history atomic.Pointer[jetstream.Stream] // the history stream's, likewise
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	cfg       Config
+	jobs      jetstream.KeyValue
+	idem      jetstream.KeyValue
+	algs      jetstream.KeyValue
+	runs      jetstream.KeyValue
+	mutexes   jetstream.KeyValue
+	schedules jetstream.KeyValue
+	conn      atomic.Pointer[connEpoch]        // the current connection's; see attempt
+	queue     atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
+	history   atomic.Pointer[jetstream.Stream] // the history stream's, likewise
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
@@ -174,6 +175,7 @@ func (b *Broker) create(ctx context.Context) error {
 		{&b.algs, AlgorithmsBucket, 0, "Conveyor algorithms as runners announce them, key = name"},
 		{&b.runs, RunnersBucket, 3 * cfg.Heartbeat, "Conveyor live runners, key = runner id"},
 		{&b.mutexes, MutexBucket, cfg.Retention, "Conveyor mutex keys in use: holder and line, key = MutexID"},
+		{&b.schedules, SchedulesBucket, 0, "Conveyor recurring schedules: definition and state, key = name"},
 	}
 	for _, bk := range buckets {
 		kc := jetstream.KeyValueConfig{

@@ -43,6 +43,40 @@ type Config struct {
 	Auth          Auth              `yaml:"auth"`
 	Logs          Logs              `yaml:"logs"`
 	Callbacks     Callbacks         `yaml:"callbacks"`
+	// Schedules are recurring jobs declared here: at every start a gateway
+	// makes the broker's schedules of source "config" these (adding,
+	// changing, removing), keeping the state of those unchanged.
+	Schedules []Schedule `yaml:"schedules"`
+}
+
+// Schedule is a recurring job declared in the configuration; see
+// conveyor.Schedule for what each key means.
+type Schedule struct {
+	Name      string            `yaml:"name"`
+	Algorithm string            `yaml:"algorithm"`
+	Input     map[string]any    `yaml:"input"`
+	Every     conveyor.Duration `yaml:"every"`
+	Cron      string            `yaml:"cron"`
+	Timezone  string            `yaml:"timezone"`
+	Priority  conveyor.Priority `yaml:"priority"`
+	Labels    map[string]string `yaml:"labels"`
+	Overlap   string            `yaml:"overlap"`
+	Paused    bool              `yaml:"paused"`
+}
+
+// Schedule returns s as the broker keeps it, checked (see
+// conveyor.Schedule.Check).
+func (s Schedule) Schedule() (conveyor.Schedule, error) {
+	out := conveyor.Schedule{Name: s.Name, Algorithm: s.Algorithm, Every: s.Every, Cron: s.Cron, Timezone: s.Timezone,
+		Priority: s.Priority, Labels: s.Labels, Overlap: s.Overlap, Paused: s.Paused, Source: "config"}
+	if s.Input != nil {
+		data, err := json.Marshal(s.Input)
+		if err != nil {
+			return out, fmt.Errorf("input: %w", err)
+		}
+		out.Input = data
+	}
+	return out, out.Check()
 }
 
 // History configures where finished jobs are kept.
@@ -390,6 +424,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Heartbeat.Std() < 100*time.Millisecond {
 		add("heartbeat %s is too short (minimum 100ms)", c.Heartbeat)
+	}
+	names := map[string]bool{}
+	for i, sc := range c.Schedules {
+		if _, err := sc.Schedule(); err != nil {
+			add("schedules[%d] (%s): %v", i, sc.Name, err)
+		}
+		if names[sc.Name] {
+			add("schedules[%d]: a second schedule named %q", i, sc.Name)
+		}
+		names[sc.Name] = true
 	}
 	for i, tok := range c.Auth.Tokens {
 		where := fmt.Sprintf("auth.tokens[%d] (%s)", i, tok.Name)

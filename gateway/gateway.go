@@ -67,6 +67,9 @@ type Config struct {
 	// own. Empty: a temporary index, rebuilt from the store at each start
 	// and removed at Stop.
 	IndexDir string
+	// Schedules are the recurring schedules of the configuration (source
+	// "config"), made so in the broker at Start.
+	Schedules []conveyor.Schedule
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
@@ -322,6 +325,23 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	// Recurring schedules: the configuration's made so, then firings
+	// served, once the registry is known (a firing's job is checked
+	// against its algorithm as a submit is).
+	if err := g.reconcileSchedules(ctx); err != nil {
+		g.Stop()
+		return fmt.Errorf("schedules: %w", err)
+	}
+	firings, err := g.b.ServeFirings(wctx, g.serveFiring)
+	if err != nil {
+		g.Stop()
+		return err
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		<-firings
+	}()
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/gateway"
@@ -134,11 +135,19 @@ func (a *App) start(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		var schedules []conveyor.Schedule
+		for _, sc := range cfg.Schedules {
+			s, err := sc.Schedule()
+			if err != nil {
+				return fmt.Errorf("schedule %s: %w", sc.Name, err)
+			}
+			schedules = append(schedules, s)
+		}
 		if a.gateway, err = gateway.New(gateway.Config{
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
-			ArchiveAfter: archiveAfter(cfg.History),
+			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules,
 		}); err != nil {
 			return err
 		}
