@@ -44,6 +44,8 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		priority             string
 		wait                 bool
 		timeout, waitTimeout durationFlag
+		delay                durationFlag
+		runAt                string
 		labels               = labelsFlag{}
 		req                  conveyor.SubmitRequest
 	)
@@ -58,6 +60,8 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs.IntVar(&req.MaxAttempts, "max-attempts", 0, "try the job at most `N` times (default: the algorithm's)")
 	fs.StringVar(&req.Mutex, "mutex", "", "never run at the same time as another job with mutex `KEY`")
 	fs.Var(labels, "label", "add the label `key=value` (repeatable)")
+	fs.Var(&delay, "delay", "run the job `D` from now (like 90s or 2h): it is scheduled until then")
+	fs.StringVar(&runAt, "run-at", "", "run the job at `TIME` (RFC 3339): it is scheduled until then")
 	fs.StringVar(&req.CallbackURL, "callback-url", "", "POST the job to `URL` once it is final (its host must be in the server's callbacks.allow_hosts)")
 	pos, err := parseArgs(fs, args, 1, 1, "algorithm name")
 	if err != nil {
@@ -79,6 +83,17 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		return usagef("--wait-timeout needs --wait")
 	}
 	req.Timeout = conveyor.Duration(timeout)
+	req.Delay = conveyor.Duration(delay)
+	if runAt != "" {
+		if delay != 0 {
+			return usagef("give --delay or --run-at, not both")
+		}
+		t, err := time.Parse(time.RFC3339, runAt)
+		if err != nil {
+			return usagef("--run-at: want an RFC 3339 time like 2026-01-02T15:04:05Z, not %q", runAt)
+		}
+		req.RunAt = &t
+	}
 	if len(labels) > 0 {
 		req.Labels = labels
 	}

@@ -74,6 +74,8 @@ func commands() []*command {
 		retryCommand,
 		rmCommand,
 		jobsCommand,
+		schedulesCommand,
+		scheduleCommand,
 		algorithmsCommand,
 		runnersCommand,
 		watchCommand,
