@@ -26,6 +26,7 @@ var components = func() map[string]any {
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
 		"Stats": Stats{}, "Identity": Identity{}, "JobFilter": conveyor.JobFilter{}, "Count": conveyor.Count{},
+		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -40,7 +41,11 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 	case reflect.TypeFor[conveyor.Duration]():
 		return &jsonschema.Schema{Type: "string", Description: "a duration such as 30s, 5m or 2h (or a number of seconds)"}
 	case reflect.TypeFor[conveyor.Status]():
-		return &jsonschema.Schema{Type: "string", Enum: []any{"queued", "running", "succeeded", "failed", "canceled"}}
+		enum := make([]any, len(conveyor.Statuses))
+		for i, st := range conveyor.Statuses {
+			enum[i] = string(st)
+		}
+		return &jsonschema.Schema{Type: "string", Enum: enum}
 	case reflect.TypeFor[conveyor.Priority]():
 		return &jsonschema.Schema{Type: "string", Enum: []any{"high", "normal", "low"}}
 	case reflect.TypeFor[json.RawMessage]():
@@ -105,6 +110,10 @@ var (
 	submitWait = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish; meanwhile a 103 Early Hints response gives the job's Location as soon as it is accepted", obj{"type": "string"}, false)
 	traceParam = param("traceparent", "header", "W3C trace context, stored on the job and passed to its work; an invalid value is ignored", obj{"type": "string"}, false)
 	idParam    = param("id", "path", "the job id", obj{"type": "string"}, true)
+	delayParam = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
+	runAtParam = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)
+	// scheduleParam names a recurring schedule.
+	scheduleParam = param("name", "path", "the schedule's name", obj{"type": "string"}, true)
 )
 
 // openAPI builds the document from the registry as it is now.
@@ -166,6 +175,26 @@ func (g *Gateway) openAPI() obj {
 		"/v1/whoami": obj{"get": obj{"operationId": "whoami", "summary": "Who the request's token is: name, tenant, scopes, algorithms", "tags": []string{"registry"},
 			"description": "Any valid token may ask, whatever its scopes. Without tokens configured the answer is {\"open\": true, \"scopes\": [\"admin\"]}.",
 			"responses":   merge(obj{"200": answer("The token's identity", ref("Identity"))}, problems("401"))}},
+		"/v1/schedules": obj{
+			"post": obj{"operationId": "createSchedule", "summary": "Make a recurring schedule", "tags": []string{"schedules"},
+				"description": "Give every (a duration, at least 1s) or cron (five fields, six with seconds first, or @hourly, @daily, @weekly, @monthly, @yearly) with an optional IANA timezone. Each firing starts one job of the algorithm labelled schedule=<name>; with overlap skip (the default) a firing starts none while the previous job is unfinished. The broker's message scheduler keeps the time: a schedule fires once per period however many gateways run, and a period missed while everything was down fires once at start. The state fields (next_at, last_at, last_job, fired, skipped) are the server's. Needs the submit scope.",
+				"requestBody": merge(jsonBody(ref("Schedule")), obj{"required": true}),
+				"responses":   merge(obj{"201": answer("Made: the schedule with its next firing", ref("Schedule"))}, problems("400", "409", "415", "503"))},
+			"get": obj{"operationId": "listSchedules", "summary": "The recurring schedules, by name", "tags": []string{"schedules"},
+				"responses": obj{"200": answer("Every schedule the token's tenant may see", ref("ScheduleList"))}},
+		},
+		"/v1/schedules/{name}": obj{
+			"get": obj{"operationId": "getSchedule", "summary": "A schedule with its next and last firing", "tags": []string{"schedules"},
+				"parameters": []obj{scheduleParam}, "responses": merge(obj{"200": answer("The schedule", ref("Schedule"))}, problems("404"))},
+			"delete": obj{"operationId": "deleteSchedule", "summary": "Remove a schedule; the jobs it started stay", "tags": []string{"schedules"},
+				"parameters": []obj{scheduleParam}, "responses": merge(obj{"204": answer("Deleted", nil)}, problems("404", "503"))},
+		},
+		"/v1/schedules/{name}/pause": obj{"post": obj{"operationId": "pauseSchedule", "summary": "Stop a schedule from firing until resumed", "tags": []string{"schedules"},
+			"parameters": []obj{scheduleParam}, "responses": merge(obj{"200": answer("The paused schedule", ref("Schedule"))}, problems("404", "503"))}},
+		"/v1/schedules/{name}/resume": obj{"post": obj{"operationId": "resumeSchedule", "summary": "Let a paused schedule fire again (an every period counts from now)", "tags": []string{"schedules"},
+			"parameters": []obj{scheduleParam}, "responses": merge(obj{"200": answer("The resumed schedule", ref("Schedule"))}, problems("404", "503"))}},
+		"/v1/schedules/{name}/trigger": obj{"post": obj{"operationId": "triggerSchedule", "summary": "Start one job of a schedule now, whatever its overlap", "tags": []string{"schedules"},
+			"parameters": []obj{scheduleParam}, "responses": merge(obj{"202": answer("The job started", ref("Job"))}, problems("400", "404", "429", "503"))}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
@@ -174,6 +203,7 @@ func (g *Gateway) openAPI() obj {
 	tags := []obj{
 		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
 		{"name": "dead letters", "description": "Retry finished jobs, one or every match of a filter; cancel every match; delete finished jobs."},
+		{"name": "schedules", "description": "Recurring jobs: every period or on a cron, kept by the broker's message scheduler."},
 		{"name": "registry", "description": "What runners serve, and which runners are alive."},
 		{"name": "health", "description": "Liveness and readiness."},
 	}
@@ -192,7 +222,7 @@ func (g *Gateway) openAPI() obj {
 		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
 			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
 		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
-			"description": desc, "tags": tag, "parameters": []obj{submitWait, traceParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"description": desc, "tags": tag, "parameters": []obj{submitWait, traceParam, delayParam, runAtParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses": jobAnswers()}}
 		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,

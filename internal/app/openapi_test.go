@@ -32,7 +32,7 @@ func TestOpenAPI(t *testing.T) {
 	if err := json.Unmarshal(doc, &d); err != nil || d.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi.json: %v %q", err, d.OpenAPI)
 	}
-	for _, path := range []string{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/cancel", "/v1/jobs/{id}/retry", "/v1/jobs/retry", "/v1/jobs/cancel", "/v1/algorithms", "/v1/algorithms/is_prime/jobs", "/v1/algorithms/wordcount/run"} {
+	for _, path := range []string{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/cancel", "/v1/jobs/{id}/retry", "/v1/jobs/retry", "/v1/jobs/cancel", "/v1/algorithms", "/v1/algorithms/is_prime/jobs", "/v1/algorithms/wordcount/run", "/v1/schedules", "/v1/schedules/{name}", "/v1/schedules/{name}/trigger"} {
 		if d.Paths[path] == nil {
 			t.Errorf("no path %s", path)
 		}
