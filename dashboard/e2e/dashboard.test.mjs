@@ -374,6 +374,26 @@ try {
       await page.waitForFunction(() => /^[1-9]/.test(document.querySelector("tr[data-algorithm=batch] svg.spark")?.getAttribute("aria-label")));
       await shot("overview");
     });
+
+    await check("schedules: next and last firings, run now, pause", async () => {
+      await call("POST", "/v1/schedules", { name: "nightly", algorithm: "is_prime", input: { n: 7 }, cron: "0 2 * * *", timezone: "Europe/Paris" });
+      await call("POST", "/v1/schedules", { name: "often", algorithm: "is_prime", input: { n: 11 }, every: "1h" });
+      await page.goto(base + "/#/schedules");
+      const row = (name) => page.locator("tr[data-name=" + name + "]");
+      await row("nightly").waitFor();
+      assert.match(await row("nightly").innerText(), /cron 0 2 \* \* \* \(Europe\/Paris\)/);
+      assert.notEqual((await row("often").locator("td.next").innerText()).trim(), "", "no next firing shown");
+      await row("often").getByRole("button", { name: "Run now" }).click();
+      await page.waitForURL(/#\/job\//);
+      await page.locator(".status", { hasText: "succeeded" }).first().waitFor();
+      await page.goto(base + "/#/schedules");
+      await row("often").getByRole("link", { name: /^[0-9A-Z]{26}$/ }).waitFor(); // its last job
+      await row("often").getByRole("button", { name: "Pause" }).click();
+      await row("often").locator("td.next", { hasText: "paused" }).waitFor();
+      await shot("schedules");
+      await row("often").getByRole("link", { name: "often" }).click();
+      await page.locator("table.jobs").getByRole("link", { name: /^[0-9A-Z]{26}$/ }).first().waitFor();
+    });
   } else {
     await check("login prompt", async () => {
       await page.goto(base + "/");

@@ -1,6 +1,7 @@
 "use strict";
 // Conveyor's dashboard: plain JavaScript over the HTTP API, live through
-// Server-Sent Events. Routes: #/ overview, #/jobs, #/job/ID, #/submit/ALGO.
+// Server-Sent Events. Routes: #/ overview, #/jobs, #/job/ID, #/submit/ALGO,
+// #/schedules.
 //
 // With API tokens configured it asks for one and keeps it in this tab's
 // sessionStorage only (never a URL or a cookie); every request sends it as
@@ -557,6 +558,40 @@ function login(message) {
   input.focus();
 }
 
+// Schedules: each recurring schedule with when it fires next and last, its
+// last job and a link to all its jobs; pause, resume, trigger, delete.
+async function schedules() {
+  const list = await api("/v1/schedules");
+  const notice = el("p", { role: "status", class: "notice", hidden: "" });
+  const act = async (s, action, method = "POST") => {
+    try {
+      const r = await api("/v1/schedules/" + encodeURIComponent(s.name) + (action ? "/" + action : ""), { method });
+      if (action === "trigger") { location.hash = "#/job/" + r.id; return; }
+      await schedules();
+    } catch (err) {
+      if (err instanceof AuthError) throw err;
+      notice.hidden = false; notice.className = "error"; notice.textContent = s.name + ": " + err.message;
+    }
+  };
+  const when = (s) => s.every ? "every " + s.every : "cron " + s.cron + (s.timezone ? " (" + s.timezone + ")" : "");
+  const rows = list.schedules.map((s) => el("tr", { "data-name": s.name },
+    el("th", { scope: "row" }, el("a", { href: "#/jobs?label=" + encodeURIComponent("schedule=" + s.name) }, s.name)),
+    el("td", {}, s.algorithm), el("td", {}, when(s)),
+    el("td", { class: "next" }, s.paused ? status("paused") : time(s.next_at)),
+    el("td", { class: "last" }, time(s.last_at), s.last_skipped ? " (skipped)" : ""),
+    el("td", {}, s.last_job ? jobLink(s.last_job) : ""),
+    el("td", { class: "num" }, String(s.fired)), el("td", { class: "num" }, String(s.skipped)),
+    el("td", {}, can("submit") ? el("span", { class: "actions" },
+      el("button", { type: "button", onclick: () => act(s, s.paused ? "resume" : "pause") }, s.paused ? "Resume" : "Pause"), " ",
+      el("button", { type: "button", onclick: () => act(s, "trigger") }, "Run now"), " ",
+      el("button", { type: "button", class: "danger", onclick: () => { if (confirm("Delete the schedule " + s.name + "? Its jobs stay.")) act(s, "", "DELETE"); } }, "Delete")) : null)));
+  page(el("h1", {}, "Schedules"),
+    el("p", { class: "hint" }, "Recurring jobs, kept by the broker's message scheduler. Add one with conveyor schedule add, POST /v1/schedules, or schedules: in the config."),
+    notice,
+    list.schedules.length ? table("schedules", ["name", "algorithm", "when", "next", "last", "last job", "fired", "skipped", ""], rows)
+      : el("p", {}, "No schedules yet."));
+}
+
 async function route() {
   close();
   const [path, query] = location.hash.slice(1).split("?");
@@ -575,6 +610,7 @@ async function route() {
     } else if (parts[0] === "jobs") await jobs(new URLSearchParams(query));
     else if (parts[0] === "job" && parts[1]) await job(parts[1]);
     else if (parts[0] === "submit" && parts[1]) await submit(parts[1]);
+    else if (parts[0] === "schedules") await schedules();
     else await overview();
   } catch (err) {
     failed(err);
