@@ -39,6 +39,13 @@ const (
 
 func delaySubject(id string) string { return "conveyor.delay." + id }
 
+// scheduleLead is how early the broker's scheduler queues a delayed job:
+// it wakes at most every 250 ms, so a job due within 250 ms of its last
+// wake-up would start up to that late. Queued early, the job is held by
+// its runner (a redelivery at its time, see runner) and starts within
+// milliseconds of it.
+const scheduleLead = 300 * time.Millisecond
+
 // ScheduleJob hands the queue message of s, a job stored as scheduled
 // (see CreateJob), to the broker's scheduler, to be queued at s.Job.RunAt.
 // Like Enqueue it is deduplicated on the job id and retried while the
@@ -53,7 +60,8 @@ func (b *Broker) ScheduleJob(ctx context.Context, s Stored) error {
 	msg.Header = queued.Header
 	msg.Header.Set(jobHeader, s.Job.ID) // the scheduler drops the Nats-Msg-Id that names it otherwise
 	// Sub-second precision: the server parses RFC 3339 with a fraction.
-	msg.Header.Set(scheduleHeader, "@at "+s.Job.RunAt.UTC().Format(time.RFC3339Nano))
+	// It fires scheduleLead early; the runner holds the job until its time.
+	msg.Header.Set(scheduleHeader, "@at "+s.Job.RunAt.Add(-scheduleLead).UTC().Format(time.RFC3339Nano))
 	msg.Header.Set(scheduleTargetHeader, queued.Subject)
 	err := b.retry(ctx, func(ctx context.Context) error {
 		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID("delay."+msgID))

@@ -10,7 +10,8 @@ import (
 const maxDue = 16
 
 // due marks job id queued, its time having come: the broker's scheduler
-// has just put it on its queue (see broker.ScheduleJob). A runner that
+// has just put it on its queue (see broker.ScheduleJob), a fraction of a
+// second early, and its runner holds it until its run_at. A runner that
 // takes it at once starts it from scheduled, so the write is only for the
 // views, and only when this gateway still sees the job scheduled; every
 // gateway tries, and the first write wins. It runs beside the queue

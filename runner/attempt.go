@@ -129,6 +129,11 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
 			retryIn = j.RetryAt.Sub(now)
 			return errNotYet
+		case j.Attempt == 0 && j.RunAt != nil && j.RunAt.Sub(now) > time.Millisecond:
+			// A delayed job, queued a little early by the broker's
+			// scheduler (see broker.ScheduleJob): held until its time.
+			retryIn = j.RunAt.Sub(now)
+			return errNotYet
 		case j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts:
 			return j.Fail(j.StageError(&conveyor.JobError{
 				Type:    conveyor.ErrorTypeCrashed,

@@ -1,0 +1,242 @@
+// Command delay measures delayed jobs on `conveyor serve`: how late each
+// starts after its run_at while -pending other delayed jobs wait (due
+// later), and what the pending ones cost the server's memory. Probe jobs
+// come due -gap apart, from a few seconds after they are submitted.
+// Everything runs on loopback and stops by itself.
+//
+//	go build -o /tmp/conveyor ./cmd/conveyor
+//	go run ./bench/delay -bin /tmp/conveyor -pending 10000 -probes 200 -gap 300ms
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "conveyor", "the conveyor binary to measure")
+	pending := flag.Int("pending", 10000, "delayed jobs waiting (due in an hour or more) while the probes run")
+	probes := flag.Int("probes", 200, "delayed jobs whose lateness is measured")
+	gap := flag.Duration("gap", 300*time.Millisecond, "time between the run_at of one probe and the next")
+	queued := flag.Bool("queued", false, "baseline: the pending jobs are plain queued jobs instead (long sleep jobs that the runner's few workers do not reach), not delayed ones; no probes")
+	flag.Parse()
+	data, err := os.MkdirTemp("", "conveyor-delay-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(data)
+	addr := freeAddr()
+	base := "http://" + addr
+	s := start(*bin, data, addr)
+	defer s.stop()
+
+	time.Sleep(3 * time.Second)
+	rss0 := s.rss()
+	later := time.Now().Add(time.Hour)
+	t0 := time.Now()
+	if *queued {
+		submitQueued(base, *pending)
+	} else {
+		submit(base, *pending, func(i int) time.Time { return later.Add(time.Duration(i) * 100 * time.Millisecond) })
+	}
+	took := time.Since(t0)
+	time.Sleep(3 * time.Second)
+	rss1 := s.rss()
+	fmt.Fprintf(os.Stderr, "%d pending jobs submitted in %s\n", *pending, took.Round(time.Millisecond))
+	if *queued {
+		out, _ := json.Marshal(map[string]any{"pending_queued": *pending, "rss_before_mib": rss0 / 1024, "rss_pending_mib": rss1 / 1024,
+			"rss_per_pending_job_bytes": (rss1 - rss0) * 1024 / max(*pending, 1), "submit_pending_ms": took.Milliseconds()})
+		fmt.Println(string(out))
+		return
+	}
+
+	first := time.Now().Add(3 * time.Second)
+	ids := submit(base, *probes, func(i int) time.Time { return first.Add(time.Duration(i) * *gap) })
+	time.Sleep(time.Until(first.Add(time.Duration(*probes) * *gap)))
+	var late []time.Duration
+	for _, id := range ids {
+		var j struct {
+			Status    string     `json:"status"`
+			RunAt     *time.Time `json:"run_at"`
+			StartedAt *time.Time `json:"started_at"`
+		}
+		for {
+			if err := json.Unmarshal(get(base+"/v1/jobs/"+id+"?wait=10s"), &j); err != nil {
+				log.Fatal(err)
+			}
+			if j.Status == "succeeded" || j.Status == "failed" || j.Status == "canceled" {
+				break
+			}
+		}
+		if j.Status != "succeeded" || j.RunAt == nil || j.StartedAt == nil {
+			log.Fatalf("probe %s: %s", id, j.Status)
+		}
+		late = append(late, j.StartedAt.Sub(*j.RunAt))
+	}
+	slices.Sort(late)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	out, _ := json.Marshal(map[string]any{
+		"pending": *pending, "probes": *probes, "gap_ms": gap.Milliseconds(),
+		"late_min_ms": ms(late[0]), "late_p50_ms": ms(late[len(late)/2]), "late_p99_ms": ms(late[len(late)*99/100]), "late_max_ms": ms(late[len(late)-1]),
+		"early": late[0] < 0,
+		"rss_before_mib": rss0 / 1024, "rss_pending_mib": rss1 / 1024, "rss_per_pending_job_bytes": (rss1 - rss0) * 1024 / max(*pending, 1),
+		"submit_pending_ms": took.Milliseconds(),
+	})
+	fmt.Println(string(out))
+}
+
+// submit submits n is_prime jobs in batches of 1,000, the i-th to run at
+// at(i), and returns their ids.
+func submit(base string, n int, at func(i int) time.Time) []string {
+	var ids []string
+	for done := 0; done < n; {
+		k := min(1000, n-done)
+		var b strings.Builder
+		b.WriteString(`{"jobs":[`)
+		for i := range k {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"algorithm":"is_prime","input":{"n":%d},"run_at":"%s"}`, 1000+done+i, at(done+i).UTC().Format(time.RFC3339Nano))
+		}
+		b.WriteString(`]}`)
+		resp, err := http.Post(base+"/v1/jobs/batch", "application/json", strings.NewReader(b.String()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			log.Fatalf("batch: %d %s", resp.StatusCode, body)
+		}
+		var list struct {
+			Jobs []struct {
+				ID string `json:"id"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			log.Fatal(err)
+		}
+		for _, j := range list.Jobs {
+			ids = append(ids, j.ID)
+		}
+		done += k
+	}
+	return ids
+}
+
+// submitQueued submits n sleep jobs of an hour, in batches of 1,000:
+// all but the runner's few workers' wait queued.
+func submitQueued(base string, n int) {
+	for done := 0; done < n; {
+		k := min(1000, n-done)
+		var b strings.Builder
+		b.WriteString(`{"jobs":[`)
+		for i := range k {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"algorithm":"sleep","input":{"seconds":3600}}`)
+		}
+		b.WriteString(`]}`)
+		resp, err := http.Post(base+"/v1/jobs/batch", "application/json", strings.NewReader(b.String()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			log.Fatalf("batch: %d %s", resp.StatusCode, body)
+		}
+		done += k
+	}
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+}
+
+func start(bin, data, addr string) *server {
+	s := &server{logs: &bytes.Buffer{}}
+	s.cmd = exec.Command(bin, "serve")
+	s.cmd.Env = append(os.Environ(), "CONVEYOR_DATA_DIR="+data, "CONVEYOR_HTTP_ADDR="+addr)
+	s.cmd.Dir = filepath.Dir(data)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.cmd.Process.Kill()
+	log.Fatalf("serve not ready after a minute:\n%s", s.logs)
+	return nil
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rss returns the server's VmRSS in KiB.
+func (s *server) rss() int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func get(u string) []byte {
+	resp, err := http.Get(u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return data
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
