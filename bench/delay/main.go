@@ -92,7 +92,7 @@ func main() {
 	out, _ := json.Marshal(map[string]any{
 		"pending": *pending, "probes": *probes, "gap_ms": gap.Milliseconds(),
 		"late_min_ms": ms(late[0]), "late_p50_ms": ms(late[len(late)/2]), "late_p99_ms": ms(late[len(late)*99/100]), "late_max_ms": ms(late[len(late)-1]),
-		"early": late[0] < 0,
+		"early":          late[0] < 0,
 		"rss_before_mib": rss0 / 1024, "rss_pending_mib": rss1 / 1024, "rss_per_pending_job_bytes": (rss1 - rss0) * 1024 / max(*pending, 1),
 		"submit_pending_ms": took.Milliseconds(),
 	})
