@@ -71,4 +71,20 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil || code != 200 || j.Status != conveyor.StatusSucceeded || string(j.Output) != `{"items":5,"checksum":30}` {
 		t.Fatalf("batch: %d %v %+v output %s error %+v\n%s", code, err, j, j.Output, j.Error, p.logs)
 	}
+
+	// Later and on a clock.
+	code, err = p.call("POST", "/v1/jobs", `{"algorithm": "is_prime", "input": {"n": 7}, "delay": "90s"}`, &j)
+	if err != nil || code != 202 || j.Status != conveyor.StatusScheduled || j.RunAt == nil {
+		t.Fatalf("a delayed job: %d %v %+v", code, err, j)
+	}
+	if out, exit := p.cli("", "schedule", "add", "nightly", "is_prime", "--cron", "0 2 * * *", "--timezone", "Europe/Paris", "--data", `{"n": 7}`); exit != 0 || !strings.Contains(out, "cron 0 2 * * * (Europe/Paris)") {
+		t.Fatalf("schedule add: exit %d\n%s", exit, out)
+	}
+	if out, exit := p.cli("", "schedules"); exit != 0 || !strings.Contains(out, "nightly") {
+		t.Fatalf("schedules: exit %d\n%s", exit, out)
+	}
+	out, exit = p.cli("", "schedule", "trigger", "nightly")
+	if id := strings.TrimSpace(out); exit != 0 || p.job(id, "30s").Labels["schedule"] != "nightly" {
+		t.Fatalf("schedule trigger: exit %d\n%s", exit, out)
+	}
 }
