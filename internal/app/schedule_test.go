@@ -211,3 +211,47 @@ func TestScheduleFromConfig(t *testing.T) {
 		t.Errorf("a schedule made over HTTP after a restart: %+v", sc)
 	}
 }
+
+// TestScheduleTenants: a schedule belongs to the tenant of the token that
+// made it — its jobs are that tenant's, other tenants neither see nor
+// touch it — and changing one needs the submit scope.
+func TestScheduleTenants(t *testing.T) {
+	for k, v := range map[string]string{"T_ACME": "acme", "T_GLOBEX": "globex", "T_READ": "reader"} {
+		t.Setenv(k, v)
+	}
+	cfg := testConfig(t, t.TempDir())
+	cfg.Auth.Tokens = []config.Token{
+		{Name: "acme", TokenEnv: "T_ACME", Scopes: []string{"submit", "read", "cancel"}, Tenant: "acme"},
+		{Name: "globex", TokenEnv: "T_GLOBEX", Scopes: []string{"submit", "read", "cancel"}, Tenant: "globex"},
+		{Name: "reader", TokenEnv: "T_READ", Scopes: []string{"read"}, Tenant: "acme"},
+	}
+	s := startServer(t, cfg)
+	var sc conveyor.Schedule
+	if resp := s.as("acme", "POST", "/v1/schedules", `{"name":"mine","algorithm":"is_prime","input":{"n":7},"every":"1h"}`, &sc); resp.StatusCode != 201 || sc.Tenant != "acme" {
+		t.Fatalf("acme makes a schedule: %d %+v", resp.StatusCode, sc)
+	}
+	var j conveyor.Job
+	if resp := s.as("acme", "POST", "/v1/schedules/mine/trigger", "", &j); resp.StatusCode != 202 || j.Tenant != "acme" {
+		t.Fatalf("acme triggers it: %d, job tenant %q", resp.StatusCode, j.Tenant)
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/v1/schedules/mine"}, {"POST", "/v1/schedules/mine/pause"}, {"POST", "/v1/schedules/mine/trigger"}, {"DELETE", "/v1/schedules/mine"},
+	} {
+		if resp := s.as("globex", c.method, c.path, "", nil); resp.StatusCode != 404 {
+			t.Errorf("globex %s %s: %d, want 404", c.method, c.path, resp.StatusCode)
+		}
+	}
+	var list conveyor.ScheduleList
+	if s.as("globex", "GET", "/v1/schedules", "", &list); len(list.Schedules) != 0 {
+		t.Errorf("globex lists %+v", list.Schedules)
+	}
+	if s.as("reader", "GET", "/v1/schedules", "", &list); len(list.Schedules) != 1 {
+		t.Errorf("acme's reader lists %+v", list.Schedules)
+	}
+	if resp := s.as("reader", "POST", "/v1/schedules/mine/pause", "", nil); resp.StatusCode != 403 {
+		t.Errorf("a read-only token pauses: %d, want 403", resp.StatusCode)
+	}
+	if resp := s.as("reader", "POST", "/v1/schedules", `{"name":"x","algorithm":"is_prime","every":"1h"}`, nil); resp.StatusCode != 403 {
+		t.Errorf("a read-only token makes a schedule: %d, want 403", resp.StatusCode)
+	}
+}
