@@ -39,6 +39,10 @@ const (
 
 func delaySubject(id string) string { return "conveyor.delay." + id }
 
+// DueMutexPrefix begins the Firing.Schedule of a delayed job with a mutex
+// key that came due: "job.<id>" (no schedule name has a dot).
+const DueMutexPrefix = "job."
+
 // scheduleLead is how early the broker's scheduler queues a delayed job:
 // it wakes at most every 250 ms, so a job due within 250 ms of its last
 // wake-up would start up to that late. Queued early, the job is held by
@@ -62,7 +66,14 @@ func (b *Broker) ScheduleJob(ctx context.Context, s Stored) error {
 	// Sub-second precision: the server parses RFC 3339 with a fraction.
 	// It fires scheduleLead early; the runner holds the job until its time.
 	msg.Header.Set(scheduleHeader, "@at "+s.Job.RunAt.Add(-scheduleLead).UTC().Format(time.RFC3339Nano))
-	msg.Header.Set(scheduleTargetHeader, queued.Subject)
+	target := queued.Subject
+	if s.Job.Mutex != "" {
+		// A job with a mutex key joins the line of its key at its time,
+		// which the gateways do: its firing goes to them (see
+		// ServeFirings), not to the queue.
+		target = fireSubject(DueMutexPrefix + s.Job.ID)
+	}
+	msg.Header.Set(scheduleTargetHeader, target)
 	err := b.retry(ctx, func(ctx context.Context) error {
 		_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID("delay."+msgID))
 		return err

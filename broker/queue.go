@@ -40,11 +40,11 @@ const stepHeader = "Conveyor-Step"
 // on to its next stage. Like Enqueue, it is deduplicated, on the job id and
 // the step.
 func (b *Broker) EnqueueJob(ctx context.Context, j *conveyor.Job, rev uint64) error {
-	data, err := json.Marshal(j)
+	s, err := StoredJob(j, rev)
 	if err != nil {
 		return err
 	}
-	return b.Enqueue(ctx, Stored{Job: j, Rev: rev, data: data})
+	return b.Enqueue(ctx, s)
 }
 
 // Enqueue puts a job just stored by CreateJob on the queue of its

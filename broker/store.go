@@ -57,6 +57,15 @@ type Stored struct {
 // Data returns the record's JSON as it was written.
 func (s Stored) Data() []byte { return s.data }
 
+// StoredJob is j as stored at revision rev.
+func StoredJob(j *conveyor.Job, rev uint64) (Stored, error) {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return Stored{}, err
+	}
+	return Stored{Job: j, Rev: rev, data: data}, nil
+}
+
 // CreateJob stores a new job record. It returns ECONFLICT if the id is
 // taken. It retries while the broker fails over (for up to 15s, bounded by
 // ctx); a retry that finds the record an earlier try wrote (its

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -246,8 +247,12 @@ func (g *Gateway) updateSchedule(ctx context.Context, name string, change func(*
 	return nil, conveyor.Errorf(conveyor.EUNAVAILABLE, "schedule %s: too many concurrent changes", name)
 }
 
-// serveFiring starts the job of one firing of the broker's scheduler.
+// serveFiring starts the job of one firing of the broker's scheduler, or
+// lines up a delayed job with a mutex key that came due.
 func (g *Gateway) serveFiring(ctx context.Context, f broker.Firing) error {
+	if id, ok := strings.CutPrefix(f.Schedule, broker.DueMutexPrefix); ok {
+		return g.dueMutexJob(ctx, id)
+	}
 	_, err := g.fire(ctx, f.Schedule, f, false)
 	switch conveyor.ErrorCode(err) {
 	case "", conveyor.ENOTFOUND: // done, or the schedule is gone
@@ -363,6 +368,28 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 	}
 	g.cfg.Metrics.Submitted.WithLabelValues(j.Algorithm).Inc()
 	return j, nil
+}
+
+// dueMutexJob marks the delayed job id, which has a mutex key, queued, its
+// time having come, and puts it in the line of its key. Done twice (the
+// firing handed over again), it changes nothing.
+func (g *Gateway) dueMutexJob(ctx context.Context, id string) error {
+	j, rev, err := g.b.UpdateJob(ctx, id, nil, 0, (*conveyor.Job).Due)
+	switch {
+	case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:
+		return nil // deleted meanwhile
+	case conveyor.ErrorCode(err) == conveyor.ECONFLICT && j != nil && j.Status == conveyor.StatusQueued && j.Attempt == 0:
+		// Marked queued already: line it up (again).
+	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
+		return nil // canceled, or past its turn
+	case err != nil:
+		return err
+	}
+	s, err := broker.StoredJob(j, rev)
+	if err != nil {
+		return err
+	}
+	return g.b.JoinMutex(ctx, s)
 }
 
 // reconcileSchedules makes the broker's schedules of source "config" those

@@ -297,9 +297,6 @@ func (g *Gateway) schedule(j *conveyor.Job, req conveyor.SubmitRequest) error {
 	if retention := g.b.Config().Retention; at.Sub(j.CreatedAt) > retention {
 		return pointed(field, fmt.Sprintf("%s is beyond the retention of %s: the job would expire before it ran", at.Format(time.RFC3339), retention))
 	}
-	if j.Mutex != "" {
-		return pointed(field, "a job with a mutex key cannot be delayed yet")
-	}
 	j.Status, j.RunAt = conveyor.StatusScheduled, &at
 	return nil
 }

@@ -109,7 +109,8 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	q := broker.ParseQueued(msg)
 	log := jobLog{r.log, q.ID, p.alg.Name}
 	now := time.Now().UTC()
-	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && firstDelivery(msg) && r.unchanged(ctx, q) {
+	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && (q.Job.RunAt == nil || !q.Job.RunAt.After(now)) &&
+		firstDelivery(msg) && r.unchanged(ctx, q) {
 		// The common case: a fresh job on its first delivery. Start it
 		// now and record it as running only if it outlasts startDelay.
 		j := *q.Job

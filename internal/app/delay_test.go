@@ -127,7 +127,6 @@ func TestDelayedBadInput(t *testing.T) {
 		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"-5s"}`, "/delay"},
 		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"5s","run_at":"` + far + `"}`, "/delay"},
 		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"run_at":"` + far + `"}`, "/run_at"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"5s","mutex":"m"}`, "/delay"},
 		{"/v1/jobs/batch", `{"jobs":[{"algorithm":"is_prime","input":{"n":7}},{"algorithm":"is_prime","input":{"n":7},"delay":"x"}]}`, "/jobs/1/delay"},
 		{"/v1/jobs/batch", `{"jobs":[{"algorithm":"is_prime","input":{"n":7}},{"algorithm":"is_prime","input":{"n":7},"run_at":"` + far + `"}]}`, "/jobs/1/run_at"},
 	} {
@@ -149,5 +148,28 @@ func TestDelayedBadInput(t *testing.T) {
 	if len(page.Jobs) != 0 {
 		data, _ := json.Marshal(page.Jobs)
 		t.Errorf("refused submits stored jobs: %s", data)
+	}
+}
+
+// TestDelayedMutex: a delayed job with a mutex key joins the line of its
+// key at its time: it starts once the holder is done, never beside it,
+// and never before its time.
+func TestDelayedMutex(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	holder := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 2}, "mutex": "m"}, "", 202)
+	delayed := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 0}, "mutex": "m", "delay": "500ms"}, "", 202)
+	if delayed.Status != conveyor.StatusScheduled {
+		t.Fatalf("a delayed job with a mutex key is %s, want scheduled", delayed.Status)
+	}
+	alone := s.submit(map[string]any{"algorithm": "sleep", "input": map[string]any{"seconds": 0}, "mutex": "other", "delay": "500ms"}, "", 202)
+	h, d, a := s.wait(holder.ID), s.wait(delayed.ID), s.wait(alone.ID)
+	if d.Status != conveyor.StatusSucceeded || a.Status != conveyor.StatusSucceeded {
+		t.Fatalf("delayed jobs with mutex keys ended %s and %s", d.Status, a.Status)
+	}
+	if d.StartedAt.Before(*h.FinishedAt) {
+		t.Errorf("the delayed job started %v, before the holder of its key finished (%v)", d.StartedAt, h.FinishedAt)
+	}
+	if a.StartedAt.Before(*a.RunAt) || a.StartedAt.Sub(*a.RunAt) > time.Second {
+		t.Errorf("the delayed job with a free key started %v after its time", a.StartedAt.Sub(*a.RunAt))
 	}
 }
