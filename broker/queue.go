@@ -32,6 +32,9 @@ const inlineMax = 64 << 10
 // instead of a read and a write.
 const revHeader = "Conveyor-Rev"
 
+// originHeader names the process that queued the message (Stored.Origin).
+const originHeader = "Conveyor-Origin"
+
 // stepHeader carries the pipeline step a queue message is for, so a runner
 // tells a message of a stage the job has left from one of the stage it is in.
 const stepHeader = "Conveyor-Step"
@@ -85,6 +88,9 @@ func queueMessage(s Stored) (*nats.Msg, string) {
 	if len(s.data) <= inlineMax {
 		msg.Data = s.data
 		msg.Header.Set(revHeader, strconv.FormatUint(s.Rev, 10))
+	}
+	if s.Origin != "" {
+		msg.Header.Set(originHeader, s.Origin)
 	}
 	msgID := j.ID
 	if j.Stage != nil {

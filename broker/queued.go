@@ -44,6 +44,8 @@ type QueuedMsg struct {
 	// Data is the record the message carries when the store does not
 	// have it (see Unstored); nil otherwise.
 	Data []byte
+	// Origin is the Stored.Origin the message was queued with.
+	Origin string
 	// Due is set on the message the broker's scheduler queued for a
 	// delayed job whose time came (see ScheduleJob); ID names the job.
 	Due bool
@@ -70,7 +72,7 @@ func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMs
 		// Only an unstored job's message is news, and a delayed job's.
 		switch h := m.Headers(); {
 		case h.Get(revHeader) == "0":
-			q.Data = m.Data()
+			q.Data, q.Origin = m.Data(), h.Get(originHeader)
 			q.ID = h.Get(nats.MsgIdHdr)
 			if i := strings.IndexByte(q.ID, '.'); i >= 0 {
 				q.ID = q.ID[:i] // a pipeline stage's message: <id>.<step>

@@ -52,6 +52,10 @@ type Stored struct {
 	Job  *conveyor.Job
 	Rev  uint64 // the record's revision
 	data []byte // the record as written
+	// Origin, when set, names the process that queues the job, on its
+	// queue message: a follower of the queue tells its own messages from
+	// others' without a lookup (see QueuedMsg.Origin).
+	Origin string
 }
 
 // Data returns the record's JSON as it was written.

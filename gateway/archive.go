@@ -56,15 +56,18 @@ func (a *archiver) expected(id string) bool {
 }
 
 // own reports whether the history message at seq is of job id as this
-// archiver appended it.
+// archiver appended it. The message may come back before its append is
+// acknowledged: while this archiver appends job id, a message of it is
+// that append (the history keeps one message of a job however many
+// gateways append it).
 func (a *archiver) own(id string, seq uint64) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := a.recent[id]
-	if r == nil || r.seq != seq {
+	if r == nil || (r.seq != 0 && r.seq != seq) {
 		return false
 	}
-	r.known = true
+	r.seq, r.known = seq, true
 	a.done(id, r)
 	return true
 }
@@ -344,11 +347,18 @@ func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, do
 			}
 			return
 		}
+		s, ok := summarize(m.Data)
 		if g.archive.own(m.ID, m.Seq) {
-			g.disk.Advance(0, 0, m.Seq) // this gateway's own, indexed as it archived it
+			// This gateway's own, indexed as it archived it — or about
+			// to be, if the append's acknowledgement is not in yet: the
+			// same change, with the cursor.
+			if !ok {
+				g.disk.Advance(0, 0, m.Seq)
+				return
+			}
+			g.disk.Put(jobindex.Change{ID: m.ID, Record: m.Data, Status: s.Status, Updated: m.Time, Archived: m.Seq, HistorySeq: m.Seq})
 			return
 		}
-		s, ok := summarize(m.Data)
 		if !ok || s.ID != m.ID {
 			g.disk.Advance(0, 0, m.Seq)
 			return

@@ -149,6 +149,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	for i, j := range jobs {
 		if j.Mutex == "" && j.IdempotencyKey == "" && j.Status != conveyor.StatusScheduled {
 			if s, err := broker.Unstored(j); err == nil {
+				s.Origin = g.origin
 				plain = append(plain, s)
 				at = append(at, i)
 				continue

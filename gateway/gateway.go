@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -98,6 +99,9 @@ type Gateway struct {
 	released chan finished // jobs seen final with a mutex key
 	queue    *broker.Follower
 	dueSlots chan struct{} // see due
+	// origin names this gateway (for its life) on the queue messages of
+	// its submits: the queue follower skips them, indexed already.
+	origin string
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -134,6 +138,7 @@ func New(cfg Config) (*Gateway, error) {
 		ready:    make(chan struct{}),
 		released: make(chan finished, 1024),
 		dueSlots: make(chan struct{}, maxDue),
+		origin:   ulid.Make().String(),
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}
@@ -249,6 +254,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 		if m.Due {
 			g.due(wctx, m.ID)
 			g.disk.Advance(0, m.Seq, 0)
+			return
+		}
+		if m.Origin == g.origin {
+			g.disk.Advance(0, m.Seq, 0) // this gateway's own submit, indexed as it was made
 			return
 		}
 		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID) || g.deleted.has(m.ID))) {

@@ -328,6 +328,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 		// until its runner (or a cancel) creates its record; this gateway
 		// knows it at once, others as they follow the queue.
 		if unstored, err := broker.Unstored(j); err == nil {
+			unstored.Origin = g.origin
 			seq, err := g.b.EnqueueAt(ctx, unstored)
 			if err != nil {
 				return record{}, false, err

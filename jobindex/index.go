@@ -43,7 +43,7 @@ const FileName = "jobs.db"
 const schemaVersion = 2
 
 // FlushEveryDefault is how often queued changes are committed by default.
-const FlushEveryDefault = 50 * time.Millisecond
+const FlushEveryDefault = 250 * time.Millisecond
 
 // Options configures Open. The zero value is valid.
 type Options struct {
