@@ -103,7 +103,14 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		pl.close()
 		return nil, err
 	}
-	served, err := served(entry, hello, pl)
+	var observe func(alg string) func(int)
+	if m := runner.MetricsOf(ctx); m != nil {
+		observe = func(alg string) func(int) {
+			o := m.BatchSize.WithLabelValues(alg)
+			return func(n int) { o.Observe(float64(n)) }
+		}
+	}
+	served, err := served(entry, hello, pl, observe)
 	if err != nil {
 		first.kill()
 		<-first.exited
@@ -112,6 +119,9 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 	}
 	for _, s := range served {
 		pl.served = append(pl.served, s.Algorithm.Name)
+		if b, ok := s.Handler.(*batchHandler); ok {
+			b.start()
+		}
 	}
 	pl.adopt(first)
 	pl.mu.Lock()
@@ -157,7 +167,9 @@ func newSpec(entry config.Algorithm) (spec, error) {
 }
 
 // served returns the algorithms of the hello that the entry serves.
-func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Served, error) {
+// observe, when not nil, returns for an algorithm the function that
+// records the size of each batch sent.
+func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func(alg string) func(int)) ([]runner.Served, error) {
 	var names []string
 	for _, a := range h.Algorithms {
 		names = append(names, a.Name)
@@ -197,7 +209,18 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Se
 				return nil, fmt.Errorf("worker %s announces %s with an invalid %s: %w", pl.name, a.Name, what, err)
 			}
 		}
-		out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
+		if a.Batch == nil {
+			out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
+			continue
+		}
+		if a.Batch.MaxSize > MaxBatchSize {
+			return nil, fmt.Errorf("worker %s announces %s with a batch max_size of %d, over the limit of %d", pl.name, a.Name, a.Batch.MaxSize, MaxBatchSize)
+		}
+		var obs func(int)
+		if observe != nil {
+			obs = observe(a.Name)
+		}
+		out = append(out, runner.Served{Algorithm: alg, Handler: newBatchHandler(a.Name, pl, a.Batch, obs)})
 	}
 	return out, nil
 }

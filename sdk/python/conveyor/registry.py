@@ -132,6 +132,7 @@ class Algorithm:
         its return hint."""
         self.job_param, self.items_param, item = None, None, None
         self.fields, self.extra = [], False
+        others = []
         for p in sig.parameters.values():
             hint = hints.get(p.name, inspect.Parameter.empty)
             if hint is Batch or _is_job(hint) or (p.name in ("job", "batch") and hint is inspect.Parameter.empty):
@@ -141,13 +142,15 @@ class Algorithm:
             if self.items_param is None and listed is not None and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 self.items_param, item = p.name, listed
                 continue
-            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError("%s: @conveyor.batch: parameter %s has no default: a batch handler takes one list of "
-                                "inputs (list[T]), and optionally a conveyor.Batch" % (fname, p.name))
+            others.append(p)
         if self.items_param is None:
             raise TypeError("%s: @conveyor.batch needs a function that takes a list of inputs, annotated list[T] "
                             "(for example def embed(texts: list[str]) -> list[list[float]]): %s has no list parameter"
                             % (fname, fname))
+        for p in others:
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError("%s: @conveyor.batch: parameter %s has no default: a batch handler takes one list of "
+                                "inputs (list[T]), and optionally a conveyor.Batch" % (fname, p.name))
         if inspect.isasyncgenfunction(self.func) or inspect.isgeneratorfunction(self.func):
             raise TypeError("%s: @conveyor.batch: a generator cannot be a batch handler: return the list of outputs" % fname)
         self.item_hint = item
