@@ -19,9 +19,14 @@ import (
 	"github.com/conveyor-run/conveyor/runner"
 )
 
+// batchEntry is an entry serving testdata/batchalgos.py.
+func batchEntry(t *testing.T) config.Algorithm {
+	return pyEntry(t, func(e *config.Algorithm) { e.Command[len(e.Command)-1] = "batchalgos" })
+}
+
 // startAll starts a job of alg on h for each input, at once, with ids
 // job-0…, and makes the test wait for them all at its end. The batch
-// algorithms of testdata/algos.py take up to 4 jobs and wait 5 s for a
+// algorithms of testdata/batchalgos.py take up to 4 jobs and wait 5 s for a
 // batch to fill, so that four jobs started together make one batch.
 func startAll(t *testing.T, h runner.Handler, alg string, inputs ...string) []*started {
 	t.Helper()
@@ -46,7 +51,7 @@ type measured struct {
 }
 
 func TestBatchJobsKeepTheirOwnOutputsErrorsAndLogs(t *testing.T) {
-	hs, served := provision(t, Kind{}, pyEntry(t))
+	hs, served := provision(t, Kind{}, batchEntry(t))
 	h := hs["measure"]
 	for _, s := range served {
 		if s.Algorithm.Name == "measure" && string(s.Algorithm.InputSchema) != `{"type":"string"}` {
@@ -89,7 +94,7 @@ func TestBatchJobsKeepTheirOwnOutputsErrorsAndLogs(t *testing.T) {
 }
 
 func TestBatchFailsAsOneAttempt(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t))
+	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["measure"]
 	// An exception fails every job of the batch, each with the
 	// exception's retryable flag: the runner retries each on its own.
@@ -109,7 +114,7 @@ func TestBatchFailsAsOneAttempt(t *testing.T) {
 }
 
 func TestBatchCrashFailsEveryJob(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t))
+	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["measure"]
 	for _, j := range startAll(t, h, "measure", `"a"`, `"crash"`, `"c"`, `"d"`) {
 		je := jobError(t, j.err)
@@ -153,7 +158,7 @@ func holdAll(t *testing.T, h runner.Handler, path string) []*started {
 }
 
 func TestBatchCancelOneJobTheOthersGoOn(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t))
+	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["hold_batch"]
 	path := filepath.Join(t.TempDir(), "go")
 	jobs := holdAll(t, h, path)
@@ -185,7 +190,7 @@ func TestBatchCancelOneJobTheOthersGoOn(t *testing.T) {
 }
 
 func TestBatchCancelEveryJobStopsTheBatch(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t))
+	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["hold_batch"]
 	pid := pidOf(t, h)
 	jobs := holdAll(t, h, filepath.Join(t.TempDir(), "never"))
