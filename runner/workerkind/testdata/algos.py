@@ -77,4 +77,3 @@ async def run_asleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
-
