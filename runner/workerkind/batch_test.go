@@ -130,14 +130,14 @@ func TestBatchCrashFailsEveryJob(t *testing.T) {
 	}
 }
 
-// holdAll starts four jobs of hold_batch, one batch waiting for path, and
-// waits until all four report progress.
-func holdAll(t *testing.T, h runner.Handler, path string) []*started {
+// holdAll starts four jobs of alg (hold_batch or stubborn), one batch
+// waiting for path, and waits until all four report progress.
+func holdAll(t *testing.T, h runner.Handler, alg, path string) []*started {
 	t.Helper()
 	input := fmt.Sprintf("%q", path)
 	var jobs []*started
 	for i := range 4 {
-		jobs = append(jobs, start(h, fmt.Sprintf("job-%d", i), "hold_batch", input))
+		jobs = append(jobs, start(h, fmt.Sprintf("job-%d", i), alg, input))
 	}
 	t.Cleanup(func() {
 		_ = os.WriteFile(path, nil, 0o600)
@@ -161,7 +161,7 @@ func TestBatchCancelOneJobTheOthersGoOn(t *testing.T) {
 	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["hold_batch"]
 	path := filepath.Join(t.TempDir(), "go")
-	jobs := holdAll(t, h, path)
+	jobs := holdAll(t, h, "hold_batch", path)
 	jobs[1].cancel()
 	<-jobs[1].done
 	if !errors.Is(jobs[1].err, context.Canceled) {
@@ -193,7 +193,7 @@ func TestBatchCancelEveryJobStopsTheBatch(t *testing.T) {
 	hs, _ := provision(t, Kind{}, batchEntry(t))
 	h := hs["hold_batch"]
 	pid := pidOf(t, h)
-	jobs := holdAll(t, h, filepath.Join(t.TempDir(), "never"))
+	jobs := holdAll(t, h, "hold_batch", filepath.Join(t.TempDir(), "never"))
 	for _, j := range jobs {
 		j.cancel()
 	}
@@ -207,6 +207,31 @@ func TestBatchCancelEveryJobStopsTheBatch(t *testing.T) {
 	// for the next job, not killed.
 	if again := pidOf(t, h); again != pid {
 		t.Errorf("worker %d replaced by %d: the batch was not stopped by the worker", pid, again)
+	}
+}
+
+func TestBatchIgnoringCancelsIsKilledAfterGrace(t *testing.T) {
+	hs, _ := provision(t, Kind{}, batchEntry(t))
+	h := hs["stubborn"]
+	pid := pidOf(t, h)
+	jobs := holdAll(t, h, "stubborn", filepath.Join(t.TempDir(), "never"))
+	for _, j := range jobs {
+		j.cancel()
+	}
+	// Each Run returns at once; the worker, which ignores the cancels,
+	// is killed once the grace period has passed, and replaced.
+	for _, j := range jobs {
+		<-j.done
+		if !errors.Is(j.err, context.Canceled) {
+			t.Errorf("%s: %v", j.id, j.err)
+		}
+	}
+	testenv.Eventually(t, "the stubborn worker killed", func() bool { return !alive(pid) })
+	if again := pidOf(t, h); again == pid {
+		t.Errorf("worker %d still serves", pid)
+	}
+	if logs, _ := jobs[0].rec.snapshot(); slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, "crashed") }) {
+		t.Errorf("a canceled job's log tells of a crash: %q", logs)
 	}
 }
 

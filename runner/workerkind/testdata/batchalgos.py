@@ -40,3 +40,13 @@ def hold_batch(paths: List[str], batch: conveyor.Batch) -> List[int]:
         batch.check()
         time.sleep(0.005)
     return [os.getpid()] * len(paths)
+
+
+@conveyor.batch(max_size=4, max_wait=5.0)
+def stubborn(paths: List[str], batch: conveyor.Batch) -> List[int]:
+    """Reports progress, then waits until its first path exists, whatever
+    the cancels."""
+    batch.progress(1, "waiting")
+    while not os.path.exists(paths[0]):
+        time.sleep(0.005)
+    return [os.getpid()] * len(paths)
