@@ -235,6 +235,28 @@ func TestBatchIgnoringCancelsIsKilledAfterGrace(t *testing.T) {
 	}
 }
 
+func TestBatchSettingsOverrideTheWorkers(t *testing.T) {
+	entry := batchEntry(t)
+	zero := conveyor.Duration(0)
+	entry.Algorithms = map[string]config.AlgorithmSettings{"measure": {Batch: &config.BatchSettings{MaxSize: 2, MaxWait: &zero}}}
+	hs, _ := provision(t, Kind{}, entry)
+	if b := hs["measure"].(*batchHandler); b.maxSize != 2 || b.maxWait != 0 || b.BatchSize() != 4 {
+		t.Fatalf("batch handler: max_size %d, max_wait %v", b.maxSize, b.maxWait)
+	}
+	for _, j := range startAll(t, hs["measure"], "measure", `"a"`, `"b"`, `"c"`, `"d"`) {
+		var m measured
+		if j.err != nil || json.Unmarshal(j.out, &m) != nil || m.Batch > 2 {
+			t.Errorf("%s: %s, %v: want a batch of at most 2", j.id, j.out, j.err)
+		}
+	}
+
+	entry = batchEntry(t)
+	entry.Algorithms = map[string]config.AlgorithmSettings{"pid": {Batch: &config.BatchSettings{MaxSize: 2}}}
+	if _, err := (Kind{}).Provision(context.Background(), entry); err == nil || !strings.Contains(err.Error(), "algorithms.pid.batch: pid does not run in batches") {
+		t.Fatalf("batch settings for a single-job algorithm: %v", err)
+	}
+}
+
 func TestBatchWithoutListParameterFailsTheStart(t *testing.T) {
 	entry := pyEntry(t, func(e *config.Algorithm) { e.Command[len(e.Command)-1] = "bad_batch" })
 	_, err := Kind{}.Provision(context.Background(), entry)

@@ -21,7 +21,8 @@
 // its algorithms with their schemas; they become the algorithms the entry
 // serves: all of them for an entry without a name, the named one
 // otherwise. Settings under `algorithms:` override the entry's timeout,
-// max_attempts and description per algorithm.
+// max_attempts and description per algorithm, and for a batch algorithm
+// what its worker announces as batch: {max_size, max_wait}.
 //
 // # Pool
 //

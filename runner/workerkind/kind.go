@@ -76,7 +76,8 @@ const (
 // Provision returns an error naming the problem when the entry is invalid
 // for the kind (no command, a missing executable or dir, a reserved env
 // variable, schemas or a description that the worker announces itself,
-// settings for an algorithm it does not announce) or when the first
+// settings for an algorithm it does not announce, batch settings for one
+// it does not run in batches) or when the first
 // process fails its start: the error then holds the tail of its stderr.
 func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
 	sp, err := newSpec(entry)
@@ -210,17 +211,27 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func
 			}
 		}
 		if a.Batch == nil {
+			if set.Batch != nil {
+				return nil, fmt.Errorf("worker %s: algorithms.%s.batch: %s does not run in batches (its worker announces it without a batch spec; in Python, mark it @conveyor.batch)", pl.name, a.Name, a.Name)
+			}
 			out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
 			continue
 		}
 		if a.Batch.MaxSize > MaxBatchSize {
 			return nil, fmt.Errorf("worker %s announces %s with a batch max_size of %d, over the limit of %d", pl.name, a.Name, a.Batch.MaxSize, MaxBatchSize)
 		}
+		spec := *a.Batch
+		if b := set.Batch; b != nil {
+			spec.MaxSize = cmp.Or(b.MaxSize, spec.MaxSize)
+			if b.MaxWait != nil {
+				spec.MaxWait = b.MaxWait.Std().Seconds()
+			}
+		}
 		var obs func(int)
 		if observe != nil {
 			obs = observe(a.Name)
 		}
-		out = append(out, runner.Served{Algorithm: alg, Handler: newBatchHandler(a.Name, pl, a.Batch, obs)})
+		out = append(out, runner.Served{Algorithm: alg, Handler: newBatchHandler(a.Name, pl, &spec, obs)})
 	}
 	return out, nil
 }
