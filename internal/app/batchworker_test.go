@@ -41,8 +41,9 @@ func TestPythonWorkerBatches(t *testing.T) {
 	s := startServer(t, cfg)
 
 	var alg conveyor.AlgorithmInfo
-	if resp := s.do("GET", "/v1/algorithms/embed", nil, &alg); resp.StatusCode != 200 || string(alg.InputSchema) != `{"type":"string"}` {
-		t.Fatalf("algorithm: %d, input schema %s", resp.StatusCode, alg.InputSchema)
+	if resp := s.do("GET", "/v1/algorithms/embed", nil, &alg); resp.StatusCode != 200 || string(alg.InputSchema) != `{"type":"string"}` ||
+		alg.Batch == nil || *alg.Batch != (conveyor.Batching{MaxSize: 4, MaxWait: conveyor.Duration(5 * time.Second)}) {
+		t.Fatalf("algorithm: %d, input schema %s, batch %+v", resp.StatusCode, alg.InputSchema, alg.Batch)
 	}
 	if resp := s.do("POST", "/v1/algorithms/embed/jobs", `{"text": "x"}`, nil); resp.StatusCode != 400 {
 		t.Fatalf("an object for a string input: %d", resp.StatusCode)

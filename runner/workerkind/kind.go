@@ -227,11 +227,12 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func
 				spec.MaxWait = b.MaxWait.Std().Seconds()
 			}
 		}
-		var obs func(int)
+		h := newBatchHandler(a.Name, pl, &spec, nil)
+		alg.Batch = &conveyor.Batching{MaxSize: h.maxSize, MaxWait: conveyor.Duration(h.maxWait)}
 		if observe != nil {
-			obs = observe(a.Name)
+			h.observe = observe(a.Name)
 		}
-		out = append(out, runner.Served{Algorithm: alg, Handler: newBatchHandler(a.Name, pl, &spec, obs)})
+		out = append(out, runner.Served{Algorithm: alg, Handler: h})
 	}
 	return out, nil
 }
