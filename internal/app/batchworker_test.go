@@ -2,11 +2,14 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +22,9 @@ import (
 // real server: jobs submitted together reach the worker four at a time,
 // each keeps its own output, error, attempts and logs; an exception fails
 // the batch's jobs as one attempt and each is retried on its own; a list
-// of the wrong length fails every job of the batch; /metrics has the
-// batch sizes.
+// of the wrong length fails every job of the batch; synchronous calls
+// join batches; /v1/algorithms says how batches form and /metrics has
+// their sizes.
 func TestPythonWorkerBatches(t *testing.T) {
 	python := testenv.Python(t)
 	dir, _ := filepath.Abs("testdata")
@@ -107,10 +111,32 @@ func TestPythonWorkerBatches(t *testing.T) {
 		}
 	}
 
-	// Batch sizes in /metrics: 20 jobs went to the worker in batches of
-	// four but for the retries, which may come one by one.
+	// Synchronous calls join batches too: four at once make one.
+	var wg sync.WaitGroup
+	calls := make([]string, 4)
+	for i := range calls {
+		wg.Go(func() {
+			resp, err := http.Post(s.base+"/v1/algorithms/embed/run", "application/json", strings.NewReader(fmt.Sprintf("%q", strings.Repeat("x", i+1))))
+			if err != nil {
+				calls[i] = err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			data, _ := io.ReadAll(resp.Body)
+			calls[i] = fmt.Sprintf("%d %s", resp.StatusCode, data)
+		})
+	}
+	wg.Wait()
+	for i, got := range calls {
+		if want := fmt.Sprintf(`200 {"len":%d,"batch":4}`, i+1); strings.TrimSpace(got) != want {
+			t.Errorf("call %d: %s, want %s", i, got, want)
+		}
+	}
+
+	// Batch sizes in /metrics: 24 jobs and calls went to the worker in
+	// batches of four but for the retries, which may come one by one.
 	text := readAll(t, s.do("GET", "/metrics", nil, nil))
-	for _, want := range []string{`conveyor_batch_size_sum{algorithm="embed"} 20`, `conveyor_batch_size_bucket{algorithm="embed",le="4"}`} {
+	for _, want := range []string{`conveyor_batch_size_sum{algorithm="embed"} 24`, `conveyor_batch_size_bucket{algorithm="embed",le="4"}`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
