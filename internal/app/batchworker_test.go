@@ -49,6 +49,12 @@ func TestPythonWorkerBatches(t *testing.T) {
 		alg.Batch == nil || *alg.Batch != (conveyor.Batching{MaxSize: 4, MaxWait: conveyor.Duration(5 * time.Second)}) {
 		t.Fatalf("algorithm: %d, input schema %s, batch %+v", resp.StatusCode, alg.InputSchema, alg.Batch)
 	}
+	// One process, four jobs a batch: eight slots, one batch running and
+	// the next filling.
+	var runners conveyor.RunnerList
+	if s.do("GET", "/v1/runners", nil, &runners); len(runners.Runners) != 1 || runners.Runners[0].Capacity != 8 || runners.Runners[0].Processes != 1 {
+		t.Fatalf("runners: %+v", runners.Runners)
+	}
 	if resp := s.do("POST", "/v1/algorithms/embed/jobs", `{"text": "x"}`, nil); resp.StatusCode != 400 {
 		t.Fatalf("an object for a string input: %d", resp.StatusCode)
 	}
