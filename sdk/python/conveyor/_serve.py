@@ -31,7 +31,13 @@ class _Conn:
         self.lock = threading.Lock()
 
     def send(self, msg):
-        data = protocol.encode(msg)
+        self.write(protocol.encode(msg))
+
+    def send_many(self, msgs):
+        """Send msgs in one write (the answers of a batch)."""
+        self.write(b"".join(protocol.encode(m) for m in msgs))
+
+    def write(self, data):
         with self.lock:
             view = memoryview(data)
             while view:
@@ -207,8 +213,10 @@ class _Worker:
             self.send_all(self.run_item(msg, job))
 
     def send_all(self, answers):
-        for a in answers:
-            self.conn.send(a)
+        if len(answers) == 1:
+            self.conn.send(answers[0])
+        elif answers:
+            self.conn.send_many(answers)
 
     def run_item(self, msg, job):
         """Run a job, or a batch; return its answer messages."""
