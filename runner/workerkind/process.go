@@ -274,11 +274,12 @@ func (p *proc) only() ([]*jobRun, []string) {
 }
 
 // outputLine routes one stdout or stderr line to the log of the job the
-// worker runs. A pipe cannot say which job wrote a line: while the worker
-// runs several (concurrency > 1) or none, the line goes to the runner's
-// log; a line of a batch goes to the log of each of its jobs. (The Python SDK passes a job's prints on itself, as log messages
-// with a stream, when it runs several jobs at once; what reaches the pipes
-// then comes from subprocesses and native code.)
+// worker runs, or of each job of the one batch it runs. A pipe cannot say
+// which job wrote a line: while the worker runs several jobs or batches
+// (concurrency > 1) or none, the line goes to the runner's log. (The
+// Python SDK passes a job's prints on itself, as log messages with a
+// stream, when it runs several at once; what reaches the pipes then comes
+// from subprocesses and native code.)
 func (p *proc) outputLine(stream, line string) {
 	runs, ids := p.only()
 	if runs != nil {
