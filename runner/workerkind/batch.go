@@ -282,6 +282,7 @@ type batchRun struct {
 	dropped   []bool
 	live      int           // jobs not dropped
 	abandoned chan struct{} // closed when live drops to 0
+	over      bool          // run has returned, or is about to
 }
 
 // drop stops waiting for the answer of it, whose Run is leaving: the
@@ -302,7 +303,12 @@ func (b *batchRun) drop(it *batchItem) {
 	if b.live == 0 {
 		close(b.abandoned)
 	}
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if b.over { // answered meanwhile: nothing to cancel
+		return
+	}
+	// Under b.mu, while run has not returned: the handler's wait group
+	// still counts run, so Close's Wait cannot have begun on a zero count.
 	b.h.wg.Go(func() {
 		<-b.sent // ends at the latest when the worker is killed
 		_ = b.p.send(&workerproto.Cancel{ID: it.t.JobID})
@@ -341,6 +347,9 @@ func (b *batchRun) run(msg *workerproto.Batch) {
 			pl.log.Warn("worker killed: it did not stop a batch within the grace period", "algorithm", b.h.name, "jobs", len(b.runs), "worker_pid", p.pid, "grace", pl.grace)
 		}
 	}
+	b.mu.Lock()
+	b.over = true
+	b.mu.Unlock()
 	for _, r := range b.runs {
 		p.end(r)
 	}
