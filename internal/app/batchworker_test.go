@@ -59,18 +59,23 @@ func TestPythonWorkerBatches(t *testing.T) {
 		t.Fatalf("an object for a string input: %d", resp.StatusCode)
 	}
 
-	// submitAll submits one job per text, in one request, and waits for
-	// them all.
+	// submitAll submits one job per text — the first alone, its body the
+	// input string; the others in one request — and waits for them all.
 	submitAll := func(texts ...string) []*conveyor.Job {
 		t.Helper()
+		var first conveyor.Job
+		if resp := s.do("POST", "/v1/algorithms/embed/jobs", fmt.Sprintf("%q", texts[0]), &first); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("submit %q: %d", texts[0], resp.StatusCode)
+		}
 		var reqs []map[string]any
-		for _, text := range texts {
+		for _, text := range texts[1:] {
 			reqs = append(reqs, map[string]any{"algorithm": "embed", "input": text})
 		}
 		var list struct{ Jobs []conveyor.Job }
 		if resp := s.do("POST", "/v1/jobs/batch", map[string]any{"jobs": reqs}, &list); resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("submit: %d", resp.StatusCode)
 		}
+		list.Jobs = append([]conveyor.Job{first}, list.Jobs...)
 		var out []*conveyor.Job
 		for _, j := range list.Jobs {
 			out = append(out, s.wait(j.ID))
