@@ -22,6 +22,17 @@ type Algorithm struct {
 	MaxQueued int `json:"max_queued,omitempty"`
 	// Pipeline, for an algorithm of kind pipeline, is what its jobs run.
 	Pipeline *Pipeline `json:"pipeline,omitempty"`
+	// Batch, for an algorithm whose jobs run in batches (a worker's
+	// @conveyor.batch function), is how the batches form.
+	Batch *Batching `json:"batch,omitempty"`
+}
+
+// Batching is how the jobs of an algorithm that runs them in batches are
+// grouped: a batch holds at most MaxSize jobs, and leaves at most MaxWait
+// after its first job came (sooner when it is full).
+type Batching struct {
+	MaxSize int      `json:"max_size"`
+	MaxWait Duration `json:"max_wait"`
 }
 
 // KindPipeline is the kind of an algorithm made of stages.

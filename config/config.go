@@ -300,7 +300,24 @@ type AlgorithmSettings struct {
 	Timeout     conveyor.Duration `yaml:"timeout"`
 	MaxAttempts int               `yaml:"max_attempts"`
 	Description string            `yaml:"description"`
+	// Batch overrides what the worker announces for an algorithm that runs
+	// in batches (the Python SDK's @conveyor.batch): tune the batches
+	// where the model runs, without a change to its code.
+	Batch *BatchSettings `yaml:"batch"`
 }
+
+// BatchSettings are the batch size and wait of an algorithm that runs in
+// batches. Zero values (absent keys) keep what the worker announces.
+type BatchSettings struct {
+	// MaxSize is how many jobs one batch holds at most, 1 to 1024.
+	MaxSize int `yaml:"max_size"`
+	// MaxWait is how long the runner waits, after the first job of a
+	// batch, for more; "0s" sends each batch at once.
+	MaxWait *conveyor.Duration `yaml:"max_wait"`
+}
+
+// MaxBatchSize is the largest max_size of a batch.
+const MaxBatchSize = 1024
 
 // Workers sizes the pool of an algorithm on one runner.
 type Workers struct {
@@ -483,6 +500,17 @@ func (c *Config) Validate() error {
 			}
 			if set.MaxAttempts < 0 {
 				add("%s: algorithms.%s.max_attempts must not be negative", where, name)
+			}
+			if b := set.Batch; b != nil {
+				if b.MaxSize < 0 || b.MaxSize > MaxBatchSize {
+					add("%s: algorithms.%s.batch.max_size must be between 1 and %d, not %d", where, name, MaxBatchSize, b.MaxSize)
+				}
+				if b.MaxWait != nil && *b.MaxWait < 0 {
+					add("%s: algorithms.%s.batch.max_wait must not be negative", where, name)
+				}
+				if a.Kind != "worker" {
+					add("%s: algorithms.%s.batch is only for kind: worker", where, name)
+				}
 			}
 		}
 		if a.Workers.Max < 1 {

@@ -81,6 +81,9 @@ func TestLoadErrors(t *testing.T) {
 		"token scope":              {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
 		"bad settings":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
 		"bad attempts":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
+		"batch size":               {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {max_size: 2000}}}}]", want: "algorithms.a.batch.max_size must be between 1 and 1024"},
+		"batch wait":               {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {max_wait: -1s}}}}]", want: `invalid duration "-1s": negative`},
+		"batch key":                {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {size: 2}}}}]", want: "field size not found"},
 		"callbacks without secret": {yaml: "callbacks: {allow_hosts: [hooks.example.com]}", want: "callbacks.secret_env is required"},
 		"callback bad port":        {yaml: "callbacks: {allow_hosts: [\"h:99999\"], secret_env: S}", want: "bad port"},
 		"tls without key":          {yaml: "http: {tls: {cert: c.pem}}", want: "http.tls: give both cert and key"},
@@ -117,6 +120,7 @@ algorithms:
     idle_timeout: 90s
     algorithms:
       classify: {timeout: 1m, max_attempts: 5, description: Classifies.}
+      embed: {batch: {max_size: 64, max_wait: 5ms}}
 `)
 	c, err := Load(p, nil)
 	if err != nil {
@@ -129,6 +133,9 @@ algorithms:
 	want := AlgorithmSettings{Timeout: conveyor.Duration(time.Minute), MaxAttempts: 5, Description: "Classifies."}
 	if got := w.Algorithms["classify"]; got != want {
 		t.Errorf("algorithms.classify = %+v, want %+v", got, want)
+	}
+	if b := w.Algorithms["embed"].Batch; b == nil || b.MaxSize != 64 || b.MaxWait == nil || b.MaxWait.Std() != 5*time.Millisecond {
+		t.Errorf("algorithms.embed.batch = %+v", b)
 	}
 }
 

@@ -41,7 +41,14 @@ type Metrics struct {
 	Calls *prometheus.HistogramVec
 	// HTTP observes HTTP requests, by route pattern, method and code.
 	HTTP *prometheus.HistogramVec
+	// BatchSize observes how many jobs each batch sent to a worker held,
+	// by algorithm (batch algorithms only).
+	BatchSize *prometheus.HistogramVec
 }
+
+// BatchSizeBuckets are the buckets of the batch size histogram: powers of
+// two up to 1024, the largest batch a worker may ask for.
+var BatchSizeBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 
 // Buckets of the latency histograms, in seconds: 100 µs to 1 h.
 var buckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
@@ -75,8 +82,11 @@ func New() *Metrics {
 		HTTP: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "conveyor_http_request_duration_seconds", Help: "HTTP requests served by this gateway.", Buckets: buckets,
 		}, []string{"route", "method", "code"}),
+		BatchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "conveyor_batch_size", Help: "Jobs per batch sent to a worker process, for algorithms that run in batches.", Buckets: BatchSizeBuckets,
+		}, []string{"algorithm"}),
 	}
-	m.reg.MustRegister(m.Submitted, m.Finished, m.Stages, m.Attempts, m.Duration, m.QueueWait, m.Calls, m.HTTP,
+	m.reg.MustRegister(m.Submitted, m.Finished, m.Stages, m.Attempts, m.Duration, m.QueueWait, m.Calls, m.HTTP, m.BatchSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

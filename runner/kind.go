@@ -11,6 +11,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/metrics"
 )
 
 // Task is one attempt of a job, as a Handler sees it.
@@ -42,7 +43,9 @@ func (t *Task) Route() conveyor.Route { return t.route }
 
 // Begin tells the runner that the attempt's work begins now: for a handler
 // that is a LateBeginner, the attempt's timeout starts here and Deadline is
-// set. For other handlers it does nothing. Call it from Run's goroutine.
+// set. For other handlers it does nothing. Call it at most once, from
+// Run's goroutine or from one Run waits for (a batcher that sends the job
+// with others): Deadline is then for that goroutine to read.
 func (t *Task) Begin() {
 	if t.begin != nil {
 		t.begin()
@@ -106,7 +109,27 @@ type SharedWorkers interface {
 	SharesWorkers()
 }
 
+// Batcher is implemented by handlers that run several jobs of their
+// algorithm together, in one call of the code behind them (the worker
+// kind's batch algorithms). The runner gives such an algorithm BatchSize
+// times the entry's slots, so that Run is called for enough jobs at once
+// to fill its batches: Run is then called concurrently up to workers.max ×
+// concurrency × BatchSize times.
+type Batcher interface {
+	BatchSize() int
+}
+
 type loggerKey struct{}
+
+type metricsKey struct{}
+
+// MetricsOf returns the runner's metrics from the context given to
+// Kind.Provision, for what a kind measures itself (the sizes of the
+// batches it sends); nil when there are none.
+func MetricsOf(ctx context.Context) *metrics.Metrics {
+	m, _ := ctx.Value(metricsKey{}).(*metrics.Metrics)
+	return m
+}
 
 // Logger returns the runner's logger from the context given to
 // Kind.Provision, for what a kind logs outside any job (a worker process's

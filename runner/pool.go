@@ -58,11 +58,15 @@ type pool struct {
 }
 
 func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
+	size := entry.Slots()
+	if b, ok := s.Handler.(Batcher); ok {
+		size *= max(b.BatchSize(), 1)
+	}
 	p := &pool{
 		r:       r,
 		alg:     s.Algorithm,
 		handler: s.Handler,
-		size:    entry.Slots(),
+		size:    size,
 		grace:   entry.Grace.Std(),
 		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),

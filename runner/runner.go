@@ -130,11 +130,12 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
-		served, err := k.Provision(context.WithValue(ctx, loggerKey{}, r.log), entry)
+		served, err := k.Provision(context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics), entry)
 		if err != nil {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d] (%s %s): %w", i, entry.Kind, entry.Name, err)
 		}
+		slots := entry.Slots()
 		for _, s := range served {
 			if names[s.Algorithm.Name] {
 				r.closeHandlers()
@@ -151,9 +152,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			p := newPool(r, s, entry)
 			p.entry = i
 			r.served = append(r.served, p)
+			slots = max(slots, p.size)
 		}
 		if _, ok := k.(SharedWorkers); ok && len(served) > 0 {
-			r.shared[i] = entry.Slots()
+			// A batch algorithm's slots hold its batches' jobs.
+			r.shared[i] = slots
 			r.processes += entry.Workers.Max
 		}
 	}

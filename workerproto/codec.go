@@ -58,6 +58,11 @@ func Marshal(m Message) ([]byte, error) {
 			T string `json:"type"`
 			*Job
 		}{TypeJob, m}
+	case *Batch:
+		v = struct {
+			T string `json:"type"`
+			*Batch
+		}{TypeBatch, m}
 	case *Cancel:
 		v = struct {
 			T string `json:"type"`
@@ -118,6 +123,8 @@ func Decode(line []byte) (Message, error) {
 		m = new(Hello)
 	case TypeJob:
 		m = new(Job)
+	case TypeBatch:
+		m = new(Batch)
 	case TypeCancel:
 		m = new(Cancel)
 	case TypeProgress:
@@ -184,6 +191,9 @@ func check(m Message) string {
 				return fmt.Sprintf("algorithms[%d]: %s is announced twice", i, a.Name)
 			}
 			seen[a.Name] = true
+			if b := a.Batch; b != nil && (b.MaxSize < 1 || b.MaxWait < 0) {
+				return fmt.Sprintf("algorithms[%d] (%s): batch: \"max_size\" must be a positive integer and \"max_wait\" a number of seconds, not negative", i, a.Name)
+			}
 			for what, s := range map[string]json.RawMessage{"input_schema": a.InputSchema, "output_schema": a.OutputSchema} {
 				if s != nil && !isSchemaValue(s) {
 					return fmt.Sprintf("algorithms[%d] (%s): %s must be a JSON object or boolean", i, a.Name, what)
@@ -200,6 +210,23 @@ func check(m Message) string {
 			return `"input" is required`
 		case m.Attempt < 0:
 			return `"attempt" must not be negative`
+		}
+	case *Batch:
+		if m.Algorithm == "" {
+			return `"algorithm" is required`
+		}
+		if len(m.Jobs) == 0 {
+			return `"jobs" must list at least one job`
+		}
+		for i, j := range m.Jobs {
+			switch {
+			case j.ID == "":
+				return fmt.Sprintf(`jobs[%d]: "id" is required`, i)
+			case j.Input == nil:
+				return fmt.Sprintf(`jobs[%d]: "input" is required`, i)
+			case j.Attempt < 0:
+				return fmt.Sprintf(`jobs[%d]: "attempt" must not be negative`, i)
+			}
 		}
 	case *Cancel:
 		if m.ID == "" {

@@ -97,6 +97,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"type":"progress","id":"j"}`, `"percent" is required`},
 		{`{"type":"hello","protocol":1,"algorithms":[{"name":"a"},{"name":"a"}]}`, "a is announced twice"},
 		{`{"type":"next_gen"}`, `unknown message type "next_gen"`},
+		{`{"type":"batch","algorithm":"a","jobs":[{"id":"j","input":1},{"input":2}]}`, `jobs[1]: "id" is required`},
+		{`{"type":"hello","protocol":1,"algorithms":[{"name":"a","batch":{"max_size":0}}]}`, `batch: "max_size" must be a positive integer`},
 		{`garbage`, "not a JSON object"},
 		{`{"type":"log","message":"x"`, "invalid JSON"},
 	} {
@@ -119,6 +121,10 @@ func TestMarshal(t *testing.T) {
 	}{
 		{&Job{ID: "j", Algorithm: "a", Input: json.RawMessage(`{"x":1}`), Attempt: 2, Deadline: &deadline},
 			`{"type":"job","id":"j","algorithm":"a","input":{"x":1},"attempt":2,"deadline":"2030-01-02T03:04:05Z"}`},
+		{&Batch{Algorithm: "a", Jobs: []BatchJob{{ID: "j", Input: json.RawMessage(`"x"`), Attempt: 1, Deadline: &deadline}, {ID: "k", Input: json.RawMessage(`2`), Attempt: 3, Traceparent: "t"}}},
+			`{"type":"batch","algorithm":"a","jobs":[{"id":"j","input":"x","attempt":1,"deadline":"2030-01-02T03:04:05Z"},{"id":"k","input":2,"attempt":3,"traceparent":"t"}]}`},
+		{&Hello{Protocol: 1, Algorithms: []Algorithm{{Name: "a", Batch: &BatchSpec{MaxSize: 32, MaxWait: 0.01}}}},
+			`{"type":"hello","protocol":1,"algorithms":[{"name":"a","batch":{"max_size":32,"max_wait":0.01}}]}`},
 		{&Cancel{ID: "j"}, `{"type":"cancel","id":"j"}`},
 		{&Error{ID: "j", Error: ErrorBody{Type: "canceled", Message: "m"}}, `{"type":"error","id":"j","error":{"type":"canceled","message":"m"},"retryable":false}`},
 		{&Result{ID: "j", Output: json.RawMessage(`null`)}, `{"type":"result","id":"j","output":null}`},
@@ -175,7 +181,7 @@ func TestWriter(t *testing.T) {
 // FuzzDecode checks that Decode never panics and that whatever it accepts
 // survives a round trip.
 func FuzzDecode(f *testing.F) {
-	for _, p := range []string{"testdata/success.jsonl", "testdata/errors.jsonl", "testdata/cancel.jsonl", "testdata/malformed.jsonl"} {
+	for _, p := range []string{"testdata/success.jsonl", "testdata/errors.jsonl", "testdata/cancel.jsonl", "testdata/batch.jsonl", "testdata/malformed.jsonl"} {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

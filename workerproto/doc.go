@@ -6,7 +6,7 @@
 //
 // The runner starts the worker with two extra file descriptors:
 //
-//	fd 3 (JobsFD)    runner → worker: the worker reads job and cancel lines
+//	fd 3 (JobsFD)    runner → worker: the worker reads job, batch and cancel lines
 //	fd 4 (EventsFD)  worker → runner: the worker writes hello, progress,
 //	                 log, result and error lines
 //
@@ -21,10 +21,13 @@
 //
 //	{"type":"hello","protocol":1,"algorithms":[{"name":…,"description":…,"input_schema":{…},"output_schema":{…}}]}
 //
-// then receives one job at a time and answers it with exactly one result
-// or error, after any number of progress and log lines:
+// then receives one job at a time (or a batch of jobs of an algorithm
+// announced with "batch":{"max_size":…,"max_wait":…}) and answers each job
+// with exactly one result or error, after any number of progress and log
+// lines:
 //
 //	runner → worker  {"type":"job","id":…,"algorithm":…,"input":…,"attempt":1,"deadline":"2030-01-02T03:04:05Z"}
+//	runner → worker  {"type":"batch","algorithm":…,"jobs":[{"id":…,"input":…,"attempt":1},…]}
 //	runner → worker  {"type":"cancel","id":…}
 //	worker → runner  {"type":"progress","id":…,"percent":42.5,"message":…}
 //	worker → runner  {"type":"log","id":…,"level":"info","message":…}

@@ -27,6 +27,7 @@ const MaxLineBytes = 16 << 20
 const (
 	TypeHello    = "hello"
 	TypeJob      = "job"
+	TypeBatch    = "batch"
 	TypeCancel   = "cancel"
 	TypeProgress = "progress"
 	TypeLog      = "log"
@@ -34,8 +35,8 @@ const (
 	TypeError    = "error"
 )
 
-// Message is one protocol line: *Hello, *Job, *Cancel, *Progress, *Log,
-// *Result or *Error.
+// Message is one protocol line: *Hello, *Job, *Batch, *Cancel, *Progress,
+// *Log, *Result or *Error.
 type Message interface {
 	// Type returns the message's "type".
 	Type() string
@@ -59,6 +60,18 @@ type Algorithm struct {
 	Description  string          `json:"description,omitempty"`
 	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+	// Batch, when set, says that the worker runs the algorithm's jobs in
+	// batches: the runner sends them in Batch messages rather than Job
+	// messages. InputSchema is then the schema of one job's input.
+	Batch *BatchSpec `json:"batch,omitempty"`
+}
+
+// BatchSpec is how an algorithm that runs its jobs in batches wants them:
+// at most MaxSize jobs in one Batch message, and the runner waits at most
+// MaxWait seconds after the first job of a batch for more to come.
+type BatchSpec struct {
+	MaxSize int     `json:"max_size"`
+	MaxWait float64 `json:"max_wait"`
 }
 
 // Job asks the worker to run one attempt of a job. Deadline, when set, is
@@ -72,6 +85,24 @@ type Job struct {
 	// Traceparent is the job's W3C trace context, when its submitter gave
 	// one.
 	Traceparent string `json:"traceparent,omitempty"`
+}
+
+// Batch asks the worker to run one attempt of each of Jobs, all of the
+// algorithm Algorithm (one the worker announced with a BatchSpec), in one
+// call of its handler. The worker answers each job on its own, with a
+// Result or an Error carrying the job's ID, as it answers a Job.
+type Batch struct {
+	Algorithm string     `json:"algorithm"`
+	Jobs      []BatchJob `json:"jobs"`
+}
+
+// BatchJob is one job of a Batch: the fields of a Job but its algorithm.
+type BatchJob struct {
+	ID          string          `json:"id"`
+	Input       json.RawMessage `json:"input"`
+	Attempt     int             `json:"attempt"`
+	Deadline    *time.Time      `json:"deadline,omitempty"`
+	Traceparent string          `json:"traceparent,omitempty"`
 }
 
 // Cancel asks the worker to stop the job ID as soon as it can and answer
@@ -134,6 +165,9 @@ func (*Hello) Type() string { return TypeHello }
 // Type returns "job".
 func (*Job) Type() string { return TypeJob }
 
+// Type returns "batch".
+func (*Batch) Type() string { return TypeBatch }
+
 // Type returns "cancel".
 func (*Cancel) Type() string { return TypeCancel }
 
@@ -151,7 +185,7 @@ func (*Error) Type() string { return TypeError }
 
 // FromWorker reports whether messages of type typ go from the worker to
 // the runner (hello, progress, log, result, error) rather than the other
-// way (job, cancel).
+// way (job, batch, cancel).
 func FromWorker(typ string) bool {
 	switch typ {
 	case TypeHello, TypeProgress, TypeLog, TypeResult, TypeError:
@@ -164,6 +198,7 @@ func FromWorker(typ string) bool {
 var (
 	_ Message = (*Hello)(nil)
 	_ Message = (*Job)(nil)
+	_ Message = (*Batch)(nil)
 	_ Message = (*Cancel)(nil)
 	_ Message = (*Progress)(nil)
 	_ Message = (*Log)(nil)

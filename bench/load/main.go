@@ -50,6 +50,8 @@ var (
 	fLatN    = flag.Int("latn", 200, "jobs in latency mode")
 	fModes   = flag.String("modes", "e2e,e2e-wait,latency", "modes to run")
 	fBatch   = flag.Int("batch", 100, "jobs per request in e2e-batch mode")
+	fAlg     = flag.String("algorithm", "is_prime", "algorithm of the jobs in e2e, e2e-wait and latency modes; its input is {\"n\": N}")
+	fRate    = flag.Float64("rate", 0, "in e2e modes, submit at this many jobs/s in all (0: as fast as the clients go)")
 )
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 2 * time.Minute}
@@ -81,7 +83,7 @@ func e2e() []string {
 	body := []byte(fmt.Sprintf(`{"n":%d}`, *fN))
 	ids, t0, submitted, errs := submitAll(1, func(ids []string, i, _ int) error {
 		var j job
-		if err := call("POST", "/v1/algorithms/is_prime/jobs", body, http.StatusAccepted, &j); err != nil {
+		if err := call("POST", "/v1/algorithms/"+*fAlg+"/jobs", body, http.StatusAccepted, &j); err != nil {
 			return err
 		}
 		ids[i] = j.ID
@@ -110,7 +112,7 @@ func e2eLean() []string {
 	}()
 	ids, t0, submitted, errs := submitAll(1, func(ids []string, i, _ int) error {
 		c := <-conns
-		code, data, err := c.do("POST", "/v1/algorithms/is_prime/jobs", body)
+		code, data, err := c.do("POST", "/v1/algorithms/"+*fAlg+"/jobs", body)
 		if err != nil {
 			// The connection is out of step with its answers: a new one.
 			c.close()
@@ -180,6 +182,9 @@ func submitAll(step int, submit func(ids []string, i, n int) error) (ids []strin
 				if i >= *fJobs {
 					return
 				}
+				if *fRate > 0 { // job i is due at i/rate after t0
+					time.Sleep(time.Until(t0.Add(time.Duration(float64(i) / *fRate * float64(time.Second)))))
+				}
 				if err := submit(ids, i, min(step, *fJobs-i)); err != nil {
 					failed.Add(1)
 					fmt.Fprintln(os.Stderr, "# submit:", err)
@@ -197,6 +202,7 @@ func submitAll(step int, submit func(ids []string, i, n int) error) (ids []strin
 func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, submitErrs int64) []string {
 	var next, last, failed atomic.Int64
 	var wg sync.WaitGroup
+	lat := make([]time.Duration, len(ids)) // created → finished, server clock
 	for range *fClients {
 		wg.Add(1)
 		go func() {
@@ -214,6 +220,7 @@ func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, 
 					failed.Add(1)
 					continue
 				}
+				lat[i] = j.FinishedAt.Sub(j.CreatedAt)
 				for {
 					cur := last.Load()
 					if j.FinishedAt.UnixNano() <= cur || last.CompareAndSwap(cur, j.FinishedAt.UnixNano()) {
@@ -232,6 +239,8 @@ func awaitAll(mode string, ids []string, t0 time.Time, submitted time.Duration, 
 	return []string{
 		fmt.Sprintf("%s_jobs_per_s=%.0f", key, float64(*fJobs)/total.Seconds()),
 		fmt.Sprintf("%s_submit_per_s=%.0f", key, float64(*fJobs)/submitted.Seconds()),
+		fmt.Sprintf("%s_latency_p50_ms=%s", key, ms(pct(lat, 50))),
+		fmt.Sprintf("%s_latency_p99_ms=%s", key, ms(pct(lat, 99))),
 		fmt.Sprintf("%s_all_succeeded=%v", key, ok),
 	}
 }
@@ -249,7 +258,7 @@ func e2eWait() []string {
 			defer wg.Done()
 			for next.Add(1) <= int64(*fJobs) {
 				var j job
-				err := call("POST", "/v1/algorithms/is_prime/jobs?wait=60s", body, http.StatusOK, &j)
+				err := call("POST", "/v1/algorithms/"+*fAlg+"/jobs?wait=60s", body, http.StatusOK, &j)
 				if err != nil || j.Status != conveyor.StatusSucceeded {
 					bad.Add(1)
 				}
@@ -271,7 +280,7 @@ func latency() []string {
 	for range *fLatN {
 		var j job
 		t0 := time.Now()
-		if err := call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", body, http.StatusOK, &j); err != nil {
+		if err := call("POST", "/v1/algorithms/"+*fAlg+"/jobs?wait=10s", body, http.StatusOK, &j); err != nil {
 			fail("latency submit: %v", err)
 		}
 		roundTrip = append(roundTrip, time.Since(t0))

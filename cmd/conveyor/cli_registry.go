@@ -74,6 +74,9 @@ func (e *env) printAlgorithm(a *conveyor.AlgorithmInfo) {
 	if a.Pipeline != nil {
 		fmt.Fprintf(tw, "Stages:\t%s (at most %d steps)\n", strings.Join(a.Pipeline.Stages, " → "), a.Pipeline.MaxSteps)
 	}
+	if a.Batch != nil {
+		fmt.Fprintf(tw, "Batches:\tup to %d jobs, waiting up to %v for more\n", a.Batch.MaxSize, a.Batch.MaxWait)
+	}
 	if a.Description != "" {
 		fmt.Fprintf(tw, "Description:\t%s\n", firstLine(a.Description))
 	}

@@ -52,6 +52,17 @@ Input schema:
 	}
 }
 
+func TestAlgorithmBatches(t *testing.T) {
+	f := newFake(t, map[string]http.HandlerFunc{
+		"GET /v1/algorithms/embed": reply(200, `{"name":"embed","kind":"worker","batch":{"max_size":32,"max_wait":"10ms"},"runners":["r1"],"queued":0,"running":0}`),
+	})
+	got := runCLI(t, f, "algorithms", "embed")
+	want := "Batches:       up to 32 jobs, waiting up to 10ms for more\n"
+	if got.code != 0 || !strings.Contains(got.stdout, want) {
+		t.Errorf("exit %d\nstdout:\n%s\nwant a line:\n%s", got.code, got.stdout, want)
+	}
+}
+
 func TestAlgorithmConflict(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{
 		"GET /v1/algorithms/is_prime": reply(200, `{"name":"is_prime","kind":"go","runners":["r1","r2"],"queued":0,"running":0,

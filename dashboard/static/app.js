@@ -163,7 +163,8 @@ async function overview() {
   const algRows = algs.algorithms.map((a) => {
     const s = byName[a.name] || { counts: {}, finished_per_minute: new Array(60).fill(0) };
     return el("tr", { "data-algorithm": a.name },
-      el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)), el("td", {}, a.kind),
+      el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)),
+      el("td", {}, a.kind, a.batch ? el("span", { class: "hint", title: "jobs run in batches, leaving within " + a.batch.max_wait }, " · batches of ≤ " + a.batch.max_size) : null),
       el("td", { class: "num" }, String(a.queued)), el("td", { class: "num" }, String(a.running)),
       el("td", { class: "num failed-count" + (s.counts.failed ? " failed" : "") }, String(s.counts.failed || 0)),
       el("td", { class: "num" }, String(s.counts.succeeded || 0)),

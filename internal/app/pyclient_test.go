@@ -158,6 +158,14 @@ assert list(c.list(since=datetime.datetime.now(datetime.timezone.utc) + datetime
 long = c.submit("sleep", {"seconds": 30})
 c.cancel(long["id"])
 assert c.wait(long["id"], timeout=20)["status"] == "canceled"
+again = c.retry(long["id"])
+assert again["retry_of"] == long["id"] and again["id"] != long["id"] and again["input"] == {"seconds": 30}, again
+try:
+    c.retry(again["id"])
+    raise SystemExit("no 409 for a job not finished")
+except conveyor.APIError as e:
+    assert e.status == 409, e
+c.cancel(again["id"])
 
 async def main():
     ac = conveyor.AsyncClient(%q)
@@ -168,6 +176,9 @@ async def main():
     job = await ac.submit("sleep", {"seconds": 30})
     await ac.cancel(job["id"])
     assert (await ac.wait(job["id"], timeout=20))["status"] == "canceled"
+    short = await ac.retry(ids[0])
+    assert short["retry_of"] == ids[0], short
+    assert (await ac.wait(short["id"], timeout=20))["status"] == "succeeded"
     try:
         await ac.run("sleep", {"seconds": 0, "fail": "async luck"})
     except conveyor.AlgorithmFailed as e:

@@ -21,7 +21,8 @@
 // its algorithms with their schemas; they become the algorithms the entry
 // serves: all of them for an entry without a name, the named one
 // otherwise. Settings under `algorithms:` override the entry's timeout,
-// max_attempts and description per algorithm.
+// max_attempts and description per algorithm, and for a batch algorithm
+// what its worker announces as batch: {max_size, max_wait}.
 //
 // # Pool
 //
@@ -37,7 +38,20 @@
 // towards its timeout.
 //
 // Stdout and stderr lines of a process become log lines ("stdout",
-// "stderr") of the job it runs, or of the runner's log between jobs.
+// "stderr") of the job it runs (of each job of the batch it runs), or of
+// the runner's log between jobs.
+//
+// # Batches
+//
+// An algorithm that the worker announces with a batch spec (the Python
+// SDK's @conveyor.batch) gets its jobs in batch messages: up to max_size
+// jobs, sent when that many wait, max_wait after the first, or as soon as
+// a process is free while all were busy. A batch takes one slot of a
+// process; the runner gives the algorithm 2 × max_size slots per process
+// slot, one batch running and the next filling (runner.Batcher). Each job
+// keeps its own attempt: the worker answers it alone, a failure of the
+// whole batch fails each job, and each is retried on its own. Batch sizes
+// go to the conveyor_batch_size histogram.
 //
 // # Failures
 //

@@ -18,6 +18,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
@@ -89,11 +90,14 @@ func TestGoldenTranscripts(t *testing.T) {
 			})
 			data, _ := os.ReadFile(path)
 			var jobs []*workerproto.Job
+			var batches []*workerproto.Batch
 			answers := map[string]workerproto.Message{}
 			for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
 				switch m, _ := workerproto.Decode(line); m := m.(type) {
 				case *workerproto.Job:
 					jobs = append(jobs, m)
+				case *workerproto.Batch:
+					batches = append(batches, m)
 				case *workerproto.Result:
 					answers[m.ID] = m
 				case *workerproto.Error:
@@ -107,7 +111,62 @@ func TestGoldenTranscripts(t *testing.T) {
 				}
 				replayJob(t, h, j, answers[j.ID])
 			}
+			for _, b := range batches {
+				replayBatch(t, hs[b.Algorithm], b, answers)
+			}
 		})
+	}
+}
+
+// replayBatch runs the jobs of a batch of a transcript, in its order,
+// each one once the one before it waits for the batch, and checks each
+// job's outcome.
+func replayBatch(t *testing.T, h runner.Handler, b *workerproto.Batch, answers map[string]workerproto.Message) {
+	t.Helper()
+	bh, ok := h.(*batchHandler)
+	if !ok {
+		t.Fatalf("%s: handler %T, want a batch handler", b.Algorithm, h)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type ran struct {
+		out json.RawMessage
+		err error
+	}
+	results := make([]chan ran, len(b.Jobs))
+	for i, j := range b.Jobs {
+		results[i] = make(chan ran, 1)
+		task := &runner.Task{JobID: j.ID, Algorithm: b.Algorithm, Input: j.Input, Attempt: j.Attempt, Traceparent: j.Traceparent, Reporter: &recorder{}}
+		if j.Deadline != nil {
+			task.Deadline = *j.Deadline
+		}
+		go func() {
+			out, err := h.Run(ctx, task)
+			results[i] <- ran{out, err}
+		}()
+		if i < len(b.Jobs)-1 {
+			testenv.Eventually(t, fmt.Sprintf("job %s queued for a batch", j.ID), func() bool {
+				bh.mu.Lock()
+				defer bh.mu.Unlock()
+				return len(bh.queue) == i+1
+			})
+		}
+	}
+	for i, j := range b.Jobs {
+		got := <-results[i]
+		switch want := answers[j.ID].(type) {
+		case *workerproto.Result:
+			if got.err != nil || !sameJSON(got.out, want.Output) {
+				t.Errorf("job %s: %s, %v; want %s", j.ID, got.out, got.err, want.Output)
+			}
+		case *workerproto.Error:
+			je := jobError(t, got.err)
+			if !strings.HasSuffix(je.Message, want.Error.Message) || conveyor.IsPermanent(got.err) == want.Retryable {
+				t.Errorf("job %s: error %+v (permanent %v), want %+v", j.ID, je, conveyor.IsPermanent(got.err), want)
+			}
+		default:
+			t.Fatalf("job %s: no answer in the transcript", j.ID)
+		}
 	}
 }
 

@@ -91,6 +91,13 @@ func (pl *pool) finish(p *proc, r *jobRun, a answer) (json.RawMessage, error) {
 	p.settle()
 	p.end(r)
 	pl.release(p)
+	return a.outcome()
+}
+
+// outcome returns the job's output, or its error: a protocol failure, or
+// the worker's error as a *conveyor.JobError of type "error", wrapped by
+// conveyor.Permanent unless the worker said it is retryable.
+func (a answer) outcome() (json.RawMessage, error) {
 	switch {
 	case a.fail != nil:
 		return nil, a.fail

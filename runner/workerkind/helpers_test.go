@@ -87,11 +87,20 @@ func provision(t testing.TB, k Kind, entry config.Algorithm) (map[string]runner.
 	for _, s := range served {
 		hs[s.Algorithm.Name] = s.Handler
 	}
-	t.Cleanup(func() { _ = served[0].Handler.(*handler).Close() })
+	t.Cleanup(func() {
+		for _, s := range served {
+			_ = s.Handler.(io.Closer).Close()
+		}
+	})
 	return hs, served
 }
 
-func poolOf(h runner.Handler) *pool { return h.(*handler).pool }
+func poolOf(h runner.Handler) *pool {
+	if b, ok := h.(*batchHandler); ok {
+		return b.pool
+	}
+	return h.(*handler).pool
+}
 
 // run runs one attempt with a fresh recorder, bounded by 20s.
 func run(t *testing.T, h runner.Handler, alg, input string) (json.RawMessage, error, *recorder) {

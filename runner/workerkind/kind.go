@@ -76,7 +76,8 @@ const (
 // Provision returns an error naming the problem when the entry is invalid
 // for the kind (no command, a missing executable or dir, a reserved env
 // variable, schemas or a description that the worker announces itself,
-// settings for an algorithm it does not announce) or when the first
+// settings for an algorithm it does not announce, batch settings for one
+// it does not run in batches) or when the first
 // process fails its start: the error then holds the tail of its stderr.
 func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
 	sp, err := newSpec(entry)
@@ -103,7 +104,14 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		pl.close()
 		return nil, err
 	}
-	served, err := served(entry, hello, pl)
+	var observe func(alg string) func(int)
+	if m := runner.MetricsOf(ctx); m != nil {
+		observe = func(alg string) func(int) {
+			o := m.BatchSize.WithLabelValues(alg)
+			return func(n int) { o.Observe(float64(n)) }
+		}
+	}
+	served, err := served(entry, hello, pl, observe)
 	if err != nil {
 		first.kill()
 		<-first.exited
@@ -112,6 +120,9 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 	}
 	for _, s := range served {
 		pl.served = append(pl.served, s.Algorithm.Name)
+		if b, ok := s.Handler.(*batchHandler); ok {
+			b.start()
+		}
 	}
 	pl.adopt(first)
 	pl.mu.Lock()
@@ -157,7 +168,9 @@ func newSpec(entry config.Algorithm) (spec, error) {
 }
 
 // served returns the algorithms of the hello that the entry serves.
-func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Served, error) {
+// observe, when not nil, returns for an algorithm the function that
+// records the size of each batch sent.
+func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func(alg string) func(int)) ([]runner.Served, error) {
 	var names []string
 	for _, a := range h.Algorithms {
 		names = append(names, a.Name)
@@ -197,7 +210,29 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool) ([]runner.Se
 				return nil, fmt.Errorf("worker %s announces %s with an invalid %s: %w", pl.name, a.Name, what, err)
 			}
 		}
-		out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
+		if a.Batch == nil {
+			if set.Batch != nil {
+				return nil, fmt.Errorf("worker %s: algorithms.%s.batch: %s does not run in batches (its worker announces it without a batch spec; in Python, mark it @conveyor.batch)", pl.name, a.Name, a.Name)
+			}
+			out = append(out, runner.Served{Algorithm: alg, Handler: &handler{name: a.Name, pool: pl}})
+			continue
+		}
+		if a.Batch.MaxSize > MaxBatchSize {
+			return nil, fmt.Errorf("worker %s announces %s with a batch max_size of %d, over the limit of %d", pl.name, a.Name, a.Batch.MaxSize, MaxBatchSize)
+		}
+		spec := *a.Batch
+		if b := set.Batch; b != nil {
+			spec.MaxSize = cmp.Or(b.MaxSize, spec.MaxSize)
+			if b.MaxWait != nil {
+				spec.MaxWait = b.MaxWait.Std().Seconds()
+			}
+		}
+		h := newBatchHandler(a.Name, pl, &spec, nil)
+		alg.Batch = &conveyor.Batching{MaxSize: h.maxSize, MaxWait: conveyor.Duration(h.maxWait)}
+		if observe != nil {
+			h.observe = observe(a.Name)
+		}
+		out = append(out, runner.Served{Algorithm: alg, Handler: h})
 	}
 	return out, nil
 }

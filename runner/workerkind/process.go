@@ -60,12 +60,16 @@ type helloResult struct {
 	err   error
 }
 
-// jobRun is a job running on a proc.
+// jobRun is a job running on a proc, alone or in a batch.
 type jobRun struct {
 	id   string
 	alg  string
 	rep  conveyor.Reporter
 	done chan answer // the job's result or error; buffered, sent once
+	// notify, for a job of a batch, is told of each answer; batch is the
+	// batch.
+	notify chan struct{}
+	batch  *batchRun
 }
 
 // answer is how the worker ended a job.
@@ -241,15 +245,26 @@ func (p *proc) run(id string) *jobRun {
 	return p.runs[id]
 }
 
-// only returns the job the worker runs if it runs exactly one, and the
-// ids of the jobs it runs otherwise.
-func (p *proc) only() (*jobRun, []string) {
+// only returns the jobs a line on the worker's stdout or stderr belongs
+// to: the job it runs if it runs exactly one, or every job of the batch
+// it runs if it runs one batch; else nil, and the ids of the jobs it runs.
+func (p *proc) only() ([]*jobRun, []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.runs) == 1 {
-		for _, r := range p.runs {
-			return r, nil
+	var one *batchRun
+	for _, r := range p.runs {
+		if r.batch == nil || (one != nil && r.batch != one) {
+			one = nil
+			break
 		}
+		one = r.batch
+	}
+	if len(p.runs) == 1 || one != nil {
+		runs := make([]*jobRun, 0, len(p.runs))
+		for _, r := range p.runs {
+			runs = append(runs, r)
+		}
+		return runs, nil
 	}
 	ids := make([]string, 0, len(p.runs))
 	for id := range p.runs {
@@ -259,15 +274,18 @@ func (p *proc) only() (*jobRun, []string) {
 }
 
 // outputLine routes one stdout or stderr line to the log of the job the
-// worker runs. A pipe cannot say which job wrote a line: while the worker
-// runs several (concurrency > 1) or none, the line goes to the runner's
-// log. (The Python SDK passes a job's prints on itself, as log messages
-// with a stream, when it runs several jobs at once; what reaches the pipes
-// then comes from subprocesses and native code.)
+// worker runs, or of each job of the one batch it runs. A pipe cannot say
+// which job wrote a line: while the worker runs several jobs or batches
+// (concurrency > 1) or none, the line goes to the runner's log. (The
+// Python SDK passes a job's prints on itself, as log messages with a
+// stream, when it runs several at once; what reaches the pipes then comes
+// from subprocesses and native code.)
 func (p *proc) outputLine(stream, line string) {
-	r, ids := p.only()
-	if r != nil {
-		r.rep.Log(stream, line)
+	runs, ids := p.only()
+	if runs != nil {
+		for _, r := range runs {
+			r.rep.Log(stream, line)
+		}
 		return
 	}
 	if len(ids) > 0 {

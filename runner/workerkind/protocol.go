@@ -60,19 +60,22 @@ func (p *proc) malformed(de *workerproto.DecodeError) {
 		p.log.Info("skipping a worker message of a type this runner does not know", "err", de)
 		return
 	}
-	r, _ := p.only()
-	if r == nil {
+	runs, _ := p.only()
+	if runs == nil {
 		p.log.Warn("worker sent a malformed protocol line", "err", de)
 		return
 	}
-	p.log.Warn("worker sent a malformed protocol line", "job_id", r.id, "algorithm", r.alg, "err", de)
-	r.rep.Log("log", "conveyor: the worker sent a "+de.Error())
-	if de.TooLong {
-		// Most likely the job's answer: it will not come.
-		p.answer(r, answer{fail: conveyor.Permanent(&conveyor.JobError{
-			Type:    conveyor.ErrorTypeError,
-			Message: "the worker sent a protocol line longer than the 16 MiB limit (an output too large?)",
-		})})
+	for _, r := range runs {
+		p.log.Warn("worker sent a malformed protocol line", "job_id", r.id, "algorithm", r.alg, "err", de)
+		r.rep.Log("log", "conveyor: the worker sent a "+de.Error())
+		if de.TooLong {
+			// Most likely the job's answer: it will not come. (In a
+			// batch, any job's: those not answered yet fail.)
+			p.answer(r, answer{fail: conveyor.Permanent(&conveyor.JobError{
+				Type:    conveyor.ErrorTypeError,
+				Message: "the worker sent a protocol line longer than the 16 MiB limit (an output too large?)",
+			})})
+		}
 	}
 }
 
@@ -119,6 +122,13 @@ func (p *proc) answer(r *jobRun, a answer) {
 	select {
 	case r.done <- a:
 	default: // answered already
+		return
+	}
+	if r.notify != nil {
+		select {
+		case r.notify <- struct{}{}:
+		default: // its batch is told already
+		}
 	}
 }
 

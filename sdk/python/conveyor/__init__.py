@@ -21,6 +21,15 @@ and add one entry to conveyor's config::
     algorithms:
       - {kind: worker, command: [python3, -m, conveyor.worker, mymodule]}
 
+A model that is faster on many inputs at once takes them in batches::
+
+    @conveyor.batch(max_size=32, max_wait=0.01)
+    def embed(texts: list[str]) -> list[list[float]]:
+        return model.encode(texts).tolist()
+
+Each job's input is one ``str``; the runner hands the function up to 32
+queued jobs at once, waiting at most 10 ms for more.
+
 A handler that is a stage of a pipeline may end the whole job early with
 ``return conveyor.final(output)``, or pick the stage to run next with
 ``return conveyor.next_stage("stage", output)``.
@@ -29,10 +38,10 @@ Submit jobs from Python with ``conveyor.Client(url)``.
 """
 
 from .client import AlgorithmFailed, APIError, AsyncClient, Client, JobFailed, RunTimeout, Unavailable, verify_callback
-from .job import Cancelled, Job, RetryableError
-from .registry import algorithm
+from .job import Batch, Cancelled, Job, RetryableError
+from .registry import algorithm, batch
 from .route import Routed, final, next_stage
 from .schema import ValidationError
 
-__all__ = ["algorithm", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout", "verify_callback"]
+__all__ = ["algorithm", "batch", "Batch", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout", "verify_callback"]
 __version__ = "0.1.0"

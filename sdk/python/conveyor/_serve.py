@@ -1,5 +1,5 @@
-"""The worker's main loop: hello, then jobs (one at a time, or up to the
-concurrency the runner asks for) until fd 3 ends."""
+"""The worker's main loop: hello, then jobs and batches of jobs (one at a
+time, or up to the concurrency the runner asks for) until fd 3 ends."""
 
 import asyncio
 import contextvars
@@ -12,7 +12,8 @@ import threading
 import traceback
 
 from . import protocol
-from .job import Cancelled, Job, RetryableError
+from .job import Batch, Cancelled, Job, RetryableError
+from .registry import BatchLengthError
 from .route import Routed
 from .schema import ValidationError
 
@@ -30,7 +31,13 @@ class _Conn:
         self.lock = threading.Lock()
 
     def send(self, msg):
-        data = protocol.encode(msg)
+        self.write(protocol.encode(msg))
+
+    def send_many(self, msgs):
+        """Send msgs in one write (the answers of a batch)."""
+        self.write(b"".join(protocol.encode(m) for m in msgs))
+
+    def write(self, data):
         with self.lock:
             view = memoryview(data)
             while view:
@@ -91,7 +98,8 @@ class _JobStream:
         return len(text)
 
     def _emit(self, job, line):
-        self._send({"type": "log", "id": job.id, "level": "info", "message": line.rstrip("\r"), "stream": self._stream})
+        for jid in job._ids():  # a batch's lines are lines of each of its jobs
+            self._send({"type": "log", "id": jid, "level": "info", "message": line.rstrip("\r"), "stream": self._stream})
 
     def end(self, job):
         """Send what job printed without a final newline."""
@@ -136,11 +144,16 @@ class _Worker:
                     print("conveyor.worker: %s" % e, file=sys.stderr, flush=True)
                     continue
                 if msg["type"] == "job":
-                    job = Job(msg["id"], msg["algorithm"], int(msg.get("attempt") or 1), _deadline(msg.get("deadline")),
-                              self.conn.send, msg.get("traceparent") or None)
+                    job = self._job(msg, msg["algorithm"])
                     with self.lock:
                         self.running[job.id] = job
                     self.jobs.put((msg, job))
+                elif msg["type"] == "batch":
+                    batch = Batch([self._job(j, msg["algorithm"]) for j in msg["jobs"]], msg["algorithm"])
+                    with self.lock:
+                        for job in batch.jobs:
+                            self.running[job.id] = job
+                    self.jobs.put((msg, batch))
                 elif msg["type"] == "cancel":
                     self.cancel(msg["id"])
                 else:
@@ -148,16 +161,22 @@ class _Worker:
         finally:
             self.jobs.put(None)
 
+    def _job(self, msg, algorithm):
+        """Return the Job of a job message, or of one job of a batch."""
+        return Job(msg["id"], algorithm, int(msg.get("attempt") or 1), _deadline(msg.get("deadline")),
+                   self.conn.send, msg.get("traceparent") or None)
+
     def cancel(self, jid):
         """Flag the job jid canceled, and cancel its asyncio task if it has
-        one. A job that is not running is ignored."""
+        one — for a job of a batch, once every job of the batch is
+        canceled. A job that is not running is ignored."""
         with self.lock:
             job = self.running.get(jid)
             task = self.tasks.get(jid)
         if job is None:
             return
         job._set_cancelled()
-        if task is not None:
+        if task is not None and (job._batch is None or job._batch.cancelled):
             self.loop.call_soon_threadsafe(task.cancel)
 
     def run(self):
@@ -186,12 +205,42 @@ class _Worker:
             elif self.pool is not None:
                 self.pool.put(item)
             else:
-                self.conn.send(self.run_job(msg, job))
+                self.send_all(self.run_item(msg, job))
 
     def pool_loop(self):
         while True:
             msg, job = self.pool.get()
-            self.conn.send(self.run_job(msg, job))
+            self.send_all(self.run_item(msg, job))
+
+    def send_all(self, answers):
+        if len(answers) == 1:
+            self.conn.send(answers[0])
+        elif answers:
+            self.conn.send_many(answers)
+
+    def run_item(self, msg, job):
+        """Run a job, or a batch; return its answer messages."""
+        if msg["type"] == "batch":
+            return self.run_batch(msg, job)
+        return [self.run_job(msg, job)]
+
+    def run_batch(self, msg, batch):
+        """Run one batch of a synchronous batch handler; return an answer
+        for each of its jobs."""
+        token = _CURRENT.set(batch) if self.streams else None
+        try:
+            alg, answers, todo, items, run = self._batch_prepare(msg, batch)
+            if todo:
+                try:
+                    outcome = alg.call_batch(items, run)
+                except (Exception, Cancelled) as e:
+                    outcome = e
+                self._batch_finish(msg, answers, todo, outcome)
+            return answers
+        finally:
+            if token is not None:
+                _CURRENT.reset(token)
+            self._done(batch)
 
     def run_job(self, msg, job):
         """Run one job of a synchronous handler; return its result or error
@@ -205,13 +254,16 @@ class _Worker:
             self._done(job)
 
     async def run_async(self, msg, job, alg):
-        """Run one job of an async handler on the event loop and send its
-        result or error message."""
+        """Run one job (or batch) of an async handler on the event loop and
+        send its result or error message (one for each job of a batch)."""
         _CURRENT.set(job)  # the task's own context: no reset needed
         with self.lock:
-            self.tasks[job.id] = asyncio.current_task()
+            for jid in job._ids():
+                self.tasks[jid] = asyncio.current_task()
         if job.cancelled:  # canceled before the task existed
             asyncio.current_task().cancel()
+        if msg["type"] == "batch":
+            return await self._run_async_batch(msg, job)
         try:
             out = await alg.call_async(msg["input"], job)
             answer = self._answer(msg, job, lambda alg: out)
@@ -225,9 +277,69 @@ class _Worker:
             self._done(job)
         self.conn.send(answer)
 
+    async def _run_async_batch(self, msg, batch):
+        try:
+            alg, answers, todo, items, run = self._batch_prepare(msg, batch)
+            if todo:
+                try:
+                    outcome = await alg.call_batch_async(items, run)
+                except asyncio.CancelledError:
+                    outcome = Cancelled(batch._ids())
+                except (Exception, Cancelled) as e:
+                    outcome = e
+                self._batch_finish(msg, answers, todo, outcome)
+        finally:
+            with self.lock:
+                for jid in batch._ids():
+                    self.tasks.pop(jid, None)
+            self._done(batch)
+        self.send_all(answers)
+
+    def _batch_prepare(self, msg, batch):
+        """Bind the inputs of the batch msg. Returns its algorithm; a list
+        with an answer per job, set for the jobs that fail before the
+        handler runs (an input that does not convert to the handler's item
+        type, an algorithm that is not a batch one), None for the others;
+        the indexes of the others (todo), their converted inputs, and the
+        Batch of their jobs for the handler."""
+        ids = [j["id"] for j in msg["jobs"]]
+        alg = self.algs.get(msg["algorithm"])
+        if alg is None or alg.batch is None:
+            why = ("this worker does not serve %r (it serves %s)" % (msg["algorithm"], ", ".join(self.algs)) if alg is None
+                   else "%s does not run in batches: send it job messages" % alg.name)
+            return alg, [_error(jid, "unknown_algorithm", why) for jid in ids], [], [], batch
+        items, errs = alg.bind_batch([j["input"] for j in msg["jobs"]])
+        answers = [None] * len(ids)
+        for i, e in enumerate(errs):
+            if e is not None:
+                detail = "\n".join("at %s: %s" % (p or "/", m) for p, m in e.errors)
+                answers[i] = _error(ids[i], "invalid_input", "input does not match the item type of %s: %s" % (alg.name, e), detail)
+        todo = [i for i, e in enumerate(errs) if e is None]
+        run = batch if len(todo) == len(ids) else Batch([batch.jobs[i] for i in todo], batch.algorithm)
+        return alg, answers, todo, items, run
+
+    @staticmethod
+    def _batch_finish(msg, answers, todo, outcome):
+        """Set the answers of the jobs todo from outcome: the handler's
+        checked outputs, one per job, or the exception that fails them
+        all."""
+        ids = [msg["jobs"][i]["id"] for i in todo]
+        if isinstance(outcome, BatchLengthError):
+            outs = [_error(jid, "batch_length", str(outcome)) for jid in ids]
+        elif isinstance(outcome, Cancelled):
+            outs = [_error(jid, "canceled", "the job was canceled") for jid in ids]
+        elif isinstance(outcome, BaseException):
+            e = outcome
+            outs = [_error(jid, type(e).__name__, str(e) or type(e).__name__, _traceback(e), retryable=isinstance(e, RetryableError)) for jid in ids]
+        else:
+            outs = [_answer_of(jid, out) for jid, out in zip(ids, outcome)]
+        for i, a in zip(todo, outs):
+            answers[i] = a
+
     def _done(self, job):
         with self.lock:
-            self.running.pop(job.id, None)
+            for jid in job._ids():
+                self.running.pop(jid, None)
         for s in self.streams:
             s.end(job)
         if not self.streams:
@@ -241,6 +353,8 @@ class _Worker:
             alg = self.algs.get(msg["algorithm"])
             if alg is None:
                 return _error(jid, "unknown_algorithm", "this worker does not serve %r (it serves %s)" % (msg["algorithm"], ", ".join(self.algs)))
+            if alg.batch is not None:
+                return _error(jid, "unknown_algorithm", "%s runs in batches: send its jobs in batch messages" % alg.name)
             out = call(alg)
             if isinstance(out, Routed):
                 result = {"type": "result", "id": jid, "output": out.output}
@@ -259,6 +373,25 @@ class _Worker:
             return _error(jid, type(e).__name__, str(e) or type(e).__name__, _traceback(e), retryable=True)
         except Exception as e:
             return _error(jid, type(e).__name__, str(e) or type(e).__name__, _traceback(e))
+
+
+def _answer_of(jid, out):
+    """Return the answer of one job of a batch, whose output is out: JSON
+    data, a Routed, or an Exception that fails the job."""
+    if isinstance(out, Cancelled):
+        return _error(jid, "canceled", "the job was canceled")
+    if isinstance(out, BaseException):
+        retryable = isinstance(out, RetryableError)
+        tb = _traceback(out) if out.__traceback__ is not None else ""
+        return _error(jid, type(out).__name__, str(out) or type(out).__name__, tb, retryable=retryable)
+    if isinstance(out, Routed):
+        result = {"type": "result", "id": jid, "output": out.output}
+        if out.final:
+            result["final"] = True
+        if out.next:
+            result["next"] = out.next
+        return result
+    return {"type": "result", "id": jid, "output": out}
 
 
 def _raiser(e):

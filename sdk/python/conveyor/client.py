@@ -178,6 +178,15 @@ class Client:
         as it is)."""
         return self._call("POST", "/v1/jobs/%s/cancel" % urllib.parse.quote(id))
 
+    def retry(self, id):
+        """Retry the finished job id (failed, canceled or even succeeded) as
+        a new job with its algorithm, input, priority, labels, mutex key,
+        timeout and attempts, and return the new job: its ``retry_of``
+        names id. Raises APIError: 409 when the job is not finished yet,
+        404 when there is no such job, 400 when its input no longer fits
+        the algorithm's schema."""
+        return self._call("POST", "/v1/jobs/%s/retry" % urllib.parse.quote(id))
+
     def run(self, algorithm, input, timeout=None):
         """Run algorithm on input on the synchronous path (nothing is
         stored: no job, no retries) and return its output. timeout
@@ -326,6 +335,10 @@ class AsyncClient:
     async def cancel(self, id):
         """See Client.cancel."""
         return await self._do(self.sync.cancel, id)
+
+    async def retry(self, id):
+        """See Client.retry."""
+        return await self._do(self.sync.retry, id)
 
     async def run(self, algorithm, input, timeout=None):
         """See Client.run."""

@@ -2,7 +2,7 @@
 
 import threading
 
-__all__ = ["Job", "RetryableError", "Cancelled"]
+__all__ = ["Job", "Batch", "RetryableError", "Cancelled"]
 
 
 class RetryableError(Exception):
@@ -45,6 +45,7 @@ class Job:
         self._send = send or (lambda msg: None)
         self._cancel = threading.Event()
         self._partial = {}  # stream → what the job printed after its last newline
+        self._batch = None  # the Batch the job runs in, if it does
 
     @property
     def cancelled(self):
@@ -52,8 +53,12 @@ class Job:
         return self._cancel.is_set()
 
     def check(self):
-        """Raise Cancelled if the job has been canceled."""
-        if self._cancel.is_set():
+        """Raise Cancelled if the job has been canceled. A job of a batch
+        raises it only once every job of the batch has been canceled: the
+        others still want their outputs."""
+        if self._batch is not None:
+            self._batch.check()
+        elif self._cancel.is_set():
             raise Cancelled(self.id)
 
     def progress(self, percent, message=""):
@@ -77,5 +82,66 @@ class Job:
     def _set_cancelled(self):
         self._cancel.set()
 
+    def _ids(self):
+        return (self.id,)
+
     def __repr__(self):
         return "Job(id=%r, algorithm=%r, attempt=%r)" % (self.id, self.algorithm, self.attempt)
+
+
+class Batch:
+    """The jobs a batch handler (``@conveyor.batch``) is running, in the
+    order of its inputs. Declare a parameter annotated ``conveyor.Batch``
+    (or named ``job`` or ``batch``) to receive it.
+
+    Attributes:
+        jobs: the Job of each input, for what concerns one job
+            (``batch.jobs[i].log(...)``, ``.id``, ``.attempt``).
+        algorithm: the algorithm's name.
+        deadline: the earliest deadline of its jobs, or None.
+    """
+
+    def __init__(self, jobs, algorithm=""):
+        self.jobs = list(jobs)
+        self.algorithm = algorithm
+        deadlines = [j.deadline for j in self.jobs if j.deadline is not None]
+        self.deadline = min(deadlines) if deadlines else None
+        self._partial = {}
+        for j in self.jobs:
+            j._batch = self
+
+    def __len__(self):
+        return len(self.jobs)
+
+    def __iter__(self):
+        return iter(self.jobs)
+
+    @property
+    def cancelled(self):
+        """True once every job of the batch has been canceled. (A job
+        canceled alone keeps running with the others; its output is
+        dropped.)"""
+        return all(j.cancelled for j in self.jobs)
+
+    def check(self):
+        """Raise Cancelled if every job of the batch has been canceled."""
+        if self.cancelled:
+            raise Cancelled(",".join(j.id for j in self.jobs))
+
+    def progress(self, percent, message=""):
+        """Report the same progress for every job of the batch; raises
+        Cancelled once all of them have been canceled."""
+        self.check()
+        for j in self.jobs:
+            j.progress(percent, message)
+
+    def log(self, message, level="info"):
+        """Add a line to the log of every job of the batch."""
+        for j in self.jobs:
+            j.log(message, level)
+
+    def _ids(self):
+        return tuple(j.id for j in self.jobs)
+
+    def __repr__(self):
+        return "Batch(algorithm=%r, jobs=%r)" % (self.algorithm, [j.id for j in self.jobs])

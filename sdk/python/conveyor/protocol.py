@@ -17,7 +17,7 @@ EVENTS_FD = 4  # worker → runner
 MAX_LINE = 16 << 20
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-TYPES = ("hello", "job", "cancel", "progress", "log", "result", "error")
+TYPES = ("hello", "job", "batch", "cancel", "progress", "log", "result", "error")
 
 
 class ProtocolError(ValueError):
@@ -100,6 +100,12 @@ def _check(typ, m):
             if a["name"] in seen:
                 return "algorithms[%d]: %s is announced twice" % (i, a["name"])
             seen.add(a["name"])
+            b = a.get("batch")
+            if b is not None and (not isinstance(b, dict) or not _is_int(b.get("max_size")) or b["max_size"] < 1
+                                  or isinstance(b.get("max_wait"), bool) or not isinstance(b.get("max_wait"), (int, float))
+                                  or b["max_wait"] < 0):
+                return ('algorithms[%d] (%s): batch: "max_size" must be a positive integer and "max_wait" a number of '
+                        'seconds, not negative' % (i, a["name"]))
             for key in ("input_schema", "output_schema"):
                 if key in a and a[key] is not None and not isinstance(a[key], (dict, bool)):
                     return "algorithms[%d] (%s): %s must be a JSON object or boolean" % (i, a["name"], key)
@@ -114,6 +120,27 @@ def _check(typ, m):
         if a is not None and (not _is_int(a) or a < 0):
             return '"attempt" must not be negative'
         return string("deadline", required=False) or string("traceparent", required=False)
+    if typ == "batch":
+        r = string("algorithm")
+        if r:
+            return r
+        jobs = m.get("jobs")
+        if not isinstance(jobs, list) or not jobs:
+            return '"jobs" must list at least one job'
+        for i, j in enumerate(jobs):
+            if not isinstance(j, dict):
+                return "jobs[%d]: not an object" % i
+            if not isinstance(j.get("id"), str) or not j["id"]:
+                return 'jobs[%d]: "id" is required' % i
+            if "input" not in j:
+                return 'jobs[%d]: "input" is required' % i
+            a = j.get("attempt", 0)
+            if a is not None and (not _is_int(a) or a < 0):
+                return 'jobs[%d]: "attempt" must not be negative' % i
+            for key in ("deadline", "traceparent"):
+                if j.get(key) is not None and not isinstance(j[key], str):
+                    return 'jobs[%d]: field "%s" must be a string' % (i, key)
+        return ""
     if typ in ("cancel", "result", "error"):
         r = string("id")
         if r:

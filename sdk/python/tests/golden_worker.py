@@ -74,3 +74,19 @@ def run_countdown(n: int = 3) -> Iterator[float]:
     """A generator: yields progress, returns nothing."""
     for i in range(n):
         yield 100 * i / n
+
+
+@conveyor.batch(max_size=3, max_wait=1.0)
+def lengths(texts: List[str], batch: conveyor.Batch) -> List[int]:
+    """Measures texts in batches.
+
+    "boom" fails its own job, "raise" fails the batch, "short" makes the
+    list of outputs one short.
+    """
+    batch.log("measuring %d texts" % len(texts))
+    if "raise" in texts:
+        raise conveyor.RetryableError("the model is not ready")
+    out = [ValueError("cannot measure boom") if t == "boom" else len(t) for t in texts]
+    if "short" in texts:
+        out.pop()
+    return out

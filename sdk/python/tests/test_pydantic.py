@@ -59,5 +59,28 @@ class PydanticTest(unittest.TestCase):
         self.assertEqual(pointers, ["/shape/name", "/shape/points/0/x"])
 
 
+    def test_batch_of_models(self):
+        import conveyor
+
+        class Item(pydantic.BaseModel):
+            text: str
+            n: int = 1
+
+        class Size(pydantic.BaseModel):
+            size: int
+
+        @conveyor.batch(max_size=4)
+        def sizes(items: list[Item]) -> list[Size]:
+            return [Size(size=len(i.text) * i.n) for i in items]
+
+        alg = Algorithm(sizes, **sizes.__conveyor_algorithm__)
+        hello = alg.announce()
+        self.assertEqual(hello["input_schema"]["required"], ["text"])
+        self.assertEqual(hello["output_schema"]["required"], ["size"])
+        items, errs = alg.bind_batch([{"text": "ab"}, {"text": "x", "n": 3}, {"n": 2}])
+        self.assertEqual([e.errors[0][0] if e else None for e in errs], [None, None, "/text"])
+        self.assertEqual(alg.call_batch(items, None), [{"size": 2}, {"size": 3}])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -10,7 +10,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.dirname(HERE)
 TESTDATA = os.path.normpath(os.path.join(SDK, "..", "..", "workerproto", "testdata"))
-FROM_RUNNER = ("job", "cancel")
+FROM_RUNNER = ("job", "batch", "cancel")
 ANY = "<any>"
 
 
