@@ -26,6 +26,10 @@ import (
 // scheduleCAS bounds the compare-and-swap tries of a schedule's update.
 const scheduleCAS = 10
 
+// errDuplicateFiring is a second firing of one period whose job is gone
+// already (finished and archived): nothing to do.
+var errDuplicateFiring = errors.New("a second firing of one period")
+
 // unknownGrace is how long a firing whose algorithm no runner announced
 // is handed over again before it is given up (recorded as the schedule's
 // last error): the runners may be starting.
@@ -294,6 +298,8 @@ func (g *Gateway) fire(ctx context.Context, name string, f broker.Firing, manual
 	if !skip {
 		j, jobErr = g.scheduledJob(ctx, s, f, manual)
 		switch {
+		case errors.Is(jobErr, errDuplicateFiring):
+			return nil, nil
 		case conveyor.ErrorCode(jobErr) == conveyor.EUNAVAILABLE:
 			return nil, jobErr
 		case conveyor.ErrorCode(jobErr) == conveyor.ENOTFOUND && !manual && time.Since(f.At) < unknownGrace:
@@ -347,7 +353,27 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 		if err != nil {
 			return nil, err
 		}
-		j.ID = id.String()
+		// The job was made when the broker fired, however late a gateway
+		// serves the firing (after a failover, say).
+		j.ID, j.CreatedAt = id.String(), f.At.UTC()
+		// One job per period: the broker's scheduler may fire a period
+		// twice as its stream changes leader (seen on a 3-node cluster:
+		// three firings within 5 ms after a kill -9 of the leader). The
+		// firings of one period name the same next firing.
+		if !f.Next.IsZero() {
+			key := "schedule\x00" + s.Name + "\x00" + f.Next.UTC().Round(time.Second).Format(time.RFC3339)
+			bound, _, claimed, err := g.b.ClaimIdempotencyKey(ctx, s.Tenant, key, j.ID, "")
+			if err != nil {
+				return nil, err
+			}
+			if !claimed {
+				made, _, err := g.b.GetJob(ctx, bound)
+				if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+					return nil, errDuplicateFiring
+				}
+				return made, err
+			}
+		}
 	}
 	stored, err := g.b.CreateJob(ctx, j)
 	if conveyor.ErrorCode(err) == conveyor.ECONFLICT {
