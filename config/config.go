@@ -47,6 +47,18 @@ type Config struct {
 	// makes the broker's schedules of source "config" these (adding,
 	// changing, removing), keeping the state of those unchanged.
 	Schedules []Schedule `yaml:"schedules"`
+	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
+	// tokens): past one, a submit is a 429.
+	Quotas map[string]Quota `yaml:"quotas"`
+}
+
+// Quota bounds one tenant's jobs. Zero: no bound.
+type Quota struct {
+	// MaxQueued bounds the tenant's jobs waiting: queued or scheduled.
+	MaxQueued int `yaml:"max_queued"`
+	// MaxRetained bounds the tenant's jobs kept, live or finished, until
+	// they expire (retention) or are deleted.
+	MaxRetained int `yaml:"max_retained"`
 }
 
 // Schedule is a recurring job declared in the configuration; see
@@ -441,6 +453,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Heartbeat.Std() < 100*time.Millisecond {
 		add("heartbeat %s is too short (minimum 100ms)", c.Heartbeat)
+	}
+	for tenant, q := range c.Quotas {
+		if q.MaxQueued < 0 || q.MaxRetained < 0 {
+			add("quotas.%s: max_queued and max_retained must not be negative", tenant)
+		}
+		if !slices.ContainsFunc(c.Auth.Tokens, func(t Token) bool { return t.Tenant == tenant }) {
+			add("quotas.%s: no token of auth.tokens has tenant %q", tenant, tenant)
+		}
 	}
 	names := map[string]bool{}
 	for i, sc := range c.Schedules {

@@ -96,6 +96,12 @@ func TestLoadErrors(t *testing.T) {
 		"cluster tls without key":  {yaml: "broker: {cluster: ':6222', cluster_tls: {ca: ca.pem, cert: c.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
 		"cluster tls without ca":   {yaml: "broker: {cluster: ':6222', cluster_tls: {cert: c.pem, key: k.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
 		"cluster tls alone":        {yaml: "broker: {cluster_tls: {ca: ca.pem, cert: c.pem, key: k.pem}}", want: "broker.cluster_tls needs broker.cluster"},
+		"quota of no tenant":       {yaml: "quotas: {acme: {max_queued: 5}}", want: `quotas.acme: no token of auth.tokens has tenant "acme"`},
+		"negative quota":           {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [read], tenant: acme}]}\nquotas: {acme: {max_retained: -1}}", want: "must not be negative"},
+		"quota key":                {yaml: "quotas: {acme: {max_jobs: 5}}", want: "field max_jobs not found"},
+		"schedule cron":            {yaml: "schedules: [{name: n, algorithm: a, cron: '61 * * * *'}]", want: "schedules[0] (n): invalid cron"},
+		"schedule twice":           {yaml: "schedules: [{name: n, algorithm: a, every: 1m}, {name: n, algorithm: a, every: 2m}]", want: `a second schedule named "n"`},
+		"schedule key":             {yaml: "schedules: [{name: n, algorithm: a, every: 1m, when: now}]", want: "field when not found"},
 		"cluster tls env half":     {yaml: "broker: {cluster: ':6222'}", env: "CONVEYOR_BROKER_CLUSTER_TLS_KEY=k.pem", want: "broker.cluster_tls: give ca, cert and key together"},
 	} {
 		t.Run(name, func(t *testing.T) {

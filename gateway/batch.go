@@ -128,6 +128,15 @@ func inBatch(i int, err error) error {
 // what was queued is taken back; a job a runner took in that moment may
 // have started.
 func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record, error) {
+	perTenant := map[string]int{}
+	for _, j := range jobs {
+		perTenant[j.Tenant]++
+	}
+	for tenant, n := range perTenant {
+		if err := g.checkQuota(ctx, tenant, n); err != nil {
+			return nil, err
+		}
+	}
 	ctx = context.WithoutCancel(ctx) // as in store: no half-done batch
 	recs := make([]record, len(jobs))
 	var plain []broker.Stored

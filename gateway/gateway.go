@@ -71,6 +71,9 @@ type Config struct {
 	// Schedules are the recurring schedules of the configuration (source
 	// "config"), made so in the broker at Start.
 	Schedules []conveyor.Schedule
+	// Quotas bound what each tenant named keeps (see Quota): a submit past
+	// one is a 429.
+	Quotas map[string]Quota
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.
@@ -102,6 +105,7 @@ type Gateway struct {
 	// origin names this gateway (for its life) on the queue messages of
 	// its submits: the queue follower skips them, indexed already.
 	origin string
+	quota  quotas
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -139,6 +143,7 @@ func New(cfg Config) (*Gateway, error) {
 		released: make(chan finished, 1024),
 		dueSlots: make(chan struct{}, maxDue),
 		origin:   ulid.Make().String(),
+		quota:    quotas{retained: map[string]retainedCount{}},
 	}
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}

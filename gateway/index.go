@@ -25,7 +25,10 @@ type index struct {
 	// atStage counts the unfinished pipeline jobs at each stage, by the
 	// stage's algorithm: its backlog, next to its own jobs.
 	atStage map[string]map[conveyor.Status]int
-	waiters map[string][]*waiter
+	// byTenant counts the live jobs of each tenant (of a token with one),
+	// by status, for the tenants' quotas.
+	byTenant map[string]map[conveyor.Status]int
+	waiters  map[string][]*waiter
 	// followers are told of every change of a job, coalesced: a follower
 	// that has not yet looked finds one signal, however many changes, and
 	// the latest record.
@@ -125,6 +128,7 @@ func newIndex(finalBefore func(id string) bool) *index {
 		byID:        map[string]*entry{},
 		counts:      map[string]map[conveyor.Status]int{},
 		atStage:     map[string]map[conveyor.Status]int{},
+		byTenant:    map[string]map[conveyor.Status]int{},
 		waiters:     map[string][]*waiter{},
 		followers:   map[string][]*follower{},
 		done:        throughput{},
@@ -250,6 +254,9 @@ func (x *index) removeLocked(id string) {
 
 func (x *index) count(e *entry, d int) {
 	add(x.counts, e.algorithm, e.status, d)
+	if e.tenant != "" {
+		add(x.byTenant, e.tenant, e.status, d)
+	}
 	if e.stage != "" && !e.status.Terminal() {
 		add(x.atStage, e.stage, e.status, d)
 	}
@@ -392,6 +399,13 @@ func (x *index) countOf(algorithm string, status conveyor.Status) int {
 
 // countOfTenant is countOf for the jobs of one tenant: a walk of the live
 // jobs, for the requests of a tenant's token.
+// tenantCount returns how many live jobs of tenant are in status.
+func (x *index) tenantCount(tenant string, status conveyor.Status) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.byTenant[tenant][status]
+}
+
 func (x *index) countOfTenant(algorithm string, status conveyor.Status, tenant string) int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

@@ -347,6 +347,9 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 		return nil, err
 	}
 	j.Tenant = s.Tenant
+	if err := g.checkQuota(ctx, j.Tenant, 1); err != nil {
+		return nil, err
+	}
 	if !manual {
 		sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(s.Name+"\x00"), f.Seq))
 		id, err := ulid.New(ulid.Timestamp(f.At), bytes.NewReader(sum[:]))

@@ -147,7 +147,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Broker: a.broker, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: m, Ready: ready, Tokens: toks,
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
-			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules,
+			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
 		}); err != nil {
 			return err
 		}
@@ -331,4 +331,13 @@ func archiveAfter(h config.History) time.Duration {
 		return -1
 	}
 	return h.ArchiveAfter.Std()
+}
+
+// quotasOf maps the configuration's quotas to the gateway's.
+func quotasOf(q map[string]config.Quota) map[string]gateway.Quota {
+	out := make(map[string]gateway.Quota, len(q))
+	for tenant, v := range q {
+		out[tenant] = gateway.Quota{MaxQueued: v.MaxQueued, MaxRetained: v.MaxRetained}
+	}
+	return out
 }
