@@ -9,23 +9,24 @@ import (
 // (HTTP, CLI) map to one response; anything without a code is EINTERNAL and
 // its text is never shown to a client.
 const (
-	EINVALID      = "invalid"      // the request is malformed or violates a schema
-	ENOTFOUND     = "not_found"    // no such job or algorithm
-	ECONFLICT     = "conflict"     // the request conflicts with the current state
-	ETOOLARGE     = "too_large"    // the request body is over the limit
-	EUNAVAILABLE  = "unavailable"  // a dependency (broker, runner) cannot serve now
-	ETIMEOUT      = "timeout"      // a deadline passed before the work finished
-	EINTERNAL     = "internal"     // a bug or an unexpected failure
-	EUNSUPPORTED  = "unsupported"  // a feature this server does not offer
-	EFAILED       = "failed"       // the algorithm ran and failed
-	EFULL         = "queue_full"   // the queue holds as many jobs as it may
-	EUNAUTHORIZED = "unauthorized" // no valid credentials
-	EFORBIDDEN    = "forbidden"    // valid credentials without the right
-	ETOOMANY      = "too_many"     // the client holds as much as it may (open streams)
-	ESLOW         = "too_slow"     // the client took too long to send its request
-	EMEDIATYPE    = "media_type"   // a request body of a type the endpoint does not take
-	EMISDIRECTED  = "misdirected"  // a request for a host this server does not answer for
-	EBADGATEWAY   = "bad_gateway"  // the service an algorithm forwards to could not be reached
+	EINVALID      = "invalid"              // the request is malformed or violates a schema
+	ENOTFOUND     = "not_found"            // no such job or algorithm
+	ECONFLICT     = "conflict"             // the request conflicts with the current state
+	ETOOLARGE     = "too_large"            // the request body is over the limit
+	EUNAVAILABLE  = "unavailable"          // a dependency (broker, runner) cannot serve now
+	ETIMEOUT      = "timeout"              // a deadline passed before the work finished
+	EINTERNAL     = "internal"             // a bug or an unexpected failure
+	EUNSUPPORTED  = "unsupported"          // a feature this server does not offer
+	EFAILED       = "failed"               // the algorithm ran and failed
+	EFULL         = "queue_full"           // the queue holds as many jobs as it may
+	EUNAUTHORIZED = "unauthorized"         // no valid credentials
+	EFORBIDDEN    = "forbidden"            // valid credentials without the right
+	ETOOMANY      = "too_many"             // the client holds as much as it may (open streams)
+	ESLOW         = "too_slow"             // the client took too long to send its request
+	EMEDIATYPE    = "media_type"           // a request body of a type the endpoint does not take
+	EMISDIRECTED  = "misdirected"          // a request for a host this server does not answer for
+	EBADGATEWAY   = "bad_gateway"          // the service an algorithm forwards to could not be reached
+	ESTORAGE      = "insufficient_storage" // the server's disk is (nearly) full
 )
 
 // Error is a coded domain error: Code says what kind of failure it is,

@@ -213,10 +213,19 @@ type Broker struct {
 	// must have signed every node's, its own included. All three are
 	// required; every node of the cluster needs them.
 	ClusterTLS TLS `yaml:"cluster_tls"`
+	// MinFree is the free space the data dir's disk must keep: below it,
+	// /readyz says so and new jobs are refused (507). Default 32MiB.
+	MinFree ByteSize `yaml:"min_free"`
 }
+
+// DefaultMinFree is Broker.MinFree's default.
+const DefaultMinFree = 32 << 20
 
 // validate checks the broker section.
 func (b *Broker) validate(add func(string, ...any)) {
+	if b.MinFree < 0 {
+		add("broker.min_free must not be negative")
+	}
 	if b.Sync != "always" {
 		if d, err := time.ParseDuration(b.Sync); err != nil || d <= 0 {
 			add("broker.sync %q: want a positive duration or \"always\"", b.Sync)
@@ -362,6 +371,9 @@ func (c *Config) WithDefaults() {
 	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
+	}
+	if c.Broker.MinFree == 0 {
+		c.Broker.MinFree = DefaultMinFree
 	}
 	if c.NATS.Replicas == 0 {
 		c.NATS.Replicas = 1

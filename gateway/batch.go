@@ -133,7 +133,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 		perTenant[j.Tenant]++
 	}
 	for tenant, n := range perTenant {
-		if err := g.checkQuota(ctx, tenant, n); err != nil {
+		if err := g.mayTake(ctx, tenant, n); err != nil {
 			return nil, err
 		}
 	}

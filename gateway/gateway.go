@@ -74,6 +74,9 @@ type Config struct {
 	// Quotas bound what each tenant named keeps (see Quota): a submit past
 	// one is a 429.
 	Quotas map[string]Quota
+	// Storage, when set, says whether there is room on disk for new jobs:
+	// its error (ESTORAGE, 507) refuses them before anything is written.
+	Storage func(context.Context) error
 }
 
 // Gateway is the HTTP API. Start it, serve Handler, Stop it.

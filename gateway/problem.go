@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	conveyor.EMEDIATYPE:    http.StatusUnsupportedMediaType,
 	conveyor.EMISDIRECTED:  http.StatusMisdirectedRequest,
 	conveyor.EBADGATEWAY:   http.StatusBadGateway,
+	conveyor.ESTORAGE:      http.StatusInsufficientStorage,
 }
 
 // retryAfterFull is the Retry-After, in seconds, of a 429 for a full queue.

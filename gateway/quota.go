@@ -33,9 +33,15 @@ type retainedCount struct {
 	at time.Time
 }
 
-// checkQuota returns EFULL (429) when n more jobs of tenant would take it
-// past its quota. A tenant with none, and jobs of no tenant, pass.
-func (g *Gateway) checkQuota(ctx context.Context, tenant string, n int) error {
+// mayTake returns EFULL (429) when n more jobs of tenant would take it
+// past its quota (a tenant with none, and jobs of no tenant, pass), and
+// ESTORAGE (507) when the disk has no room for new jobs.
+func (g *Gateway) mayTake(ctx context.Context, tenant string, n int) error {
+	if g.cfg.Storage != nil {
+		if err := g.cfg.Storage(ctx); err != nil {
+			return err
+		}
+	}
 	q, ok := g.cfg.Quotas[tenant]
 	if !ok || tenant == "" {
 		return nil

@@ -347,7 +347,7 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 		return nil, err
 	}
 	j.Tenant = s.Tenant
-	if err := g.checkQuota(ctx, j.Tenant, 1); err != nil {
+	if err := g.mayTake(ctx, j.Tenant, 1); err != nil {
 		return nil, err
 	}
 	if !manual {

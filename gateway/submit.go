@@ -321,7 +321,7 @@ func (e *fieldError) Unwrap() error { return e.err }
 // accepted only when both writes are acknowledged; if queueing fails the
 // record is removed again, so a rejected submit leaves nothing behind.
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
-	if err := g.checkQuota(ctx, j.Tenant, 1); err != nil {
+	if err := g.mayTake(ctx, j.Tenant, 1); err != nil {
 		return record{}, false, err
 	}
 	// Writes go on even if the client hangs up: a half-done submit is worse.

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -87,6 +88,7 @@ type Index struct {
 	putGen   uint64            // counts Puts
 	doneGen  uint64            // the putGen committed
 	err      error             // the last commit's
+	failures atomic.Int64      // commits failed in a row, for the log
 	kick     chan struct{}
 	done     *sync.Cond // broadcast after each commit
 	room     *sync.Cond // broadcast when pending has room again

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
 // Change is one change of a job, as the index is told of it.
@@ -137,6 +138,7 @@ func (x *Index) loop() {
 	defer close(x.stopped)
 	t := time.NewTicker(x.every)
 	defer t.Stop()
+	failed := 0 // commits failed in a row
 	for {
 		select {
 		case <-x.stop:
@@ -145,16 +147,36 @@ func (x *Index) loop() {
 		case <-t.C:
 		case <-x.kick:
 		}
-		x.flush()
+		if x.flush() == nil {
+			if failed > 0 {
+				x.log.Info("job index: committing again", "failed_commits", failed)
+			}
+			failed = 0
+			continue
+		}
+		// A disk that is full stays so a while: try again later and later
+		// (up to half a minute), and say so once in a while, not at
+		// every try.
+		failed++
+		select {
+		case <-time.After(commitBackoff.Delay(failed - 1)):
+		case <-x.stop:
+			x.flush()
+			return
+		}
 	}
 }
 
-// flush commits what is pending, in one transaction with the cursor.
-func (x *Index) flush() {
+// commitBackoff spaces the commits that follow a failed one.
+var commitBackoff = backoff.Policy{Base: 500 * time.Millisecond, Max: 30 * time.Second}
+
+// flush commits what is pending, in one transaction with the cursor, and
+// returns the commit's error.
+func (x *Index) flush() error {
 	x.mu.Lock()
 	if x.putGen == x.doneGen {
 		x.mu.Unlock()
-		return
+		return nil
 	}
 	x.pending, x.inflight = x.inflight, x.pending
 	cur, gen := x.cur, x.putGen
@@ -163,8 +185,11 @@ func (x *Index) flush() {
 	x.mu.Unlock()
 
 	err := x.commit(batch, cur)
-	if err != nil {
-		x.log.Error("job index: commit", "changes", len(batch), "err", err)
+	if err != nil && x.failures.Add(1)%20 == 1 {
+		x.log.Error("job index: commit", "changes", len(batch), "err", err, "failed_commits", x.failures.Load())
+	}
+	if err == nil {
+		x.failures.Store(0)
 	}
 
 	x.mu.Lock()
@@ -182,6 +207,7 @@ func (x *Index) flush() {
 	x.err = err
 	x.done.Broadcast()
 	x.mu.Unlock()
+	return err
 }
 
 type row struct {

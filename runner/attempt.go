@@ -158,7 +158,12 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		_ = msg.Ack() // final already: canceled while queued, or a lost ack
 		return
 	case err != nil:
-		log.Warn("start job", "err", err)
+		// The broker is away or out of room: every queued message comes
+		// back each second with the same error, so it is said once in a
+		// while, with how many were not.
+		if n, ok := r.startFailures.due(time.Now()); ok {
+			log.Warn("start job", "err", err, "failures_since_last_said", n)
+		}
 		_ = msg.NakWithDelay(time.Second)
 		return
 	case j.Status != conveyor.StatusRunning:
@@ -513,4 +518,26 @@ func (r *Runner) wasCanceled(id string) bool {
 	_, ok := r.canceled[id]
 	_, old := r.canceledOld[id]
 	return ok || old
+}
+
+// throttle lets a repeated complaint through once per every.
+type throttle struct {
+	every time.Duration
+	mu    sync.Mutex
+	last  time.Time
+	count int // since the last let through
+}
+
+// due counts one more occurrence and reports whether it is to be said,
+// with how many came since the last one said.
+func (t *throttle) due(now time.Time) (int, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.count++
+	if !t.last.IsZero() && now.Sub(t.last) < t.every {
+		return 0, false
+	}
+	n := t.count
+	t.last, t.count = now, 0
+	return n, true
 }

@@ -21,3 +21,21 @@ func TestRetryBackoff(t *testing.T) {
 		t.Fatalf("capped delay %v", d)
 	}
 }
+
+// TestThrottle: a repeated complaint is let through once per period,
+// saying how many came since the last one let through.
+func TestThrottle(t *testing.T) {
+	th := throttle{every: 10 * time.Second}
+	t0 := time.Unix(1000, 0)
+	if n, ok := th.due(t0); !ok || n != 1 {
+		t.Fatalf("first: %d %v", n, ok)
+	}
+	for i := 1; i <= 80; i++ {
+		if _, ok := th.due(t0.Add(time.Duration(i) * 100 * time.Millisecond)); ok {
+			t.Fatalf("let through %d within the period", i)
+		}
+	}
+	if n, ok := th.due(t0.Add(10 * time.Second)); !ok || n != 81 {
+		t.Fatalf("after the period: %d %v, want 81 true", n, ok)
+	}
+}

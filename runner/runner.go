@@ -49,10 +49,12 @@ type Config struct {
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
 // once it is no longer needed.
 type Runner struct {
-	cfg    Config
-	b      *broker.Broker
-	log    *slog.Logger
-	served []*pool
+	cfg Config
+	b   *broker.Broker
+	log *slog.Logger
+	// startFailures throttles the log of jobs that could not start.
+	startFailures throttle
+	served        []*pool
 	// shared are, by config entry index, the job slots (workers.max ×
 	// concurrency) of the entries whose algorithms share their workers
 	// (see SharedWorkers).
@@ -105,7 +107,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}, shared: map[int]int{}}
+	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}, shared: map[int]int{}, startFailures: throttle{every: 10 * time.Second}}
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()

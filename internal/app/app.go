@@ -110,7 +110,12 @@ func (a *App) start(ctx context.Context) (err error) {
 		if a.broker, err = a.open(ctx, "conveyor gateway"); err != nil {
 			return err
 		}
-		ready := map[string]func(context.Context) error{}
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		disk := &storage{dir: dir, minFree: uint64(cfg.Broker.MinFree), free: freeSpace}
+		ready := map[string]func(context.Context) error{"storage": disk.check}
 		if a.runner != nil {
 			ready["runner"] = func(context.Context) error {
 				select {
@@ -148,6 +153,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
+			Storage: disk.check,
 		}); err != nil {
 			return err
 		}
