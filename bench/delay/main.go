@@ -9,22 +9,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/bench/internal/serve"
 )
 
 func main() {
@@ -39,13 +32,13 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(data)
-	addr := freeAddr()
+	addr := serve.FreeAddr()
 	base := "http://" + addr
-	s := start(*bin, data, addr)
-	defer s.stop()
+	s := serve.Start(*bin, data, addr, time.Minute)
+	defer s.Stop()
 
 	time.Sleep(3 * time.Second)
-	rss0 := s.rss()
+	rss0, _ := s.Memory()
 	later := time.Now().Add(time.Hour)
 	t0 := time.Now()
 	if *queued {
@@ -55,7 +48,7 @@ func main() {
 	}
 	took := time.Since(t0)
 	time.Sleep(3 * time.Second)
-	rss1 := s.rss()
+	rss1, _ := s.Memory()
 	fmt.Fprintf(os.Stderr, "%d pending jobs submitted in %s\n", *pending, took.Round(time.Millisecond))
 	if *queued {
 		out, _ := json.Marshal(map[string]any{"pending_queued": *pending, "rss_before_mib": rss0 / 1024, "rss_pending_mib": rss1 / 1024,
@@ -75,7 +68,7 @@ func main() {
 			StartedAt *time.Time `json:"started_at"`
 		}
 		for {
-			if err := json.Unmarshal(get(base+"/v1/jobs/"+id+"?wait=10s"), &j); err != nil {
+			if err := json.Unmarshal(serve.Get(base+"/v1/jobs/"+id+"?wait=10s"), &j); err != nil {
 				log.Fatal(err)
 			}
 			if j.Status == "succeeded" || j.Status == "failed" || j.Status == "canceled" {
@@ -99,144 +92,16 @@ func main() {
 	fmt.Println(string(out))
 }
 
-// submit submits n is_prime jobs in batches of 1,000, the i-th to run at
-// at(i), and returns their ids.
+// submit submits n is_prime jobs in batches of 1,000, the i-th to run
+// at at(i), and returns their ids.
 func submit(base string, n int, at func(i int) time.Time) []string {
-	var ids []string
-	for done := 0; done < n; {
-		k := min(1000, n-done)
-		var b strings.Builder
-		b.WriteString(`{"jobs":[`)
-		for i := range k {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"algorithm":"is_prime","input":{"n":%d},"run_at":"%s"}`, 1000+done+i, at(done+i).UTC().Format(time.RFC3339Nano))
-		}
-		b.WriteString(`]}`)
-		resp, err := http.Post(base+"/v1/jobs/batch", "application/json", strings.NewReader(b.String()))
-		if err != nil {
-			log.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 202 {
-			log.Fatalf("batch: %d %s", resp.StatusCode, body)
-		}
-		var list struct {
-			Jobs []struct {
-				ID string `json:"id"`
-			} `json:"jobs"`
-		}
-		if err := json.Unmarshal(body, &list); err != nil {
-			log.Fatal(err)
-		}
-		for _, j := range list.Jobs {
-			ids = append(ids, j.ID)
-		}
-		done += k
-	}
-	return ids
+	return serve.Batch(base, n, func(i int) string {
+		return fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"run_at":"%s"}`, 1000+i, at(i).UTC().Format(time.RFC3339Nano))
+	})
 }
 
-// submitQueued submits n sleep jobs of an hour, in batches of 1,000:
-// all but the runner's few workers' wait queued.
+// submitQueued submits n sleep jobs of an hour: all but the runner's few
+// workers' wait queued.
 func submitQueued(base string, n int) {
-	for done := 0; done < n; {
-		k := min(1000, n-done)
-		var b strings.Builder
-		b.WriteString(`{"jobs":[`)
-		for i := range k {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"algorithm":"sleep","input":{"seconds":3600}}`)
-		}
-		b.WriteString(`]}`)
-		resp, err := http.Post(base+"/v1/jobs/batch", "application/json", strings.NewReader(b.String()))
-		if err != nil {
-			log.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 202 {
-			log.Fatalf("batch: %d %s", resp.StatusCode, body)
-		}
-		done += k
-	}
-}
-
-type server struct {
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
-}
-
-func start(bin, data, addr string) *server {
-	s := &server{logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(os.Environ(), "CONVEYOR_DATA_DIR="+data, "CONVEYOR_HTTP_ADDR="+addr)
-	s.cmd.Dir = filepath.Dir(data)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.cmd.Process.Kill()
-	log.Fatalf("serve not ready after a minute:\n%s", s.logs)
-	return nil
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// rss returns the server's VmRSS in KiB.
-func (s *server) rss() int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
-func get(u string) []byte {
-	resp, err := http.Get(u)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return data
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	serve.Batch(base, n, func(int) string { return `{"algorithm":"sleep","input":{"seconds":3600}}` })
 }

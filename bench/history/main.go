@@ -10,22 +10,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/bench/internal/serve"
 )
 
 func main() {
@@ -45,10 +39,10 @@ func main() {
 		defer os.RemoveAll(d)
 		data = d
 	}
-	addr := freeAddr()
+	addr := serve.FreeAddr()
 	base := "http://" + addr
 
-	s := start(*bin, data, addr)
+	s := serve.Start(*bin, data, addr, 5*time.Minute)
 	t0 := time.Now()
 	submit(base, *jobs)
 	waitCounted(base, *jobs, 30*time.Minute)
@@ -59,16 +53,16 @@ func main() {
 		waitArchived(base, 10*time.Minute)
 		fmt.Fprintf(os.Stderr, "archived in %s\n", time.Since(t0).Round(time.Millisecond))
 	}
-	s.stop()
+	s.Stop()
 	time.Sleep(*settle)
 
 	began := time.Now()
-	s = start(*bin, data, addr)
+	s = serve.Start(*bin, data, addr, 5*time.Minute)
 	ready := time.Since(began)
 	waitCounted(base, *jobs, 5*time.Minute)
 	caughtUp := time.Since(began)
 	time.Sleep(3 * time.Second) // let the start-up's garbage go
-	rss, hwm := s.memory()
+	rss, hwm := s.Memory()
 	res := map[string]any{
 		"jobs": *jobs, "ready_ms": ready.Milliseconds(), "caught_up_ms": caughtUp.Milliseconds(),
 		"rss_mib": rss / 1024, "hwm_mib": hwm / 1024,
@@ -83,110 +77,26 @@ func main() {
 		var ds []time.Duration
 		for range *lists {
 			t := time.Now()
-			get(base + "/v1/jobs?" + q)
+			serve.Get(base + "/v1/jobs?" + q)
 			ds = append(ds, time.Since(t))
 		}
 		slices.Sort(ds)
 		res[name+"_p50_ms"] = float64(ds[len(ds)/2].Microseconds()) / 1000
 		res[name+"_p99_ms"] = float64(ds[len(ds)*99/100].Microseconds()) / 1000
 	}
-	s.stop()
+	s.Stop()
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 }
 
 func url(t time.Time) string { return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A") }
 
-type server struct {
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
-}
-
-func start(bin, data, addr string) *server {
-	s := &server{logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(os.Environ(), "CONVEYOR_DATA_DIR="+data, "CONVEYOR_HTTP_ADDR="+addr)
-	s.cmd.Dir = filepath.Dir(data)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.cmd.Process.Kill()
-	log.Fatalf("serve not ready after 5 minutes:\n%s", s.logs)
-	return nil
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// memory returns the server's VmRSS and VmHWM in KiB.
-func (s *server) memory() (rss, hwm int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "VmRSS:" {
-			rss, _ = strconv.Atoi(f[1])
-		}
-		if len(f) >= 2 && f[0] == "VmHWM:" {
-			hwm, _ = strconv.Atoi(f[1])
-		}
-	}
-	return rss, hwm
-}
-
 // submit runs n is_prime jobs in batches of 1,000, each labelled
 // batch=<k mod 10>.
 func submit(base string, n int) {
-	for done := 0; done < n; {
-		k := min(1000, n-done)
-		var b strings.Builder
-		b.WriteString(`{"jobs":[`)
-		for i := range k {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"algorithm":"is_prime","input":{"n":%d},"labels":{"batch":"%d"}}`, 1000+done+i, (done/1000)%10)
-		}
-		b.WriteString(`]}`)
-		for {
-			resp, err := http.Post(base+"/v1/jobs/batch", "application/json", strings.NewReader(b.String()))
-			if err != nil {
-				log.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 202 {
-				break
-			}
-			if resp.StatusCode != 429 && resp.StatusCode != 503 {
-				log.Fatalf("batch: %d %s", resp.StatusCode, body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		done += k
-	}
+	serve.Batch(base, n, func(i int) string {
+		return fmt.Sprintf(`{"algorithm":"is_prime","input":{"n":%d},"labels":{"batch":"%d"}}`, 1000+i, (i/1000)%10)
+	})
 }
 
 // waitCounted waits until /v1/stats counts n finished jobs.
@@ -198,7 +108,7 @@ func waitCounted(base string, n int, limit time.Duration) {
 				Counts map[string]int `json:"counts"`
 			} `json:"algorithms"`
 		}
-		if json.Unmarshal(get(base+"/v1/stats"), &st) == nil {
+		if json.Unmarshal(serve.Get(base+"/v1/stats"), &st) == nil {
 			total := 0
 			for _, a := range st.Algorithms {
 				total += a.Counts["succeeded"] + a.Counts["failed"] + a.Counts["canceled"]
@@ -217,7 +127,7 @@ func waitCounted(base string, n int, limit time.Duration) {
 func waitArchived(base string, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		body := string(get(base + "/metrics"))
+		body := string(serve.Get(base + "/metrics"))
 		i := strings.Index(body, "\nconveyor_jobs_to_archive ")
 		if i < 0 {
 			return
@@ -229,23 +139,4 @@ func waitArchived(base string, limit time.Duration) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	log.Fatalf("finished jobs still to archive after %s", limit)
-}
-
-func get(u string) []byte {
-	resp, err := http.Get(u)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return data
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
