@@ -193,3 +193,43 @@ print("client ok")
 		t.Fatalf("python client: %v\n%s", err, out)
 	}
 }
+
+// TestPythonClientSchedules: the Python client submits a delayed job and
+// makes, lists, pauses, triggers and deletes a schedule, on the real
+// server — with Client and AsyncClient.
+func TestPythonClientSchedules(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	script := fmt.Sprintf(`
+import asyncio, datetime, conveyor
+c = conveyor.Client(%q)
+later = c.submit("is_prime", {"n": 7}, delay=3600)
+assert later["status"] == "scheduled", later
+at = c.submit("is_prime", {"n": 7}, run_at=datetime.datetime.utcnow() + datetime.timedelta(hours=1))
+assert at["status"] == "scheduled" and at["run_at"].startswith(str(datetime.datetime.utcnow().year)), at
+sc = c.create_schedule("nightly", "is_prime", {"n": 7}, cron="0 2 * * *", timezone="Europe/Paris", labels={"team": "ml"})
+assert sc["next_at"] and sc["overlap"] == "skip", sc
+assert [x["name"] for x in c.schedules()] == ["nightly"]
+assert c.pause_schedule("nightly")["paused"] is True
+job = c.trigger_schedule("nightly")
+assert job["labels"]["schedule"] == "nightly", job
+try:
+    c.create_schedule("bad", "is_prime", {"n": 7}, cron="61 * * * *")
+    raise SystemExit("an invalid cron was taken")
+except conveyor.APIError as e:
+    assert e.status == 400 and "cron" in str(e), e
+async def main():
+    a = conveyor.AsyncClient(%q)
+    await a.create_schedule("often", "is_prime", {"n": 9}, every=60)
+    names = [x["name"] for x in await a.schedules()]
+    await a.delete_schedule("often")
+    return names
+assert asyncio.run(main()) == ["nightly", "often"]
+c.delete_schedule("nightly")
+assert c.schedules() == []
+print("schedules ok")
+`, s.base, s.base)
+	out, err := runPythonClient(t, script)
+	if err != nil || !strings.Contains(out, "schedules ok") {
+		t.Fatalf("python client: %v\n%s", err, out)
+	}
+}

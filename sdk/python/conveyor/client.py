@@ -128,7 +128,11 @@ class Client:
         as job.traceparent in a handler) is sent as the traceparent header:
         the job continues that trace. options are the other fields of a
         submission: priority, mutex, idempotency_key, timeout,
-        max_attempts, labels."""
+        max_attempts, labels, and delay (seconds, or a duration string)
+        or run_at (a datetime, naive meaning UTC, or an RFC 3339 string)
+        for a job that is scheduled until then."""
+        if "run_at" in options:
+            options["run_at"] = _rfc3339(options["run_at"])
         body = dict(options, algorithm=algorithm, input=input)
         timeout = None
         if wait is not None:
@@ -186,6 +190,41 @@ class Client:
         404 when there is no such job, 400 when its input no longer fits
         the algorithm's schema."""
         return self._call("POST", "/v1/jobs/%s/retry" % urllib.parse.quote(id))
+
+    def schedules(self):
+        """Return the recurring schedules, by name: each a dict with its
+        definition and its next_at, last_at, last_job, fired and skipped."""
+        return self._call("GET", "/v1/schedules")["schedules"]
+
+    def create_schedule(self, name, algorithm, input=None, every=None, cron=None, **options):
+        """Make a recurring schedule and return it: one job of algorithm
+        with input every period (every: seconds or a duration string such
+        as "5m") or at the times of cron (five fields; options may give its
+        timezone), each labelled schedule=<name>. options are the other
+        fields: timezone, priority, labels, overlap ("skip", the default,
+        or "allow"), paused."""
+        body = dict(options, name=name, algorithm=algorithm, input=input if input is not None else {})
+        if every is not None:
+            body["every"] = _duration(every)
+        if cron is not None:
+            body["cron"] = cron
+        return self._call("POST", "/v1/schedules", body)
+
+    def delete_schedule(self, name):
+        """Remove the schedule name; the jobs it started stay."""
+        self._call("DELETE", "/v1/schedules/%s" % urllib.parse.quote(name))
+
+    def pause_schedule(self, name):
+        """Stop the schedule name from firing until resumed; return it."""
+        return self._call("POST", "/v1/schedules/%s/pause" % urllib.parse.quote(name))
+
+    def resume_schedule(self, name):
+        """Let the paused schedule name fire again; return it."""
+        return self._call("POST", "/v1/schedules/%s/resume" % urllib.parse.quote(name))
+
+    def trigger_schedule(self, name):
+        """Start one job of the schedule name now, and return the job."""
+        return self._call("POST", "/v1/schedules/%s/trigger" % urllib.parse.quote(name))
 
     def run(self, algorithm, input, timeout=None):
         """Run algorithm on input on the synchronous path (nothing is
@@ -339,6 +378,30 @@ class AsyncClient:
     async def retry(self, id):
         """See Client.retry."""
         return await self._do(self.sync.retry, id)
+
+    async def schedules(self):
+        """See Client.schedules."""
+        return await self._do(self.sync.schedules)
+
+    async def create_schedule(self, name, algorithm, input=None, every=None, cron=None, **options):
+        """See Client.create_schedule."""
+        return await self._do(self.sync.create_schedule, name, algorithm, input, every, cron, **options)
+
+    async def delete_schedule(self, name):
+        """See Client.delete_schedule."""
+        return await self._do(self.sync.delete_schedule, name)
+
+    async def pause_schedule(self, name):
+        """See Client.pause_schedule."""
+        return await self._do(self.sync.pause_schedule, name)
+
+    async def resume_schedule(self, name):
+        """See Client.resume_schedule."""
+        return await self._do(self.sync.resume_schedule, name)
+
+    async def trigger_schedule(self, name):
+        """See Client.trigger_schedule."""
+        return await self._do(self.sync.trigger_schedule, name)
 
     async def run(self, algorithm, input, timeout=None):
         """See Client.run."""
