@@ -71,7 +71,17 @@ func TestPuller(t *testing.T) {
 	if got := collect(t, pl, 3, time.Second); len(got) != 3 || got[0] != ids[0] || got[2] != ids[2] {
 		t.Fatalf("first pull of 3 got %v, want %v", got, ids[:3])
 	}
-	// Two left; a no-wait pull of 5 takes them and ends.
+	// Two left; a no-wait pull of 5 takes them and ends — once the
+	// server has taken the acks of the first three (a no-wait pull the
+	// server answers meanwhile may find none ready).
+	testenv.Eventually(t, "the acks of the first pull taken", func() bool {
+		c, err := b.js.Consumer(ctx, QueueStream, ConsumerName("pulled", conveyor.PriorityNormal))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 2
+	})
 	if got := collect(t, pl, 5, 0); len(got) != 2 || got[0] != ids[3] {
 		t.Fatalf("no-wait pull got %v, want %v", got, ids[3:])
 	}
