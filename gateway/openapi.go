@@ -110,8 +110,19 @@ var (
 	submitWait = param("wait", "query", "wait up to this long (e.g. 30s) for the job to finish; meanwhile a 103 Early Hints response gives the job's Location as soon as it is accepted", obj{"type": "string"}, false)
 	traceParam = param("traceparent", "header", "W3C trace context, stored on the job and passed to its work; an invalid value is ignored", obj{"type": "string"}, false)
 	idParam    = param("id", "path", "the job id", obj{"type": "string"}, true)
-	delayParam = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
-	runAtParam = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)
+	// shorthandParams are the query parameters of POST
+	// /v1/algorithms/{name}/jobs: the fields of a submit besides the input.
+	shorthandParams = []obj{submitWait, traceParam,
+		param("priority", "query", "queue priority", obj{"type": "string", "enum": []string{"high", "normal", "low"}}, false),
+		param("idempotency_key", "query", "submit at most once per key: a repeat returns the first job", obj{"type": "string"}, false),
+		param("mutex", "query", "never run at the same time as another job with this key", obj{"type": "string"}, false),
+		param("timeout", "query", "the job's time limit per attempt (e.g. 30s)", obj{"type": "string"}, false),
+		param("max_attempts", "query", "try the job at most this many times", obj{"type": "integer", "minimum": 1}, false),
+		param("callback_url", "query", "POST the job to this URL once it is final (its host must be allowed)", obj{"type": "string"}, false),
+		delayParam, runAtParam}
+	delayParam  = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
+	runAtParam  = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)
+	lastEventID = param("Last-Event-ID", "header", "the id of the last event seen: the stream resumes after it", obj{"type": "string"}, false)
 	// scheduleParam names a recurring schedule.
 	scheduleParam = param("name", "path", "the schedule's name", obj{"type": "string"}, true)
 )
@@ -161,6 +172,21 @@ func (g *Gateway) openAPI() obj {
 			"description": "Each match is canceled as POST /v1/jobs/{id}/cancel would. status defaults to every unfinished status, and may name unfinished statuses only. A tenant's token cancels its tenant's jobs only. Needs the cancel scope. Unknown fields and malformed values are 400s naming them.",
 			"requestBody": merge(jsonBody(ref("JobFilter")), obj{"required": true}),
 			"responses":   merge(obj{"200": answer("How many jobs were canceled", ref("Count"))}, problems("400", "415", "503"))}},
+		"/v1/jobs/{id}/events": obj{"get": obj{"operationId": "jobEvents", "summary": "Follow a job as Server-Sent Events until it is final", "tags": []string{"jobs"},
+			"description": "Events: `status` (data: the job, at each change of its record), `progress` ({percent, message}), `log` ({ts, stream, line, attempt}), `end` (the final job; then the stream closes). Each event's id is `<record revision>.<log sequence>`: reconnecting with `Last-Event-ID` resumes, with every log line after the last one seen. A finished job replays and ends. At most `http.max_event_streams` streams per token at once (429 past it).",
+			"parameters":  []obj{idParam, lastEventID},
+			"responses":   merge(obj{"200": obj{"description": "The event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, problems("404", "429"))}},
+		"/v1/events": obj{"get": obj{"operationId": "allEvents", "summary": "The status changes of every job as Server-Sent Events", "tags": []string{"jobs"},
+			"description": "A `job` event with {id, algorithm, status} at each change, in the order the changes were stored; a tenant's token sees its tenant's jobs only. Each event's id is `<job store revision>.<queue sequence>.<history sequence>`: reconnecting with `Last-Event-ID` resumes with every job that changed since, as it is now.",
+			"parameters":  []obj{param("algorithm", "query", "only jobs of this algorithm", obj{"type": "string"}, false), lastEventID},
+			"responses":   merge(obj{"200": obj{"description": "The event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, problems("429"))}},
+		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"health"},
+			"description": "Needs the `metrics` or `admin` scope: the counts are every tenant's.",
+			"responses":   merge(obj{"200": obj{"description": "The Prometheus text format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, problems("401"))}},
+		"/openapi.json": obj{"get": obj{"operationId": "openapi", "summary": "This document: the API, with an operation per registered algorithm", "tags": []string{"health"},
+			"responses": obj{"200": answer("The OpenAPI 3.1 document", obj{"type": "object"})}}},
+		"/docs": obj{"get": obj{"operationId": "docs", "summary": "A page that renders /openapi.json (served without a token)", "tags": []string{"health"},
+			"responses": obj{"200": obj{"description": "HTML", "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}}}},
 		"/v1/jobs/{id}/logs": obj{"get": obj{"operationId": "getJobLogs", "summary": "The log lines of a job", "tags": []string{"jobs"},
 			"parameters": []obj{idParam, param("follow", "query", "true: stream the lines as NDJSON (application/x-ndjson), one log line per line, until the job is final", obj{"type": "boolean"}, false)},
 			"responses":  merge(obj{"200": answer("Its log lines, oldest first", ref("LogList"))}, problems("404"))}},
@@ -222,13 +248,17 @@ func (g *Gateway) openAPI() obj {
 		paths["/v1/algorithms/"+k.Name] = obj{"get": obj{"operationId": "getAlgorithm_" + k.Name, "summary": "About " + k.Name, "tags": tag,
 			"responses": obj{"200": answer("The algorithm, its runners and its queue", ref("AlgorithmInfo"))}}}
 		paths["/v1/algorithms/"+k.Name+"/jobs"] = obj{"post": obj{"operationId": "submit_" + k.Name, "summary": "Submit a job of " + k.Name,
-			"description": desc, "tags": tag, "parameters": []obj{submitWait, traceParam, delayParam, runAtParam}, "requestBody": merge(jsonBody(in), obj{"required": true}),
+			"description": desc, "tags": tag, "parameters": shorthandParams, "requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses": jobAnswers()}}
 		paths["/v1/algorithms/"+k.Name+"/run"] = obj{"post": obj{"operationId": "run_" + k.Name, "summary": "Run " + k.Name + " and wait for its output",
 			"description": desc + ". Synchronous: nothing is stored.", "tags": tag,
 			"parameters":  []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
 			"requestBody": merge(jsonBody(in), obj{"required": true}),
 			"responses":   merge(obj{"200": answer("The output", out)}, problems("400", "404", "415", "422", "502", "503", "504"))}}
+		paths["/v1/algorithms/"+k.Name+"/run"].(obj)["get"] = obj{"operationId": "runQuery_" + k.Name, "summary": "Run " + k.Name + " with its input in the query string",
+			"description": desc + ". Synchronous, as the POST form: each query parameter is a property of the input, converted to the type its schema gives (timeout is the call's own).", "tags": tag,
+			"parameters": []obj{param("timeout", "query", "how long to wait (default 30s)", obj{"type": "string"}, false)},
+			"responses":  merge(obj{"200": answer("The output", out)}, problems("400", "404", "422", "502", "503", "504"))}
 	}
 	return obj{
 		"openapi": "3.1.0",

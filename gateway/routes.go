@@ -6,42 +6,60 @@ import (
 	"github.com/conveyor-run/conveyor/dashboard"
 )
 
+// route is one endpoint of API v1: its pattern (method and path, as
+// http.ServeMux takes them), the scope a token needs for it, and its
+// handler. Every route is documented in /openapi.json (TestOpenAPIRoutes).
+type route struct {
+	pattern string
+	scope   string
+	handler http.HandlerFunc
+}
+
+// api returns the endpoints of API v1 and of the server's health.
+func (g *Gateway) api() []route {
+	return []route{
+		{"POST /v1/jobs", scopeSubmit, g.handleSubmit},
+		{"POST /v1/jobs/batch", scopeSubmit, g.handleSubmitBatch},
+		{"GET /v1/jobs", scopeRead, g.handleList},
+		{"GET /v1/jobs/{id}", scopeRead, g.handleGet},
+		{"GET /v1/jobs/{id}/logs", scopeRead, g.handleLogs},
+		{"GET /v1/jobs/{id}/events", scopeRead, g.limitStreams(g.handleEvents)},
+		{"GET /v1/events", scopeRead, g.limitStreams(g.handleAllEvents)},
+		{"POST /v1/jobs/{id}/cancel", scopeCancel, g.handleCancel},
+		{"POST /v1/jobs/{id}/retry", scopeSubmit, g.handleRetry},
+		{"DELETE /v1/jobs/{id}", scopeCancel, g.handleDelete},
+		{"POST /v1/jobs/retry", scopeSubmit, g.handleRetryMatching},
+		{"POST /v1/jobs/cancel", scopeCancel, g.handleCancelMatching},
+		{"POST /v1/algorithms/{name}/jobs", scopeSubmit, g.handleSubmitInput},
+		{"POST /v1/algorithms/{name}/run", scopeSubmit, g.handleCall},
+		{"GET /v1/algorithms/{name}/run", scopeSubmit, g.handleCall},
+		{"GET /v1/algorithms", scopeRead, g.handleAlgorithms},
+		{"GET /v1/algorithms/{name}", scopeRead, g.handleAlgorithm},
+		{"GET /v1/runners", scopeRead, g.handleRunners},
+		{"GET /v1/stats", scopeRead, g.handleStats},
+		{"POST /v1/schedules", scopeSubmit, g.handleCreateSchedule},
+		{"GET /v1/schedules", scopeRead, g.handleSchedules},
+		{"GET /v1/schedules/{name}", scopeRead, g.handleSchedule},
+		{"DELETE /v1/schedules/{name}", scopeSubmit, g.handleDeleteSchedule},
+		{"POST /v1/schedules/{name}/pause", scopeSubmit, g.handlePauseSchedule(true)},
+		{"POST /v1/schedules/{name}/resume", scopeSubmit, g.handlePauseSchedule(false)},
+		{"POST /v1/schedules/{name}/trigger", scopeSubmit, g.handleTriggerSchedule},
+		{"GET /v1/whoami", scopeToken, g.handleWhoami},
+		{"GET /healthz", scopeNone, g.handleHealth},
+		{"GET /readyz", scopeNone, g.handleReady},
+		{"GET /metrics", scopeMetrics, g.cfg.Metrics.Handler().ServeHTTP},
+		{"GET /openapi.json", scopeRead, g.handleOpenAPI},
+		{"GET /docs", scopeNone, g.handleDocs},
+	}
+}
+
 // routes maps every endpoint of API v1 to its handler and the scope a
-// token needs for it.
+// token needs for it, and the dashboard's files.
 func (g *Gateway) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /v1/jobs", g.need(scopeSubmit, g.handleSubmit))
-	m.HandleFunc("POST /v1/jobs/batch", g.need(scopeSubmit, g.handleSubmitBatch))
-	m.HandleFunc("GET /v1/jobs", g.need(scopeRead, g.handleList))
-	m.HandleFunc("GET /v1/jobs/{id}", g.need(scopeRead, g.handleGet))
-	m.HandleFunc("GET /v1/jobs/{id}/logs", g.need(scopeRead, g.handleLogs))
-	m.HandleFunc("GET /v1/jobs/{id}/events", g.need(scopeRead, g.limitStreams(g.handleEvents)))
-	m.HandleFunc("GET /v1/events", g.need(scopeRead, g.limitStreams(g.handleAllEvents)))
-	m.HandleFunc("POST /v1/jobs/{id}/cancel", g.need(scopeCancel, g.handleCancel))
-	m.HandleFunc("POST /v1/jobs/{id}/retry", g.need(scopeSubmit, g.handleRetry))
-	m.HandleFunc("DELETE /v1/jobs/{id}", g.need(scopeCancel, g.handleDelete))
-	m.HandleFunc("POST /v1/jobs/retry", g.need(scopeSubmit, g.handleRetryMatching))
-	m.HandleFunc("POST /v1/jobs/cancel", g.need(scopeCancel, g.handleCancelMatching))
-	m.HandleFunc("POST /v1/algorithms/{name}/jobs", g.need(scopeSubmit, g.handleSubmitInput))
-	m.HandleFunc("POST /v1/algorithms/{name}/run", g.need(scopeSubmit, g.handleCall))
-	m.HandleFunc("GET /v1/algorithms/{name}/run", g.need(scopeSubmit, g.handleCall))
-	m.HandleFunc("GET /v1/algorithms", g.need(scopeRead, g.handleAlgorithms))
-	m.HandleFunc("GET /v1/algorithms/{name}", g.need(scopeRead, g.handleAlgorithm))
-	m.HandleFunc("GET /v1/runners", g.need(scopeRead, g.handleRunners))
-	m.HandleFunc("GET /v1/stats", g.need(scopeRead, g.handleStats))
-	m.HandleFunc("POST /v1/schedules", g.need(scopeSubmit, g.handleCreateSchedule))
-	m.HandleFunc("GET /v1/schedules", g.need(scopeRead, g.handleSchedules))
-	m.HandleFunc("GET /v1/schedules/{name}", g.need(scopeRead, g.handleSchedule))
-	m.HandleFunc("DELETE /v1/schedules/{name}", g.need(scopeSubmit, g.handleDeleteSchedule))
-	m.HandleFunc("POST /v1/schedules/{name}/pause", g.need(scopeSubmit, g.handlePauseSchedule(true)))
-	m.HandleFunc("POST /v1/schedules/{name}/resume", g.need(scopeSubmit, g.handlePauseSchedule(false)))
-	m.HandleFunc("POST /v1/schedules/{name}/trigger", g.need(scopeSubmit, g.handleTriggerSchedule))
-	m.HandleFunc("GET /v1/whoami", g.need(scopeToken, g.handleWhoami))
-	m.HandleFunc("GET /healthz", g.need(scopeNone, g.handleHealth))
-	m.HandleFunc("GET /readyz", g.need(scopeNone, g.handleReady))
-	m.HandleFunc("GET /metrics", g.need(scopeMetrics, g.cfg.Metrics.Handler().ServeHTTP))
-	m.HandleFunc("GET /openapi.json", g.need(scopeRead, g.handleOpenAPI))
-	m.HandleFunc("GET /docs", g.need(scopeNone, g.handleDocs))
+	for _, r := range g.api() {
+		m.HandleFunc(r.pattern, g.need(r.scope, r.handler))
+	}
 	ui := dashboard.Handler()
 	m.Handle("GET /ui/", http.StripPrefix("/ui", ui))
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { ui.ServeHTTP(w, r) })

@@ -1,0 +1,46 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-run/conveyor/broker/brokertest"
+)
+
+// TestOpenAPIRoutes: every route of the API is an operation of
+// /openapi.json — for the routes of an algorithm, of each registered one —
+// so that no endpoint exists undocumented.
+func TestOpenAPIRoutes(t *testing.T) {
+	_, b := brokertest.Open(t)
+	g, err := New(Config{Broker: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.reg.putAlgorithm([]byte(`{"name":"is_prime","kind":"go","input_schema":{"type":"object"}}`))
+	data, err := json.Marshal(g.openAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range g.api() {
+		method, path, _ := strings.Cut(r.pattern, " ")
+		path = strings.Replace(path, "/v1/algorithms/{name}", "/v1/algorithms/is_prime", 1)
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("%s is not in /openapi.json (paths has %s: %v)", r.pattern, path, keys(doc.Paths[path]))
+		}
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
