@@ -47,6 +47,9 @@ type Config struct {
 	// makes the broker's schedules of source "config" these (adding,
 	// changing, removing), keeping the state of those unchanged.
 	Schedules []Schedule `yaml:"schedules"`
+	// Resources are what a runner has to hand its worker processes:
+	// {gpu: 2}. Without gpu, a runner counts the GPUs nvidia-smi lists.
+	Resources map[string]int `yaml:"resources"`
 	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
 	// tokens): past one, a submit is a 429.
 	Quotas map[string]Quota `yaml:"quotas"`
@@ -296,6 +299,10 @@ type Algorithm struct {
 	User string `yaml:"user"`
 	// Rlimits (exec and worker kinds) limit each process.
 	Rlimits Rlimits `yaml:"rlimits"`
+	// Resources (worker kind) are what each process needs of the runner's
+	// (see Config.Resources): {gpu: 1} gives each process one GPU of its
+	// own, and the pool runs no more processes than there are GPUs for.
+	Resources map[string]int `yaml:"resources"`
 }
 
 // JobsPerWorker returns the entry's concurrency: how many jobs one of its

@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -106,6 +108,26 @@ func (c *Config) validateTrust(add func(string, ...any)) {
 		}
 		if a.Rlimits.Memory < 0 || a.Rlimits.CPUSeconds < 0 || a.Rlimits.OpenFiles < 0 {
 			add("%s: rlimits must not be negative", where)
+		}
+		if len(a.Resources) > 0 && a.Kind != "worker" {
+			add("%s: resources apply to worker algorithms only", where)
+		}
+		checkResources(where+".resources", a.Resources, add)
+	}
+	checkResources("resources", c.Resources, add)
+}
+
+// Resources are the names of the resources a runner hands out.
+var Resources = []string{"gpu"}
+
+// checkResources reports unknown resource names and negative amounts.
+func checkResources(where string, r map[string]int, add func(string, ...any)) {
+	for name, n := range r {
+		if !slices.Contains(Resources, name) {
+			add("%s: unknown resource %q (known: %s)", where, name, strings.Join(Resources, ", "))
+		}
+		if n < 0 {
+			add("%s.%s must not be negative", where, name)
 		}
 	}
 }

@@ -44,6 +44,10 @@ type Config struct {
 	// Metrics receives the runner's metrics. Default: a registry of the
 	// runner's own.
 	Metrics *metrics.Metrics
+	// GPUs is how many GPUs the runner hands to the processes whose
+	// entries need some (resources: {gpu: k}); < 0: as many as
+	// nvidia-smi lists (see DetectGPUs).
+	GPUs int
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
@@ -54,6 +58,8 @@ type Runner struct {
 	log *slog.Logger
 	// startFailures throttles the log of jobs that could not start.
 	startFailures throttle
+	// gpus are the runner's GPUs, shared by its worker pools.
+	gpus *Devices
 	served        []*pool
 	// shared are, by config entry index, the job slots (workers.max ×
 	// concurrency) of the entries whose algorithms share their workers
@@ -107,7 +113,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
+	if cfg.GPUs < 0 {
+		cfg.GPUs = DetectGPUs()
+	}
 	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}, shared: map[int]int{}, startFailures: throttle{every: 10 * time.Second}}
+	r.gpus = NewDevices(cfg.GPUs)
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
 		entry.WithDefaults()
@@ -132,7 +142,8 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
-		served, err := k.Provision(context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics), entry)
+		pctx := context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics)
+		served, err := k.Provision(context.WithValue(pctx, devicesKey{}, r.gpus), entry)
 		if err != nil {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d] (%s %s): %w", i, entry.Kind, entry.Name, err)

@@ -99,7 +99,7 @@ func (a *App) start(ctx context.Context) (err error) {
 		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob),
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources),
 		}); err != nil {
 			return err
 		}
@@ -346,4 +346,13 @@ func quotasOf(q map[string]config.Quota) map[string]gateway.Quota {
 		out[tenant] = gateway.Quota{MaxQueued: v.MaxQueued, MaxRetained: v.MaxRetained}
 	}
 	return out
+}
+
+// gpus is the runner's count of GPUs: resources.gpu, or, without it, as
+// many as nvidia-smi lists (-1).
+func gpus(r map[string]int) int {
+	if n, ok := r["gpu"]; ok {
+		return n
+	}
+	return -1
 }

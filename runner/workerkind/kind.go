@@ -60,6 +60,11 @@ func (Kind) SharesWorkers() {}
 const (
 	envProtocol    = "CONVEYOR_PROTOCOL"
 	envConcurrency = "CONVEYOR_CONCURRENCY"
+	// envCUDA and envGPU name the GPUs a process holds (resources: {gpu:
+	// k}), as a comma list of indexes: CUDA's own variable, which CUDA
+	// libraries obey, and conveyor's, for the others.
+	envCUDA = "CUDA_VISIBLE_DEVICES"
+	envGPU  = "CONVEYOR_GPU"
 )
 
 // Provision starts the entry's first worker process, learns its
@@ -88,11 +93,24 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 	if _, err := pysdk.Dir(); err != nil {
 		log.Warn("the bundled Python SDK is not on PYTHONPATH", "err", err)
 	}
+	gpus, perProc := runner.DevicesOf(ctx), entry.Resources["gpu"]
+	maxProcs := max(entry.Workers.Max, 1)
+	if perProc > 0 {
+		if have := gpus.Count(); have < perProc {
+			return nil, fmt.Errorf("worker: each process needs %d GPU(s) (resources: {gpu: %d}); this runner has %d (resources: {gpu: N} in the config, or as many as nvidia-smi -L lists)", perProc, perProc, have)
+		}
+		if fit := gpus.Count() / perProc; fit < maxProcs {
+			log.Info("fewer processes than workers.max: the runner's GPUs fit no more", "workers_max", maxProcs, "processes", fit, "gpus", gpus.Count(), "gpu_per_process", perProc)
+			maxProcs = fit
+		}
+	}
 	pl := newPool(&pool{
 		name:         strings.Join(entry.Command, " "),
 		spec:         sp,
 		min:          entry.Workers.Min,
-		max:          max(entry.Workers.Max, 1),
+		max:          maxProcs,
+		gpus:         gpus,
+		perProc:      perProc,
 		conc:         max(entry.JobsPerWorker(), 1),
 		idleTimeout:  cmp.Or(entry.IdleTimeout.Std(), DefaultIdleTimeout),
 		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
@@ -151,7 +169,7 @@ func newSpec(entry config.Algorithm) (spec, error) {
 			return fail("%v", err)
 		}
 	}
-	for _, v := range []string{envProtocol, envConcurrency} {
+	for _, v := range []string{envProtocol, envConcurrency, envGPU} {
 		if _, ok := entry.Env[v]; ok {
 			return fail("env %s: reserved: conveyor sets it", v)
 		}

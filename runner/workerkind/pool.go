@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/backoff"
+	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
@@ -47,6 +50,10 @@ type pool struct {
 	grace        time.Duration
 	served       []string // the algorithms every process must announce
 	log          *slog.Logger
+	// gpus are the runner's GPUs; each process holds perProc of them
+	// (none when perProc is 0), pinned by CUDA_VISIBLE_DEVICES.
+	gpus    *runner.Devices
+	perProc int
 
 	ctx    context.Context // canceled by Close: aborts handshakes and backoffs
 	cancel context.CancelFunc
@@ -76,10 +83,40 @@ func newPool(p *pool) *pool {
 
 // spawn starts a process and waits for its handshake. The hello must
 // announce every algorithm the pool serves (a first spawn has none yet).
+// A process of a pool that needs GPUs gets them first, waiting until
+// enough are free (or ctx ends); it gives them back when it exits.
 func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
-	p, err := startProc(pl.spec, pl.log)
+	sp := pl.spec
+	var gpus []int
+	if pl.perProc > 0 {
+		for {
+			var freed <-chan struct{}
+			if gpus, freed = pl.gpus.Take(pl.perProc); gpus != nil {
+				break
+			}
+			select {
+			case <-freed:
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+		}
+		ids := make([]string, len(gpus))
+		for i, g := range gpus {
+			ids[i] = strconv.Itoa(g)
+		}
+		list := strings.Join(ids, ",")
+		sp.env = append(slices.Clone(sp.env), envCUDA+"="+list, envGPU+"="+list)
+	}
+	p, err := startProc(sp, pl.log)
 	if err != nil {
+		pl.gpus.Give(gpus)
 		return nil, nil, err
+	}
+	if p.gpus = gpus; gpus != nil {
+		pl.wg.Go(func() {
+			<-p.exited
+			pl.gpus.Give(gpus)
+		})
 	}
 	h, err := p.handshake(ctx, pl.startTimeout)
 	if err != nil {

@@ -42,6 +42,7 @@ type proc struct {
 	// settle returns once the stdout and stderr written so far are read.
 	settle func()
 
+	gpus    []int            // the GPUs it holds (see pool.spawn), given back once it exited
 	hello   chan helloResult // the outcome of the handshake, sent once
 	greeted bool             // owned by the protocol reader
 	exited  chan struct{}    // closed once reaped, the rest killed and the pipes drained

@@ -77,3 +77,13 @@ async def run_asleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+def run_gpus(path: str) -> str:
+    """Waits until path exists, then returns the GPUs the process was
+    given (CUDA_VISIBLE_DEVICES)."""
+    import time
+
+    while not os.path.exists(path):
+        time.sleep(0.005)
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "") + "|" + os.environ.get("CONVEYOR_GPU", "")
