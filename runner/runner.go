@@ -142,6 +142,10 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
+		if k := entry.Resources["gpu"]; k > 0 && r.gpus.Count() >= k && r.gpus.Count()/k < entry.Workers.Max {
+			// No more processes than the runner has GPUs for: nor slots.
+			entry.Workers.Max = r.gpus.Count() / k
+		}
 		pctx := context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics)
 		served, err := k.Provision(context.WithValue(pctx, devicesKey{}, r.gpus), entry)
 		if err != nil {
