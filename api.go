@@ -195,6 +195,8 @@ type RunnerInfo struct {
 	// Processes is the most worker processes (kind worker) the runner
 	// starts; each holds its entry's concurrency of those jobs.
 	Processes int `json:"processes,omitempty"`
+	// Resources are what the runner hands its worker processes: {"gpu": 2}.
+	Resources map[string]int `json:"resources,omitempty"`
 	// Workers is the capacity for each algorithm: how many of its jobs the
 	// runner runs at once.
 	Workers   map[string]int `json:"workers,omitempty"`

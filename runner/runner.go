@@ -325,6 +325,9 @@ func (r *Runner) closeHandlers() {
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC(), Processes: r.processes}
+	if n := r.gpus.Count(); n > 0 {
+		info.Resources = map[string]int{"gpu": n}
+	}
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
 	sharedBusy := map[int]int{}

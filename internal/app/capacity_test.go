@@ -114,3 +114,32 @@ func TestRunnerCapacityCountsJobs(t *testing.T) {
 		t.Errorf("concurrency 0: %v", err)
 	}
 }
+
+// TestRunnerGPUs: a runner of resources {gpu: 1} runs one process of a
+// worker entry needing a GPU each, whatever its workers.max: its capacity
+// says so, and /v1/runners shows the GPU.
+func TestRunnerGPUs(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	cfg := config.Config{
+		HTTP:      config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir:   t.TempDir(),
+		Resources: map[string]int{"gpu": 1},
+		Algorithms: []config.Algorithm{
+			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 4}, Resources: map[string]int{"gpu": 1}},
+		},
+		ShutdownGrace: conveyor.Duration(5 * time.Second),
+	}
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+	var l conveyor.RunnerList
+	if resp := s.do("GET", "/v1/runners", nil, &l); resp.StatusCode != 200 || len(l.Runners) != 1 {
+		t.Fatalf("runners: %d %+v", resp.StatusCode, l)
+	}
+	if r := l.Runners[0]; r.Capacity != 1 || r.Processes != 1 || r.Resources["gpu"] != 1 {
+		t.Fatalf("capacity %d, processes %d, resources %v: want 1, 1 and a GPU", r.Capacity, r.Processes, r.Resources)
+	}
+}
