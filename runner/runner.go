@@ -59,8 +59,8 @@ type Runner struct {
 	// startFailures throttles the log of jobs that could not start.
 	startFailures throttle
 	// gpus are the runner's GPUs, shared by its worker pools.
-	gpus *Devices
-	served        []*pool
+	gpus   *Devices
+	served []*pool
 	// shared are, by config entry index, the job slots (workers.max ×
 	// concurrency) of the entries whose algorithms share their workers
 	// (see SharedWorkers).
