@@ -109,6 +109,7 @@ type Gateway struct {
 	// its submits: the queue follower skips them, indexed already.
 	origin string
 	quota  quotas
+	undone undos // see undoLoop
 }
 
 // New returns a gateway over cfg.Broker, ready to Start.
@@ -292,7 +293,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return err
 	}
 	g.loaded.Add(2)
-	g.wg.Add(6)
+	g.wg.Add(7)
 	for _, f := range []struct{ caughtUp, done <-chan struct{} }{{follower.CaughtUp, followed}, {historyCaughtUp, historyDone}} {
 		go func() {
 			defer g.wg.Done()
@@ -306,6 +307,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	go g.archive.loop(wctx)
 	go g.pruneLoop(wctx)
+	go g.undoLoop(wctx)
 	go g.mutexLoop(wctx)
 	loaded := make(chan struct{})
 	go func() {

@@ -140,7 +140,8 @@ func (g *Gateway) indexSubmitted(j *conveyor.Job, data []byte, now time.Time, se
 // refusal does not show it (the store's watch tells the views too, later).
 func (g *Gateway) undo(ctx context.Context, id string) {
 	if err := g.b.DeleteJob(ctx, id); err != nil {
-		g.log.Warn("remove a job whose submission failed", "job_id", id, "err", err)
+		g.log.Warn("remove a job whose submission failed; trying again", "job_id", id, "err", err)
+		g.undone.add(id)
 	}
 	g.jobs.remove(id)
 	g.disk.Put(jobindex.Change{ID: id})
