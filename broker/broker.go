@@ -60,9 +60,10 @@ type Broker struct {
 	runs      jetstream.KeyValue
 	mutexes   jetstream.KeyValue
 	schedules jetstream.KeyValue
-	conn      atomic.Pointer[connEpoch]        // the current connection's; see attempt
-	queue     atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
-	history   atomic.Pointer[jetstream.Stream] // the history stream's, likewise
+	conn      atomic.Pointer[connEpoch]             // the current connection's; see attempt
+	queue     atomic.Pointer[jetstream.Stream]      // the queue stream's handle, once looked up
+	history   atomic.Pointer[jetstream.Stream]      // the history stream's, likewise
+	objects   atomic.Pointer[jetstream.ObjectStore] // the object store of files, once opened
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,

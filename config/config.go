@@ -47,12 +47,20 @@ type Config struct {
 	// makes the broker's schedules of source "config" these (adding,
 	// changing, removing), keeping the state of those unchanged.
 	Schedules []Schedule `yaml:"schedules"`
+	// Files configures uploads (POST /v1/files).
+	Files Files `yaml:"files"`
 	// Resources are what a runner has to hand its worker processes:
 	// {gpu: 2}. Without gpu, a runner counts the GPUs nvidia-smi lists.
 	Resources map[string]int `yaml:"resources"`
 	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
 	// tokens): past one, a submit is a 429.
 	Quotas map[string]Quota `yaml:"quotas"`
+}
+
+// Files configures uploads.
+type Files struct {
+	// MaxSize caps one upload: 413 past it, nothing kept. Default 5GiB.
+	MaxSize ByteSize `yaml:"max_size"`
 }
 
 // Quota bounds one tenant's jobs. Zero: no bound.
@@ -378,6 +386,9 @@ func (c *Config) WithDefaults() {
 	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
+	}
+	if c.Files.MaxSize == 0 {
+		c.Files.MaxSize = 5 << 30
 	}
 	if c.Broker.MinFree == 0 {
 		c.Broker.MinFree = DefaultMinFree

@@ -74,6 +74,9 @@ type Config struct {
 	// Quotas bound what each tenant named keeps (see Quota): a submit past
 	// one is a 429.
 	Quotas map[string]Quota
+	// MaxFileSize caps an upload (POST /v1/files). Default
+	// DefaultMaxFileSize (5 GiB).
+	MaxFileSize int64
 	// Storage, when set, says whether there is room on disk for new jobs:
 	// its error (ESTORAGE, 507) refuses them before anything is written.
 	Storage func(context.Context) error
@@ -122,6 +125,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.MaxFileSize == 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout

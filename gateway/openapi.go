@@ -10,6 +10,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 )
 
 // The OpenAPI 3.1 document of the API, made at each request from the live
@@ -26,7 +27,7 @@ var components = func() map[string]any {
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
 		"Stats": Stats{}, "Identity": Identity{}, "JobFilter": conveyor.JobFilter{}, "Count": conveyor.Count{},
-		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{},
+		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{}, "File": broker.File{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -123,6 +124,7 @@ var (
 	delayParam  = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
 	runAtParam  = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)
 	lastEventID = param("Last-Event-ID", "header", "the id of the last event seen: the stream resumes after it", obj{"type": "string"}, false)
+	fileParam   = param("id", "path", "the file's id", obj{"type": "string"}, true)
 	// scheduleParam names a recurring schedule.
 	scheduleParam = param("name", "path", "the schedule's name", obj{"type": "string"}, true)
 )
@@ -180,6 +182,21 @@ func (g *Gateway) openAPI() obj {
 			"description": "A `job` event with {id, algorithm, status} at each change, in the order the changes were stored; a tenant's token sees its tenant's jobs only. Each event's id is `<job store revision>.<queue sequence>.<history sequence>`: reconnecting with `Last-Event-ID` resumes with every job that changed since, as it is now.",
 			"parameters":  []obj{param("algorithm", "query", "only jobs of this algorithm", obj{"type": "string"}, false), lastEventID},
 			"responses":   merge(obj{"200": obj{"description": "The event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, problems("429"))}},
+		"/v1/files": obj{"post": obj{"operationId": "uploadFile", "summary": "Upload a file, streamed into the broker's object store", "tags": []string{"files"},
+			"description": "The raw body, of any type (its Content-Type is kept), up to files.max_size (default 5 GiB; 413 past it, nothing kept). A Content-Digest: sha-256=:…: that does not match the body is a 400, nothing kept. The file belongs to the token's tenant and expires after the retention. Needs the submit scope.",
+			"parameters":  []obj{param("Content-Digest", "header", "sha-256=:<base64>: of the body, checked", obj{"type": "string"}, false)},
+			"requestBody": obj{"required": true, "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+			"responses":   merge(obj{"201": answer("Stored", ref("File"))}, problems("400", "413", "503"))}},
+		"/v1/files/{id}": obj{
+			"get": obj{"operationId": "downloadFile", "summary": "Download a file, streamed; a Range of one span is 206", "tags": []string{"files"},
+				"parameters": []obj{fileParam, param("Range", "header", "bytes=a-b, a- or -n", obj{"type": "string"}, false)},
+				"responses": merge(obj{
+					"200": obj{"description": "The file; ETag is its sha256", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+					"206": obj{"description": "The span asked for", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				}, problems("400", "404"))},
+			"head": obj{"operationId": "fileInfo", "summary": "A file's size, type and ETag, without its content", "tags": []string{"files"},
+				"parameters": []obj{fileParam}, "responses": merge(obj{"200": answer("The headers of GET", nil)}, problems("404"))},
+		},
 		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"health"},
 			"description": "Needs the `metrics` or `admin` scope: the counts are every tenant's.",
 			"responses":   merge(obj{"200": obj{"description": "The Prometheus text format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, problems("401"))}},
@@ -229,6 +246,7 @@ func (g *Gateway) openAPI() obj {
 	tags := []obj{
 		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
 		{"name": "dead letters", "description": "Retry finished jobs, one or every match of a filter; cancel every match; delete finished jobs."},
+		{"name": "files", "description": "Files: uploads streamed into the broker's object store, downloads with Range."},
 		{"name": "schedules", "description": "Recurring jobs: every period or on a cron, kept by the broker's message scheduler."},
 		{"name": "registry", "description": "What runners serve, and which runners are alive."},
 		{"name": "health", "description": "Liveness and readiness."},
