@@ -3,13 +3,17 @@ package broker
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash"
 	"io"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -64,30 +68,110 @@ func (b *Broker) files(ctx context.Context) (jetstream.ObjectStore, error) {
 	return os, nil
 }
 
+// chunkSize is the size of a file's chunks (the object store's default),
+// and putWindow how many may be in flight unacknowledged: what an upload
+// holds in memory is about their product, whatever the file's size.
+const (
+	chunkSize = 128 << 10
+	putWindow = 16
+)
+
 // PutFile stores what r holds as file id of tenant, streamed in chunks.
 // More than max bytes is ErrTooLarge, and a read error (the client gone)
 // is returned as is: in both cases nothing is kept.
+//
+// It writes the object store's own layout (chunks on $O.<bucket>.C.<nuid>,
+// then the object's info on $O.<bucket>.M.<name>, as nats.go's Put does),
+// but with at most putWindow chunks unacknowledged: Put sends as fast as
+// it reads, so a fast client's upload piles up in the connection's buffer.
 func (b *Broker) PutFile(ctx context.Context, id, tenant, contentType string, r io.Reader, max int64) (*File, error) {
-	store, err := b.files(ctx)
-	if err != nil {
+	if _, err := b.files(ctx); err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	lr := &limitReader{r: io.TeeReader(r, h), left: max}
-	info, err := store.Put(ctx, jetstream.ObjectMeta{
-		Name:     id,
-		Metadata: map[string]string{"tenant": tenant, "content_type": contentType},
-	}, lr)
-	if lr.over {
-		return nil, ErrTooLarge
-	}
-	if err != nil {
-		if ctx.Err() != nil || lr.err != nil {
-			return nil, err // the client's doing
+	lr := &limitReader{r: r, left: max}
+	object := nuid.Next()
+	chunkSubj := "$O." + FilesBucket + ".C." + object
+	purge := func() {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
+		defer cancel()
+		if st, err := b.js.Stream(pctx, "OBJ_"+FilesBucket); err == nil {
+			_ = st.Purge(pctx, jetstream.WithPurgeSubject(chunkSubj))
 		}
+	}
+	var (
+		window []jetstream.PubAckFuture
+		size   int64
+		chunks uint32
+	)
+	settle := func(keep int) error {
+		for len(window) > keep {
+			select {
+			case <-window[0].Ok():
+			case err := <-window[0].Err():
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(attemptTimeout):
+				return errors.New("no acknowledgement in time")
+			}
+			window = window[1:]
+		}
+		return nil
+	}
+	buf := make([]byte, chunkSize)
+	for {
+		n, rerr := io.ReadFull(lr, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			m := nats.NewMsg(chunkSubj)
+			m.Data = buf[:n] // copied into the connection's buffer as it is published
+			f, err := b.js.PublishMsgAsync(m)
+			if err == nil {
+				window = append(window, f)
+				err = settle(putWindow - 1)
+			}
+			if err != nil {
+				purge()
+				return nil, unavailable("store the file", err)
+			}
+			size += int64(n)
+			chunks++
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			purge()
+			if lr.over {
+				return nil, ErrTooLarge
+			}
+			return nil, rerr
+		}
+	}
+	if err := settle(0); err != nil {
+		purge()
 		return nil, unavailable("store the file", err)
 	}
-	return fileOf(info, hexOf(h), b.cfg.Retention), nil
+	info := jetstream.ObjectInfo{
+		ObjectMeta: jetstream.ObjectMeta{Name: id, Metadata: map[string]string{"tenant": tenant, "content_type": contentType},
+			Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize}},
+		Bucket: FilesBucket, NUID: object, Size: uint64(size), Chunks: chunks, Digest: jetstream.GetObjectDigestValue(h),
+	}
+	data, err := json.Marshal(info)
+	if err != nil {
+		purge()
+		return nil, err
+	}
+	mm := nats.NewMsg("$O." + FilesBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(id)))
+	mm.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	mm.Data = data
+	if err := b.retry(ctx, func(ctx context.Context) error { _, err := b.js.PublishMsg(ctx, mm); return err }); err != nil {
+		purge()
+		return nil, unavailable("store the file", err)
+	}
+	info.ModTime = time.Now().UTC()
+	return fileOf(&info, hexOf(h), b.cfg.Retention), nil
 }
 
 func hexOf(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
@@ -149,20 +233,66 @@ func (b *Broker) StatFile(ctx context.Context, id string) (*File, error) {
 	return fileOf(info, "", b.cfg.Retention), nil
 }
 
-// OpenFile returns file id's content, streamed; close it when done.
+// OpenFile returns file id's content, streamed; close it when done. It
+// reads the chunks with a pull of a few at a time, so that a slow reader
+// holds up the broker rather than piling the file up in memory (the
+// object store's Get pushes every chunk at once).
 func (b *Broker) OpenFile(ctx context.Context, id string) (io.ReadCloser, error) {
 	store, err := b.files(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := store.Get(ctx, id)
+	info, err := store.GetInfo(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
 	if err != nil {
 		return nil, unavailable("read the file", err)
 	}
-	return res, nil
+	pr, pw := io.Pipe()
+	if info.Size == 0 {
+		_ = pw.Close()
+		return pr, nil
+	}
+	cons, err := b.js.OrderedConsumer(ctx, "OBJ_"+FilesBucket, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"$O." + FilesBucket + ".C." + info.NUID},
+	})
+	if err != nil {
+		return nil, unavailable("read the file", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(putWindow))
+	if err != nil {
+		return nil, unavailable("read the file", err)
+	}
+	go func() {
+		defer it.Stop()
+		var got uint64
+		for got < info.Size {
+			m, err := it.Next()
+			if err != nil {
+				_ = pw.CloseWithError(err)
+				return
+			}
+			if _, err := pw.Write(m.Data()); err != nil {
+				return // the reader closed
+			}
+			got += uint64(len(m.Data()))
+		}
+		_ = pw.Close()
+	}()
+	return fileReader{pr, it}, nil
+}
+
+// fileReader is a file's content as OpenFile streams it: closing it
+// stops the pull too.
+type fileReader struct {
+	*io.PipeReader
+	it jetstream.MessagesContext
+}
+
+func (f fileReader) Close() error {
+	f.it.Stop()
+	return f.PipeReader.Close()
 }
 
 // DeleteFile removes file id.
