@@ -364,7 +364,8 @@ func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, do
 			return
 		}
 		g.indexed.Add(1)
-		_, prev := g.jobs.putFrom(s, m.Data, 0, m.Time, 0)
+		prev, _ := g.jobs.status(s.ID) // the index first, as for the store's changes
 		g.disk.Put(jobindex.Change{ID: s.ID, Record: m.Data, Status: s.Status, Prev: prev, Updated: m.Time, Archived: m.Seq, HistorySeq: m.Seq})
+		g.jobs.putFrom(s, m.Data, 0, m.Time, 0)
 	})
 }

@@ -217,8 +217,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return
 		}
 		g.indexed.Add(1)
-		turnedFinal, prev := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
+		// The job index first: putFrom wakes the requests waiting for the
+		// job, and a list one of them makes next must find the change.
+		prev, _ := g.jobs.status(s.ID)
 		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Prev: prev, Updated: e.Created(), StoreRev: e.Revision()})
+		turnedFinal, _ := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
 		if s.Status.Terminal() {
 			g.archive.note(s.ID, e.Value(), e.Revision())
 		}
