@@ -364,8 +364,8 @@ func (g *Gateway) followHistory(ctx context.Context, after uint64) (caughtUp, do
 			return
 		}
 		g.indexed.Add(1)
-		prev, _ := g.jobs.status(s.ID) // the index first, as for the store's changes
+		_, prev, wake := g.jobs.putThen(s, m.Data, 0, m.Time, 0)
 		g.disk.Put(jobindex.Change{ID: s.ID, Record: m.Data, Status: s.Status, Prev: prev, Updated: m.Time, Archived: m.Seq, HistorySeq: m.Seq})
-		g.jobs.putFrom(s, m.Data, 0, m.Time, 0)
+		wake() // once the index has it, as for the store's changes
 	})
 }

@@ -217,11 +217,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return
 		}
 		g.indexed.Add(1)
-		// The job index first: putFrom wakes the requests waiting for the
-		// job, and a list one of them makes next must find the change.
-		prev, _ := g.jobs.status(s.ID)
+		turnedFinal, prev, wake := g.jobs.putThen(s, e.Value(), e.Revision(), e.Created(), 0)
 		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Prev: prev, Updated: e.Created(), StoreRev: e.Revision()})
-		turnedFinal, _ := g.jobs.putFrom(s, e.Value(), e.Revision(), e.Created(), 0)
+		// Only now: a request woken (submit ?wait=) that lists the jobs
+		// next must find the change in the job index.
+		wake()
 		if s.Status.Terminal() {
 			g.archive.note(s.ID, e.Value(), e.Revision())
 		}

@@ -170,11 +170,21 @@ func (x *index) has(id string) bool {
 // reports whether the job turned final, and the status the index had of
 // it before ("" when it held no such live job).
 func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, seq uint64) (turnedFinal bool, prev conveyor.Status) {
+	turnedFinal, prev, wake := x.putThen(s, data, rev, updated, seq)
+	wake()
+	return turnedFinal, prev
+}
+
+// putThen is putFrom, but for the requests waiting for the job to be
+// final, which it leaves to wake: the caller calls wake once it has told
+// the job index too, so that a request woken finds the change there.
+func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, seq uint64) (turnedFinal bool, prev conveyor.Status, wake func()) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	wake = func() {}
 	e, ok := x.byID[s.ID]
 	if ok && seq != 0 {
-		return false, e.status
+		return false, e.status, wake
 	}
 	if ok {
 		prev = e.status
@@ -212,13 +222,16 @@ func (x *index) putFrom(s summary, data []byte, rev uint64, updated time.Time, s
 		f.tell(data, rev)
 	}
 	if final {
-		for _, w := range x.waiters[s.ID] {
-			w.job = data
-			close(w.done)
-		}
+		waiters := x.waiters[s.ID]
 		delete(x.waiters, s.ID)
+		wake = func() {
+			for _, w := range waiters {
+				w.job = data
+				close(w.done)
+			}
+		}
 	}
-	return turnedFinal, prev
+	return turnedFinal, prev, wake
 }
 
 // putLive records a live job the job index on disk holds, at start.
