@@ -219,6 +219,16 @@ func fileOf(info *jetstream.ObjectInfo, sha string, retention time.Duration) *Fi
 
 // StatFile returns what is known of file id; ENOTFOUND when there is none.
 func (b *Broker) StatFile(ctx context.Context, id string) (*File, error) {
+	info, err := b.fileInfo(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return fileOf(info, "", b.cfg.Retention), nil
+}
+
+// fileInfo reads the object store's info of file id; ENOTFOUND when there
+// is none.
+func (b *Broker) fileInfo(ctx context.Context, id string) (*jetstream.ObjectInfo, error) {
 	store, err := b.files(ctx)
 	if err != nil {
 		return nil, err
@@ -230,7 +240,7 @@ func (b *Broker) StatFile(ctx context.Context, id string) (*File, error) {
 	if err != nil {
 		return nil, unavailable("read the file", err)
 	}
-	return fileOf(info, "", b.cfg.Retention), nil
+	return info, nil
 }
 
 // OpenFile returns file id's content, streamed; close it when done. It
@@ -238,16 +248,9 @@ func (b *Broker) StatFile(ctx context.Context, id string) (*File, error) {
 // holds up the broker rather than piling the file up in memory (the
 // object store's Get pushes every chunk at once).
 func (b *Broker) OpenFile(ctx context.Context, id string) (io.ReadCloser, error) {
-	store, err := b.files(ctx)
+	info, err := b.fileInfo(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	info, err := store.GetInfo(ctx, id)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
-	}
-	if err != nil {
-		return nil, unavailable("read the file", err)
 	}
 	pr, pw := io.Pipe()
 	if info.Size == 0 {
