@@ -53,7 +53,20 @@ type Config struct {
 	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
 	// tokens): past one, a submit is a 429.
 	Quotas map[string]Quota `yaml:"quotas"`
+	// Files configures uploaded files (POST /v1/files).
+	Files Files `yaml:"files"`
 }
+
+// Files configures uploaded files, kept in the broker's object store for
+// the retention.
+type Files struct {
+	// MaxSize caps one uploaded file: past it 413 and nothing is kept.
+	// It is not http.max_body, which caps JSON requests. Default 5GiB.
+	MaxSize ByteSize `yaml:"max_size"`
+}
+
+// DefaultMaxFileSize is Files.MaxSize's default.
+const DefaultMaxFileSize = 5 << 30
 
 // Quota bounds one tenant's jobs. Zero: no bound.
 type Quota struct {
@@ -403,6 +416,9 @@ func (c *Config) WithDefaults() {
 	if c.Logs.MaxPerJob == 0 {
 		c.Logs.MaxPerJob = DefaultLogCap
 	}
+	if c.Files.MaxSize == 0 {
+		c.Files.MaxSize = DefaultMaxFileSize
+	}
 	for i := range c.Algorithms {
 		c.Algorithms[i].WithDefaults()
 	}
@@ -459,6 +475,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Logs.MaxPerJob < 0 {
 		add("logs.max_per_job must be positive")
+	}
+	if c.Files.MaxSize < 0 {
+		add("files.max_size must be positive")
 	}
 	if n := btoi(c.NATS.Creds != "") + btoi(c.NATS.User != "") + btoi(c.NATS.Token != ""); n > 1 {
 		add("nats: give one of creds, user/password and token, not several")

@@ -74,6 +74,9 @@ type Config struct {
 	// Quotas bound what each tenant named keeps (see Quota): a submit past
 	// one is a 429.
 	Quotas map[string]Quota
+	// MaxFileSize caps an uploaded file (POST /v1/files) in bytes; MaxBody
+	// does not apply to uploads. Default 5 GiB.
+	MaxFileSize int64
 	// Storage, when set, says whether there is room on disk for new jobs:
 	// its error (ESTORAGE, 507) refuses them before anything is written.
 	Storage func(context.Context) error
@@ -119,6 +122,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 10 << 20
+	}
+	if cfg.MaxFileSize == 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait

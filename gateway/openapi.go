@@ -27,6 +27,7 @@ var components = func() map[string]any {
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
 		"Stats": Stats{}, "Identity": Identity{}, "JobFilter": conveyor.JobFilter{}, "Count": conveyor.Count{},
 		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{},
+		"FileInfo": conveyor.FileInfo{}, "FileRef": conveyor.File{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -221,6 +222,20 @@ func (g *Gateway) openAPI() obj {
 			"parameters": []obj{scheduleParam}, "responses": merge(obj{"200": answer("The resumed schedule", ref("Schedule"))}, problems("404", "503"))}},
 		"/v1/schedules/{name}/trigger": obj{"post": obj{"operationId": "triggerSchedule", "summary": "Start one job of a schedule now, whatever its overlap", "tags": []string{"schedules"},
 			"parameters": []obj{scheduleParam}, "responses": merge(obj{"202": answer("The job started", ref("Job"))}, problems("400", "404", "429", "503"))}},
+		"/v1/files": obj{"post": obj{"operationId": "uploadFile", "summary": "Upload a file, streamed into the broker's object store", "tags": []string{"files"},
+			"description": "The body is the file itself, of any Content-Type (kept as the file's type) and any length up to files.max_size (default 5 GiB; http.max_body does not apply). Reference it in a job's input, anywhere, as {\"$file\": \"<id>\"}: the runner of an exec, worker or go algorithm gives the job a local read-only copy, the reference with path, size and sha256 added. A Content-Digest: sha-256=:<base64>: (or Digest: SHA-256=<base64>) header is checked against the body. Over the limit, a wrong digest, or a client that hangs up: nothing is kept. The file belongs to the token's tenant and expires after the retention. Needs the submit scope.",
+			"parameters":  []obj{param("Content-Digest", "header", "sha-256=:<base64 of the SHA-256>: to check the body against (RFC 9530)", obj{"type": "string"}, false)},
+			"requestBody": obj{"required": true, "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+			"responses":   merge(obj{"201": answer("Stored: the file's id, size, sha256, content type and expiry", ref("FileInfo"))}, problems("400", "413", "503"))}},
+		"/v1/files/{id}": obj{"get": obj{"operationId": "downloadFile", "summary": "Download a file (Range, HEAD, ETag = its sha256)", "tags": []string{"files"},
+			"description": "Streamed from the object store. Range: bytes=… answers 206 with that part (If-Range, If-None-Match honoured); HEAD answers the headers alone. A file of another tenant is 404. Needs the read scope.",
+			"parameters":  []obj{param("id", "path", "the file id", obj{"type": "string"}, true), param("Range", "header", "bytes=start-end", obj{"type": "string"}, false)},
+			"responses": merge(obj{
+				"200": obj{"description": "The file", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				"206": obj{"description": "The part of the file the Range asked for", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				"304": obj{"description": "Not modified (If-None-Match)"},
+				"416": obj{"description": "The range is outside the file"},
+			}, problems("404"))}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
@@ -230,6 +245,7 @@ func (g *Gateway) openAPI() obj {
 		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
 		{"name": "dead letters", "description": "Retry finished jobs, one or every match of a filter; cancel every match; delete finished jobs."},
 		{"name": "schedules", "description": "Recurring jobs: every period or on a cron, kept by the broker's message scheduler."},
+		{"name": "files", "description": "Upload files of any size, reference them in inputs as {\"$file\": id}, download them."},
 		{"name": "registry", "description": "What runners serve, and which runners are alive."},
 		{"name": "health", "description": "Liveness and readiness."},
 	}

@@ -153,7 +153,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
-			Storage: disk.check,
+			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize),
 		}); err != nil {
 			return err
 		}
