@@ -308,3 +308,51 @@ func TestFileUploadCrossSite(t *testing.T) {
 		t.Errorf("text/plain submit: %d, want 415", resp.StatusCode)
 	}
 }
+
+// TestFileRefsChecked: every submit route refuses an input that
+// references a file that is unknown or another tenant's, with a 400 whose
+// violation points at the reference, and stores nothing.
+func TestFileRefsChecked(t *testing.T) {
+	tok := func(name, tenant string) Token {
+		return Token{Name: name, SHA256: sha256.Sum256([]byte("secret-" + name)), Scopes: []string{"submit", "read"}, Tenant: tenant}
+	}
+	s := startFileServer(t, Config{Tokens: []Token{tok("a", "acme"), tok("b", "bolt")}})
+	s.g.reg.putAlgorithm([]byte(`{"name":"crunch","kind":"exec","input_schema":{"type":"object"}}`))
+	as := func(name string) map[string]string {
+		return map[string]string{"Authorization": "Bearer secret-" + name, "Content-Type": "application/json"}
+	}
+	fi := s.upload([]byte("1,2,3\n"), as("a"))
+	good := fmt.Sprintf(`{"data":{"$file":%q},"n":1}`, fi.ID)
+	unknown := fmt.Sprintf(`{"data":{"$file":%q},"more":[1,{"x":{"$file":"01J00000000000000000000000"}}]}`, fi.ID)
+
+	for _, c := range []struct {
+		name, who, method, path, body, pointer string
+	}{
+		{"unknown id", "a", "POST", "/v1/jobs", `{"algorithm":"crunch","input":` + unknown + `}`, "/more/1/x"},
+		{"another tenant's", "b", "POST", "/v1/jobs", `{"algorithm":"crunch","input":` + good + `}`, "/data"},
+		{"not a string", "a", "POST", "/v1/jobs", `{"algorithm":"crunch","input":{"d":[{"$file":5}]}}`, "/d/0"},
+		{"shorthand", "a", "POST", "/v1/algorithms/crunch/jobs", unknown, "/more/1/x"},
+		{"batch", "a", "POST", "/v1/jobs/batch", `{"jobs":[{"algorithm":"crunch","input":` + good + `},{"algorithm":"crunch","input":` + unknown + `}]}`, "/jobs/1/input/more/1/x"},
+		{"run", "b", "POST", "/v1/algorithms/crunch/run", good, "/data"},
+	} {
+		resp, body := s.request(c.method, c.path, strings.NewReader(c.body), as(c.who))
+		var p conveyor.Problem
+		_ = json.Unmarshal(body, &p)
+		if resp.StatusCode != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Pointer != c.pointer {
+			t.Errorf("%s: %d %s, want 400 pointing at %s", c.name, resp.StatusCode, body, c.pointer)
+		}
+	}
+	// Nothing was stored: neither tenant has a job.
+	for _, who := range []string{"a", "b"} {
+		resp, body := s.request("GET", "/v1/jobs", nil, as(who))
+		var list conveyor.JobList
+		if err := json.Unmarshal(body, &list); err != nil || resp.StatusCode != 200 || len(list.Jobs) != 0 {
+			t.Errorf("jobs of %s after refusals: %d %s", who, resp.StatusCode, body)
+		}
+	}
+	// The owner's reference is taken.
+	resp, body := s.request("POST", "/v1/jobs", strings.NewReader(`{"algorithm":"crunch","input":`+good+`}`), as("a"))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit with a good reference: %d %s", resp.StatusCode, body)
+	}
+}
