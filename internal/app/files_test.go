@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
@@ -82,5 +84,78 @@ func TestExecReadsFile(t *testing.T) {
 	// The record keeps the reference as submitted, not the local path.
 	if !bytes.Contains(j.Input, []byte(`{"$file":"`+fi.ID+`"}`)) {
 		t.Errorf("stored input %s", j.Input)
+	}
+}
+
+// TestPythonWorkerFile: a Python handler whose parameter is annotated
+// conveyor.File announces a reference object as its schema, and reads the
+// local copy the runner made, through File.open; the Python client
+// uploads the file and downloads it back.
+func TestPythonWorkerFile(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	_, _ = os.ReadFile("testdata/filemod.py") // so that go test's cache sees it
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "filemod"}, Dir: dir, Workers: config.Workers{Max: 1}}}
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+
+	var alg conveyor.AlgorithmInfo
+	s.do("GET", "/v1/algorithms/digest", nil, &alg)
+	if !bytes.Contains(alg.InputSchema, []byte(`"required":["$file"]`)) {
+		t.Errorf("digest's input schema %s: want data a reference object", alg.InputSchema)
+	}
+
+	src := filepath.Join(t.TempDir(), "data.bin")
+	data := make([]byte, 1<<20+77)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	back := filepath.Join(t.TempDir(), "back.bin")
+	script := fmt.Sprintf(`
+import conveyor, json
+c = conveyor.Client(%q)
+f = c.upload(%q, content_type="application/x-test")
+assert f["size"] == %d and f["sha256"] == %q, f
+out = c.result("digest", {"data": conveyor.File(f["id"]).ref()}, timeout=60)
+print("OUT " + json.dumps(out))
+assert c.download(f["id"], %q) == f["size"]
+try:
+    c.submit("digest", {"data": {"$file": "01J00000000000000000000000"}})
+except conveyor.APIError as e:
+    print("REFUSED", e.status, e.problem["errors"][0]["pointer"])
+`, s.base, src, len(data), hex.EncodeToString(sum[:]), back)
+	out, err := runPythonClient(t, script)
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	_, line, _ := strings.Cut(out, "OUT ")
+	line, _, _ = strings.Cut(line, "\n")
+	var got struct {
+		SHA256   string `json:"sha256"`
+		Given    string `json:"given_sha256"`
+		Read     int64  `json:"read"`
+		Size     int64  `json:"size"`
+		Path     string `json:"path"`
+		Writable bool   `json:"writable"`
+	}
+	if err := json.Unmarshal([]byte(line), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.SHA256 != hex.EncodeToString(sum[:]) || got.Given != got.SHA256 || got.Read != int64(len(data)) || got.Size != got.Read || got.Writable {
+		t.Errorf("the handler saw %+v", got)
+	}
+	if _, err := os.Stat(got.Path); !os.IsNotExist(err) {
+		t.Errorf("the local copy %s outlived the job: %v", got.Path, err)
+	}
+	if b, err := os.ReadFile(back); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("downloaded copy differs (%v)", err)
+	}
+	if !strings.Contains(out, "REFUSED 400 /data") {
+		t.Errorf("an unknown file was not refused at /data:\n%s", out)
 	}
 }
