@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/client"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
@@ -157,5 +160,45 @@ except conveyor.APIError as e:
 	}
 	if !strings.Contains(out, "REFUSED 400 /data") {
 		t.Errorf("an unknown file was not refused at /data:\n%s", out)
+	}
+}
+
+// TestGoClientFile: the Go client uploads a file, streamed, and downloads
+// it back; an unknown id is a 404 APIError.
+func TestGoClientFile(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	c, err := client.New(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 700<<10)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "in.bin")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := c.UploadFile(t.Context(), path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if fi.Size != int64(len(data)) || fi.SHA256 != hex.EncodeToString(sum[:]) || fi.ContentType != "application/octet-stream" {
+		t.Errorf("uploaded %+v", fi)
+	}
+	// Of unknown length: sent chunked.
+	fi2, err := c.Upload(t.Context(), io.MultiReader(bytes.NewReader(data)), client.UploadOptions{ContentType: "text/csv"})
+	if err != nil || fi2.SHA256 != fi.SHA256 || fi2.ContentType != "text/csv" {
+		t.Errorf("chunked upload: %+v %v", fi2, err)
+	}
+	var back bytes.Buffer
+	if n, err := c.Download(t.Context(), fi.ID, &back); err != nil || n != int64(len(data)) || !bytes.Equal(back.Bytes(), data) {
+		t.Errorf("download: %d bytes, %v", n, err)
+	}
+	_, err = c.Download(t.Context(), "01J00000000000000000000000", io.Discard)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("unknown file: %v, want a 404", err)
 	}
 }
