@@ -60,7 +60,7 @@ type Broker struct {
 	runs      jetstream.KeyValue
 	mutexes   jetstream.KeyValue
 	schedules jetstream.KeyValue
-	files     jetstream.ObjectStore            // uploaded files (files.go)
+	files     fileStore                        // uploaded files (files.go)
 	conn      atomic.Pointer[connEpoch]        // the current connection's; see attempt
 	queue     atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
 	history   atomic.Pointer[jetstream.Stream] // the history stream's, likewise

@@ -32,6 +32,12 @@ const (
 // message, so it bounds what one write or read holds.
 const fileChunk = 128 << 10
 
+// fileStore is the object store of uploaded files and its stream.
+type fileStore struct {
+	obs    jetstream.ObjectStore
+	stream jetstream.Stream
+}
+
 // FileInfo describes an uploaded file.
 type FileInfo struct {
 	ID          string
@@ -66,17 +72,23 @@ func (b *Broker) ensureFiles(ctx context.Context) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    b.cfg.Replicas,
 	}
-	if obs, err := b.js.ObjectStore(ctx, want.Bucket); err == nil {
-		if st, err := obs.Status(ctx); err == nil && st.Description() == want.Description && st.TTL() == want.TTL && st.Replicas() == want.Replicas {
-			b.files = obs
-			return nil
+	obs, err := b.js.ObjectStore(ctx, want.Bucket)
+	if err == nil {
+		st, serr := obs.Status(ctx)
+		if serr != nil || st.Description() != want.Description || st.TTL() != want.TTL || st.Replicas() != want.Replicas {
+			obs = nil
 		}
 	}
-	obs, err := b.js.CreateOrUpdateObjectStore(ctx, want)
+	if obs == nil || err != nil {
+		if obs, err = b.js.CreateOrUpdateObjectStore(ctx, want); err != nil {
+			return err
+		}
+	}
+	s, err := b.js.Stream(ctx, "OBJ_"+FilesBucket)
 	if err != nil {
 		return err
 	}
-	b.files = obs
+	b.files = fileStore{obs, s}
 	return nil
 }
 
@@ -102,10 +114,9 @@ func (b *Broker) StoreFile(ctx context.Context, r io.Reader, opt PutFile) (FileI
 		Metadata: map[string]string{fileTenantKey: opt.Tenant, fileTypeKey: ct},
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: fileChunk},
 	}
-	// Not canceled with ctx: a Put that fails removes its chunks under
-	// the context it was given, which must outlive the request. A hung-up
-	// client fails the body's reads instead.
-	info, err := b.files.Put(context.WithoutCancel(ctx), meta, g)
+	// A hung-up client fails the body's reads: putObject then removes
+	// the chunks it wrote, whatever becomes of ctx.
+	info, err := b.putObject(ctx, meta, g)
 	switch {
 	case g.err != nil:
 		return FileInfo{}, g.err
@@ -143,11 +154,21 @@ type guardReader struct {
 	readErr error
 }
 
+// Read fills p whole unless the body ends or fails first: the object
+// store makes a chunk (a message) of each read, and a network body
+// returns a few KiB at a time.
 func (g *guardReader) Read(p []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
-	n, err := g.r.Read(p)
+	// Not io.ReadFull: it turns an EOF after a part into
+	// io.ErrUnexpectedEOF, which is what a truncated body says.
+	n, err := 0, error(nil)
+	for n < len(p) && err == nil {
+		var k int
+		k, err = g.r.Read(p[n:])
+		n += k
+	}
 	g.n += int64(n)
 	if g.max > 0 && g.n > g.max {
 		g.err = conveyor.Errorf(conveyor.ETOOLARGE, "the file is over the limit of %d bytes (files.max_size)", g.max)
@@ -197,7 +218,7 @@ func (b *Broker) StatFile(ctx context.Context, id string) (FileInfo, error) {
 	if !validKey(id) {
 		return FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	info, err := b.files.GetInfo(ctx, id)
+	info, err := b.files.obs.GetInfo(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
@@ -213,27 +234,27 @@ func (b *Broker) StatFile(ctx context.Context, id string) (FileInfo, error) {
 }
 
 // ReadFile returns the content of the file with id from offset on, a
-// chunk at a time as it is read. Close it when done. It returns ENOTFOUND
-// when there is no such file. Reading skips what comes before offset:
-// the object store cannot start a file midway.
+// chunk at a time as it is read, with a few chunks read ahead. Close it
+// when done. It returns ENOTFOUND when there is no such file. A read of
+// the whole file fails at the end if its digest is not the file's.
+// Reading from an offset reads and drops what comes before it: the object
+// store cannot start a file midway.
 func (b *Broker) ReadFile(ctx context.Context, id string, offset int64) (io.ReadCloser, error) {
 	if !validKey(id) {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	res, err := b.files.Get(ctx, id)
+	info, err := b.files.obs.GetInfo(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
 	if err != nil {
 		return nil, unavailable("read file", err)
 	}
-	if offset > 0 {
-		if _, err := io.CopyN(io.Discard, res, offset); err != nil {
-			res.Close()
-			return nil, unavailable("read file", err)
-		}
+	rc, err := b.openObject(ctx, info, offset)
+	if err != nil {
+		return nil, unavailable("read file", err)
 	}
-	return res, nil
+	return rc, nil
 }
 
 // DeleteFile removes the file with id. It returns ENOTFOUND when there is
@@ -242,7 +263,7 @@ func (b *Broker) DeleteFile(ctx context.Context, id string) error {
 	if !validKey(id) {
 		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	err := b.files.Delete(ctx, id)
+	err := b.files.obs.Delete(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
@@ -256,7 +277,7 @@ func (b *Broker) DeleteFile(ctx context.Context, id string) error {
 // bytes the object store of files holds: what a refused upload must not
 // add to.
 func (b *Broker) FilesStored(ctx context.Context) (msgs, bytes uint64, err error) {
-	st, err := b.files.Status(ctx)
+	st, err := b.files.obs.Status(ctx)
 	if err != nil {
 		return 0, 0, unavailable("read files", err)
 	}
