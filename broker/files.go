@@ -26,6 +26,10 @@ const FilesBucket = "CONVEYOR_FILES"
 const (
 	fileTenantKey = "conveyor-tenant"
 	fileTypeKey   = "conveyor-content-type"
+	// Set when the chunks are stored one after the other: the stream
+	// sequence of the first, and the size of each but the last.
+	fileFirstSeqKey = "conveyor-first-seq"
+	fileChunkKey    = "conveyor-chunk-size"
 )
 
 // fileChunk is the size of the object store's chunks: a chunk is one

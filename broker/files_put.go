@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,10 +39,28 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 	// that is retried sends it again.
 	bufs := make([][]byte, fileWindow)
 	var inflight []jetstream.PubAckFuture
+	// Whether the chunks are stored one after the other from first on,
+	// as they are unless uploads run at once: a read from an offset then
+	// starts at its chunk (see openObject).
+	var first uint64
+	acked, contiguous := uint64(0), true
+	ack := func(f jetstream.PubAckFuture) error {
+		a, err := waitAck(f)
+		if err != nil {
+			return err
+		}
+		if acked == 0 {
+			first = a.Sequence
+		} else if a.Sequence != first+acked {
+			contiguous = false
+		}
+		acked++
+		return nil
+	}
 	fail := func(err error) (*jetstream.ObjectInfo, error) {
 		// Whatever was sent is acknowledged or lost before the purge.
 		for _, f := range inflight {
-			_ = waitAck(f)
+			_, _ = waitAck(f)
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -51,7 +71,7 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 	}
 	for i := 0; ; i++ {
 		if len(inflight) == fileWindow {
-			if err := waitAck(inflight[0]); err != nil {
+			if err := ack(inflight[0]); err != nil {
 				return fail(err)
 			}
 			inflight = inflight[1:]
@@ -81,13 +101,20 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 			break
 		}
 	}
-	for _, f := range inflight {
-		if err := waitAck(f); err != nil {
-			inflight = nil
+	for len(inflight) > 0 {
+		if err := ack(inflight[0]); err != nil {
 			return fail(err)
 		}
+		inflight = inflight[1:]
 	}
-	inflight = nil
+	if contiguous && acked > 0 {
+		info.Metadata = maps.Clone(info.Metadata)
+		if info.Metadata == nil {
+			info.Metadata = map[string]string{}
+		}
+		info.Metadata[fileFirstSeqKey] = strconv.FormatUint(first, 10)
+		info.Metadata[fileChunkKey] = strconv.Itoa(fileChunk)
+	}
 	info.Digest = "SHA-256=" + base64.URLEncoding.EncodeToString(h.Sum(nil))
 	data, err := json.Marshal(info)
 	if err != nil {
@@ -108,15 +135,15 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 }
 
 // waitAck waits for the acknowledgement of an asynchronous publish.
-func waitAck(f jetstream.PubAckFuture) error {
+func waitAck(f jetstream.PubAckFuture) (*jetstream.PubAck, error) {
 	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()
 	select {
-	case <-f.Ok():
-		return nil
+	case a := <-f.Ok():
+		return a, nil
 	case err := <-f.Err():
-		return err
+		return nil, err
 	case <-t.C:
-		return errors.New("no acknowledgement of a chunk within 30s")
+		return nil, errors.New("no acknowledgement of a chunk within 30s")
 	}
 }

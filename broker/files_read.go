@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,9 +48,14 @@ func (b *Broker) openObject(ctx context.Context, info *jetstream.ObjectInfo, off
 	if offset == 0 {
 		r.h, r.want = sha256.New(), want
 	}
-	cons, err := b.js.OrderedConsumer(ctx, "OBJ_"+FilesBucket, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{fmt.Sprintf("$O.%s.C.%s", FilesBucket, info.NUID)},
-	})
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{fmt.Sprintf("$O.%s.C.%s", FilesBucket, info.NUID)}}
+	if first, chunk, ok := contiguousChunks(info); ok && offset >= chunk {
+		// Start at the chunk that holds offset rather than read up to it.
+		k := offset / chunk
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, first+uint64(k)
+		r.skip, r.remaining = offset-k*chunk, info.Size-uint64(k*chunk)
+	}
+	cons, err := b.js.OrderedConsumer(ctx, "OBJ_"+FilesBucket, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -118,4 +124,13 @@ func (r *objectReader) Close() error {
 		r.err = io.ErrClosedPipe
 	}
 	return nil
+}
+
+// contiguousChunks returns the stream sequence of an object's first chunk
+// and the size of its chunks when they are stored one after the other
+// (see putObject).
+func contiguousChunks(info *jetstream.ObjectInfo) (first uint64, chunk int64, ok bool) {
+	first, err1 := strconv.ParseUint(info.Metadata[fileFirstSeqKey], 10, 64)
+	chunk, err2 := strconv.ParseInt(info.Metadata[fileChunkKey], 10, 64)
+	return first, chunk, err1 == nil && err2 == nil && first > 0 && chunk > 0
 }

@@ -356,3 +356,49 @@ func TestFileRefsChecked(t *testing.T) {
 		t.Fatalf("submit with a good reference: %d %s", resp.StatusCode, body)
 	}
 }
+
+// interleaving is a reader of data that, after its first chunk, stores
+// another file whole: the chunks of the two are then interleaved in the
+// stream.
+type interleaving struct {
+	r      io.Reader
+	reads  int
+	during func()
+}
+
+func (i *interleaving) Read(p []byte) (int, error) {
+	if i.reads++; i.reads == 2 {
+		i.during()
+	}
+	return i.r.Read(p)
+}
+
+// TestFileRange: ranges of files read right whether their chunks are
+// stored one after the other (read from the chunk that holds the start)
+// or interleaved with another upload's (read from the first and dropped).
+func TestFileRange(t *testing.T) {
+	s := startFileServer(t, Config{})
+	a, b := randomBytes(t, 1<<20+5000), randomBytes(t, 700<<10)
+	var fb broker.FileInfo
+	fa, err := s.b.StoreFile(t.Context(), &interleaving{r: bytes.NewReader(a), during: func() {
+		var err error
+		if fb, err = s.b.StoreFile(t.Context(), bytes.NewReader(b), broker.PutFile{}); err != nil {
+			t.Error(err)
+		}
+	}}, broker.PutFile{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		id   string
+		data []byte
+	}{{fa.ID, a}, {fb.ID, b}} {
+		for _, start := range []int{0, 1, 128 << 10, 128<<10 + 17, 300000, len(f.data) - 1} {
+			end := min(start+200000, len(f.data))
+			resp, body := s.request("GET", "/v1/files/"+f.id, nil, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", start, end-1)})
+			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, f.data[start:end]) {
+				t.Errorf("file %s bytes %d-%d: %d, %d bytes, equal %v", f.id, start, end-1, resp.StatusCode, len(body), bytes.Equal(body, f.data[start:end]))
+			}
+		}
+	}
+}
