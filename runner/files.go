@@ -53,11 +53,18 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 	if err != nil || len(refs) == 0 {
 		return input, nothing, nil // the gateway refused any bad one
 	}
-	dir, err := os.MkdirTemp(tmp, "conveyor-files-")
+	dir, err := os.MkdirTemp(tmp, filesPrefix)
 	if err != nil {
 		return nil, nothing, fmt.Errorf("input files: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
+	// Locked while the attempt runs: a runner starting after this one
+	// died removes it (sweepFiles), never while it is in use.
+	unlock, err := lockFiles(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nothing, fmt.Errorf("input files: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir); unlock() }
 	local := map[string]conveyor.File{} // by id: a file referenced twice is copied once
 	out, err := conveyor.ReplaceFileRefs(input, func(ptr, id string) (json.RawMessage, error) {
 		f, ok := local[id]

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -76,5 +78,43 @@ func TestMaterialize(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("left after a failed copy: %v", entries)
+	}
+}
+
+// TestSweepFiles: the file directories a dead runner left are removed,
+// but not a live attempt's (locked) nor a newer one.
+func TestSweepFiles(t *testing.T) {
+	parent := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	mk := func(name string, mtime time.Time) string {
+		dir := filepath.Join(parent, name)
+		if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "F"), []byte("x"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dir, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	dead := mk(filesPrefix+"1", old)
+	live := mk(filesPrefix+"2", old)
+	unlock, err := lockFiles(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	fresh := mk(filesPrefix+"3", time.Now().Add(time.Hour))
+	other := mk("something-else", old)
+	removed := sweepFiles(parent, time.Now())
+	if len(removed) != 1 || removed[0] != dead {
+		t.Errorf("removed %v, want only %s", removed, dead)
+	}
+	for _, d := range []string{live, fresh, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
 	}
 }
