@@ -402,3 +402,15 @@ func TestFileRange(t *testing.T) {
 		}
 	}
 }
+
+// TestFileNoRoom: while the disk has no room (the storage check fails),
+// an upload is a 507 and nothing is kept.
+func TestFileNoRoom(t *testing.T) {
+	full := conveyor.Errorf(conveyor.ESTORAGE, "the data dir's disk is full")
+	s := startFileServer(t, Config{Storage: func(context.Context) error { return full }})
+	resp, body := s.request("POST", "/v1/files", bytes.NewReader(randomBytes(t, 1000)), nil)
+	if resp.StatusCode != http.StatusInsufficientStorage {
+		t.Errorf("upload on a full disk: %d %s, want 507", resp.StatusCode, body)
+	}
+	s.nothingStored()
+}
