@@ -88,6 +88,15 @@ func TestExecReadsFile(t *testing.T) {
 	if !bytes.Contains(j.Input, []byte(`{"$file":"`+fi.ID+`"}`)) {
 		t.Errorf("stored input %s", j.Input)
 	}
+
+	// The synchronous path reads it too.
+	var called struct {
+		SHA256 string `json:"sha256"`
+	}
+	resp := s.do("POST", "/v1/algorithms/filesum/run", map[string]any{"data": map[string]string{"$file": fi.ID}}, &called)
+	if resp.StatusCode != 200 || called.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("run: %d %+v", resp.StatusCode, called)
+	}
 }
 
 // TestPythonWorkerFile: a Python handler whose parameter is annotated
