@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/broker/brokertest"
@@ -32,6 +34,10 @@ type fileServer struct {
 
 func startFileServer(t *testing.T, cfg Config) *fileServer {
 	t.Helper()
+	// Registered first, so run last: once the server, the gateway and the
+	// broker are stopped, no goroutine of theirs or of a file read is left.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	_, b := brokertest.Open(t)
 	cfg.Broker = b
 	g, err := New(cfg)
