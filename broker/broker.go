@@ -60,10 +60,10 @@ type Broker struct {
 	runs      jetstream.KeyValue
 	mutexes   jetstream.KeyValue
 	schedules jetstream.KeyValue
-	conn      atomic.Pointer[connEpoch]             // the current connection's; see attempt
-	queue     atomic.Pointer[jetstream.Stream]      // the queue stream's handle, once looked up
-	history   atomic.Pointer[jetstream.Stream]      // the history stream's, likewise
-	objects   atomic.Pointer[jetstream.ObjectStore] // the object store of files, once opened
+	files     fileStore                        // uploaded files (files.go)
+	conn      atomic.Pointer[connEpoch]        // the current connection's; see attempt
+	queue     atomic.Pointer[jetstream.Stream] // the queue stream's handle, once looked up
+	history   atomic.Pointer[jetstream.Stream] // the history stream's, likewise
 }
 
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
@@ -199,7 +199,7 @@ func (b *Broker) create(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return ensure("object store "+FilesBucket, b.ensureFiles)
 }
 
 // Conn returns the NATS connection the broker uses.

@@ -1,311 +1,330 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
 )
 
-// Files are kept in the broker's own object store (bucket
-// CONVEYOR_FILES), streamed in and out in chunks, replicated like every
-// stream: an upload never sits whole in memory. Each file is an object
-// named by its id, with its tenant, type and SHA-256 in the object's
-// metadata; it expires after the retention.
-
-// FilesBucket is the object store of uploaded files.
+// FilesBucket is the object store of uploaded files (stream OBJ_<name>).
 const FilesBucket = "CONVEYOR_FILES"
 
-// File describes a stored file.
-type File struct {
-	ID          string    `json:"id"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	ContentType string    `json:"content_type"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	// Tenant owns it: other tenants do not see it.
-	Tenant string `json:"-"`
-}
-
-// ErrTooLarge is the error of PutFile for a body past its limit.
-var ErrTooLarge = errors.New("file over the size limit")
-
-// files returns the object store of files, created as needed.
-func (b *Broker) files(ctx context.Context) (jetstream.ObjectStore, error) {
-	if os := b.objects.Load(); os != nil {
-		return *os, nil
-	}
-	var os jetstream.ObjectStore
-	err := b.retry(ctx, func(ctx context.Context) error {
-		var err error
-		if os, err = b.js.ObjectStore(ctx, FilesBucket); err == nil {
-			return nil
-		}
-		os, err = b.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      FilesBucket,
-			Description: "Conveyor files: uploads, name = file id",
-			TTL:         b.cfg.Retention,
-			Storage:     jetstream.FileStorage,
-			Replicas:    b.cfg.Replicas,
-		})
-		return err
-	})
-	if err != nil {
-		return nil, unavailable("open the file store", err)
-	}
-	b.objects.Store(&os)
-	return os, nil
-}
-
-// chunkSize is the size of a file's chunks (the object store's default),
-// and putWindow how many may be in flight unacknowledged: what an upload
-// holds in memory is about their product, whatever the file's size.
+// Metadata keys of an uploaded file's object.
 const (
-	chunkSize = 128 << 10
-	putWindow = 16
+	fileTenantKey = "conveyor-tenant"
+	fileTypeKey   = "conveyor-content-type"
+	// Set when the chunks are stored one after the other: the stream
+	// sequence of the first, and the size of each but the last.
+	fileFirstSeqKey = "conveyor-first-seq"
+	fileChunkKey    = "conveyor-chunk-size"
 )
 
-// PutFile stores what r holds as file id of tenant, streamed in chunks.
-// More than max bytes is ErrTooLarge, and a read error (the client gone)
-// is returned as is: in both cases nothing is kept.
-//
-// It writes the object store's own layout (chunks on $O.<bucket>.C.<nuid>,
-// then the object's info on $O.<bucket>.M.<name>, as nats.go's Put does),
-// but with at most putWindow chunks unacknowledged: Put sends as fast as
-// it reads, so a fast client's upload piles up in the connection's buffer.
-func (b *Broker) PutFile(ctx context.Context, id, tenant, contentType string, r io.Reader, max int64) (*File, error) {
-	if _, err := b.files(ctx); err != nil {
-		return nil, err
+// fileChunk is the size of the object store's chunks: a chunk is one
+// message, so it bounds what one write or read holds.
+const fileChunk = 128 << 10
+
+// fileStore is the object store of uploaded files and its stream.
+type fileStore struct {
+	obs    jetstream.ObjectStore
+	stream jetstream.Stream
+}
+
+// FileInfo describes an uploaded file.
+type FileInfo struct {
+	ID          string
+	Tenant      string // who uploaded it; "" for a request of no tenant
+	ContentType string
+	Size        int64
+	SHA256      string // hex
+	Created     time.Time
+	ExpiresAt   time.Time
+}
+
+// PutFile says what a file to store is and how much of it to take.
+type PutFile struct {
+	Tenant      string
+	ContentType string
+	// MaxSize caps the file: a longer one is refused (ETOOLARGE) and
+	// nothing of it is kept. 0: no cap.
+	MaxSize int64
+	// SHA256, when set, is the digest the client says the file has: a
+	// file with another is refused (EINVALID) and nothing is kept.
+	SHA256 []byte
+}
+
+// ensureFiles creates the object store of uploaded files, replicated and
+// expiring as the job records are, or updates it if it is configured
+// otherwise.
+func (b *Broker) ensureFiles(ctx context.Context) error {
+	want := jetstream.ObjectStoreConfig{
+		Bucket:      FilesBucket,
+		Description: "Conveyor uploaded files, object name = file id, metadata: tenant and content type",
+		TTL:         b.cfg.Retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.cfg.Replicas,
 	}
-	h := sha256.New()
-	lr := &limitReader{r: r, left: max}
-	object := nuid.Next()
-	chunkSubj := "$O." + FilesBucket + ".C." + object
-	purge := func() {
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
-		defer cancel()
-		if st, err := b.js.Stream(pctx, "OBJ_"+FilesBucket); err == nil {
-			_ = st.Purge(pctx, jetstream.WithPurgeSubject(chunkSubj))
+	obs, err := b.js.ObjectStore(ctx, want.Bucket)
+	if err == nil {
+		st, serr := obs.Status(ctx)
+		if serr != nil || st.Description() != want.Description || st.TTL() != want.TTL || st.Replicas() != want.Replicas {
+			obs = nil
 		}
 	}
-	var (
-		window []jetstream.PubAckFuture
-		size   int64
-		chunks uint32
-	)
-	settle := func(keep int) error {
-		for len(window) > keep {
-			select {
-			case <-window[0].Ok():
-			case err := <-window[0].Err():
-				return err
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(attemptTimeout):
-				return errors.New("no acknowledgement in time")
-			}
-			window = window[1:]
-		}
-		return nil
-	}
-	buf := make([]byte, chunkSize)
-	for {
-		n, rerr := io.ReadFull(lr, buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			m := nats.NewMsg(chunkSubj)
-			m.Data = buf[:n] // copied into the connection's buffer as it is published
-			f, err := b.js.PublishMsgAsync(m)
-			if err == nil {
-				window = append(window, f)
-				err = settle(putWindow - 1)
-			}
-			if err != nil {
-				purge()
-				return nil, unavailable("store the file", err)
-			}
-			size += int64(n)
-			chunks++
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			purge()
-			if lr.over {
-				return nil, ErrTooLarge
-			}
-			return nil, rerr
+	if obs == nil || err != nil {
+		if obs, err = b.js.CreateOrUpdateObjectStore(ctx, want); err != nil {
+			return err
 		}
 	}
-	if err := settle(0); err != nil {
-		purge()
-		return nil, unavailable("store the file", err)
-	}
-	info := jetstream.ObjectInfo{
-		ObjectMeta: jetstream.ObjectMeta{Name: id, Metadata: map[string]string{"tenant": tenant, "content_type": contentType},
-			Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize}},
-		Bucket: FilesBucket, NUID: object, Size: uint64(size), Chunks: chunks, Digest: jetstream.GetObjectDigestValue(h),
-	}
-	data, err := json.Marshal(info)
+	s, err := b.js.Stream(ctx, "OBJ_"+FilesBucket)
 	if err != nil {
-		purge()
-		return nil, err
+		return err
 	}
-	mm := nats.NewMsg("$O." + FilesBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(id)))
-	mm.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
-	mm.Data = data
-	if err := b.retry(ctx, func(ctx context.Context) error { _, err := b.js.PublishMsg(ctx, mm); return err }); err != nil {
-		purge()
-		return nil, unavailable("store the file", err)
-	}
-	info.ModTime = time.Now().UTC()
-	return fileOf(&info, hexOf(h), b.cfg.Retention), nil
+	b.files = fileStore{obs, s}
+	return nil
 }
 
-func hexOf(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-// limitReader reads up to left bytes and fails past them.
-type limitReader struct {
-	r    io.Reader
-	left int64
-	over bool
-	err  error // a read error of r's
+// StoreFile reads r to its end into a new file of the object store and
+// returns what it stored. The file is visible only once all of it is
+// stored: when reading r fails (the client hung up), the file is over
+// opt.MaxSize (ETOOLARGE) or its digest is not opt.SHA256 (EINVALID), the
+// chunks written so far are removed and nothing is kept. Memory is one
+// chunk, whatever the size. Errors of the broker are EUNAVAILABLE, but for
+// a full disk, ESTORAGE.
+func (b *Broker) StoreFile(ctx context.Context, r io.Reader, opt PutFile) (FileInfo, error) {
+	id := ulid.Make().String()
+	ct := opt.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	g := &guardReader{r: r, max: opt.MaxSize, want: opt.SHA256}
+	if opt.SHA256 != nil {
+		g.h = sha256.New()
+	}
+	meta := jetstream.ObjectMeta{
+		Name:     id,
+		Metadata: map[string]string{fileTenantKey: opt.Tenant, fileTypeKey: ct},
+		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: fileChunk},
+	}
+	// A hung-up client fails the body's reads: putObject then removes
+	// the chunks it wrote, whatever becomes of ctx.
+	info, err := b.putObject(ctx, meta, g)
+	switch {
+	case g.err != nil:
+		return FileInfo{}, g.err
+	case err != nil && ctx.Err() != nil:
+		return FileInfo{}, ctx.Err()
+	case err != nil && g.readErr != nil:
+		return FileInfo{}, g.readErr
+	case err != nil:
+		return FileInfo{}, fileStoreError(err)
+	}
+	return fileInfo(info, b.cfg.Retention)
 }
 
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		l.over = true
-		return 0, ErrTooLarge
+// fileStoreError is the coded error of a write to the object store.
+func fileStoreError(err error) error {
+	var apiErr *jetstream.APIError
+	// JetStream's "insufficient resources" and "insufficient storage".
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == 10023 || apiErr.ErrorCode == 10047) ||
+		strings.Contains(err.Error(), "insufficient resources") || strings.Contains(err.Error(), "insufficient storage") {
+		return &conveyor.Error{Code: conveyor.ESTORAGE, Message: "the broker has no room for the file", Err: err}
 	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1] // one more byte tells a body over the limit
+	return unavailable("store file", err)
+}
+
+// guardReader passes r on, failing with ETOOLARGE once more than max
+// bytes came and, when want is set, with EINVALID at the end if the
+// digest of what came is not want. Its err is the error it made up;
+// readErr the reader's own.
+type guardReader struct {
+	r       io.Reader
+	max, n  int64
+	h       hash.Hash
+	want    []byte
+	err     error
+	readErr error
+}
+
+// Read fills p whole unless the body ends or fails first: the object
+// store makes a chunk (a message) of each read, and a network body
+// returns a few KiB at a time.
+func (g *guardReader) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
 	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		l.over = true
-		return 0, ErrTooLarge
+	// Not io.ReadFull: it turns an EOF after a part into
+	// io.ErrUnexpectedEOF, which is what a truncated body says.
+	n, err := 0, error(nil)
+	for n < len(p) && err == nil {
+		var k int
+		k, err = g.r.Read(p[n:])
+		n += k
+	}
+	g.n += int64(n)
+	if g.max > 0 && g.n > g.max {
+		g.err = conveyor.Errorf(conveyor.ETOOLARGE, "the file is over the limit of %d bytes (files.max_size)", g.max)
+		return 0, g.err
+	}
+	if g.h != nil {
+		g.h.Write(p[:n])
+	}
+	if err == io.EOF && g.h != nil && !bytes.Equal(g.h.Sum(nil), g.want) {
+		g.err = conveyor.Errorf(conveyor.EINVALID, "the body's sha-256 is %s, not %s as its Content-Digest says", hex.EncodeToString(g.h.Sum(nil)), hex.EncodeToString(g.want))
+		return 0, g.err
 	}
 	if err != nil && err != io.EOF {
-		l.err = err
+		g.readErr = err
 	}
 	return n, err
 }
 
-func fileOf(info *jetstream.ObjectInfo, sha string, retention time.Duration) *File {
-	if sha == "" {
-		if d, err := jetstream.DecodeObjectDigest(info.Digest); err == nil {
-			sha = hex.EncodeToString(d)
-		}
+// fileInfo converts the object store's description of a file.
+func fileInfo(info *jetstream.ObjectInfo, retention time.Duration) (FileInfo, error) {
+	sum, err := jetstream.DecodeObjectDigest(info.Digest)
+	if err != nil && info.Size > 0 {
+		return FileInfo{}, fmt.Errorf("file %s: digest %q: %w", info.Name, info.Digest, err)
 	}
-	return &File{
-		ID: info.Name, Size: int64(info.Size), SHA256: sha,
-		ContentType: info.Metadata["content_type"], Tenant: info.Metadata["tenant"],
-		ExpiresAt: info.ModTime.Add(retention).UTC(),
+	if info.Size == 0 {
+		s := sha256.Sum256(nil)
+		sum = s[:]
 	}
+	created := info.ModTime.UTC()
+	if id, err := ulid.ParseStrict(info.Name); err == nil {
+		created = ulid.Time(id.Time()).UTC()
+	}
+	return FileInfo{
+		ID:          info.Name,
+		Tenant:      info.Metadata[fileTenantKey],
+		ContentType: info.Metadata[fileTypeKey],
+		Size:        int64(info.Size),
+		SHA256:      hex.EncodeToString(sum),
+		Created:     created,
+		ExpiresAt:   created.Add(retention),
+	}, nil
 }
 
-// StatFile returns what is known of file id; ENOTFOUND when there is none.
-func (b *Broker) StatFile(ctx context.Context, id string) (*File, error) {
-	info, err := b.fileInfo(ctx, id)
-	if err != nil {
-		return nil, err
+// StatFile returns what the file with id is. It returns ENOTFOUND when
+// there is none (never stored, expired, or removed).
+func (b *Broker) StatFile(ctx context.Context, id string) (FileInfo, error) {
+	if !validKey(id) {
+		return FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	return fileOf(info, "", b.cfg.Retention), nil
+	info, err := b.files.obs.GetInfo(ctx, id)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
+	}
+	if err != nil {
+		return FileInfo{}, unavailable("read file", err)
+	}
+	fi, err := fileInfo(info, b.cfg.Retention)
+	if err == nil && time.Now().After(fi.ExpiresAt) {
+		// Its chunks are expiring: it is gone, whatever is left of it.
+		return FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
+	}
+	return fi, err
 }
 
-// fileInfo reads the object store's info of file id; ENOTFOUND when there
-// is none.
-func (b *Broker) fileInfo(ctx context.Context, id string) (*jetstream.ObjectInfo, error) {
-	store, err := b.files(ctx)
-	if err != nil {
-		return nil, err
+// ReadFile returns the content of the file with id from offset on, a
+// chunk at a time as it is read, with a few chunks read ahead. Close it
+// when done. It returns ENOTFOUND when there is no such file. A read of
+// the whole file fails at the end if its digest is not the file's.
+// Reading from an offset reads and drops what comes before it: the object
+// store cannot start a file midway.
+func (b *Broker) ReadFile(ctx context.Context, id string, offset int64) (io.ReadCloser, error) {
+	if !validKey(id) {
+		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	info, err := store.GetInfo(ctx, id)
+	info, err := b.files.obs.GetInfo(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
 	if err != nil {
-		return nil, unavailable("read the file", err)
+		return nil, unavailable("read file", err)
 	}
-	return info, nil
-}
-
-// OpenFile returns file id's content, streamed; close it when done. It
-// reads the chunks with a pull of a few at a time, so that a slow reader
-// holds up the broker rather than piling the file up in memory (the
-// object store's Get pushes every chunk at once).
-func (b *Broker) OpenFile(ctx context.Context, id string) (io.ReadCloser, error) {
-	info, err := b.fileInfo(ctx, id)
+	rc, err := b.openObject(ctx, info, offset)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("read file", err)
 	}
-	pr, pw := io.Pipe()
-	if info.Size == 0 {
-		_ = pw.Close()
-		return pr, nil
-	}
-	cons, err := b.js.OrderedConsumer(ctx, "OBJ_"+FilesBucket, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"$O." + FilesBucket + ".C." + info.NUID},
-	})
-	if err != nil {
-		return nil, unavailable("read the file", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(putWindow))
-	if err != nil {
-		return nil, unavailable("read the file", err)
-	}
-	go func() {
-		defer it.Stop()
-		var got uint64
-		for got < info.Size {
-			m, err := it.Next()
-			if err != nil {
-				_ = pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(m.Data()); err != nil {
-				return // the reader closed
-			}
-			got += uint64(len(m.Data()))
-		}
-		_ = pw.Close()
-	}()
-	return fileReader{pr, it}, nil
+	return rc, nil
 }
 
-// fileReader is a file's content as OpenFile streams it: closing it
-// stops the pull too.
-type fileReader struct {
-	*io.PipeReader
-	it jetstream.MessagesContext
-}
-
-func (f fileReader) Close() error {
-	f.it.Stop()
-	return f.PipeReader.Close()
-}
-
-// DeleteFile removes file id.
+// DeleteFile removes the file with id. It returns ENOTFOUND when there is
+// none.
 func (b *Broker) DeleteFile(ctx context.Context, id string) error {
-	store, err := b.files(ctx)
-	if err != nil {
-		return err
+	if !validKey(id) {
+		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	if err := store.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-		return unavailable("delete the file", err)
+	err := b.files.obs.Delete(ctx, id)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
+	}
+	if err != nil {
+		return unavailable("delete file", err)
 	}
 	return nil
+}
+
+// FilesStored returns how many messages (chunks and descriptions) and
+// bytes the object store of files holds: what a refused upload must not
+// add to.
+func (b *Broker) FilesStored(ctx context.Context) (msgs, bytes uint64, err error) {
+	st, err := b.files.obs.Status(ctx)
+	if err != nil {
+		return 0, 0, unavailable("read files", err)
+	}
+	s := st.(*jetstream.ObjectBucketStatus).StreamInfo().State
+	return s.Msgs, s.Bytes, nil
+}
+
+// digestOf decodes a base64 SHA-256 (standard or URL alphabet, padded
+// or not) as a client may send it.
+func digestOf(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == sha256.Size {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not a base64 SHA-256")
+}
+
+// ParseContentDigest returns the SHA-256 a request's Content-Digest
+// (RFC 9530: sha-256=:<base64>:) or legacy Digest (RFC 3230:
+// SHA-256=<base64>) header gives, or nil when neither names sha-256.
+// Other algorithms are ignored. It returns EINVALID for a sha-256 value
+// that is not one.
+func ParseContentDigest(contentDigest, digest string) ([]byte, error) {
+	for _, h := range []struct {
+		v     string
+		colon bool
+	}{{contentDigest, true}, {digest, false}} {
+		for item := range strings.SplitSeq(h.v, ",") {
+			alg, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(alg), "sha-256") {
+				continue
+			}
+			val = strings.TrimSpace(val)
+			if h.colon {
+				val = strings.TrimSuffix(strings.TrimPrefix(val, ":"), ":")
+			}
+			sum, err := digestOf(val)
+			if err != nil {
+				return nil, conveyor.Errorf(conveyor.EINVALID, "the sha-256 of the Content-Digest header is not a base64 SHA-256 digest")
+			}
+			return sum, nil
+		}
+	}
+	return nil, nil
 }

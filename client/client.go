@@ -147,6 +147,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.roundTrip(ctx, req)
+}
+
+// roundTrip sends req, identified, and returns the response whatever its
+// status, or the context's error, or EUNAVAILABLE.
+func (c *Client) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	c.identify(req)
 	resp, err := c.http.Do(req)
 	if err != nil {

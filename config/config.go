@@ -47,21 +47,26 @@ type Config struct {
 	// makes the broker's schedules of source "config" these (adding,
 	// changing, removing), keeping the state of those unchanged.
 	Schedules []Schedule `yaml:"schedules"`
-	// Files configures uploads (POST /v1/files).
-	Files Files `yaml:"files"`
 	// Resources are what a runner has to hand its worker processes:
 	// {gpu: 2}. Without gpu, a runner counts the GPUs nvidia-smi lists.
 	Resources map[string]int `yaml:"resources"`
 	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
 	// tokens): past one, a submit is a 429.
 	Quotas map[string]Quota `yaml:"quotas"`
+	// Files configures uploaded files (POST /v1/files).
+	Files Files `yaml:"files"`
 }
 
-// Files configures uploads.
+// Files configures uploaded files, kept in the broker's object store for
+// the retention.
 type Files struct {
-	// MaxSize caps one upload: 413 past it, nothing kept. Default 5GiB.
+	// MaxSize caps one uploaded file: past it 413 and nothing is kept.
+	// It is not http.max_body, which caps JSON requests. Default 5GiB.
 	MaxSize ByteSize `yaml:"max_size"`
 }
+
+// DefaultMaxFileSize is Files.MaxSize's default.
+const DefaultMaxFileSize = 5 << 30
 
 // Quota bounds one tenant's jobs. Zero: no bound.
 type Quota struct {
@@ -387,9 +392,6 @@ func (c *Config) WithDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
-	if c.Files.MaxSize == 0 {
-		c.Files.MaxSize = 5 << 30
-	}
 	if c.Broker.MinFree == 0 {
 		c.Broker.MinFree = DefaultMinFree
 	}
@@ -413,6 +415,9 @@ func (c *Config) WithDefaults() {
 	}
 	if c.Logs.MaxPerJob == 0 {
 		c.Logs.MaxPerJob = DefaultLogCap
+	}
+	if c.Files.MaxSize == 0 {
+		c.Files.MaxSize = DefaultMaxFileSize
 	}
 	for i := range c.Algorithms {
 		c.Algorithms[i].WithDefaults()
@@ -470,6 +475,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Logs.MaxPerJob < 0 {
 		add("logs.max_per_job must be positive")
+	}
+	if c.Files.MaxSize < 0 {
+		add("files.max_size must be positive")
 	}
 	if n := btoi(c.NATS.Creds != "") + btoi(c.NATS.User != "") + btoi(c.NATS.Token != ""); n > 1 {
 		add("nats: give one of creds, user/password and token, not several")

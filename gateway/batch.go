@@ -73,6 +73,9 @@ func (g *Gateway) newJobs(r *http.Request, reqs []conveyor.SubmitRequest) ([]*co
 			return nil, inBatch(i, err)
 		}
 		j, err := g.newJob(req)
+		if err == nil {
+			err = g.checkRequestFiles(r.Context(), j.Input)
+		}
 		if err != nil {
 			return nil, inBatch(i, err)
 		}

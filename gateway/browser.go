@@ -34,6 +34,8 @@ import (
 //     Content-Type: application/json (parameters such as charset allowed),
 //     or 415: a page can send a form or text/plain across sites without
 //     asking, but not JSON. Requests without a body (a cancel) need none.
+//     A file upload (POST /v1/files) may be of any type: it is still
+//     refused across sites by the check above, and by the Host check.
 //
 // Refused requests are counted under their route, as the mux would name it.
 func (g *Gateway) refuseBrowserAttacks(mux *http.ServeMux) http.Handler {
@@ -114,8 +116,8 @@ func checkJSONBody(r *http.Request) error {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.ContentLength == 0 {
 		return nil
 	}
-	if r.Method == http.MethodPost && r.URL.Path == "/v1/files" {
-		return nil // an upload is any bytes; a cross-site one is refused all the same (checkSameOrigin)
+	if r.Method == http.MethodPost && r.URL.Path == uploadPath {
+		return nil // a file of any type
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {

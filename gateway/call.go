@@ -73,6 +73,10 @@ func (g *Gateway) handleCall(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
+	if err := g.checkRequestFiles(r.Context(), input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	var out json.RawMessage
 	if alg.Pipeline != nil {
 		out, err = g.callPipeline(r.Context(), alg.Pipeline, input, timeout)

@@ -1,199 +1,224 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
+	"os"
 	"time"
-
-	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 )
 
-// DefaultMaxFileSize is Config.MaxFileSize's default.
+// uploadPath is where files are uploaded: the one POST whose body need
+// not be JSON (see checkJSONBody).
+const uploadPath = "/v1/files"
+
+// DefaultMaxFileSize is Config.MaxFileSize's default: 5 GiB.
 const DefaultMaxFileSize = 5 << 30
 
-// handleUpload is POST /v1/files: the raw body, of any type, streamed
-// into the broker's object store → 201 with the file's id, size, sha256,
-// content type and expiry. Past files.max_size: 413, nothing kept (one
-// with a Content-Length over it before a byte is read). A client that
-// hangs up mid-upload leaves nothing. A Content-Digest (sha-256) that does
-// not match: 400, nothing kept. The body may pause for BodyTimeout at
-// most between reads.
+// handleUpload is POST /v1/files: the body, of any type and of any length
+// up to MaxFileSize, is streamed into the broker's object store a chunk at
+// a time, and the answer is 201 with the file's id, size, sha256, content
+// type and expiry. Past the limit 413; with a Content-Digest (or Digest)
+// whose sha-256 is not the body's, 400; either way, as when the client
+// hangs up midway, nothing is kept. The file belongs to the request's
+// tenant: others get 404 for it.
 func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if g.cfg.Storage != nil {
+		if err := g.cfg.Storage(ctx); err != nil {
+			g.writeError(w, r, err)
+			return
+		}
+	}
 	max := g.cfg.MaxFileSize
 	if r.ContentLength > max {
-		g.writeError(w, r, conveyor.Errorf(conveyor.ETOOLARGE, "the file is %d bytes, over files.max_size (%d)", r.ContentLength, max))
+		// Refused before any of it is read (see readBody).
+		g.writeError(w, r, tooLarge(max))
 		return
 	}
-	want, err := contentDigest(r.Header.Get("Content-Digest"))
+	sum, err := broker.ParseContentDigest(r.Header.Get("Content-Digest"), r.Header.Get("Digest"))
 	if err != nil {
 		g.writeError(w, r, err)
 		return
 	}
-	tenant, _ := tenantOf(r.Context())
-	if err := g.mayTake(r.Context(), "", 0); err != nil { // room on disk
-		g.writeError(w, r, err)
-		return
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "application/octet-stream"
+	tenant, all := tenantOf(ctx)
+	if all {
+		tenant = ""
 	}
 	body := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: g.cfg.BodyTimeout}
-	f, err := g.b.PutFile(r.Context(), ulid.Make().String(), tenant, ct, body, max)
+	fi, err := g.b.StoreFile(ctx, body, broker.PutFile{Tenant: tenant, ContentType: r.Header.Get("Content-Type"), MaxSize: max, SHA256: sum})
 	switch {
-	case errors.Is(err, broker.ErrTooLarge):
-		g.writeError(w, r, conveyor.Errorf(conveyor.ETOOLARGE, "the file is over files.max_size (%d bytes)", max))
+	case body.timedOut:
+		g.writeError(w, r, conveyor.Errorf(conveyor.ESLOW, "no byte of the file came for %s", g.cfg.BodyTimeout))
 		return
+	case conveyor.ErrorCode(err) == conveyor.ETOOLARGE:
+		g.writeError(w, r, tooLarge(max))
+		return
+	case err != nil && ctx.Err() != nil:
+		return // the client is gone; so is what it sent
 	case err != nil && body.err != nil:
-		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "the upload did not arrive whole: %v", body.err))
+		g.log.Debug("upload: reading the body failed", "err", body.err)
+		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "the request body ended early"))
 		return
 	case err != nil:
 		g.writeError(w, r, err)
 		return
 	}
-	if want != "" && want != f.SHA256 {
-		_ = g.b.DeleteFile(r.Context(), f.ID)
-		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "Content-Digest says sha-256 %s, the body's is %s: nothing kept", want, f.SHA256))
-		return
-	}
-	w.Header().Set("Location", "/v1/files/"+f.ID)
-	writeJSON(w, http.StatusCreated, f)
+	body.done()
+	w.Header().Set("Location", uploadPath+"/"+fi.ID)
+	writeJSON(w, http.StatusCreated, fileJSON(fi))
 }
 
-// contentDigest returns the hex SHA-256 a Content-Digest header (RFC
-// 9530: sha-256=:<base64>:) gives, "" without one.
-func contentDigest(h string) (string, error) {
-	if h == "" {
-		return "", nil
-	}
-	for _, part := range strings.Split(h, ",") {
-		alg, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || !strings.EqualFold(alg, "sha-256") {
-			continue
-		}
-		sum, err := base64.StdEncoding.DecodeString(strings.Trim(v, ":"))
-		if err != nil || len(sum) != 32 {
-			return "", conveyor.Errorf(conveyor.EINVALID, "Content-Digest: sha-256 must be :<base64 of 32 bytes>:, not %q", v)
-		}
-		return hex.EncodeToString(sum), nil
-	}
-	return "", conveyor.Errorf(conveyor.EINVALID, "Content-Digest: only sha-256 is checked, and it has none: %q", h)
+// tooLarge is the error of a file over max bytes.
+func tooLarge(max int64) error {
+	return conveyor.Errorf(conveyor.ETOOLARGE, "the file is over the limit of %d bytes (files.max_size)", max)
 }
 
-// idleReader reads a request body, allowing idle at most between two
-// reads: an upload may take as long as it needs, as long as it moves.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
-	err  error // the body's own read error
+// fileJSON is a file as the API shows it.
+func fileJSON(fi broker.FileInfo) conveyor.FileInfo {
+	return conveyor.FileInfo{ID: fi.ID, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType, ExpiresAt: fi.ExpiresAt}
 }
 
-func (b *idleReader) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
-}
-
-// handleDownload is GET and HEAD /v1/files/{id}: the file, streamed, with
-// its ETag (its sha256) and type; a Range of one span is 206.
+// handleDownload is GET (and HEAD) /v1/files/{id}: the file, streamed
+// from the object store, with Range (206), ETag (its sha256) and the
+// conditional requests http.ServeContent answers. A file of another
+// tenant is a 404, as is one that expired.
 func (g *Gateway) handleDownload(w http.ResponseWriter, r *http.Request) {
-	f, err := g.b.StatFile(r.Context(), r.PathValue("id"))
-	if err == nil {
-		if tenant, all := tenantOf(r.Context()); !all && f.Tenant != tenant {
-			err = conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", f.ID)
-		}
-	}
+	fi, err := g.statFile(r.Context(), r.PathValue("id"))
 	if err != nil {
 		g.writeError(w, r, err)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Accept-Ranges", "bytes")
+	h.Set("ETag", `"`+fi.SHA256+`"`)
+	h.Set("Content-Type", fi.ContentType)
 	h.Set("Cache-Control", "private, no-cache")
-	start, n, partial, ok := byteRange(r.Header.Get("Range"), f.Size)
-	if !ok {
-		h.Set("Content-Range", fmt.Sprintf("bytes */%d", f.Size))
-		g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "Range %q is not one span within the file's %d bytes", r.Header.Get("Range"), f.Size))
-		return
-	}
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	status := http.StatusOK
-	if partial {
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+n-1, f.Size))
-	}
-	if r.Method == http.MethodHead {
-		w.WriteHeader(status)
-		return
-	}
-	rc, err := g.b.OpenFile(r.Context(), f.ID)
-	if err != nil {
-		h.Del("Content-Length")
-		h.Del("Content-Range")
-		g.writeError(w, r, err)
-		return
-	}
-	defer rc.Close()
-	w.WriteHeader(status)
-	if start > 0 {
-		if _, err := io.CopyN(io.Discard, rc, start); err != nil {
-			return
-		}
-	}
-	_, _ = io.CopyN(w, rc, n)
+	// An uploaded page must not run as this origin's: it is a download.
+	h.Set("Content-Disposition", "attachment")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Repr-Digest", "sha-256=:"+base64Hex(fi.SHA256)+":")
+	f := &fileReader{ctx: r.Context(), b: g.b, id: fi.ID, size: fi.Size}
+	defer f.Close()
+	http.ServeContent(w, r, "", fi.Created, f)
 }
 
-// byteRange reads a Range header of one span (bytes=a-b, a-, -n) of a
-// file of size bytes: the span's start and length, whether it is one,
-// and ok false for a span the file cannot give. No header: the whole.
-func byteRange(h string, size int64) (start, n int64, partial, ok bool) {
-	if h == "" {
-		return 0, size, false, true
+// statFile returns the file with id if the request's tenant may see it;
+// ENOTFOUND otherwise, as for no such file.
+func (g *Gateway) statFile(ctx context.Context, id string) (broker.FileInfo, error) {
+	fi, err := g.b.StatFile(ctx, id)
+	if err != nil {
+		return broker.FileInfo{}, err
 	}
-	spec, found := strings.CutPrefix(h, "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false, false
+	if tenant, all := tenantOf(ctx); !all && fi.Tenant != tenant {
+		return broker.FileInfo{}, conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
-	a, b, found := strings.Cut(spec, "-")
-	if !found {
-		return 0, 0, false, false
+	return fi, nil
+}
+
+// fileReader is an io.ReadSeeker over a file of the object store for
+// http.ServeContent: a seek only moves the offset, and the next read
+// opens the file there.
+type fileReader struct {
+	ctx  context.Context
+	b    *broker.Broker
+	id   string
+	size int64
+	pos  int64
+	rc   io.ReadCloser // reading at pos; nil until the next read
+}
+
+func (f *fileReader) Read(p []byte) (int, error) {
+	if f.pos >= f.size {
+		return 0, io.EOF
 	}
-	var end int64
-	switch {
-	case a == "": // the last b bytes
-		k, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || k <= 0 {
-			return 0, 0, false, false
+	if f.rc == nil {
+		rc, err := f.b.ReadFile(f.ctx, f.id, f.pos)
+		if err != nil {
+			return 0, err
 		}
-		start, end = max(size-k, 0), size-1
-	default:
-		s, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || s < 0 || s >= size {
-			return 0, 0, false, false
-		}
-		start, end = s, size-1
-		if b != "" {
-			e, err := strconv.ParseInt(b, 10, 64)
-			if err != nil || e < s {
-				return 0, 0, false, false
-			}
-			end = min(e, size-1)
+		f.rc = rc
+	}
+	n, err := f.rc.Read(p)
+	f.pos += int64(n)
+	return n, err
+}
+
+func (f *fileReader) Seek(offset int64, whence int) (int64, error) {
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = offset
+	case io.SeekCurrent:
+		pos = f.pos + offset
+	case io.SeekEnd:
+		pos = f.size + offset
+	}
+	if pos < 0 {
+		return 0, errors.New("seek before the start of the file")
+	}
+	if f.rc != nil && pos != f.pos {
+		f.rc.Close()
+		f.rc = nil
+	}
+	f.pos = pos
+	return pos, nil
+}
+
+// Close closes what the last read opened.
+func (f *fileReader) Close() error {
+	if f.rc != nil {
+		f.rc.Close()
+		f.rc = nil
+	}
+	return nil
+}
+
+// base64Hex is the base64 of the bytes that the hex string h spells.
+func base64Hex(h string) string {
+	b, _ := hex.DecodeString(h)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// idleReader reads a request body whose whole may take long to arrive (a
+// file of gigabytes) but that must not stall: each read has idle to bring
+// something, else it fails and timedOut is set. err is the body's own
+// error, if any.
+type idleReader struct {
+	r        io.Reader
+	rc       *http.ResponseController
+	idle     time.Duration
+	set      time.Time // when the deadline was last moved
+	timedOut bool
+	err      error
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(b.set) > time.Second {
+		// Moved at most once a second: each read is a few dozen KiB.
+		if b.rc.SetReadDeadline(now.Add(b.idle)) == nil {
+			b.set = now
 		}
 	}
-	return start, end - start + 1, true, true
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			b.timedOut = true
+		}
+	}
+	return n, err
+}
+
+// done lifts the read deadline once the body is read.
+func (b *idleReader) done() {
+	if !b.set.IsZero() {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
 }

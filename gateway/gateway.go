@@ -74,8 +74,8 @@ type Config struct {
 	// Quotas bound what each tenant named keeps (see Quota): a submit past
 	// one is a 429.
 	Quotas map[string]Quota
-	// MaxFileSize caps an upload (POST /v1/files). Default
-	// DefaultMaxFileSize (5 GiB).
+	// MaxFileSize caps an uploaded file (POST /v1/files) in bytes; MaxBody
+	// does not apply to uploads. Default 5 GiB.
 	MaxFileSize int64
 	// Storage, when set, says whether there is room on disk for new jobs:
 	// its error (ESTORAGE, 507) refuses them before anything is written.

@@ -10,7 +10,6 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/conveyor-run/conveyor"
-	"github.com/conveyor-run/conveyor/broker"
 )
 
 // The OpenAPI 3.1 document of the API, made at each request from the live
@@ -27,7 +26,8 @@ var components = func() map[string]any {
 		"Problem": conveyor.Problem{}, "AlgorithmInfo": conveyor.AlgorithmInfo{}, "AlgorithmList": conveyor.AlgorithmList{},
 		"RunnerList": conveyor.RunnerList{}, "LogList": conveyor.LogList{}, "Health": conveyor.Health{},
 		"Stats": Stats{}, "Identity": Identity{}, "JobFilter": conveyor.JobFilter{}, "Count": conveyor.Count{},
-		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{}, "File": broker.File{},
+		"Schedule": conveyor.Schedule{}, "ScheduleList": conveyor.ScheduleList{},
+		"FileInfo": conveyor.FileInfo{}, "FileRef": conveyor.File{},
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
@@ -124,7 +124,6 @@ var (
 	delayParam  = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
 	runAtParam  = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)
 	lastEventID = param("Last-Event-ID", "header", "the id of the last event seen: the stream resumes after it", obj{"type": "string"}, false)
-	fileParam   = param("id", "path", "the file's id", obj{"type": "string"}, true)
 	// scheduleParam names a recurring schedule.
 	scheduleParam = param("name", "path", "the schedule's name", obj{"type": "string"}, true)
 )
@@ -182,21 +181,6 @@ func (g *Gateway) openAPI() obj {
 			"description": "A `job` event with {id, algorithm, status} at each change, in the order the changes were stored; a tenant's token sees its tenant's jobs only. Each event's id is `<job store revision>.<queue sequence>.<history sequence>`: reconnecting with `Last-Event-ID` resumes with every job that changed since, as it is now.",
 			"parameters":  []obj{param("algorithm", "query", "only jobs of this algorithm", obj{"type": "string"}, false), lastEventID},
 			"responses":   merge(obj{"200": obj{"description": "The event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, problems("429"))}},
-		"/v1/files": obj{"post": obj{"operationId": "uploadFile", "summary": "Upload a file, streamed into the broker's object store", "tags": []string{"files"},
-			"description": "The raw body, of any type (its Content-Type is kept), up to files.max_size (default 5 GiB; 413 past it, nothing kept). A Content-Digest: sha-256=:…: that does not match the body is a 400, nothing kept. The file belongs to the token's tenant and expires after the retention. Needs the submit scope.",
-			"parameters":  []obj{param("Content-Digest", "header", "sha-256=:<base64>: of the body, checked", obj{"type": "string"}, false)},
-			"requestBody": obj{"required": true, "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
-			"responses":   merge(obj{"201": answer("Stored", ref("File"))}, problems("400", "413", "503"))}},
-		"/v1/files/{id}": obj{
-			"get": obj{"operationId": "downloadFile", "summary": "Download a file, streamed; a Range of one span is 206", "tags": []string{"files"},
-				"parameters": []obj{fileParam, param("Range", "header", "bytes=a-b, a- or -n", obj{"type": "string"}, false)},
-				"responses": merge(obj{
-					"200": obj{"description": "The file; ETag is its sha256", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
-					"206": obj{"description": "The span asked for", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
-				}, problems("400", "404"))},
-			"head": obj{"operationId": "fileInfo", "summary": "A file's size, type and ETag, without its content", "tags": []string{"files"},
-				"parameters": []obj{fileParam}, "responses": merge(obj{"200": answer("The headers of GET", nil)}, problems("404"))},
-		},
 		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics", "tags": []string{"health"},
 			"description": "Needs the `metrics` or `admin` scope: the counts are every tenant's.",
 			"responses":   merge(obj{"200": obj{"description": "The Prometheus text format", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}}, problems("401"))}},
@@ -238,6 +222,20 @@ func (g *Gateway) openAPI() obj {
 			"parameters": []obj{scheduleParam}, "responses": merge(obj{"200": answer("The resumed schedule", ref("Schedule"))}, problems("404", "503"))}},
 		"/v1/schedules/{name}/trigger": obj{"post": obj{"operationId": "triggerSchedule", "summary": "Start one job of a schedule now, whatever its overlap", "tags": []string{"schedules"},
 			"parameters": []obj{scheduleParam}, "responses": merge(obj{"202": answer("The job started", ref("Job"))}, problems("400", "404", "429", "503"))}},
+		"/v1/files": obj{"post": obj{"operationId": "uploadFile", "summary": "Upload a file, streamed into the broker's object store", "tags": []string{"files"},
+			"description": "The body is the file itself, of any Content-Type (kept as the file's type) and any length up to files.max_size (default 5 GiB; http.max_body does not apply). Reference it in a job's input, anywhere, as {\"$file\": \"<id>\"}: the runner of an exec, worker or go algorithm gives the job a local read-only copy, the reference with path, size and sha256 added. A Content-Digest: sha-256=:<base64>: (or Digest: SHA-256=<base64>) header is checked against the body. Over the limit, a wrong digest, or a client that hangs up: nothing is kept. The file belongs to the token's tenant and expires after the retention. Needs the submit scope.",
+			"parameters":  []obj{param("Content-Digest", "header", "sha-256=:<base64 of the SHA-256>: to check the body against (RFC 9530)", obj{"type": "string"}, false)},
+			"requestBody": obj{"required": true, "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+			"responses":   merge(obj{"201": answer("Stored: the file's id, size, sha256, content type and expiry", ref("FileInfo"))}, problems("400", "413", "503"))}},
+		"/v1/files/{id}": obj{"get": obj{"operationId": "downloadFile", "summary": "Download a file (Range, HEAD, ETag = its sha256)", "tags": []string{"files"},
+			"description": "Streamed from the object store. Range: bytes=… answers 206 with that part (If-Range, If-None-Match honoured); HEAD answers the headers alone. A file of another tenant is 404. Needs the read scope.",
+			"parameters":  []obj{param("id", "path", "the file id", obj{"type": "string"}, true), param("Range", "header", "bytes=start-end", obj{"type": "string"}, false)},
+			"responses": merge(obj{
+				"200": obj{"description": "The file", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				"206": obj{"description": "The part of the file the Range asked for", "content": obj{"*/*": obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				"304": obj{"description": "Not modified (If-None-Match)"},
+				"416": obj{"description": "The range is outside the file"},
+			}, problems("404"))}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The process is up", "tags": []string{"health"},
 			"responses": obj{"200": answer("Up", ref("Health"))}}},
 		"/readyz": obj{"get": obj{"operationId": "ready", "summary": "The broker and the runner are up", "tags": []string{"health"},
@@ -246,8 +244,8 @@ func (g *Gateway) openAPI() obj {
 	tags := []obj{
 		{"name": "jobs", "description": "Submit, read, wait for, list and cancel jobs of any algorithm."},
 		{"name": "dead letters", "description": "Retry finished jobs, one or every match of a filter; cancel every match; delete finished jobs."},
-		{"name": "files", "description": "Files: uploads streamed into the broker's object store, downloads with Range."},
 		{"name": "schedules", "description": "Recurring jobs: every period or on a cron, kept by the broker's message scheduler."},
+		{"name": "files", "description": "Upload files of any size, reference them in inputs as {\"$file\": id}, download them."},
 		{"name": "registry", "description": "What runners serve, and which runners are alive."},
 		{"name": "health", "description": "Liveness and readiness."},
 	}

@@ -63,6 +63,9 @@ func (g *Gateway) retryJob(ctx context.Context, data []byte, traceparent string)
 	if err != nil {
 		return nil, err
 	}
+	if err := g.checkFileRefs(ctx, j.Input, old.Tenant, old.Tenant == ""); err != nil {
+		return nil, err
+	}
 	j.Tenant = old.Tenant
 	j.RetryOf = old.ID
 	j.Traceparent = traceparent

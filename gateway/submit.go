@@ -122,6 +122,10 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 	if tenant, all := tenantOf(r.Context()); !all {
 		job.Tenant = tenant
 	}
+	if err := g.checkRequestFiles(ctx, job.Input); err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	job.Traceparent = traceparent(r)
 	var waiting *waiter
 	if wait > 0 {

@@ -255,7 +255,13 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 			p.metrics.queueWait.Observe(max(began.Sub(md.Timestamp), 0).Seconds())
 		}
 	}
-	out, runErr := safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+	var out json.RawMessage
+	input, removeFiles, runErr := r.localFiles(actx, p, task.Input)
+	if runErr == nil {
+		task.Input = input
+		out, runErr = safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+	}
+	removeFiles()
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())
 	release()
 	cause := context.Cause(actx)

@@ -74,7 +74,13 @@ func (p *pool) call(m *nats.Msg) {
 		jerr = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
 	} else {
 		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
-		out, err := safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
+		input, removeFiles, err := p.r.localFiles(ctx, p, task.Input)
+		var out json.RawMessage
+		if err == nil {
+			task.Input = input
+			out, err = safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
+		}
+		removeFiles()
 		p.release()
 		switch {
 		case ctx.Err() != nil && context.Cause(ctx) == errTimeout:

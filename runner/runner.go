@@ -198,6 +198,9 @@ func (r *Runner) Algorithms() []conveyor.Algorithm {
 // when the broker does not answer. The runner runs until Stop.
 func (r *Runner) Start(ctx context.Context) error {
 	r.started = time.Now()
+	if dirs := sweepFiles("", r.started); len(dirs) > 0 {
+		r.log.Info("removed the input files of attempts a dead runner left", "dirs", dirs)
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop

@@ -32,7 +32,11 @@ first. --timeout is the job's own time limit, enforced by the runner.
 With --each FILE ("-" for stdin), submit one job per line of FILE, each line
 a JSON input, in batches of up to 1000 per request (POST /v1/jobs/batch), and
 print the ids of the jobs, one per line, in the order of the lines. A batch
-with a bad line is refused whole, and the error names the line.`,
+with a bad line is refused whole, and the error names the line.
+
+With --file NAME=@PATH (repeatable), upload the file at PATH first and
+reference it in the input at NAME, a key of the input object or a JSON
+pointer (/a/b): --file data=@big.csv sets "data" to {"$file": "<id>"}.`,
 	run: cmdSubmit,
 }
 
@@ -47,8 +51,10 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		delay                durationFlag
 		runAt                string
 		labels               = labelsFlag{}
+		files                fileFlag
 		req                  conveyor.SubmitRequest
 	)
+	fs.Var(&files, "file", "upload the file at PATH and reference it at `NAME=@PATH` in the input (repeatable)")
 	fs.StringVar(&input, "input", "", "read the input from `FILE` (- for stdin)")
 	fs.StringVar(&data, "data", "", "the input, as `JSON`")
 	fs.StringVar(&each, "each", "", "submit one job per line of `FILE` (- for stdin), each line a JSON input")
@@ -105,6 +111,8 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 			return usagef("--each excludes --wait: wait for the jobs with \"conveyor wait ID\"")
 		case req.IdempotencyKey != "":
 			return usagef("--each excludes --idempotency-key: a key names one job")
+		case len(files) > 0:
+			return usagef("--each excludes --file: upload with \"conveyor upload\" and reference the id in each line")
 		}
 		c, err := e.client(cf)
 		if err != nil {
@@ -118,6 +126,11 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	c, err := e.client(cf)
 	if err != nil {
 		return err
+	}
+	if len(files) > 0 {
+		if req.Input, err = e.attachFiles(ctx, c, req.Input, files); err != nil {
+			return err
+		}
 	}
 
 	if !wait {

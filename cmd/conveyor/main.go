@@ -2,6 +2,7 @@
 //
 //	conveyor serve [flags]                 run broker, gateway and runners in one process
 //	conveyor submit ALGO [flags]           submit a job (--wait to wait for its result)
+//	conveyor upload PATH                   upload a file for jobs to reference ({"$file": id})
 //	conveyor status ID                     show a job
 //	conveyor wait ID [--timeout D]         wait for a job to finish
 //	conveyor logs ID [-f]                  print (or follow) a job's log
@@ -67,6 +68,7 @@ func commands() []*command {
 		serverCommand("runner", "run the configured algorithms against a NATS server (--nats)"),
 		serverCommand("broker", "run the embedded NATS JetStream server alone"),
 		submitCommand,
+		uploadCommand,
 		statusCommand,
 		waitCommand,
 		logsCommand,

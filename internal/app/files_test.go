@@ -4,137 +4,210 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/client"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
-// objects counts the files the broker's object store keeps.
-func (s *server) objects(t *testing.T) int {
-	t.Helper()
-	store, err := s.app.broker.JetStream().ObjectStore(t.Context(), broker.FilesBucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return 0
-	}
+// uploadFile posts data to /v1/files and returns the file.
+func (s *server) uploadFile(data []byte) conveyor.FileInfo {
+	s.t.Helper()
+	resp, err := httpClient.Post(s.base+"/v1/files", "text/csv", bytes.NewReader(data))
 	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := store.List(t.Context())
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(list)
-}
-
-func upload(t *testing.T, base string, body io.Reader, header map[string]string) (*http.Response, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest("POST", base+"/v1/files", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	data, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(data, &out)
-	return resp, out
+	var fi conveyor.FileInfo
+	if resp.StatusCode != http.StatusCreated {
+		s.t.Fatalf("upload: %d %s", resp.StatusCode, readAll(s.t.(*testing.T), resp))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&fi); err != nil {
+		s.t.Fatal(err)
+	}
+	return fi
 }
 
-// TestFiles: an upload is streamed into the broker's object store and
-// comes back whole, by range, and as headers (HEAD) with its sha256 as
-// ETag; over files.max_size it is a 413 and nothing is kept, nor is a
-// body whose Content-Digest does not match, nor one cut off midway.
-func TestFiles(t *testing.T) {
+// TestExecReadsFile: an exec job whose input references an uploaded file
+// reads a local read-only copy of it at the path the runner adds, and
+// the copy is gone once the job is.
+func TestExecReadsFile(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.Files.MaxSize = config.ByteSize(4 << 20)
-	s := startServer(t, cfg)
-	data := make([]byte, 3<<20+17)
-	_, _ = rand.Read(data)
-	sum := sha256.Sum256(data)
-	resp, f := upload(t, s.base, bytes.NewReader(data), map[string]string{
-		"Content-Type": "text/csv", "Content-Digest": "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"})
-	if resp.StatusCode != 201 || f["sha256"] != hex.EncodeToString(sum[:]) || f["size"] != float64(len(data)) || f["content_type"] != "text/csv" || f["expires_at"] == nil {
-		t.Fatalf("upload: %d %v", resp.StatusCode, f)
-	}
-	id, _ := f["id"].(string)
-	if resp.Header.Get("Location") != "/v1/files/"+id {
-		t.Errorf("Location %q", resp.Header.Get("Location"))
-	}
-
-	get := func(method, rng string) (*http.Response, []byte) {
-		req, _ := http.NewRequest(method, s.base+"/v1/files/"+id, nil)
-		if rng != "" {
-			req.Header.Set("Range", rng)
-		}
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, body
-	}
-	if resp, body := get("GET", ""); resp.StatusCode != 200 || !bytes.Equal(body, data) || resp.Header.Get("ETag") != `"`+hex.EncodeToString(sum[:])+`"` || resp.Header.Get("Content-Type") != "text/csv" {
-		t.Errorf("download: %d, %d bytes, ETag %q", resp.StatusCode, len(body), resp.Header.Get("ETag"))
-	}
-	if resp, body := get("GET", "bytes=1000000-1000099"); resp.StatusCode != 206 || !bytes.Equal(body, data[1000000:1000100]) || resp.Header.Get("Content-Range") != "bytes 1000000-1000099/3145745" {
-		t.Errorf("range: %d %d bytes %q", resp.StatusCode, len(body), resp.Header.Get("Content-Range"))
-	}
-	if resp, body := get("GET", "bytes=-10"); resp.StatusCode != 206 || !bytes.Equal(body, data[len(data)-10:]) {
-		t.Errorf("suffix range: %d %d bytes", resp.StatusCode, len(body))
-	}
-	if resp, _ := get("GET", "bytes=9999999-"); resp.StatusCode != 400 || resp.Header.Get("Content-Range") != "bytes */3145745" {
-		t.Errorf("a range past the end: %d %q", resp.StatusCode, resp.Header.Get("Content-Range"))
-	}
-	if resp, body := get("HEAD", ""); resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Length") != "3145745" {
-		t.Errorf("HEAD: %d, %d bytes, length %q", resp.StatusCode, len(body), resp.Header.Get("Content-Length"))
-	}
-	if resp := s.do("GET", "/v1/files/01J00000000000000000000000", nil, nil); resp.StatusCode != 404 {
-		t.Errorf("an unknown file: %d", resp.StatusCode)
-	}
-
-	// Refused: nothing kept.
-	big := bytes.Repeat([]byte("x"), 5<<20)
-	if resp, _ := upload(t, s.base, bytes.NewReader(big), nil); resp.StatusCode != 413 {
-		t.Errorf("over the limit: %d", resp.StatusCode)
-	}
-	if resp, _ := upload(t, s.base, io.MultiReader(bytes.NewReader(big)), nil); resp.StatusCode != 413 { // chunked: no length
-		t.Errorf("over the limit, chunked: %d", resp.StatusCode)
-	}
-	wrong := sha256.Sum256([]byte("other"))
-	if resp, _ := upload(t, s.base, strings.NewReader("hello"), map[string]string{"Content-Digest": "sha-256=:" + base64.StdEncoding.EncodeToString(wrong[:]) + ":"}); resp.StatusCode != 400 {
-		t.Errorf("a wrong Content-Digest: %d", resp.StatusCode)
-	}
-	// A client that hangs up midway.
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	script, err := filepath.Abs("testdata/filesum.py")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.WriteString(conn, "POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n")
-	_, _ = conn.Write(big[:600000])
-	time.Sleep(200 * time.Millisecond)
-	conn.Close()
-	testenv.Eventually(t, "only the first upload kept", func() bool { return s.objects(t) == 1 })
+	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "filesum", Kind: "exec", Command: []string{testenv.Python(t), script}})
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+
+	data := make([]byte, 2<<20+333) // several chunks
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	fi := s.uploadFile(data)
+	j := s.submit(map[string]any{"algorithm": "filesum", "input": map[string]any{"data": map[string]string{"$file": fi.ID}}}, "", http.StatusAccepted)
+	j = s.wait(j.ID)
+	if j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("job %s: %+v", j.Status, j.Error)
+	}
+	var out struct {
+		SHA256 string        `json:"sha256"`
+		Size   int64         `json:"size"`
+		Mode   string        `json:"mode"`
+		Ref    conveyor.File `json:"ref"`
+	}
+	if err := json.Unmarshal(j.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.SHA256 != hex.EncodeToString(sum[:]) || out.Size != int64(len(data)) || out.Mode != "0o400" {
+		t.Errorf("the job read %+v, want sha256 %x, %d bytes, mode 0o400", out, sum, len(data))
+	}
+	if r := out.Ref; r.ID != fi.ID || r.Size != fi.Size || r.SHA256 != fi.SHA256 || r.ContentType != "text/csv" || r.Path == "" {
+		t.Errorf("the job saw the reference %+v", r)
+	}
+	if _, err := os.Stat(out.Ref.Path); !os.IsNotExist(err) {
+		t.Errorf("the local copy %s is still there after the job: %v", out.Ref.Path, err)
+	}
+	if _, err := os.Stat(filepath.Dir(out.Ref.Path)); !os.IsNotExist(err) {
+		t.Errorf("the copy's directory is still there after the job: %v", err)
+	}
+	// The record keeps the reference as submitted, not the local path.
+	if !bytes.Contains(j.Input, []byte(`{"$file":"`+fi.ID+`"}`)) {
+		t.Errorf("stored input %s", j.Input)
+	}
+
+	// The synchronous path reads it too.
+	var called struct {
+		SHA256 string `json:"sha256"`
+	}
+	resp := s.do("POST", "/v1/algorithms/filesum/run", map[string]any{"data": map[string]string{"$file": fi.ID}}, &called)
+	if resp.StatusCode != 200 || called.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("run: %d %+v", resp.StatusCode, called)
+	}
+}
+
+// TestPythonWorkerFile: a Python handler whose parameter is annotated
+// conveyor.File announces a reference object as its schema, and reads the
+// local copy the runner made, through File.open; the Python client
+// uploads the file and downloads it back.
+func TestPythonWorkerFile(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	_, _ = os.ReadFile("testdata/filemod.py") // so that go test's cache sees it
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "filemod"}, Dir: dir, Workers: config.Workers{Max: 1}}}
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+
+	var alg conveyor.AlgorithmInfo
+	s.do("GET", "/v1/algorithms/digest", nil, &alg)
+	if !bytes.Contains(alg.InputSchema, []byte(`"required":["$file"]`)) {
+		t.Errorf("digest's input schema %s: want data a reference object", alg.InputSchema)
+	}
+
+	src := filepath.Join(t.TempDir(), "data.bin")
+	data := make([]byte, 1<<20+77)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	back := filepath.Join(t.TempDir(), "back.bin")
+	script := fmt.Sprintf(`
+import conveyor, json
+c = conveyor.Client(%q)
+f = c.upload(%q, content_type="application/x-test")
+assert f["size"] == %d and f["sha256"] == %q, f
+out = c.result("digest", {"data": conveyor.File(f["id"]).ref()}, timeout=60)
+print("OUT " + json.dumps(out))
+assert c.download(f["id"], %q) == f["size"]
+try:
+    c.submit("digest", {"data": {"$file": "01J00000000000000000000000"}})
+except conveyor.APIError as e:
+    print("REFUSED", e.status, e.problem["errors"][0]["pointer"])
+`, s.base, src, len(data), hex.EncodeToString(sum[:]), back)
+	out, err := runPythonClient(t, script)
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	_, line, _ := strings.Cut(out, "OUT ")
+	line, _, _ = strings.Cut(line, "\n")
+	var got struct {
+		SHA256   string `json:"sha256"`
+		Given    string `json:"given_sha256"`
+		Read     int64  `json:"read"`
+		Size     int64  `json:"size"`
+		Path     string `json:"path"`
+		Writable bool   `json:"writable"`
+	}
+	if err := json.Unmarshal([]byte(line), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.SHA256 != hex.EncodeToString(sum[:]) || got.Given != got.SHA256 || got.Read != int64(len(data)) || got.Size != got.Read || got.Writable {
+		t.Errorf("the handler saw %+v", got)
+	}
+	if _, err := os.Stat(got.Path); !os.IsNotExist(err) {
+		t.Errorf("the local copy %s outlived the job: %v", got.Path, err)
+	}
+	if b, err := os.ReadFile(back); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("downloaded copy differs (%v)", err)
+	}
+	if !strings.Contains(out, "REFUSED 400 /data") {
+		t.Errorf("an unknown file was not refused at /data:\n%s", out)
+	}
+}
+
+// TestGoClientFile: the Go client uploads a file, streamed, and downloads
+// it back; an unknown id is a 404 APIError.
+func TestGoClientFile(t *testing.T) {
+	s := startServer(t, testConfig(t, t.TempDir()))
+	c, err := client.New(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 700<<10)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "in.bin")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := c.UploadFile(t.Context(), path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if fi.Size != int64(len(data)) || fi.SHA256 != hex.EncodeToString(sum[:]) || fi.ContentType != "application/octet-stream" {
+		t.Errorf("uploaded %+v", fi)
+	}
+	// Of unknown length: sent chunked.
+	fi2, err := c.Upload(t.Context(), io.MultiReader(bytes.NewReader(data)), client.UploadOptions{ContentType: "text/csv"})
+	if err != nil || fi2.SHA256 != fi.SHA256 || fi2.ContentType != "text/csv" {
+		t.Errorf("chunked upload: %+v %v", fi2, err)
+	}
+	var back bytes.Buffer
+	if n, err := c.Download(t.Context(), fi.ID, &back); err != nil || n != int64(len(data)) || !bytes.Equal(back.Bytes(), data) {
+		t.Errorf("download: %d bytes, %v", n, err)
+	}
+	_, err = c.Download(t.Context(), "01J00000000000000000000000", io.Discard)
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("unknown file: %v, want a 404", err)
+	}
 }

@@ -34,14 +34,19 @@ A handler that is a stage of a pipeline may end the whole job early with
 ``return conveyor.final(output)``, or pick the stage to run next with
 ``return conveyor.next_stage("stage", output)``.
 
+A parameter annotated ``conveyor.File`` takes an uploaded file: the input
+holds ``{"$file": id}`` (from ``Client.upload(path)``) and the handler gets
+a local read-only copy (``.path``, ``.open()``, ``.size``, ``.sha256``).
+
 Submit jobs from Python with ``conveyor.Client(url)``.
 """
 
 from .client import AlgorithmFailed, APIError, AsyncClient, Client, JobFailed, RunTimeout, Unavailable, verify_callback
+from .files import File
 from .job import Batch, Cancelled, Job, RetryableError
 from .registry import algorithm, batch
 from .route import Routed, final, next_stage
 from .schema import ValidationError
 
-__all__ = ["algorithm", "batch", "Batch", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout", "verify_callback"]
+__all__ = ["File", "algorithm", "batch", "Batch", "final", "next_stage", "Routed", "Job", "RetryableError", "Cancelled", "ValidationError", "Client", "AsyncClient", "APIError", "JobFailed", "AlgorithmFailed", "Unavailable", "RunTimeout", "verify_callback"]
 __version__ = "0.1.0"

@@ -140,6 +140,47 @@ class Client:
         headers = {"traceparent": traceparent} if traceparent else None
         return self._call("POST", "/v1/jobs", body, {"wait": _duration(wait)}, timeout, headers)
 
+    def upload(self, path, content_type=None):
+        """Upload the file at path (streamed, never read whole) and return
+        it: a dict with id, size, sha256, content_type and expires_at.
+        Reference it in a job's input as ``{"$file": f["id"]}`` (or
+        ``conveyor.File(f["id"]).ref()``). Raises APIError: 413 over the
+        server's files.max_size."""
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            req = urllib.request.Request(self.url + "/v1/files", data=f, method="POST")
+            req.add_header("Content-Type", content_type or "application/octet-stream")
+            req.add_header("Content-Length", str(size))
+            return self._send(req, self.timeout)
+
+    def download(self, id, path):
+        """Download the uploaded file id to path (streamed) and return its
+        size. Raises APIError: 404 for no such file."""
+        req = urllib.request.Request(self.url + "/v1/files/" + urllib.parse.quote(id), method="GET")
+        with self._open(req, self.timeout) as resp, open(path, "wb") as out:
+            n = 0
+            for block in iter(lambda: resp.read(1 << 16), b""):
+                out.write(block)
+                n += len(block)
+        return n
+
+    def _send(self, req, timeout):
+        with self._open(req, timeout) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def _open(self, req, timeout):
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        try:
+            return urllib.request.urlopen(req, timeout=timeout, context=self._ssl)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                problem = json.loads(raw)
+            except ValueError:
+                problem = {"title": e.reason, "detail": raw.decode("utf-8", "replace")[:500]}
+            raise APIError(e.code, problem) from None
+
     def submit_batch(self, jobs, traceparent=None):
         """Submit many jobs in one request and return them, in the order
         given. jobs is a list of dicts with the fields of a submission:
@@ -358,6 +399,14 @@ class AsyncClient:
     async def submit_batch(self, jobs, traceparent=None):
         """See Client.submit_batch."""
         return await self._do(self.sync.submit_batch, jobs, traceparent)
+
+    async def upload(self, path, content_type=None):
+        """See Client.upload."""
+        return await self._do(self.sync.upload, path, content_type)
+
+    async def download(self, id, path):
+        """See Client.download."""
+        return await self._do(self.sync.download, id, path)
 
     async def get(self, id, wait=None):
         """See Client.get."""

@@ -25,6 +25,7 @@ import types
 import typing
 
 from .docstrings import parse_docstring
+from .files import FILE_KEY, File, file_schema
 
 __all__ = ["ValidationError", "schema_of", "convert", "to_json"]
 
@@ -141,6 +142,8 @@ def schema_of(tp, _seen=()):
         return {"type": "number"}
     if tp is str:
         return {"type": "string"}
+    if tp is File:
+        return file_schema()
     if _is_enum(tp):
         s = {"enum": [m.value for m in tp]}
         doc = _own_doc(tp)
@@ -273,6 +276,13 @@ def _convert(value, tp, ptr, errors):
         if not isinstance(value, str):
             bad("got %s, want string" % _kind(value))
         return value
+    if tp is File:
+        if isinstance(value, File):
+            return value
+        if not isinstance(value, dict) or not isinstance(value.get(FILE_KEY), str):
+            bad('got %s, want a file reference {"$file": id}' % _kind(value))
+            return value
+        return File.from_ref(value)
     if _is_enum(tp):
         for m in tp:
             if m.value == value and type(m.value) is type(value):
@@ -371,6 +381,8 @@ def to_json(value):
         return value
     if isinstance(value, enum.Enum):
         return to_json(value.value)
+    if isinstance(value, File):
+        return value.ref()
     if _is_model(type(value)) and callable(getattr(value, "model_dump", None)):
         return to_json(value.model_dump(mode="json"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -1,0 +1,271 @@
+// Command files measures uploads and downloads through `conveyor serve`:
+// a -size file (default 200 MiB) of random bytes is uploaded
+// (POST /v1/files), read by an exec job that hashes the local copy the
+// runner makes of it, and downloaded (GET /v1/files/{id}) to disk, while
+// serve's VmHWM is read from /proc. The baseline is cp of the same file to
+// the same disk, in the same run, before and after. Everything runs on
+// loopback and stops by itself; the figures are printed as one JSON line.
+//
+//	go build -o /tmp/conveyor ./cmd/conveyor
+//	go run ./bench/files -bin /tmp/conveyor -size 200
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/conveyor-run/conveyor/bench/internal/serve"
+)
+
+// hashJob is the exec algorithm: it hashes the file its input references
+// at /data, reading the local copy at the path the runner adds.
+const hashJob = `import hashlib, json, os
+job = json.load(open(os.environ["CONVEYOR_INPUT"]))
+h = hashlib.sha256()
+with open(job["data"]["path"], "rb") as f:
+    for b in iter(lambda: f.read(1 << 20), b""):
+        h.update(b)
+print("OUTPUT: " + json.dumps({"sha256": h.hexdigest()}))
+`
+
+func main() {
+	bin := flag.String("bin", "conveyor", "the conveyor binary to measure")
+	sizeMiB := flag.Int("size", 200, "the file's size in MiB")
+	dir := flag.String("dir", "", "where the file, its copies and serve's data go (default: the system's temp dir)")
+	python := flag.String("python", "python3", "the Python of the exec job; empty: no job")
+	flag.Parse()
+	tmp, err := os.MkdirTemp(*dir, "conveyor-files-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	size := int64(*sizeMiB) << 20
+	src := filepath.Join(tmp, "src.bin")
+	sum := writeRandom(src, size)
+
+	cfg := filepath.Join(tmp, "conveyor.yaml")
+	yaml := "algorithms:\n  - {kind: go}\n"
+	if *python != "" {
+		script := filepath.Join(tmp, "hash.py")
+		if err := os.WriteFile(script, []byte(hashJob), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		yaml += fmt.Sprintf("  - {name: hashfile, kind: exec, command: [%q, %q], workers: {max: 1}}\n", *python, script)
+	}
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	os.Setenv("CONVEYOR_CONFIG", cfg)
+	addr := serve.FreeAddr()
+	s := serve.Start(*bin, filepath.Join(tmp, "data"), addr, time.Minute)
+	defer s.Stop()
+	time.Sleep(2 * time.Second)
+	rssIdle, hwmIdle := s.Memory()
+
+	cpBefore, cpSyncBefore := cp(src, filepath.Join(tmp, "cp1.bin"))
+	_ = exec.Command("sync").Run()
+
+	t0 := time.Now()
+	id, got := upload(s.Base, src, size)
+	upTook := time.Since(t0)
+	if got != sum {
+		log.Fatalf("uploaded sha256 %s, want %s", got, sum)
+	}
+	_, hwmUp := s.Memory()
+
+	var jobTook time.Duration
+	if *python != "" {
+		jobTook = runJob(s.Base, id, sum)
+	}
+	_, hwmJob := s.Memory()
+
+	dst := filepath.Join(tmp, "down.bin")
+	_ = exec.Command("sync").Run()
+	t0 = time.Now()
+	download(s.Base, id, dst, size)
+	downTook := time.Since(t0)
+	_, hwmDown := s.Memory()
+	if h := hashFile(dst); h != sum {
+		log.Fatalf("downloaded sha256 %s, want %s", h, sum)
+	}
+
+	cpAfter, cpSyncAfter := cp(src, filepath.Join(tmp, "cp2.bin"))
+	cpTook, cpSyncTook := min(cpBefore, cpAfter), min(cpSyncBefore, cpSyncAfter)
+	mibs := func(d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
+	out := map[string]any{
+		"size_mib":             *sizeMiB,
+		"cp_before_mib_s":      round(mibs(cpBefore)),
+		"cp_after_mib_s":       round(mibs(cpAfter)),
+		"upload_mib_s":         round(mibs(upTook)),
+		"download_mib_s":       round(mibs(downTook)),
+		"upload_vs_cp":         round(cpTook.Seconds() / upTook.Seconds()),
+		"download_vs_cp":       round(cpTook.Seconds() / downTook.Seconds()),
+		"cp_fsync_mib_s":       round(mibs(cpSyncTook)),
+		"upload_vs_cp_fsync":   round(cpSyncTook.Seconds() / upTook.Seconds()),
+		"download_vs_cp_fsync": round(cpSyncTook.Seconds() / downTook.Seconds()),
+		"rss_idle_mib":         rssIdle / 1024,
+		"hwm_idle_mib":         hwmIdle / 1024,
+		"hwm_after_upload":     hwmUp / 1024,
+		"hwm_after_job_mib":    hwmJob / 1024,
+		"hwm_after_download":   hwmDown / 1024,
+		"hwm_growth_mib":       (hwmDown - hwmIdle) / 1024,
+		"job_ms":               jobTook.Milliseconds(),
+		"job_materialize_note": "job_ms: submit to finished, the copy to local disk and python's sha256 of it included",
+	}
+	line, _ := json.Marshal(out)
+	fmt.Println(string(line))
+}
+
+func round(f float64) float64 { return float64(int(f*100)) / 100 }
+
+// writeRandom writes size random bytes to path and returns their sha256.
+func writeRandom(path string, size int64) string {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		log.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cp copies src to dst with cp(1), after sync(1) so that earlier writes
+// do not slow it, and returns how long it took, and how long until dst
+// was also on disk (fsync).
+func cp(src, dst string) (took, durable time.Duration) {
+	_ = exec.Command("sync").Run()
+	t0 := time.Now()
+	if out, err := exec.Command("cp", src, dst).CombinedOutput(); err != nil {
+		log.Fatalf("cp: %v %s", err, out)
+	}
+	took = time.Since(t0)
+	f, err := os.Open(dst)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
+	durable = time.Since(t0)
+	os.Remove(dst)
+	return took, durable
+}
+
+func upload(base, path string, size int64) (id, sha string) {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	req, err := http.NewRequest("POST", base+"/v1/files", f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 {
+		log.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	var fi struct {
+		ID     string `json:"id"`
+		SHA256 string `json:"sha256"`
+	}
+	if err := json.Unmarshal(body, &fi); err != nil {
+		log.Fatal(err)
+	}
+	return fi.ID, fi.SHA256
+}
+
+func download(base, id, dst string, size int64) {
+	resp, err := http.Get(base + "/v1/files/" + id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		log.Fatalf("download: %d %s", resp.StatusCode, body)
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := io.Copy(f, resp.Body)
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil || n != size {
+		log.Fatalf("download: %d of %d bytes: %v", n, size, err)
+	}
+}
+
+func hashFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		log.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// runJob submits a hashfile job of the file id and waits for it; it
+// returns the time from submit to the job's end.
+func runJob(base, id, sum string) time.Duration {
+	body := fmt.Sprintf(`{"algorithm":"hashfile","input":{"data":{"$file":%q}}}`, id)
+	t0 := time.Now()
+	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var j struct {
+		ID     string          `json:"id"`
+		Status string          `json:"status"`
+		Output json.RawMessage `json:"output"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		log.Fatalf("submit: %d %s", resp.StatusCode, data)
+	}
+	for j.Status != "succeeded" && j.Status != "failed" && j.Status != "canceled" {
+		if err := json.Unmarshal(serve.Get(base+"/v1/jobs/"+j.ID+"?wait=30s"), &j); err != nil {
+			log.Fatal(err)
+		}
+	}
+	took := time.Since(t0)
+	if j.Status != "succeeded" || !bytes.Contains(j.Output, []byte(sum)) {
+		log.Fatalf("job %s: %s %s", j.Status, j.Output, j.Error)
+	}
+	return took
+}

@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+)
+
+// LocalFiles is implemented by handlers whose work reads the files an
+// input references from the local disk — the exec, worker and go kinds.
+// Before each attempt (or call) of such a handler the runner copies every
+// file the input references ({"$file": id}) from the broker's object
+// store to a local read-only file, and gives the handler the input with
+// each reference completed by the copy's path, size, sha256 and content
+// type (conveyor.File). The copies are removed when Run returns, however
+// it ends. Other handlers get the references as they were submitted.
+type LocalFiles interface {
+	UsesLocalFiles()
+}
+
+// localFiles materializes the files input references when the pool's
+// handler uses local files (see materialize); else it returns input as
+// it is.
+func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage) (json.RawMessage, func(), error) {
+	if _, ok := p.handler.(LocalFiles); !ok {
+		return input, func() {}, nil
+	}
+	return materialize(ctx, r.b, "", input)
+}
+
+// fileReader is the part of the broker that materialize needs.
+type fileReader interface {
+	StatFile(ctx context.Context, id string) (broker.FileInfo, error)
+	ReadFile(ctx context.Context, id string, offset int64) (io.ReadCloser, error)
+}
+
+// materialize copies the files input references into a new directory
+// under tmp ("": the system's) and returns input with the references
+// completed, and the removal of the directory, which the caller must call
+// (it is never nil). With no reference it returns input as it is. A file
+// that is gone (expired, deleted) is a permanent error naming it and its
+// pointer; a broker that cannot be read, a retryable one.
+func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMessage) (json.RawMessage, func(), error) {
+	nothing := func() {}
+	refs, err := conveyor.FileRefs(input)
+	if err != nil || len(refs) == 0 {
+		return input, nothing, nil // the gateway refused any bad one
+	}
+	dir, err := os.MkdirTemp(tmp, filesPrefix)
+	if err != nil {
+		return nil, nothing, fmt.Errorf("input files: %w", err)
+	}
+	// Locked while the attempt runs: a runner starting after this one
+	// died removes it (sweepFiles), never while it is in use.
+	unlock, err := lockFiles(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nothing, fmt.Errorf("input files: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir); unlock() }
+	local := map[string]conveyor.File{} // by id: a file referenced twice is copied once
+	out, err := conveyor.ReplaceFileRefs(input, func(ptr, id string) (json.RawMessage, error) {
+		f, ok := local[id]
+		if !ok {
+			var err error
+			if f, err = copyFile(ctx, b, dir, id); err != nil {
+				if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+					return nil, conveyor.Permanent(fmt.Errorf("input file %s (at %s) is gone: it expired or was deleted", id, pointerName(ptr)))
+				}
+				return nil, fmt.Errorf("input file %s (at %s): %w", id, pointerName(ptr), err)
+			}
+			local[id] = f
+		}
+		return json.Marshal(f)
+	})
+	if err != nil {
+		cleanup()
+		return nil, nothing, err
+	}
+	return out, cleanup, nil
+}
+
+// copyFile streams the file with id into dir, read-only, and returns its
+// reference completed.
+func copyFile(ctx context.Context, b fileReader, dir, id string) (conveyor.File, error) {
+	fi, err := b.StatFile(ctx, id)
+	if err != nil {
+		return conveyor.File{}, err
+	}
+	rc, err := b.ReadFile(ctx, id, 0)
+	if err != nil {
+		return conveyor.File{}, err
+	}
+	defer rc.Close()
+	path := filepath.Join(dir, id)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return conveyor.File{}, err
+	}
+	n, err := io.CopyBuffer(f, rc, make([]byte, 128<<10))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != fi.Size {
+		err = fmt.Errorf("got %d bytes of %d", n, fi.Size)
+	}
+	if err == nil {
+		err = os.Chmod(path, 0o400)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.Join(ctx.Err(), err)
+		}
+		return conveyor.File{}, err
+	}
+	return conveyor.File{ID: id, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
+}
+
+// pointerName is a JSON pointer as an error message names it.
+func pointerName(p string) string {
+	if p == "" {
+		return "the input"
+	}
+	return p
+}

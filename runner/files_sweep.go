@@ -1,0 +1,67 @@
+//go:build unix
+
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// filesPrefix is how the directories of materialized files start.
+const filesPrefix = "conveyor-files-"
+
+// lockFiles takes an exclusive flock(2) on dir, held for as long as the
+// attempt whose files it holds runs, and returns its release. The kernel
+// releases it when the runner dies, however it dies.
+func lockFiles(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// sweepFiles removes the directories of materialized files in parent
+// ("": os.TempDir()) that a runner killed mid-attempt left behind: named
+// so, directories and not links, owned by this user, last modified before
+// before, and locked by no live attempt (another runner's on this machine
+// holds its lock). It returns those it removed.
+func sweepFiles(parent string, before time.Time) []string {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), filesPrefix) || !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		fi, err := os.Lstat(dir)
+		if err != nil || !fi.IsDir() || !fi.ModTime().Before(before) {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+			continue
+		}
+		unlock, err := lockFiles(dir)
+		if err != nil {
+			continue // a live attempt's
+		}
+		if os.RemoveAll(dir) == nil {
+			removed = append(removed, dir)
+		}
+		unlock()
+	}
+	return removed
+}

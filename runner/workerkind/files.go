@@ -1,0 +1,13 @@
+package workerkind
+
+import "github.com/conveyor-run/conveyor/runner"
+
+// UsesLocalFiles tells the runner to copy the files a job's input
+// references to local read-only files before the attempt, and to give
+// the job each reference with its path (see runner.LocalFiles).
+func (h *handler) UsesLocalFiles() {}
+
+var _ runner.LocalFiles = (*handler)(nil)
+
+// UsesLocalFiles: as handler's, for the jobs of a batch algorithm.
+func (h *batchHandler) UsesLocalFiles() {}
