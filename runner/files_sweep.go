@@ -30,7 +30,7 @@ func lockFiles(dir string) (unlock func(), err error) {
 
 // sweepFiles removes the directories of materialized files in parent
 // ("": os.TempDir()) that a runner killed mid-attempt left behind: named
-// so, directories and not links, owned by this user, last modified before
+// as materialize names them (the prefix and digits), directories and not links, owned by this user, last modified before
 // before, and locked by no live attempt (another runner's on this machine
 // holds its lock). It returns those it removed.
 func sweepFiles(parent string, before time.Time) []string {
@@ -43,7 +43,9 @@ func sweepFiles(parent string, before time.Time) []string {
 	}
 	var removed []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), filesPrefix) || !e.IsDir() {
+		// Only what os.MkdirTemp makes of the prefix: digits after it.
+		suffix, ok := strings.CutPrefix(e.Name(), filesPrefix)
+		if !ok || suffix == "" || strings.Trim(suffix, "0123456789") != "" || !e.IsDir() {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())

@@ -108,11 +108,12 @@ func TestSweepFiles(t *testing.T) {
 	defer unlock()
 	fresh := mk(filesPrefix+"3", time.Now().Add(time.Hour))
 	other := mk("something-else", old)
+	lookalike := mk(filesPrefix+"bench-1", old)
 	removed := sweepFiles(parent, time.Now())
 	if len(removed) != 1 || removed[0] != dead {
 		t.Errorf("removed %v, want only %s", removed, dead)
 	}
-	for _, d := range []string{live, fresh, other} {
+	for _, d := range []string{live, fresh, other, lookalike} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s: %v", d, err)
 		}

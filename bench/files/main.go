@@ -47,7 +47,7 @@ func main() {
 	dir := flag.String("dir", "", "where the file, its copies and serve's data go (default: the system's temp dir)")
 	python := flag.String("python", "python3", "the Python of the exec job; empty: no job")
 	flag.Parse()
-	tmp, err := os.MkdirTemp(*dir, "conveyor-files-bench-")
+	tmp, err := os.MkdirTemp(*dir, "conveyor-bench-files-")
 	if err != nil {
 		log.Fatal(err)
 	}
