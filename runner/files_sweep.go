@@ -8,25 +8,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
 // filesPrefix is how the directories of materialized files start.
 const filesPrefix = "conveyor-files-"
 
-// lockFiles takes an exclusive flock(2) on dir, held for as long as the
-// attempt whose files it holds runs, and returns its release. The kernel
-// releases it when the runner dies, however it dies.
-func lockFiles(dir string) (unlock func(), err error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { f.Close() }, nil
-}
+// lockFiles locks a directory of materialized files for its attempt (see
+// spawn.LockDir): the sweep skips it.
+var lockFiles = spawn.LockDir
 
 // sweepFiles removes the directories of materialized files in parent
 // ("": os.TempDir()) that a runner killed mid-attempt left behind: named

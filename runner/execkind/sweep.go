@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
 // started is when this runner started, near enough: when the package was
@@ -18,22 +20,9 @@ var started = time.Now()
 // os.MkdirTemp adds digits.
 func tempPrefix(name string) string { return "conveyor-" + name + "-" }
 
-// lockDir takes an exclusive flock(2) on dir, which the runner holds for
-// as long as the attempt that made it runs, and returns its release. The
-// kernel releases it when the runner dies, however it dies; the lock is
-// not inherited by the job's processes. It returns an error when dir is
-// locked already, or cannot be.
-func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { f.Close() }, nil
-}
+// lockDir locks an attempt directory for its attempt (see spawn.LockDir):
+// the sweep skips it.
+var lockDir = spawn.LockDir
 
 // sweep removes the attempt directories of algorithm name in parent ("":
 // os.TempDir()) that a runner killed before it could remove them left
