@@ -42,7 +42,8 @@ type QueuedMsg struct {
 	// ID is the id of the job the message queues.
 	ID string
 	// Data is the record the message carries when the store does not
-	// have it (see Unstored); nil otherwise.
+	// have it (see Unstored); nil otherwise: the job is stored, and its
+	// submit finished (see the gateway's sweep).
 	Data []byte
 	// Origin is the Stored.Origin the message was queued with.
 	Origin string
@@ -79,6 +80,12 @@ func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMs
 			}
 		case h.Get(schedulerHeader) != "" && h.Get(jobHeader) != "":
 			q.ID, q.Due = h.Get(jobHeader), true
+		default:
+			// A stored job's: its id, that its submit was finished.
+			q.ID = h.Get(nats.MsgIdHdr)
+			if i := strings.IndexByte(q.ID, '.'); i >= 0 {
+				q.ID = q.ID[:i]
+			}
 		}
 		fn(q)
 	})

@@ -191,6 +191,9 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 			return fail(err)
 		}
 	}
+	for _, s := range claimed {
+		g.jobs.hear(s.Job.ID)
+	}
 	now := time.Now()
 	for k, s := range plain {
 		g.indexSubmitted(s.Job, s.Data(), now, seqs[k])

@@ -278,6 +278,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 			g.disk.Advance(0, m.Seq, 0) // this gateway's own submit, indexed as it was made
 			return
 		}
+		if m.Data == nil && m.ID != "" {
+			g.jobs.hear(m.ID)
+		}
 		if m.Data == nil || (m.ID != "" && (g.jobs.has(m.ID) || g.archive.holds(m.ID) || g.disk.Has(wctx, m.ID) || g.deleted.has(m.ID))) {
 			g.disk.Advance(0, m.Seq, 0)
 			return
@@ -302,7 +305,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return err
 	}
 	g.loaded.Add(2)
-	g.wg.Add(7)
+	g.wg.Add(8)
 	for _, f := range []struct{ caughtUp, done <-chan struct{} }{{follower.CaughtUp, followed}, {historyCaughtUp, historyDone}} {
 		go func() {
 			defer g.wg.Done()
@@ -317,6 +320,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	go g.archive.loop(wctx)
 	go g.pruneLoop(wctx)
 	go g.undoLoop(wctx)
+	go g.sweepLoop(wctx)
 	go g.mutexLoop(wctx)
 	loaded := make(chan struct{})
 	go func() {

@@ -41,6 +41,10 @@ type index struct {
 	finalBefore func(id string) bool
 	// onFinal, when set, is told of each job turning final (tests).
 	onFinal func(id string)
+	// heard holds the stored jobs whose submit is known to be finished
+	// (their queue message seen, or made by this gateway), with when it
+	// was learned, for the sweep (see sweep.go); kept for its window.
+	heard map[string]time.Time
 }
 
 // waiter is a request waiting for a job to become final. When it does, the
@@ -132,7 +136,54 @@ func newIndex(finalBefore func(id string) bool) *index {
 		waiters:     map[string][]*waiter{},
 		followers:   map[string][]*follower{},
 		done:        throughput{},
+		heard:       map[string]time.Time{},
 	}
+}
+
+// hear records that the submit of the stored job id is finished.
+func (x *index) hear(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.heard[id] = time.Now()
+}
+
+// unhear forgets that the submit of id is known to be finished: the
+// sweep's resubmit of it failed, the next sweep tries again.
+func (x *index) unhear(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.heard, id)
+}
+
+// unheard returns the stored jobs waiting (queued or scheduled) whose
+// record was written between from and to and whose submit is not known
+// to be finished, and marks them heard: each is the sweep's once. It
+// forgets what it heard before from.
+func (x *index) unheard(from, to time.Time) []string {
+	var ids []string
+	x.mu.RLock()
+	for id, e := range x.byID {
+		if e.seq != 0 || e.status != conveyor.StatusQueued && e.status != conveyor.StatusScheduled ||
+			e.updated.Before(from) || !e.updated.Before(to) {
+			continue
+		}
+		if _, ok := x.heard[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	x.mu.RUnlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for id, at := range x.heard {
+		if at.Before(from) {
+			delete(x.heard, id)
+		}
+	}
+	now := time.Now()
+	for _, id := range ids {
+		x.heard[id] = now
+	}
+	return ids
 }
 
 // putSubmitted records j, just queued by this gateway in the message at

@@ -395,6 +395,7 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 		g.undo(ctx, j.ID)
 		return nil, err
 	}
+	g.jobs.hear(j.ID)
 	g.cfg.Metrics.Submitted.WithLabelValues(j.Algorithm).Inc()
 	return j, nil
 }

@@ -352,6 +352,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 		g.undo(ctx, j.ID)
 		return record{}, false, err
 	}
+	g.jobs.hear(j.ID)
 	return rec, false, nil
 }
 
