@@ -35,6 +35,10 @@ type index struct {
 	followers map[string][]*follower
 	// done counts the jobs that became final, per algorithm and minute.
 	done throughput
+	// stagesDone counts the stages of pipeline jobs that ended, per
+	// stage algorithm and minute, by how they ended: a stage the job
+	// moved on from succeeded; the stage a job ended in, as the job did.
+	stagesDone map[conveyor.Status]throughput
 	// finalBefore reports whether a job the index does not hold is one
 	// it saw final before (in the job index on disk): a later write of
 	// it is no news.
@@ -57,6 +61,7 @@ type waiter struct {
 type entry struct {
 	algorithm string
 	stage     string // of a pipeline job: the algorithm of its current stage
+	step      int    // of a pipeline job: the stages it ran before this one
 	tenant    string
 	seq       uint64 // of the queue message that alone holds the job (0: in the store)
 	status    conveyor.Status
@@ -69,9 +74,13 @@ type summary struct {
 	Algorithm string          `json:"algorithm"`
 	Status    conveyor.Status `json:"status"`
 	Tenant    string          `json:"tenant,omitempty"`
-	Stage     *struct {
-		Name string `json:"name"`
-	} `json:"stage,omitempty"`
+	Stage     *stageRef       `json:"stage,omitempty"`
+}
+
+// stageRef is the part of a pipeline job's stage the index keeps.
+type stageRef struct {
+	Name string `json:"name"`
+	Step int    `json:"step"`
 }
 
 // pipelineField marks the records of pipeline jobs, whose stage is read
@@ -136,6 +145,7 @@ func newIndex(finalBefore func(id string) bool) *index {
 		waiters:     map[string][]*waiter{},
 		followers:   map[string][]*follower{},
 		done:        throughput{},
+		stagesDone:  map[conveyor.Status]throughput{},
 		heard:       map[string]time.Time{},
 	}
 }
@@ -191,9 +201,7 @@ func (x *index) unheard(from, to time.Time) []string {
 func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, seq uint64) {
 	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant}
 	if j.Stage != nil {
-		s.Stage = &struct {
-			Name string `json:"name"`
-		}{j.Stage.Name}
+		s.Stage = &stageRef{j.Stage.Name, j.Stage.Step}
 	}
 	x.putFrom(s, data, 0, updated, seq)
 }
@@ -246,6 +254,9 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 		// index saw it final before (a later write of a final job).
 		turnedFinal = ok || !x.finalBefore(s.ID)
 	}
+	if ok && e.stage != "" && s.Stage != nil {
+		x.stageEnded(e, s, updated)
+	}
 	if turnedFinal {
 		x.done.add(s.Algorithm, updated, time.Now())
 		if x.onFinal != nil {
@@ -265,7 +276,7 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 		}
 		e.status, e.updated, e.seq = s.Status, updated, seq
 		if s.Stage != nil {
-			e.stage = s.Stage.Name
+			e.stage, e.step = s.Stage.Name, s.Stage.Step
 		}
 		x.count(e, +1)
 	}
@@ -285,6 +296,27 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 	return turnedFinal, prev, wake
 }
 
+// stageEnded counts the stage the live pipeline job e was in when the
+// job moved on from it (succeeded) or ended in it (as the job, s, did).
+// A gateway that missed changes between (it was down) counts the stage it
+// knew the job in, and the one the job ended in.
+func (x *index) stageEnded(e *entry, s summary, at time.Time) {
+	count := func(stage string, status conveyor.Status) {
+		tp := x.stagesDone[status]
+		if tp == nil {
+			tp = throughput{}
+			x.stagesDone[status] = tp
+		}
+		tp.add(stage, at, time.Now())
+	}
+	if s.Stage.Step > e.step {
+		count(e.stage, conveyor.StatusSucceeded)
+	}
+	if s.Status.Terminal() {
+		count(s.Stage.Name, s.Status)
+	}
+}
+
 // putLive records a live job the job index on disk holds, at start.
 func (x *index) putLive(s *conveyor.JobSummary, seq uint64, updated time.Time) {
 	x.mu.Lock()
@@ -294,7 +326,7 @@ func (x *index) putLive(s *conveyor.JobSummary, seq uint64, updated time.Time) {
 	}
 	e := &entry{algorithm: s.Algorithm, tenant: s.Tenant, status: s.Status, updated: updated, seq: seq}
 	if s.Stage != nil {
-		e.stage = s.Stage.Name
+		e.stage, e.step = s.Stage.Name, s.Stage.Step
 	}
 	x.byID[s.ID] = e
 	x.count(e, +1)

@@ -69,6 +69,14 @@ type AlgorithmStats struct {
 	// FinishedPerMinute counts the jobs that became final in each of the
 	// last 60 minutes, oldest first, the current minute last.
 	FinishedPerMinute []int `json:"finished_per_minute"`
+	// StageCounts counts, for an algorithm that runs as a stage of
+	// pipelines, the stages it ran that ended in the last 60 minutes, by
+	// how they ended (moved on: succeeded); its jobs of pipelines are
+	// counted under the pipeline. StageFinishedPerMinute is them a minute
+	// at a time, as FinishedPerMinute. Both are left out when it ran no
+	// stage; a tenant's token sees neither.
+	StageCounts            map[conveyor.Status]int `json:"stage_counts,omitempty"`
+	StageFinishedPerMinute []int                   `json:"stage_finished_per_minute,omitempty"`
 }
 
 // Stats is the body of GET /v1/stats.
@@ -124,11 +132,41 @@ func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
 		for _, s := range conveyor.Statuses {
 			c[s] = counts[n][s]
 		}
-		perMinute := make([]int, statsMinutes)
+		a := AlgorithmStats{Name: n, Counts: c, FinishedPerMinute: make([]int, statsMinutes)}
 		if all {
-			perMinute = g.jobs.done.series(n, now)
+			a.FinishedPerMinute = g.jobs.done.series(n, now)
+			a.StageCounts, a.StageFinishedPerMinute = g.jobs.stageSeries(n, now)
 		}
-		st.Algorithms = append(st.Algorithms, AlgorithmStats{Name: n, Counts: c, FinishedPerMinute: perMinute})
+		st.Algorithms = append(st.Algorithms, a)
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// stageSeries sums the stages of algorithm that ended in the last
+// statsMinutes minutes: by status, and a minute at a time. Both are nil
+// when none did. Called with x.mu held.
+func (x *index) stageSeries(algorithm string, now time.Time) (counts map[conveyor.Status]int, perMinute []int) {
+	for status, tp := range x.stagesDone {
+		if tp[algorithm] == nil {
+			continue
+		}
+		n := 0
+		for i, v := range tp.series(algorithm, now) {
+			if perMinute == nil {
+				perMinute = make([]int, statsMinutes)
+			}
+			perMinute[i] += v
+			n += v
+		}
+		if n > 0 {
+			if counts == nil {
+				counts = map[conveyor.Status]int{}
+			}
+			counts[status] = n
+		}
+	}
+	if counts == nil {
+		return nil, nil
+	}
+	return counts, perMinute
 }

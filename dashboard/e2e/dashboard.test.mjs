@@ -3,8 +3,8 @@
 //
 //   node dashboard.test.mjs BASE_URL SCREENSHOT_DIR open|tokens
 //
-// open: a server without tokens. Submits the example batch job from the
-// form, watches its progress bar reach 100 %, reads its logs, cancels a
+// open: a server without tokens. Counts a pipeline's stages on the
+// overview. Submits the example batch job from the form, watches its progress bar reach 100 %, reads its logs, cancels a
 // long job after confirming and retries it, pages through the jobs list
 // (durations; job summaries only), fills a form with its schema's
 // defaults, wraps a long log line, says a finished job has no log lines,
@@ -151,6 +151,15 @@ try {
       // The first Tab reaches the skip link.
       await page.keyboard.press("Tab");
       assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+    });
+
+    await check("overview counts the stages run inside a pipeline", async () => {
+      const j = await call("POST", "/v1/jobs?wait=30s", { algorithm: "number_facts", input: { n: 12 } });
+      assert.equal(j.status, "succeeded", JSON.stringify(j));
+      await page.goto(base + "/");
+      const row = page.locator("tr[data-algorithm=factorize]");
+      await row.locator(".stage-count", { hasText: "as a stage" }).first().waitFor();
+      assert.match(await row.innerText(), /\+\d+ as a stage/);
     });
 
     await check("submit form, progress and logs", async () => {

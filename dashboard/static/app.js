@@ -162,13 +162,18 @@ async function overview() {
   const byName = Object.fromEntries(stats.algorithms.map((s) => [s.name, s]));
   const algRows = algs.algorithms.map((a) => {
     const s = byName[a.name] || { counts: {}, finished_per_minute: new Array(60).fill(0) };
+    // An algorithm run as a stage of pipelines: its stages are counted
+    // apart from its own jobs (the jobs count under the pipeline).
+    const st = s.stage_counts || {};
+    const asStage = (n) => n ? el("span", { class: "hint stage-count", title: "ended as a stage of a pipeline in the last hour" }, " +" + n + " as a stage") : null;
+    const perMinute = s.stage_finished_per_minute ? s.finished_per_minute.map((n, i) => n + s.stage_finished_per_minute[i]) : s.finished_per_minute;
     return el("tr", { "data-algorithm": a.name },
       el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)),
       el("td", {}, a.kind, a.batch ? el("span", { class: "hint", title: "jobs run in batches, leaving within " + a.batch.max_wait }, " · batches of ≤ " + a.batch.max_size) : null),
       el("td", { class: "num" }, String(a.queued)), el("td", { class: "num" }, String(a.running)),
-      el("td", { class: "num failed-count" + (s.counts.failed ? " failed" : "") }, String(s.counts.failed || 0)),
-      el("td", { class: "num" }, String(s.counts.succeeded || 0)),
-      el("td", { class: "spark" }, sparkline(s.finished_per_minute), " " + s.finished_per_minute.reduce((x, y) => x + y, 0)),
+      el("td", { class: "num failed-count" + (s.counts.failed || st.failed ? " failed" : "") }, String(s.counts.failed || 0), asStage(st.failed)),
+      el("td", { class: "num" }, String(s.counts.succeeded || 0), asStage(st.succeeded)),
+      el("td", { class: "spark" }, sparkline(perMinute), " " + perMinute.reduce((x, y) => x + y, 0)),
       el("td", { class: "num" }, String(a.runners.length)),
       el("td", {}, a.description || "", a.conflicts && a.conflicts.length ? el("p", { class: "error conflict", role: "note" },
         "Schema conflict: " + a.conflicts.map((c) => c.runner).join(", ") + " serve " + a.name +

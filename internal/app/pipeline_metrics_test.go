@@ -1,10 +1,13 @@
 package app
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testenv"
@@ -44,6 +47,57 @@ func TestPipelineMetrics(t *testing.T) {
 		}
 		return true
 	})
+	// GET /v1/stats, which the dashboard's overview draws, counts the
+	// stages under their algorithms as stages, and the jobs under the
+	// pipelines.
+	var stats struct {
+		Algorithms []struct {
+			Name                   string                  `json:"name"`
+			Counts                 map[conveyor.Status]int `json:"counts"`
+			StageCounts            map[conveyor.Status]int `json:"stage_counts"`
+			StageFinishedPerMinute []int                   `json:"stage_finished_per_minute"`
+		} `json:"algorithms"`
+	}
+	check := func() (problems []string) {
+		wantStages := map[string]map[conveyor.Status]int{
+			"count_up":   {conveyor.StatusSucceeded: 3},
+			"factorize":  {conveyor.StatusSucceeded: 1},
+			"stage_fail": {conveyor.StatusFailed: 1},
+			"count_loop": nil,
+		}
+		s.do("GET", "/v1/stats", nil, &stats)
+		for _, a := range stats.Algorithms {
+			want, ok := wantStages[a.Name]
+			if !ok {
+				continue
+			}
+			delete(wantStages, a.Name)
+			if !maps.Equal(a.StageCounts, want) {
+				problems = append(problems, fmt.Sprintf("%s ran as a stage %v, want %v", a.Name, a.StageCounts, want))
+			}
+			sum := 0
+			for _, n := range a.StageFinishedPerMinute {
+				sum += n
+			}
+			if total := want[conveyor.StatusSucceeded] + want[conveyor.StatusFailed]; sum != total {
+				problems = append(problems, fmt.Sprintf("%s stage_finished_per_minute sums to %d, want %d", a.Name, sum, total))
+			}
+			if a.Name != "count_loop" && a.Counts[conveyor.StatusSucceeded]+a.Counts[conveyor.StatusFailed] != 0 {
+				problems = append(problems, fmt.Sprintf("jobs counted under the stage %s: %v", a.Name, a.Counts))
+			}
+		}
+		if len(wantStages) > 0 {
+			problems = append(problems, fmt.Sprintf("no entry for %v", wantStages))
+		}
+		return problems
+	}
+	problems := check()
+	for deadline := time.Now().Add(5 * time.Second); len(problems) > 0 && time.Now().Before(deadline); problems = check() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(problems) > 0 {
+		t.Errorf("/v1/stats: %s", strings.Join(problems, "; "))
+	}
 	for _, stage := range []string{"count_up", "factorize", "stage_fail"} {
 		if regexp.MustCompile(`conveyor_jobs_finished_total\{algorithm="` + stage + `",status="\w+"\} [1-9]`).MatchString(text) {
 			t.Errorf("/metrics counts finished jobs under the stage %s:\n%s", stage, grepLines(text, "conveyor_jobs_finished_total"))
