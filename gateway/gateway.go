@@ -25,6 +25,7 @@ import (
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/jobindex"
 	"github.com/conveyor-run/conveyor/metrics"
+	"github.com/conveyor-run/conveyor/services"
 )
 
 // Config configures a Gateway. Only Broker is required.
@@ -74,6 +75,10 @@ type Config struct {
 	// Quotas bound what each tenant named keeps (see Quota): a submit past
 	// one is a 429.
 	Quotas map[string]Quota
+	// Mutexes passes mutex keys on; the gateway tells it of the jobs it
+	// sees end (a cancel). Default: a service of the gateway's own, run
+	// while it is.
+	Mutexes *services.Mutexes
 	// MaxFileSize caps an uploaded file (POST /v1/files) in bytes; MaxBody
 	// does not apply to uploads. Default 5 GiB.
 	MaxFileSize int64
@@ -105,7 +110,10 @@ type Gateway struct {
 	ready    chan struct{}
 	stopOnce sync.Once
 	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
-	released chan finished // jobs seen final with a mutex key
+	// mutexes passes on the mutex keys of the jobs seen final: the
+	// configured service, or the gateway's own (ownMutexes).
+	mutexes    *services.Mutexes
+	ownMutexes bool
 	queue    *broker.Follower
 	dueSlots chan struct{} // see due
 	// origin names this gateway (for its life) on the queue messages of
@@ -150,7 +158,6 @@ func New(cfg Config) (*Gateway, error) {
 		log:      cfg.Logger,
 		reg:      newRegistry(3*cfg.Broker.Config().Heartbeat, cfg.Logger),
 		ready:    make(chan struct{}),
-		released: make(chan finished, 1024),
 		dueSlots: make(chan struct{}, maxDue),
 		origin:   ulid.Make().String(),
 		quota:    quotas{retained: map[string]retainedCount{}},
@@ -160,6 +167,11 @@ func New(cfg Config) (*Gateway, error) {
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
 	if len(cfg.Callbacks.AllowHosts) > 0 {
 		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
+	}
+	g.mutexes = cfg.Mutexes
+	if g.mutexes == nil {
+		g.mutexes = services.NewMutexes(services.MutexesConfig{Broker: cfg.Broker, Status: g.LiveStatus, Logger: cfg.Logger})
+		g.ownMutexes = true
 	}
 	g.routes()
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
@@ -305,7 +317,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return err
 	}
 	g.loaded.Add(2)
-	g.wg.Add(8)
+	g.wg.Add(7)
 	for _, f := range []struct{ caughtUp, done <-chan struct{} }{{follower.CaughtUp, followed}, {historyCaughtUp, historyDone}} {
 		go func() {
 			defer g.wg.Done()
@@ -317,11 +329,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 			<-f.done // stopped with the gateway
 		}()
 	}
+	if g.ownMutexes {
+		g.mutexes.Start(wctx)
+	}
 	go g.archive.loop(wctx)
 	go g.pruneLoop(wctx)
 	go g.undoLoop(wctx)
 	go g.sweepLoop(wctx)
-	go g.mutexLoop(wctx)
 	loaded := make(chan struct{})
 	go func() {
 		defer g.wg.Done()
@@ -466,6 +480,9 @@ func (g *Gateway) Stop() {
 			g.cancel()
 		}
 		g.wg.Wait()
+		if g.ownMutexes {
+			g.mutexes.Stop()
+		}
 		if g.disk != nil {
 			if err := g.disk.Close(); err != nil {
 				g.log.Warn("job index: close", "err", err)

@@ -169,6 +169,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	case j.Status != conveyor.StatusRunning:
 		log.Warn("job failed: interrupted with no attempts left")
 		_ = msg.Ack()
+		r.mutexes.Released(j.Tenant, j.Mutex, j.ID)
 		return
 	}
 	r.run(p, msg, j, rev, true, now, log, release)
@@ -325,6 +326,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		a.mu.Unlock()
 		if final {
 			_ = msg.Ack()
+			r.released(a)
 		}
 		outcome("superseded")
 		log.Info("result dropped: job changed under the attempt", "attempt", a.n, "err", err)
@@ -356,6 +358,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond), "error", errText(jerr))
 	default:
 		_ = msg.Ack()
+		r.released(a)
 		a.mu.Lock()
 		status, jerr := a.job.Status, a.job.Error
 		a.mu.Unlock()
@@ -367,6 +370,14 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 			log.Debug("job finished", "status", status, "attempt", a.n, "duration", time.Since(a.began).Round(time.Millisecond))
 		}
 	}
+}
+
+// released passes on the mutex key of a's job, final, if it has one.
+func (r *Runner) released(a *attempt) {
+	a.mu.Lock()
+	tenant, key, id := a.job.Tenant, a.job.Mutex, a.job.ID
+	a.mu.Unlock()
+	r.mutexes.Released(tenant, key, id)
 }
 
 // pipelineOf returns the name of the pipeline whose job a runs a stage

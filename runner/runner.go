@@ -19,6 +19,7 @@ import (
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/metrics"
+	"github.com/conveyor-run/conveyor/services"
 )
 
 // Config configures a Runner. The zero value of each field but Broker and
@@ -48,6 +49,10 @@ type Config struct {
 	// entries need some (resources: {gpu: k}); < 0: as many as
 	// nvidia-smi lists (see DetectGPUs).
 	GPUs int
+	// Mutexes passes on the mutex keys of the jobs the runner ends, so
+	// that keys move on while no gateway runs. Default: a service of the
+	// runner's own, run while it is.
+	Mutexes *services.Mutexes
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
@@ -58,6 +63,10 @@ type Runner struct {
 	log *slog.Logger
 	// startFailures throttles the log of jobs that could not start.
 	startFailures throttle
+	// mutexes passes the keys of the jobs it ends on (Config.Mutexes, or
+	// the runner's own).
+	mutexes    *services.Mutexes
+	ownMutexes bool
 	// gpus are the runner's GPUs, shared by its worker pools.
 	gpus   *Devices
 	served []*pool
@@ -117,6 +126,10 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		cfg.GPUs = DetectGPUs()
 	}
 	r := &Runner{cfg: cfg, b: cfg.Broker, log: cfg.Logger.With("runner", cfg.ID), inflight: map[string]*attempt{}, canceled: map[string]struct{}{}, shared: map[int]int{}, startFailures: throttle{every: 10 * time.Second}}
+	if r.mutexes = cfg.Mutexes; r.mutexes == nil {
+		r.mutexes = services.NewMutexes(services.MutexesConfig{Broker: cfg.Broker, Logger: cfg.Logger})
+		r.ownMutexes = true
+	}
 	r.gpus = NewDevices(cfg.GPUs)
 	names := map[string]bool{}
 	for i, entry := range cfg.Algorithms {
@@ -202,6 +215,9 @@ func (r *Runner) Start(ctx context.Context) error {
 		r.log.Info("removed the input files of attempts a dead runner left", "dirs", dirs)
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if r.ownMutexes {
+		r.mutexes.Start(r.ctx)
+	}
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop
 	for _, a := range r.pipelines {
@@ -286,6 +302,9 @@ func (r *Runner) Stop() {
 		}
 		r.cancel()
 		r.bg.Wait()
+		if r.ownMutexes {
+			r.mutexes.Stop()
+		}
 		if r.cancelSub != nil {
 			_ = r.cancelSub.Unsubscribe()
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/conveyor-run/conveyor/gateway"
 	"github.com/conveyor-run/conveyor/metrics"
 	"github.com/conveyor-run/conveyor/runner"
+	"github.com/conveyor-run/conveyor/services"
 )
 
 // Role is a part of Conveyor a process runs.
@@ -49,6 +50,9 @@ type App struct {
 	rbroker *broker.Broker // the runner's
 	runner  *runner.Runner
 	gateway *gateway.Gateway
+	// mutexes passes mutex keys on for the runner and the gateway alike
+	// (package services): run by every process with either.
+	mutexes *services.Mutexes
 	srv     *http.Server
 	ln      net.Listener
 	served  chan error
@@ -97,9 +101,17 @@ func (a *App) start(ctx context.Context) (err error) {
 		if a.rbroker, err = a.open(ctx, "conveyor runner"); err != nil {
 			return err
 		}
+		// With a gateway in the process too, its live view spares the
+		// sweep reads (a.gateway is set before the service starts).
+		a.mutexes = services.NewMutexes(services.MutexesConfig{Broker: a.rbroker, Logger: log, Status: func(id string) (conveyor.Status, bool) {
+			if a.gateway == nil {
+				return "", false
+			}
+			return a.gateway.LiveStatus(id)
+		}})
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources),
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Mutexes: a.mutexes,
 		}); err != nil {
 			return err
 		}
@@ -153,13 +165,16 @@ func (a *App) start(ctx context.Context) (err error) {
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
-			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize),
+			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize), Mutexes: a.mutexes,
 		}); err != nil {
 			return err
 		}
 		if err := a.gateway.Start(ctx); err != nil {
 			return err
 		}
+	}
+	if a.mutexes != nil {
+		a.mutexes.Start(ctx)
 	}
 	if a.runner != nil {
 		if err := a.runner.Start(ctx); err != nil {
@@ -317,6 +332,9 @@ func (a *App) Stop() {
 	runnerDone.Wait()
 	if a.gateway != nil {
 		a.gateway.Stop()
+	}
+	if a.mutexes != nil {
+		a.mutexes.Stop()
 	}
 	for _, nc := range a.conns {
 		// Flush, then close: the last acks and naks (a job or a callback

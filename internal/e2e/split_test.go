@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/testenv"
@@ -64,5 +65,52 @@ func TestSeparateProcesses(t *testing.T) {
 	startProc(t, []string{"runner", "--nats", nats}, runnerEnv, "", "")
 	if got := g.job(j.ID, "20s"); got.Status != conveyor.StatusSucceeded {
 		t.Fatalf("job after a runner came back: %s", got.Status)
+	}
+}
+
+// TestMutexWithoutGateway: the broker, a runner and a gateway as
+// processes; two 3 s jobs on one mutex key; the gateway is stopped while
+// the first runs. The key still passes on — the runner hands it over as
+// its job ends (package services) — and the second job starts within a
+// second of the first's end, seen when a gateway is back.
+func TestMutexWithoutGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	addrs := testenv.FreeAddrs(t, 2)
+	natsAddr, httpAddr := addrs[0], addrs[1]
+	nats := "nats://" + natsAddr
+	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	r := startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}, "", "")
+	gwEnv := []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, "CONVEYOR_DATA_DIR=" + filepath.Join(dir, "gateway")}
+	g := startProc(t, []string{"gateway", "--nats", nats}, gwEnv, "", httpAddr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway:\n%s\nrunner:\n%s", g.logs, r.logs)
+		}
+	})
+	testenv.Eventually(t, "the runner to register", func() bool {
+		var rl conveyor.RunnerList
+		code, err := g.call("GET", "/v1/runners", "", &rl)
+		return err == nil && code == 200 && len(rl.Runners) == 1
+	})
+	first := g.submit(`{"algorithm":"sleep","input":{"seconds":3},"mutex":"k"}`)
+	second := g.submit(`{"algorithm":"sleep","input":{"seconds":3},"mutex":"k"}`)
+	g.awaitStatus(first, conveyor.StatusRunning)
+	if j := g.job(second, ""); j.Status != conveyor.StatusQueued {
+		t.Fatalf("second job: %s, want queued behind the first", j.Status)
+	}
+	g.kill(syscall.SIGTERM)
+	// Past the first's end, and then some: a gateway would have passed the
+	// key by now.
+	time.Sleep(4500 * time.Millisecond)
+	g = startProc(t, []string{"gateway", "--nats", nats}, gwEnv, "", httpAddr)
+	a, b := g.job(first, "10s"), g.job(second, "")
+	if a.Status != conveyor.StatusSucceeded || b.StartedAt == nil {
+		t.Fatalf("first %s, second %s (started %v): the key did not pass on without a gateway", a.Status, b.Status, b.StartedAt)
+	}
+	if gap := b.StartedAt.Sub(*a.FinishedAt); gap < 0 || gap > time.Second {
+		t.Fatalf("second job started %s after the first ended, want within 1s", gap)
 	}
 }
