@@ -109,13 +109,13 @@ type Gateway struct {
 	known    sync.WaitGroup // the registry's watches caught up
 	ready    chan struct{}
 	stopOnce sync.Once
-	httpObs  sync.Map      // httpKey → prometheus.Observer, see httpSeries
+	httpObs  sync.Map // httpKey → prometheus.Observer, see httpSeries
 	// mutexes passes on the mutex keys of the jobs seen final: the
 	// configured service, or the gateway's own (ownMutexes).
 	mutexes    *services.Mutexes
 	ownMutexes bool
-	queue    *broker.Follower
-	dueSlots chan struct{} // see due
+	queue      *broker.Follower
+	dueSlots   chan struct{} // see due
 	// origin names this gateway (for its life) on the queue messages of
 	// its submits: the queue follower skips them, indexed already.
 	origin string
