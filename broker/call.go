@@ -1,7 +1,10 @@
 package broker
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
 
@@ -60,4 +63,43 @@ func SetCallRoute(m *nats.Msg, route conveyor.Route) {
 // CallRoute returns the route a call's reply carries.
 func CallRoute(m *nats.Msg) conveyor.Route {
 	return conveyor.Route{Final: m.Header.Get(callFinalHeader) == "true", Next: m.Header.Get(callNextHeader)}
+}
+
+// ErrNoRunner is Call's error when no runner of the algorithm is there to
+// answer.
+var ErrNoRunner = errors.New("no live runner serves the algorithm")
+
+// Reply is a runner's answer to a call: the output and the route it
+// carries, or the error the work failed with.
+type Reply struct {
+	Output json.RawMessage
+	Route  conveyor.Route
+	// Failed is the work's failure; nil when it succeeded.
+	Failed *conveyor.JobError
+}
+
+// Call sends input to one runner of algorithm and waits for its reply
+// until ctx ends, telling the runner when the caller stops waiting (ctx's
+// deadline). It returns ErrNoRunner when no runner answers calls of the
+// algorithm, ctx's error when ctx ends first, and an EUNAVAILABLE error
+// when the broker cannot be reached.
+func (b *Broker) Call(ctx context.Context, algorithm string, input []byte) (Reply, error) {
+	msg := nats.NewMsg(CallSubject(algorithm))
+	msg.Data = input
+	if deadline, ok := ctx.Deadline(); ok {
+		msg.Header.Set(CallDeadlineHeader, strconv.FormatInt(deadline.UnixNano(), 10))
+	}
+	resp, err := b.Conn().RequestMsgWithContext(ctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return Reply{}, ErrNoRunner
+	case ctx.Err() != nil:
+		return Reply{}, ctx.Err()
+	case err != nil:
+		return Reply{}, unavailable("call", err)
+	}
+	if je := CallFailed(resp); je != nil {
+		return Reply{Failed: je}, nil
+	}
+	return Reply{Output: resp.Data, Route: CallRoute(resp)}, nil
 }

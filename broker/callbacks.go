@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,7 +34,7 @@ func CallbackSubject(jobID string) string { return "conveyor.callbacks." + jobID
 // (DiscardNewPerSubject): every gateway that sees a job turn final may
 // queue its callback, and the stream keeps exactly one delivery in flight
 // per job, whichever gateway queued it and whichever pulls it.
-func (b *Broker) CallbackQueue(ctx context.Context, ackWait time.Duration) (jetstream.Consumer, error) {
+func (b *Broker) CallbackQueue(ctx context.Context, ackWait time.Duration) (*Callbacks, error) {
 	err := b.retry(ctx, func(ctx context.Context) error {
 		return b.ensureStream(ctx, jetstream.StreamConfig{
 			Name:                 CallbackStream,
@@ -67,7 +68,50 @@ func (b *Broker) CallbackQueue(ctx context.Context, ackWait time.Duration) (jets
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", callbackConsumer, err)
 	}
-	return c, nil
+	return &Callbacks{c}, nil
+}
+
+// Callbacks is the queue of callback deliveries, as its takers see it.
+type Callbacks struct{ c jetstream.Consumer }
+
+// ErrNoLease is Next's error when nothing came to take for a while: take
+// again.
+var ErrNoLease = errors.New("nothing to take")
+
+// Next takes the next delivery, waiting until one comes, ctx ends (ctx's
+// error) or a while has passed (ErrNoLease), and returns the job whose
+// callback it is, leased to the caller: see Lease.
+func (q *Callbacks) Next(ctx context.Context) (jobID string, l Lease, err error) {
+	msg, err := q.c.Next(jetstream.FetchContext(ctx))
+	switch {
+	case ctx.Err() != nil:
+		return "", Lease{}, ctx.Err()
+	case errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages):
+		return "", Lease{}, ErrNoLease
+	case err != nil:
+		return "", Lease{}, unavailable("take a callback", err)
+	}
+	return strings.TrimPrefix(msg.Subject(), "conveyor.callbacks."), Lease{msg}, nil
+}
+
+// Lease is a message taken from a work queue: it is the taker's until its
+// lease (the queue's ack wait) runs out, and then goes to another, unless
+// the taker extends it, acknowledges it (done with) or gives it back.
+type Lease struct{ msg jetstream.Msg }
+
+// Extend renews the lease for another ack wait.
+func (l Lease) Extend() error { return l.msg.InProgress() }
+
+// Ack says the work is done: the message is gone.
+func (l Lease) Ack() error { return l.msg.Ack() }
+
+// Retry gives the message back, to be taken again after delay (at once
+// for 0).
+func (l Lease) Retry(delay time.Duration) error {
+	if delay > 0 {
+		return l.msg.NakWithDelay(delay)
+	}
+	return l.msg.Nak()
 }
 
 // QueueCallback queues the delivery of the callback of a final job. It is

@@ -9,7 +9,7 @@ import (
 // ChangeHeads returns where the change feed of the jobs stands now: the
 // last revision written to the job store, the sequence of the last queue
 // message and that of the last history message (0 for none). Following
-// all three from after them (WatchJobs with jetstream.ResumeFromRevision,
+// all three from after them (Watch of JobsBucket from that revision,
 // FollowQueue, FollowHistory) misses no change made since.
 func (b *Broker) ChangeHeads(ctx context.Context) (jobsRev, queueSeq, historySeq uint64, err error) {
 	st, err := b.jobs.Status(ctx)

@@ -146,15 +146,3 @@ func (b *Broker) DeleteRunner(ctx context.Context, id string) error {
 	}
 	return err
 }
-
-// WatchAlgorithms streams the registered algorithms: current ones, a nil
-// entry, then changes.
-func (b *Broker) WatchAlgorithms(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
-	return b.algs.WatchAll(ctx, opts...)
-}
-
-// WatchRunners streams runner records: current ones, a nil entry, then
-// changes, including deletes of runners that stopped cleanly.
-func (b *Broker) WatchRunners(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
-	return b.runs.WatchAll(ctx, opts...)
-}

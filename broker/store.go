@@ -174,14 +174,6 @@ func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev 
 	return nil, 0, fmt.Errorf("job %s: compare-and-swap did not settle after %d tries", id, maxCASRetries)
 }
 
-// WatchJobs streams every change to every job record: first the current
-// record of each retained job, then a nil entry, then changes as they
-// happen. Stop the watcher to release it. With jetstream.ResumeFromRevision
-// it streams every change from that revision on instead.
-func (b *Broker) WatchJobs(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
-	return b.jobs.WatchAll(ctx, opts...)
-}
-
 // validKey reports whether s can be a key: ids come from clients in URLs.
 func validKey(s string) bool {
 	if s == "" || len(s) > 128 {
@@ -204,7 +196,7 @@ func unavailable(what string, err error) error {
 // at all (every one expired), so that a watcher can tell that it is
 // behind.
 func (b *Broker) LastRevision(ctx context.Context, bucket string) (uint64, error) {
-	kv := map[string]jetstream.KeyValue{JobsBucket: b.jobs, AlgorithmsBucket: b.algs, RunnersBucket: b.runs}[bucket]
+	kv := b.bucket(bucket)
 	if kv == nil {
 		return 0, fmt.Errorf("no bucket %s", bucket)
 	}

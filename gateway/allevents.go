@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 )
@@ -46,12 +44,20 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	ch := make(chan change, 64)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	kw, err := g.b.WatchJobs(ctx, jetstream.ResumeFromRevision(rev+1))
+	jobsDone, err := g.b.Watch(ctx, broker.JobsBucket, broker.WatchConfig{From: rev}, func(e broker.Entry) {
+		if e.Removed {
+			return
+		}
+		select {
+		case ch <- change{data: e.Value, rev: e.Revision}:
+		case <-ctx.Done():
+		}
+	})
 	if err != nil {
 		g.writeError(w, r, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "follow the jobs: the broker is unavailable", Err: err})
 		return
 	}
-	defer func() { _ = kw.Stop() }()
+	defer func() { cancel(); <-jobsDone }()
 	_, queueDone, err := g.b.FollowQueue(ctx, seq, func(m broker.QueuedMsg) {
 		if m.Data == nil || !g.jobs.has(m.ID) && g.disk.Final(ctx, m.ID) {
 			return // the job has a record: its changes come from the store or the history
@@ -99,7 +105,6 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 	f := newStatusFilter()
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
-	updates := kw.Updates()
 	for s.flush(); s.err == nil; s.flush() {
 		var c change
 		select {
@@ -112,14 +117,6 @@ func (g *Gateway) handleAllEvents(w http.ResponseWriter, r *http.Request) {
 				marked = s.id()
 			}
 			continue
-		case e, ok := <-updates:
-			if !ok {
-				return // the broker connection is gone; the client resumes
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			c = change{data: e.Value(), rev: e.Revision()}
 		case c = <-ch:
 		}
 		s.rev, s.seq, s.hist = max(s.rev, c.rev), max(s.seq, c.seq), max(s.hist, c.hist)

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -138,20 +135,16 @@ func (g *Gateway) callPipeline(ctx context.Context, p *conveyor.Pipeline, input 
 func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout time.Duration) (json.RawMessage, conveyor.Route, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
-	msg := nats.NewMsg(broker.CallSubject(name))
-	msg.Data = input
-	msg.Header.Set(broker.CallDeadlineHeader, strconv.FormatInt(deadline.UnixNano(), 10))
-	resp, err := g.b.Conn().RequestMsgWithContext(ctx, msg)
+	reply, err := g.b.Call(ctx, name, input)
 	switch {
-	case errors.Is(err, nats.ErrNoResponders):
+	case errors.Is(err, broker.ErrNoRunner):
 		return nil, conveyor.Route{}, conveyor.Errorf(conveyor.EUNAVAILABLE, "no live runner serves %s", name)
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, conveyor.Route{}, conveyor.Errorf(conveyor.ETIMEOUT, "no answer from %s within %s", name, timeout)
 	case err != nil:
 		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EUNAVAILABLE, Message: "the broker is unavailable", Err: err}
 	}
-	if je := broker.CallFailed(resp); je != nil {
+	if je := reply.Failed; je != nil {
 		switch je.Type {
 		case conveyor.ErrorTypeTimeout:
 			return nil, conveyor.Route{}, conveyor.Errorf(conveyor.ETIMEOUT, "%s: %s", name, je.Message)
@@ -162,7 +155,7 @@ func (g *Gateway) call(ctx context.Context, name string, input []byte, timeout t
 		}
 		return nil, conveyor.Route{}, &conveyor.Error{Code: conveyor.EFAILED, Message: name + " failed: " + je.Error(), Err: je}
 	}
-	return resp.Data, broker.CallRoute(resp), nil
+	return reply.Output, reply.Route, nil
 }
 
 // callTimeout reads ?timeout=, capped like ?wait=.

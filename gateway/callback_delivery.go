@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
@@ -110,14 +107,14 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 
 // Start opens the callback queue and starts queueing and delivering.
 func (d *deliverer) Start(ctx context.Context) error {
-	cons, err := d.b.CallbackQueue(ctx, callbackLease)
+	queue, err := d.b.CallbackQueue(ctx, callbackLease)
 	if err != nil {
 		return err
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.wg.Add(2)
 	go d.queueLoop()
-	go d.pullLoop(cons)
+	go d.pullLoop(queue)
 	return nil
 }
 
@@ -225,7 +222,7 @@ func (d *deliverer) queueLoop() {
 
 // pullLoop takes a delivery from the queue whenever a slot is free, so
 // that no message waits in this gateway, its lease running, for a slot.
-func (d *deliverer) pullLoop(cons jetstream.Consumer) {
+func (d *deliverer) pullLoop(queue *broker.Callbacks) {
 	defer d.wg.Done()
 	failures := 0
 	for {
@@ -234,13 +231,13 @@ func (d *deliverer) pullLoop(cons jetstream.Consumer) {
 		case <-d.ctx.Done():
 			return
 		}
-		msg, err := cons.Next(jetstream.FetchContext(d.ctx))
+		id, lease, err := queue.Next(d.ctx)
 		if err != nil {
 			<-d.sem
 			if d.ctx.Err() != nil {
 				return
 			}
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+			if errors.Is(err, broker.ErrNoLease) {
 				failures = 0
 				continue // nothing to deliver for a while: pull again
 			}
@@ -259,17 +256,17 @@ func (d *deliverer) pullLoop(cons jetstream.Consumer) {
 		go func() {
 			defer d.wg.Done()
 			defer func() { <-d.sem }()
-			renewed := d.renew(msg)
-			s := d.deliver(msg)
+			renewed := d.renew(lease)
+			s := d.deliver(id)
 			renewed()
-			s.apply(msg)
+			s.apply(lease)
 		}()
 	}
 }
 
-// renew renews msg's lease every callbackRenew until the function it
-// returns is called, which returns once renewing has stopped.
-func (d *deliverer) renew(msg jetstream.Msg) func() {
+// renew extends lease every callbackRenew until the function it returns
+// is called, which returns once renewing has stopped.
+func (d *deliverer) renew(lease broker.Lease) func() {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -278,7 +275,7 @@ func (d *deliverer) renew(msg jetstream.Msg) func() {
 		for {
 			select {
 			case <-t.C:
-				_ = msg.InProgress()
+				_ = lease.Extend()
 			case <-done:
 				return
 			}
@@ -294,16 +291,13 @@ type settle struct {
 	retryIn time.Duration
 }
 
-// apply acknowledges msg or gives it back.
-func (s settle) apply(msg jetstream.Msg) {
-	switch {
-	case s.ack:
-		_ = msg.Ack()
-	case s.retryIn > 0:
-		_ = msg.NakWithDelay(s.retryIn)
-	default:
-		_ = msg.Nak()
+// apply acknowledges the delivery or gives it back.
+func (s settle) apply(lease broker.Lease) {
+	if s.ack {
+		_ = lease.Ack()
+		return
 	}
+	_ = lease.Retry(s.retryIn)
 }
 
 // errNotAllowed is the error of a callback whose host is no longer in
@@ -317,9 +311,8 @@ var errSettled = errors.New("callback already settled")
 // deliver makes one delivery attempt of the job msg names and says how to
 // settle the message: ack when delivered, given up or moot; give it back
 // with a delay otherwise.
-func (d *deliverer) deliver(msg jetstream.Msg) settle {
+func (d *deliverer) deliver(id string) settle {
 	ctx := d.ctx
-	id := strings.TrimPrefix(msg.Subject(), "conveyor.callbacks.")
 	data, rev, err := d.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 		return settle{ack: true} // expired or never was: nothing to deliver

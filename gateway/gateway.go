@@ -18,11 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 	"github.com/conveyor-run/conveyor/jobindex"
 	"github.com/conveyor-run/conveyor/metrics"
 	"github.com/conveyor-run/conveyor/services"
@@ -123,6 +123,11 @@ type Gateway struct {
 	undone undos // see undoLoop
 }
 
+// loopBackoff spaces the tries of the gateway's background loops while the
+// broker fails them — archiving, queueing and pulling callbacks: 100 ms
+// doubling up to 5 s, jittered.
+var loopBackoff = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+
 // New returns a gateway over cfg.Broker, ready to Start.
 func New(cfg Config) (*Gateway, error) {
 	if cfg.Broker == nil {
@@ -222,59 +227,68 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.Stop()
 		return err
 	}
-	putJob := func(e jetstream.KeyValueEntry) {
-		s, ok := summarize(e.Value())
+	putJob := func(e broker.Entry) {
+		s, ok := summarize(e.Value)
 		if !ok || g.deleted.has(s.ID) {
-			g.disk.Advance(e.Revision(), 0, 0)
+			g.disk.Advance(e.Revision, 0, 0)
 			return
 		}
 		g.indexed.Add(1)
-		turnedFinal, prev, wake := g.jobs.putThen(s, e.Value(), e.Revision(), e.Created(), 0)
-		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value(), Status: s.Status, Prev: prev, Updated: e.Created(), StoreRev: e.Revision()})
+		turnedFinal, prev, wake := g.jobs.putThen(s, e.Value, e.Revision, e.Created, 0)
+		g.disk.Put(jobindex.Change{ID: s.ID, Record: e.Value, Status: s.Status, Prev: prev, Updated: e.Created, StoreRev: e.Revision})
 		// Only now: a request woken (submit ?wait=) that lists the jobs
 		// next must find the change in the job index.
 		wake()
 		if s.Status.Terminal() {
-			g.archive.note(s.ID, e.Value(), e.Revision())
+			g.archive.note(s.ID, e.Value, e.Revision)
 		}
 		if !turnedFinal {
 			return
 		}
 		// A job turning final may pass on a mutex key and owe a callback;
 		// later writes of it (a callback's attempts) change neither.
-		g.seenJob(e.Value())
+		g.seenJob(e.Value)
 		if g.calls != nil {
-			g.calls.note(e.Value())
+			g.calls.note(e.Value)
 		}
 	}
-	delJob := func(e jetstream.KeyValueEntry) {
-		if g.archive.expected(e.Key()) || !g.jobs.has(e.Key()) && g.disk.Final(wctx, e.Key()) {
+	delJob := func(e broker.Entry) {
+		if g.archive.expected(e.Key) || !g.jobs.has(e.Key) && g.disk.Final(wctx, e.Key) {
 			// A finished job left the store for the history: archived.
-			g.disk.Advance(e.Revision(), 0, 0)
+			g.disk.Advance(e.Revision, 0, 0)
 			return
 		}
 		g.indexed.Add(1)
-		g.jobs.remove(e.Key())
-		g.disk.Put(jobindex.Change{ID: e.Key(), StoreRev: e.Revision()})
+		g.jobs.remove(e.Key)
+		g.disk.Put(jobindex.Change{ID: e.Key, StoreRev: e.Revision})
 	}
-	watches := []watch{
-		{broker.JobsBucket, g.b.WatchJobs, putJob, delJob, cur.Store, &g.loaded},
-		{broker.AlgorithmsBucket, g.b.WatchAlgorithms, func(e jetstream.KeyValueEntry) { g.reg.putAlgorithm(e.Value()) }, func(e jetstream.KeyValueEntry) { g.reg.removeAlgorithm(e.Key()) }, 0, &g.known},
-		{broker.RunnersBucket, g.b.WatchRunners, func(e jetstream.KeyValueEntry) { g.reg.putRunner(e.Value()) }, func(e jetstream.KeyValueEntry) { g.reg.removeRunner(e.Key()) }, 0, &g.known},
+	watches := []struct {
+		bucket string
+		put    func(broker.Entry)
+		del    func(broker.Entry)
+		from   uint64 // the last revision the view applied already
+		loaded *sync.WaitGroup
+	}{
+		{broker.JobsBucket, putJob, delJob, cur.Store, &g.loaded},
+		{broker.AlgorithmsBucket, func(e broker.Entry) { g.reg.putAlgorithm(e.Value) }, func(e broker.Entry) { g.reg.removeAlgorithm(e.Key) }, 0, &g.known},
+		{broker.RunnersBucket, func(e broker.Entry) { g.reg.putRunner(e.Value) }, func(e broker.Entry) { g.reg.removeRunner(e.Key) }, 0, &g.known},
 	}
 	for _, w := range watches {
-		var opts []jetstream.WatchOpt
-		if w.from > 0 {
-			opts = append(opts, jetstream.ResumeFromRevision(w.from+1))
-		}
-		kw, err := w.open(wctx, opts...)
+		w.loaded.Add(1)
+		done, err := g.b.Watch(wctx, w.bucket, broker.WatchConfig{From: w.from, CaughtUp: w.loaded.Done}, func(e broker.Entry) {
+			if e.Removed {
+				w.del(e)
+			} else {
+				w.put(e)
+			}
+		})
 		if err != nil {
+			w.loaded.Done()
 			g.Stop()
 			return err
 		}
-		w.loaded.Add(1)
 		g.wg.Add(1)
-		go g.follow(wctx, w, kw)
+		go func() { defer g.wg.Done(); <-done }()
 	}
 	// Jobs that only their queue message holds yet (see broker.Unstored).
 	follower, followed, err := g.b.FollowQueue(wctx, cur.Queue, func(m broker.QueuedMsg) {

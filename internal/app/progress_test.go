@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/conveyor-run/conveyor/broker"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
@@ -21,7 +21,7 @@ import (
 // which reports progress as often as asked, and a watch of its job store.
 type chatter struct {
 	s *server
-	w jetstream.KeyWatcher
+	w chan broker.Entry
 }
 
 func startChatter(tb testing.TB) *chatter {
@@ -35,11 +35,17 @@ func startChatter(tb testing.TB) *chatter {
 	s := startServer(tb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	w, err := s.app.broker.WatchJobs(ctx)
+	w := make(chan broker.Entry, 1024)
+	done, err := s.app.broker.Watch(ctx, broker.JobsBucket, broker.WatchConfig{}, func(e broker.Entry) {
+		select {
+		case w <- e:
+		case <-ctx.Done():
+		}
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = w.Stop() })
+	tb.Cleanup(func() { cancel(); <-done })
 	return &chatter{s: s, w: w}
 }
 
@@ -53,10 +59,10 @@ func (c *chatter) run(tb testing.TB, seconds float64, rate int) (reports, writes
 	deadline := time.After(60 * time.Second)
 	for final := false; !final; {
 		select {
-		case e := <-c.w.Updates():
-			if e != nil && e.Key() == j.ID {
+		case e := <-c.w:
+			if e.Key == j.ID {
 				writes++
-				final = strings.Contains(string(e.Value()), `"status":"succeeded"`)
+				final = strings.Contains(string(e.Value), `"status":"succeeded"`)
 			}
 		case <-deadline:
 			tb.Fatalf("job %s did not succeed", j.ID)
@@ -101,17 +107,17 @@ func TestProgressWaitsOutStartDelay(t *testing.T) {
 		deadline := time.After(60 * time.Second)
 		for final := false; !final; {
 			select {
-			case e := <-c.w.Updates():
-				if e == nil || e.Key() != j.ID {
+			case e := <-c.w:
+				if e.Key != j.ID {
 					continue
 				}
 				var rec conveyor.Job
-				if err := json.Unmarshal(e.Value(), &rec); err != nil {
+				if err := json.Unmarshal(e.Value, &rec); err != nil {
 					t.Fatal(err)
 				}
 				if rec.Status == conveyor.StatusRunning {
 					running++
-					if ran := e.Created().Sub(*rec.StartedAt); ran < 20*time.Millisecond {
+					if ran := e.Created.Sub(*rec.StartedAt); ran < 20*time.Millisecond {
 						t.Fatalf("job %s was written as running %v after it started, before the start delay", j.ID, ran)
 					}
 				}
