@@ -551,6 +551,8 @@ func (c *Config) Validate() error {
 			validatePipeline(a, where, add)
 		case a.Kind == "":
 			add("%s: kind is required (go, exec, worker, http), or a pipeline", where)
+		default:
+			validateKindKeys(a, where, add)
 		}
 		for name, set := range a.Algorithms {
 			if err := conveyor.ValidateName(name); err != nil {
@@ -566,9 +568,6 @@ func (c *Config) Validate() error {
 				if b.MaxWait != nil && *b.MaxWait < 0 {
 					add("%s: algorithms.%s.batch.max_wait must not be negative", where, name)
 				}
-				if a.Kind != "worker" {
-					add("%s: algorithms.%s.batch is only for kind: worker", where, name)
-				}
 			}
 		}
 		if a.Workers.Max < 1 {
@@ -577,9 +576,6 @@ func (c *Config) Validate() error {
 		if a.Concurrency != nil {
 			if *a.Concurrency < 1 {
 				add("%s: concurrency must be at least 1, not %d", where, *a.Concurrency)
-			}
-			if a.Kind != "worker" {
-				add("%s: concurrency is only for kind: worker (a process that holds several jobs at once)", where)
 			}
 		}
 		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {

@@ -147,15 +147,18 @@ var (
 )
 
 // RegisterKind makes a kind available under name, the value of an entry's
-// `kind:` key. It panics if name is taken; kinds register in their package's
-// init, and cmd/conveyor imports the kind packages it ships.
-func RegisterKind(name string, k Kind) {
+// `kind:` key, taking keys of an entry beyond config.CommonKeys: the kind
+// owns those, and the config refuses any other key in an entry of it. It
+// panics if name is taken; kinds register in their package's init, and
+// internal/app imports the kind packages it ships.
+func RegisterKind(name string, k Kind, keys ...string) {
 	kindsMu.Lock()
 	defer kindsMu.Unlock()
 	if _, dup := kinds[name]; dup {
 		panic("runner: kind " + name + " registered twice")
 	}
 	kinds[name] = k
+	config.RegisterKind(name, keys...)
 }
 
 // LookupKind returns the kind registered under name.

@@ -16,7 +16,9 @@ import (
 	"github.com/conveyor-run/conveyor/runner"
 )
 
-func init() { runner.RegisterKind("exec", Kind{}) }
+func init() {
+	runner.RegisterKind("exec", Kind{}, "command", "dir", "env", "user", "rlimits")
+}
 
 // Kind is the exec runner kind. The zero value is ready to use; importing
 // the package registers it under "exec".

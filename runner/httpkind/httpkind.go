@@ -35,7 +35,7 @@ import (
 	"github.com/conveyor-run/conveyor/runner"
 )
 
-func init() { runner.RegisterKind("http", Kind{}) }
+func init() { runner.RegisterKind("http", Kind{}, "url") }
 
 // Kind is the http runner kind.
 type Kind struct{}

@@ -26,7 +26,9 @@ import (
 // worker processes.
 const KindName = "worker"
 
-func init() { runner.RegisterKind(KindName, Kind{}) }
+func init() {
+	runner.RegisterKind(KindName, Kind{}, "command", "dir", "env", "user", "rlimits", "concurrency", "idle_timeout", "algorithms", "resources")
+}
 
 var _ runner.SharedWorkers = Kind{}
 
