@@ -4,7 +4,10 @@ package runner
 
 import "time"
 
-const filesPrefix = "conveyor-files-"
+const (
+	filesPrefix  = "conveyor-files-"
+	outputPrefix = "conveyor-out-"
+)
 
 // lockFiles does nothing here: there is no flock(2).
 func lockFiles(string) (func(), error) { return func() {}, nil }

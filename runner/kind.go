@@ -27,6 +27,12 @@ type Task struct {
 	Deadline time.Time
 	// Reporter takes the attempt's progress and log lines. Never nil.
 	Reporter conveyor.Reporter
+	// OutputDir is an empty directory, the attempt's own, for the
+	// artifacts it writes (see LocalFiles); "" for a handler that is not
+	// a LocalFiles. Each regular file the handler leaves directly in it
+	// becomes an artifact of the job, named as the file, once Run
+	// succeeds.
+	OutputDir string
 
 	begin func() // restarts the timeout; nil when the runner keeps none
 	route conveyor.Route

@@ -61,7 +61,7 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
 	p.begin(r)
-	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent}
+	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: t.OutputDir}
 	if len(job.Input) == 0 {
 		job.Input = json.RawMessage("null")
 	}
