@@ -8,12 +8,14 @@
 // long job after confirming and retries it, pages through the jobs list
 // (durations; job summaries only), fills a form with its schema's
 // defaults, wraps a long log line, says a finished job has no log lines,
-// and opens /docs without a 404.
+// lists a job's artifacts and downloads one by its link, and opens /docs
+// without a 404.
 //
 // tokens: a server with the tokens in CONVEYOR_FULL_TOKEN (submit, read,
 // cancel) and CONVEYOR_READ_TOKEN (read). Asks for a token, refuses a wrong
 // one, shows a read-only token no submit, cancel or retry, lets the full
-// token submit a job and follow it live, and forgets the token on log-out.
+// token submit a job and follow it live, downloads an artifact with the
+// token, and forgets the token on log-out.
 //
 // Run by TestDashboardBrowser in internal/e2e, which starts `conveyor serve`
 // with examples/conveyor.yaml and one more algorithm, choices. Each check
@@ -252,6 +254,20 @@ try {
       assert.equal(r.status(), 404);
     });
 
+    await check("a job's artifacts: listed, and downloaded by their links", async () => {
+      const j = await call("POST", "/v1/algorithms/list_primes/jobs?wait=10s", { below: 20 });
+      assert.equal(j.status, "succeeded");
+      await page.goto(base + "/#/job/" + j.id);
+      await page.getByRole("heading", { name: "Artifacts" }).waitFor();
+      const link = page.getByRole("link", { name: "primes.txt" });
+      assert.equal(await link.getAttribute("href"), "/v1/jobs/" + j.id + "/artifacts/primes.txt");
+      await shot("job-artifacts");
+      const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      assert.equal(dl.suggestedFilename(), "primes.txt");
+      const file = await dl.path();
+      assert.equal(fs.readFileSync(file, "utf8"), "2\n3\n5\n7\n11\n13\n17\n19\n");
+    });
+
     await check("a finished job without logs: no log lines, not yet", async () => {
       const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 91 });
       assert.equal(j.status, "succeeded");
@@ -449,6 +465,14 @@ try {
       // Live with a token: a job submitted now appears without a reload.
       const fresh = await call("POST", "/v1/algorithms/is_prime/jobs", { n: 97 });
       await page.getByRole("link", { name: fresh.id }).waitFor();
+    });
+
+    await check("an artifact downloaded with the token", async () => {
+      const j = await call("POST", "/v1/algorithms/list_primes/jobs?wait=10s", { below: 10 });
+      await page.goto(base + "/#/job/" + j.id);
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "primes.txt" }).click()]);
+      assert.equal(dl.suggestedFilename(), "primes.txt");
+      assert.equal(fs.readFileSync(await dl.path(), "utf8"), "2\n3\n5\n7\n");
     });
 
     await check("the API docs with the token", async () => {

@@ -351,6 +351,8 @@ async function job(id) {
         j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
       j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
+      j.artifacts && j.artifacts.length ? el("h2", {}, "Artifacts") : null,
+      j.artifacts && j.artifacts.length ? artifactTable(j) : null,
       j.error ? el("h2", {}, "Error") : null,
       j.error ? el("p", { class: "error" }, (j.error.type && j.error.type !== "error" ? j.error.type + ": " : "") + j.error.message) : null,
       j.error && j.error.detail ? el("pre", {}, j.error.detail) : null);
@@ -375,6 +377,45 @@ async function job(id) {
     },
   });
   closers.push(stop);
+}
+
+// artifactTable lists the files the job wrote, each a download link.
+function artifactTable(j) {
+  return table("artifacts", ["Name", "Size", "Type", "SHA-256"], j.artifacts.map((a) => {
+    const url = "/v1/jobs/" + encodeURIComponent(j.id) + "/artifacts/" + encodeURIComponent(a.name);
+    return el("tr", {},
+      el("td", {}, el("a", { href: url, download: a.name, onclick: (e) => download(e, url, a.name) }, a.name)),
+      el("td", { class: "num" }, size(a.size)), el("td", {}, a.content_type),
+      el("td", {}, el("code", { title: a.sha256 }, a.sha256.slice(0, 12) + "…")));
+  }));
+}
+
+// download lets the browser follow an artifact's link — streamed to disk —
+// unless there is a token, which a link cannot carry: then the file is
+// fetched with it and saved from memory.
+async function download(e, url, name) {
+  if (!token()) return;
+  e.preventDefault();
+  try {
+    const resp = await fetch(url, { headers: headers() });
+    if (resp.status === 401) throw new AuthError("a valid API token is required");
+    if (!resp.ok) throw new Error((await resp.json().catch(() => ({}))).detail || resp.statusText);
+    const href = URL.createObjectURL(await resp.blob());
+    const a = el("a", { href, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
+}
+
+// size is a byte count for people: "512 B", "1.2 MiB".
+function size(n) {
+  if (n < 1024) return n + " B";
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let i = -1;
+  do { n /= 1024; i++; } while (n >= 1024 && i < units.length - 1);
+  return n.toFixed(1) + " " + units[i];
 }
 
 // ask shows a modal question and resolves to whether the user chose yes.
