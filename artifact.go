@@ -71,9 +71,10 @@ func ValidArtifactName(name string) error {
 type artifactDirKey struct{}
 
 // WithArtifactDir returns a context whose CreateArtifact writes the
-// artifacts into dir. The runner of a go algorithm gives each attempt
+// artifacts into the directory dir returns ("": none), called at the
+// first CreateArtifact. The runner of a go algorithm gives each attempt
 // one; there is no need to call it but in tests.
-func WithArtifactDir(ctx context.Context, dir string) context.Context {
+func WithArtifactDir(ctx context.Context, dir func() (string, error)) context.Context {
 	return context.WithValue(ctx, artifactDirKey{}, dir)
 }
 
@@ -90,12 +91,19 @@ func WithArtifactDir(ctx context.Context, dir string) context.Context {
 // EUNAVAILABLE one outside a job (no artifact directory in ctx), and the
 // file system's errors.
 func CreateArtifact(ctx context.Context, name string) (io.WriteCloser, error) {
-	dir, _ := ctx.Value(artifactDirKey{}).(string)
-	if dir == "" {
-		return nil, Errorf(EUNAVAILABLE, "no artifact can be created here: the context is not a job attempt's")
-	}
 	if err := ValidArtifactName(name); err != nil {
 		return nil, err
+	}
+	mkdir, _ := ctx.Value(artifactDirKey{}).(func() (string, error))
+	if mkdir == nil {
+		return nil, Errorf(EUNAVAILABLE, "no artifact can be created here: the context is not a job attempt's")
+	}
+	dir, err := mkdir()
+	if err != nil {
+		return nil, &Error{Code: EUNAVAILABLE, Message: "no artifact can be created: " + err.Error(), Err: err}
+	}
+	if dir == "" {
+		return nil, Errorf(EUNAVAILABLE, "no artifact can be created here: the context is not a job attempt's")
 	}
 	return os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 }

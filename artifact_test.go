@@ -79,7 +79,8 @@ func TestCreateArtifact(t *testing.T) {
 	if _, err := CreateArtifact(t.Context(), "x"); ErrorCode(err) != EUNAVAILABLE {
 		t.Errorf("outside a job: %v", err)
 	}
-	ctx := WithArtifactDir(t.Context(), t.TempDir())
+	dir := t.TempDir()
+	ctx := WithArtifactDir(t.Context(), func() (string, error) { return dir, nil })
 	if _, err := CreateArtifact(ctx, "../x"); ErrorCode(err) != EINVALID {
 		t.Errorf("a path: %v", err)
 	}

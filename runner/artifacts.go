@@ -8,6 +8,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -23,6 +24,47 @@ import (
 // the job's record then lists them. An attempt that fails stores nothing,
 // and artifacts stored for an outcome the job did not take (a cancel
 // racing the end, a superseded attempt) are removed again.
+
+// artifactDir is an attempt's directory of artifacts under tmp ("": the
+// system's), made when its handler first asks for it (Task.ArtifactDir).
+type artifactDir struct {
+	tmp    string
+	mu     sync.Mutex
+	asked  bool
+	dir    string
+	err    error
+	remove func()
+}
+
+func (a *artifactDir) get() (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.asked {
+		a.asked = true
+		a.dir, a.remove, a.err = outputDir(a.tmp)
+	}
+	return a.dir, a.err
+}
+
+// made returns the directory if it was made, else "". a may be nil.
+func (a *artifactDir) made() string {
+	if a == nil {
+		return ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dir
+}
+
+// close removes the directory, if it was made.
+func (a *artifactDir) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.remove != nil {
+		a.remove()
+		a.remove = nil
+	}
+}
 
 // outputDir makes an attempt's empty directory of artifacts under tmp
 // ("": the system's), locked while the attempt runs, and returns it and
@@ -46,17 +88,21 @@ type artifactStore interface {
 	DeleteFile(ctx context.Context, id string) error
 }
 
-// storeArtifacts stores every file of dir as an artifact of job j, of
-// its tenant, and returns them (by name) with out, the attempt's output,
+// storeArtifacts stores every file of dir ("": none was made) as an
+// artifact of job j, of its tenant, and returns them (by name) with out,
+// the attempt's output,
 // whose artifact references ({"$artifact": name}) it replaced by file
 // references to them. A file that cannot be an artifact — a directory, a
 // link, a bad name — or a reference to no artifact fails the attempt for
 // good, naming it; an object store that does not take a file fails it
 // for another attempt. On any error what was stored is removed.
 func storeArtifacts(ctx context.Context, b artifactStore, dir string, j *conveyor.Job, out json.RawMessage) (json.RawMessage, []conveyor.Artifact, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("artifacts: %w", err)
+	var entries []os.DirEntry
+	if dir != "" {
+		var err error
+		if entries, err = os.ReadDir(dir); err != nil {
+			return nil, nil, fmt.Errorf("artifacts: %w", err)
+		}
 	}
 	var arts []conveyor.Artifact
 	fail := func(err error) (json.RawMessage, []conveyor.Artifact, error) {

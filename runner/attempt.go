@@ -258,12 +258,12 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	var out json.RawMessage
 	var arts []conveyor.Artifact // stored; the job's once its record says so
-	input, outDir, removeFiles, runErr := r.localFiles(actx, p, task.Input)
+	input, artDir, removeFiles, runErr := r.localFiles(actx, p, task.Input)
 	if runErr == nil {
-		task.Input, task.OutputDir = input, outDir
+		task.Input, task.artifacts = input, artDir
 		out, runErr = safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
-		if runErr == nil && outDir != "" && actx.Err() == nil {
-			out, arts, runErr = storeArtifacts(actx, r.b, outDir, &owner, out)
+		if runErr == nil && artDir != nil && actx.Err() == nil {
+			out, arts, runErr = storeArtifacts(actx, r.b, artDir.made(), &owner, out)
 		}
 	}
 	removeFiles()

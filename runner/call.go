@@ -76,10 +76,10 @@ func (p *pool) call(m *nats.Msg) {
 		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
 		// A call keeps no artifacts: what the handler writes in its
 		// directory is removed with it.
-		input, outDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input)
+		input, artDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input)
 		var out json.RawMessage
 		if err == nil {
-			task.Input, task.OutputDir = input, outDir
+			task.Input, task.artifacts = input, artDir
 			out, err = safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
 		}
 		removeFiles()

@@ -22,33 +22,29 @@ import (
 // type (conveyor.File). The copies are removed when Run returns, however
 // it ends. Other handlers get the references as they were submitted.
 //
-// Such a handler also gets an empty directory for the attempt's
-// artifacts, Task.OutputDir: once Run succeeds, the runner stores every
-// file the handler left there as an artifact of the job (see
+// Such a handler also gets a directory for the attempt's artifacts when it
+// asks for it (Task.ArtifactDir): once Run succeeds, the runner stores
+// every file the handler left there as an artifact of the job (see
 // storeArtifacts).
 type LocalFiles interface {
 	UsesLocalFiles()
 }
 
 // localFiles materializes the files input references when the pool's
-// handler uses local files (see materialize), and makes the attempt's
-// empty directory of artifacts (see Task.OutputDir); else it returns
-// input as it is and no directory. The removal it returns, of both, is
-// never nil.
-func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage) (json.RawMessage, string, func(), error) {
+// handler uses local files (see materialize), with the attempt's
+// directory of artifacts, made if the handler asks for it (see
+// Task.ArtifactDir); else it returns input as it is and no directory. The
+// removal it returns, of both, is never nil.
+func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage) (json.RawMessage, *artifactDir, func(), error) {
 	if _, ok := p.handler.(LocalFiles); !ok {
-		return input, "", func() {}, nil
+		return input, nil, func() {}, nil
 	}
 	in, removeIn, err := materialize(ctx, r.b, "", input)
 	if err != nil {
-		return nil, "", removeIn, err
+		return nil, nil, removeIn, err
 	}
-	out, removeOut, err := outputDir("")
-	if err != nil {
-		removeIn()
-		return nil, "", func() {}, err
-	}
-	return in, out, func() { removeIn(); removeOut() }, nil
+	arts := &artifactDir{}
+	return in, arts, func() { removeIn(); arts.close() }, nil
 }
 
 // fileReader is the part of the broker that materialize needs.

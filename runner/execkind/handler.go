@@ -36,7 +36,7 @@ type handler struct {
 // Run makes a directory private to the attempt (mode 0700), writes the input
 // into input.json there (mode 0600) and starts the command in its own
 // process group, with TMPDIR and CONVEYOR_TMPDIR set to the directory,
-// CONVEYOR_OUTPUT_DIR to t.OutputDir (whose files become the job's
+// CONVEYOR_OUTPUT_DIR to t.ArtifactDir() (whose files become the job's
 // artifacts) and the other CONVEYOR_* job variables set. Its stdin is that same file,
 // opened read-only: the same bytes then EOF as a pipe would give, without a
 // copying goroutine that a child which never reads stdin could block.
@@ -88,7 +88,10 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	}
 	// The artifacts go to the runner's directory for them; a handler
 	// run without one (outside a runner) gets one that is dropped.
-	outputDir := t.OutputDir
+	outputDir, err := t.ArtifactDir()
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", h.name, err)
+	}
 	if outputDir == "" {
 		outputDir = filepath.Join(tmpDir, "output")
 		if err := os.Mkdir(outputDir, 0o700); err != nil {

@@ -61,7 +61,10 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
 	p.begin(r)
-	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: t.OutputDir}
+	// Without a directory (it could not be made) a job that writes an
+	// artifact fails, saying so; one that writes none runs.
+	outputDir, _ := t.ArtifactDir()
+	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: outputDir}
 	if len(job.Input) == 0 {
 		job.Input = json.RawMessage("null")
 	}
