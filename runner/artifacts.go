@@ -136,11 +136,16 @@ func storeArtifacts(ctx context.Context, b artifactStore, dir string, j *conveyo
 
 // storeArtifact streams the file at path into the object store.
 func storeArtifact(ctx context.Context, b artifactStore, path, name string, j *conveyor.Job) (conveyor.Artifact, error) {
-	f, err := os.Open(path)
+	// A worker process still runs: what was a file when listed may be a
+	// link by now, to a file the job may not read but the runner may.
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
-		return conveyor.Artifact{}, err
+		return conveyor.Artifact{}, conveyor.Permanent(fmt.Errorf("artifact %q cannot be read (a link, or gone): %w", name, err))
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return conveyor.Artifact{}, conveyor.Permanent(fmt.Errorf("artifact %q is not a regular file", name))
+	}
 	ct := mime.TypeByExtension(filepath.Ext(name))
 	if ct == "" {
 		ct = "application/octet-stream"

@@ -59,6 +59,17 @@ func TestStoreArtifacts(t *testing.T) {
 	if _, _, err := storeArtifacts(t.Context(), b, bad, job, json.RawMessage(`{}`)); !conveyor.IsPermanent(err) || !strings.Contains(err.Error(), `"sub"`) {
 		t.Errorf("a directory: %v, want a permanent error naming it", err)
 	}
+	link := t.TempDir()
+	if err := os.Symlink("/etc/passwd", filepath.Join(link, "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := storeArtifacts(t.Context(), b, link, job, json.RawMessage(`{}`)); !conveyor.IsPermanent(err) || !strings.Contains(err.Error(), `"passwd" is not a regular file`) {
+		t.Errorf("a link: %v, want a permanent error naming it", err)
+	}
+	// Swapped for a link after the listing: refused at the open.
+	if _, err := storeArtifact(t.Context(), b, filepath.Join(link, "passwd"), "passwd", job); !conveyor.IsPermanent(err) {
+		t.Errorf("a link opened: %v, want a permanent error", err)
+	}
 	noRef := t.TempDir()
 	write(noRef, "a.bin", "abc")
 	if _, _, err := storeArtifacts(t.Context(), b, noRef, job, json.RawMessage(`{"m":{"$artifact":"model.bin"}}`)); !conveyor.IsPermanent(err) || !strings.Contains(err.Error(), "model.bin") {

@@ -258,7 +258,13 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 	var out json.RawMessage
 	var arts []conveyor.Artifact // stored; the job's once its record says so
-	input, artDir, removeFiles, runErr := r.localFiles(actx, p, task.Input)
+	// A later stage's input is an earlier stage's output: its files must
+	// be the job's tenant's (the gateway checked the first stage's).
+	checkTenant := ""
+	if j.Step() > 0 {
+		checkTenant = j.Tenant
+	}
+	input, artDir, removeFiles, runErr := r.localFiles(actx, p, task.Input, checkTenant)
 	if runErr == nil {
 		task.Input, task.artifacts = input, artDir
 		out, runErr = safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)

@@ -76,7 +76,7 @@ func (p *pool) call(m *nats.Msg) {
 		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
 		// A call keeps no artifacts: what the handler writes in its
 		// directory is removed with it.
-		input, artDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input)
+		input, artDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input, "")
 		var out json.RawMessage
 		if err == nil {
 			task.Input, task.artifacts = input, artDir

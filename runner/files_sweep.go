@@ -19,6 +19,9 @@ const (
 	outputPrefix = "conveyor-out-"
 )
 
+// oNoFollow makes an open fail on a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW
+
 // lockFiles locks a directory of materialized files for its attempt (see
 // spawn.LockDir): the sweep skips it.
 var lockFiles = spawn.LockDir

@@ -9,6 +9,9 @@ const (
 	outputPrefix = "conveyor-out-"
 )
 
+// oNoFollow: no such flag here.
+const oNoFollow = 0
+
 // lockFiles does nothing here: there is no flock(2).
 func lockFiles(string) (func(), error) { return func() {}, nil }
 

@@ -340,4 +340,20 @@ func TestArtifactTenants(t *testing.T) {
 	if code, _ := get("globex-secret", "/v1/files/"+j.Artifacts[0].File); code != 404 {
 		t.Errorf("globex reads acme's artifact as a file: %d, want 404", code)
 	}
+
+	// A tenant's pipeline passes its artifact on: the later stage's file
+	// is checked to be the job's tenant's, and is.
+	req, _ = http.NewRequest("POST", s.base+"/v1/jobs?wait=60s", strings.NewReader(`{"algorithm":"report_count","input":{"ref":true}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer acme-secret")
+	resp, err = httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = conveyor.Job{}
+	_ = jsonDecode(resp, &j)
+	resp.Body.Close()
+	if j.Status != conveyor.StatusSucceeded {
+		t.Errorf("acme's pipeline: %s %+v", j.Status, j.Error)
+	}
 }
