@@ -52,7 +52,9 @@ class File(os.PathLike):
         path = ref.get("path")
         if size is None and path:
             size = os.path.getsize(path)
-        return cls(ref.get(FILE_KEY), path, size, ref.get("sha256"), ref.get("content_type"))
+        f = cls.__new__(cls)  # the id is an id, whatever it looks like
+        f.id, f.path, f.size, f.sha256, f.content_type = ref.get(FILE_KEY), path, size, ref.get("sha256"), ref.get("content_type")
+        return f
 
     def open(self, mode="rb", **kwargs):
         """Open the local copy for reading (mode "rb" or "r")."""
