@@ -49,6 +49,7 @@ type fileStore struct {
 type FileInfo struct {
 	ID          string
 	Tenant      string // who uploaded it; "" for a request of no tenant
+	Job, Name   string // of an artifact: the job that wrote it, its name there
 	ContentType string
 	Size        int64
 	SHA256      string // hex
@@ -217,6 +218,8 @@ func fileInfo(info *jetstream.ObjectInfo, retention time.Duration) (FileInfo, er
 	return FileInfo{
 		ID:          info.Name,
 		Tenant:      info.Metadata[fileTenantKey],
+		Job:         info.Metadata[fileJobKey],
+		Name:        info.Metadata[fileNameKey],
 		ContentType: info.Metadata[fileTypeKey],
 		Size:        int64(info.Size),
 		SHA256:      hex.EncodeToString(sum),

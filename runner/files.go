@@ -145,7 +145,7 @@ func copyFile(ctx context.Context, b fileReader, dir, id, tenant string) (convey
 		}
 		return conveyor.File{}, err
 	}
-	return conveyor.File{ID: id, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
+	return conveyor.File{ID: id, Name: fi.Name, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
 }
 
 // pointerName is a JSON pointer as an error message names it.

@@ -287,8 +287,9 @@ func TestPipelineArtifacts(t *testing.T) {
 	var out struct {
 		Bytes int    `json:"bytes"`
 		Text  string `json:"text"`
+		Name  string `json:"name"`
 	}
-	if err := json.Unmarshal(j.Output, &out); err != nil || out.Text != "attempt 1\n" {
+	if err := json.Unmarshal(j.Output, &out); err != nil || out.Text != "attempt 1\n" || out.Name != "report.txt" {
 		t.Errorf("the count stage saw %s", j.Output)
 	}
 	if got := artifactNames(j); !slices.Equal(got, []string{"data.bin", "report.txt"}) {

@@ -36,4 +36,4 @@ def run_count(report: conveyor.File) -> dict:
     """A pipeline stage: counts the bytes of the report an earlier stage wrote."""
     with report.open() as f:
         data = f.read()
-    return {"bytes": len(data), "text": data.decode(), "name": os.path.basename(report.path) != ""}
+    return {"bytes": len(data), "text": data.decode(), "name": report.name}

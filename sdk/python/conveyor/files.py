@@ -33,12 +33,13 @@ class File(os.PathLike):
     an artifact of the job, named as the file (see ``Job.artifact``).
     """
 
-    __slots__ = ("id", "path", "size", "sha256", "content_type")
+    __slots__ = ("id", "path", "size", "sha256", "content_type", "name")
 
     def __init__(self, id=None, path=None, size=None, sha256=None, content_type=None):
         if path is None and id is not None and (isinstance(id, os.PathLike) or not _FILE_ID.fullmatch(id)):
             # File("out/model.bin"): a local file, as a handler returns one.
             id, path = None, os.fspath(id)
+        self.name = None  # of an artifact (a file a job wrote): its name
         self.id = id
         self.path = path
         self.size = size
@@ -54,6 +55,7 @@ class File(os.PathLike):
             size = os.path.getsize(path)
         f = cls.__new__(cls)  # the id is an id, whatever it looks like
         f.id, f.path, f.size, f.sha256, f.content_type = ref.get(FILE_KEY), path, size, ref.get("sha256"), ref.get("content_type")
+        f.name = ref.get("name")
         return f
 
     def open(self, mode="rb", **kwargs):
