@@ -8,8 +8,9 @@
 // long job after confirming and retries it, pages through the jobs list
 // (durations; job summaries only), fills a form with its schema's
 // defaults, wraps a long log line, says a finished job has no log lines,
-// lists a job's artifacts and downloads one by its link, and opens /docs
-// without a 404.
+// lists a job's artifacts and downloads one by its link, submits train
+// with a CSV picked in the form (uploaded first) and finds its model among
+// the artifacts, and opens /docs without a 404.
 //
 // tokens: a server with the tokens in CONVEYOR_FULL_TOKEN (submit, read,
 // cancel) and CONVEYOR_READ_TOKEN (read). Asks for a token, refuses a wrong
@@ -266,6 +267,22 @@ try {
       assert.equal(dl.suggestedFilename(), "primes.txt");
       const file = await dl.path();
       assert.equal(fs.readFileSync(file, "utf8"), "2\n3\n5\n7\n11\n13\n17\n19\n");
+    });
+
+    await check("submit a file from the form: uploaded, trained on, the model an artifact", async () => {
+      await page.goto(base + "/#/submit/train");
+      await page.getByRole("heading", { name: /Submit a job of train/ }).waitFor();
+      await page.getByLabel("data").setInputFiles({ name: "small.csv", mimeType: "text/csv", buffer: Buffer.from("x,y\n1,2\n3,4\n5,6\n") });
+      await page.getByLabel("target").fill("y");
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.waitForURL(/#\/job\//);
+      await page.locator(".status", { hasText: "succeeded" }).first().waitFor({ timeout });
+      await page.getByRole("link", { name: "model.json" }).waitFor();
+      await shot("job-train");
+      const j = await call("GET", "/v1/jobs/" + page.url().split("#/job/")[1]);
+      assert.equal(j.output.rows, 3);
+      assert.equal(j.input.data.$file.length, 26);
+      assert.deepEqual(j.artifacts.map((a) => a.name), ["model.json"]);
     });
 
     await check("a finished job without logs: no log lines, not yet", async () => {

@@ -489,17 +489,18 @@ async function submit(name) {
     // An optional choice without a default may be left out: a blank option.
     const blank = !required.has(key) && p.default === undefined ? [el("option", { value: "" }, "")] : [];
     let input;
-    if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
+    if (isFileRef(p)) input = el("input", { name: key, id, type: "file" });
+    else if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
     else if (t === "boolean") input = el("select", { name: key, id }, ...blank, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
     else if (t === "integer" || t === "number") input = el("input", { name: key, id, type: "number", step: t === "integer" ? "1" : "any" });
     else if (t === "string") input = el("input", { name: key, id, type: "text" });
     else input = el("textarea", { name: key, id, rows: "3", placeholder: "JSON" });
     // The schema's default fills the field; a choice's options hold JSON.
-    if (p.default !== undefined && p.default !== null) {
+    if (p.default !== undefined && p.default !== null && input.type !== "file") {
       input.value = typeof p.default === "string" && !p.enum ? p.default : JSON.stringify(p.default, null, input.tagName === "TEXTAREA" ? 2 : 0);
     }
     if (required.has(key)) input.required = true;
-    input.dataset.type = p.enum ? "json" : t || "json";
+    input.dataset.type = input.type === "file" ? "file" : p.enum ? "json" : t || "json";
     const hint = p.description ? el("div", { class: "hint", id: id + "-hint" }, p.description) : null;
     if (hint) input.setAttribute("aria-describedby", hint.id);
     return el("div", {}, el("label", { for: id }, key, required.has(key) ? el("span", { "aria-label": "required" }, " *") : null), input, hint);
@@ -515,6 +516,12 @@ async function submit(name) {
         for (const f of form.querySelectorAll("[name]")) {
           if (f.value === "") continue;
           const t = f.dataset.type;
+          if (t === "file") {
+            err.textContent = "Uploading " + f.files[0].name + "…";
+            input[f.name] = { $file: (await upload(f.files[0])).id };
+            err.textContent = "";
+            continue;
+          }
           input[f.name] = t === "string" ? f.value : t === "integer" || t === "number" ? Number(f.value) : JSON.parse(f.value);
         }
       } else if (raw.value.trim()) input = JSON.parse(raw.value);
@@ -523,6 +530,21 @@ async function submit(name) {
     } catch (x) { if (x instanceof AuthError) refused(); else err.textContent = x.message; }
   } }, ...(fields.length ? fields : [el("label", { for: "field-raw" }, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
   page(el("h1", {}, "Submit a job of ", name), el("p", { class: "hint" }, a.description || ""), form);
+}
+
+// isFileRef reports whether a field's schema is a file reference
+// ({"$file": id}: a conveyor.File parameter), which the form takes as a
+// file to upload.
+const isFileRef = (p) => !!(p && p.type === "object" && p.properties && p.properties.$file);
+
+// upload sends a file the user picked to POST /v1/files, streamed by the
+// browser, and resolves to the stored file.
+async function upload(file) {
+  const resp = await fetch("/v1/files", { method: "POST", headers: headers({ "Content-Type": file.type || "application/octet-stream" }), body: file });
+  const body = await resp.json().catch(() => ({}));
+  if (resp.status === 401) throw new AuthError(body.detail || "a valid API token is required");
+  if (resp.status !== 201) throw new Error("upload " + file.name + ": " + (body.detail || body.title || resp.statusText));
+  return body;
 }
 
 function close() {
