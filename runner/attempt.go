@@ -345,6 +345,8 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	case err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 		dropArtifacts(r.ctx, r.b, arts) // the job did not take them
 	}
+	// Otherwise the broker did not answer: the record may have them, so
+	// they stay (the next attempt stores its own; these expire).
 	switch {
 	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 		// Canceled or superseded while running: this result is dropped.
