@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
@@ -357,4 +358,24 @@ func TestArtifactTenants(t *testing.T) {
 	if j.Status != conveyor.StatusSucceeded {
 		t.Errorf("acme's pipeline: %s %+v", j.Status, j.Error)
 	}
+}
+
+// TestArtifactsExpire: a job's artifacts go after the retention, as the
+// job does: unreadable, then gone from the object store.
+func TestArtifactsExpire(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Retention = conveyor.Duration(time.Second)
+	s := startServer(t, cfg)
+	before := s.storedObjects()
+	j := s.submit(map[string]any{"algorithm": "list_primes", "input": map[string]any{"below": 100}}, "?wait=10s", http.StatusOK)
+	if j.Status != conveyor.StatusSucceeded || len(j.Artifacts) != 1 {
+		t.Fatalf("list_primes: %s %+v", j.Status, j.Artifacts)
+	}
+	testenv.Eventually(t, "the artifact to expire", func() bool {
+		code, _, _ := s.getBody("/v1/files/" + j.Artifacts[0].File)
+		return code == http.StatusNotFound
+	})
+	testenv.Eventually(t, "the artifact's messages to leave the object store", func() bool {
+		return s.storedObjects() == before
+	})
 }
