@@ -379,3 +379,36 @@ func TestArtifactsExpire(t *testing.T) {
 		return s.storedObjects() == before
 	})
 }
+
+// TestArtifactsAsUser: exec and worker processes that run as another user
+// (user: nobody) can write their artifacts: the directory is handed to
+// that user.
+func TestArtifactsAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	// A Python that nobody may run: the system's, not one under /root.
+	const python = "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skip("no " + python + " for the user nobody")
+	}
+	dir, _ := filepath.Abs("testdata")
+	sdk, _ := filepath.Abs("../../sdk/python")
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = append(cfg.Algorithms,
+		config.Algorithm{Name: "artifacts", Kind: "exec", Command: []string{python, filepath.Join(dir, "artifacts.py")}, User: "nobody"},
+		// The SDK from the source tree, which nobody may read.
+		config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "artmod"}, Dir: dir, User: "nobody", Workers: config.Workers{Max: 1},
+			Env: map[string]string{"PYTHONPATH": sdk}},
+	)
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+	j := s.submit(map[string]any{"algorithm": "artifacts", "input": map[string]any{"size": 10}}, "?wait=60s", http.StatusOK)
+	if j.Status != conveyor.StatusSucceeded || len(j.Artifacts) != 2 {
+		t.Errorf("exec as nobody: %s %+v %v", j.Status, j.Error, j.Artifacts)
+	}
+	j = s.submit(map[string]any{"algorithm": "notes", "input": map[string]any{"lines": 2}}, "?wait=60s", http.StatusOK)
+	if j.Status != conveyor.StatusSucceeded || len(j.Artifacts) != 1 {
+		t.Errorf("worker as nobody: %s %+v %v", j.Status, j.Error, j.Artifacts)
+	}
+}
