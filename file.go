@@ -34,7 +34,10 @@ type FileInfo struct {
 //
 //	type In struct{ Data conveyor.File `json:"data"` }
 type File struct {
-	ID          string `json:"$file"`
+	ID string `json:"$file"`
+	// Name is set on the reference to an artifact (see ArtifactKey): the
+	// name the job that wrote it gave it.
+	Name        string `json:"name,omitempty"`
 	Path        string `json:"path,omitempty"`
 	Size        int64  `json:"size,omitempty"`
 	SHA256      string `json:"sha256,omitempty"`

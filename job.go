@@ -52,6 +52,10 @@ type Job struct {
 	Traceparent string `json:"traceparent,omitempty"`
 	// Callback, when set, is POSTed the job once it is final.
 	Callback *Callback `json:"callback,omitempty"`
+	// Artifacts are the files the job wrote (see Artifact): those of
+	// each stage's succeeding attempt, a later stage's replacing an
+	// earlier one's of the same name.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
 }
 
 // JobError is why an attempt or a job failed. Type is one of the ErrorType

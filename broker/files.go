@@ -26,6 +26,9 @@ const FilesBucket = "CONVEYOR_FILES"
 const (
 	fileTenantKey = "conveyor-tenant"
 	fileTypeKey   = "conveyor-content-type"
+	// Set on a job's artifact: the job and the artifact's name.
+	fileJobKey  = "conveyor-job"
+	fileNameKey = "conveyor-artifact"
 	// Set when the chunks are stored one after the other: the stream
 	// sequence of the first, and the size of each but the last.
 	fileFirstSeqKey = "conveyor-first-seq"
@@ -46,6 +49,7 @@ type fileStore struct {
 type FileInfo struct {
 	ID          string
 	Tenant      string // who uploaded it; "" for a request of no tenant
+	Job, Name   string // of an artifact: the job that wrote it, its name there
 	ContentType string
 	Size        int64
 	SHA256      string // hex
@@ -63,6 +67,9 @@ type PutFile struct {
 	// SHA256, when set, is the digest the client says the file has: a
 	// file with another is refused (EINVALID) and nothing is kept.
 	SHA256 []byte
+	// Job and Name are set for an artifact: the job that wrote it and
+	// its name there.
+	Job, Name string
 }
 
 // ensureFiles creates the object store of uploaded files, replicated and
@@ -117,6 +124,9 @@ func (b *Broker) StoreFile(ctx context.Context, r io.Reader, opt PutFile) (FileI
 		Name:     id,
 		Metadata: map[string]string{fileTenantKey: opt.Tenant, fileTypeKey: ct},
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: fileChunk},
+	}
+	if opt.Job != "" {
+		meta.Metadata[fileJobKey], meta.Metadata[fileNameKey] = opt.Job, opt.Name
 	}
 	// A hung-up client fails the body's reads: putObject then removes
 	// the chunks it wrote, whatever becomes of ctx.
@@ -208,6 +218,8 @@ func fileInfo(info *jetstream.ObjectInfo, retention time.Duration) (FileInfo, er
 	return FileInfo{
 		ID:          info.Name,
 		Tenant:      info.Metadata[fileTenantKey],
+		Job:         info.Metadata[fileJobKey],
+		Name:        info.Metadata[fileNameKey],
 		ContentType: info.Metadata[fileTypeKey],
 		Size:        int64(info.Size),
 		SHA256:      hex.EncodeToString(sum),
@@ -261,8 +273,8 @@ func (b *Broker) ReadFile(ctx context.Context, id string, offset int64) (io.Read
 	return rc, nil
 }
 
-// DeleteFile removes the file with id. It returns ENOTFOUND when there is
-// none.
+// DeleteFile removes the file with id, its chunks and its description.
+// It returns ENOTFOUND when there is none.
 func (b *Broker) DeleteFile(ctx context.Context, id string) error {
 	if !validKey(id) {
 		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
@@ -272,6 +284,12 @@ func (b *Broker) DeleteFile(ctx context.Context, id string) error {
 		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", id)
 	}
 	if err != nil {
+		return unavailable("delete file", err)
+	}
+	// Delete purges the chunks and leaves a marker, the description
+	// saying "deleted", until the retention: nothing need stay.
+	meta := fmt.Sprintf("$O.%s.M.%s", FilesBucket, base64.URLEncoding.EncodeToString([]byte(id)))
+	if err := b.files.stream.Purge(ctx, jetstream.WithPurgeSubject(meta)); err != nil {
 		return unavailable("delete file", err)
 	}
 	return nil

@@ -89,7 +89,33 @@ func (c *Client) Download(ctx context.Context, id string, w io.Writer) (int64, e
 	if id == "" {
 		return 0, conveyor.Errorf(conveyor.EINVALID, "missing file id")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/files/"+url.PathEscape(id), nil)
+	return c.download(ctx, "/v1/files/"+url.PathEscape(id), w)
+}
+
+// DownloadArtifact streams the artifact name of job id into w and returns
+// how many bytes it wrote. It returns an *APIError (404 for no such job,
+// artifact, or one that expired), the context's error, EUNAVAILABLE when
+// the server cannot be reached, or w's error.
+func (c *Client) DownloadArtifact(ctx context.Context, id, name string, w io.Writer) (int64, error) {
+	if id == "" || name == "" {
+		return 0, conveyor.Errorf(conveyor.EINVALID, "missing job id or artifact name")
+	}
+	return c.download(ctx, "/v1/jobs/"+url.PathEscape(id)+"/artifacts/"+url.PathEscape(name), w)
+}
+
+// Artifacts returns the artifacts of job id, as its record lists them. It
+// returns Get's errors.
+func (c *Client) Artifacts(ctx context.Context, id string) ([]conveyor.Artifact, error) {
+	j, err := c.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return j.Artifacts, nil
+}
+
+// download streams the body of a GET of path into w.
+func (c *Client) download(ctx context.Context, path string, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return 0, conveyor.Errorf(conveyor.EINVALID, "cannot build the request: %w", err)
 	}

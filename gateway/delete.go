@@ -63,7 +63,7 @@ func (d *deletions) has(id string) bool {
 }
 
 // handleDelete is DELETE /v1/jobs/{id}: it removes a final job — its
-// record, its log and its row in every gateway's job index — and
+// record, its log, its artifacts and its row in every gateway's job index — and
 // answers 204. A job not final yet is 409 (cancel it first); an unknown
 // job, or another tenant's, 404.
 func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -101,6 +101,7 @@ func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
+	g.removeArtifacts(ctx, data)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"time"
@@ -95,12 +96,24 @@ func (g *Gateway) handleDownload(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
+	g.serveFile(w, r, fi, "")
+}
+
+// serveFile answers with the file fi, named filename ("": no name) in its
+// Content-Disposition.
+func (g *Gateway) serveFile(w http.ResponseWriter, r *http.Request, fi broker.FileInfo, filename string) {
 	h := w.Header()
 	h.Set("ETag", `"`+fi.SHA256+`"`)
 	h.Set("Content-Type", fi.ContentType)
 	h.Set("Cache-Control", "private, no-cache")
 	// An uploaded page must not run as this origin's: it is a download.
-	h.Set("Content-Disposition", "attachment")
+	disposition := "attachment"
+	if filename != "" {
+		if d := mime.FormatMediaType("attachment", map[string]string{"filename": filename}); d != "" {
+			disposition = d
+		}
+	}
+	h.Set("Content-Disposition", disposition)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Repr-Digest", "sha-256=:"+base64Hex(fi.SHA256)+":")

@@ -46,6 +46,7 @@ func (g *Gateway) api() []route {
 		{"POST /v1/schedules/{name}/trigger", scopeSubmit, g.handleTriggerSchedule},
 		{"POST /v1/files", scopeSubmit, g.handleUpload},
 		{"GET /v1/files/{id}", scopeRead, g.handleDownload},
+		{"GET /v1/jobs/{id}/artifacts/{name}", scopeRead, g.handleArtifact},
 		{"GET /v1/whoami", scopeToken, g.handleWhoami},
 		{"GET /healthz", scopeNone, g.handleHealth},
 		{"GET /readyz", scopeNone, g.handleReady},

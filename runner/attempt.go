@@ -244,6 +244,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	r.track(a)
 	defer r.untrack(a)
 
+	owner := conveyor.Job{ID: j.ID, Tenant: j.Tenant} // of the artifacts
 	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Reporter: a.rep}
 	if timeout > 0 && late {
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
@@ -257,10 +258,20 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		}
 	}
 	var out json.RawMessage
-	input, removeFiles, runErr := r.localFiles(actx, p, task.Input)
+	var arts []conveyor.Artifact // stored; the job's once its record says so
+	// A later stage's input is an earlier stage's output: its files must
+	// be the job's tenant's (the gateway checked the first stage's).
+	checkTenant := ""
+	if j.Step() > 0 {
+		checkTenant = j.Tenant
+	}
+	input, artDir, removeFiles, runErr := r.localFiles(actx, p, task.Input, checkTenant)
 	if runErr == nil {
-		task.Input = input
+		task.Input, task.artifacts = input, artDir
 		out, runErr = safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
+		if runErr == nil && artDir != nil && actx.Err() == nil {
+			out, arts, runErr = storeArtifacts(actx, r.b, artDir.made(), &owner, out)
+		}
 	}
 	removeFiles()
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())
@@ -272,6 +283,9 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	a.rep.flush(r.ctx)
 
 	outcome := p.metrics.attempt
+	if cause != nil {
+		dropArtifacts(r.ctx, r.b, arts) // stored as the attempt ended
+	}
 	switch cause {
 	case errShutdown:
 		outcome("interrupted")
@@ -294,19 +308,27 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 
 	now := time.Now().UTC()
-	var retry, advanced bool
+	var retry, advanced, kept bool
+	var replaced []conveyor.Artifact // of an earlier stage, of the same names
 	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
-		retry, advanced = false, false
+		retry, advanced, kept, replaced = false, false, false, nil
 		if p := a.rep.last(); p != nil && j.Status == conveyor.StatusRunning && j.Attempt == a.n {
 			j.Progress = p
 		}
 		if runErr == nil && cause == nil {
 			if j.Finishes(task.Route()) {
-				return j.Succeed(a.n, out, now)
+				if err := j.Succeed(a.n, out, now); err != nil {
+					return err
+				}
+				replaced, kept = j.AddArtifacts(arts), true
+				return nil
 			}
 			err := j.Advance(a.n, out, task.Route())
 			if err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT {
 				advanced = err == nil
+				if advanced {
+					replaced, kept = j.AddArtifacts(arts), true
+				}
 				return err
 			}
 			// A route to nowhere, or too many steps: the job fails.
@@ -318,6 +340,14 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		retry, err = j.FailAttempt(a.n, j.StageError(jerr), retryable, now.Add(retryBackoff.Delay(a.n-1)), now)
 		return err
 	})
+	switch {
+	case err == nil && kept:
+		dropArtifacts(r.ctx, r.b, replaced)
+	case err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT:
+		dropArtifacts(r.ctx, r.b, arts) // the job did not take them
+	}
+	// Otherwise the broker did not answer: the record may have them, so
+	// they stay (the next attempt stores its own; these expire).
 	switch {
 	case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 		// Canceled or superseded while running: this result is dropped.

@@ -74,10 +74,12 @@ func (p *pool) call(m *nats.Msg) {
 		jerr = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
 	} else {
 		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
-		input, removeFiles, err := p.r.localFiles(ctx, p, task.Input)
+		// A call keeps no artifacts: what the handler writes in its
+		// directory is removed with it.
+		input, artDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input, "")
 		var out json.RawMessage
 		if err == nil {
-			task.Input = input
+			task.Input, task.artifacts = input, artDir
 			out, err = safeRun(conveyor.WithReporter(ctx, discard{}), p.handler, task)
 		}
 		removeFiles()

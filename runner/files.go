@@ -21,18 +21,31 @@ import (
 // each reference completed by the copy's path, size, sha256 and content
 // type (conveyor.File). The copies are removed when Run returns, however
 // it ends. Other handlers get the references as they were submitted.
+//
+// Such a handler also gets a directory for the attempt's artifacts when it
+// asks for it (Task.ArtifactDir): once Run succeeds, the runner stores
+// every file the handler left there as an artifact of the job (see
+// storeArtifacts).
 type LocalFiles interface {
 	UsesLocalFiles()
 }
 
 // localFiles materializes the files input references when the pool's
-// handler uses local files (see materialize); else it returns input as
-// it is.
-func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage) (json.RawMessage, func(), error) {
+// handler uses local files (see materialize), with the attempt's
+// directory of artifacts, made if the handler asks for it (see
+// Task.ArtifactDir); else it returns input as it is and no directory. The
+// removal it returns, of both, is never nil. With a tenant, a file of
+// another tenant's is refused (see materialize).
+func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage, tenant string) (json.RawMessage, *artifactDir, func(), error) {
 	if _, ok := p.handler.(LocalFiles); !ok {
-		return input, func() {}, nil
+		return input, nil, func() {}, nil
 	}
-	return materialize(ctx, r.b, "", input)
+	in, removeIn, err := materialize(ctx, r.b, "", input, tenant)
+	if err != nil {
+		return nil, nil, removeIn, err
+	}
+	arts := &artifactDir{}
+	return in, arts, func() { removeIn(); arts.close() }, nil
 }
 
 // fileReader is the part of the broker that materialize needs.
@@ -46,8 +59,11 @@ type fileReader interface {
 // completed, and the removal of the directory, which the caller must call
 // (it is never nil). With no reference it returns input as it is. A file
 // that is gone (expired, deleted) is a permanent error naming it and its
-// pointer; a broker that cannot be read, a retryable one.
-func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMessage) (json.RawMessage, func(), error) {
+// pointer; a broker that cannot be read, a retryable one. When tenant is
+// not "", a file of another tenant is a permanent error too: the input of
+// a pipeline's later stage is an earlier stage's output, which the
+// gateway did not check.
+func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMessage, tenant string) (json.RawMessage, func(), error) {
 	nothing := func() {}
 	refs, err := conveyor.FileRefs(input)
 	if err != nil || len(refs) == 0 {
@@ -70,7 +86,10 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 		f, ok := local[id]
 		if !ok {
 			var err error
-			if f, err = copyFile(ctx, b, dir, id); err != nil {
+			if f, err = copyFile(ctx, b, dir, id, tenant); err != nil {
+				if errors.Is(err, errOtherTenant) {
+					return nil, conveyor.Permanent(fmt.Errorf("input file %s (at %s) is another tenant's", id, pointerName(ptr)))
+				}
 				if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 					return nil, conveyor.Permanent(fmt.Errorf("input file %s (at %s) is gone: it expired or was deleted", id, pointerName(ptr)))
 				}
@@ -87,12 +106,18 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 	return out, cleanup, nil
 }
 
+// errOtherTenant is copyFile's error for a file of another tenant.
+var errOtherTenant = errors.New("another tenant's file")
+
 // copyFile streams the file with id into dir, read-only, and returns its
-// reference completed.
-func copyFile(ctx context.Context, b fileReader, dir, id string) (conveyor.File, error) {
+// reference completed. With a tenant, a file of another is errOtherTenant.
+func copyFile(ctx context.Context, b fileReader, dir, id, tenant string) (conveyor.File, error) {
 	fi, err := b.StatFile(ctx, id)
 	if err != nil {
 		return conveyor.File{}, err
+	}
+	if tenant != "" && fi.Tenant != tenant {
+		return conveyor.File{}, errOtherTenant
 	}
 	rc, err := b.ReadFile(ctx, id, 0)
 	if err != nil {
@@ -120,7 +145,7 @@ func copyFile(ctx context.Context, b fileReader, dir, id string) (conveyor.File,
 		}
 		return conveyor.File{}, err
 	}
-	return conveyor.File{ID: id, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
+	return conveyor.File{ID: id, Name: fi.Name, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
 }
 
 // pointerName is a JSON pointer as an error message names it.

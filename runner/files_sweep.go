@@ -12,14 +12,21 @@ import (
 	"github.com/conveyor-run/conveyor/internal/spawn"
 )
 
-// filesPrefix is how the directories of materialized files start.
-const filesPrefix = "conveyor-files-"
+// filesPrefix is how the directories of materialized files start,
+// outputPrefix those of the attempts' artifacts.
+const (
+	filesPrefix  = "conveyor-files-"
+	outputPrefix = "conveyor-out-"
+)
+
+// oNoFollow makes an open fail on a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW
 
 // lockFiles locks a directory of materialized files for its attempt (see
 // spawn.LockDir): the sweep skips it.
 var lockFiles = spawn.LockDir
 
-// sweepFiles removes the directories of materialized files in parent
+// sweepFiles removes the directories of materialized files and artifacts in parent
 // ("": os.TempDir()) that a runner killed mid-attempt left behind: named
 // as materialize names them (the prefix and digits), directories and not links, owned by this user, last modified before
 // before, and locked by no live attempt (another runner's on this machine
@@ -36,6 +43,9 @@ func sweepFiles(parent string, before time.Time) []string {
 	for _, e := range entries {
 		// Only what os.MkdirTemp makes of the prefix: digits after it.
 		suffix, ok := strings.CutPrefix(e.Name(), filesPrefix)
+		if !ok {
+			suffix, ok = strings.CutPrefix(e.Name(), outputPrefix)
+		}
 		if !ok || suffix == "" || strings.Trim(suffix, "0123456789") != "" || !e.IsDir() {
 			continue
 		}

@@ -4,7 +4,13 @@ package runner
 
 import "time"
 
-const filesPrefix = "conveyor-files-"
+const (
+	filesPrefix  = "conveyor-files-"
+	outputPrefix = "conveyor-out-"
+)
+
+// oNoFollow: no such flag here.
+const oNoFollow = 0
 
 // lockFiles does nothing here: there is no flock(2).
 func lockFiles(string) (func(), error) { return func() {}, nil }

@@ -26,7 +26,7 @@ func TestMaterialize(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	in := json.RawMessage(`{"a":{"$file":"` + fi.ID + `"},"b":[{"$file":"` + fi.ID + `"}],"n":3}`)
-	out, cleanup, err := materialize(t.Context(), b, tmp, in)
+	out, cleanup, err := materialize(t.Context(), b, tmp, in, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,17 +61,24 @@ func TestMaterialize(t *testing.T) {
 
 	// No reference: the input as it is, nothing made.
 	plain := json.RawMessage(`{"x":1}`)
-	if out, cleanup, err := materialize(t.Context(), b, tmp, plain); err != nil || string(out) != string(plain) {
+	if out, cleanup, err := materialize(t.Context(), b, tmp, plain, ""); err != nil || string(out) != string(plain) {
 		t.Errorf("plain input: %s %v", out, err)
 	} else {
 		cleanup()
+	}
+
+	// Another tenant's file, where the tenant is checked: permanent.
+	_, cleanup, err = materialize(t.Context(), b, tmp, in, "acme")
+	cleanup()
+	if err == nil || !conveyor.IsPermanent(err) || !strings.Contains(err.Error(), "another tenant's") {
+		t.Errorf("another tenant's file: %v, want a permanent error", err)
 	}
 
 	// A file gone: permanent, and nothing left behind.
 	if err := b.DeleteFile(t.Context(), fi.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, cleanup, err = materialize(t.Context(), b, tmp, in)
+	_, cleanup, err = materialize(t.Context(), b, tmp, in, "")
 	cleanup()
 	if err == nil || !conveyor.IsPermanent(err) || !strings.Contains(err.Error(), fi.ID) || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("missing file: %v, want a permanent error naming it", err)

@@ -28,8 +28,9 @@ type Task struct {
 	// Reporter takes the attempt's progress and log lines. Never nil.
 	Reporter conveyor.Reporter
 
-	begin func() // restarts the timeout; nil when the runner keeps none
-	route conveyor.Route
+	begin     func()       // restarts the timeout; nil when the runner keeps none
+	artifacts *artifactDir // nil for a handler that is not a LocalFiles
+	route     conveyor.Route
 }
 
 // SetRoute records where a pipeline job goes after this stage, as the
@@ -40,6 +41,20 @@ func (t *Task) SetRoute(r conveyor.Route) { t.route = r }
 
 // Route returns what SetRoute recorded.
 func (t *Task) Route() conveyor.Route { return t.route }
+
+// ArtifactDir returns the attempt's own directory for the artifacts it
+// writes, empty, made on the first call (an attempt that writes none costs
+// nothing). Each regular file the handler leaves directly in it becomes an
+// artifact of the job, named as the file, once Run succeeds (see
+// LocalFiles). It returns "" for a handler that is not a LocalFiles, or a
+// Task not made by a runner, and an error when the directory cannot be
+// made. It is safe to call from any goroutine until Run returns.
+func (t *Task) ArtifactDir() (string, error) {
+	if t.artifacts == nil {
+		return "", nil
+	}
+	return t.artifacts.get()
+}
 
 // Begin tells the runner that the attempt's work begins now: for a handler
 // that is a LateBeginner, the attempt's timeout starts here and Deadline is

@@ -85,6 +85,11 @@ type Job struct {
 	// Traceparent is the job's W3C trace context, when its submitter gave
 	// one.
 	Traceparent string `json:"traceparent,omitempty"`
+	// OutputDir is the directory where the job writes its artifacts: each
+	// file the worker leaves in it becomes one, named as the file, once
+	// the job succeeds. A result's output may reference one as
+	// {"$artifact": name}.
+	OutputDir string `json:"output_dir,omitempty"`
 }
 
 // Batch asks the worker to run one attempt of each of Jobs, all of the
@@ -103,6 +108,7 @@ type BatchJob struct {
 	Attempt     int             `json:"attempt"`
 	Deadline    *time.Time      `json:"deadline,omitempty"`
 	Traceparent string          `json:"traceparent,omitempty"`
+	OutputDir   string          `json:"output_dir,omitempty"`
 }
 
 // Cancel asks the worker to stop the job ID as soon as it can and answer

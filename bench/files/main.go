@@ -2,7 +2,9 @@
 // a -size file (default 200 MiB) of random bytes is uploaded
 // (POST /v1/files), read by an exec job that hashes the local copy the
 // runner makes of it, and downloaded (GET /v1/files/{id}) to disk, while
-// serve's VmHWM is read from /proc. The baseline is cp of the same file to
+// serve's VmHWM is read from /proc. The job also writes the first
+// -artifact MiB (default 100) of the file as its artifact out.bin, which is
+// downloaded too (GET /v1/jobs/{id}/artifacts/out.bin). The baseline is cp of the same file to
 // the same disk, in the same run, before and after. Everything runs on
 // loopback and stops by itself; the figures are printed as one JSON line.
 //
@@ -31,13 +33,21 @@ import (
 )
 
 // hashJob is the exec algorithm: it hashes the file its input references
-// at /data, reading the local copy at the path the runner adds.
+// at /data, reading the local copy at the path the runner adds, and writes
+// the first "artifact" bytes of it as the artifact out.bin.
 const hashJob = `import hashlib, json, os
 job = json.load(open(os.environ["CONVEYOR_INPUT"]))
 h = hashlib.sha256()
+left = int(job.get("artifact", 0))
+out = open(os.path.join(os.environ["CONVEYOR_OUTPUT_DIR"], "out.bin"), "wb") if left else None
 with open(job["data"]["path"], "rb") as f:
     for b in iter(lambda: f.read(1 << 20), b""):
         h.update(b)
+        if left > 0:
+            out.write(b[:left])
+            left -= len(b[:left])
+if out:
+    out.close()
 print("OUTPUT: " + json.dumps({"sha256": h.hexdigest()}))
 `
 
@@ -46,6 +56,7 @@ func main() {
 	sizeMiB := flag.Int("size", 200, "the file's size in MiB")
 	dir := flag.String("dir", "", "where the file, its copies and serve's data go (default: the system's temp dir)")
 	python := flag.String("python", "python3", "the Python of the exec job; empty: no job")
+	artifactMiB := flag.Int("artifact", 100, "the size in MiB of the artifact the job writes (at most -size); 0: none")
 	flag.Parse()
 	tmp, err := os.MkdirTemp(*dir, "conveyor-bench-files-")
 	if err != nil {
@@ -55,6 +66,8 @@ func main() {
 	size := int64(*sizeMiB) << 20
 	src := filepath.Join(tmp, "src.bin")
 	sum := writeRandom(src, size)
+	artSize := min(int64(*artifactMiB)<<20, size)
+	artSum := hashPrefix(src, artSize)
 
 	cfg := filepath.Join(tmp, "conveyor.yaml")
 	yaml := "algorithms:\n  - {kind: go}\n"
@@ -86,11 +99,25 @@ func main() {
 	}
 	_, hwmUp := s.Memory()
 
-	var jobTook time.Duration
+	var jobTook, artTook time.Duration
+	var jobID string
 	if *python != "" {
-		jobTook = runJob(s.Base, id, sum)
+		jobID, jobTook = runJob(s.Base, id, sum, artSize)
 	}
 	_, hwmJob := s.Memory()
+	var hwmArt int
+	if jobID != "" && artSize > 0 {
+		art := filepath.Join(tmp, "out.bin")
+		_ = exec.Command("sync").Run()
+		t0 = time.Now()
+		fetch(s.Base+"/v1/jobs/"+jobID+"/artifacts/out.bin", art, artSize)
+		artTook = time.Since(t0)
+		_, hwmArt = s.Memory()
+		if h := hashFile(art); h != artSum {
+			log.Fatalf("downloaded artifact sha256 %s, want %s", h, artSum)
+		}
+		os.Remove(art)
+	}
 
 	dst := filepath.Join(tmp, "down.bin")
 	_ = exec.Command("sync").Run()
@@ -124,6 +151,12 @@ func main() {
 		"hwm_growth_mib":       (hwmDown - hwmIdle) / 1024,
 		"job_ms":               jobTook.Milliseconds(),
 		"job_materialize_note": "job_ms: submit to finished, the copy to local disk and python's sha256 of it included",
+	}
+	if artTook > 0 {
+		out["artifact_mib"] = artSize >> 20
+		out["artifact_download_mib_s"] = round(float64(artSize) / (1 << 20) / artTook.Seconds())
+		out["hwm_after_artifact_mib"] = hwmArt / 1024
+		out["artifact_note"] = "job_ms includes writing the artifact and storing it in the object store"
 	}
 	line, _ := json.Marshal(out)
 	fmt.Println(string(line))
@@ -202,8 +235,11 @@ func upload(base, path string, size int64) (id, sha string) {
 	return fi.ID, fi.SHA256
 }
 
-func download(base, id, dst string, size int64) {
-	resp, err := http.Get(base + "/v1/files/" + id)
+func download(base, id, dst string, size int64) { fetch(base+"/v1/files/"+id, dst, size) }
+
+// fetch GETs url into the file dst, which must come to size bytes.
+func fetch(url, dst string, size int64) {
+	resp, err := http.Get(url)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -238,10 +274,25 @@ func hashFile(path string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// runJob submits a hashfile job of the file id and waits for it; it
-// returns the time from submit to the job's end.
-func runJob(base, id, sum string) time.Duration {
-	body := fmt.Sprintf(`{"algorithm":"hashfile","input":{"data":{"$file":%q}}}`, id)
+// hashPrefix returns the sha256 of the first n bytes of the file at path.
+func hashPrefix(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, n); err != nil {
+		log.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// runJob submits a hashfile job of the file id, writing an artifact of
+// artifact bytes, and waits for it; it returns the job's id and the time
+// from submit to the job's end.
+func runJob(base, id, sum string, artifact int64) (string, time.Duration) {
+	body := fmt.Sprintf(`{"algorithm":"hashfile","input":{"data":{"$file":%q},"artifact":%d}}`, id, artifact)
 	t0 := time.Now()
 	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -267,5 +318,5 @@ func runJob(base, id, sum string) time.Duration {
 	if j.Status != "succeeded" || !bytes.Contains(j.Output, []byte(sum)) {
 		log.Fatalf("job %s: %s %s", j.Status, j.Output, j.Error)
 	}
-	return took
+	return j.ID, took
 }

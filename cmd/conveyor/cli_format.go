@@ -80,6 +80,13 @@ func (e *env) printJob(w io.Writer, j *conveyor.Job) {
 	if j.Error != nil {
 		row("Error", "%s", fmtJobError(j.Error))
 	}
+	for i, a := range j.Artifacts {
+		key := "" // one row each, the key on the first
+		if i == 0 {
+			key = "Artifacts:"
+		}
+		fmt.Fprintf(tw, "%s\t%s (%s)\n", key, a.Name, fmtSize(a.Size))
+	}
 	tw.Flush()
 	if j.Error != nil && j.Error.Detail != "" {
 		fmt.Fprintf(w, "Detail:\n%s\n", indent(strings.TrimRight(j.Error.Detail, "\n"), "  "))

@@ -16,7 +16,9 @@ func TestStatus(t *testing.T) {
 			name: "succeeded",
 			job: `{"id":"j1","algorithm":"is_prime","status":"succeeded","input":{"n":7},"output":{"prime":true,"factors":[]},
 				"attempt":1,"max_attempts":3,"priority":"normal","labels":{"team":"x","env":"prod"},"runner":"r1",
-				"created_at":"2025-06-01T11:59:00Z","started_at":"2025-06-01T11:59:00.25Z","finished_at":"2025-06-01T11:59:02.55Z"}`,
+				"created_at":"2025-06-01T11:59:00Z","started_at":"2025-06-01T11:59:00.25Z","finished_at":"2025-06-01T11:59:02.55Z",
+				"artifacts":[{"name":"model.bin","file":"F1","size":3145728,"sha256":"ab","content_type":"application/octet-stream"},
+				{"name":"notes.txt","file":"F2","size":12,"sha256":"cd","content_type":"text/plain"}]}`,
 			want: `ID:         j1
 Algorithm:  is_prime
 Status:     succeeded
@@ -26,6 +28,8 @@ Runner:     r1
 Created:    2025-06-01 11:59:00
 Started:    2025-06-01 11:59:00 (queued 250ms)
 Finished:   2025-06-01 11:59:02 (ran 2.3s)
+Artifacts:  model.bin (3.0 MiB)
+            notes.txt (12 B)
 Output:
   {
     "prime": true,

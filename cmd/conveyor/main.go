@@ -72,6 +72,8 @@ func commands() []*command {
 		statusCommand,
 		waitCommand,
 		logsCommand,
+		artifactsCommand,
+		downloadCommand,
 		cancelCommand,
 		retryCommand,
 		rmCommand,

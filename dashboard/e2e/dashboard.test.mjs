@@ -8,12 +8,15 @@
 // long job after confirming and retries it, pages through the jobs list
 // (durations; job summaries only), fills a form with its schema's
 // defaults, wraps a long log line, says a finished job has no log lines,
-// and opens /docs without a 404.
+// lists a job's artifacts and downloads one by its link, submits train
+// with a CSV picked in the form (uploaded first) and finds its model among
+// the artifacts, and opens /docs without a 404.
 //
 // tokens: a server with the tokens in CONVEYOR_FULL_TOKEN (submit, read,
 // cancel) and CONVEYOR_READ_TOKEN (read). Asks for a token, refuses a wrong
 // one, shows a read-only token no submit, cancel or retry, lets the full
-// token submit a job and follow it live, and forgets the token on log-out.
+// token submit a job and follow it live, downloads an artifact with the
+// token, and forgets the token on log-out.
 //
 // Run by TestDashboardBrowser in internal/e2e, which starts `conveyor serve`
 // with examples/conveyor.yaml and one more algorithm, choices. Each check
@@ -261,6 +264,36 @@ try {
       assert.equal(r.status(), 404);
     });
 
+    await check("a job's artifacts: listed, and downloaded by their links", async () => {
+      const j = await call("POST", "/v1/algorithms/list_primes/jobs?wait=10s", { below: 20 });
+      assert.equal(j.status, "succeeded");
+      await page.goto(base + "/#/job/" + j.id);
+      await page.getByRole("heading", { name: "Artifacts" }).waitFor();
+      const link = page.getByRole("link", { name: "primes.txt" });
+      assert.equal(await link.getAttribute("href"), "/v1/jobs/" + j.id + "/artifacts/primes.txt");
+      await shot("job-artifacts");
+      const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      assert.equal(dl.suggestedFilename(), "primes.txt");
+      const file = await dl.path();
+      assert.equal(fs.readFileSync(file, "utf8"), "2\n3\n5\n7\n11\n13\n17\n19\n");
+    });
+
+    await check("submit a file from the form: uploaded, trained on, the model an artifact", async () => {
+      await page.goto(base + "/#/submit/train");
+      await page.getByRole("heading", { name: /Submit a job of train/ }).waitFor();
+      await page.getByLabel("data").setInputFiles({ name: "small.csv", mimeType: "text/csv", buffer: Buffer.from("x,y\n1,2\n3,4\n5,6\n") });
+      await page.getByLabel("target").fill("y");
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.waitForURL(/#\/job\//);
+      await page.locator(".status", { hasText: "succeeded" }).first().waitFor({ timeout });
+      await page.getByRole("link", { name: "model.json" }).waitFor();
+      await shot("job-train");
+      const j = await call("GET", "/v1/jobs/" + page.url().split("#/job/")[1]);
+      assert.equal(j.output.rows, 3);
+      assert.equal(j.input.data.$file.length, 26);
+      assert.deepEqual(j.artifacts.map((a) => a.name), ["model.json"]);
+    });
+
     await check("a finished job without logs: no log lines, not yet", async () => {
       const j = await call("POST", "/v1/algorithms/is_prime/jobs?wait=10s", { n: 91 });
       assert.equal(j.status, "succeeded");
@@ -458,6 +491,14 @@ try {
       // Live with a token: a job submitted now appears without a reload.
       const fresh = await call("POST", "/v1/algorithms/is_prime/jobs", { n: 97 });
       await page.getByRole("link", { name: fresh.id }).waitFor();
+    });
+
+    await check("an artifact downloaded with the token", async () => {
+      const j = await call("POST", "/v1/algorithms/list_primes/jobs?wait=10s", { below: 10 });
+      await page.goto(base + "/#/job/" + j.id);
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "primes.txt" }).click()]);
+      assert.equal(dl.suggestedFilename(), "primes.txt");
+      assert.equal(fs.readFileSync(await dl.path(), "utf8"), "2\n3\n5\n7\n");
     });
 
     await check("the API docs with the token", async () => {

@@ -356,6 +356,8 @@ async function job(id) {
         j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
       j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
+      j.artifacts && j.artifacts.length ? el("h2", {}, "Artifacts") : null,
+      j.artifacts && j.artifacts.length ? artifactTable(j) : null,
       j.error ? el("h2", {}, "Error") : null,
       j.error ? el("p", { class: "error" }, (j.error.type && j.error.type !== "error" ? j.error.type + ": " : "") + j.error.message) : null,
       j.error && j.error.detail ? el("pre", {}, j.error.detail) : null);
@@ -380,6 +382,45 @@ async function job(id) {
     },
   });
   closers.push(stop);
+}
+
+// artifactTable lists the files the job wrote, each a download link.
+function artifactTable(j) {
+  return table("artifacts", ["Name", "Size", "Type", "SHA-256"], j.artifacts.map((a) => {
+    const url = "/v1/jobs/" + encodeURIComponent(j.id) + "/artifacts/" + encodeURIComponent(a.name);
+    return el("tr", {},
+      el("td", {}, el("a", { href: url, download: a.name, onclick: (e) => download(e, url, a.name) }, a.name)),
+      el("td", { class: "num" }, size(a.size)), el("td", {}, a.content_type),
+      el("td", {}, el("code", { title: a.sha256 }, a.sha256.slice(0, 12) + "…")));
+  }));
+}
+
+// download lets the browser follow an artifact's link — streamed to disk —
+// unless there is a token, which a link cannot carry: then the file is
+// fetched with it and saved from memory.
+async function download(e, url, name) {
+  if (!token()) return;
+  e.preventDefault();
+  try {
+    const resp = await fetch(url, { headers: headers() });
+    if (resp.status === 401) throw new AuthError("a valid API token is required");
+    if (!resp.ok) throw new Error((await resp.json().catch(() => ({}))).detail || resp.statusText);
+    const href = URL.createObjectURL(await resp.blob());
+    const a = el("a", { href, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+  } catch (err) { if (err instanceof AuthError) refused(); else alert(err.message); }
+}
+
+// size is a byte count for people: "512 B", "1.2 MiB".
+function size(n) {
+  if (n < 1024) return n + " B";
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let i = -1;
+  do { n /= 1024; i++; } while (n >= 1024 && i < units.length - 1);
+  return n.toFixed(1) + " " + units[i];
 }
 
 // ask shows a modal question and resolves to whether the user chose yes.
@@ -453,17 +494,18 @@ async function submit(name) {
     // An optional choice without a default may be left out: a blank option.
     const blank = !required.has(key) && p.default === undefined ? [el("option", { value: "" }, "")] : [];
     let input;
-    if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
+    if (isFileRef(p)) input = el("input", { name: key, id, type: "file" });
+    else if (p.enum) input = el("select", { name: key, id }, ...blank, ...p.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
     else if (t === "boolean") input = el("select", { name: key, id }, ...blank, el("option", { value: "false" }, "false"), el("option", { value: "true" }, "true"));
     else if (t === "integer" || t === "number") input = el("input", { name: key, id, type: "number", step: t === "integer" ? "1" : "any" });
     else if (t === "string") input = el("input", { name: key, id, type: "text" });
     else input = el("textarea", { name: key, id, rows: "3", placeholder: "JSON" });
     // The schema's default fills the field; a choice's options hold JSON.
-    if (p.default !== undefined && p.default !== null) {
+    if (p.default !== undefined && p.default !== null && input.type !== "file") {
       input.value = typeof p.default === "string" && !p.enum ? p.default : JSON.stringify(p.default, null, input.tagName === "TEXTAREA" ? 2 : 0);
     }
     if (required.has(key)) input.required = true;
-    input.dataset.type = p.enum ? "json" : t || "json";
+    input.dataset.type = input.type === "file" ? "file" : p.enum ? "json" : t || "json";
     const hint = p.description ? el("div", { class: "hint", id: id + "-hint" }, p.description) : null;
     if (hint) input.setAttribute("aria-describedby", hint.id);
     return el("div", {}, el("label", { for: id }, key, required.has(key) ? el("span", { "aria-label": "required" }, " *") : null), input, hint);
@@ -479,6 +521,12 @@ async function submit(name) {
         for (const f of form.querySelectorAll("[name]")) {
           if (f.value === "") continue;
           const t = f.dataset.type;
+          if (t === "file") {
+            err.textContent = "Uploading " + f.files[0].name + "…";
+            input[f.name] = { $file: (await upload(f.files[0])).id };
+            err.textContent = "";
+            continue;
+          }
           input[f.name] = t === "string" ? f.value : t === "integer" || t === "number" ? Number(f.value) : JSON.parse(f.value);
         }
       } else if (raw.value.trim()) input = JSON.parse(raw.value);
@@ -487,6 +535,21 @@ async function submit(name) {
     } catch (x) { if (x instanceof AuthError) refused(); else err.textContent = x.message; }
   } }, ...(fields.length ? fields : [el("label", { for: "field-raw" }, "Input (JSON)"), raw]), el("p", {}, el("button", { class: "primary", type: "submit" }, "Submit")), err);
   page(el("h1", {}, "Submit a job of ", name), el("p", { class: "hint" }, a.description || ""), form);
+}
+
+// isFileRef reports whether a field's schema is a file reference
+// ({"$file": id}: a conveyor.File parameter), which the form takes as a
+// file to upload.
+const isFileRef = (p) => !!(p && p.type === "object" && p.properties && p.properties.$file);
+
+// upload sends a file the user picked to POST /v1/files, streamed by the
+// browser, and resolves to the stored file.
+async function upload(file) {
+  const resp = await fetch("/v1/files", { method: "POST", headers: headers({ "Content-Type": file.type || "application/octet-stream" }), body: file });
+  const body = await resp.json().catch(() => ({}));
+  if (resp.status === 401) throw new AuthError(body.detail || "a valid API token is required");
+  if (resp.status !== 201) throw new Error("upload " + file.name + ": " + (body.detail || body.title || resp.statusText));
+  return body;
 }
 
 function close() {

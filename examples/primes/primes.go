@@ -37,6 +37,8 @@ func Register() {
 			gokind.Describe("Splits n into prime factors; for a prime, ends its pipeline at once."))
 		gokind.Register("render", Render,
 			gokind.Describe("Writes the facts about a number as one line."))
+		gokind.Register("list_primes", ListPrimes,
+			gokind.Describe("Lists the primes below a bound as the artifact primes.txt."))
 	})
 }
 

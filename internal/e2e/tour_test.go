@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +31,7 @@ func TestReadmeTour(t *testing.T) {
 	for _, a := range algs.Algorithms {
 		names = append(names, a.Name)
 	}
-	if strings.Join(names, ",") != "batch,classify,describe,factorize,is_prime,number_facts,render,sleep,wordcount" {
+	if strings.Join(names, ",") != "batch,classify,describe,factorize,is_prime,list_primes,number_facts,render,sleep,train,wordcount" {
 		t.Fatalf("algorithms: %v", names)
 	}
 
@@ -70,6 +72,25 @@ func TestReadmeTour(t *testing.T) {
 	code, err = p.call("POST", "/v1/algorithms/batch/jobs?wait=30s", `{"items": 5, "seconds": 0.1}`, &j)
 	if err != nil || code != 200 || j.Status != conveyor.StatusSucceeded || string(j.Output) != `{"items":5,"checksum":30}` {
 		t.Fatalf("batch: %d %v %+v output %s error %+v\n%s", code, err, j, j.Output, j.Error, p.logs)
+	}
+
+	// Files in, artifacts out (the README's train session): the CLI
+	// uploads a CSV and submits train on it; the model comes back with
+	// conveyor download.
+	csv := filepath.Join(t.TempDir(), "big.csv")
+	if err := os.WriteFile(csv, []byte("age,income,city\n30,1000,a\n50,3000,b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, exit = p.cli("", "submit", "train", "--file", "data=@"+csv, "--wait", "--json")
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &j); exit != 0 || err != nil || len(j.Artifacts) != 1 || j.Artifacts[0].Name != "model.json" {
+		t.Fatalf("train: exit %d %v\n%s", exit, err, out)
+	}
+	model := filepath.Join(t.TempDir(), "model.json")
+	if out, exit := p.cli("", "download", j.ID, "model.json", "-o", model); exit != 0 {
+		t.Fatalf("download: exit %d\n%s", exit, out)
+	}
+	if b, err := os.ReadFile(model); err != nil || !strings.Contains(string(b), `"income": {`) || !strings.Contains(string(b), `"mean": 2000.0`) {
+		t.Fatalf("model.json: %v\n%s", err, b)
 	}
 
 	// Later and on a clock.

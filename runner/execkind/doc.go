@@ -11,7 +11,11 @@
 // file whose path is in CONVEYOR_INPUT; the same bytes are on the process's
 // stdin. CONVEYOR_JOB_ID, CONVEYOR_ALGORITHM, CONVEYOR_ATTEMPT and, when
 // set, CONVEYOR_DEADLINE and CONVEYOR_TRACEPARENT (the submitter's W3C
-// trace context) describe the job. The process talks back by prefixed lines on stdout:
+// trace context) describe the job. CONVEYOR_OUTPUT_DIR is an empty
+// directory for the attempt's artifacts: each regular file the process
+// leaves directly in it becomes an artifact of the job once the attempt
+// succeeds (an output names one as {"$artifact": "<name>"}). The process
+// talks back by prefixed lines on stdout:
 //
 //	OUTPUT: <json>          the attempt's result (exit status 0 required)
 //	ERROR: <message>        fails the attempt with that message (it may be retried)

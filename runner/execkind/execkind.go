@@ -33,9 +33,10 @@ const (
 	envDeadline  = "CONVEYOR_DEADLINE"
 	envTmpDir    = "CONVEYOR_TMPDIR"
 	envTrace     = "CONVEYOR_TRACEPARENT"
+	envOutputDir = "CONVEYOR_OUTPUT_DIR"
 )
 
-var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadline, envTmpDir, envTrace}
+var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadline, envTmpDir, envTrace, envOutputDir}
 
 // Provision checks one exec entry and returns the one algorithm it serves.
 //
@@ -123,7 +124,7 @@ func (Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Ser
 
 // jobEnv returns the environment of one attempt, sorted: the base env with
 // TMPDIR set to the attempt's directory, plus the job variables.
-func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
+func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath, outputDir string) []string {
 	env := make(map[string]string, len(h.cmd.Env)+8)
 	for k, v := range h.cmd.Env {
 		env[k] = v
@@ -131,6 +132,7 @@ func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath string) []string {
 	env["TMPDIR"] = tmpDir
 	env[envTmpDir] = tmpDir
 	env[envInput] = inputPath
+	env[envOutputDir] = outputDir
 	env[envJobID] = t.JobID
 	env[envAlgorithm] = cmp.Or(t.Algorithm, h.name)
 	env[envAttempt] = fmt.Sprint(t.Attempt)

@@ -35,8 +35,9 @@ type handler struct {
 //
 // Run makes a directory private to the attempt (mode 0700), writes the input
 // into input.json there (mode 0600) and starts the command in its own
-// process group, with TMPDIR and CONVEYOR_TMPDIR set to the directory and
-// the other CONVEYOR_* job variables set. Its stdin is that same file,
+// process group, with TMPDIR and CONVEYOR_TMPDIR set to the directory,
+// CONVEYOR_OUTPUT_DIR to t.ArtifactDir() (whose files become the job's
+// artifacts) and the other CONVEYOR_* job variables set. Its stdin is that same file,
 // opened read-only: the same bytes then EOF as a pipe would give, without a
 // copying goroutine that a child which never reads stdin could block.
 // Stdout and stderr are read line by line as they come (see the package
@@ -85,9 +86,21 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	if err := os.WriteFile(inputPath, input, 0o600); err != nil {
 		return nil, fmt.Errorf("exec %s: write input: %w", h.name, err)
 	}
+	// The artifacts go to the runner's directory for them; a handler
+	// run without one (outside a runner) gets one that is dropped.
+	outputDir, err := t.ArtifactDir()
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", h.name, err)
+	}
+	if outputDir == "" {
+		outputDir = filepath.Join(tmpDir, "output")
+		if err := os.Mkdir(outputDir, 0o700); err != nil {
+			return nil, fmt.Errorf("exec %s: make output directory: %w", h.name, err)
+		}
+	}
 	if uid, gid, ok := h.cmd.Limits.Owner(); ok {
 		// The process's own user must own its private directory.
-		if err := errors.Join(os.Chown(tmpDir, uid, gid), os.Chown(inputPath, uid, gid)); err != nil {
+		if err := errors.Join(os.Chown(tmpDir, uid, gid), os.Chown(inputPath, uid, gid), os.Chown(outputDir, uid, gid)); err != nil {
 			return nil, fmt.Errorf("exec %s: hand the temporary files to the user: %w", h.name, err)
 		}
 	}
@@ -102,7 +115,7 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 		path:  h.cmd.Path,
 		args:  h.cmd.Args,
 		dir:   h.cmd.Dir,
-		env:   h.jobEnv(t, tmpDir, inputPath),
+		env:   h.jobEnv(t, tmpDir, inputPath, outputDir),
 		stdin: stdin,
 		grace: h.grace,
 		drain: h.drain,

@@ -262,16 +262,18 @@ func TestRunEnvironment(t *testing.T) {
 		t.Errorf("CONVEYOR_TMPDIR = %q, want a directory in the entry's TMPDIR %q", tmp, tmpParent)
 	}
 	want := map[string]string{
-		"PATH":               os.Getenv("PATH"),
-		"LANG":               "en_US.UTF-8", // the entry's env wins
-		"MODEL_PATH":         "/models/m.json",
-		"TMPDIR":             tmp,
-		"CONVEYOR_TMPDIR":    tmp,
-		"CONVEYOR_INPUT":     filepath.Join(tmp, "input.json"),
-		"CONVEYOR_JOB_ID":    "01J0B",
-		"CONVEYOR_ALGORITHM": "job",
-		"CONVEYOR_ATTEMPT":   "2",
-		"CONVEYOR_DEADLINE":  "2030-01-02T03:04:05Z",
+		"PATH":            os.Getenv("PATH"),
+		"LANG":            "en_US.UTF-8", // the entry's env wins
+		"MODEL_PATH":      "/models/m.json",
+		"TMPDIR":          tmp,
+		"CONVEYOR_TMPDIR": tmp,
+		"CONVEYOR_INPUT":  filepath.Join(tmp, "input.json"),
+		// Run outside a runner, with no Task.OutputDir: one of its own.
+		"CONVEYOR_OUTPUT_DIR": filepath.Join(tmp, "output"),
+		"CONVEYOR_JOB_ID":     "01J0B",
+		"CONVEYOR_ALGORITHM":  "job",
+		"CONVEYOR_ATTEMPT":    "2",
+		"CONVEYOR_DEADLINE":   "2030-01-02T03:04:05Z",
 	}
 	if home, ok := os.LookupEnv("HOME"); ok {
 		want["HOME"] = home

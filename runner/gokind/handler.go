@@ -44,6 +44,7 @@ func (h *handler[In, Out]) Run(ctx context.Context, t *runner.Task) (json.RawMes
 		ctx = conveyor.WithReporter(ctx, t.Reporter)
 	}
 	ctx = conveyor.WithTraceparent(ctx, t.Traceparent)
+	ctx = conveyor.WithArtifactDir(ctx, t.ArtifactDir) // for conveyor.CreateArtifact
 	out, err := call(ctx, h.fn, in)
 	if err != nil {
 		return nil, err

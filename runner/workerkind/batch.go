@@ -229,7 +229,7 @@ func (h *batchHandler) send(p *proc, items []*batchItem) {
 		r := &jobRun{id: it.t.JobID, alg: h.name, rep: it.t.Reporter, done: make(chan answer, 1), notify: b.notify, batch: b}
 		b.runs = append(b.runs, r)
 		p.begin(r)
-		j := workerproto.BatchJob{ID: it.t.JobID, Input: it.t.Input, Attempt: it.t.Attempt, Traceparent: it.t.Traceparent}
+		j := workerproto.BatchJob{ID: it.t.JobID, Input: it.t.Input, Attempt: it.t.Attempt, Traceparent: it.t.Traceparent, OutputDir: h.pool.artifactDir(it.t)}
 		if len(j.Input) == 0 {
 			j.Input = json.RawMessage("null")
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -56,12 +57,28 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 	return h.pool.runOn(ctx, p, h.name, t)
 }
 
+// artifactDir returns t's directory of artifacts, handed to the workers'
+// user when they run as one (user:), or "" when there is none: a job that
+// writes an artifact then fails, saying so; one that writes none runs.
+func (pl *pool) artifactDir(t *runner.Task) string {
+	dir, err := t.ArtifactDir()
+	if err != nil || dir == "" {
+		return ""
+	}
+	if uid, gid, ok := pl.spec.cmd.Limits.Owner(); ok {
+		if os.Chown(dir, uid, gid) != nil {
+			return ""
+		}
+	}
+	return dir
+}
+
 // runOn runs t, a job of the algorithm alg, on the process p, which the
 // caller acquired.
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
 	p.begin(r)
-	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent}
+	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: pl.artifactDir(t)}
 	if len(job.Input) == 0 {
 		job.Input = json.RawMessage("null")
 	}

@@ -37,6 +37,10 @@ A handler that is a stage of a pipeline may end the whole job early with
 A parameter annotated ``conveyor.File`` takes an uploaded file: the input
 holds ``{"$file": id}`` (from ``Client.upload(path)``) and the handler gets
 a local read-only copy (``.path``, ``.open()``, ``.size``, ``.sha256``).
+A job's big outputs are artifacts: ``job.artifact("model.bin")`` returns a
+file to write, and a handler may return ``bytes`` or
+``conveyor.File(path)`` of a local file; ``Client.download(job, name,
+path)`` fetches one.
 
 Submit jobs from Python with ``conveyor.Client(url)``.
 """

@@ -164,7 +164,7 @@ class _Worker:
     def _job(self, msg, algorithm):
         """Return the Job of a job message, or of one job of a batch."""
         return Job(msg["id"], algorithm, int(msg.get("attempt") or 1), _deadline(msg.get("deadline")),
-                   self.conn.send, msg.get("traceparent") or None)
+                   self.conn.send, msg.get("traceparent") or None, msg.get("output_dir") or None)
 
     def cancel(self, jid):
         """Flag the job jid canceled, and cancel its asyncio task if it has

@@ -153,10 +153,30 @@ class Client:
             req.add_header("Content-Length", str(size))
             return self._send(req, self.timeout)
 
-    def download(self, id, path):
-        """Download the uploaded file id to path (streamed) and return its
-        size. Raises APIError: 404 for no such file."""
-        req = urllib.request.Request(self.url + "/v1/files/" + urllib.parse.quote(id), method="GET")
+    def download(self, id, name, path=None):
+        """Download to a local path (streamed) and return the size.
+
+        ``download(job, name, path)`` downloads the artifact name of a job
+        (its id, or the job dict); ``download(file_id, path)`` an uploaded
+        file. Raises APIError: 404 for no such job, artifact or file (or
+        another tenant's)."""
+        if path is None:
+            id, path = urllib.parse.quote(id, safe=""), name
+            return self._download("/v1/files/" + id, path)
+        if isinstance(id, dict):
+            id = id["id"]
+        return self._download("/v1/jobs/%s/artifacts/%s" % (urllib.parse.quote(id, safe=""), urllib.parse.quote(name, safe="")), path)
+
+    def artifacts(self, job):
+        """Return the artifacts of a job (its id, or the job dict, which is
+        read again): a list of dicts with name, file, size, sha256 and
+        content_type."""
+        if isinstance(job, dict):
+            job = job["id"]
+        return self.get(job).get("artifacts") or []
+
+    def _download(self, path_of_url, path):
+        req = urllib.request.Request(self.url + path_of_url, method="GET")
         with self._open(req, self.timeout) as resp, open(path, "wb") as out:
             n = 0
             for block in iter(lambda: resp.read(1 << 16), b""):
@@ -404,9 +424,13 @@ class AsyncClient:
         """See Client.upload."""
         return await self._do(self.sync.upload, path, content_type)
 
-    async def download(self, id, path):
+    async def download(self, id, name, path=None):
         """See Client.download."""
-        return await self._do(self.sync.download, id, path)
+        return await self._do(self.sync.download, id, name, path)
+
+    async def artifacts(self, job):
+        """See Client.artifacts."""
+        return await self._do(self.sync.artifacts, job)
 
     async def get(self, id, wait=None):
         """See Client.get."""

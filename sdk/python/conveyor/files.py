@@ -1,10 +1,14 @@
 """Files: a job's input may reference an uploaded file as {"$file": id}."""
 
 import os
+import re
 
 __all__ = ["File"]
 
 FILE_KEY = "$file"
+# What an uploaded file's id looks like (a ULID): anything else given as a
+# File's first argument is a local path.
+_FILE_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
 class File(os.PathLike):
@@ -20,13 +24,22 @@ class File(os.PathLike):
     runs the runner copies the file to a local read-only file, removed
     after the job: ``path`` is where, ``size`` its length in bytes,
     ``sha256`` its digest (hex) and ``content_type`` what it was uploaded
-    as. A File is also an ``os.PathLike``. Returned from a handler, or put
-    in a client's input, it is written as the reference ``{"$file": id}``.
+    as. A File is also an ``os.PathLike``. Put in a client's input, or
+    returned from a handler, it is written as the reference
+    ``{"$file": id}``.
+
+    ``File(path)`` of a local path (anything that is not a file id) is a
+    file a handler made: returned (alone or inside its output), it becomes
+    an artifact of the job, named as the file (see ``Job.artifact``).
     """
 
-    __slots__ = ("id", "path", "size", "sha256", "content_type")
+    __slots__ = ("id", "path", "size", "sha256", "content_type", "name")
 
     def __init__(self, id=None, path=None, size=None, sha256=None, content_type=None):
+        if path is None and id is not None and (isinstance(id, os.PathLike) or not _FILE_ID.fullmatch(id)):
+            # File("out/model.bin"): a local file, as a handler returns one.
+            id, path = None, os.fspath(id)
+        self.name = None  # of an artifact (a file a job wrote): its name
         self.id = id
         self.path = path
         self.size = size
@@ -40,7 +53,10 @@ class File(os.PathLike):
         path = ref.get("path")
         if size is None and path:
             size = os.path.getsize(path)
-        return cls(ref.get(FILE_KEY), path, size, ref.get("sha256"), ref.get("content_type"))
+        f = cls.__new__(cls)  # the id is an id, whatever it looks like
+        f.id, f.path, f.size, f.sha256, f.content_type = ref.get(FILE_KEY), path, size, ref.get("sha256"), ref.get("content_type")
+        f.name = ref.get("name")
+        return f
 
     def open(self, mode="rb", **kwargs):
         """Open the local copy for reading (mode "rb" or "r")."""

@@ -2,6 +2,8 @@
 
 import threading
 
+from .artifacts import artifact_path
+
 __all__ = ["Job", "Batch", "RetryableError", "Cancelled"]
 
 
@@ -34,10 +36,13 @@ class Job:
         traceparent: the W3C trace context of the request that submitted
             the job (a ``traceparent`` header value), or None. Pass it on to
             continue the trace.
+        output_dir: the directory of the job's artifacts (see artifact),
+            or None when the runner gave none.
     """
 
-    def __init__(self, id, algorithm="", attempt=1, deadline=None, send=None, traceparent=None):
+    def __init__(self, id, algorithm="", attempt=1, deadline=None, send=None, traceparent=None, output_dir=None):
         self.id = id
+        self.output_dir = output_dir
         self.algorithm = algorithm
         self.attempt = attempt
         self.deadline = deadline
@@ -78,6 +83,20 @@ class Job:
         """Add a line to the job's log. (print() works too: stdout and
         stderr lines become log lines of the job.)"""
         self._send({"type": "log", "id": self.id, "level": level, "message": str(message)})
+
+    def artifact(self, name, mode="wb", **kwargs):
+        """Create the artifact name of the job and return it open for
+        writing (mode "wb", or "w" for text): a file the job keeps once it
+        succeeds, listed in its record and downloaded with
+        ``GET /v1/jobs/{id}/artifacts/{name}`` (``conveyor download``,
+        ``Client.download(job, name, path)``). Should the attempt fail it
+        is dropped. To pass it on to a pipeline's next stage, put
+        ``{"$artifact": name}`` in the output: that stage gets it as a
+        ``conveyor.File``. Raises ValueError for a name that is a path
+        (see valid_artifact_name)."""
+        if any(c in mode for c in "r+"):
+            raise ValueError("an artifact is opened for writing: mode 'wb', 'w', 'ab' or 'a'")
+        return open(artifact_path(self.output_dir, name), mode, **kwargs)
 
     def _set_cancelled(self):
         self._cancel.set()

@@ -21,7 +21,9 @@ import re
 import types
 import typing
 
+from .artifacts import artifact_schema, store_outputs
 from .docstrings import parse_docstring
+from .files import File
 from .job import Batch, Job
 from .route import Routed
 from .schema import convert, convert_object, object_schema, schema_of, to_json, ValidationError, _hints
@@ -123,7 +125,10 @@ class Algorithm:
             else:
                 ret = hints.get("return", ret)
             self.return_hint = ret
-            self.output_schema = None if ret is inspect.Signature.empty or ret is Routed else schema_of(ret)
+            if ret in (bytes, bytearray, File):  # stored as an artifact; the output references it
+                self.output_schema = artifact_schema()
+            else:
+                self.output_schema = None if ret is inspect.Signature.empty or ret is Routed else schema_of(ret)
         except TypeError as e:
             raise TypeError("%s: %s" % (fname, e)) from None
 
@@ -256,7 +261,7 @@ class Algorithm:
         if self.job_param:
             kwargs[self.job_param] = job
         if not self.is_generator:
-            return _output(self.func(**kwargs))
+            return _output(self.func(**kwargs), job)
         gen = self.func(**kwargs)
         try:
             while True:
@@ -267,7 +272,7 @@ class Algorithm:
                 elif step is not None:
                     job.progress(step)
         except StopIteration as stop:
-            return _output(stop.value)
+            return _output(stop.value, job)
         finally:
             gen.close()
 
@@ -278,14 +283,17 @@ class Algorithm:
         kwargs = self.bind(value)
         if self.job_param:
             kwargs[self.job_param] = job
-        return _output(await self.func(**kwargs))
+        return _output(await self.func(**kwargs), job)
 
 
-def _output(value):
-    """Return value as JSON data, or a Routed with JSON data as output."""
+def _output(value, job=None):
+    """Return value as JSON data, or a Routed with JSON data as output.
+    With the job, returned bytes and local files become its artifacts
+    (see store_outputs)."""
     if isinstance(value, Routed):
-        return Routed(to_json(value.output), final=value.final, next=value.next)
-    return to_json(value)
+        out = value.output if job is None else store_outputs(value.output, job)
+        return Routed(to_json(out), final=value.final, next=value.next)
+    return to_json(value if job is None else store_outputs(value, job))
 
 
 def _list_item(hint):
