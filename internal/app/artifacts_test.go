@@ -393,13 +393,11 @@ func TestArtifactsAsUser(t *testing.T) {
 		t.Skip("no " + python + " for the user nobody")
 	}
 	dir, _ := filepath.Abs("testdata")
-	sdk, _ := filepath.Abs("../../sdk/python")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms,
 		config.Algorithm{Name: "artifacts", Kind: "exec", Command: []string{python, filepath.Join(dir, "artifacts.py")}, User: "nobody"},
-		// The SDK from the source tree, which nobody may read.
-		config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "artmod"}, Dir: dir, User: "nobody", Workers: config.Workers{Max: 1},
-			Env: map[string]string{"PYTHONPATH": sdk}},
+		// The SDK the runner bundles, in a directory nobody may read.
+		config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "artmod"}, Dir: dir, User: "nobody", Workers: config.Workers{Max: 1}},
 	)
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

@@ -184,6 +184,11 @@ func newSpec(entry config.Algorithm) (spec, error) {
 		return fail("%v", err)
 	}
 	sdk, sdkErr := pysdk.Dir()
+	if entry.User != "" {
+		// Its processes run as another user, who cannot reach a cache
+		// under the runner's home.
+		sdk, sdkErr = pysdk.SharedDir()
+	}
 	return spec{cmd: cmd, env: environ(cmd.Env, entry.JobsPerWorker(), sdk, sdkErr)}, nil
 }
 

@@ -50,6 +50,51 @@ var dirOnce = sync.OnceValues(func() (string, error) {
 	return "", fmt.Errorf("extract the Python SDK: %v", errs)
 })
 
+// SharedDir returns a directory holding the SDK that every user may read
+// and only this process's user may write, for workers that run as another
+// user (an entry's user:), who cannot reach a directory under the
+// runner's home. It is /tmp/conveyor-python-sdk-<hash>-<uid>, made once
+// and then reused only if it is still a directory this user owns that
+// no one else may write: a directory someone else made there is an error,
+// never code to run.
+func SharedDir() (string, error) { return sharedOnce() }
+
+var sharedOnce = sync.OnceValues(func() (string, error) {
+	sum, err := hash()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("conveyor-python-sdk-%s-%d", sum, os.Getuid()))
+	if err := extract(dir); err != nil {
+		return "", fmt.Errorf("extract the Python SDK: %w", err)
+	}
+	if err := ownedAndSafe(dir); err != nil {
+		return "", fmt.Errorf("the Python SDK in %s: %w", dir, err)
+	}
+	return dir, nil
+})
+
+// ownedAndSafe checks that dir, and the package directory in it, are real
+// directories of this process's user that no one else may write.
+func ownedAndSafe(dir string) error {
+	for _, d := range []string{dir, filepath.Join(dir, "conveyor")} {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", d)
+		}
+		if fi.Mode().Perm()&0o022 != 0 {
+			return fmt.Errorf("%s may be written by others (%v)", d, fi.Mode().Perm())
+		}
+		if uid, ok := owner(fi); ok && uid != os.Getuid() {
+			return fmt.Errorf("%s belongs to uid %d, not %d", d, uid, os.Getuid())
+		}
+	}
+	return nil
+}
+
 // bases lists the parent directories to try, best first.
 func bases() []string {
 	var out []string
