@@ -61,6 +61,12 @@ func (g *Gateway) handleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, scheduleJobError(err))
 		return
 	}
+	// The files it references are there now (they expire after the
+	// retention: a later firing's job fails naming a file gone).
+	if err := g.checkRequestFiles(r.Context(), s.Input); err != nil {
+		g.writeError(w, r, scheduleJobError(err))
+		return
+	}
 	if !s.Paused {
 		next := s.Next(s.CreatedAt)
 		s.NextAt = &next

@@ -97,6 +97,18 @@ func TestExecReadsFile(t *testing.T) {
 	if resp.StatusCode != 200 || called.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("run: %d %+v", resp.StatusCode, called)
 	}
+
+	// A schedule's input is checked as a submit's: a file that is there
+	// makes it, one that is not is a 400 at its pointer.
+	if resp := s.do("POST", "/v1/schedules", map[string]any{"name": "sums", "algorithm": "filesum", "every": "1h",
+		"input": map[string]any{"data": map[string]string{"$file": fi.ID}}}, nil); resp.StatusCode != 201 {
+		t.Errorf("a schedule with a file: %d", resp.StatusCode)
+	}
+	resp = s.do("POST", "/v1/schedules", map[string]any{"name": "nosums", "algorithm": "filesum", "every": "1h",
+		"input": map[string]any{"data": map[string]string{"$file": "01J00000000000000000000000"}}}, nil)
+	if p := problem(t, resp); resp.StatusCode != 400 || len(p.Errors) != 1 || p.Errors[0].Pointer != "/input/data" {
+		t.Errorf("a schedule with an unknown file: %d %+v, want 400 at /input/data", resp.StatusCode, p)
+	}
 }
 
 // TestPythonWorkerFile: a Python handler whose parameter is annotated
