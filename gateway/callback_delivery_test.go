@@ -19,6 +19,7 @@ import (
 	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/broker/brokertest"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/services"
 )
 
 // hooks is a callback receiver that answers 204 and counts the POSTs of
@@ -118,7 +119,7 @@ func TestCallbackQueueStallsNothing(t *testing.T) {
 	if err := sub.Unsubscribe(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.CallbackQueue(ctx, callbackLease); err != nil {
+	if _, err := b.CallbackQueue(ctx, services.CallbackLease); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, "every callback delivered", func() bool { return h.jobs() == n })
@@ -183,7 +184,7 @@ func TestCallbackLeaseRenewed(t *testing.T) {
 	})
 	// Hold the POST for two leases: without renewal the message would go
 	// to a gateway again after one.
-	held := time.NewTimer(2 * callbackLease)
+	held := time.NewTimer(2 * services.CallbackLease)
 	<-held.C
 	close(release)
 	// Read as a client would: the job, delivered, leaves the store for

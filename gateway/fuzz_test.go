@@ -50,7 +50,7 @@ func FuzzSubmit(f *testing.F) {
 			}
 			return
 		}
-		if j.Callback != nil && g.cfg.Callbacks.checkCallbackURL(j.Callback.URL) != nil {
+		if j.Callback != nil && g.cfg.Callbacks.CheckURL(j.Callback.URL) != nil {
 			t.Fatalf("%q: accepted callback %q is not allowed", body, j.Callback.URL)
 		}
 		if j.Status != conveyor.StatusQueued || j.ID == "" || j.MaxAttempts < 1 {

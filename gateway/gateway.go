@@ -60,6 +60,10 @@ type Config struct {
 	// Callbacks configures completion callbacks; without allowed hosts a
 	// submit with a callback_url is refused.
 	Callbacks CallbackConfig
+	// Deliverer delivers the callbacks of the jobs the gateway sees end.
+	// Default, with allowed hosts: a service of the gateway's own, run
+	// while it is (its metrics in Metrics).
+	Deliverer *services.Callbacks
 	// ArchiveAfter is how long a finished job stays in the job store
 	// before the gateway moves it to the history (see archive.go); < 0
 	// never. Default 5s.
@@ -100,8 +104,11 @@ type Gateway struct {
 	deleted deletions // jobs deleted lately (see delete.go)
 	reg     *registry
 	handler http.Handler // mux, instrumented
-	calls   *deliverer   // nil without callbacks
-	streams streams
+	// calls delivers callbacks (Config.Deliverer, or the gateway's own:
+	// ownCalls); nil without callbacks.
+	calls    *services.Callbacks
+	ownCalls bool
+	streams  streams
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -170,8 +177,10 @@ func New(cfg Config) (*Gateway, error) {
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
-	if len(cfg.Callbacks.AllowHosts) > 0 {
-		g.calls = newDeliverer(cfg.Callbacks, cfg.Broker, cfg.Logger)
+	g.calls = cfg.Deliverer
+	if g.calls == nil && len(cfg.Callbacks.AllowHosts) > 0 {
+		g.calls = services.NewCallbacks(cfg.Callbacks, cfg.Broker, cfg.Logger)
+		g.ownCalls = true
 	}
 	g.mutexes = cfg.Mutexes
 	if g.mutexes == nil {
@@ -182,8 +191,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
-	if g.calls != nil {
-		if err := cfg.Metrics.Register(g.calls.attempts); err != nil {
+	if g.ownCalls {
+		if err := cfg.Metrics.Register(g.calls.Collector()); err != nil {
 			return nil, fmt.Errorf("gateway metrics: %w", err)
 		}
 	}
@@ -206,7 +215,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.Stop()
 		return err
 	}
-	if g.calls != nil {
+	if g.ownCalls {
 		if err := g.calls.Start(ctx); err != nil {
 			g.Stop()
 			return err
@@ -249,7 +258,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		// later writes of it (a callback's attempts) change neither.
 		g.seenJob(e.Value)
 		if g.calls != nil {
-			g.calls.note(e.Value)
+			g.calls.Note(e.Value)
 		}
 	}
 	delJob := func(e broker.Entry) {
@@ -448,7 +457,7 @@ func (g *Gateway) owedCallbacks(ctx context.Context) {
 	}
 	for _, id := range ids {
 		if data, _, err := g.b.GetJobRecord(ctx, id); err == nil {
-			g.calls.note(data)
+			g.calls.Note(data)
 		}
 	}
 }
@@ -487,7 +496,7 @@ func (g *Gateway) AwaitRunner(ctx context.Context, id string, names ...string) e
 // what they have. Safe to call more than once.
 func (g *Gateway) Stop() {
 	g.stopOnce.Do(func() {
-		if g.calls != nil {
+		if g.ownCalls {
 			g.calls.Stop()
 		}
 		if g.cancel != nil {
@@ -523,3 +532,6 @@ func (g *Gateway) readiness(ctx context.Context) map[string]error {
 	}
 	return checks
 }
+
+// CallbackConfig configures completion callbacks (see services).
+type CallbackConfig = services.CallbackConfig

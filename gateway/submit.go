@@ -235,7 +235,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	}
 	var callback *conveyor.Callback
 	if req.CallbackURL != "" {
-		if err := g.cfg.Callbacks.checkCallbackURL(req.CallbackURL); err != nil {
+		if err := g.cfg.Callbacks.CheckURL(req.CallbackURL); err != nil {
 			return nil, err
 		}
 		callback = &conveyor.Callback{URL: req.CallbackURL}

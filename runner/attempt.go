@@ -170,6 +170,9 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 		log.Warn("job failed: interrupted with no attempts left")
 		_ = msg.Ack()
 		r.mutexes.Released(j.Tenant, j.Mutex, j.ID)
+		if r.cfg.Callbacks != nil {
+			r.cfg.Callbacks.Ended(j)
+		}
 		return
 	}
 	r.run(p, msg, j, rev, true, now, log, release)
@@ -356,7 +359,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		a.mu.Unlock()
 		if final {
 			_ = msg.Ack()
-			r.released(a)
+			r.ended(a)
 		}
 		outcome("superseded")
 		log.Info("result dropped: job changed under the attempt", "attempt", a.n, "err", err)
@@ -388,7 +391,7 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		log.Info("attempt failed; will retry", "attempt", a.n, "retry_in", delay.Round(time.Millisecond), "error", errText(jerr))
 	default:
 		_ = msg.Ack()
-		r.released(a)
+		r.ended(a)
 		a.mu.Lock()
 		status, jerr := a.job.Status, a.job.Error
 		a.mu.Unlock()
@@ -402,12 +405,16 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 	}
 }
 
-// released passes on the mutex key of a's job, final, if it has one.
-func (r *Runner) released(a *attempt) {
+// ended does what must follow the end of a's job, now final, whoever
+// else is up: passes its mutex key on and queues its callback.
+func (r *Runner) ended(a *attempt) {
 	a.mu.Lock()
-	tenant, key, id := a.job.Tenant, a.job.Mutex, a.job.ID
+	j := *a.job
 	a.mu.Unlock()
-	r.mutexes.Released(tenant, key, id)
+	r.mutexes.Released(j.Tenant, j.Mutex, j.ID)
+	if r.cfg.Callbacks != nil {
+		r.cfg.Callbacks.Ended(&j)
+	}
 }
 
 // pipelineOf returns the name of the pipeline whose job a runs a stage

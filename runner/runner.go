@@ -53,6 +53,9 @@ type Config struct {
 	// that keys move on while no gateway runs. Default: a service of the
 	// runner's own, run while it is.
 	Mutexes *services.Mutexes
+	// Callbacks, when set, delivers the completion callbacks of the jobs
+	// the runner ends, so that they go out while no gateway runs.
+	Callbacks *services.Callbacks
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it

@@ -53,9 +53,13 @@ type App struct {
 	// mutexes passes mutex keys on for the runner and the gateway alike
 	// (package services): run by every process with either.
 	mutexes *services.Mutexes
-	srv     *http.Server
-	ln      net.Listener
-	served  chan error
+	// calls delivers completion callbacks for both (nil without
+	// callbacks.allow_hosts, or without a runner: the gateway runs its
+	// own).
+	calls  *services.Callbacks
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
 }
 
 // Start brings up the embedded broker, the runner and the gateway, and
@@ -109,9 +113,19 @@ func (a *App) start(ctx context.Context) (err error) {
 			}
 			return a.gateway.LiveStatus(id)
 		}})
+		calls, err := callbacks(cfg.Callbacks)
+		if err != nil {
+			return err
+		}
+		if len(calls.AllowHosts) > 0 {
+			a.calls = services.NewCallbacks(calls, a.rbroker, log)
+			if err := m.Register(a.calls.Collector()); err != nil {
+				return err
+			}
+		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Mutexes: a.mutexes,
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Mutexes: a.mutexes, Callbacks: a.calls,
 		}); err != nil {
 			return err
 		}
@@ -165,7 +179,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
-			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize), Mutexes: a.mutexes,
+			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize), Mutexes: a.mutexes, Deliverer: a.calls,
 		}); err != nil {
 			return err
 		}
@@ -175,6 +189,11 @@ func (a *App) start(ctx context.Context) (err error) {
 	}
 	if a.mutexes != nil {
 		a.mutexes.Start(ctx)
+	}
+	if a.calls != nil {
+		if err := a.calls.Start(ctx); err != nil {
+			return err
+		}
 	}
 	if a.runner != nil {
 		if err := a.runner.Start(ctx); err != nil {
@@ -335,6 +354,9 @@ func (a *App) Stop() {
 	}
 	if a.mutexes != nil {
 		a.mutexes.Stop()
+	}
+	if a.calls != nil {
+		a.calls.Stop()
 	}
 	for _, nc := range a.conns {
 		// Flush, then close: the last acks and naks (a job or a callback

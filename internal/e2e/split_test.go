@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -112,5 +116,50 @@ func TestMutexWithoutGateway(t *testing.T) {
 	}
 	if gap := b.StartedAt.Sub(*a.FinishedAt); gap < 0 || gap > time.Second {
 		t.Fatalf("second job started %s after the first ended, want within 1s", gap)
+	}
+}
+
+// TestCallbackWithoutGateway: the runner that ends a job queues its
+// completion callback and its callbacks service delivers it, so a
+// callback goes out while no gateway runs.
+func TestCallbackWithoutGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	got := make(chan []byte, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- body
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	dir := t.TempDir()
+	addrs := testenv.FreeAddrs(t, 2)
+	natsAddr, httpAddr := addrs[0], addrs[1]
+	nats := "nats://" + natsAddr
+	calls := "CONVEYOR_CALLBACKS={allow_hosts: [" + strings.TrimPrefix(recv.URL, "http://") + "], secret_env: TEST_CALLBACK_SECRET}"
+	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	r := startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]", calls, "TEST_CALLBACK_SECRET=s"}, "", "")
+	g := startProc(t, []string{"gateway", "--nats", nats}, []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, calls, "TEST_CALLBACK_SECRET=s"}, "", httpAddr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("runner:\n%s", r.logs)
+		}
+	})
+	testenv.Eventually(t, "the runner to register", func() bool {
+		var rl conveyor.RunnerList
+		code, err := g.call("GET", "/v1/runners", "", &rl)
+		return err == nil && code == 200 && len(rl.Runners) == 1
+	})
+	id := g.submit(`{"algorithm":"sleep","input":{"seconds":2},"callback_url":"` + recv.URL + `/done"}`)
+	g.awaitStatus(id, conveyor.StatusRunning)
+	g.kill(syscall.SIGTERM)
+	select {
+	case body := <-got:
+		if !strings.Contains(string(body), id) || !strings.Contains(string(body), `"succeeded"`) {
+			t.Fatalf("callback body %s, want job %s succeeded", body, id)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no callback while no gateway ran")
 	}
 }

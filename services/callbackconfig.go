@@ -1,4 +1,4 @@
-package gateway
+package services
 
 import (
 	"net"
@@ -12,8 +12,8 @@ import (
 )
 
 // CallbackConfig configures completion callbacks. With no AllowHosts a
-// submit with a callback_url is refused (400): the gateway posts only to
-// hosts its operator named, so a client cannot point it at an internal
+// submit with a callback_url is refused (400): callbacks go only to hosts
+// the operator named, so a client cannot point them at an internal
 // service (SSRF).
 type CallbackConfig struct {
 	// AllowHosts are the "host[:port]" a callback_url may name; a host
@@ -35,9 +35,9 @@ type CallbackConfig struct {
 // maxCallbackURL caps the length of a callback_url.
 const maxCallbackURL = 2048
 
-// checkCallbackURL returns EINVALID unless raw is an absolute http(s) URL
+// CheckURL returns EINVALID unless raw is an absolute http(s) URL
 // without credentials whose host (and port) the allow-list names.
-func (c *CallbackConfig) checkCallbackURL(raw string) error {
+func (c *CallbackConfig) CheckURL(raw string) error {
 	if len(raw) > maxCallbackURL {
 		return conveyor.Errorf(conveyor.EINVALID, "callback_url is longer than %d bytes", maxCallbackURL)
 	}

@@ -1,4 +1,4 @@
-package gateway
+package services
 
 import (
 	"net/url"
@@ -31,7 +31,7 @@ func TestCallbackAllowed(t *testing.T) {
 			t.Errorf("%s: allowed %v, want %v", tc.url, got, tc.want)
 		}
 	}
-	if (&CallbackConfig{}).checkCallbackURL("https://hooks.example.com/") == nil {
+	if (&CallbackConfig{}).CheckURL("https://hooks.example.com/") == nil {
 		t.Error("with no allowed hosts a callback URL was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package services
 
 import (
 	"bytes"
@@ -18,38 +18,39 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/internal/backoff"
 )
 
-// deliverer delivers completion callbacks. It is built for many gateways
-// over one broker, any of which may die at any time:
+// Callbacks delivers completion callbacks: a service run by every process
+// with a broker connection (gateways and runners alike), built for many
+// such processes over one broker, any of which may die at any time:
 //
-//   - Every gateway watches the job store. When it sees a final job whose
-//     callback is still pending — live, or when it replays the store at
-//     start — it queues the job's id on the CONVEYOR_CALLBACKS work queue.
-//     The stream keeps one message per job and refuses more, so however
-//     many gateways queue it, one delivery is in flight; and since a job
-//     is queued again at every gateway start until its record says
-//     delivered or given up, a job that turned final while no gateway ran
-//     is not forgotten.
-//   - Noting a job never blocks the watch: the ids wait in a set, one
-//     entry per job, until the broker has them; a publish that fails (the
-//     broker is failing over) is retried with backoff, not dropped. The
-//     set holds at most the jobs the gateway's index holds.
-//   - The gateways share one durable pull consumer of that queue, so each
-//     delivery goes to one gateway. A gateway pulls a message only when it
+//   - Whoever sees a final job whose callback is still pending queues the
+//     job's id on the CONVEYOR_CALLBACKS work queue: the runner that ended
+//     it (Ended), every gateway watching the job store (Note) — live, or
+//     when it replays the store at start. The stream keeps one message per
+//     job and refuses more, so however many queue it, one delivery is in
+//     flight; and since a gateway queues a job again at every start until
+//     its record says delivered or given up, a job that turned final while
+//     its runner died is not forgotten.
+//   - Noting a job never blocks: the ids wait in a set, one entry per job,
+//     until the broker has them; a publish that fails (the broker is
+//     failing over) is retried with backoff, not dropped.
+//   - The processes share one durable pull consumer of that queue, so each
+//     delivery goes to one of them. A process pulls a message only when it
 //     has a free delivery slot, POSTs the job, records the attempt on the
 //     job record (compare-and-swap), then acknowledges on success or gives
-//     the message back with NakWithDelay — the backoff lives in the
-//     broker, not in a gateway's memory.
-//   - A delivery is leased for callbackLease, and the gateway making it
-//     renews the lease (InProgress) while it runs, however slow the
-//     receiver. A gateway that dies mid-attempt stops renewing, and
-//     another gateway retries within callbackLease.
+//     the message back with a delay — the backoff lives in the broker, not
+//     in a process's memory.
+//   - A delivery is leased for CallbackLease, and the process making it
+//     renews the lease while it runs, however slow the receiver. A process
+//     that dies mid-attempt stops renewing, and another retries within
+//     CallbackLease.
 //
-// Delivery is at least once: a receiver may see a job twice (a gateway
+// Delivery is at least once: a receiver may see a job twice (a process
 // that died between its POST and its record update) and should treat the
 // job id as an idempotency key.
-type deliverer struct {
+type Callbacks struct {
 	cfg    CallbackConfig
 	b      *broker.Broker
 	log    *slog.Logger
@@ -69,17 +70,23 @@ type deliverer struct {
 }
 
 const (
-	// maxDeliveries is how many callbacks one gateway POSTs at once.
+	// maxDeliveries is how many callbacks one process POSTs at once.
 	maxDeliveries = 16
-	// callbackLease is the AckWait of a delivery: how long it stays with
-	// a gateway that stopped renewing it (died, or lost the broker)
-	// before another gateway may make it.
-	callbackLease = 6 * time.Second
+	// CallbackLease is the AckWait of a delivery: how long it stays with
+	// a process that stopped renewing it (died, or lost the broker)
+	// before another may make it.
+	CallbackLease = 6 * time.Second
 	// callbackRenew is how often a running delivery renews its lease.
-	callbackRenew = callbackLease / 3
+	callbackRenew = CallbackLease / 3
 )
 
-func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliverer {
+// retryBackoff spaces the tries of the service's loops while the broker
+// fails them: 100 ms doubling up to 5 s, jittered.
+var retryBackoff = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+
+// NewCallbacks returns a Callbacks service over b, not started. Its
+// defaults: Timeout 10s, Backoff 1s, RetryFor 24h.
+func NewCallbacks(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *Callbacks {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -89,7 +96,10 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 	if cfg.RetryFor == 0 {
 		cfg.RetryFor = 24 * time.Hour
 	}
-	return &deliverer{
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Callbacks{
 		cfg: cfg, b: b, log: log,
 		client: &http.Client{
 			Timeout: cfg.Timeout,
@@ -100,14 +110,14 @@ func newDeliverer(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *deliv
 		wake:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, maxDeliveries),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "conveyor_callback_attempts_total", Help: "Completion callback POSTs made by this gateway, by result: delivered, failed (retried later) or gave_up.",
+			Name: "conveyor_callback_attempts_total", Help: "Completion callback POSTs made by this process, by result: delivered, failed (retried later) or gave_up.",
 		}, []string{"result"}),
 	}
 }
 
 // Start opens the callback queue and starts queueing and delivering.
-func (d *deliverer) Start(ctx context.Context) error {
-	queue, err := d.b.CallbackQueue(ctx, callbackLease)
+func (d *Callbacks) Start(ctx context.Context) error {
+	queue, err := d.b.CallbackQueue(ctx, CallbackLease)
 	if err != nil {
 		return err
 	}
@@ -122,18 +132,30 @@ func (d *deliverer) Start(ctx context.Context) error {
 // messages (they go to another gateway at once), and waits for its
 // goroutines. Jobs noted but not queued yet are queued by the next
 // gateway to start.
-func (d *deliverer) Stop() {
+func (d *Callbacks) Stop() {
 	if d.cancel != nil {
 		d.cancel()
 	}
 	d.wg.Wait()
 }
 
-// note looks at the record of a job the watch saw turn final and, if
+// Ended queues the callback of j, a job the caller just made final, if it
+// has one still pending. It never waits.
+func (d *Callbacks) Ended(j *conveyor.Job) {
+	if j == nil || !j.Status.Terminal() || !j.Callback.Pending() {
+		return
+	}
+	d.add(j.ID)
+}
+
+// Collector returns the service's metrics, for a registry.
+func (d *Callbacks) Collector() prometheus.Collector { return d.attempts }
+
+// Note looks at the record of a job the watch saw turn final and, if
 // its callback is pending, adds it to the jobs to queue. It never waits:
 // it is called on the watch that feeds the gateway's views. Cheap for jobs
 // without a callback.
-func (d *deliverer) note(data []byte) {
+func (d *Callbacks) Note(data []byte) {
 	if !bytes.Contains(data, []byte(`"callback":{`)) {
 		return
 	}
@@ -145,8 +167,13 @@ func (d *deliverer) note(data []byte) {
 	if json.Unmarshal(data, &j) != nil || !j.Status.Terminal() || !j.Callback.Pending() {
 		return
 	}
+	d.add(j.ID)
+}
+
+// add adds job id to the jobs to queue, and wakes the queue loop.
+func (d *Callbacks) add(id string) {
 	d.mu.Lock()
-	d.pending[j.ID] = struct{}{}
+	d.pending[id] = struct{}{}
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -155,7 +182,7 @@ func (d *deliverer) note(data []byte) {
 }
 
 // takePending empties the set of jobs to queue and returns them.
-func (d *deliverer) takePending() map[string]struct{} {
+func (d *Callbacks) takePending() map[string]struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.pending) == 0 {
@@ -167,7 +194,7 @@ func (d *deliverer) takePending() map[string]struct{} {
 }
 
 // putBack returns ids whose queueing failed to the set.
-func (d *deliverer) putBack(ids map[string]struct{}) {
+func (d *Callbacks) putBack(ids map[string]struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id := range ids {
@@ -178,7 +205,7 @@ func (d *deliverer) putBack(ids map[string]struct{}) {
 // queueLoop puts noted jobs on the broker's callback queue, off the watch
 // goroutine. While the broker refuses, it keeps them and tries again with
 // backoff.
-func (d *deliverer) queueLoop() {
+func (d *Callbacks) queueLoop() {
 	defer d.wg.Done()
 	failures := 0
 	for {
@@ -205,7 +232,7 @@ func (d *deliverer) queueLoop() {
 			continue
 		}
 		d.putBack(ids)
-		delay := loopBackoff.Delay(failures)
+		delay := retryBackoff.Delay(failures)
 		failures++
 		d.log.Warn("queue callbacks", "jobs", len(ids), "err", err, "retry_in", delay)
 		select {
@@ -222,7 +249,7 @@ func (d *deliverer) queueLoop() {
 
 // pullLoop takes a delivery from the queue whenever a slot is free, so
 // that no message waits in this gateway, its lease running, for a slot.
-func (d *deliverer) pullLoop(queue *broker.Callbacks) {
+func (d *Callbacks) pullLoop(queue *broker.Callbacks) {
 	defer d.wg.Done()
 	failures := 0
 	for {
@@ -241,7 +268,7 @@ func (d *deliverer) pullLoop(queue *broker.Callbacks) {
 				failures = 0
 				continue // nothing to deliver for a while: pull again
 			}
-			delay := loopBackoff.Delay(failures)
+			delay := retryBackoff.Delay(failures)
 			failures++
 			d.log.Warn("pull callbacks", "err", err, "retry_in", delay)
 			select {
@@ -266,7 +293,7 @@ func (d *deliverer) pullLoop(queue *broker.Callbacks) {
 
 // renew extends lease every callbackRenew until the function it returns
 // is called, which returns once renewing has stopped.
-func (d *deliverer) renew(lease broker.Lease) func() {
+func (d *Callbacks) renew(lease broker.Lease) func() {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -311,7 +338,7 @@ var errSettled = errors.New("callback already settled")
 // deliver makes one delivery attempt of the job msg names and says how to
 // settle the message: ack when delivered, given up or moot; give it back
 // with a delay otherwise.
-func (d *deliverer) deliver(id string) settle {
+func (d *Callbacks) deliver(id string) settle {
 	ctx := d.ctx
 	data, rev, err := d.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
@@ -378,7 +405,7 @@ func (d *deliverer) deliver(id string) settle {
 
 // post sends the job record to its callback URL, signed, and returns the
 // answer's status; an error unless it is 2xx.
-func (d *deliverer) post(ctx context.Context, j *conveyor.Job, body []byte) (int, error) {
+func (d *Callbacks) post(ctx context.Context, j *conveyor.Job, body []byte) (int, error) {
 	u, err := url.Parse(j.Callback.URL)
 	if err != nil || !d.cfg.allowed(u) {
 		return 0, errNotAllowed
