@@ -193,6 +193,7 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 	}
 	for _, s := range claimed {
 		g.jobs.hear(s.Job.ID)
+		g.indexStored(s)
 	}
 	now := time.Now()
 	for k, s := range plain {

@@ -206,6 +206,23 @@ func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, se
 	x.putFrom(s, data, 0, updated, seq)
 }
 
+// putStored records j, just stored by this gateway as data, unless the
+// index has it already (the store's watch came first, perhaps with a
+// later version): read-your-writes for a submit that stored its record.
+func (x *index) putStored(j *conveyor.Job, updated time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.byID[j.ID]; ok || j.Status.Terminal() {
+		return
+	}
+	e := &entry{algorithm: j.Algorithm, tenant: j.Tenant, status: j.Status, updated: updated}
+	if j.Stage != nil {
+		e.stage, e.step = j.Stage.Name, j.Stage.Step
+	}
+	x.byID[j.ID] = e
+	x.count(e, +1)
+}
+
 // status returns the status of the live job with id, if the index has it.
 func (x *index) status(id string) (conveyor.Status, bool) {
 	x.mu.RLock()

@@ -8,6 +8,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/jobindex"
 )
 
@@ -133,6 +134,19 @@ func pollFor(ctx context.Context, within time.Duration, done func() bool) bool {
 func (g *Gateway) indexSubmitted(j *conveyor.Job, data []byte, now time.Time, seq uint64) {
 	g.jobs.putSubmitted(j, data, now, seq)
 	g.disk.Put(jobindex.Change{ID: j.ID, Record: data, Status: j.Status, Updated: now, Seq: seq, First: true})
+}
+
+// indexStored records a job this gateway just stored and queued in its
+// views at once, as indexSubmitted does a job its queue message holds, so
+// that a list or count right after the submit has it; the store's watch
+// brings it too, and never loses a later version to it.
+func (g *Gateway) indexStored(s broker.Stored) {
+	now := time.Now()
+	// The job index first: a change the watch puts after it then counts
+	// the job as new (see jobindex.Change.First), whichever view it
+	// reaches first.
+	g.disk.Put(jobindex.Change{ID: s.Job.ID, Record: s.Data(), Status: s.Job.Status, Updated: now, First: true})
+	g.jobs.putStored(s.Job, now)
 }
 
 // undo removes a job whose submission failed before it was accepted, from

@@ -353,6 +353,7 @@ func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, exist
 		return record{}, false, err
 	}
 	g.jobs.hear(j.ID)
+	g.indexStored(stored)
 	return rec, false, nil
 }
 
