@@ -152,30 +152,13 @@ func ResolveArtifactRefs(output []byte, arts []Artifact) ([]byte, error) {
 	if bad != nil {
 		return nil, bad
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return encodeJSON(v)
 }
 
+// replaceArtifactRefs replaces, in v, each {"$artifact": name} by what
+// with returns for the name.
 func replaceArtifactRefs(v any, with func(name any) any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if name, ok := t[ArtifactKey]; ok {
-			return with(name)
-		}
-		for k, e := range t {
-			t[k] = replaceArtifactRefs(e, with)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = replaceArtifactRefs(e, with)
-		}
-	}
-	return v
+	return replaceKeyed(v, ArtifactKey, "", func(_ string, name any) any { return with(name) })
 }
 
 func jsonText(v any) string {

@@ -154,6 +154,38 @@ func ReplaceFileRefs(data []byte, with func(ptr, id string) (json.RawMessage, er
 	if ferr != nil {
 		return nil, ferr
 	}
+	return encodeJSON(v)
+}
+
+// replaceRefs replaces, in v (decoded JSON), each object with the key
+// FileKey by what with returns for its JSON pointer and the key's value.
+func replaceRefs(v any, ptr string, with func(ptr string, id any) any) any {
+	return replaceKeyed(v, FileKey, ptr, with)
+}
+
+// replaceKeyed replaces, in v (decoded JSON, changed in place), each
+// object that has key by what with returns for its JSON pointer (below
+// ptr) and the key's value.
+func replaceKeyed(v any, key, ptr string, with func(ptr string, value any) any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if value, ok := t[key]; ok {
+			return with(ptr, value)
+		}
+		for k, e := range t {
+			t[k] = replaceKeyed(e, key, ptr+"/"+escapePointer(k), with)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = replaceKeyed(e, key, ptr+"/"+strconv.Itoa(i), with)
+		}
+	}
+	return v
+}
+
+// encodeJSON is v as JSON without HTML escaping and without json.Encoder's
+// trailing newline.
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -161,21 +193,4 @@ func ReplaceFileRefs(data []byte, with func(ptr, id string) (json.RawMessage, er
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func replaceRefs(v any, ptr string, with func(ptr string, id any) any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		if id, ok := t[FileKey]; ok {
-			return with(ptr, id)
-		}
-		for k, e := range t {
-			t[k] = replaceRefs(e, ptr+"/"+escapePointer(k), with)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = replaceRefs(e, ptr+"/"+strconv.Itoa(i), with)
-		}
-	}
-	return v
 }
