@@ -409,11 +409,18 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 // else is up: passes its mutex key on and queues its callback.
 func (r *Runner) ended(a *attempt) {
 	a.mu.Lock()
-	j := *a.job
+	var j *conveyor.Job
+	if a.job.Mutex != "" || a.job.Callback != nil {
+		c := *a.job
+		j = &c
+	}
 	a.mu.Unlock()
+	if j == nil {
+		return // the common case: nothing follows
+	}
 	r.mutexes.Released(j.Tenant, j.Mutex, j.ID)
 	if r.cfg.Callbacks != nil {
-		r.cfg.Callbacks.Ended(&j)
+		r.cfg.Callbacks.Ended(j)
 	}
 }
 
