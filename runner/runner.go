@@ -48,6 +48,9 @@ type Config struct {
 	// entries need some (resources: {gpu: k}); < 0: as many as
 	// nvidia-smi lists (see DetectGPUs).
 	GPUs int
+	// Labels describe the runner (config labels); its registry record
+	// shows them.
+	Labels map[string]string
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
@@ -331,6 +334,7 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 	if n := r.gpus.Count(); n > 0 {
 		info.Resources = map[string]int{"gpu": n}
 	}
+	info.Labels = r.cfg.Labels
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
 	sharedBusy := map[int]int{}

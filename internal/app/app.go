@@ -99,7 +99,7 @@ func (a *App) start(ctx context.Context) (err error) {
 		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources),
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Labels: cfg.Labels,
 		}); err != nil {
 			return err
 		}
