@@ -197,6 +197,8 @@ type RunnerInfo struct {
 	Processes int `json:"processes,omitempty"`
 	// Resources are what the runner hands its worker processes: {"gpu": 2}.
 	Resources map[string]int `json:"resources,omitempty"`
+	// Labels are the runner's labels, from its config: {"zone": "eu"}.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Workers is the capacity for each algorithm: how many of its jobs the
 	// runner runs at once.
 	Workers   map[string]int `json:"workers,omitempty"`

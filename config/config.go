@@ -50,6 +50,10 @@ type Config struct {
 	// Resources are what a runner has to hand its worker processes:
 	// {gpu: 2}. Without gpu, a runner counts the GPUs nvidia-smi lists.
 	Resources map[string]int `yaml:"resources"`
+	// Labels describe a runner ({zone: eu, model: llama}); GET /v1/runners
+	// shows them. They are what a job's requires will be matched against
+	// (label routing, not yet wired: see conveyor.Requirements).
+	Labels map[string]string `yaml:"labels"`
 	// Quotas bound what a tenant keeps, by tenant name (the tenant of its
 	// tokens): past one, a submit is a 429.
 	Quotas map[string]Quota `yaml:"quotas"`

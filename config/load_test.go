@@ -96,6 +96,7 @@ func TestLoadErrors(t *testing.T) {
 		"cluster tls without key":  {yaml: "broker: {cluster: ':6222', cluster_tls: {ca: ca.pem, cert: c.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
 		"cluster tls without ca":   {yaml: "broker: {cluster: ':6222', cluster_tls: {cert: c.pem, key: k.pem}}", want: "broker.cluster_tls: give ca, cert and key together"},
 		"cluster tls alone":        {yaml: "broker: {cluster_tls: {ca: ca.pem, cert: c.pem, key: k.pem}}", want: "broker.cluster_tls needs broker.cluster"},
+		"label with a comma":       {yaml: "labels: {model: 'a,b'}", want: "labels: label names and values may not hold"},
 		"unknown resource":         {yaml: "resources: {tpu: 2}", want: `resources: unknown resource "tpu" (known: gpu)`},
 		"resources on exec":        {yaml: "algorithms: [{name: a, kind: exec, command: [x], resources: {gpu: 1}}]", want: "resources apply to worker algorithms only"},
 		"negative gpu":             {yaml: "algorithms: [{kind: worker, command: [w], resources: {gpu: -1}}]", want: "resources.gpu must not be negative"},

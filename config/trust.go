@@ -115,6 +115,9 @@ func (c *Config) validateTrust(add func(string, ...any)) {
 		checkResources(where+".resources", a.Resources, add)
 	}
 	checkResources("resources", c.Resources, add)
+	if err := conveyor.Requirements(c.Labels).Validate(); err != nil {
+		add("labels: %s", strings.TrimPrefix(err.Error(), "requires: "))
+	}
 }
 
 // Resources are the names of the resources a runner hands out.

@@ -56,6 +56,9 @@ type Config struct {
 	// Callbacks, when set, delivers the completion callbacks of the jobs
 	// the runner ends, so that they go out while no gateway runs.
 	Callbacks *services.Callbacks
+	// Labels describe the runner (config labels); its registry record
+	// shows them.
+	Labels map[string]string
 }
 
 // Runner pulls jobs of its algorithms and runs them. Start it once; Stop it
@@ -353,6 +356,7 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 	if n := r.gpus.Count(); n > 0 {
 		info.Resources = map[string]int{"gpu": n}
 	}
+	info.Labels = r.cfg.Labels
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
 	sharedBusy := map[int]int{}

@@ -125,7 +125,7 @@ func (a *App) start(ctx context.Context) (err error) {
 		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Mutexes: a.mutexes, Callbacks: a.calls,
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Labels: cfg.Labels, Mutexes: a.mutexes, Callbacks: a.calls,
 		}); err != nil {
 			return err
 		}

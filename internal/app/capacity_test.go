@@ -117,7 +117,7 @@ func TestRunnerCapacityCountsJobs(t *testing.T) {
 
 // TestRunnerGPUs: a runner of resources {gpu: 1} runs one process of a
 // worker entry needing a GPU each, whatever its workers.max: its capacity
-// says so, and /v1/runners shows the GPU.
+// says so, and /v1/runners shows the GPU and the runner's labels.
 func TestRunnerGPUs(t *testing.T) {
 	python := testenv.Python(t)
 	dir, _ := filepath.Abs("testdata")
@@ -125,6 +125,7 @@ func TestRunnerGPUs(t *testing.T) {
 		HTTP:      config.HTTP{Addr: "127.0.0.1:0"},
 		DataDir:   t.TempDir(),
 		Resources: map[string]int{"gpu": 1},
+		Labels:    map[string]string{"zone": "eu", "model": "llama"},
 		Algorithms: []config.Algorithm{
 			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 4}, Resources: map[string]int{"gpu": 1}},
 		},
@@ -141,5 +142,8 @@ func TestRunnerGPUs(t *testing.T) {
 	}
 	if r := l.Runners[0]; r.Capacity != 1 || r.Processes != 1 || r.Resources["gpu"] != 1 {
 		t.Fatalf("capacity %d, processes %d, resources %v: want 1, 1 and a GPU", r.Capacity, r.Processes, r.Resources)
+	}
+	if r := l.Runners[0]; len(r.Labels) != 2 || r.Labels["zone"] != "eu" || r.Labels["model"] != "llama" {
+		t.Errorf("labels %v, want zone=eu and model=llama", r.Labels)
 	}
 }
