@@ -45,6 +45,10 @@ type index struct {
 	finalBefore func(id string) bool
 	// onFinal, when set, is told of each job turning final (tests).
 	onFinal func(id string)
+	// endedUnseen remembers the last jobs seen final while the index
+	// held no live version of them, so that a first version coming after
+	// (a submit indexed late) does not make them live again.
+	endedUnseen recentIDs
 	// heard holds the stored jobs whose submit is known to be finished
 	// (their queue message seen, or made by this gateway), with when it
 	// was learned, for the sweep (see sweep.go); kept for its window.
@@ -75,12 +79,16 @@ type summary struct {
 	Status    conveyor.Status `json:"status"`
 	Tenant    string          `json:"tenant,omitempty"`
 	Stage     *stageRef       `json:"stage,omitempty"`
+	Pipeline  *struct {
+		Stages []string `json:"stages"`
+	} `json:"pipeline,omitempty"`
 }
 
 // stageRef is the part of a pipeline job's stage the index keeps.
 type stageRef struct {
-	Name string `json:"name"`
-	Step int    `json:"step"`
+	Name  string `json:"name"`
+	Index int    `json:"index"`
+	Step  int    `json:"step"`
 }
 
 // pipelineField marks the records of pipeline jobs, whose stage is read
@@ -201,7 +209,12 @@ func (x *index) unheard(from, to time.Time) []string {
 func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, seq uint64) {
 	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant}
 	if j.Stage != nil {
-		s.Stage = &stageRef{j.Stage.Name, j.Stage.Step}
+		s.Stage = &stageRef{j.Stage.Name, j.Stage.Index, j.Stage.Step}
+	}
+	if j.Pipeline != nil {
+		s.Pipeline = &struct {
+			Stages []string `json:"stages"`
+		}{j.Pipeline.Stages}
 	}
 	x.putFrom(s, data, 0, updated, seq)
 }
@@ -262,6 +275,12 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 	if ok && seq != 0 {
 		return false, e.status, wake
 	}
+	if !ok && seq != 0 && x.endedUnseen.has(s.ID) {
+		// The job's first version, from its queue message, after the
+		// store's watch brought its last (it ran before its submit was
+		// indexed): not live.
+		return false, "", wake
+	}
 	if ok {
 		prev = e.status
 	}
@@ -271,8 +290,12 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 		// index saw it final before (a later write of a final job).
 		turnedFinal = ok || !x.finalBefore(s.ID)
 	}
-	if ok && e.stage != "" && s.Stage != nil {
-		x.stageEnded(e, s, updated)
+	if s.Stage != nil && (ok && e.stage != "" || !ok && (!final || turnedFinal)) {
+		var seen *entry
+		if ok {
+			seen = e
+		}
+		x.stageEnded(seen, s, updated)
 	}
 	if turnedFinal {
 		x.done.add(s.Algorithm, updated, time.Now())
@@ -284,6 +307,8 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 		x.count(e, -1)
 	}
 	switch {
+	case final && !ok:
+		x.endedUnseen.add(s.ID)
 	case final && ok:
 		delete(x.byID, s.ID)
 	case !final:
@@ -318,6 +343,8 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 // A gateway that missed changes between (it was down) counts the stage it
 // knew the job in, and the one the job ended in.
 func (x *index) stageEnded(e *entry, s summary, at time.Time) {
+	// e is nil for a job seen the first time: the stages before its
+	// current one ended before.
 	count := func(stage string, status conveyor.Status) {
 		tp := x.stagesDone[status]
 		if tp == nil {
@@ -326,8 +353,20 @@ func (x *index) stageEnded(e *entry, s summary, at time.Time) {
 		}
 		tp.add(stage, at, time.Now())
 	}
-	if s.Stage.Step > e.step {
-		count(e.stage, conveyor.StatusSucceeded)
+	from := 0 // the first step not counted yet
+	if e != nil {
+		if s.Stage.Step > e.step {
+			count(e.stage, conveyor.StatusSucceeded)
+		}
+		from = e.step + 1
+	}
+	// Steps this gateway missed (it saw the job late, or the store's
+	// watch skipped versions): known only for a job that went straight
+	// through its stages, whose step is its stage's index.
+	if s.Pipeline != nil && s.Stage.Step == s.Stage.Index && s.Stage.Index <= len(s.Pipeline.Stages) {
+		for step := from; step < s.Stage.Step; step++ {
+			count(s.Pipeline.Stages[step], conveyor.StatusSucceeded)
+		}
 	}
 	if s.Status.Terminal() {
 		count(s.Stage.Name, s.Status)
@@ -529,4 +568,31 @@ func (x *index) countOfTenant(algorithm string, status conveyor.Status, tenant s
 		}
 	}
 	return n
+}
+
+// recentIDs is a bounded set of the ids added last.
+type recentIDs struct {
+	ring [recentMax]string
+	next int
+	set  map[string]struct{}
+}
+
+// recentMax bounds recentIDs.
+const recentMax = 1024
+
+func (r *recentIDs) add(id string) {
+	if r.set == nil {
+		r.set = make(map[string]struct{}, recentMax)
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % recentMax
+	r.set[id] = struct{}{}
+}
+
+func (r *recentIDs) has(id string) bool {
+	_, ok := r.set[id]
+	return ok
 }

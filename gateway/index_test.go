@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,34 @@ func TestIndexCountsStages(t *testing.T) {
 	putJob(j)
 	if got := counts(); got != [4]int{0, 1, 0, 0} {
 		t.Fatalf("finished: %v, want [0 1 0 0]", got)
+	}
+}
+
+// TestStagesSeenLate: a pipeline job whose earlier versions the gateway
+// never saw (it ran before its submit was indexed, or the store's watch
+// skipped versions) still counts each stage it went through, and its
+// first version coming after its last does not make it live again.
+func TestStagesSeenLate(t *testing.T) {
+	x := newIndex(nil)
+	j := &conveyor.Job{ID: "01LATE", Algorithm: "pipe", Status: conveyor.StatusQueued, Input: json.RawMessage(`{}`)}
+	j.EnterPipeline(conveyor.Pipeline{Stages: []string{"a", "b", "c"}})
+	first, _ := json.Marshal(j)
+	j.Stage = &conveyor.Stage{Name: "c", Index: 2, Of: 3, Step: 2}
+	j.Status = conveyor.StatusFailed
+	data, _ := json.Marshal(j)
+	put(x, data)
+	now := time.Now()
+	for stage, want := range map[string]map[conveyor.Status]int{
+		"a": {conveyor.StatusSucceeded: 1}, "b": {conveyor.StatusSucceeded: 1}, "c": {conveyor.StatusFailed: 1},
+	} {
+		if got, _ := x.stageSeries(stage, now); !maps.Equal(got, want) {
+			t.Errorf("stage %s: %v, want %v", stage, got, want)
+		}
+	}
+	s, _ := summarize(first)
+	x.putFrom(s, first, 0, now, 7) // the submit, indexed late
+	if x.has(j.ID) {
+		t.Error("a job seen final came back live from its first version")
 	}
 }
 
