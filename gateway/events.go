@@ -189,13 +189,6 @@ func (s *sse) send(event string, data []byte) {
 	_, s.err = fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", s.id(), event, data)
 }
 
-// plain sends an event without an id.
-func (s *sse) plain(event string, data []byte) {
-	if s.err == nil {
-		_, s.err = fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data)
-	}
-}
-
 func (s *sse) comment(text string) {
 	if s.err == nil {
 		_, s.err = fmt.Fprintf(s.w, ": %s\n\n", text)
