@@ -21,6 +21,9 @@ type SubmitRequest struct {
 	MaxAttempts    int               `json:"max_attempts,omitempty"`
 	CallbackURL    string            `json:"callback_url,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	// Requires routes the job to the runners whose labels include every
+	// pair (see Requirements); a job no live runner meets stays queued.
+	Requires Requirements `json:"requires,omitempty"`
 	// Delay or RunAt (at most one) make the job scheduled until then,
 	// queued from then on. A time in the past queues it at once; one
 	// beyond the broker's retention is refused.
@@ -73,6 +76,7 @@ type JobSummary struct {
 	Tenant      string            `json:"tenant,omitempty"`
 	Priority    Priority          `json:"priority"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	Requires    Requirements      `json:"requires,omitempty"`
 	RetryOf     string            `json:"retry_of,omitempty"`
 	Attempt     int               `json:"attempt"`
 	MaxAttempts int               `json:"max_attempts"`
@@ -165,6 +169,18 @@ type AlgorithmInfo struct {
 	// Conflicts are the live runners that announce the algorithm with
 	// another input schema than the registered one.
 	Conflicts []SchemaConflict `json:"conflicts,omitempty"`
+	// Unmet are the requirement sets of its queued jobs that no live
+	// runner serving it meets: those jobs wait for such a runner. Shown
+	// to tokens of no tenant only.
+	Unmet []Unmet `json:"unmet,omitempty"`
+}
+
+// Unmet is a requirement set (SubmitRequest.Requires) that jobs wait with,
+// and why no runner takes them.
+type Unmet struct {
+	Requires Requirements `json:"requires"`
+	Queued   int          `json:"queued"`
+	Reason   string       `json:"reason"`
 }
 
 // SchemaConflict is a runner serving an algorithm with an input schema

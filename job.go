@@ -27,9 +27,12 @@ type Job struct {
 	Mutex          string            `json:"mutex,omitempty"`
 	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	// Requires are the runner labels a runner must have to take the job
+	// (see Requirements): only runners whose labels include every pair.
+	Requires Requirements `json:"requires,omitempty"`
 	// RetryOf is the id of the final job this one retries (POST
 	// /v1/jobs/{id}/retry, or a bulk retry): same algorithm, input,
-	// priority, labels and tenant, as a new job.
+	// priority, labels, requires and tenant, as a new job.
 	RetryOf   string    `json:"retry_of,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// RunAt is when a scheduled job (submitted with delay or run_at)

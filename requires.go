@@ -3,8 +3,10 @@ package conveyor
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Requirements are the runner labels a job requires (a job's requires):
@@ -17,12 +19,19 @@ type Requirements map[string]string
 // small.
 const MaxRequirements = 8
 
-// Validate returns an error (EINVALID-worthy) when r has too many pairs or
-// an empty key, or a key or value holding '=' or ',' (the separators of
-// the canonical form).
+// MaxRequirementsLen bounds a requirement set's canonical form, which
+// names a queue subject and a consumer.
+const MaxRequirementsLen = 128
+
+// Validate returns an error (EINVALID-worthy) when r has too many pairs,
+// is too long, has an empty key, or a key or value holding '=' or ',' (the
+// separators of the canonical form) or a control character.
 func (r Requirements) Validate() error {
 	if len(r) > MaxRequirements {
 		return errors.New("requires: at most 8 labels")
+	}
+	if len(r.Canonical()) > MaxRequirementsLen {
+		return errors.New("requires: at most 128 bytes as k=v,k=v")
 	}
 	for k, v := range r {
 		if k == "" {
@@ -30,6 +39,9 @@ func (r Requirements) Validate() error {
 		}
 		if strings.ContainsAny(k, "=,") || strings.ContainsAny(v, "=,") {
 			return errors.New("requires: label names and values may not hold '=' or ','")
+		}
+		if strings.ContainsFunc(k+v, unicode.IsControl) {
+			return errors.New("requires: label names and values may not hold control characters")
 		}
 	}
 	return nil
@@ -92,4 +104,25 @@ func (r Requirements) MetBy(labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// ParseRequirements reads the canonical form "k=v,k=v" (as a query
+// parameter or a command-line flag gives it) and validates it; "" is the
+// empty set.
+func ParseRequirements(s string) (Requirements, error) {
+	if s == "" {
+		return nil, nil
+	}
+	r := Requirements{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, fmt.Errorf("requires: %q is not label=value", pair)
+		}
+		if have, dup := r[k]; dup && have != v {
+			return nil, fmt.Errorf("requires: label %q given twice", k)
+		}
+		r[k] = v
+	}
+	return r, r.Validate()
 }

@@ -1,6 +1,9 @@
 package conveyor
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRequirementsCanonicalAndToken(t *testing.T) {
 	tests := []struct {
@@ -76,6 +79,33 @@ func TestRequirementsMetBy(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.r.MetBy(labels); got != tt.want {
 			t.Errorf("%v.MetBy(%v) = %v, want %v", tt.r, labels, got, tt.want)
+		}
+	}
+}
+
+func TestParseRequirements(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // canonical; "!" for an error
+	}{
+		{"", ""},
+		{"model=llama", "model=llama"},
+		{"zone=eu,model=llama", "model=llama,zone=eu"},
+		{"model=llama,model=llama", "model=llama"},
+		{"empty=", "empty="},
+		{"model", "!"},
+		{"=x", "!"},
+		{"model=a,model=b", "!"},
+		{"a=\x01", "!"},
+		{"k=" + strings.Repeat("v", 130), "!"},
+	}
+	for _, tt := range tests {
+		r, err := ParseRequirements(tt.in)
+		switch {
+		case tt.want == "!" && err == nil:
+			t.Errorf("ParseRequirements(%q) = %v, want an error", tt.in, r)
+		case tt.want != "!" && (err != nil || r.Canonical() != tt.want):
+			t.Errorf("ParseRequirements(%q) = %q, %v; want %q", tt.in, r.Canonical(), err, tt.want)
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Schedule struct {
 	Timezone string            `json:"timezone,omitempty"`
 	Priority Priority          `json:"priority,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	// Requires routes its jobs to runners with these labels (see
+	// SubmitRequest.Requires).
+	Requires Requirements `json:"requires,omitempty"`
 	// Overlap says what a firing does while the schedule's previous job
 	// is unfinished: OverlapSkip (the default) skips it, OverlapAllow
 	// starts another job.
@@ -103,6 +106,9 @@ func (s *Schedule) Check() error {
 	if _, err := ParsePriority(string(s.Priority)); err != nil {
 		bad("/priority", "%s", ErrorMessage(err))
 	}
+	if err := s.Requires.Validate(); err != nil {
+		bad("/requires", "%s", strings.TrimPrefix(err.Error(), "requires: "))
+	}
 	switch s.Overlap {
 	case "":
 		s.Overlap = OverlapSkip
@@ -173,5 +179,5 @@ func (s *Schedule) SameDefinition(o *Schedule) bool {
 
 func (s *Schedule) definition() Schedule {
 	return Schedule{Name: s.Name, Algorithm: s.Algorithm, Input: s.Input, Every: s.Every, Cron: s.Cron, Timezone: s.Timezone,
-		Priority: s.Priority, Labels: s.Labels, Overlap: s.Overlap, Tenant: s.Tenant, Source: s.Source}
+		Priority: s.Priority, Labels: s.Labels, Requires: s.Requires, Overlap: s.Overlap, Tenant: s.Tenant, Source: s.Source}
 }

@@ -54,9 +54,13 @@ type pull struct {
 // Puller returns a Puller of the consumer of algorithm's queue of priority
 // p, which must exist (see Consumer). Close it when done.
 func (b *Broker) Puller(algorithm string, p conveyor.Priority) *Puller {
+	return b.puller(ConsumerName(algorithm, p))
+}
+
+func (b *Broker) puller(consumer string) *Puller {
 	return &Puller{
 		nc:      b.nc,
-		subject: fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", QueueStream, ConsumerName(algorithm, p)),
+		subject: fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", QueueStream, consumer),
 		busy:    map[*lane]struct{}{},
 		conn:    &b.conn,
 	}

@@ -83,7 +83,7 @@ func (b *Broker) EnqueueAt(ctx context.Context, s Stored) (uint64, error) {
 // queueMessage is the queue message of s, and its message id.
 func queueMessage(s Stored) (*nats.Msg, string) {
 	j := s.Job
-	msg := nats.NewMsg(QueueSubject(j.StageAlgorithm(), j.Priority))
+	msg := nats.NewMsg(RoutedQueueSubject(j.StageAlgorithm(), j.Priority, j.Requires))
 	msg.Data = []byte(j.ID)
 	if len(s.data) <= inlineMax {
 		msg.Data = s.data
@@ -147,16 +147,32 @@ func ConsumerName(algorithm string, p conveyor.Priority) string {
 // should it be deleted and made again, the messages of finished jobs are
 // delivered once more and acknowledged at once, as their records are final.
 func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Priority) (jetstream.Consumer, error) {
-	want := jetstream.ConsumerConfig{
-		Durable:       ConsumerName(algorithm, p),
-		Description:   "runners of " + algorithm + ", " + string(p) + " priority",
-		FilterSubject: QueueSubject(algorithm, p),
+	return b.queueConsumer(ctx, algorithm, p, b.queueConsumerConfig(algorithm, p, nil))
+}
+
+// queueConsumerConfig is the configuration of the consumer of the queue of
+// algorithm, priority p and requirement set r (none: the plain queue).
+func (b *Broker) queueConsumerConfig(algorithm string, p conveyor.Priority, r conveyor.Requirements) jetstream.ConsumerConfig {
+	if p == "" {
+		p = conveyor.PriorityNormal
+	}
+	desc := "runners of " + algorithm + ", " + string(p) + " priority"
+	if len(r) > 0 {
+		desc += ", with labels " + r.Canonical()
+	}
+	return jetstream.ConsumerConfig{
+		Durable:       RoutedConsumerName(algorithm, p, r),
+		Description:   desc,
+		FilterSubject: RoutedQueueSubject(algorithm, p, r),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       3 * b.cfg.Heartbeat,
 		MaxDeliver:    -1, // attempts are counted on the job record
 		MaxAckPending: 100_000,
 		MaxWaiting:    4096,
 	}
+}
+
+func (b *Broker) queueConsumer(ctx context.Context, algorithm string, p conveyor.Priority, want jetstream.ConsumerConfig) (jetstream.Consumer, error) {
 	var c jetstream.Consumer
 	// Every runner of the algorithm opens the consumer as it starts; only
 	// the first (or one with another heartbeat) writes it.

@@ -92,6 +92,7 @@ type Schedule struct {
 	Timezone  string            `yaml:"timezone"`
 	Priority  conveyor.Priority `yaml:"priority"`
 	Labels    map[string]string `yaml:"labels"`
+	Requires  map[string]string `yaml:"requires"`
 	Overlap   string            `yaml:"overlap"`
 	Paused    bool              `yaml:"paused"`
 }
@@ -100,7 +101,7 @@ type Schedule struct {
 // conveyor.Schedule.Check).
 func (s Schedule) Schedule() (conveyor.Schedule, error) {
 	out := conveyor.Schedule{Name: s.Name, Algorithm: s.Algorithm, Every: s.Every, Cron: s.Cron, Timezone: s.Timezone,
-		Priority: s.Priority, Labels: s.Labels, Overlap: s.Overlap, Paused: s.Paused, Source: "config"}
+		Priority: s.Priority, Labels: s.Labels, Requires: s.Requires, Overlap: s.Overlap, Paused: s.Paused, Source: "config"}
 	if s.Input != nil {
 		data, err := json.Marshal(s.Input)
 		if err != nil {

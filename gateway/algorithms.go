@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -14,7 +16,9 @@ func (g *Gateway) handleAlgorithms(w http.ResponseWriter, r *http.Request) {
 	runners := g.reg.live(time.Now())
 	list := conveyor.AlgorithmList{Algorithms: []conveyor.AlgorithmInfo{}}
 	for _, k := range g.reg.algorithms() {
-		list.Algorithms = append(list.Algorithms, g.info(r.Context(), k, runners))
+		info := g.info(r.Context(), k, runners)
+		info.Unmet = g.unmet(r.Context(), k, runners)
+		list.Algorithms = append(list.Algorithms, info)
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -26,7 +30,46 @@ func (g *Gateway) handleAlgorithm(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g.info(r.Context(), k, g.reg.live(time.Now())))
+	runners := g.reg.live(time.Now())
+	info := g.info(r.Context(), k, runners)
+	info.Unmet = g.unmet(r.Context(), k, runners)
+	writeJSON(w, http.StatusOK, info)
+}
+
+// unmet lists the requirement sets of k's queued jobs that no live runner
+// serving k meets, for a token of no tenant (nil for others).
+func (g *Gateway) unmet(ctx context.Context, k *known, runners []conveyor.RunnerInfo) []conveyor.Unmet {
+	if _, all := tenantOf(ctx); !all {
+		return nil
+	}
+	queued := g.jobs.routedQueued(k.Name)
+	if len(queued) == 0 {
+		return nil
+	}
+	serving := 0
+	for _, r := range runners {
+		if slices.Contains(r.Algorithms, k.Name) {
+			serving++
+		}
+	}
+	var out []conveyor.Unmet
+	for _, set := range slices.Sorted(maps.Keys(queued)) {
+		req, err := conveyor.ParseRequirements(set)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(runners, func(r conveyor.RunnerInfo) bool {
+			return slices.Contains(r.Algorithms, k.Name) && req.MetBy(r.Labels)
+		}) {
+			continue
+		}
+		reason := fmt.Sprintf("no live runner of %s has labels %s", k.Name, set)
+		if serving == 0 {
+			reason = "no live runner serves " + k.Name
+		}
+		out = append(out, conveyor.Unmet{Requires: req, Queued: queued[set], Reason: reason})
+	}
+	return out
 }
 
 // info is what the gateway knows of algorithm k now; the counts of a

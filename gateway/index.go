@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +30,11 @@ type index struct {
 	// byTenant counts the live jobs of each tenant (of a token with one),
 	// by status, for the tenants' quotas.
 	byTenant map[string]map[conveyor.Status]int
-	waiters  map[string][]*waiter
+	// routed counts the queued jobs that require runner labels, by the
+	// algorithm whose queue they are in (a pipeline job's: its stage's)
+	// and requirement set (canonical), for GET /v1/algorithms' unmet.
+	routed  map[string]map[string]int
+	waiters map[string][]*waiter
 	// followers are told of every change of a job, coalesced: a follower
 	// that has not yet looked finds one signal, however many changes, and
 	// the latest record.
@@ -67,6 +73,7 @@ type entry struct {
 	stage     string // of a pipeline job: the algorithm of its current stage
 	step      int    // of a pipeline job: the stages it ran before this one
 	tenant    string
+	requires  string // canonical; "" for none
 	seq       uint64 // of the queue message that alone holds the job (0: in the store)
 	status    conveyor.Status
 	updated   time.Time
@@ -74,11 +81,12 @@ type entry struct {
 
 // summary is the part of a record the index decodes.
 type summary struct {
-	ID        string          `json:"id"`
-	Algorithm string          `json:"algorithm"`
-	Status    conveyor.Status `json:"status"`
-	Tenant    string          `json:"tenant,omitempty"`
-	Stage     *stageRef       `json:"stage,omitempty"`
+	ID        string                `json:"id"`
+	Algorithm string                `json:"algorithm"`
+	Status    conveyor.Status       `json:"status"`
+	Tenant    string                `json:"tenant,omitempty"`
+	Requires  conveyor.Requirements `json:"requires,omitempty"`
+	Stage     *stageRef             `json:"stage,omitempty"`
 	Pipeline  *struct {
 		Stages []string `json:"stages"`
 	} `json:"pipeline,omitempty"`
@@ -92,8 +100,12 @@ type stageRef struct {
 }
 
 // pipelineField marks the records of pipeline jobs, whose stage is read
-// by decoding them whole.
-var pipelineField = []byte(`"pipeline":{"stages":`)
+// by decoding them whole; requiresField those of jobs that require runner
+// labels (or whose input holds the same bytes: decoded whole too).
+var (
+	pipelineField = []byte(`"pipeline":{"stages":`)
+	requiresField = []byte(`"requires":{`)
+)
 
 // summarize reads the id, algorithm and status of a job record. Records
 // are written by json.Marshal of conveyor.Job, which puts those three
@@ -131,7 +143,7 @@ func summarize(data []byte) (summary, bool) {
 	} else {
 		ok = false
 	}
-	if !ok || bytes.Contains(data, pipelineField) {
+	if !ok || bytes.Contains(data, pipelineField) || bytes.Contains(data, requiresField) {
 		s = summary{}
 		if json.Unmarshal(data, &s) != nil {
 			return s, false
@@ -150,6 +162,7 @@ func newIndex(finalBefore func(id string) bool) *index {
 		counts:      map[string]map[conveyor.Status]int{},
 		atStage:     map[string]map[conveyor.Status]int{},
 		byTenant:    map[string]map[conveyor.Status]int{},
+		routed:      map[string]map[string]int{},
 		waiters:     map[string][]*waiter{},
 		followers:   map[string][]*follower{},
 		done:        throughput{},
@@ -207,7 +220,7 @@ func (x *index) unheard(from, to time.Time) []string {
 // putSubmitted records j, just queued by this gateway in the message at
 // seq, as data, without reading back the record it has.
 func (x *index) putSubmitted(j *conveyor.Job, data []byte, updated time.Time, seq uint64) {
-	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant}
+	s := summary{ID: j.ID, Algorithm: j.Algorithm, Status: j.Status, Tenant: j.Tenant, Requires: j.Requires}
 	if j.Stage != nil {
 		s.Stage = &stageRef{j.Stage.Name, j.Stage.Index, j.Stage.Step}
 	}
@@ -228,7 +241,7 @@ func (x *index) putStored(j *conveyor.Job, updated time.Time) {
 	if _, ok := x.byID[j.ID]; ok || j.Status.Terminal() {
 		return
 	}
-	e := &entry{algorithm: j.Algorithm, tenant: j.Tenant, status: j.Status, updated: updated}
+	e := &entry{algorithm: j.Algorithm, tenant: j.Tenant, requires: j.Requires.Canonical(), status: j.Status, updated: updated}
 	if j.Stage != nil {
 		e.stage, e.step = j.Stage.Name, j.Stage.Step
 	}
@@ -313,7 +326,7 @@ func (x *index) putThen(s summary, data []byte, rev uint64, updated time.Time, s
 		delete(x.byID, s.ID)
 	case !final:
 		if !ok {
-			e = &entry{algorithm: s.Algorithm, tenant: s.Tenant}
+			e = &entry{algorithm: s.Algorithm, tenant: s.Tenant, requires: s.Requires.Canonical()}
 			x.byID[s.ID] = e
 		}
 		e.status, e.updated, e.seq = s.Status, updated, seq
@@ -380,7 +393,7 @@ func (x *index) putLive(s *conveyor.JobSummary, seq uint64, updated time.Time) {
 	if _, ok := x.byID[s.ID]; ok || s.Status.Terminal() {
 		return
 	}
-	e := &entry{algorithm: s.Algorithm, tenant: s.Tenant, status: s.Status, updated: updated, seq: seq}
+	e := &entry{algorithm: s.Algorithm, tenant: s.Tenant, requires: s.Requires.Canonical(), status: s.Status, updated: updated, seq: seq}
 	if s.Stage != nil {
 		e.stage, e.step = s.Stage.Name, s.Stage.Step
 	}
@@ -412,6 +425,25 @@ func (x *index) count(e *entry, d int) {
 	if e.stage != "" && !e.status.Terminal() {
 		add(x.atStage, e.stage, e.status, d)
 	}
+	if e.requires != "" && e.status == conveyor.StatusQueued {
+		alg := cmp.Or(e.stage, e.algorithm)
+		m := x.routed[alg]
+		if m == nil {
+			m = map[string]int{}
+			x.routed[alg] = m
+		}
+		if m[e.requires] += d; m[e.requires] == 0 {
+			delete(m, e.requires)
+		}
+	}
+}
+
+// routedQueued returns how many queued jobs in algorithm's queues
+// require runner labels, by requirement set (canonical).
+func (x *index) routedQueued(algorithm string) map[string]int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return maps.Clone(x.routed[algorithm])
 }
 
 func add(counts map[string]map[conveyor.Status]int, algorithm string, status conveyor.Status, d int) {

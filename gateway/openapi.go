@@ -120,6 +120,7 @@ var (
 		param("timeout", "query", "the job's time limit per attempt (e.g. 30s)", obj{"type": "string"}, false),
 		param("max_attempts", "query", "try the job at most this many times", obj{"type": "integer", "minimum": 1}, false),
 		param("callback_url", "query", "POST the job to this URL once it is final (its host must be allowed)", obj{"type": "string"}, false),
+		param("requires", "query", "run the job only on runners with these labels, as k=v,k=v", obj{"type": "string"}, false),
 		delayParam, runAtParam}
 	delayParam  = param("delay", "query", "run the job this long from now (e.g. 90s): it is scheduled until then", obj{"type": "string"}, false)
 	runAtParam  = param("run_at", "query", "run the job at this RFC 3339 time: it is scheduled until then", obj{"type": "string", "format": "date-time"}, false)

@@ -59,6 +59,7 @@ func (g *Gateway) retryJob(ctx context.Context, data []byte, traceparent string)
 		Timeout:     old.Timeout,
 		MaxAttempts: old.MaxAttempts,
 		Labels:      old.Labels,
+		Requires:    old.Requires,
 	})
 	if err != nil {
 		return nil, err

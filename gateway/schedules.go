@@ -44,7 +44,7 @@ func (g *Gateway) handleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	// State is the broker's to keep, not the client's to set.
 	s = conveyor.Schedule{Name: s.Name, Algorithm: s.Algorithm, Input: s.Input, Every: s.Every, Cron: s.Cron, Timezone: s.Timezone,
-		Priority: s.Priority, Labels: s.Labels, Overlap: s.Overlap, Paused: s.Paused, Source: "api", CreatedAt: time.Now().UTC()}
+		Priority: s.Priority, Labels: s.Labels, Requires: s.Requires, Overlap: s.Overlap, Paused: s.Paused, Source: "api", CreatedAt: time.Now().UTC()}
 	if tenant, all := tenantOf(r.Context()); !all {
 		s.Tenant = tenant
 	}
@@ -114,7 +114,7 @@ func scheduledRequest(s *conveyor.Schedule) conveyor.SubmitRequest {
 		labels[k] = v
 	}
 	labels["schedule"] = s.Name
-	return conveyor.SubmitRequest{Algorithm: s.Algorithm, Input: s.Input, Priority: s.Priority, Labels: labels}
+	return conveyor.SubmitRequest{Algorithm: s.Algorithm, Input: s.Input, Priority: s.Priority, Labels: labels, Requires: s.Requires}
 }
 
 // handleSchedules is GET /v1/schedules: the schedules the request's tenant

@@ -60,6 +60,10 @@ func (g *Gateway) handleSubmitInput(w http.ResponseWriter, r *http.Request) {
 		Mutex:          q.Get("mutex"),
 		CallbackURL:    q.Get("callback_url"),
 	}
+	if req.Requires, err = conveyor.ParseRequirements(q.Get("requires")); err != nil {
+		g.writeError(w, r, pointed("/requires", strings.TrimPrefix(err.Error(), "requires: ")))
+		return
+	}
 	if err := checkDepth(req.Input); err != nil {
 		g.writeError(w, r, err)
 		return
@@ -233,6 +237,9 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 			return nil, conveyor.Errorf(conveyor.EINVALID, "label keys must be 1–%d bytes and values at most %d", maxLabelLen, maxLabelLen)
 		}
 	}
+	if err := req.Requires.Validate(); err != nil {
+		return nil, pointed("/requires", strings.TrimPrefix(err.Error(), "requires: "))
+	}
 	var callback *conveyor.Callback
 	if req.CallbackURL != "" {
 		if err := g.cfg.Callbacks.CheckURL(req.CallbackURL); err != nil {
@@ -262,6 +269,7 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 		Mutex:          req.Mutex,
 		IdempotencyKey: req.IdempotencyKey,
 		Labels:         req.Labels,
+		Requires:       req.Requires,
 		CreatedAt:      time.Now().UTC(),
 		Callback:       callback,
 	}
@@ -418,7 +426,8 @@ func requestDigest(j *conveyor.Job) string {
 		Labels      map[string]string `json:"l"`
 		Tenant      string            `json:"n"`
 		Callback    string            `json:"c,omitempty"`
-	}{j.Algorithm, j.Input, j.Priority, j.Mutex, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j)})
+		Requires    string            `json:"r,omitempty"`
+	}{j.Algorithm, j.Input, j.Priority, j.Mutex, j.MaxAttempts, j.Timeout, j.Labels, j.Tenant, callbackURL(j), j.Requires.Canonical()})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }

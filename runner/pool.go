@@ -39,17 +39,25 @@ type pool struct {
 	size    int
 	entry   int // index of the config entry that serves alg
 	grace   time.Duration
-	// queues pull from the algorithm's consumers, one per priority, by rank.
-	queues [ranks]*broker.Puller
-	// rung counts the rings of the bell of each queue, drained the count
-	// when a pull last found it empty (see priority.go).
-	rung, drained [ranks]atomic.Int64
-	bell          chan struct{} // a high or low job was queued, or it is time to look
-	sinceLow      atomic.Int32  // jobs taken ahead of waiting low ones
-	polling       atomic.Int32  // slots waiting on a long-poll of the normal queue
-	schema        string        // SchemaDigest of alg's input schema
-	conflict      atomic.Bool   // another live runner holds the registration with another schema
-	metrics       poolMetrics
+	// plain are the algorithm's queues of jobs that require no labels,
+	// one per priority, by rank (see priority.go).
+	plain [ranks]*queue
+	// lists are the queues the pool pulls, by rank: the plain one first,
+	// then the routed ones (see routes.go). Replaced, never changed.
+	lists atomic.Pointer[[ranks][]*queue]
+	// routes are the routed queues by rank and requirement set, adding
+	// those being made; under routeMu.
+	routeMu  sync.Mutex
+	routes   map[routeKey]*queue
+	adding   map[routeKey]bool
+	fetchCtx context.Context // ends when the runner stops taking jobs
+
+	bell     chan struct{} // a job was queued that no long-poll waits for, or it is time to look
+	sinceLow atomic.Int32  // jobs taken ahead of waiting low ones
+	polling  atomic.Int32  // slots waiting on a long-poll of the normal queue
+	schema   string        // SchemaDigest of alg's input schema
+	conflict atomic.Bool   // another live runner holds the registration with another schema
+	metrics  poolMetrics
 
 	mu      sync.Mutex
 	running int           // slots taken: jobs and calls executing
@@ -72,9 +80,17 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 		changed: make(chan struct{}),
 		bell:    make(chan struct{}, 1),
 		metrics: newPoolMetrics(r.cfg.Metrics, s.Algorithm.Name),
+		routes:  map[routeKey]*queue{},
+		adding:  map[routeKey]bool{},
 	}
-	p.rung[rankHigh].Store(1) // look at every queue first
-	p.rung[rankLow].Store(1)
+	var lists [ranks][]*queue
+	for rank := range ranks {
+		p.plain[rank] = &queue{rank: rank}
+		lists[rank] = []*queue{p.plain[rank]}
+	}
+	p.lists.Store(&lists)
+	p.plain[rankHigh].rung.Store(1) // look at every queue first
+	p.plain[rankLow].rung.Store(1)
 	return p
 }
 
@@ -201,22 +217,22 @@ func (p *pool) fetchLoop(ctx context.Context) {
 	}
 }
 
-// fetch pulls up to n jobs from the queue of rank and starts each; it
-// returns how many it started. With wait it waits up to fetchWait for
-// them; without, it takes only those queued now.
-func (p *pool) fetch(ctx context.Context, rank, n int, wait bool) (int, error) {
+// fetch pulls up to n jobs from q and starts each; it returns how many it
+// started. With wait it waits up to fetchWait for them; without, it takes
+// only those queued now.
+func (p *pool) fetch(ctx context.Context, q *queue, n int, wait bool) (int, error) {
 	d := time.Duration(0)
 	if wait {
 		d = fetchWait
 	}
-	batch, err := p.queues[rank].Pull(n, d)
+	batch, err := q.pl.Pull(n, d)
 	if err != nil {
 		return 0, err
 	}
 	got := 0
 	for msg := range batch.Messages() {
 		got++
-		p.taken(rank)
+		p.taken(q.rank)
 		p.r.wg.Add(1)
 		go func() {
 			defer p.r.wg.Done()

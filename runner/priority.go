@@ -2,10 +2,10 @@ package runner
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
+	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 )
 
@@ -26,6 +26,11 @@ import (
 // those slots at once (takeIdle); should a normal job arrive in the
 // meantime, it waits for a slot as a job does that lost its slot to a
 // synchronous call.
+//
+// Jobs that require runner labels have queues of their own, one per
+// priority and requirement set (see routes.go); they are pulled as the
+// high and low queues are — without waiting, when their bell rang — each
+// at its priority, after the plain queue of that priority.
 
 // The ranks of the queues: the order of broker.Priorities.
 const (
@@ -43,32 +48,57 @@ const lowEvery = 10
 // a doorbell, for jobs redelivered or due for a retry.
 const bellEvery = time.Second
 
-// ring notes that the queue of rank may hold jobs and wakes the pool.
-func (p *pool) ring(rank int) {
-	p.rung[rank].Add(1)
+// queue is one consumer a pool pulls jobs from.
+type queue struct {
+	pl   *broker.Puller
+	rank int
+	// rung counts the rings of the queue's bell, drained the count when a
+	// pull last found it empty: it may hold jobs while they differ.
+	rung, drained atomic.Int64
+}
+
+// ring notes that q may hold jobs and wakes the pool.
+func (p *pool) ring(q *queue) {
+	q.rung.Add(1)
 	select {
 	case p.bell <- struct{}{}:
 	default:
 	}
 }
 
-// subscribeBells rings the pool's bell when a high or low job is queued.
-func (p *pool) subscribeBells() ([]*nats.Subscription, error) {
-	var subs []*nats.Subscription
-	for _, rank := range []int{rankHigh, rankLow} {
-		sub, err := p.r.b.Conn().Subscribe(broker.QueueSubject(p.alg.Name, broker.Priorities[rank]), func(*nats.Msg) { p.ring(rank) })
-		if err != nil {
-			for _, s := range subs {
-				_ = s.Unsubscribe()
-			}
-			return nil, err
+// subscribeBells rings the pool's bell when a high or low job, or one
+// that requires labels, is queued.
+func (p *pool) subscribeBells() ([]drainer, error) {
+	labelled := len(p.r.cfg.Labels) > 0 // else no routed job is for this runner
+	subs, err := p.r.b.Doorbell(p.alg.Name, labelled, func(prio conveyor.Priority, req conveyor.Requirements) {
+		rank := rankOf(prio)
+		if len(req) == 0 {
+			p.ring(p.plain[rank])
+			return
 		}
-		subs = append(subs, sub)
+		p.routeRang(rank, req)
+	})
+	out := make([]drainer, len(subs))
+	for i, s := range subs {
+		out[i] = s
 	}
-	return subs, nil
+	return out, err
 }
 
-// bellLoop rings the bell for both queues every bellEvery, until ctx ends.
+// rankOf is the rank of the queues of priority prio.
+func rankOf(prio conveyor.Priority) int {
+	switch prio {
+	case conveyor.PriorityHigh:
+		return rankHigh
+	case conveyor.PriorityLow:
+		return rankLow
+	default:
+		return rankNormal
+	}
+}
+
+// bellLoop rings the bell of every queue pulled without waiting every
+// bellEvery, until ctx ends.
 func (p *pool) bellLoop(ctx context.Context) {
 	defer p.r.wg.Done()
 	t := time.NewTicker(bellEvery)
@@ -78,8 +108,18 @@ func (p *pool) bellLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.ring(rankHigh)
-			p.ring(rankLow)
+			lists := p.lists.Load()
+			for rank := range ranks {
+				for _, q := range lists[rank] {
+					if q != p.plain[rankNormal] {
+						q.rung.Add(1)
+					}
+				}
+			}
+			select {
+			case p.bell <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -88,44 +128,46 @@ func (p *pool) bellLoop(ctx context.Context) {
 // each; it returns how many it started. Only the last pull, from the
 // normal queue, waits for jobs to come.
 func (p *pool) take(ctx context.Context, n int) (int, error) {
+	lists := p.lists.Load()
 	got := 0
-	pull := func(rank, k int, wait bool) error {
-		if k <= 0 {
-			return nil
-		}
-		m, err := p.pull(ctx, rank, k, wait)
+	pull := func(qs []*queue, k int) error {
+		m, err := p.pullQueues(ctx, qs, k)
 		got += m
 		return err
 	}
-	if p.maybe(rankLow) && p.sinceLow.Load() >= lowEvery-1 {
-		if err := pull(rankLow, 1, false); err != nil {
+	if p.sinceLow.Load() >= lowEvery-1 && p.mayHold(lists[rankLow]) {
+		if err := pull(lists[rankLow], 1); err != nil {
 			return got, err
 		}
 	}
-	if p.maybe(rankHigh) {
-		if err := pull(rankHigh, n-got, false); err != nil {
-			return got, err
-		}
+	if err := pull(lists[rankHigh], n-got); err != nil {
+		return got, err
 	}
-	if p.maybe(rankLow) {
+	normal := p.plain[rankNormal]
+	if p.mayHold(lists[rankLow]) {
 		// Normal first, but a long-poll on an empty normal queue must not
 		// keep the slots from low jobs.
-		if err := pull(rankNormal, n-got, false); err != nil {
+		if err := pull(lists[rankNormal], n-got); err != nil {
 			return got, err
 		}
-		if err := pull(rankLow, n-got, false); err != nil {
+		if err := pull(lists[rankLow], n-got); err != nil {
 			return got, err
 		}
+	} else if err := pull(lists[rankNormal][1:], n-got); err != nil { // the routed ones
+		return got, err
 	}
-	if n-got > 0 {
-		p.polling.Add(int32(n - got))
-		defer p.polling.Add(-int32(n - got))
+	if n-got <= 0 {
+		return got, nil
 	}
-	return got, pull(rankNormal, n-got, true)
+	p.polling.Add(int32(n - got))
+	defer p.polling.Add(-int32(n - got))
+	m, err := p.pull(ctx, normal, n-got, true)
+	return got + m, err
 }
 
-// takeIdle pulls high and low jobs for slots that are free but reserved by
-// a long-poll on the normal queue, which has none to give.
+// takeIdle pulls the jobs of the queues pulled without waiting for slots
+// that are free but reserved by a long-poll on the normal queue, which has
+// none to give.
 func (p *pool) takeIdle(ctx context.Context) {
 	p.mu.Lock()
 	idle := min(p.size-p.running, int(p.polling.Load()))
@@ -134,14 +176,33 @@ func (p *pool) takeIdle(ctx context.Context) {
 	if idle <= 0 {
 		return
 	}
+	lists := p.lists.Load()
 	got := 0
-	for _, rank := range []int{rankHigh, rankLow} {
-		if got < idle && p.maybe(rank) {
-			m, _ := p.pull(ctx, rank, idle-got, false)
-			got += m
-		}
+	for _, qs := range [][]*queue{lists[rankHigh], lists[rankNormal][1:], lists[rankLow]} {
+		m, _ := p.pullQueues(ctx, qs, idle-got)
+		got += m
 	}
 	p.unpull(idle - got)
+}
+
+// pullQueues pulls up to k jobs, without waiting, from those of qs that
+// may hold jobs, in order; it returns how many it started.
+func (p *pool) pullQueues(ctx context.Context, qs []*queue, k int) (int, error) {
+	got := 0
+	for _, q := range qs {
+		if got >= k {
+			break
+		}
+		if !p.maybe(q) {
+			continue
+		}
+		m, err := p.pull(ctx, q, k-got, false)
+		got += m
+		if err != nil {
+			return got, err
+		}
+	}
+	return got, nil
 }
 
 // taken counts a job taken from the queue of rank, before it starts: one
@@ -150,27 +211,36 @@ func (p *pool) taken(rank int) {
 	switch {
 	case rank == rankLow:
 		p.sinceLow.Store(0)
-	case p.maybe(rankLow):
+	case p.mayHold(p.lists.Load()[rankLow]):
 		p.sinceLow.Add(1)
 	}
 }
 
-// maybe reports whether the queue of rank may hold jobs: the normal queue
-// always may; the others when their bell rang since a pull found them
-// drained.
-func (p *pool) maybe(rank int) bool {
-	return rank == rankNormal || p.rung[rank].Load() != p.drained[rank].Load()
+// maybe reports whether q may hold jobs: the plain normal queue always
+// may; the others when their bell rang since a pull found them drained.
+func (p *pool) maybe(q *queue) bool {
+	return q == p.plain[rankNormal] || q.rung.Load() != q.drained.Load()
 }
 
-// pull fetches up to k jobs of rank and starts them, and remembers a
-// high or low queue as drained when it gave fewer — unless its bell rang
-// meanwhile.
-func (p *pool) pull(ctx context.Context, rank, k int, wait bool) (int, error) {
-	rung := p.rung[rank].Load()
-	m, err := p.fetch(ctx, rank, k, wait)
-	if m < k && err == nil && rank != rankNormal {
-		p.drained[rank].Store(rung)
-		if rank == rankLow {
+// mayHold reports whether any of qs may hold jobs.
+func (p *pool) mayHold(qs []*queue) bool {
+	for _, q := range qs {
+		if p.maybe(q) {
+			return true
+		}
+	}
+	return false
+}
+
+// pull fetches up to k jobs of q and starts them, and remembers a queue
+// other than the plain normal one as drained when it gave fewer — unless
+// its bell rang meanwhile.
+func (p *pool) pull(ctx context.Context, q *queue, k int, wait bool) (int, error) {
+	rung := q.rung.Load()
+	m, err := p.fetch(ctx, q, k, wait)
+	if m < k && err == nil && q != p.plain[rankNormal] {
+		q.drained.Store(rung)
+		if q.rank == rankLow && !p.mayHold(p.lists.Load()[rankLow]) {
 			p.sinceLow.Store(0) // no low job waits: none was passed over
 		}
 	}

@@ -94,7 +94,7 @@ type Runner struct {
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub *nats.Subscription
-	subs      []*nats.Subscription // calls and doorbells: drained first on Stop
+	subs      []drainer // calls and doorbells: drained first on Stop
 	gauges    []prometheus.Collector
 
 	mu       sync.Mutex
@@ -199,6 +199,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	return r, nil
 }
 
+// drainer is a subscription: calls and doorbells.
+type drainer interface{ Drain() error }
+
 // ID returns the runner's id.
 func (r *Runner) ID() string { return r.cfg.ID }
 
@@ -232,6 +235,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		}
 	}
 	for _, p := range r.served {
+		p.fetchCtx = fetchCtx
 		if err := r.announce(ctx, p); err != nil {
 			return err
 		}
@@ -240,7 +244,7 @@ func (r *Runner) Start(ctx context.Context) error {
 				return err
 			}
 			pl := r.b.Puller(p.alg.Name, prio)
-			p.queues[rank] = pl
+			p.plain[rank].pl = pl
 			context.AfterFunc(fetchCtx, pl.Close) // pulls in flight end with the fetching
 		}
 		bells, err := p.subscribeBells()
@@ -271,6 +275,10 @@ func (r *Runner) Start(ctx context.Context) error {
 		r.wg.Add(2)
 		go p.fetchLoop(fetchCtx)
 		go p.bellLoop(fetchCtx)
+	}
+	if len(r.cfg.Labels) > 0 {
+		r.wg.Add(1)
+		go r.routeLoop(fetchCtx)
 	}
 	r.log.Info("runner started", "algorithms", len(r.served))
 	return nil

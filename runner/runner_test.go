@@ -126,7 +126,7 @@ func TestCallsAnsweredAtStop(t *testing.T) {
 	r := startRunner(t, b, 1, map[string]Handler{"calls_stop": block})
 	var sub *nats.Subscription
 	for _, s := range r.subs {
-		if s.Subject == broker.CallSubject("calls_stop") {
+		if s, ok := s.(*nats.Subscription); ok && s.Subject == broker.CallSubject("calls_stop") {
 			sub = s
 		}
 	}

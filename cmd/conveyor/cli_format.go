@@ -56,6 +56,9 @@ func (e *env) printJob(w io.Writer, j *conveyor.Job) {
 	if len(j.Labels) > 0 {
 		row("Labels", "%s", fmtLabels(j.Labels))
 	}
+	if len(j.Requires) > 0 {
+		row("Requires", "%s", fmtLabels(j.Requires))
+	}
 	if j.RetryOf != "" {
 		row("Retry of", "%s", j.RetryOf)
 	}

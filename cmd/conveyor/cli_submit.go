@@ -51,6 +51,7 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 		delay                durationFlag
 		runAt                string
 		labels               = labelsFlag{}
+		requires             = labelsFlag{}
 		files                fileFlag
 		req                  conveyor.SubmitRequest
 	)
@@ -66,6 +67,7 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	fs.IntVar(&req.MaxAttempts, "max-attempts", 0, "try the job at most `N` times (default: the algorithm's)")
 	fs.StringVar(&req.Mutex, "mutex", "", "never run at the same time as another job with mutex `KEY`")
 	fs.Var(labels, "label", "add the label `key=value` (repeatable)")
+	fs.Var(requires, "requires", "run only on runners with the label `key=value` (repeatable)")
 	fs.Var(&delay, "delay", "run the job `D` from now (like 90s or 2h): it is scheduled until then")
 	fs.StringVar(&runAt, "run-at", "", "run the job at `TIME` (RFC 3339): it is scheduled until then")
 	fs.StringVar(&req.CallbackURL, "callback-url", "", "POST the job to `URL` once it is final (its host must be in the server's callbacks.allow_hosts)")
@@ -102,6 +104,12 @@ func cmdSubmit(ctx context.Context, e *env, cmd *command, args []string) error {
 	}
 	if len(labels) > 0 {
 		req.Labels = labels
+	}
+	if len(requires) > 0 {
+		req.Requires = conveyor.Requirements(requires)
+		if err := req.Requires.Validate(); err != nil {
+			return usagef("--%s", err)
+		}
 	}
 	if each != "" {
 		switch {

@@ -58,8 +58,8 @@ func TestSubmitRequests(t *testing.T) {
 		{
 			name: "every option",
 			args: []string{"is_prime", "--data", `{}`, "--priority", "high", "--timeout", "90", "--idempotency-key", "k1",
-				"--max-attempts", "5", "--mutex", "m", "--label", "team=x", "--label", "env=a=b", "--callback-url", "https://hooks.example.com/done"},
-			body: `{"algorithm":"is_prime","input":{},"priority":"high","idempotency_key":"k1","mutex":"m","timeout":"1m30s","max_attempts":5,"callback_url":"https://hooks.example.com/done","labels":{"env":"a=b","team":"x"}}`,
+				"--max-attempts", "5", "--mutex", "m", "--label", "team=x", "--label", "env=a=b", "--callback-url", "https://hooks.example.com/done", "--requires", "gpu=a100", "--requires", "zone=eu"},
+			body: `{"algorithm":"is_prime","input":{},"priority":"high","idempotency_key":"k1","mutex":"m","timeout":"1m30s","max_attempts":5,"callback_url":"https://hooks.example.com/done","labels":{"env":"a=b","team":"x"},"requires":{"gpu":"a100","zone":"eu"}}`,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,7 @@
 //   node dashboard.test.mjs BASE_URL SCREENSHOT_DIR open|tokens
 //
 // open: a server without tokens. Counts a pipeline's stages on the
-// overview. Submits the example batch job from the form, watches its progress bar reach 100 %, reads its logs, cancels a
+// overview, and says why a job that requires labels no runner has waits. Submits the example batch job from the form, watches its progress bar reach 100 %, reads its logs, cancels a
 // long job after confirming and retries it, pages through the jobs list
 // (durations; job summaries only), fills a form with its schema's
 // defaults, wraps a long log line, says a finished job has no log lines,
@@ -163,6 +163,17 @@ try {
       const row = page.locator("tr[data-algorithm=factorize]");
       await row.locator(".stage-count", { hasText: "as a stage" }).first().waitFor();
       assert.match(await row.innerText(), /\+\d+ as a stage/);
+    });
+
+    await check("overview says why a job no runner can take waits", async () => {
+      const j = await call("POST", "/v1/jobs", { algorithm: "factorize", input: { n: 12 }, requires: { model: "nowhere" } });
+      await page.goto(base + "/");
+      const note = page.locator("tr[data-algorithm=factorize] .unmet");
+      await note.waitFor();
+      assert.equal(await note.innerText(), "1 job waiting: no live runner of factorize has labels model=nowhere.");
+      await page.goto(base + "/#/job/" + j.id);
+      await page.locator(".hint", { hasText: "requires model=nowhere" }).waitFor();
+      await call("POST", "/v1/jobs/" + j.id + "/cancel");
     });
 
     await check("submit form, progress and logs", async () => {

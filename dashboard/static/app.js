@@ -177,7 +177,9 @@ async function overview() {
       el("td", { class: "num" }, String(a.runners.length)),
       el("td", {}, a.description || "", a.conflicts && a.conflicts.length ? el("p", { class: "error conflict", role: "note" },
         "Schema conflict: " + a.conflicts.map((c) => c.runner).join(", ") + " serve " + a.name +
-        " with another input schema; jobs are checked against the registered one.") : null),
+        " with another input schema; jobs are checked against the registered one.") : null,
+        ...(a.unmet || []).map((u) => el("p", { class: "error unmet", role: "note" },
+          u.queued + " job" + (u.queued === 1 ? "" : "s") + " waiting: " + u.reason + "."))),
       el("td", {}, canSubmit(a.name) ? el("a", { href: "#/submit/" + a.name, "aria-label": "submit a job of " + a.name }, "submit…") : null));
   });
   const runnerRows = runners.runners.map((r) => el("tr", {},
@@ -353,7 +355,8 @@ async function job(id) {
     fill(details,
       el("p", { class: "hint" }, "created ", time(j.created_at), j.run_at ? " · runs at " + time(j.run_at) : "", j.started_at ? " · started " + time(j.started_at) : "", j.finished_at ? " · finished " + time(j.finished_at) + " · ran " + duration(j) : "",
         j.traceparent ? " · traceparent " + j.traceparent : "",
-        j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : ""),
+        j.labels && Object.keys(j.labels).length ? " · labels " + Object.entries(j.labels).map(([k, v]) => k + "=" + v).join(", ") : "",
+        j.requires ? " · requires " + Object.entries(j.requires).map(([k, v]) => k + "=" + v).join(", ") : ""),
       el("h2", {}, "Input"), el("pre", { class: "input" }, JSON.stringify(j.input, null, 2)),
       j.output !== undefined ? el("h2", {}, "Output") : null, j.output !== undefined ? el("pre", { class: "output" }, JSON.stringify(j.output, null, 2)) : null,
       j.artifacts && j.artifacts.length ? el("h2", {}, "Artifacts") : null,

@@ -128,7 +128,9 @@ class Client:
         as job.traceparent in a handler) is sent as the traceparent header:
         the job continues that trace. options are the other fields of a
         submission: priority, mutex, idempotency_key, timeout,
-        max_attempts, labels, and delay (seconds, or a duration string)
+        max_attempts, labels, requires (a dict of runner labels: only a
+        runner with every one takes the job), and delay (seconds, or a
+        duration string)
         or run_at (a datetime, naive meaning UTC, or an RFC 3339 string)
         for a job that is scheduled until then."""
         if "run_at" in options:
@@ -245,7 +247,7 @@ class Client:
 
     def retry(self, id):
         """Retry the finished job id (failed, canceled or even succeeded) as
-        a new job with its algorithm, input, priority, labels, mutex key,
+        a new job with its algorithm, input, priority, labels, requires, mutex key,
         timeout and attempts, and return the new job: its ``retry_of``
         names id. Raises APIError: 409 when the job is not finished yet,
         404 when there is no such job, 400 when its input no longer fits
@@ -262,7 +264,7 @@ class Client:
         with input every period (every: seconds or a duration string such
         as "5m") or at the times of cron (five fields; options may give its
         timezone), each labelled schedule=<name>. options are the other
-        fields: timezone, priority, labels, overlap ("skip", the default,
+        fields: timezone, priority, labels, requires, overlap ("skip", the default,
         or "allow"), paused."""
         body = dict(options, name=name, algorithm=algorithm, input=input if input is not None else {})
         if every is not None:
