@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -33,6 +34,11 @@ const (
 	// sequence of the first, and the size of each but the last.
 	fileFirstSeqKey = "conveyor-first-seq"
 	fileChunkKey    = "conveyor-chunk-size"
+	// fileKeepKey is when the file expires (RFC 3339): the retention
+	// after it was stored, moved later by KeepFile for the jobs that
+	// reference it. A file stored before it was kept has its id's time
+	// plus the retention.
+	fileKeepKey = "conveyor-keep-until"
 )
 
 // fileChunk is the size of the object store's chunks: a chunk is one
@@ -72,14 +78,14 @@ type PutFile struct {
 	Job, Name string
 }
 
-// ensureFiles creates the object store of uploaded files, replicated and
-// expiring as the job records are, or updates it if it is configured
-// otherwise.
+// ensureFiles creates the object store of uploaded files, replicated as
+// the job records are, or updates it if it is configured otherwise. The
+// bucket does not expire its files by age: a file lives until its keep
+// time (see KeepFile), and SweepFiles removes it after that.
 func (b *Broker) ensureFiles(ctx context.Context) error {
 	want := jetstream.ObjectStoreConfig{
 		Bucket:      FilesBucket,
-		Description: "Conveyor uploaded files, object name = file id, metadata: tenant and content type",
-		TTL:         b.cfg.Retention,
+		Description: "Conveyor uploaded files, object name = file id, metadata: tenant, content type and keep-until",
 		Storage:     jetstream.FileStorage,
 		Replicas:    b.cfg.Replicas,
 	}
@@ -122,11 +128,14 @@ func (b *Broker) StoreFile(ctx context.Context, r io.Reader, opt PutFile) (FileI
 	}
 	meta := jetstream.ObjectMeta{
 		Name:     id,
-		Metadata: map[string]string{fileTenantKey: opt.Tenant, fileTypeKey: ct},
+		Metadata: map[string]string{fileTenantKey: opt.Tenant, fileTypeKey: ct, fileKeepKey: keepTime(time.Now().Add(b.cfg.Retention))},
 		Opts:     &jetstream.ObjectMetaOptions{ChunkSize: fileChunk},
 	}
 	if opt.Job != "" {
 		meta.Metadata[fileJobKey], meta.Metadata[fileNameKey] = opt.Job, opt.Name
+		// The job's record is written after its artifacts, and archived
+		// a little later still: the artifact outlives it.
+		meta.Metadata[fileKeepKey] = keepTime(time.Now().Add(b.cfg.Retention + b.keepSlack()))
 	}
 	// A hung-up client fails the body's reads: putObject then removes
 	// the chunks it wrote, whatever becomes of ctx.
@@ -215,6 +224,10 @@ func fileInfo(info *jetstream.ObjectInfo, retention time.Duration) (FileInfo, er
 	if id, err := ulid.ParseStrict(info.Name); err == nil {
 		created = ulid.Time(id.Time()).UTC()
 	}
+	expires := created.Add(retention)
+	if t, err := time.Parse(time.RFC3339, info.Metadata[fileKeepKey]); err == nil {
+		expires = t.UTC()
+	}
 	return FileInfo{
 		ID:          info.Name,
 		Tenant:      info.Metadata[fileTenantKey],
@@ -224,8 +237,80 @@ func fileInfo(info *jetstream.ObjectInfo, retention time.Duration) (FileInfo, er
 		Size:        int64(info.Size),
 		SHA256:      hex.EncodeToString(sum),
 		Created:     created,
-		ExpiresAt:   created.Add(retention),
+		ExpiresAt:   expires,
 	}, nil
+}
+
+// keepTime is t as the keep-until metadata holds it: RFC 3339 to the
+// second, rounded up.
+func keepTime(t time.Time) string {
+	return t.Add(time.Second - 1).Truncate(time.Second).UTC().Format(time.RFC3339)
+}
+
+// keepSlack is how much later than asked KeepFile keeps a file: a job's
+// record outlives its last write by a little more than the retention (it
+// is archived a few seconds later), and the many jobs that reference one
+// file in a row write its description once in a while, not once each.
+// An hour, or the retention when shorter.
+func (b *Broker) keepSlack() time.Duration { return min(time.Hour, b.cfg.Retention) }
+
+// KeepFile keeps the file fi until keepSlack past until: a job that
+// references it was accepted, or ended, and its record lives until about
+// until. It writes the file's description only when less than half the
+// slack is left past until. A file gone meanwhile is ENOTFOUND.
+func (b *Broker) KeepFile(ctx context.Context, fi FileInfo, until time.Time) error {
+	if !fi.ExpiresAt.Before(until.Add(b.keepSlack() / 2)) {
+		return nil
+	}
+	info, err := b.files.obs.GetInfo(ctx, fi.ID)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", fi.ID)
+	}
+	if err != nil {
+		return unavailable("keep file", err)
+	}
+	meta := info.ObjectMeta
+	meta.Metadata = maps.Clone(meta.Metadata)
+	if meta.Metadata == nil {
+		meta.Metadata = map[string]string{}
+	}
+	meta.Metadata[fileKeepKey] = keepTime(until.Add(b.keepSlack()))
+	if err := b.files.obs.UpdateMeta(ctx, fi.ID, meta); err != nil {
+		if errors.Is(err, jetstream.ErrUpdateMetaDeleted) {
+			return conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", fi.ID)
+		}
+		return unavailable("keep file", err)
+	}
+	return nil
+}
+
+// SweepFiles removes the files (uploads and artifacts) whose keep time
+// passed before now, and returns how many it removed. It reads the
+// description of every file: its cost follows the files stored, not the
+// jobs. Several processes may sweep at once: a file removed by another
+// meanwhile is skipped.
+func (b *Broker) SweepFiles(ctx context.Context, now time.Time) (int, error) {
+	infos, err := b.files.obs.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable("list files", err)
+	}
+	removed := 0
+	for _, info := range infos {
+		fi, err := fileInfo(info, b.cfg.Retention)
+		if err != nil || !now.After(fi.ExpiresAt) {
+			continue
+		}
+		switch err := b.DeleteFile(ctx, fi.ID); {
+		case err == nil:
+			removed++
+		case conveyor.ErrorCode(err) != conveyor.ENOTFOUND:
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // StatFile returns what the file with id is. It returns ENOTFOUND when

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -11,7 +12,10 @@ import (
 // (into input) of each, when input references files ({"$file": id}) that
 // are not there — never uploaded, expired — or that are another tenant's
 // than tenant (unless all): a job must not start with a file it cannot
-// read, nor see another tenant's. Its other errors are the broker's.
+// read, nor see another tenant's. Each file referenced is kept for the
+// retention from now (see broker.KeepFile): a file lives while a job
+// that references it does (the runner keeps it again as each attempt
+// ends). Its other errors are the broker's.
 func (g *Gateway) checkFileRefs(ctx context.Context, input []byte, tenant string, all bool) error {
 	refs, err := conveyor.FileRefs(input)
 	if err != nil || len(refs) == 0 {
@@ -22,6 +26,10 @@ func (g *Gateway) checkFileRefs(ctx context.Context, input []byte, tenant string
 		fi, err := g.b.StatFile(ctx, ref.ID)
 		if err == nil && !all && fi.Tenant != tenant {
 			err = conveyor.Errorf(conveyor.ENOTFOUND, "file %q not found", ref.ID)
+		}
+		if err == nil {
+			// Kept while the job that references it is retained.
+			err = g.b.KeepFile(ctx, fi, time.Now().Add(g.b.Config().Retention))
 		}
 		switch {
 		case conveyor.ErrorCode(err) == conveyor.ENOTFOUND:

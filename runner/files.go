@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -52,7 +53,12 @@ func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage,
 type fileReader interface {
 	StatFile(ctx context.Context, id string) (broker.FileInfo, error)
 	ReadFile(ctx context.Context, id string, offset int64) (io.ReadCloser, error)
+	KeepFile(ctx context.Context, fi broker.FileInfo, until time.Time) error
+	Config() broker.Config
 }
+
+// keepTimeout bounds the writes that keep an attempt's files.
+const keepTimeout = 10 * time.Second
 
 // materialize copies the files input references into a new directory
 // under tmp ("": the system's) and returns input with the references
@@ -62,7 +68,9 @@ type fileReader interface {
 // pointer; a broker that cannot be read, a retryable one. When tenant is
 // not "", a file of another tenant is a permanent error too: the input of
 // a pipeline's later stage is an earlier stage's output, which the
-// gateway did not check.
+// gateway did not check. The removal also keeps each file for the
+// broker's retention from then (see broker.KeepFile): the job's record
+// lives that long after the attempt, and a retry of it must find them.
 func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMessage, tenant string) (json.RawMessage, func(), error) {
 	nothing := func() {}
 	refs, err := conveyor.FileRefs(input)
@@ -80,13 +88,29 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 		_ = os.RemoveAll(dir)
 		return nil, nothing, fmt.Errorf("input files: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(dir); unlock() }
 	local := map[string]conveyor.File{} // by id: a file referenced twice is copied once
+	var kept []broker.FileInfo
+	cleanup := func() {
+		_ = os.RemoveAll(dir)
+		unlock()
+		if len(kept) == 0 {
+			return
+		}
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
+		defer cancel()
+		until := time.Now().Add(b.Config().Retention)
+		for _, fi := range kept {
+			// A failure leaves the file its earlier keep time: at worst
+			// it expires with the retention from its upload.
+			_ = b.KeepFile(kctx, fi, until)
+		}
+	}
 	out, err := conveyor.ReplaceFileRefs(input, func(ptr, id string) (json.RawMessage, error) {
 		f, ok := local[id]
 		if !ok {
 			var err error
-			if f, err = copyFile(ctx, b, dir, id, tenant); err != nil {
+			var fi broker.FileInfo
+			if f, fi, err = copyFile(ctx, b, dir, id, tenant); err != nil {
 				if errors.Is(err, errOtherTenant) {
 					return nil, conveyor.Permanent(fmt.Errorf("input file %s (at %s) is another tenant's", id, pointerName(ptr)))
 				}
@@ -96,6 +120,7 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 				return nil, fmt.Errorf("input file %s (at %s): %w", id, pointerName(ptr), err)
 			}
 			local[id] = f
+			kept = append(kept, fi)
 		}
 		return json.Marshal(f)
 	})
@@ -110,24 +135,25 @@ func materialize(ctx context.Context, b fileReader, tmp string, input json.RawMe
 var errOtherTenant = errors.New("another tenant's file")
 
 // copyFile streams the file with id into dir, read-only, and returns its
-// reference completed. With a tenant, a file of another is errOtherTenant.
-func copyFile(ctx context.Context, b fileReader, dir, id, tenant string) (conveyor.File, error) {
+// reference completed, and what the broker says of it. With a tenant, a
+// file of another is errOtherTenant.
+func copyFile(ctx context.Context, b fileReader, dir, id, tenant string) (conveyor.File, broker.FileInfo, error) {
 	fi, err := b.StatFile(ctx, id)
 	if err != nil {
-		return conveyor.File{}, err
+		return conveyor.File{}, fi, err
 	}
 	if tenant != "" && fi.Tenant != tenant {
-		return conveyor.File{}, errOtherTenant
+		return conveyor.File{}, fi, errOtherTenant
 	}
 	rc, err := b.ReadFile(ctx, id, 0)
 	if err != nil {
-		return conveyor.File{}, err
+		return conveyor.File{}, fi, err
 	}
 	defer rc.Close()
 	path := filepath.Join(dir, id)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return conveyor.File{}, err
+		return conveyor.File{}, fi, err
 	}
 	n, err := io.CopyBuffer(f, rc, make([]byte, 128<<10))
 	if cerr := f.Close(); err == nil {
@@ -143,9 +169,9 @@ func copyFile(ctx context.Context, b fileReader, dir, id, tenant string) (convey
 		if ctx.Err() != nil {
 			err = errors.Join(ctx.Err(), err)
 		}
-		return conveyor.File{}, err
+		return conveyor.File{}, fi, err
 	}
-	return conveyor.File{ID: id, Name: fi.Name, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, nil
+	return conveyor.File{ID: id, Name: fi.Name, Path: path, Size: fi.Size, SHA256: fi.SHA256, ContentType: fi.ContentType}, fi, nil
 }
 
 // pointerName is a JSON pointer as an error message names it.

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -56,7 +57,10 @@ type App struct {
 	// calls delivers completion callbacks for both (nil without
 	// callbacks.allow_hosts, or without a runner: the gateway runs its
 	// own).
-	calls  *services.Callbacks
+	calls *services.Callbacks
+	// files removes the files past their keep time: run by every process
+	// with a broker connection.
+	files  *services.Files
 	srv    *http.Server
 	ln     net.Listener
 	served chan error
@@ -189,6 +193,10 @@ func (a *App) start(ctx context.Context) (err error) {
 	}
 	if a.mutexes != nil {
 		a.mutexes.Start(ctx)
+	}
+	if b := cmp.Or(a.rbroker, a.broker); b != nil {
+		a.files = services.NewFiles(services.FilesConfig{Broker: b, Logger: log})
+		a.files.Start(ctx)
 	}
 	if a.calls != nil {
 		if err := a.calls.Start(ctx); err != nil {
@@ -354,6 +362,9 @@ func (a *App) Stop() {
 	}
 	if a.mutexes != nil {
 		a.mutexes.Stop()
+	}
+	if a.files != nil {
+		a.files.Stop()
 	}
 	if a.calls != nil {
 		a.calls.Stop()

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
@@ -221,5 +222,49 @@ func TestGoClientFile(t *testing.T) {
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 404 {
 		t.Errorf("unknown file: %v, want a 404", err)
+	}
+}
+
+// TestFileKeptWhileReferenced: a file a job references is kept while the
+// job is retained — past the retention from its upload, when the job came
+// later — while a file no job references goes at the retention from its
+// upload. The sweep is run as if a retention had passed.
+func TestFileKeptWhileReferenced(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	script, err := filepath.Abs("testdata/filesum.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "filesum", Kind: "exec", Command: []string{testenv.Python(t), script}})
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+	b := s.app.broker
+	retention := b.Config().Retention
+
+	used, unused := s.uploadFile([]byte("a,b\n1,2\n")), s.uploadFile([]byte("x\n"))
+	j := s.submit(map[string]any{"algorithm": "filesum", "input": map[string]any{"data": map[string]string{"$file": used.ID}}}, "", http.StatusAccepted)
+	if j = s.wait(j.ID); j.Status != conveyor.StatusSucceeded {
+		t.Fatalf("job: %s %+v", j.Status, j.Error)
+	}
+	fi, err := b.StatFile(t.Context(), used.ID)
+	if err != nil || fi.ExpiresAt.Before(j.FinishedAt.Add(retention)) {
+		t.Fatalf("a referenced file expires at %v (%v), before its job's record (%v)", fi.ExpiresAt, err, j.FinishedAt.Add(retention))
+	}
+	// A retention from the uploads later, with the job's record still
+	// there (it was written after the uploads).
+	n, err := b.SweepFiles(t.Context(), used.ExpiresAt.Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: removed %d (%v), want the unreferenced file", n, err)
+	}
+	if _, err := b.StatFile(t.Context(), unused.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Fatalf("the unreferenced file after the sweep: %v, want it gone", err)
+	}
+	// The job can run again: its file is there.
+	var again conveyor.Job
+	if resp := s.do("POST", "/v1/jobs/"+j.ID+"/retry", nil, &again); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry of the job whose file was kept: %d", resp.StatusCode)
+	}
+	if got := s.wait(again.ID); got.Status != conveyor.StatusSucceeded {
+		t.Fatalf("retried job: %s %+v", got.Status, got.Error)
 	}
 }
