@@ -215,6 +215,11 @@ type RunnerInfo struct {
 	Resources map[string]int `json:"resources,omitempty"`
 	// Labels are the runner's labels, from its config: {"zone": "eu"}.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Devices is the load of each of its GPUs.
+	Devices []DeviceLoad `json:"devices,omitempty"`
+	// Batches counts, by algorithm, the batches its worker processes
+	// were sent (algorithms that run in batches, see Batch).
+	Batches map[string]BatchCount `json:"batches,omitempty"`
 	// Workers is the capacity for each algorithm: how many of its jobs the
 	// runner runs at once.
 	Workers   map[string]int `json:"workers,omitempty"`
@@ -223,6 +228,23 @@ type RunnerInfo struct {
 	// Schemas is the SHA-256 of the input schema each algorithm has on this
 	// runner, by name, so that gateways can spot conflicting runners.
 	Schemas map[string]string `json:"schemas,omitempty"`
+}
+
+// DeviceLoad is what one GPU of a runner does: whether a worker process
+// holds it, and how many jobs run on that process now.
+type DeviceLoad struct {
+	GPU  int  `json:"gpu"`
+	Held bool `json:"held"`
+	Jobs int  `json:"jobs"`
+}
+
+// BatchCount counts the batches of one algorithm a runner sent its worker
+// processes since it started: Jobs / Batches is their mean size.
+type BatchCount struct {
+	Batches int64 `json:"batches"`
+	Jobs    int64 `json:"jobs"`
+	// Last is the size of the last one.
+	Last int `json:"last"`
 }
 
 // RunnerList is the body of GET /v1/runners.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/conveyor-run/conveyor"
 )
 
 // Devices are the GPUs of a runner, handed to worker processes a few at a
@@ -18,6 +20,8 @@ type Devices struct {
 	mu   sync.Mutex
 	n    int
 	free []int // in order, lowest first
+	// jobs counts the jobs running on each device's process (Busy).
+	jobs []int
 	// freed is closed and replaced each time devices are given back, for
 	// whoever waits for some.
 	freed chan struct{}
@@ -25,7 +29,7 @@ type Devices struct {
 
 // NewDevices returns n devices, numbered 0 … n-1, all free.
 func NewDevices(n int) *Devices {
-	d := &Devices{n: n, freed: make(chan struct{})}
+	d := &Devices{n: n, freed: make(chan struct{}), jobs: make([]int, n)}
 	for i := range n {
 		d.free = append(d.free, i)
 	}
@@ -52,6 +56,37 @@ func (d *Devices) Take(k int) ([]int, <-chan struct{}) {
 	got := slices.Clone(d.free[:k])
 	d.free = d.free[k:]
 	return got, nil
+}
+
+// Busy counts d more (or, negative, fewer) jobs running on the process
+// that holds ids: the load of each device, as GET /v1/runners and the
+// metrics show it.
+func (d *Devices) Busy(ids []int, k int) {
+	if d == nil || len(ids) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		if id >= 0 && id < len(d.jobs) {
+			d.jobs[id] += k
+		}
+	}
+}
+
+// Load returns, for each device, whether a process holds it and how many
+// jobs run on that process now.
+func (d *Devices) Load() []conveyor.DeviceLoad {
+	if d.Count() == 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]conveyor.DeviceLoad, d.n)
+	for i := range out {
+		out[i] = conveyor.DeviceLoad{GPU: i, Held: !slices.Contains(d.free, i), Jobs: d.jobs[i]}
+	}
+	return out
 }
 
 // Give gives back devices taken.

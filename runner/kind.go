@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
@@ -139,11 +142,61 @@ type loggerKey struct{}
 type metricsKey struct{}
 
 // MetricsOf returns the runner's metrics from the context given to
-// Kind.Provision, for what a kind measures itself (the sizes of the
-// batches it sends); nil when there are none.
+// Kind.Provision, for what a kind measures itself; nil when there are
+// none.
 func MetricsOf(ctx context.Context) *metrics.Metrics {
 	m, _ := ctx.Value(metricsKey{}).(*metrics.Metrics)
 	return m
+}
+
+type batchesKey struct{}
+
+// batchCounts are a runner's counts of the batches sent, by algorithm.
+type batchCounts struct {
+	mu sync.Mutex
+	m  map[string]conveyor.BatchCount
+}
+
+func (b *batchCounts) add(alg string, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]conveyor.BatchCount{}
+	}
+	c := b.m[alg]
+	c.Batches++
+	c.Jobs += int64(n)
+	c.Last = n
+	b.m[alg] = c
+}
+
+func (b *batchCounts) snapshot() map[string]conveyor.BatchCount {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.m) == 0 {
+		return nil
+	}
+	return maps.Clone(b.m)
+}
+
+// BatchSizes returns what a kind calls with the size of each batch of
+// algorithm alg it sends, from the context given to Kind.Provision: it
+// feeds the metrics' histogram and the runner's registry record (GET
+// /v1/runners, the dashboard).
+func BatchSizes(ctx context.Context, alg string) func(n int) {
+	var observe prometheus.Observer
+	if m := MetricsOf(ctx); m != nil {
+		observe = m.BatchSize.WithLabelValues(alg)
+	}
+	counts, _ := ctx.Value(batchesKey{}).(*batchCounts)
+	return func(n int) {
+		if observe != nil {
+			observe.Observe(float64(n))
+		}
+		if counts != nil {
+			counts.add(alg, n)
+		}
+	}
 }
 
 // Logger returns the runner's logger from the context given to

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -96,6 +97,7 @@ type Runner struct {
 	cancelSub *nats.Subscription
 	subs      []drainer // calls and doorbells: drained first on Stop
 	gauges    []prometheus.Collector
+	batches   batchCounts // sent to worker processes, by algorithm
 
 	mu       sync.Mutex
 	inflight map[string]*attempt // by job id
@@ -166,6 +168,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			entry.Workers.Max = r.gpus.Count() / k
 		}
 		pctx := context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics)
+		pctx = context.WithValue(pctx, batchesKey{}, &r.batches)
 		served, err := k.Provision(context.WithValue(pctx, devicesKey{}, r.gpus), entry)
 		if err != nil {
 			r.closeHandlers()
@@ -365,6 +368,8 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 		info.Resources = map[string]int{"gpu": n}
 	}
 	info.Labels = r.cfg.Labels
+	info.Devices = r.gpus.Load()
+	info.Batches = r.batches.snapshot()
 	info.Workers = make(map[string]int, len(r.served))
 	info.Schemas = make(map[string]string, len(r.served))
 	sharedBusy := map[int]int{}
@@ -402,6 +407,15 @@ func (r *Runner) registerGauges() {
 			if err := r.cfg.Metrics.Register(c); err == nil {
 				r.gauges = append(r.gauges, c)
 			}
+		}
+	}
+	for i := range r.gpus.Count() {
+		c := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "conveyor_gpu_jobs", Help: "Jobs running on the worker process that holds the GPU.",
+			ConstLabels: prometheus.Labels{"runner": r.cfg.ID, "gpu": strconv.Itoa(i)},
+		}, func() float64 { return float64(r.gpus.Load()[i].Jobs) })
+		if err := r.cfg.Metrics.Register(c); err == nil {
+			r.gauges = append(r.gauges, c)
 		}
 	}
 }

@@ -176,6 +176,17 @@ try {
       await call("POST", "/v1/jobs/" + j.id + "/cancel");
     });
 
+    await check("overview shows batch sizes and the load of each GPU", async () => {
+      const sentences = ["the cat sat", "on the mat", "a dog ran", "far away", "the end"];
+      const { jobs } = await call("POST", "/v1/jobs/batch", { jobs: sentences.map((s) => ({ algorithm: "embed", input: s })) });
+      for (const j of jobs) assert.equal((await call("GET", "/v1/jobs/" + j.id + "?wait=30s")).status, "succeeded");
+      await page.goto(base + "/");
+      // The runners' records are written each heartbeat: the page renders
+      // them again every 5 s.
+      await page.locator("tr[data-algorithm=embed] .batch-sizes", { hasText: /mean \d/ }).waitFor();
+      await page.locator("table.runners td.devices", { hasText: /GPU 0: (\d+ jobs?|free)/ }).waitFor();
+    });
+
     await check("submit form, progress and logs", async () => {
       await page.goto(base + "/");
       await submitBatch();

@@ -156,6 +156,19 @@ function sparkline(counts) {
 }
 
 // Overview: algorithms with counts and throughput, live runners, recent jobs.
+// batchSizes says how big the batches of algorithm name were, over the
+// live runners since they started: their mean and the last one's size.
+function batchSizes(runners, name) {
+  let batches = 0, jobs = 0, last = null;
+  for (const r of runners) {
+    const b = r.batches && r.batches[name];
+    if (b && b.batches) { batches += b.batches; jobs += b.jobs; last = b.last; }
+  }
+  if (!batches) return null;
+  return el("span", { class: "hint batch-sizes", title: batches + " batches of " + jobs + " jobs so far" },
+    " · mean " + (jobs / batches).toFixed(1) + ", last " + last);
+}
+
 async function overview() {
   const [algs, runners, jobs, stats] = await Promise.all([api("/v1/algorithms"), api("/v1/runners"),
     api("/v1/jobs?limit=15"), api("/v1/stats")]);
@@ -169,7 +182,8 @@ async function overview() {
     const perMinute = s.stage_finished_per_minute ? s.finished_per_minute.map((n, i) => n + s.stage_finished_per_minute[i]) : s.finished_per_minute;
     return el("tr", { "data-algorithm": a.name },
       el("td", {}, el("a", { href: "#/jobs?algorithm=" + a.name }, a.name)),
-      el("td", {}, a.kind, a.batch ? el("span", { class: "hint", title: "jobs run in batches, leaving within " + a.batch.max_wait }, " · batches of ≤ " + a.batch.max_size) : null),
+      el("td", {}, a.kind, a.batch ? el("span", { class: "hint", title: "jobs run in batches, leaving within " + a.batch.max_wait }, " · batches of ≤ " + a.batch.max_size) : null,
+        batchSizes(runners.runners, a.name)),
       el("td", { class: "num" }, String(a.queued)), el("td", { class: "num" }, String(a.running)),
       el("td", { class: "num failed-count" + (s.counts.failed || st.failed ? " failed" : "") }, String(s.counts.failed || 0), asStage(st.failed)),
       el("td", { class: "num" }, String(s.counts.succeeded || 0), asStage(st.succeeded)),
@@ -186,13 +200,15 @@ async function overview() {
     el("td", {}, el("span", { class: "id" }, r.id)), el("td", {}, r.host),
     el("td", { class: "busy" }, el("meter", { min: "0", max: String(r.capacity || 1), value: String(r.busy), "aria-label": "busy workers of " + r.id }),
       " " + r.busy + " / " + r.capacity),
+    el("td", { class: "devices" }, (r.devices || []).map((d) => "GPU " + d.gpu + ": " +
+      (d.held ? d.jobs + " job" + (d.jobs === 1 ? "" : "s") : "free")).join(" · ")),
     el("td", {}, r.algorithms.join(", ")), el("td", {}, time(r.last_seen))));
   page(
     el("h1", {}, "Overview"),
     el("h2", {}, "Algorithms"),
     table("algorithms", ["name", "kind", "queued", "running", "failed", "succeeded", "finished / min, last hour", "runners", "description", ""], algRows),
     el("h2", {}, "Runners"),
-    runnerRows.length ? table("runners", ["id", "host", "busy / capacity", "algorithms", "last seen"], runnerRows)
+    runnerRows.length ? table("runners", ["id", "host", "busy / capacity", "GPUs", "algorithms", "last seen"], runnerRows)
       : el("p", { class: "hint" }, "No live runner."),
     el("h2", {}, "Recent jobs"), jobTable(jobs.jobs));
   liveRefresh("", overview, 5000); // runners' load changes without job events too

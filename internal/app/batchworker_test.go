@@ -152,4 +152,18 @@ func TestPythonWorkerBatches(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// And in the runner's record (written each heartbeat), for the
+	// dashboard.
+	var b conveyor.BatchCount
+	testenv.Eventually(t, "the runner's record to count the batches", func() bool {
+		var rl conveyor.RunnerList
+		s.do("GET", "/v1/runners", nil, &rl)
+		if len(rl.Runners) == 1 {
+			b = rl.Runners[0].Batches["embed"]
+		}
+		return b.Jobs == 24
+	})
+	if b.Batches < 6 || b.Batches > 24 || b.Last < 1 || b.Last > 4 {
+		t.Errorf("the runner's batches of embed: %+v, want 24 jobs in 6 to 24 batches of at most 4", b)
+	}
 }

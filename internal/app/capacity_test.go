@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,17 @@ func TestRunnerGPUs(t *testing.T) {
 	if r := l.Runners[0]; len(r.Labels) != 2 || r.Labels["zone"] != "eu" || r.Labels["model"] != "llama" {
 		t.Errorf("labels %v, want zone=eu and model=llama", r.Labels)
 	}
+
+	// The GPU's load: the job running on the process that holds it, in
+	// the runner's record (refreshed each heartbeat) and the metrics.
+	j := s.submit(map[string]any{"algorithm": "slow_count", "input": map[string]any{"n": 1000}}, "", http.StatusAccepted)
+	testenv.Eventually(t, "the runner to show the job on its GPU", func() bool {
+		var l conveyor.RunnerList
+		s.do("GET", "/v1/runners", nil, &l)
+		return len(l.Runners) == 1 && len(l.Runners[0].Devices) == 1 && l.Runners[0].Devices[0] == conveyor.DeviceLoad{GPU: 0, Held: true, Jobs: 1}
+	})
+	if text := readAll(t, s.do("GET", "/metrics", nil, nil)); !regexp.MustCompile(`conveyor_gpu_jobs\{gpu="0",runner="[^"]+"\} 1\n`).MatchString(text) {
+		t.Errorf("/metrics lacks the GPU's job: %s", text)
+	}
+	s.do("POST", "/v1/jobs/"+j.ID+"/cancel", nil, nil)
 }

@@ -69,8 +69,14 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The examples plus one algorithm whose schema has defaults of every
-	// kind and which logs a very long line.
-	config := string(examples) + `
+	// kind and which logs a very long line, and the toy embedder in
+	// batches on a GPU (one, declared: a machine without any may try it).
+	config := "resources: {gpu: 1}\n" + string(examples) + `
+  - kind: worker
+    command: [python3, -m, conveyor.worker, embed]
+    env: {PYTHONPATH: examples/python}
+    workers: {max: 1}
+    resources: {gpu: 1}
   - name: choices
     kind: exec
     description: Echoes its input after a very long log line.

@@ -124,13 +124,7 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		pl.close()
 		return nil, err
 	}
-	var observe func(alg string) func(int)
-	if m := runner.MetricsOf(ctx); m != nil {
-		observe = func(alg string) func(int) {
-			o := m.BatchSize.WithLabelValues(alg)
-			return func(n int) { o.Observe(float64(n)) }
-		}
-	}
+	observe := func(alg string) func(int) { return runner.BatchSizes(ctx, alg) }
 	served, err := served(entry, hello, pl, observe)
 	if err != nil {
 		first.kill()

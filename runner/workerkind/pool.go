@@ -112,7 +112,7 @@ func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
 		pl.gpus.Give(gpus)
 		return nil, nil, err
 	}
-	if p.gpus = gpus; gpus != nil {
+	if p.gpus, p.devices = gpus, pl.gpus; gpus != nil {
 		pl.wg.Go(func() {
 			<-p.exited
 			pl.gpus.Give(gpus)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/spawn"
+	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
@@ -43,6 +44,7 @@ type proc struct {
 	settle func()
 
 	gpus    []int            // the GPUs it holds (see pool.spawn), given back once it exited
+	devices *runner.Devices  // the runner's GPUs, for their load
 	hello   chan helloResult // the outcome of the handshake, sent once
 	greeted bool             // owned by the protocol reader
 	exited  chan struct{}    // closed once reaped, the rest killed and the pipes drained
@@ -223,20 +225,26 @@ func (p *proc) withStderr(err error) error {
 // send writes m to the worker's fd 3.
 func (p *proc) send(m workerproto.Message) error { return p.w.Write(m) }
 
-// begin adds r to the jobs the worker is running.
+// begin adds r to the jobs the worker is running, and to the load of its
+// GPUs.
 func (p *proc) begin(r *jobRun) {
 	p.mu.Lock()
 	p.runs[r.id] = r
 	p.mu.Unlock()
+	p.devices.Busy(p.gpus, 1)
 }
 
 // end forgets the job r: its later lines go elsewhere.
 func (p *proc) end(r *jobRun) {
 	p.mu.Lock()
-	if p.runs[r.id] == r {
+	ended := p.runs[r.id] == r
+	if ended {
 		delete(p.runs, r.id)
 	}
 	p.mu.Unlock()
+	if ended {
+		p.devices.Busy(p.gpus, -1)
+	}
 }
 
 // run returns the running job id, or nil.
