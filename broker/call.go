@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -102,4 +103,62 @@ func (b *Broker) Call(ctx context.Context, algorithm string, input []byte) (Repl
 		return Reply{Failed: je}, nil
 	}
 	return Reply{Output: resp.Data, Route: CallRoute(resp)}, nil
+}
+
+// CallRequest is a call a runner serves: the input, when the caller stops
+// waiting, and the way to answer it.
+type CallRequest struct {
+	// Input is the call's input.
+	Input []byte
+	// Deadline is when the caller stops waiting; zero when it did not say.
+	Deadline time.Time
+	msg      *nats.Msg
+}
+
+// Answer sends the caller reply: the output and its route, or the
+// failure. A caller gone already is no error.
+func (c *CallRequest) Answer(reply Reply) error {
+	m := nats.NewMsg(c.msg.Reply)
+	if reply.Failed != nil {
+		m.Header.Set(CallErrorHeader, reply.Failed.Type)
+		m.Data, _ = json.Marshal(reply.Failed)
+	} else {
+		m.Data = reply.Output
+		SetCallRoute(m, reply.Route)
+	}
+	if err := c.msg.RespondMsg(m); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return err
+	}
+	return nil
+}
+
+// ServeCalls hands serve every call of algorithm this process receives:
+// the runners of the algorithm share its calls, each going to one of them.
+// serve runs on the subscription's goroutine, one call at a time, and
+// should hand the call on rather than do the work. Once the subscription
+// is drained (see Subscription) — every call received by then handed to
+// serve — closed is called.
+func (b *Broker) ServeCalls(algorithm string, serve func(*CallRequest), closed func()) (Subscription, error) {
+	sub, err := b.nc.QueueSubscribe(CallSubject(algorithm), CallQueue, func(m *nats.Msg) {
+		c := &CallRequest{Input: m.Data, msg: m}
+		if ns, err := strconv.ParseInt(m.Header.Get(CallDeadlineHeader), 10, 64); err == nil {
+			c.Deadline = time.Unix(0, ns)
+		}
+		serve(c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The closed handler runs once the callback has returned for the
+	// last time (drained, or the connection closed).
+	sub.SetClosedHandler(func(string) { closed() })
+	return sub, nil
+}
+
+// Subscription is a subscription to the broker's core messages: calls,
+// cancels, doorbells. Drain stops it once what it received is handled;
+// Unsubscribe at once.
+type Subscription interface {
+	Drain() error
+	Unsubscribe() error
 }

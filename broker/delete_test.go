@@ -33,7 +33,7 @@ func TestDelete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-f.Ok()
+		<-f.Stored()
 		ids = append(ids, j.ID)
 	}
 	id := ids[0]

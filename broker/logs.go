@@ -15,15 +15,25 @@ func LogSubject(jobID string) string { return "conveyor.logs." + jobID }
 
 // AppendLog publishes line number n (counting from 0 across the job's
 // attempts) of a job's log without waiting for the broker: the returned
-// future resolves when the line is stored. Callers that must know their
-// lines landed (before recording a result) wait on the futures.
-func (b *Broker) AppendLog(jobID string, n uint64, line conveyor.LogLine) (jetstream.PubAckFuture, error) {
+// write says when the line is stored. Callers that must know their lines
+// landed (before recording a result) wait on the writes.
+func (b *Broker) AppendLog(jobID string, n uint64, line conveyor.LogLine) (LogWrite, error) {
 	msg, err := logMsg(jobID, n, line)
 	if err != nil {
-		return nil, err
+		return LogWrite{}, err
 	}
-	return b.js.PublishMsgAsync(msg)
+	f, err := b.js.PublishMsgAsync(msg)
+	return LogWrite{f}, err
 }
+
+// LogWrite is a log line on its way to the broker.
+type LogWrite struct{ f jetstream.PubAckFuture }
+
+// Stored receives once the line is stored.
+func (w LogWrite) Stored() <-chan *jetstream.PubAck { return w.f.Ok() }
+
+// Failed receives if the line could not be stored.
+func (w LogWrite) Failed() <-chan error { return w.f.Err() }
 
 // ReadLogs returns every retained log line of a job, oldest first, after a
 // marker line saying how many earlier lines were dropped, if any were. It

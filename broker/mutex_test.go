@@ -39,7 +39,7 @@ func TestSweepMutexes(t *testing.T) {
 		}
 		var ids []string
 		for m := range batch.Messages() {
-			ids = append(ids, ParseQueued(m).ID)
+			ids = append(ids, m.Queued().ID)
 			_ = m.Ack()
 		}
 		return ids

@@ -39,13 +39,13 @@ type Puller struct {
 type lane struct {
 	pl  *Puller
 	sub *nats.Subscription
-	cur *pull // nil when idle
+	cur *Batch // nil when idle
 }
 
-// pull is one pull request in flight, and its batch.
-type pull struct {
+// Batch is one pull request in flight, and the jobs it brings.
+type Batch struct {
 	lane  *lane
-	msgs  chan jetstream.Msg
+	msgs  chan *Delivery
 	left  int         // messages still to come
 	timer *time.Timer // ends the pull should the server never say it ended
 	err   error       // why it ended, if not a normal end; set before msgs closes
@@ -71,7 +71,7 @@ func (b *Broker) puller(consumer string) *Puller {
 // channel is closed when n messages came, the request expired, or the
 // Puller closed; its Error then says why it ended if that was not a
 // normal end (a timeout or an empty queue is normal).
-func (pl *Puller) Pull(n int, wait time.Duration) (jetstream.MessageBatch, error) {
+func (pl *Puller) Pull(n int, wait time.Duration) (*Batch, error) {
 	data := pullRequest(n, wait)
 	pl.mu.Lock()
 	l, err := pl.laneLocked()
@@ -79,7 +79,7 @@ func (pl *Puller) Pull(n int, wait time.Duration) (jetstream.MessageBatch, error
 		pl.mu.Unlock()
 		return nil, err
 	}
-	u := &pull{lane: l, msgs: make(chan jetstream.Msg, n), left: n}
+	u := &Batch{lane: l, msgs: make(chan *Delivery, n), left: n}
 	l.cur = u
 	pl.busy[l] = struct{}{}
 	// The server ends a request it holds with a status message; one it
@@ -158,7 +158,7 @@ func (l *lane) deliver(m *nats.Msg) {
 		_ = m.Respond(ackNak)
 		return
 	}
-	u.msgs <- queueMsg{m}
+	u.msgs <- &Delivery{m}
 	if u.left--; u.left == 0 {
 		pl.endLocked(u, nil, true)
 	}
@@ -178,7 +178,7 @@ func statusError(m *nats.Msg) error {
 	}
 }
 
-func (pl *Puller) end(u *pull, err error, clean bool) {
+func (pl *Puller) end(u *Batch, err error, clean bool) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.endLocked(u, err, clean)
@@ -189,7 +189,7 @@ func (pl *Puller) end(u *pull, err error, clean bool) {
 // other (the client gave up on its request) is closed, so that nothing
 // the server still sends for the old request reaches a new one. pl.mu is
 // held.
-func (pl *Puller) endLocked(u *pull, err error, clean bool) {
+func (pl *Puller) endLocked(u *Batch, err error, clean bool) {
 	l := u.lane
 	if l.cur != u {
 		return
@@ -244,13 +244,13 @@ func (pl *Puller) open() int {
 	return len(pl.idle) + len(pl.busy)
 }
 
-// Messages returns the pull's messages; the channel is closed when the
-// pull ends.
-func (u *pull) Messages() <-chan jetstream.Msg { return u.msgs }
+// Messages returns the pull's jobs; the channel is closed when the pull
+// ends.
+func (u *Batch) Messages() <-chan *Delivery { return u.msgs }
 
-// Error returns why the pull ended, if not normally; call it once the
-// channel is closed.
-func (u *pull) Error() error {
+// Error returns why the pull ended, if not normally (a timeout or an
+// empty queue is normal); call it once the channel is closed.
+func (u *Batch) Error() error {
 	u.lane.pl.mu.Lock()
 	defer u.lane.pl.mu.Unlock()
 	return u.err
@@ -261,47 +261,46 @@ var (
 	ackAck      = []byte("+ACK")
 	ackNak      = []byte("-NAK")
 	ackProgress = []byte("+WPI")
-	ackTerm     = []byte("+TERM")
 )
 
-// queueMsg is a message pulled by a Puller, as a jetstream.Msg.
-type queueMsg struct{ m *nats.Msg }
+// Delivery is a job's queue message as a Puller brought it: leased to this
+// process until it is acknowledged (Ack) or handed back (Nak,
+// NakWithDelay), or until its lease lapses — which InProgress extends.
+type Delivery struct{ m *nats.Msg }
 
-var _ jetstream.Msg = queueMsg{}
+// Queued reads the message.
+func (d *Delivery) Queued() Queued { return parseQueued(d.m.Data, d.m.Header) }
 
-func (q queueMsg) Data() []byte         { return q.m.Data }
-func (q queueMsg) Headers() nats.Header { return q.m.Header }
-func (q queueMsg) Subject() string      { return q.m.Subject }
-func (q queueMsg) Reply() string        { return q.m.Reply }
-func (q queueMsg) Ack() error           { return q.m.Respond(ackAck) }
-func (q queueMsg) Nak() error           { return q.m.Respond(ackNak) }
-func (q queueMsg) InProgress() error    { return q.m.Respond(ackProgress) }
-func (q queueMsg) Term() error          { return q.m.Respond(ackTerm) }
+// Ack says the job is done with: the message is not delivered again.
+func (d *Delivery) Ack() error { return d.m.Respond(ackAck) }
 
-func (q queueMsg) TermWithReason(reason string) error {
-	return q.m.Respond([]byte("+TERM " + reason))
+// Nak hands the message back, to be delivered again at once.
+func (d *Delivery) Nak() error { return d.m.Respond(ackNak) }
+
+// NakWithDelay hands the message back, to be delivered again after delay.
+func (d *Delivery) NakWithDelay(delay time.Duration) error {
+	return d.m.Respond(fmt.Appendf(nil, `-NAK {"delay": %d}`, delay.Nanoseconds()))
 }
 
-func (q queueMsg) NakWithDelay(delay time.Duration) error {
-	return q.m.Respond(fmt.Appendf(nil, `-NAK {"delay": %d}`, delay.Nanoseconds()))
-}
+// InProgress extends the lease: the job is still being worked on.
+func (d *Delivery) InProgress() error { return d.m.Respond(ackProgress) }
 
-// DoubleAck acknowledges the message and waits for the server to confirm.
-func (q queueMsg) DoubleAck(ctx context.Context) error { return q.m.AckSync(nats.Context(ctx)) }
-
-// Metadata reads the message's JetStream metadata from its reply subject.
-func (q queueMsg) Metadata() (*jetstream.MsgMetadata, error) {
-	md, err := q.m.Metadata()
+// Deliveries returns how many times the message was delivered, this one
+// included (1: the first time); 0 when its reply subject does not say.
+func (d *Delivery) Deliveries() uint64 {
+	md, err := d.m.Metadata()
 	if err != nil {
-		return nil, err
+		return 0
 	}
-	return &jetstream.MsgMetadata{
-		Sequence:     jetstream.SequencePair{Consumer: md.Sequence.Consumer, Stream: md.Sequence.Stream},
-		NumDelivered: md.NumDelivered,
-		NumPending:   md.NumPending,
-		Timestamp:    md.Timestamp,
-		Stream:       md.Stream,
-		Consumer:     md.Consumer,
-		Domain:       md.Domain,
-	}, nil
+	return md.NumDelivered
+}
+
+// Published returns when the message was queued; zero when its reply
+// subject does not say.
+func (d *Delivery) Published() time.Time {
+	md, err := d.m.Metadata()
+	if err != nil {
+		return time.Time{}
+	}
+	return md.Timestamp
 }

@@ -39,10 +39,9 @@ func collect(t *testing.T, pl *Puller, n int, wait time.Duration) []string {
 	}
 	var got []string
 	for m := range batch.Messages() {
-		q := ParseQueued(m)
-		md, err := m.Metadata()
-		if err != nil || md.NumDelivered != 1 || md.Sequence.Stream == 0 {
-			t.Errorf("metadata of %s: %+v, %v", q.ID, md, err)
+		q := m.Queued()
+		if n, at := m.Deliveries(), m.Published(); n != 1 || time.Since(at) > time.Minute {
+			t.Errorf("metadata of %s: delivered %d times, published %s", q.ID, n, at)
 		}
 		if err := m.Ack(); err != nil {
 			t.Error(err)
@@ -106,11 +105,11 @@ func TestPuller(t *testing.T) {
 	more := queueJobs(t, b, "later", 2)
 	seen := map[string]bool{}
 	for m := range b1.Messages() {
-		seen[ParseQueued(m).ID] = true
+		seen[m.Queued().ID] = true
 		_ = m.Ack()
 	}
 	for m := range b2.Messages() {
-		seen[ParseQueued(m).ID] = true
+		seen[m.Queued().ID] = true
 		_ = m.Ack()
 	}
 	if !seen[more[0]] || !seen[more[1]] {
@@ -131,7 +130,7 @@ func TestPuller(t *testing.T) {
 	select {
 	case m, ok := <-b4.Messages():
 		if ok {
-			t.Fatalf("a pull ended by a lost connection delivered %s", m.Data())
+			t.Fatalf("a pull ended by a lost connection delivered %s", m.Queued().ID)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a pull in flight outlived its connection")
@@ -154,7 +153,7 @@ func TestPuller(t *testing.T) {
 	select {
 	case m, ok := <-b3.Messages():
 		if ok {
-			t.Fatalf("closed pull delivered %s", m.Data())
+			t.Fatalf("closed pull delivered %s", m.Queued().ID)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a pull waiting when its Puller closed outlived Close")

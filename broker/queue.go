@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -113,15 +114,17 @@ type Queued struct {
 }
 
 // ParseQueued reads a queue message.
-func ParseQueued(msg jetstream.Msg) Queued {
-	step, _ := strconv.Atoi(msg.Headers().Get(stepHeader))
-	rev, err := strconv.ParseUint(msg.Headers().Get(revHeader), 10, 64)
+func ParseQueued(msg jetstream.Msg) Queued { return parseQueued(msg.Data(), msg.Headers()) }
+
+func parseQueued(data []byte, h nats.Header) Queued {
+	step, _ := strconv.Atoi(h.Get(stepHeader))
+	rev, err := strconv.ParseUint(h.Get(revHeader), 10, 64)
 	if err != nil {
-		return Queued{ID: string(msg.Data()), Step: step}
+		return Queued{ID: string(data), Step: step}
 	}
 	var j conveyor.Job
-	if json.Unmarshal(msg.Data(), &j) != nil || j.ID == "" {
-		return Queued{ID: string(msg.Data()), Step: step}
+	if json.Unmarshal(data, &j) != nil || j.ID == "" {
+		return Queued{ID: string(data), Step: step}
 	}
 	return Queued{ID: j.ID, Job: &j, Rev: rev, Step: step}
 }
@@ -190,6 +193,15 @@ func (b *Broker) queueConsumer(ctx context.Context, algorithm string, p conveyor
 // CancelSubject is the core NATS subject on which the gateway tells runners
 // that a job was canceled; "*" gives the wildcard runners subscribe to.
 func CancelSubject(jobID string) string { return "conveyor.cancel." + jobID }
+
+// Cancels calls fn with the id of every job canceled from now on, as
+// AnnounceCancel tells it: the fast path of a cancel. fn runs on the
+// subscription's goroutine and must not block.
+func (b *Broker) Cancels(fn func(jobID string)) (Subscription, error) {
+	return b.nc.Subscribe(CancelSubject("*"), func(m *nats.Msg) {
+		fn(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
+	})
+}
 
 // AnnounceCancel tells every runner that the job was canceled, so the one
 // running it stops the work now rather than at its next heartbeat. The job

@@ -149,12 +149,12 @@ func (b *Broker) RoutedQueues(ctx context.Context, algorithm string) ([]RoutedQu
 // (not when redelivered or delivered by the broker's scheduler): it is a
 // hint. ring runs on the connection's delivery goroutine and must not
 // block. Drain the subscriptions to stop it.
-func (b *Broker) Doorbell(algorithm string, routed bool, ring func(conveyor.Priority, conveyor.Requirements)) ([]*nats.Subscription, error) {
+func (b *Broker) Doorbell(algorithm string, routed bool, ring func(conveyor.Priority, conveyor.Requirements)) ([]Subscription, error) {
 	subjects := []string{QueueSubject(algorithm, conveyor.PriorityHigh), QueueSubject(algorithm, conveyor.PriorityLow)}
 	if routed {
 		subjects = append(subjects, "conveyor.queue."+algorithm+".*.r.*")
 	}
-	var subs []*nats.Subscription
+	var subs []Subscription
 	for _, subj := range subjects {
 		sub, err := b.nc.Subscribe(subj, func(m *nats.Msg) {
 			if _, p, r, ok := ParseRoutedSubject(m.Subject); ok {

@@ -7,12 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -39,7 +35,7 @@ var retryBackoff = backoff.Policy{Base: time.Second, Max: 5 * time.Minute}
 type attempt struct {
 	id    string
 	n     int
-	msg   jetstream.Msg
+	msg   delivery
 	stop  func(cause error)
 	rep   *reporter
 	began time.Time
@@ -94,9 +90,23 @@ func (a *attempt) isRecorded() bool {
 	return a.recorded
 }
 
+// delivery is a job's queue message as the broker leased it to this
+// runner (broker.Delivery).
+type delivery interface {
+	Queued() broker.Queued
+	Ack() error
+	Nak() error
+	NakWithDelay(time.Duration) error
+	InProgress() error
+	Deliveries() uint64
+	Published() time.Time
+}
+
+var _ delivery = (*broker.Delivery)(nil)
+
 // process takes one queue message, whose slot is taken, through one
 // attempt of its job. It frees the slot once the handler has returned.
-func (r *Runner) process(p *pool, msg jetstream.Msg) {
+func (r *Runner) process(p *pool, msg delivery) {
 	released := false
 	release := func() {
 		if !released {
@@ -106,11 +116,11 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 	}
 	defer release()
 	ctx := r.ctx
-	q := broker.ParseQueued(msg)
+	q := msg.Queued()
 	log := jobLog{r.log, q.ID, p.alg.Name}
 	now := time.Now().UTC()
 	if q.Job != nil && q.Job.Status == conveyor.StatusQueued && q.Job.Attempt == 0 && (q.Job.RunAt == nil || !q.Job.RunAt.After(now)) &&
-		firstDelivery(msg) && r.unchanged(ctx, q) {
+		msg.Deliveries() == 1 && r.unchanged(ctx, q) {
 		// The common case: a fresh job on its first delivery. Start it
 		// now and record it as running only if it outlasts startDelay.
 		j := *q.Job
@@ -182,7 +192,7 @@ func (r *Runner) process(p *pool, msg jetstream.Msg) {
 // the job wait, queued, for a stage whose message may have been lost (the
 // runner that moved it on died before queueing it), it queues it again —
 // the broker drops the copy if it was queued — and acknowledges msg.
-func (r *Runner) movedOn(msg jetstream.Msg, q broker.Queued, j *conveyor.Job, rev uint64, log jobLog) {
+func (r *Runner) movedOn(msg delivery, q broker.Queued, j *conveyor.Job, rev uint64, log jobLog) {
 	if j.Status == conveyor.StatusQueued && j.Attempt == 0 && j.Step() > q.Step {
 		if err := r.b.EnqueueJob(r.ctx, j, rev); err != nil {
 			log.Warn("queue the stage again", "stage", j.Stage.Name, "err", err)
@@ -207,17 +217,11 @@ func (r *Runner) unchanged(ctx context.Context, q broker.Queued) bool {
 	return err == nil && rev == q.Rev
 }
 
-// firstDelivery reports whether msg is delivered for the first time.
-func firstDelivery(msg jetstream.Msg) bool {
-	md, err := msg.Metadata()
-	return err == nil && md.NumDelivered == 1
-}
-
 // run executes a started attempt and records its outcome. j is the running
 // record; recorded says whether the store has it, or still has the queued
 // record at rev; began is when the attempt started (the job's StartedAt is
 // when its first attempt did).
-func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, recorded bool, began time.Time, log jobLog, release func()) {
+func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorded bool, began time.Time, log jobLog, release func()) {
 	actx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	timeout := j.Timeout.Std()
@@ -256,8 +260,8 @@ func (r *Runner) run(p *pool, msg jetstream.Msg, j *conveyor.Job, rev uint64, re
 		// From when the message was queued: each stage of a pipeline is
 		// queued afresh when the one before it ends, and a job with a
 		// mutex key when its turn comes.
-		if md, err := msg.Metadata(); err == nil {
-			p.metrics.queueWait.Observe(max(began.Sub(md.Timestamp), 0).Seconds())
+		if at := msg.Published(); !at.IsZero() {
+			p.metrics.queueWait.Observe(max(began.Sub(at), 0).Seconds())
 		}
 	}
 	var out json.RawMessage
@@ -545,8 +549,7 @@ func (r *Runner) untrack(a *attempt) {
 }
 
 // onCancel stops the attempt of a job that a client canceled.
-func (r *Runner) onCancel(m *nats.Msg) {
-	id := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+func (r *Runner) onCancel(id string) {
 	r.mu.Lock()
 	a := r.inflight[id]
 	if a == nil {

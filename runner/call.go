@@ -3,12 +3,9 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
@@ -30,18 +27,18 @@ const callOK = "ok"
 // turn — no more can run at once — rather than a goroutine per call: a
 // fresh goroutine's stack grows, by copying, while it decodes the input,
 // which cost a short call several percent of its time.
-func (p *pool) subscribeCalls() (*nats.Subscription, error) {
-	calls := make(chan *nats.Msg, 4*p.size)
-	sub, err := p.r.b.Conn().QueueSubscribe(broker.CallSubject(p.alg.Name), broker.CallQueue, func(m *nats.Msg) {
-		calls <- m // past the buffer, calls wait in the subscription's queue
+func (p *pool) subscribeCalls() (broker.Subscription, error) {
+	calls := make(chan *broker.CallRequest, 4*p.size)
+	sub, err := p.r.b.ServeCalls(p.alg.Name, func(c *broker.CallRequest) {
+		calls <- c // past the buffer, calls wait in the subscription's queue
+	}, func() {
+		// Once the subscription has handed over its last call (drained,
+		// or the connection closed): none is left to come.
+		close(calls)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The closed handler runs once the subscription's callback has
-	// returned for the last time (drained, or the connection closed): only
-	// then is there no call left to hand over.
-	sub.SetClosedHandler(func(string) { close(calls) })
 	for range p.size {
 		p.r.wg.Add(1)
 		go func() {
@@ -57,10 +54,10 @@ func (p *pool) subscribeCalls() (*nats.Subscription, error) {
 // call runs one synchronous call in a slot of the pool and replies with its
 // output or error. The call has no job record: no attempts, no retries, no
 // progress or logs kept.
-func (p *pool) call(m *nats.Msg) {
+func (p *pool) call(c *broker.CallRequest) {
 	deadline := time.Now().Add(maxCallTime)
-	if ns, err := strconv.ParseInt(m.Header.Get(broker.CallDeadlineHeader), 10, 64); err == nil {
-		deadline = time.Unix(0, ns)
+	if !c.Deadline.IsZero() {
+		deadline = c.Deadline
 	}
 	if t := p.alg.Timeout.Std(); t > 0 && time.Now().Add(t).Before(deadline) {
 		deadline = time.Now().Add(t)
@@ -68,12 +65,12 @@ func (p *pool) call(m *nats.Msg) {
 	ctx, cancel := context.WithDeadlineCause(p.r.ctx, deadline, errTimeout)
 	defer cancel()
 	start := time.Now()
-	reply := nats.NewMsg(m.Reply)
+	var reply broker.Reply
 	var jerr *conveyor.JobError
 	if err := p.acquire(ctx, false); err != nil {
 		jerr = &conveyor.JobError{Type: conveyor.ErrorTypeTimeout, Message: "no free worker before the deadline"}
 	} else {
-		task := &Task{JobID: "call-" + nuid.Next(), Algorithm: p.alg.Name, Input: m.Data, Attempt: 1, Deadline: deadline, Reporter: discard{}}
+		task := &Task{JobID: "call-" + ulid.Make().String(), Algorithm: p.alg.Name, Input: c.Input, Attempt: 1, Deadline: deadline, Reporter: discard{}}
 		// A call keeps no artifacts: what the handler writes in its
 		// directory is removed with it.
 		input, artDir, removeFiles, err := p.r.localFiles(ctx, p, task.Input, "")
@@ -92,21 +89,19 @@ func (p *pool) call(m *nats.Msg) {
 		case err != nil:
 			jerr, _ = attemptError(err, nil, 0)
 		default:
-			reply.Data = out
-			broker.SetCallRoute(reply, task.Route())
+			reply.Output, reply.Route = out, task.Route()
 		}
 	}
 	result := callOK
 	if jerr != nil {
-		reply.Header.Set(broker.CallErrorHeader, jerr.Type)
-		reply.Data, _ = json.Marshal(jerr)
+		reply = broker.Reply{Failed: jerr}
 		result = "failed"
 		if jerr.Type == conveyor.ErrorTypeTimeout {
 			result = "timeout"
 		}
 	}
 	p.metrics.call(result, time.Since(start))
-	if err := m.RespondMsg(reply); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	if err := c.Answer(reply); err != nil {
 		p.r.log.Warn("reply to call", "algorithm", p.alg.Name, "err", err)
 	}
 }

@@ -60,8 +60,8 @@ func (r *reporter) trimLocked(keep uint64) {
 	defer cancel()
 	for _, p := range r.pending {
 		select {
-		case <-p.f.Ok():
-		case <-p.f.Err():
+		case <-p.w.Stored():
+		case <-p.w.Failed():
 		case <-ctx.Done():
 			return
 		}

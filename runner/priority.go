@@ -68,7 +68,7 @@ func (p *pool) ring(q *queue) {
 
 // subscribeBells rings the pool's bell when a high or low job, or one
 // that requires labels, is queued.
-func (p *pool) subscribeBells() ([]drainer, error) {
+func (p *pool) subscribeBells() ([]broker.Subscription, error) {
 	labelled := len(p.r.cfg.Labels) > 0 // else no routed job is for this runner
 	subs, err := p.r.b.Doorbell(p.alg.Name, labelled, func(prio conveyor.Priority, req conveyor.Requirements) {
 		rank := rankOf(prio)
@@ -78,11 +78,7 @@ func (p *pool) subscribeBells() ([]drainer, error) {
 		}
 		p.routeRang(rank, req)
 	})
-	out := make([]drainer, len(subs))
-	for i, s := range subs {
-		out[i] = s
-	}
-	return out, err
+	return subs, err
 }
 
 // rankOf is the rank of the queues of priority prio.

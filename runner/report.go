@@ -6,8 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/broker"
 )
@@ -27,7 +25,7 @@ const (
 
 // published is a log line published and maybe not yet stored.
 type published struct {
-	f    jetstream.PubAckFuture
+	w    broker.LogWrite
 	size int // as counted against maxInflight
 }
 
@@ -136,8 +134,8 @@ func (r *reporter) awaitLocked(target int) {
 	i := 0
 	for ; i < len(r.pending) && r.inflight > target; i++ {
 		select {
-		case <-r.pending[i].f.Ok():
-		case <-r.pending[i].f.Err():
+		case <-r.pending[i].w.Stored():
+		case <-r.pending[i].w.Failed():
 		case <-timeout.C:
 			r.pending, r.inflight = r.pending[:0], 0
 			return
@@ -192,8 +190,8 @@ func (r *reporter) flush(ctx context.Context) {
 	timeout := time.After(5 * time.Second)
 	for _, p := range pending {
 		select {
-		case <-p.f.Ok():
-		case <-p.f.Err():
+		case <-p.w.Stored():
+		case <-p.w.Failed():
 		case <-timeout:
 			return
 		case <-ctx.Done():

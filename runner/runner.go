@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor-run/conveyor"
@@ -94,8 +93,8 @@ type Runner struct {
 	fetchStop context.CancelFunc // stops taking new jobs
 	wg        sync.WaitGroup     // fetch loops and attempts
 	bg        sync.WaitGroup     // heartbeat
-	cancelSub *nats.Subscription
-	subs      []drainer // calls and doorbells: drained first on Stop
+	cancelSub broker.Subscription
+	subs      []broker.Subscription // calls and doorbells: drained first on Stop
 	gauges    []prometheus.Collector
 	batches   batchCounts // sent to worker processes, by algorithm
 
@@ -202,9 +201,6 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// drainer is a subscription: calls and doorbells.
-type drainer interface{ Drain() error }
-
 // ID returns the runner's id.
 func (r *Runner) ID() string { return r.cfg.ID }
 
@@ -256,7 +252,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		}
 		r.subs = append(r.subs, bells...)
 	}
-	sub, err := r.b.Conn().Subscribe(broker.CancelSubject("*"), r.onCancel)
+	sub, err := r.b.Cancels(r.onCancel)
 	if err != nil {
 		return fmt.Errorf("subscribe to cancels: %w", err)
 	}
