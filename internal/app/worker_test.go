@@ -2,11 +2,13 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,3 +111,102 @@ func jobLogs(s *server, id string) []string {
 	}
 	return out
 }
+
+// TestKill9AsyncWorker: a worker process holding 8 async jobs at once
+// (concurrency: 8) is killed with SIGKILL: every one of its jobs' attempts
+// ends as crashed, each is retried on a new process and succeeds, none is
+// lost, and no job's second attempt starts before the first one's process
+// died — none runs twice at once.
+func TestKill9AsyncWorker(t *testing.T) {
+	python := testenv.Python(t)
+	dir, _ := filepath.Abs("testdata")
+	cfg := testConfig(t, t.TempDir())
+	eight := 8
+	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "asyncnap"},
+		Dir: dir, Workers: config.Workers{Max: 1}, Concurrency: &eight, MaxAttempts: 3})
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, cfg)
+	logPath := filepath.Join(t.TempDir(), "attempts.jsonl")
+	var ids []string
+	for range 8 {
+		j := s.submit(map[string]any{"algorithm": "nap", "input": map[string]any{"seconds": 1.5, "log": logPath}}, "", http.StatusAccepted)
+		ids = append(ids, j.ID)
+	}
+	// All eight running on the one process.
+	var pid int
+	testenv.Eventually(t, "eight jobs running on one process", func() bool {
+		pids := map[int]bool{}
+		for _, id := range ids {
+			var j conveyor.Job
+			s.do("GET", "/v1/jobs/"+id, nil, &j)
+			var p int
+			if j.Status != conveyor.StatusRunning || j.Progress == nil {
+				return false
+			}
+			if _, err := fmt.Sscanf(j.Progress.Message, "pid %d", &p); err != nil {
+				return false
+			}
+			pids[p] = true
+			pid = p
+		}
+		return len(pids) == 1
+	})
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	for _, id := range ids {
+		j := s.wait(id)
+		var out struct{ PID, Attempt int }
+		if err := json.Unmarshal(j.Output, &out); j.Status != conveyor.StatusSucceeded || err != nil || out.Attempt != 2 || out.PID == pid {
+			t.Errorf("job %s: %s, output %s: want succeeded on its second attempt, on another process", id, j.Status, j.Output)
+		}
+	}
+	// The log: every job started twice — the second time after the kill,
+	// on another process — and ended once.
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		ID, Event string
+		Attempt   int
+		T         float64
+		PID       int
+	}
+	starts, ends := map[string][]event{}, map[string]int{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+		var e event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if e.Event == "start" {
+			starts[e.ID] = append(starts[e.ID], e)
+		} else {
+			ends[e.ID]++
+		}
+	}
+	for _, id := range ids {
+		st := starts[id]
+		if len(st) != 2 || ends[id] != 1 || st[0].PID != pid || st[1].PID == pid || time.Unix(0, int64(st[1].T*1e9)).Before(killed.Add(-50*time.Millisecond)) {
+			t.Errorf("job %s: starts %+v, %d ends: want one start on the killed process, then one on another after the kill, and one end", id, st, ends[id])
+		}
+	}
+	if text := readAll(t, s.do("GET", "/metrics", nil, nil)); !strings.Contains(text, `conveyor_attempts_total{algorithm="nap",outcome="retried"} 8`) {
+		t.Errorf("/metrics does not count 8 retried attempts of nap: %s", grepLines(text, "conveyor_attempts_total"))
+	}
+	// Each job's log says why its first attempt ended.
+	for _, id := range ids {
+		var ll conveyor.LogList
+		s.do("GET", "/v1/jobs/"+id+"/logs", nil, &ll)
+		if !slices.ContainsFunc(ll.Logs, func(l conveyor.LogLine) bool {
+			return l.Attempt == 1 && strings.Contains(l.Line, fmt.Sprintf("worker process (pid %d) was killed by signal 9", pid))
+		}) {
+			t.Errorf("job %s: log %+v, want its first attempt's crash", id, ll.Logs)
+		}
+	}
+}
+
