@@ -392,3 +392,46 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitLifecycle measures the write path of jobs that outlive a
+// commit, 1,000 at a time: each job's first version, its final one, then
+// where it was archived, each in a commit of its own. One op is one job.
+func BenchmarkCommitLifecycle(b *testing.B) {
+	x := open(b, b.TempDir())
+	_, data := record(b, 0, conveyor.StatusSucceeded, func(j *conveyor.Job) { j.Labels = map[string]string{"batch": "1"} })
+	var tmpl conveyor.Job
+	json.Unmarshal(data, &tmpl)
+	const n = 1000
+	jobs := make([]conveyor.Job, n)
+	ctx := context.Background()
+	b.ReportAllocs()
+	rev, seq := uint64(0), uint64(0)
+	for i := 0; i < b.N; i += n {
+		for k := range jobs {
+			jobs[k] = tmpl
+			jobs[k].ID = ulid.Make().String()
+			jobs[k].Status = conveyor.StatusQueued
+			rec, _ := json.Marshal(&jobs[k])
+			x.Put(Change{ID: jobs[k].ID, Record: rec, Status: conveyor.StatusQueued, Updated: time.Now(), First: true})
+		}
+		if err := x.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for k := range jobs {
+			jobs[k].Status = conveyor.StatusSucceeded
+			rec, _ := json.Marshal(&jobs[k])
+			rev++
+			x.Put(Change{ID: jobs[k].ID, Record: rec, Status: conveyor.StatusSucceeded, Prev: conveyor.StatusQueued, Updated: time.Now(), StoreRev: rev})
+		}
+		if err := x.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for k := range jobs {
+			seq++
+			x.Put(Change{ID: jobs[k].ID, Status: conveyor.StatusSucceeded, Archived: seq, HistorySeq: seq})
+		}
+		if err := x.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

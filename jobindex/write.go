@@ -236,8 +236,10 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		return err
 	}
 	defer insert.Close()
+	// A job changes neither algorithm nor tenant: leaving them out of the
+	// update spares SQLite the upkeep of their indexes.
 	put, err := tx.Prepare(`INSERT INTO jobs ` + columns + `
-		ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, status = excluded.status, tenant = excluded.tenant,
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status,
 		updated = excluded.updated, seq = excluded.seq, owes = excluded.owes, archived = max(archived, excluded.archived),
 		summary = excluded.summary`)
 	if err != nil {
