@@ -40,10 +40,9 @@ func (s *server) uploadFile(data []byte) conveyor.FileInfo {
 	return fi
 }
 
-// TestExecReadsFile: an exec job whose input references an uploaded file
-// reads a local read-only copy of it at the path the runner adds, and
-// the copy is gone once the job is.
-func TestExecReadsFile(t *testing.T) {
+// filesumConfig is testConfig with the filesum exec script, which hashes
+// the file its input references.
+func filesumConfig(t *testing.T) config.Config {
 	cfg := testConfig(t, t.TempDir())
 	script, err := filepath.Abs("testdata/filesum.py")
 	if err != nil {
@@ -51,7 +50,14 @@ func TestExecReadsFile(t *testing.T) {
 	}
 	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "filesum", Kind: "exec", Command: []string{testenv.Python(t), script}})
 	cfg.WithDefaults()
-	s := startServer(t, cfg)
+	return cfg
+}
+
+// TestExecReadsFile: an exec job whose input references an uploaded file
+// reads a local read-only copy of it at the path the runner adds, and
+// the copy is gone once the job is.
+func TestExecReadsFile(t *testing.T) {
+	s := startServer(t, filesumConfig(t))
 
 	data := make([]byte, 2<<20+333) // several chunks
 	if _, err := rand.Read(data); err != nil {
@@ -230,14 +236,7 @@ func TestGoClientFile(t *testing.T) {
 // later — while a file no job references goes at the retention from its
 // upload. The sweep is run as if a retention had passed.
 func TestFileKeptWhileReferenced(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	script, err := filepath.Abs("testdata/filesum.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "filesum", Kind: "exec", Command: []string{testenv.Python(t), script}})
-	cfg.WithDefaults()
-	s := startServer(t, cfg)
+	s := startServer(t, filesumConfig(t))
 	b := s.app.broker
 	retention := b.Config().Retention
 

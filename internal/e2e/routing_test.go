@@ -19,11 +19,7 @@ func TestLabelRouting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir := t.TempDir()
-	addrs := testenv.FreeAddrs(t, 2)
-	natsAddr, httpAddr := addrs[0], addrs[1]
-	nats := "nats://" + natsAddr
-	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	dir, nats, httpAddr := startBroker(t)
 	runner := func(labels string) *proc {
 		return startProc(t, []string{"runner", "--nats", nats},
 			[]string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]", "CONVEYOR_LABELS=" + labels}, "", "")

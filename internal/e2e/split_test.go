@@ -14,6 +14,17 @@ import (
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
 
+// startBroker starts `conveyor broker` on a loopback port with its data
+// in a new temporary directory, and returns that directory, the broker's
+// URL and a free address for a gateway's HTTP.
+func startBroker(t *testing.T) (dir, nats, httpAddr string) {
+	t.Helper()
+	dir = t.TempDir()
+	addrs := testenv.FreeAddrs(t, 2) // two calls of FreeAddr may give one port twice
+	startProc(t, []string{"broker", "--listen", addrs[0], "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	return dir, "nats://" + addrs[0], addrs[1]
+}
+
 // TestSeparateProcesses runs the broker, a runner and a gateway as three
 // processes over NATS on loopback: jobs and calls go through the gateway
 // to the runner; a job submitted while no runner is alive stays queued and
@@ -22,11 +33,7 @@ func TestSeparateProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir := t.TempDir()
-	addrs := testenv.FreeAddrs(t, 2) // two calls of FreeAddr may give one port twice
-	natsAddr, httpAddr := addrs[0], addrs[1]
-	nats := "nats://" + natsAddr
-	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	_, nats, httpAddr := startBroker(t)
 	runnerEnv := []string{"CONVEYOR_HEARTBEAT=300ms", "CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}
 	r := startProc(t, []string{"runner", "--nats", nats}, runnerEnv, "", "")
 	g := startProc(t, []string{"gateway", "--nats", nats}, []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, "CONVEYOR_HEARTBEAT=300ms"}, "", httpAddr)
@@ -81,11 +88,7 @@ func TestMutexWithoutGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	dir := t.TempDir()
-	addrs := testenv.FreeAddrs(t, 2)
-	natsAddr, httpAddr := addrs[0], addrs[1]
-	nats := "nats://" + natsAddr
-	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
+	dir, nats, httpAddr := startBroker(t)
 	r := startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]"}, "", "")
 	gwEnv := []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, "CONVEYOR_DATA_DIR=" + filepath.Join(dir, "gateway")}
 	g := startProc(t, []string{"gateway", "--nats", nats}, gwEnv, "", httpAddr)
@@ -133,12 +136,8 @@ func TestCallbackWithoutGateway(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
-	dir := t.TempDir()
-	addrs := testenv.FreeAddrs(t, 2)
-	natsAddr, httpAddr := addrs[0], addrs[1]
-	nats := "nats://" + natsAddr
+	_, nats, httpAddr := startBroker(t)
 	calls := "CONVEYOR_CALLBACKS={allow_hosts: [" + strings.TrimPrefix(recv.URL, "http://") + "], secret_env: TEST_CALLBACK_SECRET}"
-	startProc(t, []string{"broker", "--listen", natsAddr, "--data-dir", filepath.Join(dir, "broker")}, nil, "", "")
 	r := startProc(t, []string{"runner", "--nats", nats}, []string{"CONVEYOR_ALGORITHMS=[{kind: go, workers: {max: 2}}]", calls, "TEST_CALLBACK_SECRET=s"}, "", "")
 	g := startProc(t, []string{"gateway", "--nats", nats}, []string{"CONVEYOR_HTTP_ADDR=" + httpAddr, calls, "TEST_CALLBACK_SECRET=s"}, "", httpAddr)
 	t.Cleanup(func() {
