@@ -209,4 +209,3 @@ func TestKill9AsyncWorker(t *testing.T) {
 		}
 	}
 }
-
