@@ -153,6 +153,13 @@ func (b *Broker) Consumer(ctx context.Context, algorithm string, p conveyor.Prio
 	return b.queueConsumer(ctx, algorithm, p, b.queueConsumerConfig(algorithm, p, nil))
 }
 
+// OpenQueue makes sure the shared consumer of algorithm's queue for
+// priority p exists (see Consumer), for a runner about to pull it.
+func (b *Broker) OpenQueue(ctx context.Context, algorithm string, p conveyor.Priority) error {
+	_, err := b.Consumer(ctx, algorithm, p)
+	return err
+}
+
 // queueConsumerConfig is the configuration of the consumer of the queue of
 // algorithm, priority p and requirement set r (none: the plain queue).
 func (b *Broker) queueConsumerConfig(algorithm string, p conveyor.Priority, r conveyor.Requirements) jetstream.ConsumerConfig {

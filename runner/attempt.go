@@ -53,7 +53,7 @@ type attempt struct {
 
 // update changes the job record by compare-and-swap, starting from the
 // record this attempt last wrote (or means to write first).
-func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*conveyor.Job) error) error {
+func (a *attempt) update(ctx context.Context, b brokerAPI, change func(*conveyor.Job) error) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	j, rev, err := b.UpdateJob(ctx, a.id, a.job, a.rev, change)
@@ -68,7 +68,7 @@ func (a *attempt) update(ctx context.Context, b *broker.Broker, change func(*con
 
 // record writes the attempt's running record if it is not in the store
 // yet. It returns ECONFLICT when the job changed meanwhile (a cancel).
-func (a *attempt) record(ctx context.Context, b *broker.Broker) error {
+func (a *attempt) record(ctx context.Context, b brokerAPI) error {
 	a.mu.Lock()
 	recorded := a.recorded
 	a.mu.Unlock()

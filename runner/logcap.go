@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"time"
-
-	"github.com/conveyor-run/conveyor/broker"
 )
 
 // logCap accounts for a job's stored log against its cap: the number of
@@ -19,7 +17,7 @@ type logCap struct {
 // loadLogCap reads the state of a job's log, which has lines already when
 // an earlier attempt logged. When the broker cannot say, it starts afresh:
 // the cap then counts only this attempt's lines.
-func loadLogCap(b *broker.Broker, jobID string) *logCap {
+func loadLogCap(b brokerAPI, jobID string) *logCap {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, _ := b.ReadLogState(ctx, jobID)

@@ -37,7 +37,7 @@ type published struct {
 // kept under maxLog bytes of text: past it, the oldest lines are purged
 // (see logcap.go).
 type reporter struct {
-	b       *broker.Broker
+	b       brokerAPI
 	id      string
 	attempt int
 	stage   *conveyor.Stage // of a pipeline job: progress is of the whole pipeline
@@ -55,7 +55,7 @@ type reporter struct {
 
 var _ conveyor.Reporter = (*reporter)(nil)
 
-func newReporter(b *broker.Broker, id string, attempt int, stage *conveyor.Stage, maxLog int) *reporter {
+func newReporter(b brokerAPI, id string, attempt int, stage *conveyor.Stage, maxLog int) *reporter {
 	if maxLog <= 0 {
 		maxLog = broker.DefaultMaxLogBytes
 	}

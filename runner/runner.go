@@ -65,7 +65,7 @@ type Config struct {
 // once it is no longer needed.
 type Runner struct {
 	cfg Config
-	b   *broker.Broker
+	b   brokerAPI
 	log *slog.Logger
 	// startFailures throttles the log of jobs that could not start.
 	startFailures throttle
@@ -239,7 +239,7 @@ func (r *Runner) Start(ctx context.Context) error {
 			return err
 		}
 		for rank, prio := range broker.Priorities {
-			if _, err := r.b.Consumer(ctx, p.alg.Name, prio); err != nil {
+			if err := r.b.OpenQueue(ctx, p.alg.Name, prio); err != nil {
 				return err
 			}
 			pl := r.b.Puller(p.alg.Name, prio)
