@@ -134,24 +134,9 @@ func (r *Runner) process(p *pool, msg delivery) {
 	// carries; if the record moved on (a retry, a cancel) UpdateJob reads
 	// the current one and decides again.
 	j, rev, err := r.b.UpdateJob(ctx, q.ID, q.Job, q.Rev, func(j *conveyor.Job) error {
-		switch {
-		case j.Step() != q.Step:
-			return errMovedOn
-		case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
-			retryIn = j.RetryAt.Sub(now)
-			return errNotYet
-		case j.Attempt == 0 && j.RunAt != nil && j.RunAt.Sub(now) > time.Millisecond:
-			// A delayed job, queued a little early by the broker's
-			// scheduler (see broker.ScheduleJob): held until its time.
-			retryIn = j.RunAt.Sub(now)
-			return errNotYet
-		case j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts:
-			return j.Fail(j.StageError(&conveyor.JobError{
-				Type:    conveyor.ErrorTypeCrashed,
-				Message: fmt.Sprintf("attempt %d was interrupted (runner %s stopped or crashed) and no attempts are left", j.Attempt, j.Runner),
-			}), now)
-		}
-		return j.Start(r.cfg.ID, now)
+		var err error
+		retryIn, err = startChange(j, q, r.cfg.ID, now)
+		return err
 	})
 	switch {
 	case errors.Is(err, errMovedOn):
@@ -315,41 +300,17 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	}
 
 	now := time.Now().UTC()
-	var retry, advanced, kept bool
-	var replaced []conveyor.Artifact // of an earlier stage, of the same names
+	e := attemptEnd{n: a.n, out: out, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last()}
+	var o endResult
 	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
-		retry, advanced, kept, replaced = false, false, false, nil
-		if p := a.rep.last(); p != nil && j.Status == conveyor.StatusRunning && j.Attempt == a.n {
-			j.Progress = p
-		}
-		if runErr == nil && cause == nil {
-			if j.Finishes(task.Route()) {
-				if err := j.Succeed(a.n, out, now); err != nil {
-					return err
-				}
-				replaced, kept = j.AddArtifacts(arts), true
-				return nil
-			}
-			err := j.Advance(a.n, out, task.Route())
-			if err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT {
-				advanced = err == nil
-				if advanced {
-					replaced, kept = j.AddArtifacts(arts), true
-				}
-				return err
-			}
-			// A route to nowhere, or too many steps: the job fails.
-			_, err = j.FailAttempt(a.n, j.StageError(&conveyor.JobError{Type: conveyor.ErrorTypeError, Message: err.Error()}), false, now, now)
-			return err
-		}
-		jerr, retryable := attemptError(runErr, cause, timeout)
 		var err error
-		retry, err = j.FailAttempt(a.n, j.StageError(jerr), retryable, now.Add(retryBackoff.Delay(a.n-1)), now)
+		o, err = outcomeChange(j, e, now)
 		return err
 	})
+	retry, advanced := o.retry, o.advanced
 	switch {
-	case err == nil && kept:
-		dropArtifacts(r.ctx, r.b, replaced)
+	case err == nil && o.kept:
+		dropArtifacts(r.ctx, r.b, o.replaced)
 	case err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 		dropArtifacts(r.ctx, r.b, arts) // the job did not take them
 	}
