@@ -155,6 +155,13 @@ two = list(c.list(algorithm="sleep", status=["succeeded", "failed"], since=befor
 assert len(two) == 2 and all(j["status"] == "succeeded" for j in two), two
 assert list(c.list(since=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))) == []
 
+# A job that requires labels no runner has waits, and the algorithm says why.
+routed = c.submit("sleep", {"seconds": 0}, requires={"gpu": "h100"})
+assert routed["requires"] == {"gpu": "h100"} and routed["status"] == "queued", routed
+unmet = next(a for a in c.algorithms() if a["name"] == "sleep")["unmet"]
+assert unmet == [{"requires": {"gpu": "h100"}, "queued": 1, "reason": "no live runner of sleep has labels gpu=h100"}], unmet
+c.cancel(routed["id"])
+
 long = c.submit("sleep", {"seconds": 30})
 c.cancel(long["id"])
 assert c.wait(long["id"], timeout=20)["status"] == "canceled"

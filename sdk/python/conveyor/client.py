@@ -392,7 +392,9 @@ class Client:
         return self._call("GET", "/v1/jobs/%s/logs" % urllib.parse.quote(id)).get("logs") or []
 
     def algorithms(self):
-        """Return the algorithms the server serves."""
+        """Return the algorithms the server serves: dicts with name, schemas,
+        runners, queued and running, and unmet (the labels queued jobs
+        require that no live runner has, and why)."""
         return self._call("GET", "/v1/algorithms").get("algorithms") or []
 
 
