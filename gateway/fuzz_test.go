@@ -25,6 +25,8 @@ func FuzzSubmit(f *testing.F) {
 		`{"algorithm":"is_prime","input":{"n":7},"callback_url":"https://hooks.example.com/done?x=1"}`,
 		`{"algorithm":"is_prime","input":{"n":7},"callback_url":"http://hooks.example.com:8080/"}`,
 		`{"algorithm":"is_prime","input":[[[[[[[[[[1]]]]]]]]]]}`,
+		`{"algorithm":"is_prime","input":{"n":7},"requires":{"model":"llama","zone":"eu"}}`,
+		`{"algorithm":"is_prime","input":{"n":7},"requires":{"a=b":"c"}}`, `{"algorithm":"is_prime","input":{"n":7},"requires":{"":""}}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -7,40 +7,6 @@ import (
 	"github.com/conveyor-run/conveyor"
 )
 
-// TestRequiresBadInput: malformed requirements are a 400 naming the field
-// (in a batch, the job), and nothing is stored.
-func TestRequiresBadInput(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
-	long := ""
-	for range 130 {
-		long += "x"
-	}
-	for _, c := range []struct{ path, body, pointer string }{
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"requires":{"a=b":"c"}}`, "/requires"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"requires":{"":"c"}}`, "/requires"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"requires":{"model":"a,b"}}`, "/requires"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"requires":{"model":"` + long + `"}}`, "/requires"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"requires":{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8","i":"9"}}`, "/requires"},
-		{"/v1/jobs/batch", `{"jobs":[{"algorithm":"is_prime","input":{"n":7}},{"algorithm":"is_prime","input":{"n":7},"requires":{"x":"\u0001"}}]}`, "/jobs/1/requires"},
-		{"/v1/algorithms/is_prime/jobs?requires=model", `{"n":7}`, "/requires"},
-		{"/v1/algorithms/is_prime/jobs?requires=model=a,model=b", `{"n":7}`, "/requires"},
-	} {
-		resp := s.do("POST", c.path, c.body, nil)
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("%s %s: %d, want 400", c.path, c.body, resp.StatusCode)
-			continue
-		}
-		if p := problem(t, resp); len(p.Errors) == 0 || p.Errors[0].Pointer != c.pointer {
-			t.Errorf("%s %s: problem %+v, want a pointer at %s", c.path, c.body, p, c.pointer)
-		}
-	}
-	var page conveyor.JobPage
-	s.do("GET", "/v1/jobs", nil, &page)
-	if len(page.Jobs) != 0 {
-		t.Errorf("refused submits stored %d jobs", len(page.Jobs))
-	}
-}
-
 // TestRequiresServe: in serve, whose runner has labels, a job requiring
 // some of them runs — also when it comes from the broker's scheduler (a
 // delayed job rings no doorbell), from a schedule, or goes through a
