@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -114,41 +113,6 @@ func TestDelayedBatch(t *testing.T) {
 		s.do("GET", "/v1/jobs/"+list.Jobs[2].ID, nil, &j)
 		return j.Status == conveyor.StatusScheduled
 	})
-}
-
-// TestDelayedBadInput: malformed or out-of-range delays and times are 400s
-// that point at the field, and store nothing.
-func TestDelayedBadInput(t *testing.T) {
-	s := startServer(t, testConfig(t, t.TempDir()))
-	far := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
-	for _, c := range []struct{ path, body, pointer string }{
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"soon"}`, "/delay"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"run_at":"tomorrow"}`, "/run_at"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"-5s"}`, "/delay"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"delay":"5s","run_at":"` + far + `"}`, "/delay"},
-		{"/v1/jobs", `{"algorithm":"is_prime","input":{"n":7},"run_at":"` + far + `"}`, "/run_at"},
-		{"/v1/jobs/batch", `{"jobs":[{"algorithm":"is_prime","input":{"n":7}},{"algorithm":"is_prime","input":{"n":7},"delay":"x"}]}`, "/jobs/1/delay"},
-		{"/v1/jobs/batch", `{"jobs":[{"algorithm":"is_prime","input":{"n":7}},{"algorithm":"is_prime","input":{"n":7},"run_at":"` + far + `"}]}`, "/jobs/1/run_at"},
-	} {
-		resp := s.do("POST", c.path, c.body, nil)
-		if resp.StatusCode != 400 {
-			t.Errorf("%s %s: %d, want 400", c.path, c.body, resp.StatusCode)
-			continue
-		}
-		p := problem(t, resp)
-		if len(p.Errors) == 0 || p.Errors[0].Pointer != c.pointer {
-			t.Errorf("%s %s: problem %+v, want a pointer at %s", c.path, c.body, p, c.pointer)
-		}
-	}
-	if resp := s.do("POST", "/v1/algorithms/is_prime/jobs?delay=soon", `{"n":7}`, nil); resp.StatusCode != 400 || !strings.Contains(readAll(t, resp), "delay") {
-		t.Errorf("?delay=soon: %d, want 400 naming delay", resp.StatusCode)
-	}
-	var page conveyor.JobPage
-	s.do("GET", "/v1/jobs", nil, &page)
-	if len(page.Jobs) != 0 {
-		data, _ := json.Marshal(page.Jobs)
-		t.Errorf("refused submits stored jobs: %s", data)
-	}
 }
 
 // TestDelayedMutex: a delayed job with a mutex key joins the line of its
