@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"gopkg.in/yaml.v3"
+	"maps"
 	"net"
 	"runtime"
 	"slices"
@@ -321,6 +323,32 @@ type Algorithm struct {
 	// (see Config.Resources): {gpu: 1} gives each process one GPU of its
 	// own, and the pool runs no more processes than there are GPUs for.
 	Resources map[string]int `yaml:"resources"`
+	// Options are the entry's other keys: those of a kind that declares
+	// its own (RegisterKind) and reads them itself (DecodeOptions), so a
+	// new kind needs no field here. A key no kind of the entry takes is a
+	// config error naming it.
+	Options map[string]any `yaml:",inline"`
+}
+
+// DecodeOptions decodes the entry's Options, the keys its kind declared,
+// into out (a pointer to a struct with yaml tags), strictly: a key out has
+// no field for, or a value of the wrong type, is an error naming the key.
+func (a *Algorithm) DecodeOptions(out any) error {
+	for _, key := range slices.Sorted(maps.Keys(a.Options)) {
+		data, err := yaml.Marshal(map[string]any{key: a.Options[key]})
+		if err == nil {
+			err = decodeStrict(data, out)
+		}
+		if err != nil {
+			// yaml says where in the one-key document it made: not news.
+			msg := err.Error()
+			if _, after, ok := strings.Cut(msg, ": cannot "); ok {
+				msg = "cannot " + after
+			}
+			return fmt.Errorf("%s: %s", key, msg)
+		}
+	}
+	return nil
 }
 
 // JobsPerWorker returns the entry's concurrency: how many jobs one of its
@@ -454,6 +482,9 @@ func validatePipeline(a Algorithm, where string, add func(string, ...any)) {
 	}
 	if a.Kind != "" || len(a.Command) > 0 || a.URL != "" || len(a.Algorithms) > 0 {
 		add("%s: a pipeline has no kind, command, url or algorithms: its stages are algorithms of their own", where)
+	}
+	for _, key := range slices.Sorted(maps.Keys(a.Options)) {
+		add("%s: %s is not a key of a pipeline", where, key)
 	}
 	for _, st := range a.Pipeline {
 		if err := conveyor.ValidateName(st); err != nil {

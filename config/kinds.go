@@ -45,7 +45,7 @@ func validateKindKeys(a Algorithm, where string, add func(string, ...any)) {
 		add("%s: unknown kind %q (want %s, or a pipeline)", where, a.Kind, strings.Join(slices.Sorted(maps.Keys(kindKeys.m)), ", "))
 		return
 	}
-	for _, key := range setKeys(a) {
+	for _, key := range append(setKeys(a), slices.Sorted(maps.Keys(a.Options))...) {
 		if slices.Contains(CommonKeys, key) || slices.Contains(own, key) {
 			continue
 		}
@@ -65,7 +65,7 @@ func setKeys(a Algorithm) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if key == "" || key == "-" || v.Field(i).IsZero() {
+		if key == "" || key == "-" || v.Field(i).IsZero() { // Options: inline
 			continue
 		}
 		keys = append(keys, key)
