@@ -104,11 +104,11 @@ type Gateway struct {
 	deleted deletions // jobs deleted lately (see delete.go)
 	reg     *registry
 	handler http.Handler // mux, instrumented
-	// calls delivers callbacks (Config.Deliverer, or the gateway's own:
-	// ownCalls); nil without callbacks.
-	calls    *services.Callbacks
-	ownCalls bool
-	streams  streams
+	// callbacks delivers completion callbacks (Config.Deliverer, or the gateway's own:
+	// ownCallbacks); nil without callbacks.
+	callbacks    *services.Callbacks
+	ownCallbacks bool
+	streams      streams
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -177,10 +177,10 @@ func New(cfg Config) (*Gateway, error) {
 	g.jobs = newIndex(func(id string) bool { return g.disk != nil && g.disk.Final(context.Background(), id) })
 	g.archive = &archiver{g: g, todo: map[string]toArchive{}, recent: map[string]*archived{}, wake: make(chan struct{}, 1)}
 	g.streams = streams{max: cfg.MaxStreams, open: map[string]int{}}
-	g.calls = cfg.Deliverer
-	if g.calls == nil && len(cfg.Callbacks.AllowHosts) > 0 {
-		g.calls = services.NewCallbacks(cfg.Callbacks, cfg.Broker, cfg.Logger)
-		g.ownCalls = true
+	g.callbacks = cfg.Deliverer
+	if g.callbacks == nil && len(cfg.Callbacks.AllowHosts) > 0 {
+		g.callbacks = services.NewCallbacks(cfg.Callbacks, cfg.Broker, cfg.Logger)
+		g.ownCallbacks = true
 	}
 	g.mutexes = cfg.Mutexes
 	if g.mutexes == nil {
@@ -191,8 +191,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Metrics.Register(collector{g}); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
-	if g.ownCalls {
-		if err := cfg.Metrics.Register(g.calls.Collector()); err != nil {
+	if g.ownCallbacks {
+		if err := cfg.Metrics.Register(g.callbacks.Collector()); err != nil {
 			return nil, fmt.Errorf("gateway metrics: %w", err)
 		}
 	}
@@ -215,8 +215,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.Stop()
 		return err
 	}
-	if g.ownCalls {
-		if err := g.calls.Start(ctx); err != nil {
+	if g.ownCallbacks {
+		if err := g.callbacks.Start(ctx); err != nil {
 			g.Stop()
 			return err
 		}
@@ -257,8 +257,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		// A job turning final may pass on a mutex key and owe a callback;
 		// later writes of it (a callback's attempts) change neither.
 		g.seenJob(e.Value)
-		if g.calls != nil {
-			g.calls.Note(e.Value)
+		if g.callbacks != nil {
+			g.callbacks.Note(e.Value)
 		}
 	}
 	delJob := func(e broker.Entry) {
@@ -447,7 +447,7 @@ func (g *Gateway) openIndex(ctx context.Context) error {
 // delivered yet — of which a gateway stopped before it queued them — so
 // that they are delivered.
 func (g *Gateway) owedCallbacks(ctx context.Context) {
-	if g.calls == nil {
+	if g.callbacks == nil {
 		return
 	}
 	ids, err := g.disk.Owed(ctx)
@@ -457,7 +457,7 @@ func (g *Gateway) owedCallbacks(ctx context.Context) {
 	}
 	for _, id := range ids {
 		if data, _, err := g.b.GetJobRecord(ctx, id); err == nil {
-			g.calls.Note(data)
+			g.callbacks.Note(data)
 		}
 	}
 }
@@ -496,8 +496,8 @@ func (g *Gateway) AwaitRunner(ctx context.Context, id string, names ...string) e
 // what they have. Safe to call more than once.
 func (g *Gateway) Stop() {
 	g.stopOnce.Do(func() {
-		if g.ownCalls {
-			g.calls.Stop()
+		if g.ownCallbacks {
+			g.callbacks.Stop()
 		}
 		if g.cancel != nil {
 			g.cancel()

@@ -54,10 +54,10 @@ type App struct {
 	// mutexes passes mutex keys on for the runner and the gateway alike
 	// (package services): run by every process with either.
 	mutexes *services.Mutexes
-	// calls delivers completion callbacks for both (nil without
+	// callbacks delivers completion callbacks for both (nil without
 	// callbacks.allow_hosts, or without a runner: the gateway runs its
 	// own).
-	calls *services.Callbacks
+	callbacks *services.Callbacks
 	// files removes the files past their keep time: run by every process
 	// with a broker connection.
 	files  *services.Files
@@ -122,14 +122,14 @@ func (a *App) start(ctx context.Context) (err error) {
 			return err
 		}
 		if len(calls.AllowHosts) > 0 {
-			a.calls = services.NewCallbacks(calls, a.rbroker, log)
-			if err := m.Register(a.calls.Collector()); err != nil {
+			a.callbacks = services.NewCallbacks(calls, a.rbroker, log)
+			if err := m.Register(a.callbacks.Collector()); err != nil {
 				return err
 			}
 		}
 		if a.runner, err = runner.New(ctx, runner.Config{
 			Broker: a.rbroker, Algorithms: cfg.Algorithms, ShutdownGrace: cfg.ShutdownGrace.Std(), Logger: log, Metrics: m,
-			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Labels: cfg.Labels, Mutexes: a.mutexes, Callbacks: a.calls,
+			MaxLogBytes: int(cfg.Logs.MaxPerJob), GPUs: gpus(cfg.Resources), Labels: cfg.Labels, Mutexes: a.mutexes, Callbacks: a.callbacks,
 		}); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (a *App) start(ctx context.Context) (err error) {
 			Callbacks: calls, MaxWait: cfg.HTTP.MaxWait.Std(), MaxStreams: cfg.HTTP.MaxEventStreams,
 			BodyTimeout: cfg.HTTP.BodyTimeout.Std(), IPHosts: !loopback(cfg.HTTP.Addr), IndexDir: filepath.Join(cfg.DataDir, "index"),
 			ArchiveAfter: archiveAfter(cfg.History), Schedules: schedules, Quotas: quotasOf(cfg.Quotas),
-			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize), Mutexes: a.mutexes, Deliverer: a.calls,
+			Storage: disk.check, MaxFileSize: int64(cfg.Files.MaxSize), Mutexes: a.mutexes, Deliverer: a.callbacks,
 		}); err != nil {
 			return err
 		}
@@ -198,8 +198,8 @@ func (a *App) start(ctx context.Context) (err error) {
 		a.files = services.NewFiles(services.FilesConfig{Broker: b, Logger: log})
 		a.files.Start(ctx)
 	}
-	if a.calls != nil {
-		if err := a.calls.Start(ctx); err != nil {
+	if a.callbacks != nil {
+		if err := a.callbacks.Start(ctx); err != nil {
 			return err
 		}
 	}
@@ -366,8 +366,8 @@ func (a *App) Stop() {
 	if a.files != nil {
 		a.files.Stop()
 	}
-	if a.calls != nil {
-		a.calls.Stop()
+	if a.callbacks != nil {
+		a.callbacks.Stop()
 	}
 	for _, nc := range a.conns {
 		// Flush, then close: the last acks and naks (a job or a callback
