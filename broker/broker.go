@@ -66,6 +66,12 @@ type Broker struct {
 	history   atomic.Pointer[jetstream.Stream] // the history stream's, likewise
 }
 
+// Defaults of Config.
+const (
+	DefaultRetention = 7 * 24 * time.Hour
+	DefaultHeartbeat = 5 * time.Second
+)
+
 // Open prepares the streams and buckets Conveyor needs on nc's JetStream,
 // creating or updating them as needed: any number of processes may open
 // the same broker at once, and a changed Replicas is applied to existing
@@ -79,10 +85,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Broker, error) {
 		cfg.Replicas = 1
 	}
 	if cfg.Retention == 0 {
-		cfg.Retention = 7 * 24 * time.Hour
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = 5 * time.Second
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.OpenWait == 0 {
 		cfg.OpenWait = time.Minute

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/gateway"
 	"gopkg.in/yaml.v3"
 	"maps"
 	"net"
@@ -72,7 +74,7 @@ type Files struct {
 }
 
 // DefaultMaxFileSize is Files.MaxSize's default.
-const DefaultMaxFileSize = 5 << 30
+const DefaultMaxFileSize = gateway.DefaultMaxFileSize
 
 // Quota bounds one tenant's jobs. Zero: no bound.
 type Quota struct {
@@ -128,7 +130,7 @@ type History struct {
 }
 
 // DefaultArchiveAfter is History.ArchiveAfter's default.
-const DefaultArchiveAfter = 5 * time.Second
+const DefaultArchiveAfter = gateway.DefaultArchiveAfter
 
 // Logs configures the job logs the broker keeps (for the job's retention).
 type Logs struct {
@@ -405,13 +407,13 @@ type Workers struct {
 const (
 	DefaultAddr      = "127.0.0.1:8080"
 	DefaultDataDir   = "./data"
-	DefaultMaxBody   = 10 << 20
-	DefaultRetention = 7 * 24 * time.Hour
-	DefaultHeartbeat = 5 * time.Second
+	DefaultMaxBody   = gateway.DefaultMaxBody
+	DefaultRetention = broker.DefaultRetention
+	DefaultHeartbeat = broker.DefaultHeartbeat
 	DefaultGrace     = 5 * time.Second
 	DefaultSync      = "1s"
 	DefaultShutdown  = 30 * time.Second
-	DefaultLogCap    = 1 << 20
+	DefaultLogCap    = broker.DefaultMaxLogBytes
 )
 
 // WithDefaults fills every unset field with its default.

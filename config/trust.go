@@ -2,11 +2,11 @@ package config
 
 import (
 	"fmt"
+	"github.com/conveyor-run/conveyor/services"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -50,11 +50,11 @@ type Rlimits struct {
 	OpenFiles int `yaml:"open_files"`
 }
 
-// Defaults of the callbacks section.
+// Defaults of the callbacks section: the callback service's.
 const (
-	DefaultCallbackTimeout  = 10 * time.Second
-	DefaultCallbackBackoff  = time.Second
-	DefaultCallbackRetryFor = 24 * time.Hour
+	DefaultCallbackTimeout  = services.DefaultCallbackTimeout
+	DefaultCallbackBackoff  = services.DefaultCallbackBackoff
+	DefaultCallbackRetryFor = services.DefaultCallbackRetryFor
 )
 
 // WithDefaults fills the unset fields of the callbacks section.

@@ -22,6 +22,9 @@ const uploadPath = "/v1/files"
 // DefaultMaxFileSize is Config.MaxFileSize's default: 5 GiB.
 const DefaultMaxFileSize = 5 << 30
 
+// DefaultMaxBody is Config.MaxBody's default: 10 MiB.
+const DefaultMaxBody = 10 << 20
+
 // handleUpload is POST /v1/files: the body, of any type and of any length
 // up to MaxFileSize, is streamed into the broker's object store a chunk at
 // a time, and the answer is 201 with the file's id, size, sha256, content

@@ -31,7 +31,7 @@ import (
 // Config configures a Gateway. Only Broker is required.
 type Config struct {
 	Broker *broker.Broker
-	// MaxBody caps a request body in bytes. Default 10 MiB.
+	// MaxBody caps a request body in bytes. Default DefaultMaxBody.
 	MaxBody int64
 	// MaxWait caps the ?wait= of any request and the timeout of a
 	// synchronous call; longer ones are clamped. Default 60s.
@@ -141,7 +141,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: no broker")
 	}
 	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 10 << 20
+		cfg.MaxBody = DefaultMaxBody
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait

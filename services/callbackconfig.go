@@ -32,6 +32,13 @@ type CallbackConfig struct {
 	RetryFor time.Duration
 }
 
+// Defaults of CallbackConfig.
+const (
+	DefaultCallbackTimeout  = 10 * time.Second
+	DefaultCallbackBackoff  = time.Second
+	DefaultCallbackRetryFor = 24 * time.Hour
+)
+
 // maxCallbackURL caps the length of a callback_url.
 const maxCallbackURL = 2048
 

@@ -88,13 +88,13 @@ var retryBackoff = backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Se
 // defaults: Timeout 10s, Backoff 1s, RetryFor 24h.
 func NewCallbacks(cfg CallbackConfig, b *broker.Broker, log *slog.Logger) *Callbacks {
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = DefaultCallbackTimeout
 	}
 	if cfg.Backoff == 0 {
-		cfg.Backoff = time.Second
+		cfg.Backoff = DefaultCallbackBackoff
 	}
 	if cfg.RetryFor == 0 {
-		cfg.RetryFor = 24 * time.Hour
+		cfg.RetryFor = DefaultCallbackRetryFor
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
