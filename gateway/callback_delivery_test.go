@@ -56,7 +56,7 @@ func (h *hooks) jobs() int {
 func TestCallbackQueueStallsNothing(t *testing.T) {
 	emb, b := brokertest.Open(t)
 	h := newHooks(t)
-	g, err := New(Config{Broker: b, Callbacks: CallbackConfig{
+	g, err := New(Config{Broker: b, Callbacks: services.CallbackConfig{
 		AllowHosts: []string{strings.TrimPrefix(h.srv.URL, "http://")}, Backoff: 50 * time.Millisecond,
 	}})
 	if err != nil {
@@ -157,7 +157,7 @@ func TestCallbackLeaseRenewed(t *testing.T) {
 	defer srv.Close()
 	var gws []*Gateway
 	for range 2 {
-		g, err := New(Config{Broker: b, Logger: slog.New(slog.DiscardHandler), Callbacks: CallbackConfig{
+		g, err := New(Config{Broker: b, Logger: slog.New(slog.DiscardHandler), Callbacks: services.CallbackConfig{
 			AllowHosts: []string{strings.TrimPrefix(srv.URL, "http://")}, Timeout: time.Minute, Backoff: 50 * time.Millisecond,
 		}})
 		if err != nil {

@@ -59,7 +59,7 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Callbacks configures completion callbacks; without allowed hosts a
 	// submit with a callback_url is refused.
-	Callbacks CallbackConfig
+	Callbacks services.CallbackConfig
 	// Deliverer delivers the callbacks of the jobs the gateway sees end.
 	// Default, with allowed hosts: a service of the gateway's own, run
 	// while it is (its metrics in Metrics).
@@ -532,6 +532,3 @@ func (g *Gateway) readiness(ctx context.Context) map[string]error {
 	}
 	return checks
 }
-
-// CallbackConfig configures completion callbacks (see services).
-type CallbackConfig = services.CallbackConfig

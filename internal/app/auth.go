@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/gateway"
+	"github.com/conveyor-run/conveyor/services"
 )
 
 // tokens resolves the configured API tokens: a token_env token is read
@@ -37,8 +38,8 @@ func tokens(auth config.Auth) ([]gateway.Token, error) {
 
 // callbacks resolves the callbacks section: the signing secret is read
 // from its environment variable now.
-func callbacks(c config.Callbacks) (gateway.CallbackConfig, error) {
-	out := gateway.CallbackConfig{
+func callbacks(c config.Callbacks) (services.CallbackConfig, error) {
+	out := services.CallbackConfig{
 		AllowHosts: c.AllowHosts, Timeout: c.Timeout.Std(), Backoff: c.Backoff.Std(), RetryFor: c.RetryFor.Std(),
 	}
 	if len(c.AllowHosts) == 0 {
