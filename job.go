@@ -9,6 +9,11 @@ import (
 // Job is one execution of an algorithm with one input. Its record is the
 // unit of compare-and-swap in the job store: every change is made by one of
 // the transition methods below, which enforce the state machine.
+//
+// Its first fields — id, algorithm, status, then tenant — stay first, in
+// this order: the gateway's live view reads them from the front of a
+// record without decoding the rest (gateway summarize, whose test
+// TestSummarizeFastPath checks this order against json.Marshal).
 type Job struct {
 	ID        string `json:"id"`
 	Algorithm string `json:"algorithm"`

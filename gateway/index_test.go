@@ -37,6 +37,18 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+// TestSummarizeFastPath: json.Marshal of a conveyor.Job writes id,
+// algorithm, status and tenant first, in that order — what summarize's
+// fast path reads without decoding the record (a reordering of the
+// struct's fields would send every record down the slow path).
+func TestSummarizeFastPath(t *testing.T) {
+	j := &conveyor.Job{ID: "01ABC", Algorithm: "is_prime", Status: conveyor.StatusQueued, Tenant: "acme", Input: json.RawMessage(`{"n":7}`)}
+	data, _ := json.Marshal(j)
+	if want := `{"id":"01ABC","algorithm":"is_prime","status":"queued","tenant":"acme",`; !strings.HasPrefix(string(data), want) {
+		t.Fatalf("a job record begins %.80s, want %s", data, want)
+	}
+}
+
 // put applies a stored record to x, as the store watch does.
 func put(x *index, data []byte) bool {
 	s, ok := summarize(data)
