@@ -570,7 +570,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	c.validateTrust(add)
+	c.validateCallbacks(add)
+	c.validateHTTP(add)
+	c.validateRunner(add)
 	seen := map[string]int{}
 	for i, a := range c.Algorithms {
 		where := fmt.Sprintf("algorithms[%d]", i)
