@@ -280,8 +280,6 @@ type Algorithm struct {
 	Kind        string   `yaml:"kind"`
 	Description string   `yaml:"description"`
 	Command     []string `yaml:"command"`
-	// URL is the service of an http algorithm: each job is POST {url}/run/{name}.
-	URL     string            `yaml:"url"`
 	Dir     string            `yaml:"dir"`
 	Env     map[string]string `yaml:"env"`
 	Workers Workers           `yaml:"workers"`
@@ -482,7 +480,7 @@ func validatePipeline(a Algorithm, where string, add func(string, ...any)) {
 	if a.Name == "" {
 		add("%s: a pipeline needs a name", where)
 	}
-	if a.Kind != "" || len(a.Command) > 0 || a.URL != "" || len(a.Algorithms) > 0 {
+	if a.Kind != "" || len(a.Command) > 0 || len(a.Algorithms) > 0 {
 		add("%s: a pipeline has no kind, command, url or algorithms: its stages are algorithms of their own", where)
 	}
 	for _, key := range slices.Sorted(maps.Keys(a.Options)) {

@@ -43,7 +43,7 @@ func TestHTTPKind(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Name: "shout", Kind: "http", URL: "http://" + ln.Addr().String(),
+	cfg.Algorithms = []config.Algorithm{{Name: "shout", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()},
 		InputSchema: map[string]any{"type": "object", "required": []any{"text"}}}}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
@@ -81,8 +81,8 @@ func TestHTTPKindDown(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	schema := map[string]any{"type": "object"}
 	cfg.Algorithms = []config.Algorithm{
-		{Name: "up", Kind: "http", URL: "http://" + ln.Addr().String(), InputSchema: schema},
-		{Name: "down", Kind: "http", URL: "http://" + testenv.FreeAddr(t), InputSchema: schema, MaxAttempts: 1},
+		{Name: "up", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()}, InputSchema: schema},
+		{Name: "down", Kind: "http", Options: map[string]any{"url": "http://" + testenv.FreeAddr(t)}, InputSchema: schema, MaxAttempts: 1},
 	}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

@@ -43,7 +43,7 @@ func TestTraceparent(t *testing.T) {
 			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`}},
 		{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "tracemod"},
 			Dir: dir, Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(2 * time.Second)},
-		{Name: "trace_http", Kind: "http", URL: "http://" + ln.Addr().String(), InputSchema: object},
+		{Name: "trace_http", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()}, InputSchema: object},
 	}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

@@ -40,6 +40,13 @@ func init() { runner.RegisterKind("http", Kind{}, "url") }
 // Kind is the http runner kind.
 type Kind struct{}
 
+// Options are the keys of an http entry beyond the common ones: the kind's
+// own, which config keeps for it (config.Algorithm.Options).
+type Options struct {
+	// URL is the service: each job is POST {url}/run/{name}.
+	URL string `yaml:"url"`
+}
+
 // maxBody caps an answer read from a service.
 const maxBody = 64 << 20
 
@@ -56,9 +63,13 @@ func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served,
 	if err := conveyor.ValidateName(e.Name); err != nil {
 		return nil, fmt.Errorf("http algorithms need a name: %w", err)
 	}
-	u, err := url.Parse(e.URL)
-	if e.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url %q: want http://host[:port][/path]", e.URL)
+	var opt Options
+	if err := e.DecodeOptions(&opt); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(opt.URL)
+	if opt.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url %q: want http://host[:port][/path]", opt.URL)
 	}
 	if len(e.Command) > 0 || e.Dir != "" || len(e.Env) > 0 {
 		return nil, errors.New("command, dir and env do not apply to http algorithms")
@@ -70,7 +81,7 @@ func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served,
 	if alg.OutputSchema, err = config.SchemaJSON(e.OutputSchema); err != nil {
 		return nil, err
 	}
-	base := strings.TrimSuffix(e.URL, "/")
+	base := strings.TrimSuffix(opt.URL, "/")
 	if alg.InputSchema == nil {
 		if s, err := fetchSchemas(ctx, base, e.Name); err != nil {
 			runner.Logger(ctx).Warn("http algorithm: no schema from the service; any JSON object is accepted",
