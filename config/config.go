@@ -276,13 +276,13 @@ func (b *Broker) validate(add func(string, ...any)) {
 // how. Kind picks the runner kind; each kind uses a subset of the fields and
 // rejects the others.
 type Algorithm struct {
-	Name        string   `yaml:"name"`
-	Kind        string   `yaml:"kind"`
-	Description string   `yaml:"description"`
-	Command     []string `yaml:"command"`
-	Dir     string            `yaml:"dir"`
-	Env     map[string]string `yaml:"env"`
-	Workers Workers           `yaml:"workers"`
+	Name        string            `yaml:"name"`
+	Kind        string            `yaml:"kind"`
+	Description string            `yaml:"description"`
+	Command     []string          `yaml:"command"`
+	Dir         string            `yaml:"dir"`
+	Env         map[string]string `yaml:"env"`
+	Workers     Workers           `yaml:"workers"`
 	// Timeout bounds one attempt; zero means none. A job may set its own.
 	Timeout conveyor.Duration `yaml:"timeout"`
 	// MaxAttempts is the default number of attempts of its jobs. Default 3.
