@@ -73,6 +73,8 @@ type Runner struct {
 	// the runner's own).
 	mutexes    *services.Mutexes
 	ownMutexes bool
+	// spareDirs are empty directories of artifacts kept for attempts.
+	spareDirs spareDirs
 	// gpus are the runner's GPUs, shared by its worker pools.
 	gpus   *Devices
 	served []*pool
@@ -336,6 +338,7 @@ func closeServed(served []Served) {
 }
 
 func (r *Runner) closeHandlers() {
+	defer r.spareDirs.close()
 	for _, p := range r.served {
 		if c, ok := p.handler.(io.Closer); ok {
 			if err := c.Close(); err != nil {
