@@ -134,7 +134,7 @@ class _Worker:
         self.slots = threading.Semaphore(self.concurrency)  # taken from a job's start to its answer
         self.lock = threading.Lock()
         self.running = {}  # id → Job, from its job message to its answer
-        self.held = {}  # id → (msg, Job or Batch) of the jobs not started yet
+        self.held = {}  # id → the Job or Batch of a job not started yet (its _held set)
         self.tasks = {}  # id → asyncio.Task of an async job
         self.loop = None
         self.pool = None  # queue of the thread pool, when concurrency > 1
@@ -153,16 +153,18 @@ class _Worker:
                     continue
                 if msg["type"] == "job":
                     job = self._job(msg, msg["algorithm"])
+                    job._held = True
                     with self.lock:
                         self.running[job.id] = job
-                        self.held[job.id] = (msg, job)
+                        self.held[job.id] = job
                     self.jobs.put((msg, job))
                 elif msg["type"] == "batch":
                     batch = Batch([self._job(j, msg["algorithm"]) for j in msg["jobs"]], msg["algorithm"])
+                    batch._held = True
                     with self.lock:
                         for job in batch.jobs:
                             self.running[job.id] = job
-                            self.held[job.id] = (msg, batch)
+                            self.held[job.id] = batch
                     self.jobs.put((msg, batch))
                 elif msg["type"] == "cancel":
                     self.cancel(msg["id"])
@@ -189,13 +191,14 @@ class _Worker:
             if job is None:
                 return
             job._set_cancelled()
-            if jid in self.held:
-                what = self.held[jid][1]
-                if job._batch is None or job._batch.cancelled:
-                    dropped = what._ids()
-                    for i in dropped:
-                        self.held.pop(i, None)
-                        self.running.pop(i, None)
+            what = self.held.get(jid)
+            if what is not None and (job._batch is None or job._batch.cancelled):
+                what._held = False
+                dropped = what._ids()
+                for i in dropped:
+                    if self.held.get(i) is what:
+                        del self.held[i]
+                    self.running.pop(i, None)
         if dropped is not None:
             self.send_all([_error(i, "canceled", "the job was canceled before it started") for i in dropped])
             return
@@ -246,10 +249,12 @@ class _Worker:
         canceled meanwhile. A job sent with a timeout rather than a
         deadline gets its deadline now."""
         with self.lock:
-            if job._ids()[0] not in self.held:
+            if not job._held:
                 return False
+            job._held = False
             for jid in job._ids():
-                self.held.pop(jid, None)
+                if self.held.get(jid) is job:  # not a later message of the same id
+                    del self.held[jid]
         now = None
         for j, m in zip(getattr(job, "jobs", [job]), msg.get("jobs", [msg])):
             t = m.get("timeout")
