@@ -353,8 +353,9 @@ func (r *Runner) closeHandlers() {
 // (workers.max, times concurrency for worker entries), except that an
 // entry whose algorithms share their workers counts its slots once.
 // Processes is how many worker processes hold them. Busy counts the jobs
-// running; Prefetched those a handler holds beyond its slots, handed to a
-// worker process ahead of need (prefetch), which Capacity does not count.
+// running; Prefetched those taken beyond the slots, which Capacity does
+// not count: held by a worker process ahead of need (prefetch), or
+// waiting for a process of an entry whose algorithms share them.
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC(), Processes: r.processes}
