@@ -208,6 +208,11 @@ type RunnerInfo struct {
 	// many it runs now.
 	Capacity int `json:"capacity"`
 	Busy     int `json:"busy"`
+	// Prefetched is how many more jobs the runner has taken from the
+	// queue, to start as soon as a slot frees: held by a worker process
+	// (prefetch), or waiting for one of an entry whose algorithms share
+	// its processes. They are in neither Capacity nor Busy.
+	Prefetched int `json:"prefetched,omitempty"`
 	// Processes is the most worker processes (kind worker) the runner
 	// starts; each holds its entry's concurrency of those jobs.
 	Processes int `json:"processes,omitempty"`

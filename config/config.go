@@ -301,6 +301,14 @@ type Algorithm struct {
 	// must be at least 1. The entry runs up to workers.max × concurrency
 	// jobs at once (see Slots).
 	Concurrency *int `yaml:"concurrency"`
+	// Prefetch (worker kind) is how many jobs one worker process holds
+	// beyond its concurrency: sent to it ahead, while its slots are busy,
+	// and started as they free, so that a process never waits for the
+	// runner between short jobs. Absent means the concurrency (one job in
+	// hand per slot); 0 sends a process no more than it runs, which suits
+	// long jobs best: a job in hand waits for the jobs ahead of it even
+	// when another process is free. See JobsAhead.
+	Prefetch *int `yaml:"prefetch"`
 	// IdleTimeout (worker kind) retires a worker process that has had no
 	// job for this long, down to workers.min. Default 5m.
 	IdleTimeout conveyor.Duration `yaml:"idle_timeout"`
@@ -358,6 +366,15 @@ func (a *Algorithm) JobsPerWorker() int {
 		return 1
 	}
 	return *a.Concurrency
+}
+
+// JobsAhead returns the entry's prefetch: how many jobs one of its
+// workers holds beyond those it runs; its concurrency when unset.
+func (a *Algorithm) JobsAhead() int {
+	if a.Prefetch == nil {
+		return a.JobsPerWorker()
+	}
+	return *a.Prefetch
 }
 
 // Slots returns how many jobs the entry runs at once on one runner:
@@ -615,6 +632,9 @@ func (c *Config) Validate() error {
 			if *a.Concurrency < 1 {
 				add("%s: concurrency must be at least 1, not %d", where, *a.Concurrency)
 			}
+		}
+		if a.Prefetch != nil && *a.Prefetch < 0 {
+			add("%s: prefetch must not be negative, not %d", where, *a.Prefetch)
 		}
 		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {
 			add("%s: workers.min must be between 0 and workers.max", where)

@@ -18,7 +18,7 @@ var OtherEnv = []string{
 	// What a runner gives the processes it starts (exec and worker).
 	"CONVEYOR_INPUT", "CONVEYOR_JOB_ID", "CONVEYOR_ALGORITHM", "CONVEYOR_ATTEMPT",
 	"CONVEYOR_DEADLINE", "CONVEYOR_TRACEPARENT", "CONVEYOR_TMPDIR", "CONVEYOR_PROTOCOL",
-	"CONVEYOR_OUTPUT_DIR",
+	"CONVEYOR_OUTPUT_DIR", "CONVEYOR_PREFETCH",
 	// The tests: where the dashboard test keeps its screenshots, the
 	// OpenAPI 3.1 schema the spec is checked against, and CI's word that
 	// pydantic 2 is there (the SDK's pydantic test may not skip).

@@ -26,9 +26,11 @@ import (
 // racing the end, a superseded attempt) are removed again.
 
 // artifactDir is an attempt's directory of artifacts under tmp ("": the
-// system's), made when its handler first asks for it (Task.ArtifactDir).
+// system's), made when its handler first asks for it (Task.ArtifactDir),
+// or taken from spare.
 type artifactDir struct {
 	tmp    string
+	spare  *spareDirs // nil: none kept
 	mu     sync.Mutex
 	asked  bool
 	dir    string
@@ -41,7 +43,11 @@ func (a *artifactDir) get() (string, error) {
 	defer a.mu.Unlock()
 	if !a.asked {
 		a.asked = true
-		a.dir, a.remove, a.err = outputDir(a.tmp)
+		if d, ok := a.spare.take(a.tmp); ok {
+			a.dir, a.remove = d.path, d.remove
+		} else {
+			a.dir, a.remove, a.err = outputDir(a.tmp)
+		}
 	}
 	return a.dir, a.err
 }
@@ -56,12 +62,15 @@ func (a *artifactDir) made() string {
 	return a.dir
 }
 
-// close removes the directory, if it was made.
+// close removes the directory, if it was made — or keeps it for another
+// attempt if it is as it was made: empty, mode 0700.
 func (a *artifactDir) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.remove != nil {
-		a.remove()
+		if !a.spare.keep(a.tmp, spareDir{a.dir, a.remove}) {
+			a.remove()
+		}
 		a.remove = nil
 	}
 }
@@ -80,6 +89,84 @@ func outputDir(tmp string) (string, func(), error) {
 		return "", nil, fmt.Errorf("artifacts directory: %w", err)
 	}
 	return dir, func() { _ = os.RemoveAll(dir); unlock() }, nil
+}
+
+// maxSpareDirs bounds the directories of artifacts a runner keeps.
+const maxSpareDirs = 64
+
+// spareDirs keeps the empty directories of artifacts of ended attempts,
+// still locked, for the next attempts: a worker process's no-op job is a
+// few tens of microseconds of the runner's time, and making a directory,
+// locking it, unlocking and removing it again cost several times that
+// (a fifth of all the CPU of conveyor serve running such jobs).
+type spareDirs struct {
+	mu     sync.Mutex
+	dirs   map[string][]spareDir // by parent
+	closed bool
+}
+
+type spareDir struct {
+	path   string
+	remove func() // removes and unlocks it
+}
+
+// take returns a spare directory under tmp, if there is one. s may be nil.
+func (s *spareDirs) take(tmp string) (spareDir, bool) {
+	if s == nil {
+		return spareDir{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.dirs[tmp])
+	if n == 0 {
+		return spareDir{}, false
+	}
+	d := s.dirs[tmp][n-1]
+	s.dirs[tmp] = s.dirs[tmp][:n-1]
+	return d, true
+}
+
+// keep keeps d, a directory under tmp that an attempt is done with, if it
+// is as outputDir made it and there is room; it reports whether it did.
+func (s *spareDirs) keep(tmp string, d spareDir) bool {
+	if s == nil {
+		return false
+	}
+	if fi, err := os.Lstat(d.path); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		return false
+	}
+	f, err := os.Open(d.path)
+	if err != nil {
+		return false
+	}
+	_, err = f.Readdirnames(1)
+	_ = f.Close()
+	if err != io.EOF { // not empty, or unreadable
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.dirs[tmp]) >= maxSpareDirs {
+		return false
+	}
+	if s.dirs == nil {
+		s.dirs = map[string][]spareDir{}
+	}
+	s.dirs[tmp] = append(s.dirs[tmp], d)
+	return true
+}
+
+// close removes the spare directories, and keeps none from now on.
+func (s *spareDirs) close() {
+	s.mu.Lock()
+	dirs := s.dirs
+	s.dirs, s.closed = nil, true
+	s.mu.Unlock()
+	for _, ds := range dirs {
+		for _, d := range ds {
+			d.remove()
+		}
+	}
 }
 
 // artifactStore is the part of the broker that storeArtifacts needs.

@@ -237,7 +237,7 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	defer r.untrack(a)
 
 	owner := conveyor.Job{ID: j.ID, Tenant: j.Tenant} // of the artifacts
-	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Reporter: a.rep}
+	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Timeout: timeout, Reporter: a.rep}
 	if timeout > 0 && late {
 		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
 	}

@@ -45,7 +45,7 @@ func (r *Runner) localFiles(ctx context.Context, p *pool, input json.RawMessage,
 	if err != nil {
 		return nil, nil, removeIn, err
 	}
-	arts := &artifactDir{}
+	arts := &artifactDir{spare: &r.spareDirs}
 	return in, arts, func() { removeIn(); arts.close() }, nil
 }
 

@@ -28,6 +28,9 @@ type Task struct {
 	// Deadline is when the attempt times out; zero means no timeout. The
 	// context given to Run carries the same deadline.
 	Deadline time.Time
+	// Timeout is the attempt's timeout, zero for none: for a LateBeginner,
+	// Deadline is Timeout after its Begin.
+	Timeout time.Duration
 	// Reporter takes the attempt's progress and log lines. Never nil.
 	Reporter conveyor.Reporter
 
@@ -135,6 +138,17 @@ type SharedWorkers interface {
 // concurrency × BatchSize times.
 type Batcher interface {
 	BatchSize() int
+}
+
+// Prefetcher is implemented by handlers that take jobs ahead of need —
+// the worker kind hands a process its next jobs while it still runs
+// others, so that it never waits for the runner between short jobs. The
+// runner then calls Run for up to Prefetch jobs beyond the entry's slots
+// (and pulls that many more from the queue); Run holds such a job until a
+// slot frees, and only then calls Task.Begin. A job held so is counted as
+// prefetched, not busy, in the runner's record.
+type Prefetcher interface {
+	Prefetch() int
 }
 
 type loggerKey struct{}

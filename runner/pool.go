@@ -28,16 +28,20 @@ var fetchBackoff = backoff.Policy{Base: 50 * time.Millisecond, Max: 5 * time.Sec
 // slots, shared by queued jobs and synchronous calls — a busy pool is busy
 // for both. It asks the broker for at most as many jobs as it has free
 // slots, so a job never waits in a busy runner's buffer while another
-// runner idles. A slot is held while a job executes; it is freed as soon as
+// runner idles — but for a Prefetcher's jobs held ahead, at most one in
+// hand per slot by default. A slot is held while a job executes; it is freed as soon as
 // the handler returns, so the bookkeeping of one job (recording its outcome,
 // acknowledging it) overlaps the execution of the next.
 type pool struct {
 	r       *Runner
 	alg     conveyor.Algorithm
 	handler Handler
-	size    int
-	entry   int // index of the config entry that serves alg
-	grace   time.Duration
+	size    int // jobs and calls executing at once
+	// ahead is how many jobs beyond size the handler takes to hold until
+	// a slot frees (a Prefetcher's): the pool pulls them too.
+	ahead int
+	entry int // index of the config entry that serves alg
+	grace time.Duration
 	// plain are the algorithm's queues of jobs that require no labels,
 	// one per priority, by rank (see priority.go).
 	plain [ranks]*queue
@@ -59,7 +63,7 @@ type pool struct {
 	metrics  poolMetrics
 
 	mu      sync.Mutex
-	running int           // slots taken: jobs and calls executing
+	running int           // slots taken: jobs and calls executing, or held by the handler (ahead)
 	pulled  int           // jobs asked of the broker and not yet executing
 	changed chan struct{} // closed and replaced when running or pulled drops
 }
@@ -69,11 +73,16 @@ func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
 	if b, ok := s.Handler.(Batcher); ok {
 		size *= max(b.BatchSize(), 1)
 	}
+	ahead := 0
+	if f, ok := s.Handler.(Prefetcher); ok {
+		ahead = max(f.Prefetch(), 0)
+	}
 	p := &pool{
 		r:       r,
 		alg:     s.Algorithm,
 		handler: s.Handler,
 		size:    size,
+		ahead:   ahead,
 		grace:   entry.Grace.Std(),
 		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
 		changed: make(chan struct{}),
@@ -127,7 +136,7 @@ func (p *pool) tryAcquire(pulled bool) bool {
 
 // takeLocked takes a free slot, if there is one. p.mu is held.
 func (p *pool) takeLocked(pulled bool) bool {
-	if p.running >= p.size {
+	if p.running >= p.size+p.ahead {
 		return false
 	}
 	p.running++
@@ -151,7 +160,7 @@ func (p *pool) release() {
 func (p *pool) reservePull() (n int, changed <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = max(p.size-p.running-p.pulled, 0)
+	n = max(p.size+p.ahead-p.running-p.pulled, 0)
 	p.pulled += n
 	return n, p.changed
 }
@@ -167,8 +176,17 @@ func (p *pool) unpull(k int) {
 	p.mu.Unlock()
 }
 
-// busy returns how many jobs and calls the pool is executing now.
+// busy returns how many jobs and calls the pool is executing now: those
+// its handler holds beyond its slots wait for one (see holding).
 func (p *pool) busy() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return min(p.running, p.size)
+}
+
+// holding returns how many jobs and calls the pool's handler has now,
+// executing or held.
+func (p *pool) holding() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.running

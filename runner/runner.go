@@ -73,6 +73,8 @@ type Runner struct {
 	// the runner's own).
 	mutexes    *services.Mutexes
 	ownMutexes bool
+	// spareDirs are empty directories of artifacts kept for attempts.
+	spareDirs spareDirs
 	// gpus are the runner's GPUs, shared by its worker pools.
 	gpus   *Devices
 	served []*pool
@@ -343,6 +345,7 @@ func closeServed(served []Served) {
 }
 
 func (r *Runner) closeHandlers() {
+	defer r.spareDirs.close()
 	for _, p := range r.served {
 		if c, ok := p.handler.(io.Closer); ok {
 			if err := c.Close(); err != nil {
@@ -356,7 +359,10 @@ func (r *Runner) closeHandlers() {
 // many jobs the runner can run at once: each algorithm's slots
 // (workers.max, times concurrency for worker entries), except that an
 // entry whose algorithms share their workers counts its slots once.
-// Processes is how many worker processes hold them.
+// Processes is how many worker processes hold them. Busy counts the jobs
+// running; Prefetched those taken beyond the slots, which Capacity does
+// not count: held by a worker process ahead of need (prefetch), or
+// waiting for a process of an entry whose algorithms share them.
 func (r *Runner) Info() conveyor.RunnerInfo {
 	host, _ := os.Hostname()
 	info := conveyor.RunnerInfo{ID: r.cfg.ID, Host: host, PID: os.Getpid(), Version: conveyor.Version, StartedAt: r.started, LastSeen: time.Now().UTC(), Processes: r.processes}
@@ -374,17 +380,21 @@ func (r *Runner) Info() conveyor.RunnerInfo {
 		info.Algorithms = append(info.Algorithms, p.alg.Name)
 		info.Workers[p.alg.Name] = p.size
 		if _, ok := r.shared[p.entry]; ok {
-			sharedBusy[p.entry] += p.busy()
+			sharedBusy[p.entry] += p.holding()
 			continue
 		}
 		info.Capacity += p.size
-		info.Busy += p.busy()
+		held := p.holding()
+		info.Busy += min(held, p.size)
+		info.Prefetched += max(held-p.size, 0)
 	}
 	// An entry whose algorithms share their workers runs at most its
-	// workers.max jobs at once; jobs past that wait for a worker.
+	// workers.max jobs at once; jobs past that wait for a worker, or are
+	// held by one (prefetched).
 	for entry, max := range r.shared {
 		info.Capacity += max
 		info.Busy += min(sharedBusy[entry], max)
+		info.Prefetched += sharedBusy[entry] - min(sharedBusy[entry], max)
 	}
 	return info
 }

@@ -182,6 +182,9 @@ func check(m Message) string {
 		if m.Concurrency < 0 {
 			return `"concurrency" must be a positive integer`
 		}
+		if m.Prefetch < 0 {
+			return `"prefetch" must not be negative`
+		}
 		seen := map[string]bool{}
 		for i, a := range m.Algorithms {
 			if err := conveyor.ValidateName(a.Name); err != nil {
@@ -210,6 +213,8 @@ func check(m Message) string {
 			return `"input" is required`
 		case m.Attempt < 0:
 			return `"attempt" must not be negative`
+		case m.Timeout < 0:
+			return `"timeout" must not be negative`
 		}
 	case *Batch:
 		if m.Algorithm == "" {
@@ -226,6 +231,8 @@ func check(m Message) string {
 				return fmt.Sprintf(`jobs[%d]: "input" is required`, i)
 			case j.Attempt < 0:
 				return fmt.Sprintf(`jobs[%d]: "attempt" must not be negative`, i)
+			case j.Timeout < 0:
+				return fmt.Sprintf(`jobs[%d]: "timeout" must not be negative`, i)
 			}
 		}
 	case *Cancel:

@@ -50,6 +50,11 @@ type Hello struct {
 	// Concurrency is how many jobs the worker runs at once, as asked by
 	// CONVEYOR_CONCURRENCY; zero (absent) means one.
 	Concurrency int `json:"concurrency,omitempty"`
+	// Prefetch is how many jobs (or batches) the worker holds beyond
+	// Concurrency, started in the order they came as its running ones
+	// end, up to the CONVEYOR_PREFETCH the runner asked for; zero (absent)
+	// means none: the runner then sends no more than Concurrency.
+	Prefetch int `json:"prefetch,omitempty"`
 }
 
 // Algorithm is one algorithm a worker announces. InputSchema and
@@ -75,13 +80,16 @@ type BatchSpec struct {
 }
 
 // Job asks the worker to run one attempt of a job. Deadline, when set, is
-// when the runner will cancel the attempt for taking too long.
+// when the runner will cancel the attempt for taking too long. A job the
+// worker is to hold (prefetched: sent while its slots are all busy) has
+// no deadline yet but a Timeout, in seconds, counted from its start.
 type Job struct {
 	ID        string          `json:"id"`
 	Algorithm string          `json:"algorithm"`
 	Input     json.RawMessage `json:"input"`
 	Attempt   int             `json:"attempt"`
 	Deadline  *time.Time      `json:"deadline,omitempty"`
+	Timeout   float64         `json:"timeout,omitempty"`
 	// Traceparent is the job's W3C trace context, when its submitter gave
 	// one.
 	Traceparent string `json:"traceparent,omitempty"`
@@ -107,6 +115,7 @@ type BatchJob struct {
 	Input       json.RawMessage `json:"input"`
 	Attempt     int             `json:"attempt"`
 	Deadline    *time.Time      `json:"deadline,omitempty"`
+	Timeout     float64         `json:"timeout,omitempty"`
 	Traceparent string          `json:"traceparent,omitempty"`
 	OutputDir   string          `json:"output_dir,omitempty"`
 }

@@ -21,6 +21,7 @@ func TestKindKeys(t *testing.T) {
 		"exec url":                     {"algorithms: [{name: x, kind: exec, command: [x], url: 'http://a'}]", "algorithms[0] (x): url is not a key of kind exec (it takes the common keys and these of its own: command, dir, env, user, rlimits)"},
 		"http command":                 {"algorithms: [{name: h, kind: http, url: 'http://a', command: [x]}]", "command is not a key of kind http"},
 		"go concurrency":               {"algorithms: [{kind: go, concurrency: 4}]", "concurrency is not a key of kind go (it takes the common keys and no keys of its own)"},
+		"exec prefetch":                {"algorithms: [{name: x, kind: exec, command: [x], prefetch: 2}]", "prefetch is not a key of kind exec"},
 		"exec batch":                   {"algorithms: [{kind: exec, command: [x], algorithms: {a: {batch: {max_size: 4}}}}]", "algorithms is not a key of kind exec"},
 		"unknown kind":                 {"algorithms: [{kind: lambda}]", `unknown kind "lambda" (want exec, go, `},
 		"pipeline max_steps on a kind": {"algorithms: [{kind: go, max_steps: 3}]", "max_steps is not a key of kind go"},
@@ -35,7 +36,7 @@ func TestKindKeys(t *testing.T) {
 	ok := `algorithms:
   - {kind: go, description: d, workers: {max: 2}, timeout: 1m, max_attempts: 2, max_queued: 10, grace: 1s}
   - {name: e, kind: exec, command: [x], dir: ., env: {A: b}, rlimits: {open_files: 64}}
-  - {kind: worker, command: [x], concurrency: 2, idle_timeout: 1m, algorithms: {a: {batch: {max_size: 4}}}, resources: {gpu: 1}}
+  - {kind: worker, command: [x], concurrency: 2, prefetch: 0, idle_timeout: 1m, algorithms: {a: {batch: {max_size: 4}}}, resources: {gpu: 1}}
   - {name: h, kind: http, url: 'http://127.0.0.1:1'}
 `
 	if _, err := config.Parse([]byte(ok), nil); err != nil {

@@ -176,7 +176,7 @@ func (h *batchHandler) dispatch() {
 				}
 			}
 		}
-		p, err := h.pool.acquire(h.ctx)
+		p, err := h.pool.acquire(h.ctx, true)
 		if err != nil {
 			if h.ctx.Err() != nil {
 				return
@@ -213,36 +213,54 @@ func (h *batchHandler) take(n int) []*batchItem {
 	return items
 }
 
-// send starts the jobs of items on p, which the caller acquired, as one
-// batch.
+// send starts the jobs of items on p, which the caller acquired with a
+// slot that runs the batch at once, as one batch. (A batch is never held
+// by a process, prefetched: it would leave with the jobs that came within
+// max_wait, where waiting for a free process lets it fill.)
 func (h *batchHandler) send(p *proc, items []*batchItem) {
 	b := &batchRun{h: h, p: p, items: items, live: len(items), notify: make(chan struct{}, 1), sent: make(chan struct{}), abandoned: make(chan struct{})}
-	msg := &workerproto.Batch{Algorithm: h.name, Jobs: make([]workerproto.BatchJob, len(items))}
 	h.mu.Lock()
 	for _, it := range items {
 		it.b = b
 	}
 	h.mu.Unlock()
+	fixed := make([]time.Time, len(items)) // a job's deadline before Begin: none
+	dirs := make([]string, len(items))
 	for i, it := range items {
-		// The job's timeout counts from now (see BeginsLate).
-		it.t.Begin()
-		r := &jobRun{id: it.t.JobID, alg: h.name, rep: it.t.Reporter, done: make(chan answer, 1), notify: b.notify, batch: b}
-		b.runs = append(b.runs, r)
-		p.begin(r)
-		j := workerproto.BatchJob{ID: it.t.JobID, Input: it.t.Input, Attempt: it.t.Attempt, Traceparent: it.t.Traceparent, OutputDir: h.pool.artifactDir(it.t)}
-		if len(j.Input) == 0 {
-			j.Input = json.RawMessage("null")
+		b.runs = append(b.runs, &jobRun{id: it.t.JobID, alg: h.name, rep: it.t.Reporter, done: make(chan answer, 1), notify: b.notify, batch: b})
+		fixed[i], dirs[i] = it.t.Deadline, h.pool.artifactDir(it.t)
+	}
+	// The jobs' timeouts count from the batch's start (see BeginsLate).
+	b.item = &item{runs: b.runs, begin: func() {
+		for _, it := range items {
+			it.t.Begin()
 		}
-		if !it.t.Deadline.IsZero() {
-			d := it.t.Deadline.UTC()
-			j.Deadline = &d
+	}}
+	build := func(started bool) workerproto.Message {
+		msg := &workerproto.Batch{Algorithm: h.name, Jobs: make([]workerproto.BatchJob, len(items))}
+		for i, it := range items {
+			j := workerproto.BatchJob{ID: it.t.JobID, Input: it.t.Input, Attempt: it.t.Attempt, Traceparent: it.t.Traceparent, OutputDir: dirs[i]}
+			if len(j.Input) == 0 {
+				j.Input = json.RawMessage("null")
+			}
+			deadline := fixed[i]
+			if started {
+				deadline = it.t.Deadline
+			}
+			if !deadline.IsZero() {
+				d := deadline.UTC()
+				j.Deadline = &d
+			} else if !started && it.t.Timeout > 0 {
+				j.Timeout = it.t.Timeout.Seconds() // from its start: it is held
+			}
+			msg.Jobs[i] = j
 		}
-		msg.Jobs[i] = j
+		return msg
 	}
 	if h.observe != nil {
 		h.observe(len(items))
 	}
-	h.wg.Go(func() { b.run(msg) })
+	h.wg.Go(func() { b.run(build) })
 }
 
 // shut refuses new jobs and fails those that wait for a batch.
@@ -273,6 +291,7 @@ func (h *batchHandler) Close() error {
 type batchRun struct {
 	h      *batchHandler
 	p      *proc
+	item   *item // what the batch is to p
 	items  []*batchItem
 	runs   []*jobRun     // by item
 	notify chan struct{} // a job of the batch was answered
@@ -315,13 +334,14 @@ func (b *batchRun) drop(it *batchItem) {
 	})
 }
 
-// run writes the batch message and hands each job's answer to its Run as
-// it comes. It ends when every job is answered, when the process exits
-// (the jobs not answered yet crash), or when every job was dropped and
-// the grace period has passed since: the process is then killed.
-func (b *batchRun) run(msg *workerproto.Batch) {
+// run writes the batch message (made by build) and hands each job's
+// answer to its Run as it comes. It ends when every job is answered, when
+// the process exits (the jobs not answered yet crash), or when every job
+// was dropped and the grace period has passed since: the process is then
+// killed.
+func (b *batchRun) run(build func(started bool) workerproto.Message) {
 	p, pl := b.p, b.h.pool
-	go func() { _ = p.send(msg); close(b.sent) }()
+	go func() { _ = p.sendItem(b.item, build); close(b.sent) }()
 	answered := make([]bool, len(b.runs))
 	pending := len(b.runs)
 	abandoned := b.abandoned
@@ -378,6 +398,15 @@ func (b *batchRun) collect(answered []bool) int {
 	return n
 }
 
+// crashError is the error of a job of the batch whose process exited.
+func (b *batchRun) crashError() *conveyor.JobError {
+	return &conveyor.JobError{
+		Type:    conveyor.ErrorTypeCrashed,
+		Message: fmt.Sprintf("the worker process (pid %d) %s while running the job's batch of %d", b.p.pid, b.p.status, len(b.runs)),
+		Detail:  b.p.stderr.String(),
+	}
+}
+
 // crash fails the jobs not answered as crashed: the process exited.
 func (b *batchRun) crash(answered []bool) {
 	p := b.p
@@ -386,11 +415,7 @@ func (b *batchRun) crash(answered []bool) {
 			continue
 		}
 		answered[i] = true
-		err := &conveyor.JobError{
-			Type:    conveyor.ErrorTypeCrashed,
-			Message: fmt.Sprintf("the worker process (pid %d) %s while running the job's batch of %d", p.pid, p.status, len(b.runs)),
-			Detail:  p.stderr.String(),
-		}
+		err := b.crashError()
 		b.mu.Lock()
 		dropped := b.dropped != nil && b.dropped[i]
 		b.mu.Unlock()

@@ -20,7 +20,9 @@ import (
 // BenchmarkNoopOverhead measures the per-job overhead of a Python no-op
 // handler run by a pool of persistent worker processes, against the exec
 // kind running the same function in a new process per job, with 1 and 2
-// jobs at a time (and as many worker processes), in one run:
+// jobs at a time (and as many worker processes), in one run; and the
+// worker kind with twice as many jobs in flight as processes
+// ("worker/N/ahead"), each process holding its next job (prefetch):
 //
 //	go test ./runner/workerkind -run XXX -bench NoopOverhead -benchtime 200x
 //
@@ -29,9 +31,13 @@ import (
 func BenchmarkNoopOverhead(b *testing.B) {
 	py := testenv.Python(b)
 	dir, _ := filepath.Abs("testdata")
-	for _, kind := range []string{"worker", "exec"} {
+	for _, kind := range []string{"worker", "worker-ahead", "exec"} {
 		for _, n := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) {
+			kind, name, callers := kind, fmt.Sprintf("%s/%d", kind, n), n
+			if kind == "worker-ahead" {
+				kind, name, callers = "worker", fmt.Sprintf("worker/%d/ahead", n), 2*n
+			}
+			b.Run(name, func(b *testing.B) {
 				entry := config.Algorithm{Kind: kind, Dir: dir, Workers: config.Workers{Min: n, Max: n}}
 				if kind == "worker" {
 					entry.Command = []string{py, "-m", "conveyor.worker", "noop"}
@@ -59,7 +65,7 @@ func BenchmarkNoopOverhead(b *testing.B) {
 						time.Sleep(5 * time.Millisecond)
 					}
 				}
-				benchJobs(b, h, n)
+				benchJobs(b, h, callers)
 			})
 		}
 	}
@@ -76,7 +82,9 @@ func benchJobs(b *testing.B, h runner.Handler, conc int) {
 		wg.Go(func() {
 			for i := g; i < b.N; i += conc {
 				t0 := time.Now()
-				if _, err := h.Run(context.Background(), task("noop", `{}`, &recorder{})); err != nil {
+				tk := task("noop", `{}`, &recorder{})
+				tk.JobID = fmt.Sprint("job-", i) // one process may hold two
+				if _, err := h.Run(context.Background(), tk); err != nil {
 					b.Error(err)
 					return
 				}

@@ -147,7 +147,12 @@ func TestConcurrencyConfig(t *testing.T) {
 	if err := checkHello(&workerproto.Hello{Protocol: 1}, nil, 2); err == nil || !strings.Contains(err.Error(), "concurrency: 2") {
 		t.Errorf("hello without concurrency: %v", err)
 	}
-	if got := environ(map[string]string{}, 3, "", errors.New("no sdk")); !slices.Contains(got, "CONVEYOR_CONCURRENCY=3") {
+	if got := environ(map[string]string{}, 3, 3, "", errors.New("no sdk")); !slices.Contains(got, "CONVEYOR_CONCURRENCY=3") || !slices.Contains(got, "CONVEYOR_PREFETCH=3") {
 		t.Errorf("environ = %v", got)
+	}
+	if got := environ(map[string]string{}, 1, 0, "", errors.New("no sdk")); slices.ContainsFunc(got, func(v string) bool {
+		return strings.HasPrefix(v, "CONVEYOR_PREFETCH=") || strings.HasPrefix(v, "CONVEYOR_CONCURRENCY=")
+	}) {
+		t.Errorf("environ without concurrency or prefetch = %v", got)
 	}
 }

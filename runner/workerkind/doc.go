@@ -37,6 +37,16 @@
 // every process is busy and the pool is growing, and that wait counts
 // towards its timeout.
 //
+// A process also holds its entry's prefetch of jobs (default: its
+// concurrency) beyond those it runs: sent ahead while its slots are busy,
+// it starts them in order, each once a running one is answered, so short
+// jobs do not wait for the runner between them. The runner learns that a
+// held job started from the answer that freed its slot (see item); the
+// job's timeout counts from then. A held job is canceled at once and
+// never runs; one whose process dies goes to another process in the same
+// attempt. A busy process is handed a job to hold only when the pool
+// cannot start another process, and never a batch.
+//
 // Stdout and stderr lines of a process become log lines ("stdout",
 // "stderr") of the job it runs (of each job of the batch it runs), or of
 // the runner's log between jobs.

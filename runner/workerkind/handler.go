@@ -23,7 +23,9 @@ type handler struct {
 // Run runs one attempt on a worker process of the pool with a free slot,
 // waiting for one (or for a process to start, up to workers.max) when all
 // are busy: the processes of an entry are shared by all the algorithms it
-// serves, up to the entry's concurrency of jobs at a time each.
+// serves, up to the entry's concurrency of jobs at a time each, and each
+// holds up to its prefetch more, sent ahead to start as soon as a running
+// one ends (see item). A job's timeout counts from its start.
 //
 // The process gets a job message and answers with a result (returned as
 // the output) or an error: a *conveyor.JobError of type "error" whose
@@ -32,30 +34,48 @@ type handler struct {
 // said it is retryable. A process that exits during the job (or is
 // killed because another of its jobs ignored a cancel) fails the attempt
 // with a *conveyor.JobError of type "crashed" carrying the tail of
-// its stderr; the pool replaces it.
+// its stderr; the pool replaces it. A job the process held and had not
+// started goes to another process instead, in the same attempt: it never
+// ran (at most maxResends times).
 //
 // When ctx is done first (cancel, timeout, shutdown), Run sends a cancel
 // message and waits up to the entry's grace period for the answer; a
 // process that does not answer in time has its process group killed and
 // is replaced. Run then returns an error wrapping ctx.Err().
-// BeginsLate tells the runner that Run calls t.Begin once it has a worker:
-// starting one (loading its model) or waiting for a free one is not charged
-// to the job's timeout. The handshake timeout bounds a start.
+func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, error) {
+	for resent := 0; ; resent++ {
+		p, err := h.pool.acquire(ctx, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("worker %s: waiting for a free worker: %w", h.name, ctx.Err())
+			}
+			return nil, err
+		}
+		out, lost, err := h.pool.runOn(ctx, p, h.name, t)
+		if !lost {
+			return out, err
+		}
+		if resent == maxResends {
+			return nil, &conveyor.JobError{
+				Type:    conveyor.ErrorTypeCrashed,
+				Message: fmt.Sprintf("%d worker processes exited while holding the job, before it started", resent+1),
+				Detail:  p.stderr.String(),
+			}
+		}
+		t.Reporter.Log("log", fmt.Sprintf("conveyor: the worker process (pid %d) that held the job %s before starting it; another takes the job", p.pid, p.status))
+	}
+}
+
+// BeginsLate tells the runner that Run calls t.Begin once its job starts
+// on a worker: starting one (loading its model), waiting for a free one,
+// or waiting in one's hands (prefetched) for the jobs ahead of it is not
+// charged to the job's timeout. The handshake timeout bounds a start, the
+// timeouts of the jobs ahead a wait in a worker's hands.
 func (h *handler) BeginsLate() {}
 
-func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, error) {
-	p, err := h.pool.acquire(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("worker %s: waiting for a free worker: %w", h.name, ctx.Err())
-		}
-		return nil, err
-	}
-	// Starting a worker (loading its model) or waiting for a free one is
-	// not the job's work: its timeout counts from here.
-	t.Begin()
-	return h.pool.runOn(ctx, p, h.name, t)
-}
+// Prefetch tells the runner how many jobs the pool's processes hold
+// beyond those they run: workers.max × the prefetch their hello accepted.
+func (h *handler) Prefetch() int { return h.pool.max * h.pool.ahead }
 
 // artifactDir returns t's directory of artifacts, handed to the workers'
 // user when they run as one (user:), or "" when there is none: a job that
@@ -74,32 +94,47 @@ func (pl *pool) artifactDir(t *runner.Task) string {
 }
 
 // runOn runs t, a job of the algorithm alg, on the process p, which the
-// caller acquired.
-func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (json.RawMessage, error) {
+// caller acquired. lost reports a job that p held, not started, when it
+// exited: it is to be sent to another process.
+func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (out json.RawMessage, lost bool, err error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
-	p.begin(r)
-	job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: pl.artifactDir(t)}
-	if len(job.Input) == 0 {
-		job.Input = json.RawMessage("null")
-	}
-	if !t.Deadline.IsZero() {
-		d := t.Deadline.UTC()
-		job.Deadline = &d
+	it := &item{runs: []*jobRun{r}, begin: t.Begin}
+	fixed := t.Deadline // a synchronous call's; a job's is set by Begin
+	outDir := pl.artifactDir(t)
+	build := func(started bool) workerproto.Message {
+		job := &workerproto.Job{ID: t.JobID, Algorithm: alg, Input: t.Input, Attempt: t.Attempt, Traceparent: t.Traceparent, OutputDir: outDir}
+		if len(job.Input) == 0 {
+			job.Input = json.RawMessage("null")
+		}
+		deadline := fixed
+		if started {
+			deadline = t.Deadline
+		}
+		if !deadline.IsZero() {
+			d := deadline.UTC()
+			job.Deadline = &d
+		} else if !started && t.Timeout > 0 {
+			job.Timeout = t.Timeout.Seconds() // from its start: it is held
+		}
+		return job
 	}
 	// The write blocks while the pipe is full (a large input, a worker
 	// that does not read): it must not keep Run from seeing ctx end. A
 	// failed write means the worker is gone: its exit tells the rest.
 	sent := make(chan struct{})
-	go func() { _ = p.send(job); close(sent) }()
+	go func() { _ = p.sendItem(it, build); close(sent) }()
 	select {
 	case a := <-r.done:
 		t.SetRoute(a.route)
-		return pl.finish(p, r, a)
+		out, err = pl.finish(p, r, a)
+		return out, false, err
 	case <-p.exited:
-		return pl.crashed(p, r, t)
+		<-sent
+		return pl.crashed(p, r, it, t)
 	case <-ctx.Done():
 	}
-	return pl.stopJob(ctx, p, r, sent)
+	out, err = pl.stopJob(ctx, p, r, sent)
+	return out, false, err
 }
 
 // finish ends a job the worker answered: it lets the worker's earlier
@@ -137,23 +172,28 @@ func (a answer) outcome() (json.RawMessage, error) {
 }
 
 // crashed fails a job whose worker exited under it, unless the worker
-// answered just before it exited.
-func (pl *pool) crashed(p *proc, r *jobRun, t *runner.Task) (json.RawMessage, error) {
+// answered just before it exited; a job the worker held and never started
+// is lost instead, to be sent to another.
+func (pl *pool) crashed(p *proc, r *jobRun, it *item, t *runner.Task) (out json.RawMessage, lost bool, err error) {
 	select {
 	case a := <-r.done:
 		t.SetRoute(a.route)
-		return pl.finish(p, r, a)
+		out, err = pl.finish(p, r, a)
+		return out, false, err
 	default:
 	}
 	p.end(r)
-	err := &conveyor.JobError{
+	if !p.began(it) {
+		return nil, true, nil
+	}
+	jerr := &conveyor.JobError{
 		Type:    conveyor.ErrorTypeCrashed,
 		Message: fmt.Sprintf("the worker process (pid %d) %s while running the job", p.pid, p.status),
 		Detail:  p.stderr.String(),
 	}
-	r.rep.Log("log", "conveyor: "+err.Message+"; a new worker replaces it")
+	r.rep.Log("log", "conveyor: "+jerr.Message+"; a new worker replaces it")
 	pl.log.Warn("worker crashed while running a job", "job_id", r.id, "algorithm", r.alg, "worker_pid", p.pid, "status", p.status)
-	return nil, err
+	return nil, false, jerr
 }
 
 // stopJob stops the job r, whose ctx is done: it sends a cancel message

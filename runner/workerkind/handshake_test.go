@@ -33,7 +33,7 @@ func TestProvisionServesWhatTheWorkerAnnounces(t *testing.T) {
 	for _, s := range served {
 		byName[s.Algorithm.Name] = s.Algorithm
 	}
-	if len(byName) != 10 {
+	if len(byName) != 11 {
 		t.Fatalf("served %v", byName)
 	}
 	wc := byName["word_count"]

@@ -27,7 +27,7 @@ import (
 const KindName = "worker"
 
 func init() {
-	runner.RegisterKind(KindName, Kind{}, "command", "dir", "env", "user", "rlimits", "concurrency", "idle_timeout", "algorithms", "resources")
+	runner.RegisterKind(KindName, Kind{}, "command", "dir", "env", "user", "rlimits", "concurrency", "prefetch", "idle_timeout", "algorithms", "resources")
 }
 
 var _ runner.SharedWorkers = Kind{}
@@ -62,6 +62,9 @@ func (Kind) SharesWorkers() {}
 const (
 	envProtocol    = "CONVEYOR_PROTOCOL"
 	envConcurrency = "CONVEYOR_CONCURRENCY"
+	// envPrefetch is how many jobs beyond its concurrency the worker is
+	// to hold (the entry's prefetch), which it confirms in its hello.
+	envPrefetch = "CONVEYOR_PREFETCH"
 	// envCUDA and envGPU name the GPUs a process holds (resources: {gpu:
 	// k}), as a comma list of indexes: CUDA's own variable, which CUDA
 	// libraries obey, and conveyor's, for the others.
@@ -114,6 +117,7 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		gpus:         gpus,
 		perProc:      perProc,
 		conc:         max(entry.JobsPerWorker(), 1),
+		ask:          max(entry.JobsAhead(), 0),
 		idleTimeout:  cmp.Or(entry.IdleTimeout.Std(), DefaultIdleTimeout),
 		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
 		grace:        cmp.Or(entry.Grace.Std(), config.DefaultGrace),
@@ -123,6 +127,10 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 	if err != nil {
 		pl.close()
 		return nil, err
+	}
+	pl.ahead = first.ahead
+	if pl.ask > pl.ahead {
+		log.Info("the worker holds fewer jobs ahead than the entry's prefetch (its hello says \"prefetch\": N; a worker reads CONVEYOR_PREFETCH and confirms it — the Python SDK does)", "prefetch", pl.ask, "accepted", pl.ahead)
 	}
 	observe := func(alg string) func(int) { return runner.BatchSizes(ctx, alg) }
 	served, err := served(entry, hello, pl, observe)
@@ -165,7 +173,7 @@ func newSpec(entry config.Algorithm) (spec, error) {
 			return fail("%v", err)
 		}
 	}
-	for _, v := range []string{envProtocol, envConcurrency, envGPU} {
+	for _, v := range []string{envProtocol, envConcurrency, envPrefetch, envGPU} {
 		if _, ok := entry.Env[v]; ok {
 			return fail("env %s: reserved: conveyor sets it", v)
 		}
@@ -183,7 +191,7 @@ func newSpec(entry config.Algorithm) (spec, error) {
 		// under the runner's home.
 		sdk, sdkErr = pysdk.SharedDir()
 	}
-	return spec{cmd: cmd, env: environ(cmd.Env, entry.JobsPerWorker(), sdk, sdkErr)}, nil
+	return spec{cmd: cmd, env: environ(cmd.Env, entry.JobsPerWorker(), entry.JobsAhead(), sdk, sdkErr)}, nil
 }
 
 // served returns the algorithms of the hello that the entry serves.
@@ -258,13 +266,17 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func
 
 // environ returns the environment of the entry's processes, sorted: base
 // (the inherited variables and the entry's env), CONVEYOR_PROTOCOL,
-// CONVEYOR_CONCURRENCY when conc > 1, and PYTHONPATH with the bundled SDK
-// after the entry's own PYTHONPATH (if any). It leaves base as it is.
-func environ(base map[string]string, conc int, sdk string, sdkErr error) []string {
+// CONVEYOR_CONCURRENCY when conc > 1, CONVEYOR_PREFETCH when ahead > 0,
+// and PYTHONPATH with the bundled SDK after the entry's own PYTHONPATH
+// (if any). It leaves base as it is.
+func environ(base map[string]string, conc, ahead int, sdk string, sdkErr error) []string {
 	env := maps.Clone(base)
 	env[envProtocol] = fmt.Sprint(workerproto.Version)
 	if conc > 1 {
 		env[envConcurrency] = fmt.Sprint(conc)
+	}
+	if ahead > 0 {
+		env[envPrefetch] = fmt.Sprint(ahead)
 	}
 	if sdkErr == nil {
 		env["PYTHONPATH"] = strings.TrimPrefix(env["PYTHONPATH"]+string(filepath.ListSeparator)+sdk, string(filepath.ListSeparator))
@@ -274,7 +286,8 @@ func environ(base map[string]string, conc int, sdk string, sdkErr error) []strin
 
 // Interface guards.
 var (
-	_ runner.Kind    = Kind{}
-	_ runner.Handler = (*handler)(nil)
-	_ io.Closer      = (*handler)(nil)
+	_ runner.Kind       = Kind{}
+	_ runner.Handler    = (*handler)(nil)
+	_ runner.Prefetcher = (*handler)(nil)
+	_ io.Closer         = (*handler)(nil)
 )

@@ -38,13 +38,19 @@ var errClosed = errors.New("the worker pool is closed")
 // it starts one when a job waits and fewer than max exist, retires idle
 // ones after idleTimeout down to min, and replaces those that die, with
 // backoff when they keep failing. Each process holds up to conc jobs at
-// once (the entry's concurrency): the pool hands out slots, conc per
-// process, filling a process before it starts another.
+// once (the entry's concurrency) and holds up to its prefetch more: the
+// pool hands out slots, conc + prefetch per process, filling a process
+// before it starts another, and preferring a slot whose job starts at
+// once to one whose job the process holds.
 type pool struct {
-	name         string // for messages: the entry's command
-	spec         spec
-	min, max     int // processes
-	conc         int // jobs per process, at least 1
+	name     string // for messages: the entry's command
+	spec     spec
+	min, max int // processes
+	conc     int // jobs per process, at least 1
+	// ask is the entry's prefetch: how many items (jobs or batches) a
+	// process is to hold beyond conc; ahead is what the first process's
+	// hello accepted of it (each process holds what its own accepted).
+	ask, ahead   int
 	idleTimeout  time.Duration
 	startTimeout time.Duration
 	grace        time.Duration
@@ -63,11 +69,18 @@ type pool struct {
 	procs     map[*proc]bool // handshaken and not yet exited or retired
 	free      []*proc        // a process once per free slot, most recently freed last
 	starting  int
-	waiters   []chan acquired
+	waiters   []waiter
 	failures  int       // in a row
 	notBefore time.Time // no start before this (backoff)
 	closed    bool
 	closeOnce sync.Once
+}
+
+// waiter is an acquire waiting for a slot; now, for a slot whose job
+// starts at once (not one a busy process would hold).
+type waiter struct {
+	ch  chan acquired
+	now bool
 }
 
 type acquired struct {
@@ -127,6 +140,7 @@ func (pl *pool) spawn(ctx context.Context) (*proc, *workerproto.Hello, error) {
 		<-p.exited
 		return nil, nil, fmt.Errorf("worker %s (pid %d): %w", pl.name, p.pid, err)
 	}
+	p.conc, p.ahead = pl.conc, min(pl.ask, h.Prefetch)
 	pl.log.Info("worker started", "worker_pid", p.pid, "startup", time.Since(p.started).Round(time.Millisecond))
 	return p, h, nil
 }
@@ -158,7 +172,7 @@ func (pl *pool) adopt(p *proc) {
 		return
 	}
 	pl.procs[p] = true
-	for range pl.conc {
+	for range p.conc + p.ahead {
 		pl.handOff(p)
 	}
 	pl.mu.Unlock()
@@ -169,24 +183,43 @@ func (pl *pool) adopt(p *proc) {
 }
 
 // acquire returns a process with a free slot, taking the slot, waiting
-// for one (and starting a process, up to max) if none is. It returns an error when ctx is done first, when
-// the pool is closed, or when a process could not be started and none is
-// left to wait for.
-func (pl *pool) acquire(ctx context.Context) (*proc, error) {
+// for one (and starting a process, up to max) if none is. With now, or
+// while the pool may grow, only a slot whose job starts at once will do,
+// not one a busy process holds (prefetch). It returns an error when ctx
+// is done first, when the pool is closed, or when a process could not be
+// started and none is left to wait for.
+func (pl *pool) acquire(ctx context.Context, now bool) (*proc, error) {
 	pl.mu.Lock()
 	if pl.closed {
 		pl.mu.Unlock()
 		return nil, errClosed
 	}
+	// A busy process holds the job (prefetch) only when the pool cannot
+	// grow: a new process would run it sooner.
+	now = now || len(pl.procs)+pl.starting < pl.max
 	if n := len(pl.free); n > 0 {
-		p := pl.free[n-1]
-		pl.free = pl.free[:n-1]
-		p.inflight++
-		pl.mu.Unlock()
-		return p, nil
+		// The most recently freed slot of a process that runs the job at
+		// once, if there is one; else one that holds it (prefetch).
+		i := -1
+		for j := n - 1; j >= 0; j-- {
+			if pl.free[j].inflight < pl.free[j].conc {
+				i = j
+				break
+			}
+		}
+		if i < 0 && !now {
+			i = n - 1
+		}
+		if i >= 0 {
+			p := pl.free[i]
+			pl.free = slices.Delete(pl.free, i, i+1)
+			p.inflight++
+			pl.mu.Unlock()
+			return p, nil
+		}
 	}
 	ch := make(chan acquired, 1)
-	pl.waiters = append(pl.waiters, ch)
+	pl.waiters = append(pl.waiters, waiter{ch, now})
 	pl.scale()
 	pl.mu.Unlock()
 	select {
@@ -195,7 +228,7 @@ func (pl *pool) acquire(ctx context.Context) (*proc, error) {
 	case <-ctx.Done():
 	}
 	pl.mu.Lock()
-	pl.waiters = slices.DeleteFunc(pl.waiters, func(c chan acquired) bool { return c == ch })
+	pl.waiters = slices.DeleteFunc(pl.waiters, func(w waiter) bool { return w.ch == ch })
 	pl.mu.Unlock()
 	select {
 	case a := <-ch: // handed one as ctx ended
@@ -224,14 +257,16 @@ func (pl *pool) release(p *proc) {
 	pl.handOff(p)
 }
 
-// handOff gives a free slot of p to the longest waiting Run, or keeps it
-// free. The caller holds pl.mu.
+// handOff gives a free slot of p to the longest waiting Run that takes
+// it, or keeps it free. The caller holds pl.mu.
 func (pl *pool) handOff(p *proc) {
-	if len(pl.waiters) > 0 {
-		ch := pl.waiters[0]
-		pl.waiters = pl.waiters[1:]
+	for i, w := range pl.waiters {
+		if w.now && p.inflight >= p.conc {
+			continue
+		}
+		pl.waiters = slices.Delete(pl.waiters, i, i+1)
 		p.inflight++
-		ch <- acquired{p: p}
+		w.ch <- acquired{p: p}
 		return
 	}
 	if p.inflight == 0 {
@@ -248,7 +283,7 @@ func (pl *pool) scale() {
 	}
 	for {
 		n := len(pl.procs) + pl.starting
-		if n >= pl.max || (len(pl.waiters) <= pl.starting*pl.conc && n >= pl.min) {
+		if n >= pl.max || (len(pl.waiters) <= pl.starting*(pl.conc+pl.ask) && n >= pl.min) {
 			return
 		}
 		pl.startOne()
@@ -295,8 +330,8 @@ func (pl *pool) failed(err error) {
 	}
 	pl.backOff(err)
 	if len(pl.procs) == 0 && pl.starting == 0 {
-		for _, ch := range pl.waiters {
-			ch <- acquired{err: &conveyor.JobError{Type: conveyor.ErrorTypeCrashed, Message: "no worker process could be started", Detail: err.Error()}}
+		for _, w := range pl.waiters {
+			w.ch <- acquired{err: &conveyor.JobError{Type: conveyor.ErrorTypeCrashed, Message: "no worker process could be started", Detail: err.Error()}}
 		}
 		pl.waiters = nil
 	}
@@ -378,8 +413,8 @@ func (pl *pool) close() {
 	pl.closeOnce.Do(func() {
 		pl.mu.Lock()
 		pl.closed = true
-		for _, ch := range pl.waiters {
-			ch <- acquired{err: errClosed}
+		for _, w := range pl.waiters {
+			w.ch <- acquired{err: errClosed}
 		}
 		pl.waiters = nil
 		procs := make([]*proc, 0, len(pl.procs))

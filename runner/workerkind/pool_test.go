@@ -39,10 +39,19 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 	if n, idle := pl.size(); n != 2 || idle != 0 {
 		t.Errorf("with two jobs running: %d processes, %d idle; want 2 busy", n, idle)
 	}
-	// A third job waits for a free process: max is 2.
+	// A third job waits for a free process, in the hands of a busy one
+	// (prefetch): max is 2.
 	third := make(chan error, 1)
 	go func() { _, err := hs["pid"].Run(ctx, task("pid", `{}`, &recorder{})); third <- err }()
-	testenv.Eventually(t, "the third job to wait", func() bool { pl.mu.Lock(); defer pl.mu.Unlock(); return len(pl.waiters) == 1 })
+	testenv.Eventually(t, "the third job to wait", func() bool {
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		held := 0
+		for p := range pl.procs {
+			held += p.inflight - 1
+		}
+		return held == 1
+	})
 	if n, _ := pl.size(); n != 2 {
 		t.Errorf("%d processes, want no more than max 2", n)
 	}

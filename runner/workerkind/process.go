@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -50,9 +51,16 @@ type proc struct {
 	exited  chan struct{}    // closed once reaped, the rest killed and the pipes drained
 	status  string           // how it exited; set before exited is closed
 
+	// conc is how many items (jobs or batches) it runs at once, ahead how
+	// many more it holds (prefetch); see item.
+	conc, ahead int
+	sendMu      sync.Mutex // one item's message at a time, in the order of p.items
+
 	mu       sync.Mutex
-	runs     map[string]*jobRun // the jobs running now, by id
-	stopping bool               // the pool is stopping it: its exit is expected
+	runs     map[string]*jobRun // the jobs sent to it and not ended, by id
+	items    []*item            // sent and not answered, in the order sent: the first running are started
+	running  int
+	stopping bool // the pool is stopping it: its exit is expected
 	// Guarded by the pool's lock:
 	inflight int       // slots taken: jobs handed to Runs
 	idleFrom time.Time // when it last ran no job
@@ -73,6 +81,13 @@ type jobRun struct {
 	// batch.
 	notify chan struct{}
 	batch  *batchRun
+	// it is the item the job is sent in; answered is set once its answer
+	// is read. Both guarded by the proc's mu.
+	it       *item
+	answered bool
+	// onGPU is set while the job counts in the load of the process's
+	// GPUs (see gpuStartLocked); guarded by the proc's mu.
+	onGPU bool
 }
 
 // answer is how the worker ended a job.
@@ -225,29 +240,40 @@ func (p *proc) withStderr(err error) error {
 // send writes m to the worker's fd 3.
 func (p *proc) send(m workerproto.Message) error { return p.w.Write(m) }
 
-// begin adds r to the jobs the worker is running, and to the load of its
-// GPUs.
-func (p *proc) begin(r *jobRun) {
-	p.mu.Lock()
-	p.runs[r.id] = r
-	p.mu.Unlock()
-	p.devices.Busy(p.gpus, 1)
-}
-
 // end forgets the job r: its later lines go elsewhere.
 func (p *proc) end(r *jobRun) {
 	p.mu.Lock()
-	ended := p.runs[r.id] == r
-	if ended {
+	if p.runs[r.id] == r {
 		delete(p.runs, r.id)
 	}
+	p.gpuEndLocked(r)
 	p.mu.Unlock()
-	if ended {
+}
+
+// gpuStartLocked counts the unanswered jobs of it, which the worker now
+// runs, in the load of the process's GPUs (a held job does not count).
+// p.mu is held.
+func (p *proc) gpuStartLocked(it *item) {
+	n := 0
+	for _, r := range it.runs {
+		if !r.answered && !r.onGPU {
+			r.onGPU = true
+			n++
+		}
+	}
+	p.devices.Busy(p.gpus, n)
+}
+
+// gpuEndLocked takes r, answered or forgotten, out of the load of the
+// process's GPUs. p.mu is held.
+func (p *proc) gpuEndLocked(r *jobRun) {
+	if r.onGPU {
+		r.onGPU = false
 		p.devices.Busy(p.gpus, -1)
 	}
 }
 
-// run returns the running job id, or nil.
+// run returns the job id sent to the worker, or nil.
 func (p *proc) run(id string) *jobRun {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -255,23 +281,36 @@ func (p *proc) run(id string) *jobRun {
 }
 
 // only returns the jobs a line on the worker's stdout or stderr belongs
-// to: the job it runs if it runs exactly one, or every job of the batch
-// it runs if it runs one batch; else nil, and the ids of the jobs it runs.
+// to: those of the one item (a job, or a batch) the worker runs, if it
+// runs one; else nil, and the ids of the jobs it has. A held item prints
+// nothing. With concurrency 1, the item whose answer was just read and
+// the next one, started by that answer, may both be there: the lines go
+// to the first, whose end waits for what it printed before its answer
+// (settle).
 func (p *proc) only() ([]*jobRun, []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var one *batchRun
+	var owners []*item
 	for _, r := range p.runs {
-		if r.batch == nil || (one != nil && r.batch != one) {
-			one = nil
-			break
+		if r.it != nil && r.it.started && !slices.Contains(owners, r.it) {
+			owners = append(owners, r.it)
 		}
-		one = r.batch
 	}
-	if len(p.runs) == 1 || one != nil {
-		runs := make([]*jobRun, 0, len(p.runs))
-		for _, r := range p.runs {
-			runs = append(runs, r)
+	if len(owners) == 2 && p.conc == 1 {
+		// The one no longer among p.items is answered, and settling.
+		if slices.Contains(p.items, owners[0]) {
+			owners[0] = owners[1]
+		}
+		if !slices.Contains(p.items, owners[0]) {
+			owners = owners[:1]
+		}
+	}
+	if len(owners) == 1 {
+		runs := make([]*jobRun, 0, len(owners[0].runs))
+		for _, r := range owners[0].runs {
+			if p.runs[r.id] == r {
+				runs = append(runs, r)
+			}
 		}
 		return runs, nil
 	}

@@ -116,9 +116,13 @@ func (p *proc) dispatch(m workerproto.Message) {
 	}
 }
 
-// answer delivers the end of the job r, once. The job stays current until
-// its Run has settled the worker's output.
+// answer delivers the end of the job r, once, after recording it: the
+// answer that frees a slot of the worker starts its oldest held item. The
+// job stays current until its Run has settled the worker's output.
 func (p *proc) answer(r *jobRun, a answer) {
+	p.mu.Lock()
+	p.answeredLocked(r)
+	p.mu.Unlock()
 	select {
 	case r.done <- a:
 	default: // answered already

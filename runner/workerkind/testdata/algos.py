@@ -87,3 +87,10 @@ def run_gpus(path: str) -> str:
     while not os.path.exists(path):
         time.sleep(0.005)
     return os.environ.get("CUDA_VISIBLE_DEVICES", "") + "|" + os.environ.get("CONVEYOR_GPU", "")
+
+
+def run_touch(path: str) -> int:
+    """Creates path: a job that leaves a mark once it runs."""
+    with open(path, "a"):
+        pass
+    return os.getpid()

@@ -1,5 +1,7 @@
 """The worker's main loop: hello, then jobs and batches of jobs (one at a
-time, or up to the concurrency the runner asks for) until fd 3 ends."""
+time, or up to the concurrency the runner asks for) until fd 3 ends. Jobs
+the runner sends beyond that (its prefetch) wait here, in the order they
+came, until a running one is answered."""
 
 import asyncio
 import contextvars
@@ -118,15 +120,21 @@ class _Worker:
     """Runs jobs as the runner sends them: one at a time in the main thread
     when concurrency is 1; otherwise up to concurrency at once, synchronous
     handlers in a pool of that many threads and async ones on one event
-    loop (in a thread of its own)."""
+    loop (in a thread of its own). Jobs beyond that are held, and started
+    in the order they came, each once a running one has been answered: the
+    runner, which reads that answer first, knows so that the held job runs
+    now (workerproto/PROTOCOL.md, Prefetch)."""
 
-    def __init__(self, algorithms, conn, concurrency=1):
+    def __init__(self, algorithms, conn, concurrency=1, prefetch=0):
         self.algs = {a.name: a for a in algorithms}
         self.conn = conn
         self.concurrency = max(1, concurrency)
+        self.prefetch = max(0, prefetch)
         self.jobs = queue.Queue()  # job messages for the main thread
+        self.slots = threading.Semaphore(self.concurrency)  # taken from a job's start to its answer
         self.lock = threading.Lock()
         self.running = {}  # id → Job, from its job message to its answer
+        self.held = {}  # id → the Job or Batch of a job not started yet (its _held set)
         self.tasks = {}  # id → asyncio.Task of an async job
         self.loop = None
         self.pool = None  # queue of the thread pool, when concurrency > 1
@@ -145,14 +153,18 @@ class _Worker:
                     continue
                 if msg["type"] == "job":
                     job = self._job(msg, msg["algorithm"])
+                    job._held = True
                     with self.lock:
                         self.running[job.id] = job
+                        self.held[job.id] = job
                     self.jobs.put((msg, job))
                 elif msg["type"] == "batch":
                     batch = Batch([self._job(j, msg["algorithm"]) for j in msg["jobs"]], msg["algorithm"])
+                    batch._held = True
                     with self.lock:
                         for job in batch.jobs:
                             self.running[job.id] = job
+                            self.held[job.id] = batch
                     self.jobs.put((msg, batch))
                 elif msg["type"] == "cancel":
                     self.cancel(msg["id"])
@@ -169,13 +181,27 @@ class _Worker:
     def cancel(self, jid):
         """Flag the job jid canceled, and cancel its asyncio task if it has
         one — for a job of a batch, once every job of the batch is
-        canceled. A job that is not running is ignored."""
+        canceled. A job held, not started, is answered at once and never
+        runs (a batch, once every job of it is canceled). A job that is
+        not running is ignored."""
+        dropped = None
         with self.lock:
             job = self.running.get(jid)
             task = self.tasks.get(jid)
-        if job is None:
+            if job is None:
+                return
+            job._set_cancelled()
+            what = self.held.get(jid)
+            if what is not None and (job._batch is None or job._batch.cancelled):
+                what._held = False
+                dropped = what._ids()
+                for i in dropped:
+                    if self.held.get(i) is what:
+                        del self.held[i]
+                    self.running.pop(i, None)
+        if dropped is not None:
+            self.send_all([_error(i, "canceled", "the job was canceled before it started") for i in dropped])
             return
-        job._set_cancelled()
         if task is not None and (job._batch is None or job._batch.cancelled):
             self.loop.call_soon_threadsafe(task.cancel)
 
@@ -183,8 +209,14 @@ class _Worker:
         hello = {"type": "hello", "protocol": protocol.VERSION, "algorithms": [a.announce() for a in self.algs.values()]}
         if self.concurrency > 1:
             hello["concurrency"] = self.concurrency
+        if self.prefetch > 0:
+            hello["prefetch"] = self.prefetch
+        if self.concurrency > 1 or self.prefetch > 0:
+            # Jobs follow each other with no pause: the runner cannot tell
+            # which one printed a line on the pipes.
             self.streams = [_JobStream(sys.stdout, "stdout", self.conn.send), _JobStream(sys.stderr, "stderr", self.conn.send)]
             sys.stdout, sys.stderr = self.streams
+        if self.concurrency > 1:
             self.pool = queue.Queue()
             for i in range(self.concurrency):
                 threading.Thread(target=self.pool_loop, name="conveyor-job-%d" % i, daemon=True).start()
@@ -199,6 +231,10 @@ class _Worker:
             if item is None:
                 return 0
             msg, job = item
+            self.slots.acquire()  # released once its answer is written
+            if not self.start(msg, job):
+                self.slots.release()  # canceled while held: answered
+                continue
             alg = self.algs.get(msg["algorithm"])
             if alg is not None and alg.is_async:
                 asyncio.run_coroutine_threadsafe(self.run_async(msg, job, alg), self.loop)
@@ -206,11 +242,34 @@ class _Worker:
                 self.pool.put(item)
             else:
                 self.send_all(self.run_item(msg, job))
+                self.slots.release()
+
+    def start(self, msg, job):
+        """Take the job (or batch) out of those held; False if it was
+        canceled meanwhile. A job sent with a timeout rather than a
+        deadline gets its deadline now."""
+        with self.lock:
+            if not job._held:
+                return False
+            job._held = False
+            for jid in job._ids():
+                if self.held.get(jid) is job:  # not a later message of the same id
+                    del self.held[jid]
+        now = None
+        for j, m in zip(getattr(job, "jobs", [job]), msg.get("jobs", [msg])):
+            t = m.get("timeout")
+            if j.deadline is None and t:
+                now = now or datetime.datetime.now(datetime.timezone.utc)
+                j.deadline = now + datetime.timedelta(seconds=t)
+        if now is not None and isinstance(job, Batch):
+            job.deadline = min(j.deadline for j in job.jobs if j.deadline is not None)
+        return True
 
     def pool_loop(self):
         while True:
             msg, job = self.pool.get()
             self.send_all(self.run_item(msg, job))
+            self.slots.release()
 
     def send_all(self, answers):
         if len(answers) == 1:
@@ -276,6 +335,7 @@ class _Worker:
                 self.tasks.pop(job.id, None)
             self._done(job)
         self.conn.send(answer)
+        self.slots.release()
 
     async def _run_async_batch(self, msg, batch):
         try:
@@ -294,6 +354,7 @@ class _Worker:
                     self.tasks.pop(jid, None)
             self._done(batch)
         self.send_all(answers)
+        self.slots.release()
 
     def _batch_prepare(self, msg, batch):
         """Bind the inputs of the batch msg. Returns its algorithm; a list
@@ -418,17 +479,23 @@ def _error(jid, typ, message, detail="", retryable=False):
     return {"type": "error", "id": jid, "error": err, "retryable": retryable}
 
 
-def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD, concurrency=None):
+def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD, concurrency=None, prefetch=None):
     """Announce the algorithms and run jobs from the runner until it closes
     the jobs pipe, up to concurrency at once (default: $CONVEYOR_CONCURRENCY,
-    which the runner sets from the entry's concurrency, or 1). Returns the
+    which the runner sets from the entry's concurrency, or 1), holding up
+    to prefetch more (default: $CONVEYOR_PREFETCH, or 0). Returns the
     process's exit status."""
-    if concurrency is None:
+    env = {}
+    for name, var in (("concurrency", "CONVEYOR_CONCURRENCY"), ("prefetch", "CONVEYOR_PREFETCH")):
         try:
-            concurrency = int(os.environ.get("CONVEYOR_CONCURRENCY") or 1)
+            env[name] = int(os.environ.get(var) or (1 if name == "concurrency" else 0))
         except ValueError:
-            print("conveyor.worker: CONVEYOR_CONCURRENCY=%r is not a number" % os.environ.get("CONVEYOR_CONCURRENCY"), file=sys.stderr)
+            print("conveyor.worker: %s=%r is not a number" % (var, os.environ.get(var)), file=sys.stderr)
             return 2
+    if concurrency is None:
+        concurrency = env["concurrency"]
+    if prefetch is None:
+        prefetch = env["prefetch"]
     try:
         os.fstat(rfd)
         os.fstat(wfd)
@@ -441,4 +508,4 @@ def serve(algorithms, rfd=protocol.JOBS_FD, wfd=protocol.EVENTS_FD, concurrency=
             f.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    return _Worker(algorithms, _Conn(rfd, wfd), concurrency).run()
+    return _Worker(algorithms, _Conn(rfd, wfd), concurrency, prefetch).run()

@@ -72,6 +72,11 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
 
 
+def _seconds(v):
+    """Report whether v is absent or a number of seconds, not negative."""
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0)
+
+
 def _check(typ, m):
     def string(key, required=True):
         v = m.get(key)
@@ -90,6 +95,9 @@ def _check(typ, m):
         c = m.get("concurrency")
         if c is not None and (not _is_int(c) or c < 0):
             return '"concurrency" must be a positive integer'
+        p = m.get("prefetch")
+        if p is not None and (not _is_int(p) or p < 0):
+            return '"prefetch" must not be negative'
         algs = m.get("algorithms")
         if not isinstance(algs, list) or not algs:
             return '"algorithms" must list at least one algorithm'
@@ -119,6 +127,8 @@ def _check(typ, m):
         a = m.get("attempt", 0)
         if a is not None and (not _is_int(a) or a < 0):
             return '"attempt" must not be negative'
+        if not _seconds(m.get("timeout")):
+            return '"timeout" must be a number of seconds, not negative'
         return string("deadline", required=False) or string("traceparent", required=False)
     if typ == "batch":
         r = string("algorithm")
@@ -137,6 +147,8 @@ def _check(typ, m):
             a = j.get("attempt", 0)
             if a is not None and (not _is_int(a) or a < 0):
                 return 'jobs[%d]: "attempt" must not be negative' % i
+            if not _seconds(j.get("timeout")):
+                return 'jobs[%d]: "timeout" must be a number of seconds, not negative' % i
             for key in ("deadline", "traceparent"):
                 if j.get(key) is not None and not isinstance(j[key], str):
                     return 'jobs[%d]: field "%s" must be a string' % (i, key)

@@ -41,3 +41,9 @@ def run_stubborn_sync(seconds: float = 0.2, job: conveyor.Job = None) -> str:
         job.check()
         time.sleep(0.01)
     return "done"
+
+
+def run_deadline(job: conveyor.Job) -> dict:
+    """Returns the job's deadline and the time now."""
+    import datetime
+    return {"deadline": job.deadline.isoformat(), "now": datetime.datetime.now(datetime.timezone.utc).isoformat()}

@@ -83,8 +83,13 @@ class Worker:
 def replay(path, module="golden_worker"):
     """Play the runner's side of the transcript at path against a real
     worker, checking every line the worker sends. Returns the worker's
-    stdout; raises AssertionError on the first difference."""
-    w = Worker(module)
+    stdout; raises AssertionError on the first difference. The worker is
+    started as the transcript's hello says it was: with CONVEYOR_PREFETCH
+    and CONVEYOR_CONCURRENCY when it confirms them."""
+    hello = load(path)[0]
+    env = {var: str(hello[key]) for key, var in (("prefetch", "CONVEYOR_PREFETCH"), ("concurrency", "CONVEYOR_CONCURRENCY"))
+           if key in hello}
+    w = Worker(module, env=env)
     try:
         for i, want in enumerate(load(path), 1):
             if want["type"] in FROM_RUNNER:
