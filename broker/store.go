@@ -63,7 +63,7 @@ func (s Stored) Data() []byte { return s.data }
 
 // StoredJob is j as stored at revision rev.
 func StoredJob(j *conveyor.Job, rev uint64) (Stored, error) {
-	data, err := json.Marshal(j)
+	data, err := marshalJob(j)
 	if err != nil {
 		return Stored{}, err
 	}
@@ -75,7 +75,7 @@ func StoredJob(j *conveyor.Job, rev uint64) (Stored, error) {
 // ctx); a retry that finds the record an earlier try wrote (its
 // acknowledgement lost) takes it as its own.
 func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error) {
-	data, err := json.Marshal(j)
+	data, err := marshalJob(j)
 	if err != nil {
 		return Stored{}, err
 	}
@@ -105,7 +105,11 @@ func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error)
 // (its runner starting it, or a cancel) creates the record, by UpdateJob
 // with revision 0. It spares each job one write.
 func Unstored(j *conveyor.Job) (Stored, error) {
-	data, err := json.Marshal(j)
+	if len(j.Input) > inlineMax {
+		// Too large for certain: spare marshaling it.
+		return Stored{}, fmt.Errorf("job %s: input of %d bytes is too large to travel unstored", j.ID, len(j.Input))
+	}
+	data, err := marshalJob(j)
 	if err != nil {
 		return Stored{}, err
 	}
@@ -149,7 +153,7 @@ func (b *Broker) UpdateJob(ctx context.Context, id string, j *conveyor.Job, rev 
 		if err := change(&next); err != nil {
 			return j, rev, err
 		}
-		data, err := json.Marshal(&next)
+		data, err := marshalJob(&next)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -81,7 +81,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	}
 	rc := http.NewResponseController(w)
 	deadlineSet := rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) == nil
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody))
+	data, err := readAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBody), r.ContentLength)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline stays: the server would otherwise wait for the
 		// rest of the body before it answers.
@@ -91,6 +91,29 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	return data, err
+}
+
+// readAll is io.ReadAll of a body of size bytes (-1: unknown), read into
+// one buffer of that size rather than one grown by doubling as it comes.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, size+1) // +1: room for the read that sees the end
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf):
+			// More than announced (the server stops that): the rest as it comes.
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // streams counts the open event streams of each token or client.

@@ -254,15 +254,15 @@ func (g *Gateway) newJob(req conveyor.SubmitRequest) (*conveyor.Job, error) {
 	if maxAttempts == 0 {
 		maxAttempts = conveyor.DefaultMaxAttempts
 	}
-	var input bytes.Buffer
-	if err := json.Compact(&input, req.Input); err != nil {
-		return nil, conveyor.Errorf(conveyor.EINVALID, "malformed JSON in input")
+	input, err := compactInput(req.Input)
+	if err != nil {
+		return nil, err
 	}
 	j := &conveyor.Job{
 		ID:             ulid.Make().String(),
 		Algorithm:      req.Algorithm,
 		Status:         conveyor.StatusQueued,
-		Input:          input.Bytes(),
+		Input:          input,
 		MaxAttempts:    maxAttempts,
 		Timeout:        req.Timeout,
 		Priority:       prio,
@@ -505,6 +505,9 @@ func decodeBytes(data []byte, v any) error {
 	}
 	if err := checkUTF8(data); err != nil {
 		return err
+	}
+	if len(data) >= largeBody {
+		return decodeLarge(data, v)
 	}
 	return decodeJSON(bytes.NewReader(data), v)
 }

@@ -89,6 +89,18 @@ func (s *Schema) Validate(instance json.RawMessage) error {
 	if len(bytes.TrimSpace(instance)) == 0 {
 		return conveyor.Errorf(conveyor.EINVALID, "malformed JSON: empty input")
 	}
+	if len(instance) >= splitMin && json.Valid(instance) {
+		if err := s.validateLarge(instance); err == nil || conveyor.ErrorCode(err) == conveyor.EINVALID {
+			return err
+		}
+		// A failure to decode a part (valid JSON: none expected) is
+		// reported as the whole's would be.
+	}
+	return s.validateWhole(instance)
+}
+
+// validateWhole is Validate by decoding instance whole.
+func (s *Schema) validateWhole(instance json.RawMessage) error {
 	v, err := decode(instance)
 	if err != nil {
 		return conveyor.Errorf(conveyor.EINVALID, "%w", err)

@@ -2,10 +2,42 @@ package workerproto
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/conveyor-run/conveyor/internal/jsonscan"
 )
+
+// spliceMin is the size from which a job's input is written to the
+// stream as it is, around the rest of its line, rather than copied into
+// the line (see around).
+const spliceMin = 64 << 10
+
+// around returns the job line of j, newline included, as what comes
+// before its input and what comes after, so that a large input is
+// written as it is instead of copied into a line of its own size
+// (twice: json.Marshal grows a buffer, then copies it out). ok is false
+// when the input is not one line of valid JSON (a newline between its
+// tokens): then the whole line must be marshaled.
+func around(j *Job) (head, tail []byte, ok bool) {
+	if bytes.IndexByte(j.Input, '\n') >= 0 || !json.Valid(j.Input) {
+		return nil, nil, false
+	}
+	c := *j
+	c.Input = json.RawMessage("0")
+	line, err := Marshal(&c)
+	if err != nil {
+		return nil, nil, false
+	}
+	start, end, found := jsonscan.Find(line, "input")
+	if !found {
+		return nil, nil, false
+	}
+	return line[:start], append(line[end:len(line):len(line)], '\n'), true
+}
 
 // Reader reads protocol messages, one per line, from a stream. It is not
 // safe for concurrent use.
@@ -101,6 +133,18 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 // Write writes m and a newline. It returns the error of Marshal or of the
 // underlying Write.
 func (w *Writer) Write(m Message) error {
+	if j, ok := m.(*Job); ok && len(j.Input) >= spliceMin {
+		if head, tail, ok := around(j); ok {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, b := range [][]byte{head, j.Input, tail} {
+				if _, err := w.w.Write(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	b, err := Marshal(m)
 	if err != nil {
 		return err

@@ -30,10 +30,10 @@ type Server struct {
 
 // Start starts bin serve with its data in data, its API on addr, and
 // waits up to ready for /readyz; it exits the program if serve is not up
-// by then.
-func Start(bin, data, addr string, ready time.Duration) *Server {
+// by then. args are added to serve's command line (e.g. --pprof).
+func Start(bin, data, addr string, ready time.Duration, args ...string) *Server {
 	s := &Server{Base: "http://" + addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve")
+	s.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	s.cmd.Env = append(os.Environ(), "CONVEYOR_DATA_DIR="+data, "CONVEYOR_HTTP_ADDR="+addr)
 	s.cmd.Dir = filepath.Dir(data)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
