@@ -65,28 +65,6 @@ func ParseRoutedSubject(subject string) (algorithm string, p conveyor.Priority, 
 	return parts[0], conveyor.Priority(parts[1]), r, true
 }
 
-// LabelSubsets lists every non-empty subset of labels, the requirement
-// sets a runner with those labels may take jobs of. A runner pulls only
-// the consumers of the subsets that queued jobs use, so the 2^n-1 of them
-// are names to match against, not consumers made up front.
-func LabelSubsets(labels map[string]string) []conveyor.Requirements {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	var out []conveyor.Requirements
-	for mask := 1; mask < 1<<len(keys); mask++ {
-		r := conveyor.Requirements{}
-		for i, k := range keys {
-			if mask&(1<<i) != 0 {
-				r[k] = labels[k]
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 // RoutedPuller returns a Puller of the consumer of the routed queue of
 // algorithm, priority p and requirement set r, creating the consumer if
 // needed. The consumer is removed by the broker once no runner pulled it

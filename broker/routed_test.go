@@ -39,24 +39,3 @@ func TestRoutedNames(t *testing.T) {
 		}
 	}
 }
-
-func TestLabelSubsets(t *testing.T) {
-	labels := map[string]string{"zone": "eu", "model": "llama", "gpu": "a100"}
-	subs := LabelSubsets(labels)
-	if len(subs) != 7 {
-		t.Fatalf("%d subsets of 3 labels, want 7", len(subs))
-	}
-	seen := map[string]bool{}
-	for _, s := range subs {
-		if len(s) == 0 || !s.MetBy(labels) {
-			t.Errorf("subset %v: empty or not met by %v", s, labels)
-		}
-		seen[s.Canonical()] = true
-	}
-	if len(seen) != 7 {
-		t.Errorf("%d distinct subsets, want 7", len(seen))
-	}
-	if len(LabelSubsets(nil)) != 0 {
-		t.Error("no labels: want no subsets")
-	}
-}

@@ -23,10 +23,14 @@ import (
 
 // heldOn waits until the one process of pl holds n items, the first
 // running and the others held.
-func heldOn(t *testing.T, pl *pool, n int) *proc {
+func heldOn(t *testing.T, pl *pool, n int) *proc { return itemsOn(t, pl, n, 1) }
+
+// itemsOn returns the one process of pl once it has n items, running of
+// them running.
+func itemsOn(t *testing.T, pl *pool, n, running int) *proc {
 	t.Helper()
 	var p *proc
-	testenv.Eventually(t, fmt.Sprintf("%d items on the process, one running", n), func() bool {
+	testenv.Eventually(t, fmt.Sprintf("%d items on the process, %d running", n, running), func() bool {
 		pl.mu.Lock()
 		for q := range pl.procs {
 			p = q
@@ -37,7 +41,7 @@ func heldOn(t *testing.T, pl *pool, n int) *proc {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return len(p.items) == n && p.running == 1
+		return len(p.items) == n && p.running == running
 	})
 	return p
 }
@@ -208,21 +212,4 @@ func TestGoldenPrefetch(t *testing.T) {
 }
 
 // heldOnNone returns the one process of pl once it has no item.
-func heldOnNone(t *testing.T, pl *pool) *proc {
-	t.Helper()
-	var p *proc
-	testenv.Eventually(t, "the process to be free", func() bool {
-		pl.mu.Lock()
-		for q := range pl.procs {
-			p = q
-		}
-		pl.mu.Unlock()
-		if p == nil {
-			return false
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.items) == 0
-	})
-	return p
-}
+func heldOnNone(t *testing.T, pl *pool) *proc { return itemsOn(t, pl, 0, 0) }
