@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
@@ -157,26 +156,7 @@ func request(alg string, size int) ([]byte, int) {
 // run submits one job with ?wait=, waits for it to succeed, reads it
 // back whole and checks its input and output.
 func run(base string, body []byte, rows int) {
-	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", bytes.NewReader(body))
-	if err != nil {
-		log.Fatal(err)
-	}
-	data, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var j struct {
-		ID     string          `json:"id"`
-		Status string          `json:"status"`
-		Error  json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(data, &j); err != nil {
-		log.Fatalf("submit: %d %.300s", resp.StatusCode, data)
-	}
-	for j.Status != "succeeded" && j.Status != "failed" && j.Status != "canceled" {
-		data = serve.Get(base + "/v1/jobs/" + j.ID + "?wait=30s")
-		if err := json.Unmarshal(data, &j); err != nil {
-			log.Fatalf("wait: %.300s", data)
-		}
-	}
+	j := serve.Run(base, bytes.NewReader(body))
 	if j.Status != "succeeded" {
 		log.Fatalf("job %s: %s %s", j.ID, j.Status, j.Error)
 	}
@@ -188,7 +168,7 @@ func run(base string, body []byte, rows int) {
 			Rows json.RawMessage `json:"rows"`
 		} `json:"output"`
 	}
-	data = serve.Get(base + "/v1/jobs/" + j.ID)
+	data := serve.Get(base + "/v1/jobs/" + j.ID)
 	if err := json.Unmarshal(data, &full); err != nil {
 		log.Fatalf("read back: %v: %.300s", err, data)
 	}

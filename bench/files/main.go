@@ -294,26 +294,7 @@ func hashPrefix(path string, n int64) string {
 func runJob(base, id, sum string, artifact int64) (string, time.Duration) {
 	body := fmt.Sprintf(`{"algorithm":"hashfile","input":{"data":{"$file":%q},"artifact":%d}}`, id, artifact)
 	t0 := time.Now()
-	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(body))
-	if err != nil {
-		log.Fatal(err)
-	}
-	data, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var j struct {
-		ID     string          `json:"id"`
-		Status string          `json:"status"`
-		Output json.RawMessage `json:"output"`
-		Error  json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(data, &j); err != nil {
-		log.Fatalf("submit: %d %s", resp.StatusCode, data)
-	}
-	for j.Status != "succeeded" && j.Status != "failed" && j.Status != "canceled" {
-		if err := json.Unmarshal(serve.Get(base+"/v1/jobs/"+j.ID+"?wait=30s"), &j); err != nil {
-			log.Fatal(err)
-		}
-	}
+	j := serve.Run(base, strings.NewReader(body))
 	took := time.Since(t0)
 	if j.Status != "succeeded" || !bytes.Contains(j.Output, []byte(sum)) {
 		log.Fatalf("job %s: %s %s", j.Status, j.Output, j.Error)

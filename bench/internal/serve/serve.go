@@ -97,6 +97,36 @@ func Get(u string) []byte {
 	return data
 }
 
+// Job is what the bench tools read of a job.
+type Job struct {
+	ID     string          `json:"id"`
+	Status string          `json:"status"`
+	Output json.RawMessage `json:"output"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// Run submits body (a submit request's JSON) to base's /v1/jobs and waits
+// until the job is final; it exits the program if the submit is refused.
+func Run(base string, body io.Reader) Job {
+	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var j Job
+	if err := json.Unmarshal(data, &j); err != nil || j.ID == "" {
+		log.Fatalf("submit: %d %.300s", resp.StatusCode, data)
+	}
+	for j.Status != "succeeded" && j.Status != "failed" && j.Status != "canceled" {
+		data = Get(base + "/v1/jobs/" + j.ID + "?wait=30s")
+		if err := json.Unmarshal(data, &j); err != nil {
+			log.Fatalf("wait: %.300s", data)
+		}
+	}
+	return j
+}
+
 // Batch posts the jobs job(0) … job(n-1) (each a submit request's JSON)
 // to base's /v1/jobs/batch, 1,000 a request, retrying a 429 or 503, and
 // returns their ids in order; it exits the program on any other refusal.
