@@ -3,7 +3,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,8 +57,7 @@ type App struct {
 	// callbacks.allow_hosts, or without a runner: the gateway runs its
 	// own).
 	callbacks *services.Callbacks
-	// files removes the files past their keep time: run by every process
-	// with a broker connection.
+	// files removes the files past their keep time: run by the gateways.
 	files  *services.Files
 	srv    *http.Server
 	ln     net.Listener
@@ -194,8 +192,11 @@ func (a *App) start(ctx context.Context) (err error) {
 	if a.mutexes != nil {
 		a.mutexes.Start(ctx)
 	}
-	if b := cmp.Or(a.rbroker, a.broker); b != nil {
-		a.files = services.NewFiles(services.FilesConfig{Broker: b, Logger: log})
+	if a.broker != nil {
+		// Gateways sweep: a sweep reads every file's description, so
+		// runners do not add theirs, and a file past its time is refused
+		// on read whether or not its bytes are gone yet.
+		a.files = services.NewFiles(services.FilesConfig{Broker: a.broker, Logger: log})
 		a.files.Start(ctx)
 	}
 	if a.callbacks != nil {
