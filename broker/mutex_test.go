@@ -32,8 +32,15 @@ func TestSweepMutexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queued := func() []string {
-		batch, err := pl.Pull(5, 0)
+	// queued pulls what is queued: want messages, waiting for them to
+	// reach the consumer (a publish is acknowledged once stored, a little
+	// before the consumer has it), or, for none, what comes within 300ms.
+	queued := func(want int) []string {
+		n, wait := want, 5*time.Second
+		if want == 0 {
+			n, wait = 5, 300*time.Millisecond
+		}
+		batch, err := pl.Pull(n, wait)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +51,7 @@ func TestSweepMutexes(t *testing.T) {
 		}
 		return ids
 	}
-	if got := queued(); len(got) != 1 || got[0] != "holder" {
+	if got := queued(1); len(got) != 1 || got[0] != "holder" {
 		t.Fatalf("queued %v, want the holder alone", got)
 	}
 	if l, _, err := b.mutexLine(ctx, MutexID("", "k")); err != nil || l == nil || l.Holder != "holder" || !l.Queued {
@@ -66,7 +73,7 @@ func TestSweepMutexes(t *testing.T) {
 	if err := b.SweepMutexes(ctx, running); err != nil {
 		t.Fatal(err)
 	}
-	if got := queued(); len(got) != 0 {
+	if got := queued(0); len(got) != 0 {
 		t.Fatalf("a sweep that took the holder for running queued %v", got)
 	}
 
@@ -74,7 +81,7 @@ func TestSweepMutexes(t *testing.T) {
 	if err := b.SweepMutexes(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := queued(); len(got) != 1 || got[0] != "next" {
+	if got := queued(1); len(got) != 1 || got[0] != "next" {
 		t.Fatalf("after the sweep queued %v, want next", got)
 	}
 	l, _, err := b.mutexLine(ctx, MutexID("", "k"))
