@@ -257,6 +257,7 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 	}
 	defer label.Close()
 	counts := map[countKey]int{}
+	var summary []byte // the summary of each job in turn
 	for id, c := range batch {
 		if c.Archived > 0 && c.Prev == "" && !c.added && !c.First {
 			// The record the index has, archived: only where it now is.
@@ -287,7 +288,8 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 			}
 			continue
 		}
-		s, err := conveyor.Summarize(c.Record)
+		var s conveyor.SummaryKeys
+		summary, s, err = conveyor.AppendSummary(summary[:0], c.Record)
 		if err != nil {
 			x.log.Warn("job index: unreadable job record skipped", "job_id", id, "err", err)
 			continue
@@ -295,11 +297,7 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		if c.Prev != "" {
 			old = row{s.Algorithm, string(c.Prev), s.Tenant} // a job changes neither algorithm nor tenant
 		}
-		summary, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		args := []any{id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s, c.Record), int64(c.Archived), summary}
+		args := []any{id, s.Algorithm, string(s.Status), s.Tenant, c.Updated.UnixMilli(), int64(c.Seq), owesCallback(s.Status, c.Record), int64(c.Archived), summary}
 		inserted := !exists
 		if c.First {
 			// Only if the index has no version of the job yet.
@@ -314,8 +312,12 @@ func (x *Index) commit(batch map[string]Change, cur Cursor) error {
 		} else if _, err := put.Exec(args...); err != nil {
 			return err
 		}
-		if inserted {
-			for k, v := range s.Labels {
+		if inserted && s.Labels != nil {
+			var labels map[string]string
+			if err := json.Unmarshal(s.Labels, &labels); err != nil {
+				return err
+			}
+			for k, v := range labels {
 				if _, err := label.Exec(k, v, id); err != nil {
 					return err
 				}
@@ -342,8 +344,8 @@ var callbackField = []byte(`"callback":{`)
 
 // owesCallback reports whether the job of record is final and its
 // callback not delivered yet.
-func owesCallback(s *conveyor.JobSummary, record []byte) bool {
-	if !s.Status.Terminal() || !bytes.Contains(record, callbackField) {
+func owesCallback(status conveyor.Status, record []byte) bool {
+	if !status.Terminal() || !bytes.Contains(record, callbackField) {
 		return false
 	}
 	var j struct {
