@@ -44,7 +44,8 @@ type Job struct {
 	// becomes due: queued then, and not before.
 	RunAt *time.Time `json:"run_at,omitempty"`
 	// StartedAt is when the job's first attempt started — of its first
-	// stage, for a pipeline job. Retries and later stages do not move it.
+	// stage, for a pipeline job; for a job a worker held behind another,
+	// when the worker started it. Retries and later stages do not move it.
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	// FinishedAt is when the job became final.
 	FinishedAt *time.Time `json:"finished_at,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -238,8 +239,17 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 
 	owner := conveyor.Job{ID: j.ID, Tenant: j.Tenant} // of the artifacts
 	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Timeout: timeout, Reporter: a.rep}
-	if timeout > 0 && late {
-		task.begin = func() { task.Deadline = tm.arm(time.Now()) }
+	// When a late beginner's work began (Task.Begin): a worker's job held
+	// behind others, or waiting for its process to start, starts then.
+	var begun atomic.Pointer[time.Time]
+	if late {
+		task.begin = func() {
+			now := time.Now()
+			begun.Store(&now)
+			if timeout > 0 {
+				task.Deadline = tm.arm(now)
+			}
+		}
 	}
 	if j.Attempt == 1 {
 		// From when the message was queued: each stage of a pipeline is
@@ -266,7 +276,11 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 		}
 	}
 	removeFiles()
-	p.metrics.duration.Observe(time.Since(a.began).Seconds())
+	workFrom := a.began
+	if t := begun.Load(); t != nil {
+		workFrom = *t
+	}
+	p.metrics.duration.Observe(time.Since(workFrom).Seconds())
 	release()
 	cause := context.Cause(actx)
 	if actx.Err() == nil {
@@ -300,7 +314,8 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	}
 
 	now := time.Now().UTC()
-	e := attemptEnd{n: a.n, out: out, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last()}
+	e := attemptEnd{n: a.n, out: out, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last(),
+		began: a.began, begun: workFrom}
 	var o endResult
 	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
 		var err error

@@ -50,6 +50,9 @@ type attemptEnd struct {
 	cause    error               // why its context ended early (a timeout), or nil
 	timeout  time.Duration       // the attempt's time limit, for its error
 	progress *conveyor.Progress  // the last progress reported, if any
+	// began is when the attempt started, begun when its work did: later
+	// for a job a worker held behind others (see Task.Begin).
+	began, begun time.Time
 }
 
 // endResult is what recording an attempt's end did to the record.
@@ -68,6 +71,12 @@ type endResult struct {
 func outcomeChange(j *conveyor.Job, e attemptEnd, now time.Time) (endResult, error) {
 	if e.progress != nil && j.Status == conveyor.StatusRunning && j.Attempt == e.n {
 		j.Progress = e.progress
+	}
+	if j.StartedAt != nil && j.StartedAt.Equal(e.began) && e.begun.After(e.began) && j.Attempt == e.n {
+		// The job started with this attempt, whose work began later than
+		// the attempt (held by its worker): it started then.
+		at := e.begun.UTC()
+		j.StartedAt = &at
 	}
 	if e.err == nil && e.cause == nil {
 		if j.Finishes(e.route) {

@@ -147,4 +147,15 @@ func TestOutcomeChange(t *testing.T) {
 	if _, err := outcomeChange(j, attemptEnd{n: 1, err: boom, progress: p}, decideNow); err != nil || j.Progress == nil || j.Progress.Message != "halfway" {
 		t.Errorf("progress %+v (%v), want the last reported", j.Progress, err)
 	}
+	// A job held by its worker behind others started when its work began;
+	// a later attempt keeps the job's first start.
+	held, began, begun := running(1, nil), decideNow.Add(-time.Second), decideNow.Add(-200*time.Millisecond)
+	if _, err := outcomeChange(held, attemptEnd{n: 1, out: json.RawMessage(`{}`), began: began, begun: begun}, decideNow); err != nil || !held.StartedAt.Equal(begun) {
+		t.Errorf("held job's start %v (%v), want when its work began %v", held.StartedAt, err, begun)
+	}
+	second := running(2, nil)
+	first := *second.StartedAt
+	if _, err := outcomeChange(second, attemptEnd{n: 2, out: json.RawMessage(`{}`), began: decideNow.Add(-100 * time.Millisecond), begun: decideNow.Add(-50 * time.Millisecond)}, decideNow); err != nil || !second.StartedAt.Equal(first) {
+		t.Errorf("second attempt's job start %v (%v), want the first attempt's %v", second.StartedAt, err, first)
+	}
 }
