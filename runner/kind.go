@@ -121,21 +121,26 @@ type Kind interface {
 	Provision(ctx context.Context, entry config.Algorithm) ([]Served, error)
 }
 
-// SharedWorkers is implemented by kinds whose algorithms of one entry run
-// on the same workers — the worker kind's processes. Such an entry runs at
-// most workers.max × concurrency jobs at once in all (config.Algorithm's
-// Slots), not that many of each of its algorithms, and the runner's
-// capacity and busy count say so.
+// SharedWorkers is implemented by the handlers of kinds whose algorithms
+// of one entry run on the same workers — the worker kind's processes.
+// Workers returns how many workers the entry runs at most on this runner
+// (workers.max, or fewer when the runner has too few GPUs for them) and
+// how many jobs each holds at once (its concurrency). Such an entry runs
+// at most processes × jobsEach jobs at once in all, not that many of each
+// of its algorithms, and the runner's capacity, busy and processes counts
+// say so. A handler that is not one runs workers.max jobs at once. The
+// runner asks the handler, not the entry, so that the keys that size a
+// kind's workers stay the kind's own.
 type SharedWorkers interface {
-	SharesWorkers()
+	Workers() (processes, jobsEach int)
 }
 
 // Batcher is implemented by handlers that run several jobs of their
 // algorithm together, in one call of the code behind them (the worker
 // kind's batch algorithms). The runner gives such an algorithm BatchSize
 // times the entry's slots, so that Run is called for enough jobs at once
-// to fill its batches: Run is then called concurrently up to workers.max ×
-// concurrency × BatchSize times.
+// to fill its batches: Run is then called concurrently up to the entry's
+// slots (see SharedWorkers) × BatchSize times.
 type Batcher interface {
 	BatchSize() int
 }

@@ -433,3 +433,7 @@ var (
 	_ runner.LateBeginner = (*batchHandler)(nil)
 	_ runner.Batcher      = (*batchHandler)(nil)
 )
+
+// Workers tells the runner how many processes the entry runs at most and
+// how many jobs each holds at once (runner.SharedWorkers).
+func (b *batchHandler) Workers() (processes, jobsEach int) { return b.pool.max, b.pool.conc }

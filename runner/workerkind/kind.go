@@ -30,8 +30,6 @@ func init() {
 	runner.RegisterKind(KindName, Kind{}, "command", "dir", "env", "user", "rlimits", "concurrency", "prefetch", "idle_timeout", "algorithms", "resources")
 }
 
-var _ runner.SharedWorkers = Kind{}
-
 // Defaults of a worker entry.
 const (
 	// DefaultIdleTimeout is how long a process beyond workers.min may stay
@@ -49,11 +47,6 @@ type Kind struct {
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
 }
-
-// SharesWorkers tells the runner that the algorithms of an entry run on
-// the entry's one pool of processes: workers.max × concurrency jobs at
-// once in all.
-func (Kind) SharesWorkers() {}
 
 // Variables the runner sets for a worker; the entry's env may not set
 // them. envProtocol is the protocol version; envConcurrency how many jobs
@@ -286,8 +279,10 @@ func environ(base map[string]string, conc, ahead int, sdk string, sdkErr error) 
 
 // Interface guards.
 var (
-	_ runner.Kind       = Kind{}
-	_ runner.Handler    = (*handler)(nil)
-	_ runner.Prefetcher = (*handler)(nil)
-	_ io.Closer         = (*handler)(nil)
+	_ runner.Kind          = Kind{}
+	_ runner.Handler       = (*handler)(nil)
+	_ runner.Prefetcher    = (*handler)(nil)
+	_ runner.SharedWorkers = (*handler)(nil)
+	_ runner.SharedWorkers = (*batchHandler)(nil)
+	_ io.Closer            = (*handler)(nil)
 )
