@@ -334,8 +334,11 @@ type Algorithm struct {
 	// Options are the entry's other keys: those of a kind that declares
 	// its own (RegisterKind) and reads them itself (DecodeOptions), so a
 	// new kind needs no field here. A key no kind of the entry takes is a
-	// config error naming it.
-	Options map[string]any `yaml:",inline"`
+	// config error naming it. Each value is kept as the YAML node it was
+	// written as, so that the kind decodes what the file says: decoded
+	// into map[string]any first, env: {V: 3.10} would reach a string
+	// field as "3.1". Go code builds them with SetOptions.
+	Options map[string]yaml.Node `yaml:",inline"`
 }
 
 // DecodeOptions decodes the entry's Options, the keys its kind declared,
@@ -343,18 +346,68 @@ type Algorithm struct {
 // no field for, or a value of the wrong type, is an error naming the key.
 func (a *Algorithm) DecodeOptions(out any) error {
 	for _, key := range slices.Sorted(maps.Keys(a.Options)) {
-		data, err := yaml.Marshal(map[string]any{key: a.Options[key]})
+		v := a.Options[key]
+		doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, resolved(&v)}}
+		data, err := yaml.Marshal(doc)
 		if err == nil {
 			err = decodeStrict(data, out)
 		}
 		if err != nil {
-			// yaml says where in the one-key document it made: not news.
-			msg := err.Error()
-			if _, after, ok := strings.Cut(msg, ": cannot "); ok {
-				msg = "cannot " + after
-			}
-			return fmt.Errorf("%s: %s", key, msg)
+			return fmt.Errorf("%s: %s", key, optionError(err))
 		}
+	}
+	return nil
+}
+
+// optionError returns the text of err, an error decoding one option,
+// without what yaml says of where in the one-key document it made: not
+// news to the reader of the file.
+func optionError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
+	if _, after, ok := strings.Cut(msg, ": cannot "); ok {
+		return "cannot " + after
+	}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			return after
+		}
+	}
+	return msg
+}
+
+// resolved returns n with its aliases replaced by what they name, so that
+// it stands alone in a document of its own.
+func resolved(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, sub := range n.Content {
+		c.Content[i] = resolved(sub)
+	}
+	return &c
+}
+
+// SetOptions sets the keys of the entry's Options that opts encodes to: a
+// struct with yaml tags, as DecodeOptions reads it, or a map. It is how Go
+// code — a test, a program that embeds a runner — builds an entry of a
+// kind with keys of its own; fields tagged omitempty that are zero are
+// left out. It returns an error when opts does not encode to a mapping.
+func (a *Algorithm) SetOptions(opts any) error {
+	var n yaml.Node
+	if err := n.Encode(opts); err != nil {
+		return err
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("options: %T does not encode to a mapping", opts)
+	}
+	if a.Options == nil {
+		a.Options = make(map[string]yaml.Node, len(n.Content)/2)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		a.Options[n.Content[i].Value] = *n.Content[i+1]
 	}
 	return nil
 }

@@ -233,11 +233,24 @@ var (
 	kinds   = map[string]Kind{}
 )
 
+// Checker is implemented by kinds that check their own keys of an entry
+// when the config is loaded (config.Validate), in every process that
+// loads it — a gateway too, which provisions nothing — rather than only
+// when a runner provisions the entry. Check decodes the entry's options
+// (config.Algorithm.DecodeOptions) and returns every problem it finds,
+// joined (errors.Join), each naming its key; the config adds the entry.
+// It must not look outside the entry: whether a command exists or a user
+// is known is the runner's to say, at Provision.
+type Checker interface {
+	Check(entry config.Algorithm) error
+}
+
 // RegisterKind makes a kind available under name, the value of an entry's
 // `kind:` key, taking keys of an entry beyond config.CommonKeys: the kind
-// owns those, and the config refuses any other key in an entry of it. It
-// panics if name is taken; kinds register in their package's init, and
-// internal/app imports the kind packages it ships.
+// owns those, and the config refuses any other key in an entry of it (and
+// has a Checker check the ones it takes). It panics if name is taken;
+// kinds register in their package's init, and internal/app imports the
+// kind packages it ships.
 func RegisterKind(name string, k Kind, keys ...string) {
 	kindsMu.Lock()
 	defer kindsMu.Unlock()
@@ -245,7 +258,11 @@ func RegisterKind(name string, k Kind, keys ...string) {
 		panic("runner: kind " + name + " registered twice")
 	}
 	kinds[name] = k
-	config.RegisterKind(name, keys...)
+	var check func(config.Algorithm) error
+	if c, ok := k.(Checker); ok {
+		check = c.Check
+	}
+	config.RegisterKind(name, check, keys...)
 }
 
 // LookupKind returns the kind registered under name.

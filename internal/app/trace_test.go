@@ -13,6 +13,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/httpkind"
 )
 
 // TestTraceparent: a valid W3C traceparent header on a submit is stored on
@@ -43,7 +44,7 @@ func TestTraceparent(t *testing.T) {
 			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`}},
 		{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "tracemod"},
 			Dir: dir, Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(2 * time.Second)},
-		{Name: "trace_http", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()}, InputSchema: object},
+		httpkind.Entry(config.Algorithm{Name: "trace_http", InputSchema: object}, httpkind.Options{URL: "http://" + ln.Addr().String()}),
 	}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

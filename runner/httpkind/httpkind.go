@@ -47,6 +47,17 @@ type Options struct {
 	URL string `yaml:"url"`
 }
 
+// Entry returns an http entry: common's keys (its Kind set to http) and
+// opts, as the YAML entry {kind: http, url: …} would be. It is how Go code
+// — tests, a program that embeds a runner — writes one.
+func Entry(common config.Algorithm, opts Options) config.Algorithm {
+	common.Kind = "http"
+	if err := common.SetOptions(opts); err != nil {
+		panic(err) // Options always encodes to a mapping
+	}
+	return common
+}
+
 // maxBody caps an answer read from a service.
 const maxBody = 64 << 20
 
