@@ -13,6 +13,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 	"github.com/conveyor-run/conveyor/runner/httpkind"
 )
 
@@ -40,10 +41,16 @@ func TestTraceparent(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	object := map[string]any{"type": "object"}
 	cfg.Algorithms = []config.Algorithm{
-		{Name: "trace_exec", Kind: "exec", InputSchema: object,
-			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`}},
-		{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "tracemod"},
-			Dir: dir, Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(2 * time.Second)},
+		execkind.Entry(config.Algorithm{
+			Name:        "trace_exec",
+			InputSchema: object,
+		}, execkind.Options{
+			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`},
+		}),
+		pyWorker(python, dir, "tracemod", config.Algorithm{
+			Workers: config.Workers{Max: 1},
+			Grace:   conveyor.Duration(2 * time.Second),
+		}),
 		httpkind.Entry(config.Algorithm{Name: "trace_http", InputSchema: object}, httpkind.Options{URL: "http://" + ln.Addr().String()}),
 	}
 	cfg.WithDefaults()

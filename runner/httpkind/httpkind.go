@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,7 +68,8 @@ var client = &http.Client{Transport: &http.Transport{
 }}
 
 // Provision checks the entry and learns the algorithm's schemas. It returns
-// an error for a missing name or URL, or fields the kind does not use.
+// an error for a missing name or URL, or keys the kind does not take
+// (DecodeOptions names them).
 func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served, error) {
 	if err := conveyor.ValidateName(e.Name); err != nil {
 		return nil, fmt.Errorf("http algorithms need a name: %w", err)
@@ -81,9 +81,6 @@ func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served,
 	u, err := url.Parse(opt.URL)
 	if opt.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("url %q: want http://host[:port][/path]", opt.URL)
-	}
-	if len(e.Command) > 0 || e.Dir != "" || len(e.Env) > 0 {
-		return nil, errors.New("command, dir and env do not apply to http algorithms")
 	}
 	alg := conveyor.Algorithm{Name: e.Name, Kind: "http", Description: e.Description, Timeout: e.Timeout, MaxAttempts: e.MaxAttempts}
 	if alg.InputSchema, err = config.SchemaJSON(e.InputSchema); err != nil {
