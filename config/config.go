@@ -273,16 +273,16 @@ func (b *Broker) validate(add func(string, ...any)) {
 }
 
 // Algorithm is one entry of the algorithms list: what a runner serves and
-// how. Kind picks the runner kind; each kind uses a subset of the fields and
-// rejects the others.
+// how. Kind picks the runner kind. Its fields are the keys every kind
+// takes (CommonKeys) and those of a pipeline; the keys of one kind are in
+// Options, which the kind decodes itself (DecodeOptions): exec and worker
+// entries' command, dir, env, user and rlimits, the worker's concurrency,
+// prefetch, idle_timeout, algorithms and resources, the http kind's url.
 type Algorithm struct {
-	Name        string            `yaml:"name"`
-	Kind        string            `yaml:"kind"`
-	Description string            `yaml:"description"`
-	Command     []string          `yaml:"command"`
-	Dir         string            `yaml:"dir"`
-	Env         map[string]string `yaml:"env"`
-	Workers     Workers           `yaml:"workers"`
+	Name        string  `yaml:"name"`
+	Kind        string  `yaml:"kind"`
+	Description string  `yaml:"description"`
+	Workers     Workers `yaml:"workers"`
 	// Timeout bounds one attempt; zero means none. A job may set its own.
 	Timeout conveyor.Duration `yaml:"timeout"`
 	// MaxAttempts is the default number of attempts of its jobs. Default 3.
@@ -295,26 +295,6 @@ type Algorithm struct {
 	Grace        conveyor.Duration `yaml:"grace"`
 	InputSchema  map[string]any    `yaml:"input_schema"`
 	OutputSchema map[string]any    `yaml:"output_schema"`
-	// Concurrency (worker kind) is how many jobs one worker process holds
-	// at once: a Python worker runs synchronous handlers in a thread pool
-	// of this size and async ones on one event loop. Absent means 1; it
-	// must be at least 1. The entry runs up to workers.max × concurrency
-	// jobs at once (see Slots).
-	Concurrency *int `yaml:"concurrency"`
-	// Prefetch (worker kind) is how many jobs one worker process holds
-	// beyond its concurrency: sent to it ahead, while its slots are busy,
-	// and started as they free, so that a process never waits for the
-	// runner between short jobs. Absent means the concurrency (one job in
-	// hand per slot); 0 sends a process no more than it runs, which suits
-	// long jobs best: a job in hand waits for the jobs ahead of it even
-	// when another process is free. See JobsAhead.
-	Prefetch *int `yaml:"prefetch"`
-	// IdleTimeout (worker kind) retires a worker process that has had no
-	// job for this long, down to workers.min. Default 5m.
-	IdleTimeout conveyor.Duration `yaml:"idle_timeout"`
-	// Algorithms (worker kind) holds settings for each algorithm the
-	// entry's workers announce, by name; they override the entry's own.
-	Algorithms map[string]AlgorithmSettings `yaml:"algorithms"`
 	// Pipeline makes the entry a pipeline instead of an algorithm of a
 	// kind: its jobs run these algorithms, each stage's output the next
 	// one's input. An entry with a pipeline has a name and no kind.
@@ -322,20 +302,14 @@ type Algorithm struct {
 	// MaxSteps bounds the stages one pipeline job runs in all, loops
 	// included. Default 100.
 	MaxSteps int `yaml:"max_steps"`
-	// User (exec and worker kinds) is the user the processes run as; the
-	// runner must be root to switch. Default: the runner's own.
-	User string `yaml:"user"`
-	// Rlimits (exec and worker kinds) limit each process.
-	Rlimits Rlimits `yaml:"rlimits"`
-	// Resources (worker kind) are what each process needs of the runner's
-	// (see Config.Resources): {gpu: 1} gives each process one GPU of its
-	// own, and the pool runs no more processes than there are GPUs for.
-	Resources map[string]int `yaml:"resources"`
 	// Options are the entry's other keys: those of a kind that declares
 	// its own (RegisterKind) and reads them itself (DecodeOptions), so a
 	// new kind needs no field here. A key no kind of the entry takes is a
-	// config error naming it.
-	Options map[string]any `yaml:",inline"`
+	// config error naming it. Each value is kept as the YAML node it was
+	// written as, so that the kind decodes what the file says: decoded
+	// into map[string]any first, env: {V: 3.10} would reach a string
+	// field as "3.1". Go code builds them with SetOptions.
+	Options map[string]yaml.Node `yaml:",inline"`
 }
 
 // DecodeOptions decodes the entry's Options, the keys its kind declared,
@@ -343,72 +317,74 @@ type Algorithm struct {
 // no field for, or a value of the wrong type, is an error naming the key.
 func (a *Algorithm) DecodeOptions(out any) error {
 	for _, key := range slices.Sorted(maps.Keys(a.Options)) {
-		data, err := yaml.Marshal(map[string]any{key: a.Options[key]})
+		v := a.Options[key]
+		doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, resolved(&v)}}
+		data, err := yaml.Marshal(doc)
 		if err == nil {
 			err = decodeStrict(data, out)
 		}
 		if err != nil {
-			// yaml says where in the one-key document it made: not news.
-			msg := err.Error()
-			if _, after, ok := strings.Cut(msg, ": cannot "); ok {
-				msg = "cannot " + after
-			}
-			return fmt.Errorf("%s: %s", key, msg)
+			return fmt.Errorf("%s: %s", key, optionError(err))
 		}
 	}
 	return nil
 }
 
-// JobsPerWorker returns the entry's concurrency: how many jobs one of its
-// workers holds at once; 1 when unset.
-func (a *Algorithm) JobsPerWorker() int {
-	if a.Concurrency == nil {
-		return 1
+// optionError returns the text of err, an error decoding one option,
+// without what yaml says of where in the one-key document it made: not
+// news to the reader of the file.
+func optionError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
+	if _, after, ok := strings.Cut(msg, ": cannot "); ok {
+		return "cannot " + after
 	}
-	return *a.Concurrency
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			return after
+		}
+	}
+	return msg
 }
 
-// JobsAhead returns the entry's prefetch: how many jobs one of its
-// workers holds beyond those it runs; its concurrency when unset.
-func (a *Algorithm) JobsAhead() int {
-	if a.Prefetch == nil {
-		return a.JobsPerWorker()
+// resolved returns n with its aliases replaced by what they name, so that
+// it stands alone in a document of its own.
+func resolved(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
-	return *a.Prefetch
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, sub := range n.Content {
+		c.Content[i] = resolved(sub)
+	}
+	return &c
 }
 
-// Slots returns how many jobs the entry runs at once on one runner:
-// workers.max times its concurrency.
-func (a *Algorithm) Slots() int { return a.Workers.Max * a.JobsPerWorker() }
+// SetOptions sets the keys of the entry's Options that opts encodes to: a
+// struct with yaml tags, as DecodeOptions reads it, or a map. It is how Go
+// code — a test, a program that embeds a runner — builds an entry of a
+// kind with keys of its own; fields tagged omitempty that are zero are
+// left out. It returns an error when opts does not encode to a mapping.
+func (a *Algorithm) SetOptions(opts any) error {
+	var n yaml.Node
+	if err := n.Encode(opts); err != nil {
+		return err
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("options: %T does not encode to a mapping", opts)
+	}
+	if a.Options == nil {
+		a.Options = make(map[string]yaml.Node, len(n.Content)/2)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		a.Options[n.Content[i].Value] = *n.Content[i+1]
+	}
+	return nil
+}
 
 // IsPipeline reports whether the entry is a pipeline.
 func (a *Algorithm) IsPipeline() bool { return len(a.Pipeline) > 0 }
-
-// AlgorithmSettings are the settings of one algorithm of an entry that
-// serves several (a worker entry without a name). Zero values keep the
-// entry's settings.
-type AlgorithmSettings struct {
-	Timeout     conveyor.Duration `yaml:"timeout"`
-	MaxAttempts int               `yaml:"max_attempts"`
-	Description string            `yaml:"description"`
-	// Batch overrides what the worker announces for an algorithm that runs
-	// in batches (the Python SDK's @conveyor.batch): tune the batches
-	// where the model runs, without a change to its code.
-	Batch *BatchSettings `yaml:"batch"`
-}
-
-// BatchSettings are the batch size and wait of an algorithm that runs in
-// batches. Zero values (absent keys) keep what the worker announces.
-type BatchSettings struct {
-	// MaxSize is how many jobs one batch holds at most, 1 to 1024.
-	MaxSize int `yaml:"max_size"`
-	// MaxWait is how long the runner waits, after the first job of a
-	// batch, for more; "0s" sends each batch at once.
-	MaxWait *conveyor.Duration `yaml:"max_wait"`
-}
-
-// MaxBatchSize is the largest max_size of a batch.
-const MaxBatchSize = 1024
 
 // Workers sizes the pool of an algorithm on one runner.
 type Workers struct {
@@ -497,8 +473,8 @@ func validatePipeline(a Algorithm, where string, add func(string, ...any)) {
 	if a.Name == "" {
 		add("%s: a pipeline needs a name", where)
 	}
-	if a.Kind != "" || len(a.Command) > 0 || len(a.Algorithms) > 0 {
-		add("%s: a pipeline has no kind, command, url or algorithms: its stages are algorithms of their own", where)
+	if a.Kind != "" {
+		add("%s: a pipeline has no kind: its stages are algorithms of their own", where)
 	}
 	for _, key := range slices.Sorted(maps.Keys(a.Options)) {
 		add("%s: %s is not a key of a pipeline", where, key)
@@ -609,32 +585,8 @@ func (c *Config) Validate() error {
 		default:
 			validateKindKeys(a, where, add)
 		}
-		for name, set := range a.Algorithms {
-			if err := conveyor.ValidateName(name); err != nil {
-				add("%s: algorithms: %v", where, err)
-			}
-			if set.MaxAttempts < 0 {
-				add("%s: algorithms.%s.max_attempts must not be negative", where, name)
-			}
-			if b := set.Batch; b != nil {
-				if b.MaxSize < 0 || b.MaxSize > MaxBatchSize {
-					add("%s: algorithms.%s.batch.max_size must be between 1 and %d, not %d", where, name, MaxBatchSize, b.MaxSize)
-				}
-				if b.MaxWait != nil && *b.MaxWait < 0 {
-					add("%s: algorithms.%s.batch.max_wait must not be negative", where, name)
-				}
-			}
-		}
 		if a.Workers.Max < 1 {
 			add("%s: workers.max must be at least 1", where)
-		}
-		if a.Concurrency != nil {
-			if *a.Concurrency < 1 {
-				add("%s: concurrency must be at least 1, not %d", where, *a.Concurrency)
-			}
-		}
-		if a.Prefetch != nil && *a.Prefetch < 0 {
-			add("%s: prefetch must not be negative, not %d", where, *a.Prefetch)
 		}
 		if a.Workers.Min < 0 || a.Workers.Min > a.Workers.Max {
 			add("%s: workers.min must be between 0 and workers.max", where)

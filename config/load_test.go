@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/conveyor-run/conveyor"
 )
 
 func write(t *testing.T, text string) string {
@@ -45,8 +43,16 @@ algorithms:
 		t.Errorf("durations: %v %v", c.Retention, c.Heartbeat)
 	}
 	r := c.Algorithms[1]
-	if r.Timeout.Std() != 90*time.Second || r.Workers.Max != 2 || r.MaxAttempts != 3 || r.Env["MODE"] != "fast" {
+	if r.Timeout.Std() != 90*time.Second || r.Workers.Max != 2 || r.MaxAttempts != 3 {
 		t.Errorf("report: %+v", r)
+	}
+	// The kind's keys are the kind's to decode (here, as exec would).
+	var own struct {
+		Command []string          `yaml:"command"`
+		Env     map[string]string `yaml:"env"`
+	}
+	if err := r.DecodeOptions(&own); err != nil || own.Env["MODE"] != "fast" || own.Command[1] != "report.py" {
+		t.Errorf("report's own keys: %+v %v", own, err)
 	}
 	if r.InputSchema["type"] != "object" {
 		t.Errorf("input_schema: %v", r.InputSchema)
@@ -61,8 +67,11 @@ func TestLoadEnvOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTP.Addr != "127.0.0.1:0" || len(c.Algorithms) != 1 || c.Algorithms[0].Command[1] != "x.sh" {
-		t.Errorf("got %+v", c)
+	var own struct {
+		Command []string `yaml:"command"`
+	}
+	if c.HTTP.Addr != "127.0.0.1:0" || len(c.Algorithms) != 1 || c.Algorithms[0].DecodeOptions(&own) != nil || own.Command[1] != "x.sh" {
+		t.Errorf("got %+v (command %q)", c, own.Command)
 	}
 }
 
@@ -79,16 +88,9 @@ func TestLoadErrors(t *testing.T) {
 		"token secret":             {yaml: "auth: {tokens: [{name: a, scopes: [read]}]}", want: "exactly one of token_sha256 and token_env"},
 		"token hash":               {yaml: "auth: {tokens: [{name: a, token_sha256: abc, scopes: [read]}]}", want: "64 hex digits"},
 		"token scope":              {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [write]}]}", want: `unknown scope "write"`},
-		"bad settings":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {Bad: {}}}]", want: "algorithms: invalid algorithm name"},
-		"bad attempts":             {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {max_attempts: -1}}}]", want: "algorithms.a.max_attempts"},
-		"batch size":               {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {max_size: 2000}}}}]", want: "algorithms.a.batch.max_size must be between 1 and 1024"},
-		"batch wait":               {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {max_wait: -1s}}}}]", want: `invalid duration "-1s": negative`},
-		"batch key":                {yaml: "algorithms: [{kind: worker, command: [w], algorithms: {a: {batch: {size: 2}}}}]", want: "field size not found"},
 		"callbacks without secret": {yaml: "callbacks: {allow_hosts: [hooks.example.com]}", want: "callbacks.secret_env is required"},
 		"callback bad port":        {yaml: "callbacks: {allow_hosts: [\"h:99999\"], secret_env: S}", want: "bad port"},
 		"tls without key":          {yaml: "http: {tls: {cert: c.pem}}", want: "http.tls: give both cert and key"},
-		"rlimits on go":            {yaml: "algorithms: [{kind: go, rlimits: {memory: 1GiB}}]", want: "exec and worker algorithms only"},
-		"negative rlimits":         {yaml: "algorithms: [{name: a, kind: exec, command: [x], rlimits: {cpu_seconds: -1}}]", want: "rlimits must not be negative"},
 		"tls half":                 {yaml: "nats: {tls: {cert: c.pem}}", want: "nats.tls"},
 		"nats creds and token":     {yaml: "nats: {creds: x.creds, token: t}", want: "nats: give one of creds, user/password and token"},
 		"nats user and token":      {yaml: "nats: {user: u, password: p, token: t}", want: "nats: give one of creds"},
@@ -98,8 +100,6 @@ func TestLoadErrors(t *testing.T) {
 		"cluster tls alone":        {yaml: "broker: {cluster_tls: {ca: ca.pem, cert: c.pem, key: k.pem}}", want: "broker.cluster_tls needs broker.cluster"},
 		"label with a comma":       {yaml: "labels: {model: 'a,b'}", want: "labels: label names and values may not hold"},
 		"unknown resource":         {yaml: "resources: {tpu: 2}", want: `resources: unknown resource "tpu" (known: gpu)`},
-		"resources on exec":        {yaml: "algorithms: [{name: a, kind: exec, command: [x], resources: {gpu: 1}}]", want: "resources apply to worker algorithms only"},
-		"negative gpu":             {yaml: "algorithms: [{kind: worker, command: [w], resources: {gpu: -1}}]", want: "resources.gpu must not be negative"},
 		"quota of no tenant":       {yaml: "quotas: {acme: {max_queued: 5}}", want: `quotas.acme: no token of auth.tokens has tenant "acme"`},
 		"negative quota":           {yaml: "auth: {tokens: [{name: a, token_env: T, scopes: [read], tenant: acme}]}\nquotas: {acme: {max_retained: -1}}", want: "must not be negative"},
 		"quota key":                {yaml: "quotas: {acme: {max_jobs: 5}}", want: "field max_jobs not found"},
@@ -118,34 +118,6 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestLoadWorkerEntry(t *testing.T) {
-	p := write(t, `
-algorithms:
-  - kind: worker
-    command: [python3, -m, conveyor.worker, mymodule]
-    workers: {min: 1, max: 2}
-    idle_timeout: 90s
-    algorithms:
-      classify: {timeout: 1m, max_attempts: 5, description: Classifies.}
-      embed: {batch: {max_size: 64, max_wait: 5ms}}
-`)
-	c, err := Load(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := c.Algorithms[0]
-	if w.Name != "" || w.IdleTimeout.Std() != 90*time.Second || w.Workers.Min != 1 {
-		t.Errorf("entry: %+v", w)
-	}
-	want := AlgorithmSettings{Timeout: conveyor.Duration(time.Minute), MaxAttempts: 5, Description: "Classifies."}
-	if got := w.Algorithms["classify"]; got != want {
-		t.Errorf("algorithms.classify = %+v, want %+v", got, want)
-	}
-	if b := w.Algorithms["embed"].Batch; b == nil || b.MaxSize != 64 || b.MaxWait == nil || b.MaxWait.Std() != 5*time.Millisecond {
-		t.Errorf("algorithms.embed.batch = %+v", b)
 	}
 }
 

@@ -16,9 +16,40 @@ const (
 	maxPageSize     = 500
 )
 
-// listParams are the query parameters GET /v1/jobs takes; any other is a
-// 400, so that a misspelt filter is never silently ignored.
-var listParams = []string{"algorithm", "status", "label", "created_after", "created_before", "tenant", "q", "cursor", "limit", "order", "include"}
+// listParams are the query parameters GET /v1/jobs takes, as
+// /openapi.json documents them (parseList reads these, and refuses any
+// other with a 400, so that a misspelt filter is never silently ignored).
+var listParams = []obj{
+	param("algorithm", "query", "only jobs of this algorithm", obj{"type": "string"}, false),
+	param("status", "query", "only jobs in any of these statuses, comma-separated ("+strings.Join(statusNames(), ", ")+")", obj{"type": "string"}, false),
+	param("label", "query", "only jobs with this label, as key=value; repeat it: every one must match", obj{"type": "array", "items": obj{"type": "string"}}, false),
+	param("created_after", "query", "only jobs created at or after this RFC 3339 time", obj{"type": "string", "format": "date-time"}, false),
+	param("created_before", "query", "only jobs created before this RFC 3339 time", obj{"type": "string", "format": "date-time"}, false),
+	param("tenant", "query", "only jobs of this tenant (admin tokens; a tenant's token lists its own)", obj{"type": "string"}, false),
+	param("q", "query", "only jobs whose id starts with this", obj{"type": "string"}, false),
+	param("cursor", "query", "next_cursor of the previous page", obj{"type": "string"}, false),
+	param("limit", "query", "page size (1–500, default 50)", obj{"type": "integer", "minimum": 1, "maximum": maxPageSize}, false),
+	param("order", "query", "newest first (the default) or oldest first", obj{"type": "string", "enum": []string{"newest", "oldest"}}, false),
+	param("include", "query", "add the jobs' input and/or output: input, output or input,output", obj{"type": "string"}, false),
+}
+
+// paramNames returns the names of params.
+func paramNames(params []obj) []string {
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = p["name"].(string)
+	}
+	return names
+}
+
+// statusNames returns the statuses as a query parameter spells them.
+func statusNames() []string {
+	names := make([]string, len(conveyor.Statuses))
+	for i, st := range conveyor.Statuses {
+		names[i] = string(st)
+	}
+	return names
+}
 
 // listQuery is a GET /v1/jobs request, read and checked.
 type listQuery struct {
@@ -48,9 +79,10 @@ func parseList(r *http.Request) (listQuery, error) {
 	bad := func(param, format string, args ...any) error {
 		return conveyor.Errorf(conveyor.EINVALID, "query parameter %s: "+format, append([]any{param}, args...)...)
 	}
+	names := paramNames(listParams)
 	for name, values := range q {
-		if !slices.Contains(listParams, name) {
-			return lq, conveyor.Errorf(conveyor.EINVALID, "unknown query parameter %q (GET /v1/jobs takes %s)", name, strings.Join(listParams, ", "))
+		if !slices.Contains(names, name) {
+			return lq, conveyor.Errorf(conveyor.EINVALID, "unknown query parameter %q (GET /v1/jobs takes %s)", name, strings.Join(names, ", "))
 		}
 		if len(values) > 1 && name != "label" {
 			return lq, bad(name, "given %d times, want once", len(values))

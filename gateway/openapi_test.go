@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,23 @@ func TestOpenAPIRoutes(t *testing.T) {
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
+	}
+	// The query parameters a handler takes from a table are those the
+	// table documents: GET /v1/jobs and GET /v1/stats refuse any other.
+	for path, want := range map[string][]obj{"/v1/jobs": listParams, "/v1/stats": statsParams} {
+		var op struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+		}
+		if err := json.Unmarshal(doc.Paths[path]["get"], &op); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range op.Parameters {
+			got = append(got, p.Name)
+		}
+		if !slices.Equal(got, paramNames(want)) {
+			t.Errorf("GET %s documents %v, takes %v", path, got, paramNames(want))
+		}
 	}
 	for _, r := range g.api() {
 		method, path, _ := strings.Cut(r.pattern, " ")

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -84,6 +85,12 @@ type Stats struct {
 	Algorithms []AlgorithmStats `json:"algorithms"`
 }
 
+// statsParams are the query parameters GET /v1/stats takes, as
+// /openapi.json documents them; any other is a 400.
+var statsParams = []obj{
+	param("since", "query", "count the jobs created since this RFC 3339 time, or this long ago (1h, 24h); default: every job the index holds", obj{"type": "string"}, false),
+}
+
 // handleStats is GET /v1/stats: per algorithm, how many jobs are in each
 // status and how many finished in each of the last 60 minutes — what the
 // dashboard's overview draws. The counts are of every retained job, from
@@ -93,8 +100,8 @@ type Stats struct {
 func (g *Gateway) handleStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for name := range q {
-		if name != "since" {
-			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "unknown query parameter %q (GET /v1/stats takes since)", name))
+		if !slices.Contains(paramNames(statsParams), name) {
+			g.writeError(w, r, conveyor.Errorf(conveyor.EINVALID, "unknown query parameter %q (GET /v1/stats takes %s)", name, strings.Join(paramNames(statsParams), ", ")))
 			return
 		}
 	}

@@ -313,9 +313,19 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 		return
 	}
 
-	now := time.Now().UTC()
 	e := attemptEnd{n: a.n, out: out, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last(),
 		began: a.began, begun: workFrom}
+	r.settle(p, msg, a, e, log)
+}
+
+// settle records how attempt a ended (e; its artifacts are e.arts,
+// stored) and does what the outcome asks of msg: the decision is
+// outcomeChange's, made on the record by compare-and-swap; settle is the
+// I/O around it — the record's write, the artifacts the job did not
+// take, the message acked, handed back for a retry or followed by the
+// next stage's, the job's end duties, metrics and logs.
+func (r *Runner) settle(p *pool, msg delivery, a *attempt, e attemptEnd, log jobLog) {
+	outcome, arts, now := p.metrics.attempt, e.arts, time.Now().UTC()
 	var o endResult
 	err := a.update(r.ctx, r.b, func(j *conveyor.Job) error {
 		var err error

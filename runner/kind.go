@@ -121,21 +121,26 @@ type Kind interface {
 	Provision(ctx context.Context, entry config.Algorithm) ([]Served, error)
 }
 
-// SharedWorkers is implemented by kinds whose algorithms of one entry run
-// on the same workers — the worker kind's processes. Such an entry runs at
-// most workers.max × concurrency jobs at once in all (config.Algorithm's
-// Slots), not that many of each of its algorithms, and the runner's
-// capacity and busy count say so.
+// SharedWorkers is implemented by the handlers of kinds whose algorithms
+// of one entry run on the same workers — the worker kind's processes.
+// Workers returns how many workers the entry runs at most on this runner
+// (workers.max, or fewer when the runner has too few GPUs for them) and
+// how many jobs each holds at once (its concurrency). Such an entry runs
+// at most processes × jobsEach jobs at once in all, not that many of each
+// of its algorithms, and the runner's capacity, busy and processes counts
+// say so. A handler that is not one runs workers.max jobs at once. The
+// runner asks the handler, not the entry, so that the keys that size a
+// kind's workers stay the kind's own.
 type SharedWorkers interface {
-	SharesWorkers()
+	Workers() (processes, jobsEach int)
 }
 
 // Batcher is implemented by handlers that run several jobs of their
 // algorithm together, in one call of the code behind them (the worker
 // kind's batch algorithms). The runner gives such an algorithm BatchSize
 // times the entry's slots, so that Run is called for enough jobs at once
-// to fill its batches: Run is then called concurrently up to workers.max ×
-// concurrency × BatchSize times.
+// to fill its batches: Run is then called concurrently up to the entry's
+// slots (see SharedWorkers) × BatchSize times.
 type Batcher interface {
 	BatchSize() int
 }
@@ -228,11 +233,24 @@ var (
 	kinds   = map[string]Kind{}
 )
 
+// Checker is implemented by kinds that check their own keys of an entry
+// when the config is loaded (config.Validate), in every process that
+// loads it — a gateway too, which provisions nothing — rather than only
+// when a runner provisions the entry. Check decodes the entry's options
+// (config.Algorithm.DecodeOptions) and returns every problem it finds,
+// joined (errors.Join), each naming its key; the config adds the entry.
+// It must not look outside the entry: whether a command exists or a user
+// is known is the runner's to say, at Provision.
+type Checker interface {
+	Check(entry config.Algorithm) error
+}
+
 // RegisterKind makes a kind available under name, the value of an entry's
 // `kind:` key, taking keys of an entry beyond config.CommonKeys: the kind
-// owns those, and the config refuses any other key in an entry of it. It
-// panics if name is taken; kinds register in their package's init, and
-// internal/app imports the kind packages it ships.
+// owns those, and the config refuses any other key in an entry of it (and
+// has a Checker check the ones it takes). It panics if name is taken;
+// kinds register in their package's init, and internal/app imports the
+// kind packages it ships.
 func RegisterKind(name string, k Kind, keys ...string) {
 	kindsMu.Lock()
 	defer kindsMu.Unlock()
@@ -240,7 +258,11 @@ func RegisterKind(name string, k Kind, keys ...string) {
 		panic("runner: kind " + name + " registered twice")
 	}
 	kinds[name] = k
-	config.RegisterKind(name, keys...)
+	var check func(config.Algorithm) error
+	if c, ok := k.(Checker); ok {
+		check = c.Check
+	}
+	config.RegisterKind(name, check, keys...)
 }
 
 // LookupKind returns the kind registered under name.

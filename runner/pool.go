@@ -68,8 +68,10 @@ type pool struct {
 	changed chan struct{} // closed and replaced when running or pulled drops
 }
 
-func newPool(r *Runner, s Served, entry config.Algorithm) *pool {
-	size := entry.Slots()
+// newPool returns the pool of one algorithm served by entry, which runs
+// slots jobs at once (see SharedWorkers).
+func newPool(r *Runner, s Served, entry config.Algorithm, slots int) *pool {
+	size := slots
 	if b, ok := s.Handler.(Batcher); ok {
 		size *= max(b.BatchSize(), 1)
 	}

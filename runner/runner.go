@@ -78,11 +78,11 @@ type Runner struct {
 	// gpus are the runner's GPUs, shared by its worker pools.
 	gpus   *Devices
 	served []*pool
-	// shared are, by config entry index, the job slots (workers.max ×
-	// concurrency) of the entries whose algorithms share their workers
+	// shared are, by config entry index, the job slots (processes ×
+	// jobs each) of the entries whose algorithms share their workers
 	// (see SharedWorkers).
 	shared map[int]int
-	// processes is the workers.max of those entries summed: how many
+	// processes is the processes of those entries summed: how many
 	// worker processes the runner may start.
 	processes int
 	// pipelines are the pipeline entries of the runner's config: it
@@ -164,10 +164,6 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d]: %w", i, err)
 		}
-		if k := entry.Resources["gpu"]; k > 0 && r.gpus.Count() >= k && r.gpus.Count()/k < entry.Workers.Max {
-			// No more processes than the runner has GPUs for: nor slots.
-			entry.Workers.Max = r.gpus.Count() / k
-		}
 		pctx := context.WithValue(context.WithValue(ctx, loggerKey{}, r.log), metricsKey{}, cfg.Metrics)
 		pctx = context.WithValue(pctx, batchesKey{}, &r.batches)
 		served, err := k.Provision(context.WithValue(pctx, devicesKey{}, r.gpus), entry)
@@ -175,7 +171,17 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			r.closeHandlers()
 			return nil, fmt.Errorf("algorithms[%d] (%s %s): %w", i, entry.Kind, entry.Name, err)
 		}
-		slots := entry.Slots()
+		each, shared := entry.Workers.Max, false // each algorithm's slots
+		if len(served) > 0 {
+			if sw, ok := served[0].Handler.(SharedWorkers); ok {
+				// The kind sizes its workers: no more processes than the
+				// runner has GPUs for, nor slots.
+				processes, jobs := sw.Workers()
+				each, shared = processes*max(jobs, 1), true
+				r.processes += processes
+			}
+		}
+		slots := each
 		for _, s := range served {
 			if names[s.Algorithm.Name] {
 				r.closeHandlers()
@@ -189,15 +195,14 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			if s.Algorithm.MaxQueued == 0 {
 				s.Algorithm.MaxQueued = entry.MaxQueued
 			}
-			p := newPool(r, s, entry)
+			p := newPool(r, s, entry, each)
 			p.entry = i
 			r.served = append(r.served, p)
 			slots = max(slots, p.size)
 		}
-		if _, ok := k.(SharedWorkers); ok && len(served) > 0 {
+		if shared {
 			// A batch algorithm's slots hold its batches' jobs.
 			r.shared[i] = slots
-			r.processes += entry.Workers.Max
 		}
 	}
 	return r, nil

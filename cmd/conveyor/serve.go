@@ -16,6 +16,8 @@ import (
 
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/app"
+	"github.com/conveyor-run/conveyor/internal/spawn"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // A server command runs some roles of Conveyor until SIGINT or SIGTERM.
@@ -166,12 +168,10 @@ func pythonExamples(log *slog.Logger) []config.Algorithm {
 		return nil
 	}
 	log.Info("serving the Python examples too", "dir", "examples/python")
-	a := config.Algorithm{
-		Kind:    "worker",
+	a := workerkind.Entry(config.Algorithm{Workers: config.Workers{Min: 1, Max: 2}}, workerkind.Options{Process: spawn.Options{
 		Command: []string{"python3", "-m", "conveyor.worker", "classifier", "batch", "describe"},
 		Env:     map[string]string{"PYTHONPATH": filepath.Join("examples", "python")},
-		Workers: config.Workers{Min: 1, Max: 2},
-	}
+	}})
 	facts := config.Algorithm{Name: "number_facts", Pipeline: []string{"factorize", "describe", "render"},
 		Description: "Facts about a number: factorize (Go), describe (Python), render (Go)."}
 	a.WithDefaults()

@@ -13,6 +13,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 func TestSubmitAndWait(t *testing.T) {
@@ -241,7 +242,7 @@ func TestRetentionExpires(t *testing.T) {
 // running: the broker, the runner and the listener are all stopped.
 func TestStartErrors(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "ghost", Kind: "exec", Command: []string{"no-such-program-xyz"}})
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{Name: "ghost"}, execkind.Options{Command: []string{"no-such-program-xyz"}}))
 	cfg.WithDefaults()
 	if _, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "no-such-program-xyz") {
 		t.Fatalf("missing program: err = %v", err)

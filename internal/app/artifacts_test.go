@@ -18,7 +18,10 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/client"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // artifactConfig serves the exec script testdata/artifacts.py as
@@ -35,8 +38,8 @@ func artifactConfig(t *testing.T) config.Config {
 	_, _ = os.ReadFile("testdata/artifacts.py")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms,
-		config.Algorithm{Name: "artifacts", Kind: "exec", Command: []string{python, filepath.Join(dir, "artifacts.py")}, MaxAttempts: 2},
-		config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "artmod"}, Dir: dir, Workers: config.Workers{Max: 1}},
+		execkind.Entry(config.Algorithm{Name: "artifacts", MaxAttempts: 2}, execkind.Options{Command: []string{python, filepath.Join(dir, "artifacts.py")}}),
+		pyWorker(python, dir, "artmod", config.Algorithm{Workers: config.Workers{Max: 1}}),
 		config.Algorithm{Name: "report_count", Pipeline: []string{"artifacts", "count"}},
 	)
 	cfg.WithDefaults()
@@ -395,9 +398,9 @@ func TestArtifactsAsUser(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms,
-		config.Algorithm{Name: "artifacts", Kind: "exec", Command: []string{python, filepath.Join(dir, "artifacts.py")}, User: "nobody"},
+		execkind.Entry(config.Algorithm{Name: "artifacts"}, execkind.Options{Command: []string{python, filepath.Join(dir, "artifacts.py")}, User: "nobody"}),
 		// The SDK the runner bundles, in a directory nobody may read.
-		config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "artmod"}, Dir: dir, User: "nobody", Workers: config.Workers{Max: 1}},
+		pyWorker(python, dir, "artmod", config.Algorithm{Workers: config.Workers{Max: 1}}, workerkind.Options{Process: spawn.Options{User: "nobody"}}),
 	)
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

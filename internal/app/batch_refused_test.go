@@ -10,6 +10,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 // TestRefusedBatchRunsNothing checks "accepted whole or not at all" for
@@ -23,11 +24,13 @@ import (
 func TestRefusedBatchRunsNothing(t *testing.T) {
 	ran := filepath.Join(t.TempDir(), "ran")
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{
-		Name: "mark", Kind: "exec", Workers: config.Workers{Max: 1},
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{
+		Name:    "mark",
+		Workers: config.Workers{Max: 1},
+	}, execkind.Options{
 		Command: []string{"sh", "-c", `tr -d '\n' <"$CONVEYOR_INPUT" >>"$RAN" && echo >>"$RAN" && echo 'OUTPUT: {}'`},
 		Env:     map[string]string{"RAN": ran},
-	})
+	}))
 	cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -32,10 +32,11 @@ func TestPythonWorkerBatches(t *testing.T) {
 	cfg := config.Config{
 		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
 		DataDir: t.TempDir(),
-		Algorithms: []config.Algorithm{{
-			Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "batchmod"},
-			Dir: dir, Workers: config.Workers{Max: 1}, MaxAttempts: 3, Grace: conveyor.Duration(2 * time.Second),
-		}},
+		Algorithms: []config.Algorithm{pyWorker(python, dir, "batchmod", config.Algorithm{
+			Workers:     config.Workers{Max: 1},
+			MaxAttempts: 3,
+			Grace:       conveyor.Duration(2 * time.Second),
+		})},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
 	cfg.WithDefaults()

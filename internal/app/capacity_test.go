@@ -11,7 +11,10 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // TestRunnerCapacity: a runner's capacity is how many jobs it can run at
@@ -27,8 +30,8 @@ func TestRunnerCapacity(t *testing.T) {
 		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
 		DataDir: t.TempDir(),
 		Algorithms: []config.Algorithm{
-			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 2}},
-			{Name: "wordcount", Kind: "exec", Command: []string{python, filepath.Join(dir, "wordcount.py")}, Workers: config.Workers{Max: 3}},
+			pyWorker(python, dir, "mymodule", config.Algorithm{Workers: config.Workers{Max: 2}}),
+			execkind.Entry(config.Algorithm{Name: "wordcount", Workers: config.Workers{Max: 3}}, execkind.Options{Command: []string{python, filepath.Join(dir, "wordcount.py")}}),
 		},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
@@ -89,11 +92,9 @@ func TestRunnerCapacityCountsJobs(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	three := 3
 	cfg := config.Config{
-		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
-		DataDir: t.TempDir(),
-		Algorithms: []config.Algorithm{
-			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 2}, Concurrency: &three},
-		},
+		HTTP:          config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir:       t.TempDir(),
+		Algorithms:    []config.Algorithm{pyWorker(python, dir, "mymodule", config.Algorithm{Workers: config.Workers{Max: 2}}, workerkind.Options{Concurrency: &three})},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
 	cfg.WithDefaults()
@@ -110,7 +111,7 @@ func TestRunnerCapacityCountsJobs(t *testing.T) {
 	}
 	// concurrency below 1 is a config error naming the entry.
 	zero := 0
-	bad := config.Config{Algorithms: []config.Algorithm{{Name: "x", Kind: "worker", Command: []string{"w"}, Concurrency: &zero}}}
+	bad := config.Config{Algorithms: []config.Algorithm{workerkind.Entry(config.Algorithm{Name: "x"}, workerkind.Options{Process: spawn.Options{Command: []string{"w"}}, Concurrency: &zero})}}
 	bad.WithDefaults()
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "algorithms[0] (x): concurrency must be at least 1") {
 		t.Errorf("concurrency 0: %v", err)
@@ -124,13 +125,11 @@ func TestRunnerGPUs(t *testing.T) {
 	python := testenv.Python(t)
 	dir, _ := filepath.Abs("testdata")
 	cfg := config.Config{
-		HTTP:      config.HTTP{Addr: "127.0.0.1:0"},
-		DataDir:   t.TempDir(),
-		Resources: map[string]int{"gpu": 1},
-		Labels:    map[string]string{"zone": "eu", "model": "llama"},
-		Algorithms: []config.Algorithm{
-			{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"}, Dir: dir, Workers: config.Workers{Max: 4}, Resources: map[string]int{"gpu": 1}},
-		},
+		HTTP:          config.HTTP{Addr: "127.0.0.1:0"},
+		DataDir:       t.TempDir(),
+		Resources:     map[string]int{"gpu": 1},
+		Labels:        map[string]string{"zone": "eu", "model": "llama"},
+		Algorithms:    []config.Algorithm{pyWorker(python, dir, "mymodule", config.Algorithm{Workers: config.Workers{Max: 4}}, workerkind.Options{Resources: map[string]int{"gpu": 1}})},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
 	cfg.WithDefaults()

@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor-run/conveyor/client"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 // uploadFile posts data to /v1/files and returns the file.
@@ -48,7 +49,7 @@ func filesumConfig(t *testing.T) config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "filesum", Kind: "exec", Command: []string{testenv.Python(t), script}})
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{Name: "filesum"}, execkind.Options{Command: []string{testenv.Python(t), script}}))
 	cfg.WithDefaults()
 	return cfg
 }
@@ -127,7 +128,7 @@ func TestPythonWorkerFile(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/filemod.py") // so that go test's cache sees it
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "filemod"}, Dir: dir, Workers: config.Workers{Max: 1}}}
+	cfg.Algorithms = []config.Algorithm{pyWorker(python, dir, "filemod", config.Algorithm{Workers: config.Workers{Max: 1}})}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 

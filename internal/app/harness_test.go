@@ -17,6 +17,8 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // server is a running `conveyor serve` for one test: real embedded broker
@@ -39,10 +41,14 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 		DataDir: dataDir,
 		Algorithms: []config.Algorithm{
 			{Kind: "go", Workers: config.Workers{Max: 4}},
-			{Name: "wordcount", Kind: "exec", Command: []string{testenv.Python(t), script},
+			execkind.Entry(config.Algorithm{
+				Name: "wordcount",
 				InputSchema: map[string]any{"type": "object", "required": []any{"text"},
-					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}}},
-			{Name: "spawn", Kind: "exec", Command: []string{"sh", filepath.Join(filepath.Dir(script), "spawn.sh")}, Grace: conveyor.Duration(time.Second)},
+					"properties": map[string]any{"text": map[string]any{"type": "string"}, "fail": map[string]any{"type": "boolean"}}},
+			}, execkind.Options{
+				Command: []string{testenv.Python(t), script},
+			}),
+			execkind.Entry(config.Algorithm{Name: "spawn", Grace: conveyor.Duration(time.Second)}, execkind.Options{Command: []string{"sh", filepath.Join(filepath.Dir(script), "spawn.sh")}}),
 		},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
@@ -193,4 +199,17 @@ func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// pyWorker returns a worker entry whose processes run the Python module
+// of dir through the bundled SDK, started as python -m conveyor.worker
+// module, with common's keys; opts, at most one, are more of the worker
+// kind's keys.
+func pyWorker(python, dir, module string, common config.Algorithm, opts ...workerkind.Options) config.Algorithm {
+	var o workerkind.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Process.Command, o.Process.Dir = []string{python, "-m", "conveyor.worker", module}, dir
+	return workerkind.Entry(common, o)
 }

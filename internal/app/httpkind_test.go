@@ -11,6 +11,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/httpkind"
 )
 
 // TestHTTPKind serves an algorithm that is an HTTP service on loopback:
@@ -43,8 +44,8 @@ func TestHTTPKind(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Name: "shout", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()},
-		InputSchema: map[string]any{"type": "object", "required": []any{"text"}}}}
+	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "shout",
+		InputSchema: map[string]any{"type": "object", "required": []any{"text"}}}, httpkind.Options{URL: "http://" + ln.Addr().String()})}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 
@@ -81,8 +82,8 @@ func TestHTTPKindDown(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	schema := map[string]any{"type": "object"}
 	cfg.Algorithms = []config.Algorithm{
-		{Name: "up", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()}, InputSchema: schema},
-		{Name: "down", Kind: "http", Options: map[string]any{"url": "http://" + testenv.FreeAddr(t)}, InputSchema: schema, MaxAttempts: 1},
+		httpkind.Entry(config.Algorithm{Name: "up", InputSchema: schema}, httpkind.Options{URL: "http://" + ln.Addr().String()}),
+		httpkind.Entry(config.Algorithm{Name: "down", InputSchema: schema, MaxAttempts: 1}, httpkind.Options{URL: "http://" + testenv.FreeAddr(t)}),
 	}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

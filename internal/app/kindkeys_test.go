@@ -25,6 +25,9 @@ func TestKindKeys(t *testing.T) {
 		"exec batch":                   {"algorithms: [{kind: exec, command: [x], algorithms: {a: {batch: {max_size: 4}}}}]", "algorithms is not a key of kind exec"},
 		"unknown kind":                 {"algorithms: [{kind: lambda}]", `unknown kind "lambda" (want exec, go, `},
 		"pipeline max_steps on a kind": {"algorithms: [{kind: go, max_steps: 3}]", "max_steps is not a key of kind go"},
+		"pipeline command":             {"algorithms: [{name: p, pipeline: [a], command: [x]}]", "algorithms[0] (p): command is not a key of a pipeline"},
+		"pipeline kind":                {"algorithms: [{name: p, kind: go, pipeline: [a]}]", "algorithms[0] (p): a pipeline has no kind"},
+		"worker concurrency":           {"algorithms: [{name: w, kind: worker, command: [x], concurrency: 0}]", "algorithms[0] (w): concurrency must be at least 1, not 0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Parse([]byte(tc.yaml), nil)

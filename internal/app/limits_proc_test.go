@@ -13,7 +13,10 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // TestUserAndRlimits: an exec algorithm with user: runs as that user and
@@ -31,11 +34,17 @@ func TestUserAndRlimits(t *testing.T) {
 	alloc := []string{testenv.Python(t), "-c", "b = bytearray(200 << 20); print('OUTPUT: {\"allocated\": true}')"}
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = append(cfg.Algorithms,
-		config.Algorithm{Name: "whoami", Kind: "exec", Command: []string{"sh", script, "whoami"}, User: "nobody"},
-		config.Algorithm{Name: "alloc_limited", Kind: "exec", Command: alloc, MaxAttempts: 1, Rlimits: config.Rlimits{Memory: 100 << 20}},
-		config.Algorithm{Name: "alloc_free", Kind: "exec", Command: alloc, MaxAttempts: 1},
-		config.Algorithm{Name: "spin", Kind: "exec", Command: []string{"sh", script, "spin"}, MaxAttempts: 1, User: "nobody",
-			Rlimits: config.Rlimits{CPUSeconds: 1, OpenFiles: 64}},
+		execkind.Entry(config.Algorithm{Name: "whoami"}, execkind.Options{Command: []string{"sh", script, "whoami"}, User: "nobody"}),
+		execkind.Entry(config.Algorithm{Name: "alloc_limited", MaxAttempts: 1}, execkind.Options{Command: alloc, Rlimits: spawn.Rlimits{Memory: 100 << 20}}),
+		execkind.Entry(config.Algorithm{Name: "alloc_free", MaxAttempts: 1}, execkind.Options{Command: alloc}),
+		execkind.Entry(config.Algorithm{
+			Name:        "spin",
+			MaxAttempts: 1,
+		}, execkind.Options{
+			Command: []string{"sh", script, "spin"},
+			User:    "nobody",
+			Rlimits: spawn.Rlimits{CPUSeconds: 1, OpenFiles: 64},
+		}),
 	)
 	cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -75,8 +84,9 @@ func TestUserAndRlimits(t *testing.T) {
 func TestExecNoShell(t *testing.T) {
 	args := []string{"$(id -u)", "a; echo b", "*", "`x`", "$HOME", "x > y"}
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "argv", Kind: "exec",
-		Command: append([]string{testenv.Python(t), "-c", "import sys, json; print('OUTPUT: ' + json.dumps(sys.argv[1:]))"}, args...)})
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{Name: "argv"}, execkind.Options{
+		Command: append([]string{testenv.Python(t), "-c", "import sys, json; print('OUTPUT: ' + json.dumps(sys.argv[1:]))"}, args...),
+	}))
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 	j := s.wait(s.submit(map[string]any{"algorithm": "argv"}, "", 202).ID)
@@ -92,10 +102,7 @@ func TestExecNoShell(t *testing.T) {
 func TestWorkerRlimits(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{
-		Kind: "worker", Command: []string{testenv.Python(t), "-m", "conveyor.worker", "mymodule"}, Dir: dir,
-		Workers: config.Workers{Min: 1, Max: 1}, Rlimits: config.Rlimits{Memory: 2 << 30, OpenFiles: 200},
-	}}
+	cfg.Algorithms = []config.Algorithm{pyWorker(testenv.Python(t), dir, "mymodule", config.Algorithm{Workers: config.Workers{Min: 1, Max: 1}}, workerkind.Options{Process: spawn.Options{Rlimits: spawn.Rlimits{Memory: 2 << 30, OpenFiles: 200}}})}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 	j := s.wait(s.submit(map[string]any{"algorithm": "word_count", "input": map[string]any{"text": "a b a"}}, "", 202).ID)

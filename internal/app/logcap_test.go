@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 // TestLogCap: a job's log is kept under logs.max_per_job; the oldest lines
@@ -22,8 +23,13 @@ func TestLogCap(t *testing.T) {
 	// Each attempt prints 1,000 lines of 40 bytes (+ newline): 41 KB, more
 	// than twice the cap. The first attempt then fails; the second succeeds.
 	script := `a=$CONVEYOR_ATTEMPT; seq -f "attempt $a line %04g ............................" 1 1000; [ "$a" = 2 ] && echo "OUTPUT: {}"`
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "chatty", Kind: "exec", Command: []string{"sh", "-c", script},
-		MaxAttempts: 2, InputSchema: map[string]any{"type": "object"}})
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{
+		Name:        "chatty",
+		MaxAttempts: 2,
+		InputSchema: map[string]any{"type": "object"},
+	}, execkind.Options{
+		Command: []string{"sh", "-c", script},
+	}))
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 

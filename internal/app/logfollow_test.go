@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 // TestLogsFollow: GET /v1/jobs/{id}/logs?follow=true streams a running
@@ -16,8 +17,12 @@ import (
 // for a finished job it sends them all and ends.
 func TestLogsFollow(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Name: "ticker", Kind: "exec", InputSchema: map[string]any{"type": "object"},
-		Command: []string{"sh", "-c", `for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.1; done; echo "OUTPUT: 5"`}})
+	cfg.Algorithms = append(cfg.Algorithms, execkind.Entry(config.Algorithm{
+		Name:        "ticker",
+		InputSchema: map[string]any{"type": "object"},
+	}, execkind.Options{
+		Command: []string{"sh", "-c", `for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.1; done; echo "OUTPUT: 5"`},
+	}))
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 

@@ -70,7 +70,7 @@ func pipelineConfig(t *testing.T, python string) config.Config {
 			t.Fatal(err)
 		}
 		cfg.Algorithms = append(cfg.Algorithms,
-			config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "describe"}, Dir: dir, Workers: config.Workers{Max: 2}},
+			pyWorker(python, dir, "describe", config.Algorithm{Workers: config.Workers{Max: 2}}),
 			config.Algorithm{Name: "number_facts", Pipeline: []string{"factorize", "describe", "render"}},
 		)
 	}

@@ -29,8 +29,7 @@ func startChatter(tb testing.TB) *chatter {
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/chatter.py") // so that go test's cache sees it
 	cfg := testConfig(tb, tb.TempDir())
-	cfg.Algorithms = []config.Algorithm{{Kind: "worker", Dir: dir, Workers: config.Workers{Min: 1, Max: 1},
-		Command: []string{python, "-m", "conveyor.worker", "chatter"}}}
+	cfg.Algorithms = []config.Algorithm{pyWorker(python, dir, "chatter", config.Algorithm{Workers: config.Workers{Min: 1, Max: 1}})}
 	cfg.WithDefaults()
 	s := startServer(tb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())

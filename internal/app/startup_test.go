@@ -8,7 +8,9 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // TestWorkerStartupNotCharged runs two jobs at once on a worker pool with
@@ -18,11 +20,14 @@ import (
 func TestWorkerStartupNotCharged(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{{
-		Kind: "worker", Command: []string{testenv.Python(t), "-m", "conveyor.worker", "slowstart"},
-		Env: map[string]string{"PYTHONPATH": dir}, Workers: config.Workers{Min: 1, Max: 2},
-		Timeout: conveyor.Duration(time.Second), MaxAttempts: 1, Grace: conveyor.Duration(300 * time.Millisecond),
-	}}
+	cfg.Algorithms = []config.Algorithm{workerkind.Entry(config.Algorithm{
+		Workers:     config.Workers{Min: 1, Max: 2},
+		Timeout:     conveyor.Duration(time.Second),
+		MaxAttempts: 1,
+		Grace:       conveyor.Duration(300 * time.Millisecond),
+	}, workerkind.Options{
+		Process: spawn.Options{Command: []string{testenv.Python(t), "-m", "conveyor.worker", "slowstart"}, Env: map[string]string{"PYTHONPATH": dir}},
+	})}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)
 	// A holds the warm process for 3 s (its own timeout is longer); B needs

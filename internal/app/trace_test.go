@@ -13,6 +13,8 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/httpkind"
 )
 
 // TestTraceparent: a valid W3C traceparent header on a submit is stored on
@@ -39,11 +41,17 @@ func TestTraceparent(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	object := map[string]any{"type": "object"}
 	cfg.Algorithms = []config.Algorithm{
-		{Name: "trace_exec", Kind: "exec", InputSchema: object,
-			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`}},
-		{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "tracemod"},
-			Dir: dir, Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(2 * time.Second)},
-		{Name: "trace_http", Kind: "http", Options: map[string]any{"url": "http://" + ln.Addr().String()}, InputSchema: object},
+		execkind.Entry(config.Algorithm{
+			Name:        "trace_exec",
+			InputSchema: object,
+		}, execkind.Options{
+			Command: []string{"sh", "-c", `echo "OUTPUT: {\"traceparent\": \"$CONVEYOR_TRACEPARENT\"}"`},
+		}),
+		pyWorker(python, dir, "tracemod", config.Algorithm{
+			Workers: config.Workers{Max: 1},
+			Grace:   conveyor.Duration(2 * time.Second),
+		}),
+		httpkind.Entry(config.Algorithm{Name: "trace_http", InputSchema: object}, httpkind.Options{URL: "http://" + ln.Addr().String()}),
 	}
 	cfg.WithDefaults()
 	s := startServer(t, cfg)

@@ -20,9 +20,7 @@ func TestViolationPointers(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	_, _ = os.ReadFile("testdata/shapes.py") // so that go test's cache sees it
 	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{
-		Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "shapes"}, Dir: dir, Workers: config.Workers{Max: 1},
-	})
+	cfg.Algorithms = append(cfg.Algorithms, pyWorker(python, dir, "shapes", config.Algorithm{Workers: config.Workers{Max: 1}}))
 	cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/internal/testenv"
+	"github.com/conveyor-run/conveyor/runner/workerkind"
 )
 
 // TestPythonWorker is the worker kind's promise, through the real HTTP
@@ -28,10 +29,10 @@ func TestPythonWorker(t *testing.T) {
 	cfg := config.Config{
 		HTTP:    config.HTTP{Addr: "127.0.0.1:0"},
 		DataDir: t.TempDir(),
-		Algorithms: []config.Algorithm{{
-			Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "mymodule"},
-			Dir: dir, Workers: config.Workers{Max: 2}, Grace: conveyor.Duration(2 * time.Second),
-		}},
+		Algorithms: []config.Algorithm{pyWorker(python, dir, "mymodule", config.Algorithm{
+			Workers: config.Workers{Max: 2},
+			Grace:   conveyor.Duration(2 * time.Second),
+		})},
 		ShutdownGrace: conveyor.Duration(5 * time.Second),
 	}
 	cfg.WithDefaults()
@@ -122,8 +123,10 @@ func TestKill9AsyncWorker(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	cfg := testConfig(t, t.TempDir())
 	eight := 8
-	cfg.Algorithms = append(cfg.Algorithms, config.Algorithm{Kind: "worker", Command: []string{python, "-m", "conveyor.worker", "asyncnap"},
-		Dir: dir, Workers: config.Workers{Max: 1}, Concurrency: &eight, MaxAttempts: 3})
+	cfg.Algorithms = append(cfg.Algorithms, pyWorker(python, dir, "asyncnap", config.Algorithm{
+		Workers:     config.Workers{Max: 1},
+		MaxAttempts: 3,
+	}, workerkind.Options{Concurrency: &eight}))
 	cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/conveyor-run/conveyor/config"
 )
 
 // Command is how to start the processes of an exec or worker entry, as
@@ -23,7 +21,7 @@ type Command struct {
 }
 
 // CommandOf checks the command, dir, env and user of an exec or worker
-// entry and resolves them. The command's executable is resolved now (see
+// entry (its Options) and resolves them. The command's executable is resolved now (see
 // LookPath): a bare name through PATH (the entry's env PATH if it sets
 // one, else the runner's), a relative path against the dir. Dir defaults
 // to the runner's current directory and must exist.
@@ -33,7 +31,7 @@ type Command struct {
 // that is missing or not executable, an unknown user — without naming the
 // entry, which the kind does. A kind checks what is its own (which env
 // names it reserves, with its own example of a command) before.
-func CommandOf(entry config.Algorithm) (Command, error) {
+func CommandOf(entry Options) (Command, error) {
 	if len(entry.Command) == 0 || entry.Command[0] == "" {
 		return Command{}, errors.New("command is required")
 	}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/conveyor-run/conveyor/config"
 )
 
 func TestCommandOf(t *testing.T) {
@@ -22,7 +20,7 @@ func TestCommandOf(t *testing.T) {
 	}
 	t.Setenv("HOME", "/home/runner")
 
-	c, err := CommandOf(config.Algorithm{Command: []string{"./job.sh", "a"}, Dir: dir, Env: map[string]string{"X": "1", "HOME": "/elsewhere"}})
+	c, err := CommandOf(Options{Command: []string{"./job.sh", "a"}, Dir: dir, Env: map[string]string{"X": "1", "HOME": "/elsewhere"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,24 +30,24 @@ func TestCommandOf(t *testing.T) {
 	if c.Env["X"] != "1" || c.Env["HOME"] != "/elsewhere" || c.Env["PATH"] != os.Getenv("PATH") {
 		t.Errorf("env = %v, want the entry's over the inherited", c.Env)
 	}
-	if c, err := CommandOf(config.Algorithm{Command: []string{"job.sh"}, Env: map[string]string{"PATH": dir}}); err != nil || c.Path != script {
+	if c, err := CommandOf(Options{Command: []string{"job.sh"}, Env: map[string]string{"PATH": dir}}); err != nil || c.Path != script {
 		t.Errorf("a bare name through the entry's PATH: %+v, %v", c, err)
 	}
 
 	for _, tc := range []struct {
 		name  string
-		entry config.Algorithm
+		entry Options
 		want  string
 	}{
-		{"no command", config.Algorithm{}, "command is required"},
-		{"empty program", config.Algorithm{Command: []string{""}}, "command is required"},
-		{"bad env name", config.Algorithm{Command: []string{"sh"}, Env: map[string]string{"A=B": "x"}}, `env "A=B": not a valid environment variable`},
-		{"NUL in env value", config.Algorithm{Command: []string{"sh"}, Env: map[string]string{"A": "x\x00"}}, `env "A": not a valid`},
-		{"missing dir", config.Algorithm{Command: []string{"sh"}, Dir: filepath.Join(dir, "nope")}, "dir: "},
-		{"dir is a file", config.Algorithm{Command: []string{"sh"}, Dir: plain}, "not a directory"},
-		{"missing executable", config.Algorithm{Command: []string{"no-such-program-xyz"}}, `command "no-such-program-xyz": executable file not found`},
-		{"not executable", config.Algorithm{Command: []string{"./plain.txt"}, Dir: dir}, `command "./plain.txt"`},
-		{"unknown user", config.Algorithm{Command: []string{"sh"}, User: "no-such-user-xyz"}, "user: unknown user"},
+		{"no command", Options{}, "command is required"},
+		{"empty program", Options{Command: []string{""}}, "command is required"},
+		{"bad env name", Options{Command: []string{"sh"}, Env: map[string]string{"A=B": "x"}}, `env "A=B": not a valid environment variable`},
+		{"NUL in env value", Options{Command: []string{"sh"}, Env: map[string]string{"A": "x\x00"}}, `env "A": not a valid`},
+		{"missing dir", Options{Command: []string{"sh"}, Dir: filepath.Join(dir, "nope")}, "dir: "},
+		{"dir is a file", Options{Command: []string{"sh"}, Dir: plain}, "not a directory"},
+		{"missing executable", Options{Command: []string{"no-such-program-xyz"}}, `command "no-such-program-xyz": executable file not found`},
+		{"not executable", Options{Command: []string{"./plain.txt"}, Dir: dir}, `command "./plain.txt"`},
+		{"unknown user", Options{Command: []string{"sh"}, User: "no-such-user-xyz"}, "user: unknown user"},
 	} {
 		if _, err := CommandOf(tc.entry); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to say %q", tc.name, err, tc.want)

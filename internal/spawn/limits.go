@@ -5,8 +5,6 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
-
-	"github.com/conveyor-run/conveyor/config"
 )
 
 // Limits are who a child runs as and the resource limits it runs within.
@@ -25,9 +23,9 @@ type Limits struct {
 	OpenFiles uint64
 }
 
-// LimitsOf returns the Limits of an exec or worker algorithm entry. It
-// returns an error when its user does not exist.
-func LimitsOf(a config.Algorithm) (Limits, error) {
+// LimitsOf returns the Limits of the processes of an exec or worker
+// entry. It returns an error when its user does not exist.
+func LimitsOf(a Options) (Limits, error) {
 	l := Limits{
 		Memory:     uint64(max(a.Rlimits.Memory, 0)),
 		CPUSeconds: uint64(max(a.Rlimits.CPUSeconds, 0)),

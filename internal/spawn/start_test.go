@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/conveyor-run/conveyor/config"
 )
 
 // TestStartLimits: the limits are in place when the program starts —
@@ -50,14 +48,14 @@ func run(t *testing.T, l Limits, script string) (string, error) {
 }
 
 func TestLimitsOf(t *testing.T) {
-	l, err := LimitsOf(config.Algorithm{User: "nobody", Rlimits: config.Rlimits{Memory: 1 << 30, CPUSeconds: 5}})
+	l, err := LimitsOf(Options{User: "nobody", Rlimits: Rlimits{Memory: 1 << 30, CPUSeconds: 5}})
 	if err != nil || l.Credential == nil || l.Credential.Uid != 65534 || l.Memory != 1<<30 || l.CPUSeconds != 5 || l.OpenFiles != 0 {
 		t.Fatalf("LimitsOf = %+v, %v", l, err)
 	}
-	if l, err := LimitsOf(config.Algorithm{User: "0"}); err != nil || l.Credential.Uid != 0 {
+	if l, err := LimitsOf(Options{User: "0"}); err != nil || l.Credential.Uid != 0 {
 		t.Fatalf("numeric uid: %+v, %v", l, err)
 	}
-	if _, err := LimitsOf(config.Algorithm{User: "no-such-user-xyz"}); err == nil {
+	if _, err := LimitsOf(Options{User: "no-such-user-xyz"}); err == nil {
 		t.Fatal("an unknown user was accepted")
 	}
 }

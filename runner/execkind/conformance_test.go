@@ -15,7 +15,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
-		return newHandler(t, []string{testenv.Python(t), "testdata/conformance.py", string(b)}, func(e *config.Algorithm) {
+		return newHandler(t, []string{testenv.Python(t), "testdata/conformance.py", string(b)}, func(e *config.Algorithm, _ *Options) {
 			e.Grace = conveyor.Duration(time.Second)
 		})
 	})

@@ -17,12 +17,40 @@ import (
 )
 
 func init() {
-	runner.RegisterKind("exec", Kind{}, "command", "dir", "env", "user", "rlimits")
+	runner.RegisterKind("exec", Kind{}, spawn.Keys...)
 }
 
 // Kind is the exec runner kind. The zero value is ready to use; importing
 // the package registers it under "exec".
 type Kind struct{}
+
+// Options are the keys of an exec entry beyond the common ones: those of
+// every kind that runs programs — command, dir, env, user, rlimits — and
+// no others. The entry keeps them (config.Algorithm.Options); the kind
+// decodes them.
+type Options = spawn.Options
+
+// Entry returns an exec entry: common's keys (its Kind set to exec) and
+// opts, as the YAML entry {kind: exec, command: […], …} would be. It is
+// how Go code — tests, a program that embeds a runner — writes one.
+func Entry(common config.Algorithm, opts Options) config.Algorithm {
+	common.Kind = "exec"
+	if err := common.SetOptions(opts); err != nil {
+		panic(err) // Options always encodes to a mapping
+	}
+	return common
+}
+
+// Check checks an exec entry's own keys as the config is loaded
+// (runner.Checker): that they decode, and that its rlimits are not
+// negative.
+func (Kind) Check(entry config.Algorithm) error {
+	var opt Options
+	if err := entry.DecodeOptions(&opt); err != nil {
+		return err
+	}
+	return opt.Check()
+}
 
 // Job variables set for every attempt. An entry's env may not set them.
 const (
@@ -55,7 +83,7 @@ var reserved = []string{envJobID, envAlgorithm, envAttempt, envInput, envDeadlin
 // that no live runner's attempt holds.
 //
 // Provision returns an error naming the entry and its problem: an invalid
-// name, an empty command, an executable that is missing or not executable,
+// name, a key of its own that does not decode, an empty command, an executable that is missing or not executable,
 // a missing dir, a malformed or reserved env name, or a schema that is not
 // representable as JSON.
 func (Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
@@ -68,15 +96,19 @@ func (Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Ser
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("exec algorithm %s: %s", entry.Name, fmt.Sprintf(format, args...))
 	}
-	if len(entry.Command) == 0 || entry.Command[0] == "" {
+	var opt Options
+	if err := entry.DecodeOptions(&opt); err != nil {
+		return nil, fail("%v", err)
+	}
+	if len(opt.Command) == 0 || opt.Command[0] == "" {
 		return nil, fail("command is required: the program and its arguments, e.g. [python3, job.py]")
 	}
-	for k := range entry.Env {
+	for k := range opt.Env {
 		if slices.Contains(reserved, k) {
 			return nil, fail("env %s: reserved: it is set for each job", k)
 		}
 	}
-	cmd, err := spawn.CommandOf(entry)
+	cmd, err := spawn.CommandOf(opt)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
@@ -99,13 +131,13 @@ func (Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Ser
 	if u, _, ok := cmd.Limits.Owner(); ok {
 		uid = u
 	}
-	for _, dir := range sweep(entry.Env["TMPDIR"], entry.Name, uid) {
+	for _, dir := range sweep(opt.Env["TMPDIR"], entry.Name, uid) {
 		runner.Logger(ctx).Info("exec: removed the temporary directory of an attempt of an earlier runner", "algorithm", entry.Name, "dir", dir)
 	}
 	h := &handler{
 		name:   entry.Name,
 		cmd:    cmd,
-		tmp:    entry.Env["TMPDIR"],
+		tmp:    opt.Env["TMPDIR"],
 		grace:  grace,
 		drain:  spawn.DrainTimeout,
 		maxLen: maxLineBytes,
@@ -145,4 +177,8 @@ func (h *handler) jobEnv(t *runner.Task, tmpDir, inputPath, outputDir string) []
 	return spawn.EnvList(env)
 }
 
-var _ runner.Kind = Kind{}
+// Interface guards.
+var (
+	_ runner.Kind    = Kind{}
+	_ runner.Checker = Kind{}
+)

@@ -35,15 +35,15 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestProvision(t *testing.T) {
-	served, err := Kind{}.Provision(context.Background(), config.Algorithm{
+	served, err := Kind{}.Provision(context.Background(), Entry(config.Algorithm{
 		Name:         "nightly_report",
-		Kind:         "exec",
 		Description:  "Builds the report.",
-		Command:      []string{"sh", "-c", "true"},
 		Timeout:      conveyor.Duration(time.Hour),
 		MaxAttempts:  2,
 		OutputSchema: map[string]any{"type": "object"},
-	})
+	}, Options{
+		Command: []string{"sh", "-c", "true"},
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +80,13 @@ func TestProvisionSchemaAndDir(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	served, err := Kind{}.Provision(context.Background(), config.Algorithm{
+	served, err := Kind{}.Provision(context.Background(), Entry(config.Algorithm{
 		Name:        "job",
-		Command:     []string{"./job.sh"},
-		Dir:         dir,
 		InputSchema: map[string]any{"type": "object", "required": []any{"n"}},
-	})
+	}, Options{
+		Command: []string{"./job.sh"},
+		Dir:     dir,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,19 +109,19 @@ func TestProvisionErrors(t *testing.T) {
 		entry config.Algorithm
 		want  string
 	}{
-		{"no name", config.Algorithm{Command: []string{"true"}}, "name is required"},
-		{"bad name", config.Algorithm{Name: "Bad-Name", Command: []string{"true"}}, "invalid algorithm name"},
+		{"no name", Entry(config.Algorithm{}, Options{Command: []string{"true"}}), "name is required"},
+		{"bad name", Entry(config.Algorithm{Name: "Bad-Name"}, Options{Command: []string{"true"}}), "invalid algorithm name"},
 		{"no command", config.Algorithm{Name: "a"}, "command is required"},
-		{"empty program", config.Algorithm{Name: "a", Command: []string{""}}, "command is required"},
-		{"missing program", config.Algorithm{Name: "a", Command: []string{"no-such-program-conveyor"}}, "not found"},
-		{"missing path", config.Algorithm{Name: "a", Command: []string{"./missing.sh"}, Dir: dir}, "missing.sh"},
-		{"not executable", config.Algorithm{Name: "a", Command: []string{notExec}}, "permission denied"},
-		{"env PATH used for lookup", config.Algorithm{Name: "a", Command: []string{"sh"}, Env: map[string]string{"PATH": dir}}, "not found"},
-		{"missing dir", config.Algorithm{Name: "a", Command: []string{"true"}, Dir: filepath.Join(dir, "nope")}, "dir"},
-		{"dir is a file", config.Algorithm{Name: "a", Command: []string{"true"}, Dir: notExec}, "not a directory"},
-		{"reserved env", config.Algorithm{Name: "a", Command: []string{"true"}, Env: map[string]string{"CONVEYOR_INPUT": "x"}}, "reserved"},
-		{"bad env name", config.Algorithm{Name: "a", Command: []string{"true"}, Env: map[string]string{"A=B": "x"}}, "not a valid environment variable"},
-		{"bad schema", config.Algorithm{Name: "a", Command: []string{"true"}, InputSchema: map[string]any{"x": func() {}}}, "input_schema"},
+		{"empty program", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{""}}), "command is required"},
+		{"missing program", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"no-such-program-conveyor"}}), "not found"},
+		{"missing path", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"./missing.sh"}, Dir: dir}), "missing.sh"},
+		{"not executable", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{notExec}}), "permission denied"},
+		{"env PATH used for lookup", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"sh"}, Env: map[string]string{"PATH": dir}}), "not found"},
+		{"missing dir", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"true"}, Dir: filepath.Join(dir, "nope")}), "dir"},
+		{"dir is a file", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"true"}, Dir: notExec}), "not a directory"},
+		{"reserved env", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"true"}, Env: map[string]string{"CONVEYOR_INPUT": "x"}}), "reserved"},
+		{"bad env name", Entry(config.Algorithm{Name: "a"}, Options{Command: []string{"true"}, Env: map[string]string{"A=B": "x"}}), "not a valid environment variable"},
+		{"bad schema", Entry(config.Algorithm{Name: "a", InputSchema: map[string]any{"x": func() {}}}, Options{Command: []string{"true"}}), "input_schema"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

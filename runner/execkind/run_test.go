@@ -59,12 +59,13 @@ func (r *recorder) waitLog(t *testing.T, prefix string) string {
 
 // newHandler provisions an exec algorithm named "job" running command from
 // testdata, with the given changes to its entry.
-func newHandler(t *testing.T, command []string, edit ...func(*config.Algorithm)) *handler {
+func newHandler(t *testing.T, command []string, edit ...func(*config.Algorithm, *Options)) *handler {
 	t.Helper()
-	entry := config.Algorithm{Name: "job", Kind: "exec", Command: command}
+	common, opt := config.Algorithm{Name: "job"}, Options{Command: command}
 	for _, f := range edit {
-		f(&entry)
+		f(&common, &opt)
 	}
+	entry := Entry(common, opt)
 	served, err := Kind{}.Provision(context.Background(), entry)
 	if err != nil {
 		t.Fatal(err)
@@ -234,9 +235,9 @@ func TestRunEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, []string{testenv.Python(t), script}, func(e *config.Algorithm) {
-		e.Dir = workDir
-		e.Env = map[string]string{"MODEL_PATH": "/models/m.json", "LANG": "en_US.UTF-8", "TMPDIR": tmpParent}
+	h := newHandler(t, []string{testenv.Python(t), script}, func(_ *config.Algorithm, o *Options) {
+		o.Dir = workDir
+		o.Env = map[string]string{"MODEL_PATH": "/models/m.json", "LANG": "en_US.UTF-8", "TMPDIR": tmpParent}
 	})
 	deadline := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -302,8 +303,8 @@ func assertEmptyDir(t *testing.T, dir string) {
 }
 
 // withTmp makes the attempts' temporary directories in a test directory.
-func withTmp(dir string) func(*config.Algorithm) {
-	return func(e *config.Algorithm) { e.Env = map[string]string{"TMPDIR": dir} }
+func withTmp(dir string) func(*config.Algorithm, *Options) {
+	return func(_ *config.Algorithm, o *Options) { o.Env = map[string]string{"TMPDIR": dir} }
 }
 
 func TestRunRemovesTempDirOnFailure(t *testing.T) {

@@ -106,7 +106,7 @@ func TestCancelCause(t *testing.T) {
 func TestSIGKILLAfterGrace(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	tmp := t.TempDir()
-	h := newHandler(t, []string{"sh", "testdata/ignoreterm.sh"}, withTmp(tmp), func(e *config.Algorithm) {
+	h := newHandler(t, []string{"sh", "testdata/ignoreterm.sh"}, withTmp(tmp), func(e *config.Algorithm, _ *Options) {
 		e.Grace = conveyor.Duration(grace)
 	})
 	rec, cancel, done := start(t, context.Background(), h)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/conveyor-run/conveyor"
@@ -71,18 +73,12 @@ func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served,
 	return served, nil
 }
 
-// check returns an error naming every field of e that Go algorithms do not
-// use.
+// check returns an error naming every key of e that Go algorithms do not
+// use: any of a kind's own (Options), and schemas.
 func check(e config.Algorithm) error {
 	var problems []string
-	if len(e.Command) > 0 {
-		problems = append(problems, "command is not used: Go algorithms run inside the runner")
-	}
-	if e.Dir != "" {
-		problems = append(problems, "dir is not used: Go algorithms run inside the runner")
-	}
-	if len(e.Env) > 0 {
-		problems = append(problems, "env is not used: Go algorithms run inside the runner")
+	for _, key := range slices.Sorted(maps.Keys(e.Options)) { // command, dir, env…: the keys of other kinds
+		problems = append(problems, key+" is not used: Go algorithms run inside the runner")
 	}
 	if e.InputSchema != nil || e.OutputSchema != nil {
 		problems = append(problems, "input_schema and output_schema are not used: Go algorithms take their schema from the handler's input and output types")

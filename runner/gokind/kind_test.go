@@ -40,9 +40,9 @@ func TestProvision(t *testing.T) {
 			entry:   config.Algorithm{Name: "test_kind_nope"},
 			wantErr: `no Go algorithm named "test_kind_nope" is registered (registered: `,
 		},
-		{name: "command", entry: config.Algorithm{Name: "test_kind_a", Command: []string{"python3"}}, wantErr: "command is not used"},
-		{name: "dir", entry: config.Algorithm{Name: "test_kind_a", Dir: "/tmp"}, wantErr: "dir is not used"},
-		{name: "env", entry: config.Algorithm{Name: "test_kind_a", Env: map[string]string{"A": "1"}}, wantErr: "env is not used"},
+		{name: "command", entry: otherKeys(t, map[string]any{"command": []string{"python3"}}), wantErr: "command is not used"},
+		{name: "dir", entry: otherKeys(t, map[string]any{"dir": "/tmp"}), wantErr: "dir is not used"},
+		{name: "env", entry: otherKeys(t, map[string]any{"env": map[string]string{"A": "1"}}), wantErr: "env is not used"},
 		{
 			name:    "input schema",
 			entry:   config.Algorithm{Name: "test_kind_a", InputSchema: map[string]any{"type": "object"}},
@@ -51,7 +51,7 @@ func TestProvision(t *testing.T) {
 		{name: "description without name", entry: config.Algorithm{Description: "all"}, wantErr: "description needs a name"},
 		{
 			name:    "every problem at once",
-			entry:   config.Algorithm{Name: "test_kind_a", Command: []string{"x"}, Dir: "d"},
+			entry:   otherKeys(t, map[string]any{"command": []string{"x"}, "dir": "d"}),
 			wantErr: "kind go: command is not used: Go algorithms run inside the runner; dir is not used",
 		},
 	}
@@ -116,4 +116,14 @@ func TestProvisionSettings(t *testing.T) {
 	if again[0].Algorithm.InputSchema[0] != '{' {
 		t.Error("changing a served schema changed the registry")
 	}
+}
+
+// otherKeys returns an entry of algorithm test_kind_a that sets keys of
+// other kinds.
+func otherKeys(t *testing.T, keys map[string]any) config.Algorithm {
+	e := config.Algorithm{Name: "test_kind_a"}
+	if err := e.SetOptions(keys); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

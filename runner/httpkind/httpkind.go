@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +46,17 @@ type Options struct {
 	URL string `yaml:"url"`
 }
 
+// Entry returns an http entry: common's keys (its Kind set to http) and
+// opts, as the YAML entry {kind: http, url: …} would be. It is how Go code
+// — tests, a program that embeds a runner — writes one.
+func Entry(common config.Algorithm, opts Options) config.Algorithm {
+	common.Kind = "http"
+	if err := common.SetOptions(opts); err != nil {
+		panic(err) // Options always encodes to a mapping
+	}
+	return common
+}
+
 // maxBody caps an answer read from a service.
 const maxBody = 64 << 20
 
@@ -58,7 +68,8 @@ var client = &http.Client{Transport: &http.Transport{
 }}
 
 // Provision checks the entry and learns the algorithm's schemas. It returns
-// an error for a missing name or URL, or fields the kind does not use.
+// an error for a missing name or URL, or keys the kind does not take
+// (DecodeOptions names them).
 func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served, error) {
 	if err := conveyor.ValidateName(e.Name); err != nil {
 		return nil, fmt.Errorf("http algorithms need a name: %w", err)
@@ -70,9 +81,6 @@ func (Kind) Provision(ctx context.Context, e config.Algorithm) ([]runner.Served,
 	u, err := url.Parse(opt.URL)
 	if opt.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("url %q: want http://host[:port][/path]", opt.URL)
-	}
-	if len(e.Command) > 0 || e.Dir != "" || len(e.Env) > 0 {
-		return nil, errors.New("command, dir and env do not apply to http algorithms")
 	}
 	alg := conveyor.Algorithm{Name: e.Name, Kind: "http", Description: e.Description, Timeout: e.Timeout, MaxAttempts: e.MaxAttempts}
 	if alg.InputSchema, err = config.SchemaJSON(e.InputSchema); err != nil {

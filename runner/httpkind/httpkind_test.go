@@ -83,7 +83,7 @@ func TestConformance(t *testing.T) {
 	// An HTTP service has no channel for progress or logs: Report is
 	// skipped, and Block is under way once the service has the request.
 	runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
-		return provision(t, config.Algorithm{Name: string(b), Options: map[string]any{"url": s.url}}).Handler
+		return provision(t, Entry(config.Algorithm{Name: string(b)}, Options{URL: s.url})).Handler
 	}, runnertest.Options{
 		Skip: []runnertest.Behaviour{runnertest.Report},
 		Blocking: func(t *testing.T) {
@@ -100,16 +100,16 @@ func TestConformance(t *testing.T) {
 
 func TestSchemasFromTheService(t *testing.T) {
 	s := startService(t)
-	got := provision(t, config.Algorithm{Name: "echo", Options: map[string]any{"url": s.url + "/"}})
+	got := provision(t, Entry(config.Algorithm{Name: "echo"}, Options{URL: s.url + "/"}))
 	if !strings.Contains(string(got.Algorithm.InputSchema), `"required":["text"]`) || got.Algorithm.Description != "Echoes." {
 		t.Fatalf("algorithm %+v schema %s", got.Algorithm, got.Algorithm.InputSchema)
 	}
 	// Config wins; a service without the algorithm's schema means any object.
-	got = provision(t, config.Algorithm{Name: "echo", Options: map[string]any{"url": s.url}, InputSchema: map[string]any{"type": "object"}})
+	got = provision(t, Entry(config.Algorithm{Name: "echo", InputSchema: map[string]any{"type": "object"}}, Options{URL: s.url}))
 	if string(got.Algorithm.InputSchema) != `{"type":"object"}` {
 		t.Fatalf("config schema: %s", got.Algorithm.InputSchema)
 	}
-	got = provision(t, config.Algorithm{Name: "fail", Options: map[string]any{"url": s.url}})
+	got = provision(t, Entry(config.Algorithm{Name: "fail"}, Options{URL: s.url}))
 	if string(got.Algorithm.InputSchema) != string(conveyor.AnyObjectSchema) {
 		t.Fatalf("no schema: %s", got.Algorithm.InputSchema)
 	}
@@ -120,7 +120,7 @@ func TestOutcomes(t *testing.T) {
 	run := func(name string, timeout time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		h := provision(t, config.Algorithm{Name: name, Options: map[string]any{"url": s.url}}).Handler
+		h := provision(t, Entry(config.Algorithm{Name: name}, Options{URL: s.url})).Handler
 		_, err := h.Run(ctx, &runner.Task{JobID: "j", Input: json.RawMessage(`{"message":"m"}`), Attempt: 1, Reporter: runnertest.NewRecorder()})
 		return err
 	}
@@ -134,12 +134,16 @@ func TestOutcomes(t *testing.T) {
 	if err := run("block", 200*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timeout: %v", err)
 	}
-	dead := provision(t, config.Algorithm{Name: "echo", Options: map[string]any{"url": "http://127.0.0.1:1"}, InputSchema: map[string]any{"type": "object"}})
+	dead := provision(t, Entry(config.Algorithm{Name: "echo", InputSchema: map[string]any{"type": "object"}}, Options{URL: "http://127.0.0.1:1"}))
 	_, err := dead.Handler.Run(context.Background(), &runner.Task{JobID: "j", Input: json.RawMessage(`{}`), Attempt: 1, Reporter: runnertest.NewRecorder()})
 	if !errors.As(err, &je) || conveyor.IsPermanent(err) || !strings.Contains(je.Message, "request failed") {
 		t.Fatalf("connection refused: %v", err)
 	}
-	for _, e := range []config.Algorithm{{Name: "x"}, {Name: "x", Options: map[string]any{"url": "ftp://h"}}, {Options: map[string]any{"url": "http://h"}}, {Name: "x", Options: map[string]any{"url": "http://h"}, Command: []string{"sh"}}} {
+	withCommand := Entry(config.Algorithm{Name: "x"}, Options{URL: "http://h"})
+	if err := withCommand.SetOptions(map[string]any{"command": []string{"sh"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []config.Algorithm{{Name: "x"}, Entry(config.Algorithm{Name: "x"}, Options{URL: "ftp://h"}), Entry(config.Algorithm{}, Options{URL: "http://h"}), withCommand} {
 		if _, err := (Kind{}).Provision(context.Background(), e); err == nil {
 			t.Errorf("Provision(%+v) accepted a bad entry", e)
 		}

@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
-	"github.com/conveyor-run/conveyor/config"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
 // MaxBatchSize bounds the max_size a worker may announce for a batch
-// algorithm: the runner holds up to twice that many jobs per slot.
-const MaxBatchSize = config.MaxBatchSize
+// algorithm, and an entry's batch settings: the runner holds up to twice
+// that many jobs per slot.
+const MaxBatchSize = 1024
 
 // batchHandler runs the jobs of an algorithm that the worker announced
 // with a batch spec: it gathers the attempts that Run is given into
@@ -433,3 +433,7 @@ var (
 	_ runner.LateBeginner = (*batchHandler)(nil)
 	_ runner.Batcher      = (*batchHandler)(nil)
 )
+
+// Workers tells the runner how many processes the entry runs at most and
+// how many jobs each holds at once (runner.SharedWorkers).
+func (b *batchHandler) Workers() (processes, jobsEach int) { return b.pool.max, b.pool.conc }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 )
@@ -30,8 +31,8 @@ func BenchmarkBatchCost(b *testing.B) {
 		conc int
 	}{{"cost_one", 1}, {"cost_batch", 64}} {
 		b.Run(tc.alg, func(b *testing.B) {
-			entry := config.Algorithm{Kind: KindName, Name: tc.alg, Dir: dir, Workers: config.Workers{Min: 1, Max: 1},
-				Command: []string{testenv.Python(b), "-m", "conveyor.worker", "costmod"}}
+			entry := Entry(config.Algorithm{Name: tc.alg, Workers: config.Workers{Min: 1, Max: 1}},
+				Options{Process: spawn.Options{Command: []string{testenv.Python(b), "-m", "conveyor.worker", "costmod"}, Dir: dir}})
 			entry.WithDefaults()
 			hs, _ := provision(b, Kind{}, entry)
 			h := hs[tc.alg]

@@ -20,8 +20,9 @@ import (
 )
 
 // batchEntry is an entry serving testdata/batchalgos.py.
-func batchEntry(t *testing.T) config.Algorithm {
-	return pyEntry(t, func(e *config.Algorithm) { e.Command[len(e.Command)-1] = "batchalgos" })
+func batchEntry(t *testing.T, edit ...func(*config.Algorithm, *Options)) config.Algorithm {
+	module := func(_ *config.Algorithm, o *Options) { o.Process.Command[len(o.Process.Command)-1] = "batchalgos" }
+	return pyEntry(t, append([]func(*config.Algorithm, *Options){module}, edit...)...)
 }
 
 // startAll starts a job of alg on h for each input, at once, with ids
@@ -236,9 +237,10 @@ func TestBatchIgnoringCancelsIsKilledAfterGrace(t *testing.T) {
 }
 
 func TestBatchSettingsOverrideTheWorkers(t *testing.T) {
-	entry := batchEntry(t)
 	zero := conveyor.Duration(0)
-	entry.Algorithms = map[string]config.AlgorithmSettings{"measure": {Batch: &config.BatchSettings{MaxSize: 2, MaxWait: &zero}}}
+	entry := batchEntry(t, func(_ *config.Algorithm, o *Options) {
+		o.Algorithms = map[string]AlgorithmSettings{"measure": {Batch: &BatchSettings{MaxSize: 2, MaxWait: &zero}}}
+	})
 	hs, _ := provision(t, Kind{}, entry)
 	if b := hs["measure"].(*batchHandler); b.maxSize != 2 || b.maxWait != 0 || b.BatchSize() != 4 {
 		t.Fatalf("batch handler: max_size %d, max_wait %v", b.maxSize, b.maxWait)
@@ -250,15 +252,16 @@ func TestBatchSettingsOverrideTheWorkers(t *testing.T) {
 		}
 	}
 
-	entry = batchEntry(t)
-	entry.Algorithms = map[string]config.AlgorithmSettings{"pid": {Batch: &config.BatchSettings{MaxSize: 2}}}
+	entry = batchEntry(t, func(_ *config.Algorithm, o *Options) {
+		o.Algorithms = map[string]AlgorithmSettings{"pid": {Batch: &BatchSettings{MaxSize: 2}}}
+	})
 	if _, err := (Kind{}).Provision(context.Background(), entry); err == nil || !strings.Contains(err.Error(), "algorithms.pid.batch: pid does not run in batches") {
 		t.Fatalf("batch settings for a single-job algorithm: %v", err)
 	}
 }
 
 func TestBatchWithoutListParameterFailsTheStart(t *testing.T) {
-	entry := pyEntry(t, func(e *config.Algorithm) { e.Command[len(e.Command)-1] = "bad_batch" })
+	entry := pyEntry(t, func(e *config.Algorithm, o *Options) { o.Process.Command[len(o.Process.Command)-1] = "bad_batch" })
 	_, err := Kind{}.Provision(context.Background(), entry)
 	if err == nil || !strings.Contains(err.Error(), "@conveyor.batch needs a function that takes a list of inputs") ||
 		!strings.Contains(err.Error(), "embed has no list parameter") {

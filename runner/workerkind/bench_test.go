@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
-	_ "github.com/conveyor-run/conveyor/runner/execkind"
+	"github.com/conveyor-run/conveyor/runner/execkind"
 )
 
 // BenchmarkNoopOverhead measures the per-job overhead of a Python no-op
@@ -38,12 +39,13 @@ func BenchmarkNoopOverhead(b *testing.B) {
 				kind, name, callers = "worker", fmt.Sprintf("worker/%d/ahead", n), 2*n
 			}
 			b.Run(name, func(b *testing.B) {
-				entry := config.Algorithm{Kind: kind, Dir: dir, Workers: config.Workers{Min: n, Max: n}}
+				common := config.Algorithm{Workers: config.Workers{Min: n, Max: n}}
+				var entry config.Algorithm
 				if kind == "worker" {
-					entry.Command = []string{py, "-m", "conveyor.worker", "noop"}
+					entry = Entry(common, Options{Process: spawn.Options{Command: []string{py, "-m", "conveyor.worker", "noop"}, Dir: dir}})
 				} else {
-					entry.Name, entry.Command = "noop", []string{py, "noop_exec.py"}
-					entry.Env = map[string]string{"PYTHONPATH": dir}
+					common.Name = "noop"
+					entry = execkind.Entry(common, execkind.Options{Command: []string{py, "noop_exec.py"}, Dir: dir, Env: map[string]string{"PYTHONPATH": dir}})
 				}
 				entry.WithDefaults()
 				k, _ := runner.LookupKind(kind)

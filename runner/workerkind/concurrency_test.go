@@ -21,8 +21,8 @@ import (
 	"github.com/conveyor-run/conveyor/workerproto"
 )
 
-func concurrency(n int) func(*config.Algorithm) {
-	return func(e *config.Algorithm) { e.Concurrency = &n }
+func concurrency(n int) func(*config.Algorithm, *Options) {
+	return func(e *config.Algorithm, o *Options) { o.Concurrency = &n }
 }
 
 // started runs a job of alg in the background with its own recorder and
@@ -138,7 +138,7 @@ func TestConcurrencyCrashFailsEveryJobOfTheProcess(t *testing.T) {
 }
 
 func TestConcurrencyConfig(t *testing.T) {
-	_, err := newSpec(pyEntry(t, concurrency(0)))
+	_, err := Kind{}.Provision(context.Background(), pyEntry(t, concurrency(0)))
 	if err == nil || !strings.Contains(err.Error(), "concurrency must be at least 1") {
 		t.Errorf("concurrency 0: %v", err)
 	}

@@ -16,9 +16,9 @@ import (
 // worker functions (testdata/conformance.py).
 func TestConformance(t *testing.T) {
 	runnertest.Run(t, func(t *testing.T, b runnertest.Behaviour) runner.Handler {
-		hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+		hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) {
 			e.Name = string(b)
-			e.Command[3] = "conformance"
+			o.Process.Command[3] = "conformance"
 			e.Grace = conveyor.Duration(time.Second)
 		}))
 		return hs[string(b)]

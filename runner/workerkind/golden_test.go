@@ -18,6 +18,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/workerproto"
@@ -26,6 +27,13 @@ import (
 // replayEnv names the transcript the test binary replays when it is
 // started as a worker.
 const replayEnv = "WORKERKIND_REPLAY_TRANSCRIPT"
+
+// replayEntry is an entry whose one worker process is this test binary
+// replaying the transcript at path (replayWorker).
+func replayEntry(path string) config.Algorithm {
+	return Entry(config.Algorithm{Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(10 * time.Second), MaxAttempts: 3},
+		Options{Process: spawn.Options{Command: []string{os.Args[0]}, Env: map[string]string{replayEnv: path}}})
+}
 
 // replayWorker plays the worker's side of a golden transcript on fds 3
 // and 4: it writes the worker's lines and checks that the runner's lines
@@ -84,10 +92,7 @@ func TestGoldenTranscripts(t *testing.T) {
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			abs, _ := filepath.Abs(path)
-			hs, _ := provision(t, Kind{}, config.Algorithm{
-				Kind: KindName, Command: []string{os.Args[0]}, Env: map[string]string{replayEnv: abs},
-				Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(10 * time.Second), MaxAttempts: 3,
-			})
+			hs, _ := provision(t, Kind{}, replayEntry(abs))
 			data, _ := os.ReadFile(path)
 			var jobs []*workerproto.Job
 			var batches []*workerproto.Batch

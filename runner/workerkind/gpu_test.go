@@ -23,9 +23,9 @@ import (
 // needed: the runner hands out indexes.
 func TestGPUsPinned(t *testing.T) {
 	gpus := runner.NewDevices(2)
-	entry := pyEntry(t, func(e *config.Algorithm) {
+	entry := pyEntry(t, func(e *config.Algorithm, o *Options) {
 		e.Workers.Max = 4
-		e.Resources = map[string]int{"gpu": 1}
+		o.Resources = map[string]int{"gpu": 1}
 	})
 	served, err := Kind{}.Provision(runner.WithDevices(context.Background(), gpus), entry)
 	if err != nil {
@@ -72,8 +72,8 @@ func TestGPUsPinned(t *testing.T) {
 	}
 
 	// An entry that needs more GPUs than the runner has is refused.
-	_, err = Kind{}.Provision(runner.WithDevices(context.Background(), runner.NewDevices(1)), pyEntry(t, func(e *config.Algorithm) {
-		e.Resources = map[string]int{"gpu": 2}
+	_, err = Kind{}.Provision(runner.WithDevices(context.Background(), runner.NewDevices(1)), pyEntry(t, func(e *config.Algorithm, o *Options) {
+		o.Resources = map[string]int{"gpu": 2}
 	}))
 	if err == nil || !strings.Contains(err.Error(), "needs 2 GPU(s)") {
 		t.Errorf("an entry needing 2 GPUs of 1: %v", err)

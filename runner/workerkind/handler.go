@@ -238,3 +238,7 @@ func (h *handler) Close() error {
 }
 
 var _ runner.LateBeginner = (*handler)(nil)
+
+// Workers tells the runner how many processes the entry runs at most and
+// how many jobs each holds at once (runner.SharedWorkers).
+func (h *handler) Workers() (processes, jobsEach int) { return h.pool.max, h.pool.conc }

@@ -25,9 +25,9 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestProvisionServesWhatTheWorkerAnnounces(t *testing.T) {
-	_, served := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+	_, served := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) {
 		e.Timeout = conveyor.Duration(time.Minute)
-		e.Algorithms = map[string]config.AlgorithmSettings{"word_count": {Timeout: conveyor.Duration(time.Second), MaxAttempts: 5, Description: "Mine."}}
+		o.Algorithms = map[string]AlgorithmSettings{"word_count": {Timeout: conveyor.Duration(time.Second), MaxAttempts: 5, Description: "Mine."}}
 	}))
 	byName := map[string]conveyor.Algorithm{}
 	for _, s := range served {
@@ -48,7 +48,7 @@ func TestProvisionServesWhatTheWorkerAnnounces(t *testing.T) {
 		t.Errorf("report = %+v", r)
 	}
 
-	_, served = provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) { e.Name = "pid"; e.Description = "Pid." }))
+	_, served = provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) { e.Name = "pid"; e.Description = "Pid." }))
 	if len(served) != 1 || served[0].Algorithm.Name != "pid" || served[0].Algorithm.Description != "Pid." {
 		t.Errorf("named entry served %+v", served)
 	}
@@ -57,33 +57,35 @@ func TestProvisionServesWhatTheWorkerAnnounces(t *testing.T) {
 func TestProvisionErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(*config.Algorithm)
+		edit func(*config.Algorithm, *Options)
 		want string
 	}{
-		{"no command", func(e *config.Algorithm) { e.Command = nil }, "command is required"},
-		{"missing executable", func(e *config.Algorithm) { e.Command = []string{"no-such-program-xyz"} }, "executable file not found"},
-		{"schema in config", func(e *config.Algorithm) { e.InputSchema = map[string]any{"type": "object"} }, "announces its algorithms' schemas"},
-		{"description without name", func(e *config.Algorithm) { e.Description = "x" }, "description needs a name"},
-		{"reserved env", func(e *config.Algorithm) { e.Env = map[string]string{"CONVEYOR_PROTOCOL": "2"} }, "reserved"},
-		{"unknown name", func(e *config.Algorithm) { e.Name = "nope" }, "announces no algorithm nope (it announces word_count, report"},
-		{"settings for unknown", func(e *config.Algorithm) { e.Algorithms = map[string]config.AlgorithmSettings{"nope": {}} }, "algorithms.nope: no such algorithm"},
-		{"exits at start", func(e *config.Algorithm) {
-			e.Command = []string{"sh", "-c", "echo loading the model >&2; echo out of memory >&2; exit 3"}
+		{"no command", func(e *config.Algorithm, o *Options) { o.Process.Command = nil }, "command is required"},
+		{"missing executable", func(e *config.Algorithm, o *Options) { o.Process.Command = []string{"no-such-program-xyz"} }, "executable file not found"},
+		{"schema in config", func(e *config.Algorithm, o *Options) { e.InputSchema = map[string]any{"type": "object"} }, "announces its algorithms' schemas"},
+		{"description without name", func(e *config.Algorithm, o *Options) { e.Description = "x" }, "description needs a name"},
+		{"reserved env", func(e *config.Algorithm, o *Options) { o.Process.Env = map[string]string{"CONVEYOR_PROTOCOL": "2"} }, "reserved"},
+		{"unknown name", func(e *config.Algorithm, o *Options) { e.Name = "nope" }, "announces no algorithm nope (it announces word_count, report"},
+		{"settings for unknown", func(e *config.Algorithm, o *Options) { o.Algorithms = map[string]AlgorithmSettings{"nope": {}} }, "algorithms.nope: no such algorithm"},
+		{"exits at start", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", "echo loading the model >&2; echo out of memory >&2; exit 3"}
 		}, "exited with status 3 before its hello\nits stderr ends with:\nloading the model\nout of memory"},
-		{"import error", func(e *config.Algorithm) { e.Command[3] = "no_such_module" }, "ModuleNotFoundError: No module named 'no_such_module'"},
-		{"garbage on fd 4", func(e *config.Algorithm) {
-			e.Command = []string{"sh", "-c", "echo 'hello there' >&4; echo oops >&2; sleep 300"}
+		{"import error", func(e *config.Algorithm, o *Options) { o.Process.Command[3] = "no_such_module" }, "ModuleNotFoundError: No module named 'no_such_module'"},
+		{"garbage on fd 4", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", "echo 'hello there' >&4; echo oops >&2; sleep 300"}
 		}, `malformed protocol line: not a JSON object: "hello there"`},
-		{"not a hello", func(e *config.Algorithm) {
-			e.Command = []string{"sh", "-c", `echo '{"type":"progress","id":"x","percent":1}' >&4; sleep 300`}
+		{"not a hello", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", `echo '{"type":"progress","id":"x","percent":1}' >&4; sleep 300`}
 		}, "its first protocol message is a progress, not a hello"},
-		{"wrong protocol", func(e *config.Algorithm) {
-			e.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":2,"algorithms":[{"name":"a"}]}' >&4; sleep 300`}
+		{"wrong protocol", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":2,"algorithms":[{"name":"a"}]}' >&4; sleep 300`}
 		}, "it speaks protocol 2; this runner speaks 1"},
-		{"bad schema", func(e *config.Algorithm) {
-			e.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":1,"algorithms":[{"name":"a","input_schema":{"type":"nonsense"}}]}' >&4; sleep 300`}
+		{"bad schema", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", `echo '{"type":"hello","protocol":1,"algorithms":[{"name":"a","input_schema":{"type":"nonsense"}}]}' >&4; sleep 300`}
 		}, "announces a with an invalid input_schema"},
-		{"silent", func(e *config.Algorithm) { e.Command = []string{"sh", "-c", "echo thinking >&2; sleep 300"} }, "no hello within 300ms"},
+		{"silent", func(e *config.Algorithm, o *Options) {
+			o.Process.Command = []string{"sh", "-c", "echo thinking >&2; sleep 300"}
+		}, "no hello within 300ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Only the silent worker waits out the start timeout; the others

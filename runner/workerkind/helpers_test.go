@@ -20,6 +20,7 @@ import (
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
+	"github.com/conveyor-run/conveyor/internal/spawn"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 	"github.com/conveyor-run/conveyor/runner"
 	"github.com/conveyor-run/conveyor/runner/runnertest"
@@ -49,7 +50,7 @@ func (r *recorder) snapshot() ([]string, []conveyor.Progress) {
 }
 
 // pyEntry is an entry serving testdata/algos.py through the bundled SDK.
-func pyEntry(t testing.TB, edit ...func(*config.Algorithm)) config.Algorithm {
+func pyEntry(t testing.TB, edit ...func(*config.Algorithm, *Options)) config.Algorithm {
 	t.Helper()
 	dir, err := filepath.Abs("testdata")
 	if err != nil {
@@ -62,15 +63,14 @@ func pyEntry(t testing.TB, edit ...func(*config.Algorithm)) config.Algorithm {
 		_, _ = os.ReadFile(f)
 	}
 	e := config.Algorithm{
-		Kind:    KindName,
-		Command: []string{testenv.Python(t), "-m", "conveyor.worker", "algos"},
-		Dir:     dir,
 		Workers: config.Workers{Max: 1},
 		Grace:   conveyor.Duration(2 * time.Second),
 	}
+	o := Options{Process: spawn.Options{Command: []string{testenv.Python(t), "-m", "conveyor.worker", "algos"}, Dir: dir}}
 	for _, f := range edit {
-		f(&e)
+		f(&e, &o)
 	}
+	e = Entry(e, o)
 	e.WithDefaults()
 	return e
 }

@@ -27,10 +27,8 @@ import (
 const KindName = "worker"
 
 func init() {
-	runner.RegisterKind(KindName, Kind{}, "command", "dir", "env", "user", "rlimits", "concurrency", "prefetch", "idle_timeout", "algorithms", "resources")
+	runner.RegisterKind(KindName, Kind{}, keys...)
 }
-
-var _ runner.SharedWorkers = Kind{}
 
 // Defaults of a worker entry.
 const (
@@ -49,11 +47,6 @@ type Kind struct {
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
 }
-
-// SharesWorkers tells the runner that the algorithms of an entry run on
-// the entry's one pool of processes: workers.max × concurrency jobs at
-// once in all.
-func (Kind) SharesWorkers() {}
 
 // Variables the runner sets for a worker; the entry's env may not set
 // them. envProtocol is the protocol version; envConcurrency how many jobs
@@ -90,15 +83,19 @@ const (
 // it does not run in batches) or when the first
 // process fails its start: the error then holds the tail of its stderr.
 func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.Served, error) {
-	sp, err := newSpec(entry)
+	var opt Options
+	if err := entry.DecodeOptions(&opt); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	sp, err := newSpec(entry, &opt)
 	if err != nil {
 		return nil, err
 	}
-	log := runner.Logger(ctx).With("worker", entry.Command[0])
+	log := runner.Logger(ctx).With("worker", opt.Process.Command[0])
 	if _, err := pysdk.Dir(); err != nil {
 		log.Warn("the bundled Python SDK is not on PYTHONPATH", "err", err)
 	}
-	gpus, perProc := runner.DevicesOf(ctx), entry.Resources["gpu"]
+	gpus, perProc := runner.DevicesOf(ctx), opt.Resources["gpu"]
 	maxProcs := max(entry.Workers.Max, 1)
 	if perProc > 0 {
 		if have := gpus.Count(); have < perProc {
@@ -110,15 +107,15 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		}
 	}
 	pl := newPool(&pool{
-		name:         strings.Join(entry.Command, " "),
+		name:         strings.Join(opt.Process.Command, " "),
 		spec:         sp,
 		min:          entry.Workers.Min,
 		max:          maxProcs,
 		gpus:         gpus,
 		perProc:      perProc,
-		conc:         max(entry.JobsPerWorker(), 1),
-		ask:          max(entry.JobsAhead(), 0),
-		idleTimeout:  cmp.Or(entry.IdleTimeout.Std(), DefaultIdleTimeout),
+		conc:         max(opt.jobsEach(), 1),
+		ask:          max(opt.jobsAhead(), 0),
+		idleTimeout:  cmp.Or(opt.IdleTimeout.Std(), DefaultIdleTimeout),
 		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
 		grace:        cmp.Or(entry.Grace.Std(), config.DefaultGrace),
 		log:          log,
@@ -133,7 +130,7 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		log.Info("the worker holds fewer jobs ahead than the entry's prefetch (its hello says \"prefetch\": N; a worker reads CONVEYOR_PREFETCH and confirms it — the Python SDK does)", "prefetch", pl.ask, "accepted", pl.ahead)
 	}
 	observe := func(alg string) func(int) { return runner.BatchSizes(ctx, alg) }
-	served, err := served(entry, hello, pl, observe)
+	served, err := served(entry, opt.Algorithms, hello, pl, observe)
 	if err != nil {
 		first.kill()
 		<-first.exited
@@ -154,12 +151,13 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 	return served, nil
 }
 
-// newSpec checks the entry and returns how to start its processes.
-func newSpec(entry config.Algorithm) (spec, error) {
+// newSpec checks the entry and its options and returns how to start its
+// processes.
+func newSpec(entry config.Algorithm, opt *Options) (spec, error) {
 	fail := func(format string, args ...any) (spec, error) {
 		return spec{}, fmt.Errorf("worker: %s", fmt.Sprintf(format, args...))
 	}
-	if len(entry.Command) == 0 || entry.Command[0] == "" {
+	if len(opt.Process.Command) == 0 || opt.Process.Command[0] == "" {
 		return fail("command is required, e.g. [python3, -m, conveyor.worker, mymodule]")
 	}
 	if entry.InputSchema != nil || entry.OutputSchema != nil {
@@ -174,30 +172,30 @@ func newSpec(entry config.Algorithm) (spec, error) {
 		}
 	}
 	for _, v := range []string{envProtocol, envConcurrency, envPrefetch, envGPU} {
-		if _, ok := entry.Env[v]; ok {
+		if _, ok := opt.Process.Env[v]; ok {
 			return fail("env %s: reserved: conveyor sets it", v)
 		}
 	}
-	if entry.JobsPerWorker() < 1 {
-		return fail("concurrency must be at least 1, not %d", entry.JobsPerWorker())
+	if err := opt.check(); err != nil {
+		return fail("%v", err)
 	}
-	cmd, err := spawn.CommandOf(entry)
+	cmd, err := spawn.CommandOf(opt.Process)
 	if err != nil {
 		return fail("%v", err)
 	}
 	sdk, sdkErr := pysdk.Dir()
-	if entry.User != "" {
+	if opt.Process.User != "" {
 		// Its processes run as another user, who cannot reach a cache
 		// under the runner's home.
 		sdk, sdkErr = pysdk.SharedDir()
 	}
-	return spec{cmd: cmd, env: environ(cmd.Env, entry.JobsPerWorker(), entry.JobsAhead(), sdk, sdkErr)}, nil
+	return spec{cmd: cmd, env: environ(cmd.Env, opt.jobsEach(), opt.jobsAhead(), sdk, sdkErr)}, nil
 }
 
-// served returns the algorithms of the hello that the entry serves.
-// observe, when not nil, returns for an algorithm the function that
+// served returns the algorithms of the hello that the entry serves, with
+// the entry's settings for each (settings). observe, when not nil, returns for an algorithm the function that
 // records the size of each batch sent.
-func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func(alg string) func(int)) ([]runner.Served, error) {
+func served(entry config.Algorithm, settings map[string]AlgorithmSettings, h *workerproto.Hello, pl *pool, observe func(alg string) func(int)) ([]runner.Served, error) {
 	var names []string
 	for _, a := range h.Algorithms {
 		names = append(names, a.Name)
@@ -206,7 +204,7 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func
 	if entry.Name != "" && !slices.Contains(names, entry.Name) {
 		return nil, fmt.Errorf("worker %s announces no algorithm %s (it announces %s)", pl.name, entry.Name, announced)
 	}
-	for name := range entry.Algorithms {
+	for name := range settings {
 		if !slices.Contains(names, name) || (entry.Name != "" && name != entry.Name) {
 			return nil, fmt.Errorf("worker %s: algorithms.%s: no such algorithm is served by this entry (its worker announces %s)", pl.name, name, announced)
 		}
@@ -216,7 +214,7 @@ func served(entry config.Algorithm, h *workerproto.Hello, pl *pool, observe func
 		if entry.Name != "" && a.Name != entry.Name {
 			continue
 		}
-		set := entry.Algorithms[a.Name]
+		set := settings[a.Name]
 		alg := conveyor.Algorithm{
 			Name:         a.Name,
 			Description:  cmp.Or(set.Description, entry.Description, a.Description),
@@ -286,8 +284,11 @@ func environ(base map[string]string, conc, ahead int, sdk string, sdkErr error) 
 
 // Interface guards.
 var (
-	_ runner.Kind       = Kind{}
-	_ runner.Handler    = (*handler)(nil)
-	_ runner.Prefetcher = (*handler)(nil)
-	_ io.Closer         = (*handler)(nil)
+	_ runner.Kind          = Kind{}
+	_ runner.Checker       = Kind{}
+	_ runner.Handler       = (*handler)(nil)
+	_ runner.Prefetcher    = (*handler)(nil)
+	_ runner.SharedWorkers = (*handler)(nil)
+	_ runner.SharedWorkers = (*batchHandler)(nil)
+	_ io.Closer            = (*handler)(nil)
 )

@@ -21,9 +21,9 @@ import (
 // 2: a second process starts for the second job; both retire once idle,
 // and the next job starts one again.
 func TestPoolGrowsAndRetires(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) {
 		e.Workers = config.Workers{Min: 0, Max: 2}
-		e.IdleTimeout = conveyor.Duration(300 * time.Millisecond)
+		o.IdleTimeout = conveyor.Duration(300 * time.Millisecond)
 	}))
 	h := hs["hold"].(*handler)
 	pl := h.pool
@@ -73,9 +73,9 @@ func TestPoolGrowsAndRetires(t *testing.T) {
 // TestPoolKeepsMin checks that min processes start with the pool and are
 // never retired.
 func TestPoolKeepsMin(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) {
 		e.Workers = config.Workers{Min: 2, Max: 3}
-		e.IdleTimeout = conveyor.Duration(50 * time.Millisecond)
+		o.IdleTimeout = conveyor.Duration(50 * time.Millisecond)
 	}))
 	pl := poolOf(hs["pid"])
 	testenv.Eventually(t, "min processes", func() bool { n, idle := pl.size(); return n == 2 && idle == 2 })
@@ -92,9 +92,9 @@ func TestCrashLoopBacksOff(t *testing.T) {
 	dir := t.TempDir()
 	starts, marker := filepath.Join(dir, "starts"), filepath.Join(dir, "marker")
 	script, _ := filepath.Abs("testdata/flaky_start.sh")
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) {
-		e.Command = []string{"sh", script}
-		e.Env = map[string]string{"STARTS": starts, "MARKER": marker, "PYTHON": testenv.Python(t)}
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) {
+		o.Process.Command = []string{"sh", script}
+		o.Process.Env = map[string]string{"STARTS": starts, "MARKER": marker, "PYTHON": testenv.Python(t)}
 		e.Workers = config.Workers{Min: 1, Max: 1}
 	}))
 	_, err, _ := run(t, hs["crash"], "crash", `{}`) // the only worker dies
@@ -131,9 +131,9 @@ func TestCrashLoopBacksOff(t *testing.T) {
 // TestCloseLeavesNoProcess checks that Close stops every worker and the
 // processes they started.
 func TestCloseLeavesNoProcess(t *testing.T) {
-	served, err := Kind{}.Provision(context.Background(), pyEntry(t, func(e *config.Algorithm) {
+	served, err := Kind{}.Provision(context.Background(), pyEntry(t, func(e *config.Algorithm, o *Options) {
 		e.Workers = config.Workers{Min: 2, Max: 2}
-		e.Command = []string{"sh", "-c", `sleep 300 & echo "child $!" >&2; exec "$0" -m conveyor.worker algos`, testenv.Python(t)}
+		o.Process.Command = []string{"sh", "-c", `sleep 300 & echo "child $!" >&2; exec "$0" -m conveyor.worker algos`, testenv.Python(t)}
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func itemsOn(t *testing.T, pl *pool, n, running int) *proc {
 // (prefetch 1, the default); canceling the held one never runs it and
 // leaves the running one and its process alone.
 func TestPrefetchCancelHeldJob(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) { e.Grace = conveyor.Duration(time.Minute) }))
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) { e.Grace = conveyor.Duration(time.Minute) }))
 	h := hs["hold"].(*handler)
 	if got := h.Prefetch(); got != 1 {
 		t.Fatalf("Prefetch() = %d, want 1: one job in hand for the one slot", got)
@@ -128,7 +128,7 @@ func TestPrefetchCrashWithHeldJob(t *testing.T) {
 // next job waits in the pool.
 func TestPrefetchOff(t *testing.T) {
 	zero := 0
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) { e.Prefetch = &zero }))
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) { o.Prefetch = &zero }))
 	h := hs["hold"].(*handler)
 	if got := h.Prefetch(); got != 0 {
 		t.Errorf("Prefetch() = %d, want 0", got)
@@ -161,10 +161,7 @@ func TestPrefetchOff(t *testing.T) {
 // answered.
 func TestGoldenPrefetch(t *testing.T) {
 	abs, _ := filepath.Abs("../../workerproto/testdata/prefetch.jsonl")
-	hs, _ := provision(t, Kind{}, config.Algorithm{
-		Kind: KindName, Command: []string{os.Args[0]}, Env: map[string]string{replayEnv: abs},
-		Workers: config.Workers{Max: 1}, Grace: conveyor.Duration(10 * time.Second), MaxAttempts: 3,
-	})
+	hs, _ := provision(t, Kind{}, replayEntry(abs))
 	pl := poolOf(hs["word_count"])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

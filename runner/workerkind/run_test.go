@@ -90,7 +90,7 @@ func holdJob(t *testing.T, ctx context.Context, h *handler, input string) (*reco
 }
 
 func TestCancel(t *testing.T) {
-	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm) { e.Grace = conveyor.Duration(300 * time.Millisecond) }))
+	hs, _ := provision(t, Kind{}, pyEntry(t, func(e *config.Algorithm, o *Options) { e.Grace = conveyor.Duration(300 * time.Millisecond) }))
 	h := hs["hold"].(*handler)
 	never := filepath.Join(t.TempDir(), "never")
 	pid := pidOf(t, h)
