@@ -6,6 +6,7 @@
 #   bench/prefetch.sh                    # JOBS=10000, REPS=3, then Celery
 #   PREFETCH="0 default 4" bench/prefetch.sh   # entries with these prefetch
 #   SETS=conveyor bench/prefetch.sh      # Conveyor alone
+#   BIN=/tmp/conveyor-old bench/prefetch.sh   # that binary, not this tree's
 #
 # PREFETCH lists the entry's `prefetch:` settings to measure, in turn
 # (default "default 4": one job in hand per slot, and Celery's own
@@ -38,7 +39,7 @@ field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 declare -A e2e lean
 conveyor() {
-  go build -o "$WORK/conveyor" ./cmd/conveyor
+  if [ -n "${BIN:-}" ]; then cp "$BIN" "$WORK/conveyor"; else go build -o "$WORK/conveyor" ./cmd/conveyor; fi
   go build -o "$WORK/load" ./bench/load
   for pf in $PREFETCH; do conveyor_with "$pf"; done
 }

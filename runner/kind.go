@@ -151,7 +151,9 @@ type Batcher interface {
 // runner then calls Run for up to Prefetch jobs beyond the entry's slots
 // (and pulls that many more from the queue); Run holds such a job until a
 // slot frees, and only then calls Task.Begin. A job held so is counted as
-// prefetched, not busy, in the runner's record.
+// prefetched, not busy, in the runner's record. Prefetch may change over
+// time (the worker kind holds more ahead while its jobs are short): the
+// runner asks it whenever it counts its slots, so it must be cheap.
 type Prefetcher interface {
 	Prefetch() int
 }

@@ -37,11 +37,12 @@ type pool struct {
 	alg     conveyor.Algorithm
 	handler Handler
 	size    int // jobs and calls executing at once
-	// ahead is how many jobs beyond size the handler takes to hold until
-	// a slot frees (a Prefetcher's): the pool pulls them too.
-	ahead int
-	entry int // index of the config entry that serves alg
-	grace time.Duration
+	// prefetcher, when the handler is one, says how many jobs beyond size
+	// it takes to hold until a slot frees: the pool pulls them too. It may
+	// say another number from one moment to the next (aheadNow).
+	prefetcher Prefetcher
+	entry      int // index of the config entry that serves alg
+	grace      time.Duration
 	// plain are the algorithm's queues of jobs that require no labels,
 	// one per priority, by rank (see priority.go).
 	plain [ranks]*queue
@@ -75,23 +76,20 @@ func newPool(r *Runner, s Served, entry config.Algorithm, slots int) *pool {
 	if b, ok := s.Handler.(Batcher); ok {
 		size *= max(b.BatchSize(), 1)
 	}
-	ahead := 0
-	if f, ok := s.Handler.(Prefetcher); ok {
-		ahead = max(f.Prefetch(), 0)
-	}
+	prefetcher, _ := s.Handler.(Prefetcher)
 	p := &pool{
-		r:       r,
-		alg:     s.Algorithm,
-		handler: s.Handler,
-		size:    size,
-		ahead:   ahead,
-		grace:   entry.Grace.Std(),
-		schema:  broker.SchemaDigest(s.Algorithm.InputSchema),
-		changed: make(chan struct{}),
-		bell:    make(chan struct{}, 1),
-		metrics: newPoolMetrics(r.cfg.Metrics, s.Algorithm.Name),
-		routes:  map[routeKey]*queue{},
-		adding:  map[routeKey]bool{},
+		r:          r,
+		alg:        s.Algorithm,
+		handler:    s.Handler,
+		size:       size,
+		prefetcher: prefetcher,
+		grace:      entry.Grace.Std(),
+		schema:     broker.SchemaDigest(s.Algorithm.InputSchema),
+		changed:    make(chan struct{}),
+		bell:       make(chan struct{}, 1),
+		metrics:    newPoolMetrics(r.cfg.Metrics, s.Algorithm.Name),
+		routes:     map[routeKey]*queue{},
+		adding:     map[routeKey]bool{},
 	}
 	var lists [ranks][]*queue
 	for rank := range ranks {
@@ -138,7 +136,7 @@ func (p *pool) tryAcquire(pulled bool) bool {
 
 // takeLocked takes a free slot, if there is one. p.mu is held.
 func (p *pool) takeLocked(pulled bool) bool {
-	if p.running >= p.size+p.ahead {
+	if p.running >= p.size+p.aheadNow() {
 		return false
 	}
 	p.running++
@@ -146,6 +144,14 @@ func (p *pool) takeLocked(pulled bool) bool {
 		p.pulled--
 	}
 	return true
+}
+
+// aheadNow returns how many jobs beyond its slots the handler takes now.
+func (p *pool) aheadNow() int {
+	if p.prefetcher == nil {
+		return 0
+	}
+	return max(p.prefetcher.Prefetch(), 0)
 }
 
 // release frees a slot.
@@ -162,7 +168,7 @@ func (p *pool) release() {
 func (p *pool) reservePull() (n int, changed <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = max(p.size+p.ahead-p.running-p.pulled, 0)
+	n = max(p.size+p.aheadNow()-p.running-p.pulled, 0)
 	p.pulled += n
 	return n, p.changed
 }

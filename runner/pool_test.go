@@ -5,7 +5,7 @@ import "testing"
 // TestPoolPrefetchSlots: a pool whose handler holds jobs ahead takes that
 // many beyond its slots, and counts them as held, not busy.
 func TestPoolPrefetchSlots(t *testing.T) {
-	p := &pool{size: 2, ahead: 2, changed: make(chan struct{})}
+	p := &pool{size: 2, prefetcher: fixedPrefetch(2), changed: make(chan struct{})}
 	for i := range 4 {
 		if !p.tryAcquire(false) {
 			t.Fatalf("slot %d refused", i+1)
@@ -25,3 +25,8 @@ func TestPoolPrefetchSlots(t *testing.T) {
 		t.Errorf("reservePull = %d after a release, want 1", n)
 	}
 }
+
+// fixedPrefetch is a Prefetcher that holds a fixed number of jobs ahead.
+type fixedPrefetch int
+
+func (f fixedPrefetch) Prefetch() int { return int(f) }

@@ -166,7 +166,7 @@ func (p *pool) take(ctx context.Context, n int) (int, error) {
 // none to give.
 func (p *pool) takeIdle(ctx context.Context) {
 	p.mu.Lock()
-	idle := min(p.size+p.ahead-p.running, int(p.polling.Load()))
+	idle := min(p.size+p.aheadNow()-p.running, int(p.polling.Load()))
 	p.pulled += idle
 	p.mu.Unlock()
 	if idle <= 0 {

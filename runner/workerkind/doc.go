@@ -37,8 +37,9 @@
 // every process is busy and the pool is growing, and that wait counts
 // towards its timeout.
 //
-// A process also holds its entry's prefetch of jobs (default: its
-// concurrency) beyond those it runs: sent ahead while its slots are busy,
+// A process also holds its entry's prefetch of jobs (default: adaptive,
+// one per slot and up to deepPrefetch per slot while the jobs are short;
+// see Options.Prefetch) beyond those it runs: sent ahead while its slots are busy,
 // it starts them in order, each once a running one is answered, so short
 // jobs do not wait for the runner between them. The runner learns that a
 // held job started from the answer that freed its slot (see item); the

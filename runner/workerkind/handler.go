@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -74,8 +75,9 @@ func (h *handler) Run(ctx context.Context, t *runner.Task) (json.RawMessage, err
 func (h *handler) BeginsLate() {}
 
 // Prefetch tells the runner how many jobs the pool's processes hold
-// beyond those they run: workers.max × the prefetch their hello accepted.
-func (h *handler) Prefetch() int { return h.pool.max * h.pool.ahead }
+// beyond those they run: workers.max × the prefetch their hello accepted,
+// or, adaptive, × the depth their jobs' run times call for now.
+func (h *handler) Prefetch() int { return h.pool.max * int(h.pool.depth.Load()) }
 
 // artifactDir returns t's directory of artifacts, handed to the workers'
 // user when they run as one (user:), or "" when there is none: a job that
@@ -98,7 +100,8 @@ func (pl *pool) artifactDir(t *runner.Task) string {
 // exited: it is to be sent to another process.
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (out json.RawMessage, lost bool, err error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
-	it := &item{runs: []*jobRun{r}, begin: t.Begin}
+	var began atomic.Int64 // when the worker started the job, unix ns
+	it := &item{runs: []*jobRun{r}, begin: func() { began.Store(time.Now().UnixNano()); t.Begin() }}
 	fixed := t.Deadline // a synchronous call's; a job's is set by Begin
 	outDir := pl.artifactDir(t)
 	build := func(started bool) workerproto.Message {
@@ -125,6 +128,9 @@ func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) 
 	go func() { _ = p.sendItem(it, build); close(sent) }()
 	select {
 	case a := <-r.done:
+		if at := began.Load(); at != 0 {
+			pl.observe(time.Since(time.Unix(0, at)))
+		}
 		t.SetRoute(a.route)
 		out, err = pl.finish(p, r, a)
 		return out, false, err

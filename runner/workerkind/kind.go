@@ -115,6 +115,7 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		perProc:      perProc,
 		conc:         max(opt.jobsEach(), 1),
 		ask:          max(opt.jobsAhead(), 0),
+		adaptive:     opt.Prefetch == nil,
 		idleTimeout:  cmp.Or(opt.IdleTimeout.Std(), DefaultIdleTimeout),
 		startTimeout: cmp.Or(k.StartTimeout, DefaultStartTimeout),
 		grace:        cmp.Or(entry.Grace.Std(), config.DefaultGrace),
@@ -126,6 +127,9 @@ func (k Kind) Provision(ctx context.Context, entry config.Algorithm) ([]runner.S
 		return nil, err
 	}
 	pl.ahead = first.ahead
+	if pl.depth.Store(int32(pl.ahead)); pl.adaptive {
+		pl.depth.Store(int32(min(pl.conc, pl.ahead))) // until jobs show they are short
+	}
 	if pl.ask > pl.ahead {
 		log.Info("the worker holds fewer jobs ahead than the entry's prefetch (its hello says \"prefetch\": N; a worker reads CONVEYOR_PREFETCH and confirms it — the Python SDK does)", "prefetch", pl.ask, "accepted", pl.ahead)
 	}

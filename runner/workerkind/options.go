@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/config"
@@ -30,10 +31,10 @@ type Options struct {
 	// Prefetch is how many jobs one worker process holds beyond its
 	// concurrency: sent to it ahead, while its slots are busy, and started
 	// as they free, so that a process never waits for the runner between
-	// short jobs. Absent means the concurrency (one job in hand per slot);
-	// 0 sends a process no more than it runs, which suits long jobs best:
-	// a job in hand waits for the jobs ahead of it even when another
-	// process is free.
+	// short jobs. A job in hand waits for the jobs ahead of it even when
+	// another process is free, so 0 (none) suits long jobs best. Absent
+	// means adaptive: one job in hand per slot, and up to deepPrefetch
+	// per slot while the jobs take under shortJob on average.
 	Prefetch *int `yaml:"prefetch,omitempty"`
 	// IdleTimeout retires a worker process that has had no job for this
 	// long, down to workers.min. Default 5m (DefaultIdleTimeout).
@@ -84,13 +85,25 @@ func (o *Options) jobsEach() int {
 }
 
 // jobsAhead returns the prefetch: how many jobs one process holds beyond
-// those it runs; the concurrency when unset.
+// those it runs, at most; deepPrefetch per slot when unset (adaptive).
 func (o *Options) jobsAhead() int {
 	if o.Prefetch == nil {
-		return o.jobsEach()
+		return deepPrefetch * o.jobsEach()
 	}
 	return *o.Prefetch
 }
+
+// Adaptive prefetch (an entry without prefetch:): a process holds one job
+// in hand per slot, and up to deepPrefetch while the jobs it runs take
+// under shortJob on average — then the runner's round trip for the next
+// job, not the job, would bound the process, and a job held behind a few
+// short ones waits little. deepPrefetch is Celery's default prefetch
+// multiplier; shallowJob, above shortJob, keeps the depth from flapping.
+const (
+	deepPrefetch = 4
+	shortJob     = 10 * time.Millisecond
+	shallowJob   = 20 * time.Millisecond
+)
 
 // check returns every problem of o that the config alone says, joined.
 func (o *Options) check() error {

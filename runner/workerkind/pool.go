@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -50,7 +51,14 @@ type pool struct {
 	// ask is the entry's prefetch: how many items (jobs or batches) a
 	// process is to hold beyond conc; ahead is what the first process's
 	// hello accepted of it (each process holds what its own accepted).
-	ask, ahead   int
+	ask, ahead int
+	// adaptive (an entry without prefetch:) holds depth items beyond conc
+	// per process, between conc and ahead, by how long the jobs run
+	// (observe); otherwise depth is ahead. work is the mean run time, in
+	// ns, weighted to the recent jobs (0: none yet).
+	adaptive     bool
+	depth        atomic.Int32
+	work         atomic.Int64
 	idleTimeout  time.Duration
 	startTimeout time.Duration
 	grace        time.Duration
@@ -208,7 +216,14 @@ func (pl *pool) acquire(ctx context.Context, now bool) (*proc, error) {
 			}
 		}
 		if i < 0 && !now {
-			i = n - 1
+			// The most recently freed slot of a process that holds fewer
+			// than the depth allows now.
+			for j := n - 1; j >= 0; j-- {
+				if pl.mayHold(pl.free[j]) {
+					i = j
+					break
+				}
+			}
 		}
 		if i >= 0 {
 			p := pl.free[i]
@@ -261,7 +276,7 @@ func (pl *pool) release(p *proc) {
 // it, or keeps it free. The caller holds pl.mu.
 func (pl *pool) handOff(p *proc) {
 	for i, w := range pl.waiters {
-		if w.now && p.inflight >= p.conc {
+		if p.inflight >= p.conc && (w.now || !pl.mayHold(p)) {
 			continue
 		}
 		pl.waiters = slices.Delete(pl.waiters, i, i+1)
@@ -273,6 +288,37 @@ func (pl *pool) handOff(p *proc) {
 		p.idleFrom = time.Now()
 	}
 	pl.free = append(pl.free, p)
+}
+
+// mayHold reports whether a slot of p may take a job p is to hold, its
+// running slots taken: whether p holds fewer items than the depth allows
+// now. The caller holds pl.mu.
+func (pl *pool) mayHold(p *proc) bool {
+	return p.inflight < p.conc+min(int(pl.depth.Load()), p.ahead)
+}
+
+// observe notes that a job ran d on its worker, from its start to its
+// answer; an adaptive pool sets its depth by the mean.
+func (pl *pool) observe(d time.Duration) {
+	if !pl.adaptive {
+		return
+	}
+	for {
+		old := pl.work.Load()
+		mean := old + (int64(d)-old)/8
+		if old == 0 {
+			mean = max(int64(d), 1)
+		}
+		if pl.work.CompareAndSwap(old, mean) {
+			switch {
+			case time.Duration(mean) < shortJob:
+				pl.depth.Store(int32(pl.ahead))
+			case time.Duration(mean) > shallowJob:
+				pl.depth.Store(int32(min(pl.conc, pl.ahead)))
+			}
+			return
+		}
+	}
 }
 
 // scale starts processes for waiting Runs, up to max, and up to min in

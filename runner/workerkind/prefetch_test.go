@@ -210,3 +210,47 @@ func TestGoldenPrefetch(t *testing.T) {
 
 // heldOnNone returns the one process of pl once it has no item.
 func heldOnNone(t *testing.T, pl *pool) *proc { return itemsOn(t, pl, 0, 0) }
+
+// TestAdaptivePrefetch: an entry without prefetch holds one job in hand
+// per slot, up to four while its jobs are short, and one again once they
+// are not; an entry's own prefetch stays as it is.
+func TestAdaptivePrefetch(t *testing.T) {
+	hs, _ := provision(t, Kind{}, pyEntry(t))
+	h := hs["pid"].(*handler)
+	slots := h.pool.max * h.pool.conc
+	if got := h.Prefetch(); got != slots {
+		t.Fatalf("Prefetch() = %d before any job, want %d: one in hand per slot", got, slots)
+	}
+	if h.pool.ahead != deepPrefetch*h.pool.conc {
+		t.Fatalf("the worker accepted to hold %d ahead, want %d", h.pool.ahead, deepPrefetch*h.pool.conc)
+	}
+	for range 20 {
+		if _, err, _ := run(t, h, "pid", `{}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.Prefetch(); got != deepPrefetch*slots {
+		t.Errorf("Prefetch() = %d after short jobs (mean %v), want %d", got, time.Duration(h.pool.work.Load()), deepPrefetch*slots)
+	}
+	sleep := &handler{name: "asleep", pool: h.pool}
+	for range 10 {
+		if _, err, _ := run(t, sleep, "asleep", `{"seconds": 0.05}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.Prefetch(); got != slots {
+		t.Errorf("Prefetch() = %d after 50 ms jobs (mean %v), want %d", got, time.Duration(h.pool.work.Load()), slots)
+	}
+
+	two := 2
+	hs, _ = provision(t, Kind{}, pyEntry(t, func(_ *config.Algorithm, o *Options) { o.Prefetch = &two }))
+	h = hs["pid"].(*handler)
+	for range 20 {
+		if _, err, _ := run(t, h, "pid", `{}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.Prefetch(); got != h.pool.max*two {
+		t.Errorf("Prefetch() = %d with prefetch: 2 after short jobs, want %d", got, h.pool.max*two)
+	}
+}
