@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 	if wait > 0 {
 		rec = g.awaitOn(r.Context(), rec, w, wait)
 	}
-	writeRecord(rw, http.StatusOK, rec)
+	g.writeRecord(rw, r, http.StatusOK, rec)
 }
 
 // handleList is GET /v1/jobs: job summaries from the job index, newest
@@ -84,6 +85,10 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 // added from its record, as asked.
 func (g *Gateway) withPayload(ctx context.Context, j jobindex.Summary, input, output bool) (json.RawMessage, error) {
 	data, _, err := g.record(ctx, j.ID)
+	if err == nil && bytes.Contains(data, []byte(`_ref":{`)) {
+		// A payload kept in the object store: read into the answer.
+		data, err = g.b.JobJSON(ctx, data)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +153,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	g.writeJob(w, r, http.StatusOK, j)
 }
 
 // cancelJob cancels job id and returns it as canceled. It returns

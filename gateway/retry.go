@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/jobindex"
 )
 
@@ -33,7 +34,7 @@ func (g *Gateway) handleRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/jobs/"+j.ID)
-	writeRecord(w, http.StatusAccepted, recs[0])
+	g.writeRecord(w, r, http.StatusAccepted, recs[0])
 }
 
 // retryJob builds, from the record data of a final job, the job that
@@ -50,6 +51,15 @@ func (g *Gateway) retryJob(ctx context.Context, data []byte, traceparent string)
 	}
 	if err := mayUse(ctx, old.Algorithm); err != nil {
 		return nil, err
+	}
+	if old.InputRef != nil {
+		// Kept in the object store: the retry gets a copy of its own,
+		// which its delete removes (see store).
+		in, err := broker.ReadPayload(ctx, g.b, old.InputRef)
+		if err != nil {
+			return nil, payloadError(old.ID, err)
+		}
+		old.Input = in
 	}
 	j, err := g.newJob(conveyor.SubmitRequest{
 		Algorithm:   old.Algorithm,
