@@ -66,6 +66,9 @@ func (g *Gateway) writeJob(w http.ResponseWriter, r *http.Request, status int, j
 	if c.InputRef != nil {
 		c.Input = nil // the record's, held too
 	}
+	if c.OutputRef != nil {
+		c.Output = nil
+	}
 	data, err := json.Marshal(&c)
 	if err != nil {
 		g.writeError(w, r, err)

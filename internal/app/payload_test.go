@@ -149,6 +149,31 @@ func TestLargeInput(t *testing.T) {
 		t.Errorf("the batch's job: %s %+v", done.Output, done.Error)
 	}
 
+	// A submit again with the same idempotency key is the first job,
+	// and stores no second input.
+	keyed := s.submit(map[string]any{"algorithm": "digest", "input": input, "idempotency_key": "k1"}, "", http.StatusAccepted)
+	msgs, _, err := s.app.broker.FilesStored(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := s.submit(map[string]any{"algorithm": "digest", "input": input, "idempotency_key": "k1"}, "", http.StatusOK)
+	if after, _, _ := s.app.broker.FilesStored(ctx); again.ID != keyed.ID || !bytes.Equal(again.Input, input) || after != msgs {
+		t.Errorf("the same keyed submit again: job %s (first %s), input of %d bytes, file messages %d → %d", again.ID, keyed.ID, len(again.Input), msgs, after)
+	}
+	s.wait(keyed.ID)
+
+	// A schedule's triggered job.
+	if resp := s.do("POST", "/v1/schedules", map[string]any{"name": "big", "algorithm": "digest", "every": "1h", "input": input}, nil); resp.StatusCode != 201 {
+		t.Fatalf("schedule: %d", resp.StatusCode)
+	}
+	var trig conveyor.Job
+	if resp := s.do("POST", "/v1/schedules/big/trigger", nil, &trig); resp.StatusCode != 202 || !bytes.Equal(trig.Input, input) {
+		t.Fatalf("trigger: %d, input of %d bytes", resp.StatusCode, len(trig.Input))
+	}
+	if done := s.wait(trig.ID); string(done.Output) != wantOut || s.inputRef(trig.ID) == nil {
+		t.Errorf("the triggered job: %s %+v", done.Output, done.Error)
+	}
+
 	// A delete removes the input's file.
 	if resp := s.do("DELETE", "/v1/jobs/"+j.ID, nil, nil); resp.StatusCode != 204 {
 		t.Fatalf("delete: %d", resp.StatusCode)
