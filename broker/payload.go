@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 	"github.com/conveyor-run/conveyor/internal/jsonscan"
@@ -109,6 +110,39 @@ func ReadPayload(ctx context.Context, b FileOpener, ref *conveyor.PayloadRef) ([
 	return buf, nil
 }
 
+// Payloads returns the references of the payloads job j keeps in the
+// object store: of its input, its output and its stage's input.
+func Payloads(j *conveyor.Job) []*conveyor.PayloadRef {
+	var refs []*conveyor.PayloadRef
+	for _, ref := range []*conveyor.PayloadRef{j.InputRef, j.OutputRef} {
+		if ref != nil {
+			refs = append(refs, ref)
+		}
+	}
+	if j.Stage != nil && j.Stage.InputRef != nil {
+		refs = append(refs, j.Stage.InputRef)
+	}
+	return refs
+}
+
+// FileKeeper is the part of the broker that keeps a payload's file.
+type FileKeeper interface {
+	StatFile(ctx context.Context, id string) (FileInfo, error)
+	KeepFile(ctx context.Context, fi FileInfo, until time.Time) error
+}
+
+// KeepPayloads keeps the files of refs until about until (see KeepFile):
+// the record that refers to them was written, and lives that long. It
+// reads each file's description and writes it once in a while. A file it
+// cannot keep keeps its earlier time.
+func KeepPayloads(ctx context.Context, b FileKeeper, refs []*conveyor.PayloadRef, until time.Time) {
+	for _, ref := range refs {
+		if fi, err := b.StatFile(ctx, ref.File); err == nil {
+			_ = b.KeepFile(ctx, fi, until)
+		}
+	}
+}
+
 // payloadRefs are the members of a job record that stand for a payload,
 // and the member each stands for.
 var payloadRefs = []struct{ ref, member string }{{"input_ref", "input"}, {"output_ref", "output"}}
@@ -131,9 +165,10 @@ type jobPart struct {
 // payload streamed from the object store, a chunk at a time, in place of
 // its reference — the JSON json.Marshal of the job with its payloads
 // inline would give. A record with no reference is written as it is.
-// Every payload is opened before anything is written, so that a caller can
-// still answer an error: ENOTFOUND when a payload is gone, EUNAVAILABLE
-// when the broker cannot be read. Close it (or WriteTo it) when done.
+// A payload that is gone (its file deleted) is written as null. Every
+// payload is opened before anything is written, so that a caller can
+// still answer an error: EUNAVAILABLE when the broker cannot be read.
+// Close it (or WriteTo it) when done.
 func OpenJobJSON(ctx context.Context, b FileOpener, data []byte) (*JobJSON, error) {
 	if !bytes.Contains(data, []byte(`_ref":{`)) {
 		return &JobJSON{parts: []jobPart{{text: data}}}, nil
@@ -154,12 +189,19 @@ func OpenJobJSON(ctx context.Context, b FileOpener, data []byte) (*JobJSON, erro
 		if c.ref == nil {
 			continue
 		}
+		out.parts = append(out.parts, jobPart{text: []byte(`,"` + c.key + `":`)})
 		rc, err := b.ReadFile(ctx, c.ref.File, 0)
+		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			// Gone (deleted, or the job outlived it): the job is
+			// still the job, with no payload.
+			out.parts = append(out.parts, jobPart{text: []byte("null")})
+			continue
+		}
 		if err != nil {
 			out.Close()
 			return nil, err
 		}
-		out.parts = append(out.parts, jobPart{text: []byte(`,"` + c.key + `":`)}, jobPart{payload: rc})
+		out.parts = append(out.parts, jobPart{payload: rc})
 		out.size += c.ref.Size
 	}
 	out.parts = append(out.parts, jobPart{text: data[done:]})

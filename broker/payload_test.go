@@ -57,6 +57,15 @@ func TestLargeInputStored(t *testing.T) {
 	if !fi.ExpiresAt.After(time.Now().Add(b.Config().Retention)) {
 		t.Errorf("its file expires at %v: before the job's record would", fi.ExpiresAt)
 	}
+	// A record written later keeps its payloads with it.
+	later := time.Now().Add(3 * b.Config().Retention)
+	if refs := Payloads(big); len(refs) != 1 || refs[0] != big.InputRef {
+		t.Fatalf("Payloads: %v", refs)
+	}
+	KeepPayloads(ctx, b, Payloads(big), later)
+	if kept, err := b.StatFile(ctx, file); err != nil || kept.ExpiresAt.Before(later) {
+		t.Errorf("kept until %v (%v), want after %v", kept.ExpiresAt, err, later)
+	}
 	s, err := b.CreateJob(ctx, big)
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +108,8 @@ func TestLargeInputStored(t *testing.T) {
 	if err := b.DeleteFile(ctx, file); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.JobJSON(ctx, data); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
-		t.Errorf("a record whose input is gone: %v, want ENOTFOUND", err)
+	if got, err := b.JobJSON(ctx, data); err != nil || !bytes.Contains(got, []byte(`"input":null,"attempt"`)) || bytes.Contains(got, []byte("_ref")) {
+		t.Errorf("a record whose input is gone: %.200s (%v), want its input null", got, err)
 	}
 	if _, err := ReadPayload(ctx, b, big.InputRef); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		t.Errorf("ReadPayload of an input gone: %v, want ENOTFOUND", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/jobindex"
 )
 
@@ -197,6 +198,8 @@ func (g *Gateway) cancelJob(ctx context.Context, id string) (*conveyor.Job, erro
 			g.log.Warn("delete the canceled job's queue message", "job_id", id, "algorithm", j.Algorithm, "err", err)
 		}
 	}
+	// The record lives a retention from now: so must its payloads.
+	broker.KeepPayloads(ctx, g.b, broker.Payloads(j), now.Add(g.b.Config().Retention))
 	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {
 		// The runner notices at its next heartbeat instead.

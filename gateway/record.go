@@ -47,7 +47,7 @@ func (g *Gateway) read(ctx context.Context, id string) (record, error) {
 func (g *Gateway) writeRecord(w http.ResponseWriter, r *http.Request, status int, rec record) {
 	jj, err := broker.OpenJobJSON(r.Context(), g.b, rec.data)
 	if err != nil {
-		g.writeError(w, r, payloadError(rec.id, err))
+		g.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -77,15 +77,6 @@ func (g *Gateway) writeJob(w http.ResponseWriter, r *http.Request, status int, j
 	g.writeRecord(w, r, status, record{data: data, id: j.ID, status: j.Status, tenant: j.Tenant})
 }
 
-// payloadError is the error of a read of job id whose payload could not
-// be read: a payload gone before its job's record is the server's fault.
-func payloadError(id string, err error) error {
-	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
-		return &conveyor.Error{Code: conveyor.EINTERNAL, Message: "the stored input or output of job " + id + " is gone", Err: err}
-	}
-	return err
-}
-
 // removePayloads removes the files of the payloads the job record data
 // refers to: the job is deleted.
 func (g *Gateway) removePayloads(ctx context.Context, data []byte) {
@@ -103,14 +94,7 @@ func (g *Gateway) removePayloads(ctx context.Context, data []byte) {
 // object store: jobs not accepted after all, or deleted.
 func (g *Gateway) dropPayloads(ctx context.Context, jobs ...*conveyor.Job) {
 	for _, j := range jobs {
-		refs := []*conveyor.PayloadRef{j.InputRef, j.OutputRef}
-		if j.Stage != nil {
-			refs = append(refs, j.Stage.InputRef)
-		}
-		for _, ref := range refs {
-			if ref == nil {
-				continue
-			}
+		for _, ref := range broker.Payloads(j) {
 			if err := g.b.DeleteFile(ctx, ref.File); err != nil && conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 				g.log.Warn("remove a job's stored payload (it expires with the retention)", "job_id", j.ID, "file", ref.File, "err", err)
 			}

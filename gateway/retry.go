@@ -15,7 +15,8 @@ import (
 // algorithm, input, priority, labels, tenant, mutex key, timeout and
 // attempts, and retry_of naming it; 202 with the new job. The input is
 // checked against the algorithm's schema as it is now. A job not final
-// yet is 409; an unknown job, or another tenant's, 404.
+// yet is 409, as is one whose stored input is gone; an unknown job, or
+// another tenant's, 404.
 func (g *Gateway) handleRetry(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rec, err := g.read(ctx, r.PathValue("id"))
@@ -56,8 +57,11 @@ func (g *Gateway) retryJob(ctx context.Context, data []byte, traceparent string)
 		// Kept in the object store: the retry gets a copy of its own,
 		// which its delete removes (see store).
 		in, err := broker.ReadPayload(ctx, g.b, old.InputRef)
+		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			return nil, conveyor.Errorf(conveyor.ECONFLICT, "job %s's input is gone (its file was deleted): it cannot be retried", old.ID)
+		}
 		if err != nil {
-			return nil, payloadError(old.ID, err)
+			return nil, err
 		}
 		old.Input = in
 	}

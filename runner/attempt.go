@@ -257,7 +257,7 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	if j.Step() > 0 {
 		checkTenant = j.Tenant
 	}
-	input, runErr := r.stageInput(actx, j)
+	input, keepInput, runErr := r.stageInput(actx, j)
 	artDir, removeFiles := (*artifactDir)(nil), func() {}
 	if runErr == nil {
 		input, artDir, removeFiles, runErr = r.localFiles(actx, p, input, checkTenant)
@@ -276,6 +276,7 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 		}
 	}
 	removeFiles()
+	keepInput()
 	p.metrics.duration.Observe(time.Since(a.began).Seconds())
 	release()
 	cause := context.Cause(actx)

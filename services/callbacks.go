@@ -365,6 +365,11 @@ func (d *Callbacks) deliver(id string) settle {
 		return settle{retryIn: d.cfg.Backoff}
 	}
 	status, postErr := d.post(ctx, &j, body)
+	if refs := broker.Payloads(&j); len(refs) > 0 {
+		// Each attempt rewrites the record, which then lives a retention
+		// longer: so must its payloads.
+		broker.KeepPayloads(context.WithoutCancel(ctx), d.b, refs, time.Now().Add(d.b.Config().Retention))
+	}
 	if postErr != nil && ctx.Err() != nil {
 		return settle{} // stopping: another gateway makes this attempt now
 	}

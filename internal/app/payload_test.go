@@ -185,6 +185,21 @@ func TestLargeInput(t *testing.T) {
 		t.Errorf("the retry's input file, after its original's delete: %v", err)
 	}
 
+	// An input gone before the job runs fails it at once, saying so.
+	late := s.submit(map[string]any{"algorithm": "digest", "input": input, "delay": "1s"}, "", http.StatusAccepted)
+	if err := s.app.broker.DeleteFile(ctx, s.inputRef(late.ID).File); err != nil {
+		t.Fatal(err)
+	}
+	if done := s.wait(late.ID); done.Status != conveyor.StatusFailed || done.Attempt != 1 || done.Error == nil || !strings.Contains(done.Error.Message, "is gone") {
+		t.Errorf("a job whose input is gone: %s after %d attempts, %+v", done.Status, done.Attempt, done.Error)
+	}
+	if code, _, body := s.getBody("/v1/jobs/" + late.ID); code != 200 || !bytes.Contains(body, []byte(`"input":null,"error"`)) || bytes.Contains(body, []byte("_ref")) {
+		t.Errorf("GET a job whose input is gone: %d %.200s, want it with a null input", code, body)
+	}
+	if resp := s.do("POST", "/v1/jobs/"+late.ID+"/retry", nil, nil); resp.StatusCode != 409 {
+		t.Errorf("retry a job whose input is gone: %d, want 409", resp.StatusCode)
+	}
+
 	// Just under the threshold: in the record.
 	rows, sum = rowsOf(broker.LargePayload - 2048)
 	input = json.RawMessage(`{"rows":` + string(rows) + `}`)
