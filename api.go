@@ -119,7 +119,7 @@ func Summarize(data []byte) (*JobSummary, error) {
 		s.Error.Detail = ""
 	}
 	if s.Stage != nil {
-		s.Stage.Input = nil
+		s.Stage.Input, s.Stage.InputRef = nil, nil
 	}
 	if s.Status.Terminal() && s.StartedAt != nil && s.FinishedAt != nil {
 		d := s.FinishedAt.Sub(*s.StartedAt)

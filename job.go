@@ -20,9 +20,15 @@ type Job struct {
 	Status    Status `json:"status"`
 	// Tenant is the tenant of the token that submitted the job, if any:
 	// other tenants' tokens neither see nor cancel it.
-	Tenant         string            `json:"tenant,omitempty"`
-	Input          json.RawMessage   `json:"input"`
-	Output         json.RawMessage   `json:"output,omitempty"`
+	Tenant string          `json:"tenant,omitempty"`
+	Input  json.RawMessage `json:"input"`
+	// InputRef, when set, stands for an input too large for the record:
+	// it is in the object store, and Input is empty (see PayloadRef).
+	InputRef *PayloadRef     `json:"input_ref,omitempty"`
+	Output   json.RawMessage `json:"output,omitempty"`
+	// OutputRef, when set, stands for an output too large for the
+	// record, as InputRef for an input: Output is empty.
+	OutputRef      *PayloadRef       `json:"output_ref,omitempty"`
 	Error          *JobError         `json:"error,omitempty"`
 	Progress       *Progress         `json:"progress,omitempty"`
 	Attempt        int               `json:"attempt"`

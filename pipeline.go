@@ -35,6 +35,9 @@ type Stage struct {
 	// Input is the input of this stage — the previous stage's output. The
 	// first stage's input is the job's own input, and then Input is empty.
 	Input json.RawMessage `json:"input,omitempty"`
+	// InputRef, when set, stands for an Input too large for the record
+	// (see PayloadRef): Input is empty.
+	InputRef *PayloadRef `json:"input_ref,omitempty"`
 }
 
 // Percent turns percent done within the stage into percent done of the

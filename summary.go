@@ -88,7 +88,7 @@ const maxFields = 24
 
 // fieldsOf returns the fields of struct t for the fast path; skipped
 // names what Summarize drops (at any depth: a JobError's detail, a
-// Stage's input).
+// Stage's input and its reference).
 func fieldsOf(t reflect.Type, skipped map[string]bool) []field {
 	var fs []field
 	for i := range t.NumField() {
@@ -117,7 +117,7 @@ func fieldsOf(t reflect.Type, skipped map[string]bool) []field {
 		case ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String && ft.Elem().Kind() == reflect.String:
 			fd.kind = kindStrings
 		case ft.Kind() == reflect.Struct:
-			fd.kind, fd.members = kindObject, fieldsOf(ft, map[string]bool{"detail": true, "input": true})
+			fd.kind, fd.members = kindObject, fieldsOf(ft, map[string]bool{"detail": true, "input": true, "input_ref": true})
 		default:
 			panic(fmt.Sprintf("conveyor: %s.%s: a kind of field AppendSummary does not know", t.Name(), f.Name))
 		}

@@ -17,8 +17,12 @@ const spliceMin = 64 << 10
 
 // marshalJob is json.Marshal(j): the JSON of a job record, its payloads
 // compacted. A record with a large payload is marshaled without its
-// payloads, which are then copied into a buffer of the record's size.
+// payloads, which are then copied into a buffer of the record's size. An
+// payload kept in the object store (j.InputRef, OutputRef, the stage's
+// InputRef) is not in the record, even if j still holds it: its input is
+// null there, its output and its stage's input absent.
 func marshalJob(j *conveyor.Job) ([]byte, error) {
+	j = withoutStored(j)
 	var stageInput json.RawMessage
 	if j.Stage != nil {
 		stageInput = j.Stage.Input
@@ -86,4 +90,28 @@ func stand(p json.RawMessage) json.RawMessage {
 		return p
 	}
 	return json.RawMessage("0")
+}
+
+// withoutStored returns j without the payloads it keeps in the object
+// store: j itself when it holds none of them.
+func withoutStored(j *conveyor.Job) *conveyor.Job {
+	in := j.InputRef != nil && j.Input != nil
+	out := j.OutputRef != nil && j.Output != nil
+	stage := j.Stage != nil && j.Stage.InputRef != nil && j.Stage.Input != nil
+	if !in && !out && !stage {
+		return j
+	}
+	c := *j
+	if in {
+		c.Input = nil
+	}
+	if out {
+		c.Output = nil
+	}
+	if stage {
+		st := *j.Stage
+		st.Input = nil
+		c.Stage = &st
+	}
+	return &c
 }

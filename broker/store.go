@@ -105,7 +105,7 @@ func (b *Broker) CreateJob(ctx context.Context, j *conveyor.Job) (Stored, error)
 // (its runner starting it, or a cancel) creates the record, by UpdateJob
 // with revision 0. It spares each job one write.
 func Unstored(j *conveyor.Job) (Stored, error) {
-	if len(j.Input) > inlineMax {
+	if j.InputRef == nil && len(j.Input) > inlineMax {
 		// Too large for certain: spare marshaling it.
 		return Stored{}, fmt.Errorf("job %s: input of %d bytes is too large to travel unstored", j.ID, len(j.Input))
 	}

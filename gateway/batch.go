@@ -56,7 +56,9 @@ func (g *Gateway) handleSubmitBatch(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			_, _ = w.Write([]byte{','})
 		}
-		_, _ = w.Write(rec.data)
+		if err := g.writePayloaded(r.Context(), w, rec); err != nil {
+			return
+		}
 	}
 	_, _ = w.Write([]byte("]}\n"))
 }
@@ -141,6 +143,27 @@ func (g *Gateway) storeMany(ctx context.Context, jobs []*conveyor.Job) ([]record
 		}
 	}
 	ctx = context.WithoutCancel(ctx) // as in store: no half-done batch
+	for _, j := range jobs {
+		if _, err := broker.StoreInput(ctx, g.b, j); err != nil {
+			g.dropPayloads(ctx, jobs...)
+			return nil, err
+		}
+	}
+	recs, err := g.storeManyStored(ctx, jobs)
+	if err != nil {
+		g.dropPayloads(ctx, jobs...)
+		return nil, err
+	}
+	for i, j := range jobs {
+		if recs[i].id != j.ID {
+			g.dropPayloads(ctx, j) // an earlier job's, by its idempotency key
+		}
+	}
+	return recs, nil
+}
+
+// storeManyStored is storeMany, once the jobs' large inputs are stored.
+func (g *Gateway) storeManyStored(ctx context.Context, jobs []*conveyor.Job) ([]record, error) {
 	recs := make([]record, len(jobs))
 	var plain []broker.Stored
 	var at []int // index in jobs of each of plain

@@ -63,7 +63,7 @@ func (d *deletions) has(id string) bool {
 }
 
 // handleDelete is DELETE /v1/jobs/{id}: it removes a final job — its
-// record, its log, its artifacts and its row in every gateway's job index — and
+// record, its log, its artifacts, its stored input and output and its row in every gateway's job index — and
 // answers 204. A job not final yet is 409 (cancel it first); an unknown
 // job, or another tenant's, 404.
 func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +102,7 @@ func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.removeArtifacts(ctx, data)
+	g.removePayloads(ctx, data)
 	w.WriteHeader(http.StatusNoContent)
 }
 

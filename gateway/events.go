@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -72,7 +74,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 		if rev > s.rev || opening {
 			opening = false
 			s.rev = rev
-			s.send("status", data)
+			s.sendRecord(ctx, g, data)
 			if j.Progress != nil && (progress == nil || *progress != *j.Progress) {
 				p, _ := json.Marshal(j.Progress)
 				s.send("progress", p)
@@ -187,6 +189,21 @@ func (s *sse) send(event string, data []byte) {
 	}
 	// JSON from encoding/json has no raw newlines, so data is one line.
 	_, s.err = fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", s.id(), event, data)
+}
+
+// sendRecord sends a status event with the job record data, as a client
+// sees it (see writeRecord): its payloads are compact JSON too, one line.
+func (s *sse) sendRecord(ctx context.Context, g *Gateway, data []byte) {
+	if s.err != nil {
+		return
+	}
+	if _, s.err = fmt.Fprintf(s.w, "id: %s\nevent: status\ndata: ", s.id()); s.err != nil {
+		return
+	}
+	if s.err = g.writePayloaded(ctx, s.w, record{data: data}); s.err != nil {
+		return
+	}
+	_, s.err = io.WriteString(s.w, "\n\n")
 }
 
 func (s *sse) comment(text string) {

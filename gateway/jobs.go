@@ -1,13 +1,18 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
+	"github.com/conveyor-run/conveyor/internal/jsonscan"
 	"github.com/conveyor-run/conveyor/jobindex"
 )
 
@@ -34,7 +39,7 @@ func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 	if wait > 0 {
 		rec = g.awaitOn(r.Context(), rec, w, wait)
 	}
-	writeRecord(rw, http.StatusOK, rec)
+	g.writeRecord(rw, r, http.StatusOK, rec)
 }
 
 // handleList is GET /v1/jobs: job summaries from the job index, newest
@@ -56,6 +61,10 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, indexUnavailable(err))
 		return
 	}
+	if lq.input || lq.output {
+		g.writeWithPayloads(w, r, jobs, next, lq.input, lq.output)
+		return
+	}
 	// The shape of conveyor.JobPage, with the summaries passed on as the
 	// index holds them.
 	list := struct {
@@ -63,11 +72,22 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 		NextCursor string            `json:"next_cursor,omitempty"`
 	}{Jobs: make([]json.RawMessage, 0, len(jobs)), NextCursor: next}
 	for _, j := range jobs {
-		if !lq.input && !lq.output {
-			list.Jobs = append(list.Jobs, j.JSON)
-			continue
-		}
-		full, err := g.withPayload(r.Context(), j, lq.input, lq.output)
+		list.Jobs = append(list.Jobs, j.JSON)
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// writeWithPayloads answers a list that includes the jobs' inputs or
+// outputs, in the shape of conveyor.JobPage: each summary as the index
+// holds it, with the payloads asked for added from the job's record — or
+// streamed from the object store, for one kept there — a job at a time,
+// so that a page of large payloads is never held whole. The records
+// (small) are read first, so that a broker that fails is an error answer.
+func (g *Gateway) writeWithPayloads(w http.ResponseWriter, r *http.Request, jobs []jobindex.Summary, next string, input, output bool) {
+	ctx := r.Context()
+	records := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		data, _, err := g.record(ctx, j.ID)
 		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
 			continue // expired since the index saw it
 		}
@@ -75,36 +95,79 @@ func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {
 			g.writeError(w, r, err)
 			return
 		}
-		list.Jobs = append(list.Jobs, full)
+		records[i] = data
 	}
-	writeJSON(w, http.StatusOK, list)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"jobs":[`)
+	n := 0
+	for i, j := range jobs {
+		sum := bytes.TrimSpace(j.JSON)
+		if records[i] == nil || len(sum) < 2 {
+			continue
+		}
+		if n++; n > 1 {
+			_, _ = io.WriteString(w, ",")
+		}
+		// The summary's payloads are its last members (JobSummary).
+		_, _ = w.Write(sum[:len(sum)-1])
+		for _, p := range []struct {
+			key  string
+			want bool
+		}{{"input", input}, {"output", output}} {
+			if !p.want {
+				continue
+			}
+			if err := g.writePayloadMember(ctx, w, records[i], p.key); err != nil {
+				g.log.Warn("list: write a job's payload", "job_id", j.ID, "err", err)
+				return // the answer is cut short
+			}
+		}
+		_, _ = io.WriteString(w, "}")
+	}
+	_, _ = io.WriteString(w, "]")
+	if next != "" {
+		cursor, _ := json.Marshal(next)
+		_, _ = fmt.Fprintf(w, `,"next_cursor":%s`, cursor)
+	}
+	_, _ = io.WriteString(w, "}\n")
 }
 
-// withPayload returns the summary of j with the job's input and output
-// added from its record, as asked.
-func (g *Gateway) withPayload(ctx context.Context, j jobindex.Summary, input, output bool) (json.RawMessage, error) {
-	data, _, err := g.record(ctx, j.ID)
-	if err != nil {
-		return nil, err
+// writePayloadMember writes the member key (input or output) of the job
+// record data to w, after a comma: its value as the record holds it, or,
+// for one kept in the object store (key_ref), streamed from there — null
+// when its file is gone. An output the record has none of is not written.
+func (g *Gateway) writePayloadMember(ctx context.Context, w io.Writer, data []byte, key string) error {
+	if start, end, ok := jsonscan.Find(data, key+"_ref"); ok {
+		var ref conveyor.PayloadRef
+		if err := json.Unmarshal(data[start:end], &ref); err != nil {
+			return err
+		}
+		rc, err := g.b.ReadFile(ctx, ref.File, 0)
+		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			_, err = io.WriteString(w, `,"`+key+`":null`)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		if _, err := io.WriteString(w, `,"`+key+`":`); err != nil {
+			return err
+		}
+		_, err = io.Copy(w, rc)
+		return err
 	}
-	var payload struct {
-		Input  json.RawMessage `json:"input"`
-		Output json.RawMessage `json:"output"`
+	start, end, ok := jsonscan.Find(data, key)
+	if !ok {
+		return nil
 	}
-	if err := json.Unmarshal(data, &payload); err != nil {
-		return nil, err
+	if _, err := io.WriteString(w, `,"`+key+`":`); err != nil {
+		return err
 	}
-	var s conveyor.JobSummary
-	if err := json.Unmarshal(j.JSON, &s); err != nil {
-		return nil, err
-	}
-	if input {
-		s.Input = payload.Input
-	}
-	if output {
-		s.Output = payload.Output
-	}
-	return json.Marshal(&s)
+	_, err := w.Write(data[start:end])
+	return err
 }
 
 // indexUnavailable is the error of a request the job index failed.
@@ -148,7 +211,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	g.writeJob(w, r, http.StatusOK, j)
 }
 
 // cancelJob cancels job id and returns it as canceled. It returns
@@ -192,6 +255,8 @@ func (g *Gateway) cancelJob(ctx context.Context, id string) (*conveyor.Job, erro
 			g.log.Warn("delete the canceled job's queue message", "job_id", id, "algorithm", j.Algorithm, "err", err)
 		}
 	}
+	// The record lives a retention from now: so must its payloads.
+	broker.KeepPayloads(ctx, g.b, broker.Payloads(j), now.Add(g.b.Config().Retention))
 	g.cfg.Metrics.Finished.WithLabelValues(j.Algorithm, string(conveyor.StatusCanceled)).Inc()
 	if err := g.b.AnnounceCancel(id); err != nil {
 		// The runner notices at its next heartbeat instead.

@@ -31,10 +31,28 @@ var components = func() map[string]any {
 	} {
 		s := r.Reflect(v)
 		s.Version, s.ID = "", ""
+		stripRefs(s)
 		out[name] = s
 	}
 	return out
 }()
+
+// stripRefs removes from a job's schema, and from schemas within it, the
+// references to payloads kept in the object store: a client never sees
+// them (see conveyor.PayloadRef).
+func stripRefs(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if s.Properties != nil {
+		s.Properties.Delete("input_ref")
+		s.Properties.Delete("output_ref")
+		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+			stripRefs(p.Value)
+		}
+	}
+	stripRefs(s.Items)
+}
 
 // mapType gives the schema of domain types whose JSON is not their Go shape.
 func mapType(t reflect.Type) *jsonschema.Schema {

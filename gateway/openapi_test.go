@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -61,4 +62,16 @@ func keys(m map[string]json.RawMessage) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestOpenAPIHidesPayloadRefs: the job's schema has its input and no
+// reference to a payload kept in the object store, which no client sees.
+func TestOpenAPIHidesPayloadRefs(t *testing.T) {
+	data, err := json.Marshal(components["Job"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(`"input"`)) || bytes.Contains(data, []byte(`_ref"`)) {
+		t.Errorf("the Job schema: %.300s", data)
+	}
 }

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
@@ -38,13 +41,65 @@ func (g *Gateway) read(ctx context.Context, id string) (record, error) {
 	return rec, visible(ctx, rec)
 }
 
-// writeRecord answers with a job record.
-func writeRecord(w http.ResponseWriter, status int, rec record) {
+// writeRecord answers with a job record, as a client sees it: a large
+// payload the record refers to streamed from the object store in its
+// place (see broker.OpenJobJSON).
+func (g *Gateway) writeRecord(w http.ResponseWriter, r *http.Request, status int, rec record) {
+	jj, err := broker.OpenJobJSON(r.Context(), g.b, rec.data)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(rec.data)
+	if _, err := jj.WriteTo(w); err != nil {
+		g.log.Warn("write a job's payload", "job_id", rec.id, "err", err)
+		return
+	}
 	_, _ = w.Write([]byte{'\n'})
+}
+
+// writeJob answers with job j, as writeRecord does its record.
+func (g *Gateway) writeJob(w http.ResponseWriter, r *http.Request, status int, j *conveyor.Job) {
+	c := *j
+	if c.InputRef != nil {
+		c.Input = nil // the record's, held too
+	}
+	if c.OutputRef != nil {
+		c.Output = nil
+	}
+	data, err := json.Marshal(&c)
+	if err != nil {
+		g.writeError(w, r, err)
+		return
+	}
+	g.writeRecord(w, r, status, record{data: data, id: j.ID, status: j.Status, tenant: j.Tenant})
+}
+
+// removePayloads removes the files of the payloads the job record data
+// refers to: the job is deleted.
+func (g *Gateway) removePayloads(ctx context.Context, data []byte) {
+	if !bytes.Contains(data, []byte(`_ref":{`)) {
+		return
+	}
+	var j conveyor.Job
+	if err := json.Unmarshal(data, &j); err != nil {
+		return
+	}
+	g.dropPayloads(ctx, &j)
+}
+
+// dropPayloads removes the files of the payloads the jobs keep in the
+// object store: jobs not accepted after all, or deleted.
+func (g *Gateway) dropPayloads(ctx context.Context, jobs ...*conveyor.Job) {
+	for _, j := range jobs {
+		for _, ref := range broker.Payloads(j) {
+			if err := g.b.DeleteFile(ctx, ref.File); err != nil && conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+				g.log.Warn("remove a job's stored payload (it expires with the retention)", "job_id", j.ID, "file", ref.File, "err", err)
+			}
+		}
+	}
 }
 
 // record returns the JSON of job id and its store revision: from the store;
@@ -170,4 +225,18 @@ func (g *Gateway) awaitArchived(ctx context.Context, id string) (at uint64) {
 		return at > 0
 	})
 	return at
+}
+
+// writePayloaded writes the JSON of rec to w as a client sees it (see
+// writeRecord), into an answer already begun: an error leaves it cut
+// short.
+func (g *Gateway) writePayloaded(ctx context.Context, w io.Writer, rec record) error {
+	jj, err := broker.OpenJobJSON(ctx, g.b, rec.data)
+	if err == nil {
+		_, err = jj.WriteTo(w)
+	}
+	if err != nil {
+		g.log.Warn("write a job's payload", "job_id", rec.id, "err", err)
+	}
+	return err
 }

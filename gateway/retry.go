@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/jobindex"
 )
 
@@ -14,7 +15,8 @@ import (
 // algorithm, input, priority, labels, tenant, mutex key, timeout and
 // attempts, and retry_of naming it; 202 with the new job. The input is
 // checked against the algorithm's schema as it is now. A job not final
-// yet is 409; an unknown job, or another tenant's, 404.
+// yet is 409, as is one whose stored input is gone; an unknown job, or
+// another tenant's, 404.
 func (g *Gateway) handleRetry(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rec, err := g.read(ctx, r.PathValue("id"))
@@ -33,7 +35,7 @@ func (g *Gateway) handleRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/jobs/"+j.ID)
-	writeRecord(w, http.StatusAccepted, recs[0])
+	g.writeRecord(w, r, http.StatusAccepted, recs[0])
 }
 
 // retryJob builds, from the record data of a final job, the job that
@@ -50,6 +52,18 @@ func (g *Gateway) retryJob(ctx context.Context, data []byte, traceparent string)
 	}
 	if err := mayUse(ctx, old.Algorithm); err != nil {
 		return nil, err
+	}
+	if old.InputRef != nil {
+		// Kept in the object store: the retry gets a copy of its own,
+		// which its delete removes (see store).
+		in, err := broker.ReadPayload(ctx, g.b, old.InputRef)
+		if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+			return nil, conveyor.Errorf(conveyor.ECONFLICT, "job %s's input is gone (its file was deleted): it cannot be retried", old.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		old.Input = in
 	}
 	j, err := g.newJob(conveyor.SubmitRequest{
 		Algorithm:   old.Algorithm,

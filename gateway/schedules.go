@@ -236,7 +236,7 @@ func (g *Gateway) handleTriggerSchedule(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	w.Header().Set("Location", "/v1/jobs/"+j.ID)
-	writeJSON(w, http.StatusAccepted, j)
+	g.writeJob(w, r, http.StatusAccepted, j)
 }
 
 // updateSchedule applies change to schedule name by compare-and-swap and
@@ -384,7 +384,13 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 			}
 		}
 	}
+	if _, err := broker.StoreInput(ctx, g.b, j); err != nil {
+		return nil, err
+	}
 	stored, err := g.b.CreateJob(ctx, j)
+	if err != nil {
+		g.dropPayloads(ctx, j) // not this job's, or no job
+	}
 	if conveyor.ErrorCode(err) == conveyor.ECONFLICT {
 		made, rev, err := g.b.GetJob(ctx, j.ID)
 		if err != nil || made.Status != conveyor.StatusQueued || made.Attempt > 0 {
@@ -399,6 +405,7 @@ func (g *Gateway) scheduledJob(ctx context.Context, s *conveyor.Schedule, f brok
 	}
 	if err := g.b.Enqueue(ctx, stored); err != nil {
 		g.undo(ctx, j.ID)
+		g.dropPayloads(ctx, j)
 		return nil, err
 	}
 	g.jobs.hear(j.ID)

@@ -148,7 +148,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 			earlyHints(w, r, rec.id)
 			rec = g.await(ctx, rec, wait)
 		}
-		writeRecord(w, http.StatusOK, rec)
+		g.writeRecord(w, r, http.StatusOK, rec)
 		return
 	}
 	g.cfg.Metrics.Submitted.WithLabelValues(job.Algorithm).Inc()
@@ -160,7 +160,7 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, req conveyor.Su
 			status = http.StatusOK
 		}
 	}
-	writeRecord(w, status, rec)
+	g.writeRecord(w, r, status, rec)
 }
 
 // earlyHints tells a client that waits for the job with id, as soon as it
@@ -332,12 +332,28 @@ func (e *fieldError) Unwrap() error { return e.err }
 // and stores nothing; bound to a different request, ECONFLICT. A job is
 // accepted only when both writes are acknowledged; if queueing fails the
 // record is removed again, so a rejected submit leaves nothing behind.
+//
+// A large input is stored in the object store first (see
+// broker.StoreInput), and removed again when the job is not accepted or
+// is an earlier one's.
 func (g *Gateway) store(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
 	if err := g.mayTake(ctx, j.Tenant, 1); err != nil {
 		return record{}, false, err
 	}
 	// Writes go on even if the client hangs up: a half-done submit is worse.
 	ctx = context.WithoutCancel(ctx)
+	if _, err := broker.StoreInput(ctx, g.b, j); err != nil {
+		return record{}, false, err
+	}
+	rec, existed, err = g.storeStored(ctx, j)
+	if err != nil || existed {
+		g.dropPayloads(ctx, j)
+	}
+	return rec, existed, err
+}
+
+// storeStored is store, once the job's large input is stored.
+func (g *Gateway) storeStored(ctx context.Context, j *conveyor.Job) (rec record, existed bool, err error) {
 	if j.Mutex == "" && j.IdempotencyKey == "" && j.Status != conveyor.StatusScheduled {
 		// The common case: one write. The queue message holds the job
 		// until its runner (or a cancel) creates its record; this gateway

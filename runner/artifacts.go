@@ -256,3 +256,14 @@ func dropArtifacts(ctx context.Context, b artifactStore, arts []conveyor.Artifac
 		_ = b.DeleteFile(ctx, a.File)
 	}
 }
+
+// dropPayload removes the file of a payload kept in the object store
+// (none for nil) that no record refers to any more, or never did.
+func dropPayload(ctx context.Context, b artifactStore, ref *conveyor.PayloadRef) {
+	if ref == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = b.DeleteFile(ctx, ref.File)
+}

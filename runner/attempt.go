@@ -267,7 +267,11 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	if j.Step() > 0 {
 		checkTenant = j.Tenant
 	}
-	input, artDir, removeFiles, runErr := r.localFiles(actx, p, task.Input, checkTenant)
+	input, keepInput, runErr := r.stageInput(actx, j)
+	artDir, removeFiles := (*artifactDir)(nil), func() {}
+	if runErr == nil {
+		input, artDir, removeFiles, runErr = r.localFiles(actx, p, input, checkTenant)
+	}
 	if runErr == nil {
 		task.Input, task.artifacts = input, artDir
 		out, runErr = safeRun(conveyor.WithReporter(actx, a.rep), p.handler, task)
@@ -275,7 +279,14 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 			out, arts, runErr = storeArtifacts(actx, r.b, artDir.made(), &owner, out)
 		}
 	}
+	var outRef *conveyor.PayloadRef // a large output, stored
+	if runErr == nil && actx.Err() == nil {
+		if outRef, runErr = broker.StoreOutput(actx, r.b, &owner, out); runErr != nil {
+			runErr = fmt.Errorf("store the output: %w", runErr)
+		}
+	}
 	removeFiles()
+	keepInput()
 	workFrom := a.began
 	if t := begun.Load(); t != nil {
 		workFrom = *t
@@ -291,6 +302,7 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	outcome := p.metrics.attempt
 	if cause != nil {
 		dropArtifacts(r.ctx, r.b, arts) // stored as the attempt ended
+		dropPayload(r.ctx, r.b, outRef)
 	}
 	switch cause {
 	case errShutdown:
@@ -313,7 +325,7 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 		return
 	}
 
-	e := attemptEnd{n: a.n, out: out, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last(),
+	e := attemptEnd{n: a.n, out: out, outRef: outRef, route: task.Route(), arts: arts, err: runErr, cause: cause, timeout: timeout, progress: a.rep.last(),
 		began: a.began, begun: workFrom}
 	r.settle(p, msg, a, e, log)
 }
@@ -336,8 +348,10 @@ func (r *Runner) settle(p *pool, msg delivery, a *attempt, e attemptEnd, log job
 	switch {
 	case err == nil && o.kept:
 		dropArtifacts(r.ctx, r.b, o.replaced)
+		dropPayload(r.ctx, r.b, o.oldInput)
 	case err == nil || conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 		dropArtifacts(r.ctx, r.b, arts) // the job did not take them
+		dropPayload(r.ctx, r.b, e.outRef)
 	}
 	// Otherwise the broker did not answer: the record may have them, so
 	// they stay (the next attempt stores its own; these expire).

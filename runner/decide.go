@@ -42,14 +42,15 @@ func startChange(j *conveyor.Job, q broker.Queued, runner string, now time.Time)
 
 // attemptEnd is how an attempt's work ended, as the outcome's change needs it.
 type attemptEnd struct {
-	n        int                 // the attempt
-	out      json.RawMessage     // the output, when the work succeeded
-	route    conveyor.Route      // where the output goes, in a pipeline
-	arts     []conveyor.Artifact // stored as the attempt ended
-	err      error               // the work's error (nil: succeeded)
-	cause    error               // why its context ended early (a timeout), or nil
-	timeout  time.Duration       // the attempt's time limit, for its error
-	progress *conveyor.Progress  // the last progress reported, if any
+	n        int                  // the attempt
+	out      json.RawMessage      // the output, when the work succeeded
+	outRef   *conveyor.PayloadRef // the output as stored, when large: not out
+	route    conveyor.Route       // where the output goes, in a pipeline
+	arts     []conveyor.Artifact  // stored as the attempt ended
+	err      error                // the work's error (nil: succeeded)
+	cause    error                // why its context ended early (a timeout), or nil
+	timeout  time.Duration        // the attempt's time limit, for its error
+	progress *conveyor.Progress   // the last progress reported, if any
 	// began is when the attempt started, begun when its work did: later
 	// for a job a worker held behind others (see Task.Begin).
 	began, begun time.Time
@@ -61,6 +62,9 @@ type endResult struct {
 	advanced bool                // moved on to the pipeline's next stage
 	kept     bool                // the record took the attempt's artifacts
 	replaced []conveyor.Artifact // an earlier stage's of the same names, dropped
+	// oldInput is the stage input the move to the next stage replaced,
+	// when it was stored (its file is no longer needed).
+	oldInput *conveyor.PayloadRef
 }
 
 // outcomeChange is the change of record j that records the end e of its
@@ -83,12 +87,22 @@ func outcomeChange(j *conveyor.Job, e attemptEnd, now time.Time) (endResult, err
 			if err := j.Succeed(e.n, e.out, now); err != nil {
 				return endResult{}, err
 			}
+			if e.outRef != nil {
+				j.Output, j.OutputRef = nil, e.outRef
+			}
 			return endResult{kept: true, replaced: j.AddArtifacts(e.arts)}, nil
+		}
+		var oldInput *conveyor.PayloadRef
+		if j.Stage != nil {
+			oldInput = j.Stage.InputRef
 		}
 		err := j.Advance(e.n, e.out, e.route)
 		switch {
 		case err == nil:
-			return endResult{advanced: true, kept: true, replaced: j.AddArtifacts(e.arts)}, nil
+			if e.outRef != nil {
+				j.Stage.Input, j.Stage.InputRef = nil, e.outRef
+			}
+			return endResult{advanced: true, kept: true, replaced: j.AddArtifacts(e.arts), oldInput: oldInput}, nil
 		case conveyor.ErrorCode(err) == conveyor.ECONFLICT:
 			return endResult{}, err
 		}

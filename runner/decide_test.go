@@ -158,4 +158,20 @@ func TestOutcomeChange(t *testing.T) {
 	if _, err := outcomeChange(second, attemptEnd{n: 2, out: json.RawMessage(`{}`), began: decideNow.Add(-100 * time.Millisecond), begun: decideNow.Add(-50 * time.Millisecond)}, decideNow); err != nil || !second.StartedAt.Equal(first) {
 		t.Errorf("second attempt's job start %v (%v), want the first attempt's %v", second.StartedAt, err, first)
 	}
+	// A large output stored: the record holds its reference, as the
+	// job's output or as the next stage's input; the stage input it
+	// replaces is given back, to be removed.
+	big := json.RawMessage(`{"big":true}`)
+	ref := &conveyor.PayloadRef{File: "01OUT", Size: int64(len(big))}
+	j = running(1, nil)
+	if _, err := outcomeChange(j, attemptEnd{n: 1, out: big, outRef: ref}, decideNow); err != nil || j.Output != nil || j.OutputRef != ref {
+		t.Errorf("a stored output: output %s, ref %+v (%v)", j.Output, j.OutputRef, err)
+	}
+	j = running(1, pipeline)
+	old := &conveyor.PayloadRef{File: "01IN"}
+	j.Stage.InputRef = old
+	got, err := outcomeChange(j, attemptEnd{n: 1, out: big, outRef: ref}, decideNow)
+	if err != nil || !got.advanced || j.Stage.Input != nil || j.Stage.InputRef != ref || got.oldInput != old || j.OutputRef != nil {
+		t.Errorf("a stored stage output: stage %+v, result %+v (%v)", j.Stage, got, err)
+	}
 }

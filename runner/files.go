@@ -181,3 +181,35 @@ func pointerName(p string) string {
 	}
 	return p
 }
+
+// stageInput returns the input of the stage job j is at (its own input,
+// or an earlier stage's output): from its record, or, for a large one the
+// record only refers to (see conveyor.PayloadRef), read from the object
+// store into one buffer. An input that is gone is a permanent error; a
+// broker that cannot be read, a retryable one. The keep it returns (never
+// nil), called when the attempt ends, keeps the input's file for the
+// retention from then: the job's record lives that long after the
+// attempt, and a retry of it must find it.
+func (r *Runner) stageInput(ctx context.Context, j *conveyor.Job) (json.RawMessage, func(), error) {
+	nothing := func() {}
+	ref := j.InputRef
+	if j.Stage != nil && (len(j.Stage.Input) > 0 || j.Stage.InputRef != nil) {
+		ref = j.Stage.InputRef // an earlier stage's output
+	}
+	if ref == nil {
+		return j.StageInput(), nothing, nil
+	}
+	data, err := broker.ReadPayload(ctx, r.b, ref)
+	if conveyor.ErrorCode(err) == conveyor.ENOTFOUND {
+		return nil, nothing, conveyor.Permanent(fmt.Errorf("the job's input (file %s) is gone: it expired or was deleted", ref.File))
+	}
+	if err != nil {
+		return nil, nothing, fmt.Errorf("read the job's input: %w", err)
+	}
+	keep := func() {
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
+		defer cancel()
+		broker.KeepPayloads(kctx, r.b, []*conveyor.PayloadRef{ref}, time.Now().Add(r.b.Config().Retention))
+	}
+	return data, keep, nil
+}

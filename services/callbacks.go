@@ -354,7 +354,22 @@ func (d *Callbacks) deliver(id string) settle {
 	if err := json.Unmarshal(data, &j); err != nil || !j.Status.Terminal() || !j.Callback.Pending() {
 		return settle{ack: true}
 	}
-	status, postErr := d.post(ctx, &j, data)
+	// The body is the job as the API gives it: a payload kept in the
+	// object store read into it (it is signed whole).
+	body, err := d.b.JobJSON(ctx, data)
+	if err != nil {
+		if ctx.Err() != nil {
+			return settle{}
+		}
+		d.log.Warn("read the job's payload for its callback", "job", id, "err", err)
+		return settle{retryIn: d.cfg.Backoff}
+	}
+	status, postErr := d.post(ctx, &j, body)
+	if refs := broker.Payloads(&j); len(refs) > 0 {
+		// Each attempt rewrites the record, which then lives a retention
+		// longer: so must its payloads.
+		broker.KeepPayloads(context.WithoutCancel(ctx), d.b, refs, time.Now().Add(d.b.Config().Retention))
+	}
 	if postErr != nil && ctx.Err() != nil {
 		return settle{} // stopping: another gateway makes this attempt now
 	}

@@ -208,3 +208,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderLargeResult: a large result is decoded whole, and the Reader
+// does not hold its line's buffer for the next line.
+func TestReaderLargeResult(t *testing.T) {
+	out := `{"rows":"` + strings.Repeat("x", 4<<20) + `"}`
+	r := NewReader(strings.NewReader(`{"type":"result","id":"a","output":` + out + "}\n" + `{"type":"cancel","id":"b"}` + "\n"))
+	m, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, ok := m.(*Result); !ok || string(res.Output) != out {
+		t.Fatalf("got %T", m)
+	}
+	if cap(r.line) > keepLine {
+		t.Errorf("the Reader holds a line buffer of %d bytes", cap(r.line))
+	}
+	if m, err := r.Next(); err != nil || m.(*Cancel).ID != "b" {
+		t.Errorf("the next line: %v %v", m, err)
+	}
+}

@@ -39,6 +39,9 @@ func around(j *Job) (head, tail []byte, ok bool) {
 	return line[:start], append(line[end:len(line):len(line)], '\n'), true
 }
 
+// keepLine is the largest line buffer a Reader keeps for the next line.
+const keepLine = 256 << 10
+
 // Reader reads protocol messages, one per line, from a stream. It is not
 // safe for concurrent use.
 type Reader struct {
@@ -66,7 +69,11 @@ func (r *Reader) Next() (Message, error) {
 			return nil, &DecodeError{Line: excerpt(line), Reason: "line longer than the protocol's limit of 16 MiB", TooLong: true}
 		}
 		if len(line) > 0 && !isBlank(line) {
-			return Decode(line)
+			m, err := Decode(line) // copies what it keeps of line
+			if cap(r.line) > keepLine {
+				r.line = nil // a large result's: not held until the next one
+			}
+			return m, err
 		}
 		if err != nil {
 			return nil, err

@@ -32,6 +32,7 @@ func readEvents(t *testing.T, s *server, id, lastEventID string) []event {
 	var evs []event
 	var cur event
 	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 16<<20) // a job with a large payload is one long line
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
