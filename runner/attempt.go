@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -239,17 +238,8 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 
 	owner := conveyor.Job{ID: j.ID, Tenant: j.Tenant} // of the artifacts
 	task := &Task{JobID: j.ID, Algorithm: p.alg.Name, Input: j.StageInput(), Attempt: j.Attempt, Traceparent: j.Traceparent, Deadline: deadline, Timeout: timeout, Reporter: a.rep}
-	// When a late beginner's work began (Task.Begin): a worker's job held
-	// behind others, or waiting for its process to start, starts then.
-	var begun atomic.Pointer[time.Time]
-	if late {
-		task.begin = func() {
-			now := time.Now()
-			begun.Store(&now)
-			if timeout > 0 {
-				task.Deadline = tm.arm(now)
-			}
-		}
+	if timeout > 0 && late {
+		task.begin = func(now time.Time) { task.Deadline = tm.arm(now) }
 	}
 	if j.Attempt == 1 {
 		// From when the message was queued: each stage of a pipeline is
@@ -287,9 +277,11 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 	}
 	removeFiles()
 	keepInput()
+	// A late beginner's work began later (Task.Begin): a worker's job held
+	// behind others, or waiting for its process to start, starts then.
 	workFrom := a.began
-	if t := begun.Load(); t != nil {
-		workFrom = *t
+	if t := task.Begun(); late && !t.IsZero() {
+		workFrom = t
 	}
 	p.metrics.duration.Observe(time.Since(workFrom).Seconds())
 	release()

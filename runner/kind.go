@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,8 +35,9 @@ type Task struct {
 	// Reporter takes the attempt's progress and log lines. Never nil.
 	Reporter conveyor.Reporter
 
-	begin     func()       // restarts the timeout; nil when the runner keeps none
-	artifacts *artifactDir // nil for a handler that is not a LocalFiles
+	begin     func(time.Time) // arms the timeout; nil when the runner keeps none
+	begun     atomic.Int64    // when Begin was called, unix ns; 0: not called
+	artifacts *artifactDir    // nil for a handler that is not a LocalFiles
 	route     conveyor.Route
 }
 
@@ -64,13 +66,26 @@ func (t *Task) ArtifactDir() (string, error) {
 
 // Begin tells the runner that the attempt's work begins now: for a handler
 // that is a LateBeginner, the attempt's timeout starts here and Deadline is
-// set. For other handlers it does nothing. Call it at most once, from
+// set, and the job's start is recorded as now (Begun). For other handlers
+// the runner ignores it. Call it at most once, from
 // Run's goroutine or from one Run waits for (a batcher that sends the job
 // with others): Deadline is then for that goroutine to read.
 func (t *Task) Begin() {
+	now := time.Now()
+	t.begun.Store(now.UnixNano())
 	if t.begin != nil {
-		t.begin()
+		t.begin(now)
 	}
+}
+
+// Begun returns when Begin was called: when a LateBeginner's work began
+// (a job a worker held behind others starts then). It returns the zero
+// time if Begin was not called. Safe from any goroutine.
+func (t *Task) Begun() time.Time {
+	if ns := t.begun.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // LateBeginner is implemented by handlers whose Run first gets something

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
@@ -100,8 +99,7 @@ func (pl *pool) artifactDir(t *runner.Task) string {
 // exited: it is to be sent to another process.
 func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) (out json.RawMessage, lost bool, err error) {
 	r := &jobRun{id: t.JobID, alg: alg, rep: t.Reporter, done: make(chan answer, 1)}
-	var began atomic.Int64 // when the worker started the job, unix ns
-	it := &item{runs: []*jobRun{r}, begin: func() { began.Store(time.Now().UnixNano()); t.Begin() }}
+	it := &item{runs: []*jobRun{r}, begin: t.Begin}
 	fixed := t.Deadline // a synchronous call's; a job's is set by Begin
 	outDir := pl.artifactDir(t)
 	build := func(started bool) workerproto.Message {
@@ -128,8 +126,8 @@ func (pl *pool) runOn(ctx context.Context, p *proc, alg string, t *runner.Task) 
 	go func() { _ = p.sendItem(it, build); close(sent) }()
 	select {
 	case a := <-r.done:
-		if at := began.Load(); at != 0 {
-			pl.observe(time.Since(time.Unix(0, at)))
+		if at := t.Begun(); !at.IsZero() {
+			pl.observe(time.Since(at))
 		}
 		t.SetRoute(a.route)
 		out, err = pl.finish(p, r, a)
