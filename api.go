@@ -122,16 +122,23 @@ func Summarize(data []byte) (*JobSummary, error) {
 		s.Stage.Input, s.Stage.InputRef = nil, nil
 	}
 	if s.Status.Terminal() && s.StartedAt != nil && s.FinishedAt != nil {
-		d := s.FinishedAt.Sub(*s.StartedAt)
-		if d >= time.Second {
-			d = d.Round(time.Millisecond)
-		} else {
-			d = d.Round(time.Microsecond)
-		}
-		dd := Duration(max(d, 0))
-		s.Duration = &dd
+		d := runTime(*s.StartedAt, *s.FinishedAt)
+		s.Duration = &d
 	}
 	return &s, nil
+}
+
+// runTime is how long a final job ran, from its start to its end, as a
+// summary gives it: to the microsecond under a second, else to the
+// millisecond.
+func runTime(start, end time.Time) Duration {
+	d := end.Sub(start)
+	if d >= time.Second {
+		d = d.Round(time.Millisecond)
+	} else {
+		d = d.Round(time.Microsecond)
+	}
+	return Duration(max(d, 0))
 }
 
 // skipped is a JSON value read and thrown away.

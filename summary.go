@@ -392,14 +392,8 @@ func duration(status Status, started, finished []byte) []byte {
 	if from.UnmarshalJSON(started) != nil || to.UnmarshalJSON(finished) != nil {
 		return []byte(`?`) // not a time: not taken
 	}
-	d := to.Sub(from)
-	if d >= time.Second {
-		d = d.Round(time.Millisecond)
-	} else {
-		d = d.Round(time.Microsecond)
-	}
-	// As Duration's MarshalJSON writes it: its string needs no escape.
-	return fmt.Appendf(nil, "%q", max(d, 0).String())
+	b, _ := runTime(from, to).MarshalJSON()
+	return b
 }
 
 // canonicalTime reports whether v is a time as time.Time's MarshalJSON
