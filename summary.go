@@ -184,44 +184,27 @@ func appendSummaryFast(dst, rec []byte) (_ []byte, k SummaryKeys, ok bool) {
 // there twice, or a key is one encoding/json could take for a field's
 // name in other case.
 func members(v []byte, fields []field, vals *[maxFields][]byte) bool {
-	i := jsonscan.Space(v, 0)
-	if i >= len(v) || v[i] != '{' {
-		return false
-	}
-	for i = jsonscan.Space(v, i+1); i < len(v) && v[i] == '"'; {
-		end := jsonscan.End(v, i)
-		if end-1 <= i {
-			return false
+	return jsonscan.RawMembers(v, func(quoted, value []byte) bool {
+		if len(quoted) < 2 || len(value) == 0 {
+			return false // cut short: not JSON
 		}
-		key := v[i+1 : end-1]
+		key := quoted[1 : len(quoted)-1]
 		for _, c := range key {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 				return false
 			}
 		}
-		i = jsonscan.Space(v, end)
-		if i >= len(v) || v[i] != ':' {
-			return false
-		}
-		i = jsonscan.Space(v, i+1)
-		end = jsonscan.End(v, i)
 		for n := range fields {
 			if fields[n].name == string(key) {
 				if vals[n] != nil {
 					return false
 				}
-				vals[n] = v[i:end]
+				vals[n] = value
 				break
 			}
 		}
-		i = jsonscan.Space(v, end)
-		if i < len(v) && v[i] == ',' {
-			i = jsonscan.Space(v, i+1)
-			continue
-		}
-		break
-	}
-	return i < len(v) && v[i] == '}' && jsonscan.Space(v, i+1) == len(v)
+		return true
+	})
 }
 
 // appendField appends member f of value v (nil: absent) as encoding/json
@@ -286,17 +269,11 @@ func empty(f field, v []byte) bool {
 // appendStrings appends the map of strings v, which must be written as
 // encoding/json writes a map: keys in order, each once.
 func appendStrings(dst, v []byte, mark int) ([]byte, int, bool) {
-	i := jsonscan.Space(v, 0)
-	if i >= len(v) || v[i] != '{' {
-		return dst, mark, false
-	}
 	dst = append(dst, '{')
 	var last []byte
-	for i = jsonscan.Space(v, i+1); i < len(v) && v[i] == '"'; {
-		end := jsonscan.End(v, i)
-		key := v[i:end]
-		if !canonicalString(key) {
-			return dst, mark, false
+	ok := jsonscan.RawMembers(v, func(key, value []byte) bool {
+		if !canonicalString(key) || !canonicalString(value) {
+			return false
 		}
 		// Keys in order, each once, as the encoder sorts a map's.
 		text := key[1 : len(key)-1]
@@ -306,30 +283,16 @@ func appendStrings(dst, v []byte, mark int) ([]byte, int, bool) {
 			text = []byte(s)
 		}
 		if last != nil && bytes.Compare(text, last) <= 0 {
-			return dst, mark, false
+			return false
 		}
 		last = text
-		i = jsonscan.Space(v, end)
-		if i >= len(v) || v[i] != ':' {
-			return dst, mark, false
-		}
-		i = jsonscan.Space(v, i+1)
-		end = jsonscan.End(v, i)
-		if !canonicalString(v[i:end]) {
-			return dst, mark, false
-		}
 		if len(dst) > mark+1 {
 			dst = append(dst, ',')
 		}
-		dst = append(append(append(dst, key...), ':'), v[i:end]...)
-		i = jsonscan.Space(v, end)
-		if i < len(v) && v[i] == ',' {
-			i = jsonscan.Space(v, i+1)
-			continue
-		}
-		break
-	}
-	return append(dst, '}'), mark, i < len(v) && v[i] == '}'
+		dst = append(append(append(dst, key...), ':'), value...)
+		return true
+	})
+	return append(dst, '}'), mark, ok
 }
 
 // canonicalString reports whether v is a JSON string as encoding/json

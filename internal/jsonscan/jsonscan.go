@@ -75,28 +75,41 @@ func stringEnd(data []byte, i int) int {
 // member of the object data, in order, until f returns false. data is one
 // JSON object, with or without whitespace around it.
 func Members(data []byte, f func(key string, value []byte) bool) {
+	RawMembers(data, func(key, value []byte) bool { return f(unquote(key), value) })
+}
+
+// RawMembers is Members with each key as written — the string token,
+// quotes and escapes included — so that a caller that compares keys
+// allocates nothing. It reports whether it walked data to its end: data
+// is one object, nothing but whitespace after it, and f never returned
+// false.
+func RawMembers(data []byte, f func(key, value []byte) bool) bool {
 	i := Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return
+		return false
 	}
-	for i = Space(data, i+1); i < len(data) && data[i] == '"'; {
+	i = Space(data, i+1)
+	for more := i < len(data) && data[i] == '"'; more; {
+		if i >= len(data) || data[i] != '"' {
+			return false // a comma, then no member
+		}
 		end := stringEnd(data, i)
-		key := unquote(data[i:end])
+		key := data[i:end]
 		i = Space(data, end)
 		if i >= len(data) || data[i] != ':' {
-			return
+			return false
 		}
 		i = Space(data, i+1)
 		end = End(data, i)
 		if !f(key, data[i:end]) {
-			return
+			return false
 		}
 		i = Space(data, end)
-		if i >= len(data) || data[i] != ',' {
-			return
+		if more = i < len(data) && data[i] == ','; more {
+			i = Space(data, i+1)
 		}
-		i = Space(data, i+1)
 	}
+	return i < len(data) && data[i] == '}' && Space(data, i+1) == len(data)
 }
 
 // Elements calls f with the index and the value (as text) of each

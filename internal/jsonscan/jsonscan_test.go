@@ -78,3 +78,23 @@ func TestCompact(t *testing.T) {
 		}
 	}
 }
+
+// TestRawMembers: keys as written, and whether the object was walked to
+// its end.
+func TestRawMembers(t *testing.T) {
+	var keys []string
+	if !RawMembers([]byte(` {"a\"b": 1, "c": {"d": 2}} `), func(k, _ []byte) bool { keys = append(keys, string(k)); return true }) {
+		t.Error("a whole object: not walked to its end")
+	}
+	if want := []string{`"a\"b"`, `"c"`}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+	for _, doc := range []string{``, `[]`, `{"a": 1`, `{"a": 1} x`, `{"a" 1}`, `{"`, `{"a": 1, }`} {
+		if RawMembers([]byte(doc), func(_, _ []byte) bool { return true }) {
+			t.Errorf("%q: walked to its end", doc)
+		}
+	}
+	if RawMembers([]byte(`{"a": 1, "b": 2}`), func(k, _ []byte) bool { return string(k) != `"b"` }) {
+		t.Error("stopped by f: walked to its end")
+	}
+}
