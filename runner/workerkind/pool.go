@@ -210,7 +210,7 @@ func (pl *pool) acquire(ctx context.Context, now bool) (*proc, error) {
 		// once, if there is one; else one that holds it (prefetch).
 		i := -1
 		for j := n - 1; j >= 0; j-- {
-			if pl.free[j].inflight < pl.free[j].conc {
+			if pl.free[j].inflight < pl.free[j].conc && !pl.free[j].gone() {
 				i = j
 				break
 			}
@@ -219,7 +219,7 @@ func (pl *pool) acquire(ctx context.Context, now bool) (*proc, error) {
 			// The most recently freed slot of a process that holds fewer
 			// than the depth allows now.
 			for j := n - 1; j >= 0; j-- {
-				if pl.mayHold(pl.free[j]) {
+				if pl.mayHold(pl.free[j]) && !pl.free[j].gone() {
 					i = j
 					break
 				}
@@ -288,6 +288,18 @@ func (pl *pool) handOff(p *proc) {
 		p.idleFrom = time.Now()
 	}
 	pl.free = append(pl.free, p)
+}
+
+// gone reports whether p has exited. Its free slots stay in pl.free until
+// pl.exited takes them out; meanwhile none may be handed out (a job held
+// by a process that died, sent again, would go to the dead one again).
+func (p *proc) gone() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // mayHold reports whether a slot of p may take a job p is to hold, its

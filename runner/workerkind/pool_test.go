@@ -165,3 +165,21 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 		t.Errorf("Run after Close: %v", err)
 	}
 }
+
+// TestAcquireSkipsExitedProcess: the free slots of a process that exited
+// are not handed out while they wait to be taken out of the pool: a job
+// its process held, sent again, must not go back to the dead one.
+func TestAcquireSkipsExitedProcess(t *testing.T) {
+	dead := &proc{exited: make(chan struct{}), conc: 1, ahead: 4}
+	close(dead.exited)
+	pl := newPool(&pool{max: 1, conc: 1, ahead: 4})
+	pl.depth.Store(4)
+	pl.procs[dead] = true
+	pl.free = []*proc{dead, dead, dead}
+	dead.inflight = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if p, err := pl.acquire(ctx, false); err == nil {
+		t.Fatalf("acquire handed out a slot of an exited process (%p)", p)
+	}
+}
