@@ -203,7 +203,8 @@ func (p *pool) holding() int {
 // fetchLoop pulls jobs while ctx lasts. Whenever slots are free it sends a
 // pull request for that many jobs, without waiting for earlier requests to
 // be filled: several requests may be outstanding, but never for more jobs
-// than there are free slots. Each pulled job runs in its own goroutine.
+// than there are free slots. Each pulled job runs in a goroutine of its
+// own (see keeper).
 func (p *pool) fetchLoop(ctx context.Context) {
 	defer p.r.wg.Done()
 	var failures atomic.Int32
@@ -258,9 +259,7 @@ func (p *pool) fetch(ctx context.Context, q *queue, n int, wait bool) (int, erro
 	for msg := range batch.Messages() {
 		got++
 		p.taken(q.rank)
-		p.r.wg.Add(1)
-		go func() {
-			defer p.r.wg.Done()
+		p.r.keep.Go(func() {
 			// The slot reserved for this job may have gone to a synchronous
 			// call meanwhile: wait for one, but not so long that the lease
 			// lapses; past that, hand the job back for another runner.
@@ -275,7 +274,7 @@ func (p *pool) fetch(ctx context.Context, q *queue, n int, wait bool) (int, erro
 				}
 			}
 			p.r.process(p, msg)
-		}()
+		})
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return got, err

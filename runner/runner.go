@@ -94,6 +94,7 @@ type Runner struct {
 	cancel    context.CancelFunc
 	fetchStop context.CancelFunc // stops taking new jobs
 	wg        sync.WaitGroup     // fetch loops and attempts
+	keep      *keeper            // the attempts' goroutines
 	bg        sync.WaitGroup     // heartbeat
 	cancelSub broker.Subscription
 	subs      []broker.Subscription // calls and doorbells: drained first on Stop
@@ -235,6 +236,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	fetchCtx, fetchStop := context.WithCancel(r.ctx)
 	r.fetchStop = fetchStop
+	r.keep = newKeeper(&r.wg, fetchCtx.Done())
 	for _, a := range r.pipelines {
 		if err := r.b.RegisterAlgorithm(ctx, a, r.cfg.ID); err != nil {
 			return err
