@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -190,15 +189,7 @@ type Archived struct {
 // caughtUp is closed once the messages there were when it started
 // have been handed over. fn runs on one goroutine.
 func (b *Broker) FollowHistory(ctx context.Context, after uint64, fn func(Archived)) (caughtUp, done <-chan struct{}, err error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{historySubject}, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	c, err := b.js.OrderedConsumer(ctx, HistoryStream, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the history: %w", err)
-	}
-	f, done, err := follow(ctx, c, "the history", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
+	f, done, err := b.follow(ctx, b.orderedFrom(HistoryStream, historySubject), after, "the history", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		rev, _ := strconv.ParseUint(m.Headers().Get(revHeaderArchived), 10, 64)
 		fn(Archived{Seq: md.Sequence.Stream, Time: md.Timestamp, ID: m.Headers().Get(jobHeader), Data: m.Data(), Rev: rev, Deleted: isDeletion(m.Headers())})
 	})

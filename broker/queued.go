@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -57,18 +56,7 @@ type QueuedMsg struct {
 // stops, and done is closed once fn has returned for the last time. fn
 // runs on one goroutine.
 func (b *Broker) FollowQueue(ctx context.Context, after uint64, fn func(QueuedMsg)) (f *Follower, done <-chan struct{}, err error) {
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"conveyor.queue.>"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	c, err := b.js.OrderedConsumer(ctx, QueueStream, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("follow the queue: %w", err)
-	}
-	return follow(ctx, c, "the queue", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
+	return b.follow(ctx, b.orderedFrom(QueueStream, "conveyor.queue.>"), after, "the queue", func(m jetstream.Msg, md *jetstream.MsgMetadata) {
 		q := QueuedMsg{Seq: md.Sequence.Stream, Time: md.Timestamp}
 		// Only an unstored job's message is news, and a delayed job's.
 		switch h := m.Headers(); {

@@ -32,6 +32,19 @@ func (g *Gateway) handleGet(rw http.ResponseWriter, r *http.Request) {
 		defer stop()
 	}
 	rec, err := g.read(r.Context(), id)
+	if wait > 0 && conveyor.ErrorCode(err) == conveyor.EUNAVAILABLE {
+		// A client that waits for the job waits through a moment the
+		// broker cannot serve it, too.
+		deadline := time.Now().Add(wait)
+		for conveyor.ErrorCode(err) == conveyor.EUNAVAILABLE && time.Now().Before(deadline) {
+			select {
+			case <-time.After(250 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+			rec, err = g.read(r.Context(), id)
+		}
+	}
 	if err != nil {
 		g.writeError(rw, r, err)
 		return

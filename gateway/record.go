@@ -115,7 +115,11 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 	if at == 0 && known && st.Terminal() && !g.jobs.has(id) {
 		// Finished, and archived by another gateway a moment ago: the
 		// history's message is on its way.
-		at = g.awaitArchived(ctx, id)
+		if at = g.awaitArchived(ctx, id); at == 0 && madeWithin(id, time.Now(), g.b.Config().Retention) {
+			// Or the history's feed is slow (its follower reopening
+			// after a node died): the job is somewhere, and not expired.
+			return nil, 0, conveyor.Errorf(conveyor.EUNAVAILABLE, "job %s finished and left the job store; its record has not reached this gateway yet: try again shortly", id)
+		}
 	}
 	if at > 0 {
 		// Finished, and moved to the history (see archive.go).
@@ -147,11 +151,16 @@ const recentID = time.Minute
 // only such a job can be missing from the index for want of catching up,
 // so a read of an old or malformed id asks the broker nothing more.
 func justMade(id string, now time.Time) bool {
+	return madeWithin(id, now, recentID)
+}
+
+// madeWithin reports whether id is a job id made within d of now.
+func madeWithin(id string, now time.Time, d time.Duration) bool {
 	u, err := ulid.ParseStrict(id)
 	if err != nil {
 		return false
 	}
-	return now.Sub(ulid.Time(u.Time())).Abs() < recentID
+	return now.Sub(ulid.Time(u.Time())).Abs() < d
 }
 
 // catchUp waits, for up to a second, until the index has taken every queue
