@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+
+	"github.com/conveyor-run/conveyor/internal/gcpace"
 )
 
 // fileWindow is how many chunks of a file being stored are in flight at
@@ -44,6 +46,8 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 	// starts at its chunk (see openObject).
 	var first uint64
 	acked, contiguous := uint64(0), true
+	var moved gcpace.Meter
+	defer moved.Done()
 	ack := func(f jetstream.PubAckFuture) error {
 		a, err := waitAck(f)
 		if err != nil {
@@ -86,6 +90,7 @@ func (b *Broker) putObject(ctx context.Context, meta jetstream.ObjectMeta, r io.
 			return fail(rerr)
 		}
 		if n > 0 {
+			moved.Add(n)
 			h.Write(buf[:n])
 			m := nats.NewMsg(chunkSubj)
 			m.Data = buf[:n]

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor-run/conveyor/internal/gcpace"
 )
 
 // fileReadAhead is how many chunks a reader of a file has asked the
@@ -33,6 +35,7 @@ type objectReader struct {
 	h         hash.Hash
 	want      []byte
 	err       error
+	moved     gcpace.Meter
 }
 
 // openObject opens a reader of the object info describes, from offset on.
@@ -71,6 +74,7 @@ func (r *objectReader) Read(p []byte) (int, error) {
 	}
 	for len(r.buf) == 0 {
 		if r.remaining == 0 {
+			r.moved.Done()
 			if r.h != nil && !bytes.Equal(r.h.Sum(nil), r.want) {
 				r.err = jetstream.ErrDigestMismatch
 				return 0, r.err
@@ -93,9 +97,11 @@ func (r *objectReader) Read(p []byte) (int, error) {
 				err = errors.New("no chunk of the file came for a minute: it was removed while read")
 			}
 			r.err = err
+			r.moved.Done()
 			return 0, err
 		}
 		data := m.Data()
+		r.moved.Add(len(data))
 		if uint64(len(data)) > r.remaining {
 			r.err = fmt.Errorf("the object has more bytes than its description says")
 			return 0, r.err
@@ -117,6 +123,7 @@ func (r *objectReader) Read(p []byte) (int, error) {
 
 // Close stops the consumer; the server removes it.
 func (r *objectReader) Close() error {
+	r.moved.Done()
 	if r.msgs != nil {
 		r.msgs.Stop()
 	}
