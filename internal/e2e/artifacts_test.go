@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -20,7 +22,9 @@ import (
 // artifact (list_primes' primes.txt, a dozen chunks) is stored in the
 // replicated object store, downloaded with `conveyor download` and by
 // Range, read whole again once a node is stopped, and removed with its
-// job.
+// job. So is an exec job's large JSON input and output (kept as files of
+// the object store, the record holding references), run by a runner in a
+// process of its own.
 func TestClusterArtifacts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
@@ -30,11 +34,36 @@ func TestClusterArtifacts(t *testing.T) {
 	env := []string{"CONVEYOR_NATS_REPLICAS=3", "CONVEYOR_HEARTBEAT=500ms"}
 	addr := c.addr(t)
 	g := startProc(t, []string{"gateway", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_HTTP_ADDR="+addr), "", addr)
-	startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), "CONVEYOR_ALGORITHMS=[{kind: go}]"), "", "")
-	testenv.Eventually(t, "list_primes to be served", func() bool {
-		code, err := g.call("GET", "/v1/algorithms/list_primes", "", nil)
-		return err == nil && code == 200
-	})
+	// echo answers with its input.
+	algs := `CONVEYOR_ALGORITHMS=[{kind: go}, {name: echo, kind: exec, command: [sh, -c, 'printf "OUTPUT: "; cat "$CONVEYOR_INPUT"; echo']}]`
+	startProc(t, []string{"runner", "--nats", c.url}, append(slices.Clone(env), algs), "", "")
+	for _, alg := range []string{"list_primes", "echo"} {
+		testenv.Eventually(t, alg+" to be served", func() bool {
+			code, err := g.call("GET", "/v1/algorithms/"+alg, "", nil)
+			return err == nil && code == 200
+		})
+	}
+
+	// ~600 KB of input, over broker.LargePayload: a file, as is the output.
+	items := make([]string, 3000)
+	for i := range items {
+		items[i] = fmt.Sprintf("%q", fmt.Sprintf("item %d %s", i, strings.Repeat("x", 190)))
+	}
+	input := `{"items":[` + strings.Join(items, ",") + `]}`
+	big := g.submit(`{"algorithm":"echo","input":` + input + `}`)
+	g.awaitStatus(big, conveyor.StatusSucceeded)
+	sameJSON := func(got []byte) bool {
+		var a, b any
+		return json.Unmarshal(got, &a) == nil && json.Unmarshal([]byte(input), &b) == nil && reflect.DeepEqual(a, b)
+	}
+	checkBig := func(when string) {
+		t.Helper()
+		bj := g.job(big, "")
+		if !sameJSON(bj.Input) || !sameJSON(bj.Output) {
+			t.Errorf("%s: the large job's input (%d bytes) or output (%d bytes) is not the %d bytes submitted", when, len(bj.Input), len(bj.Output), len(input))
+		}
+	}
+	checkBig("on the cluster")
 
 	const below = 3_000_000
 	id := g.submit(fmt.Sprintf(`{"algorithm":"list_primes","input":{"below":%d}}`, below))
@@ -61,6 +90,10 @@ func TestClusterArtifacts(t *testing.T) {
 		code, body := get(t, g.base+"/v1/jobs/"+id+"/artifacts/primes.txt", "")
 		return code == 200 && bytes.Equal(body, want)
 	})
+	checkBig("with a node down")
+	if code, err := g.call("DELETE", "/v1/jobs/"+big, "", nil); err != nil || code != http.StatusNoContent {
+		t.Fatalf("delete the large job: %d %v", code, err)
+	}
 
 	if code, err := g.call("DELETE", "/v1/jobs/"+id, "", nil); err != nil || code != http.StatusNoContent {
 		t.Fatalf("delete: %d %v", code, err)
