@@ -27,9 +27,10 @@ func startChange(j *conveyor.Job, q broker.Queued, runner string, now time.Time)
 		return 0, errMovedOn
 	case j.Status == conveyor.StatusQueued && j.RetryAt != nil && j.RetryAt.Sub(now) > time.Millisecond:
 		return j.RetryAt.Sub(now), errNotYet
-	case j.Attempt == 0 && j.RunAt != nil && j.RunAt.Sub(now) > time.Millisecond:
+	case j.Attempt == 0 && j.RunAt != nil && j.RunAt.After(now):
 		// A delayed job, queued a little early by the broker's scheduler
-		// (see broker.ScheduleJob): held until its time.
+		// (see broker.ScheduleJob): held until its time — to the
+		// nanosecond, so that no job starts before its run_at.
 		return j.RunAt.Sub(now), errNotYet
 	case j.Status == conveyor.StatusRunning && j.Attempt >= j.MaxAttempts:
 		return 0, j.Fail(j.StageError(&conveyor.JobError{

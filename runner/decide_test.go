@@ -23,6 +23,7 @@ func job(change func(j *conveyor.Job)) *conveyor.Job {
 
 func TestStartChange(t *testing.T) {
 	soon := decideNow.Add(3 * time.Second)
+	barely := decideNow.Add(500 * time.Microsecond)
 	started := decideNow.Add(-time.Second)
 	pipeline := func(j *conveyor.Job) { j.EnterPipeline(conveyor.Pipeline{Stages: []string{"a", "b"}}) }
 	for _, c := range []struct {
@@ -38,6 +39,8 @@ func TestStartChange(t *testing.T) {
 		{"a retry that is due starts", job(func(j *conveyor.Job) { j.Attempt, j.RetryAt = 1, &started }), broker.Queued{}, nil, 0, conveyor.StatusRunning, ""},
 		{"a retry not due waits", job(func(j *conveyor.Job) { j.Attempt, j.RetryAt = 1, &soon }), broker.Queued{}, errNotYet, 3 * time.Second, conveyor.StatusQueued, ""},
 		{"a delayed job queued early waits", job(func(j *conveyor.Job) { j.RunAt = &soon }), broker.Queued{}, errNotYet, 3 * time.Second, conveyor.StatusQueued, ""},
+		{"a delayed job half a millisecond early waits", job(func(j *conveyor.Job) { j.RunAt = &barely }), broker.Queued{}, errNotYet, 500 * time.Microsecond, conveyor.StatusQueued, ""},
+		{"a delayed job on time starts", job(func(j *conveyor.Job) { j.RunAt = &decideNow }), broker.Queued{}, nil, 0, conveyor.StatusRunning, ""},
 		{"a stage's message after the job moved on", job(func(j *conveyor.Job) {
 			pipeline(j)
 			j.Stage.Step, j.Stage.Index, j.Stage.Name = 1, 1, "b"
