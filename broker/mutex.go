@@ -192,6 +192,8 @@ list:
 		}
 		j, rev, err := b.GetJob(ctx, l.Holder)
 		switch {
+		case err == nil && stopping(j, b.cfg.Heartbeat, time.Now()):
+			// Its runner passes the key on once the attempt has stopped.
 		case conveyor.ErrorCode(err) == conveyor.ENOTFOUND || err == nil && j.Status.Terminal():
 			errs = append(errs, b.ReleaseMutex(ctx, l.Tenant, l.Key, l.Holder))
 		case err != nil:
@@ -205,6 +207,14 @@ list:
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stopping reports whether j was canceled so lately, after it started,
+// that an attempt of it may still be running: the cancel reaches its
+// runner at once, or at the runner's next heartbeat, and the attempt's
+// code stops in its own time. Its key is not passed on before.
+func stopping(j *conveyor.Job, heartbeat time.Duration, now time.Time) bool {
+	return j.Status == conveyor.StatusCanceled && j.StartedAt != nil && j.FinishedAt != nil && now.Sub(*j.FinishedAt) < 2*heartbeat
 }
 
 // markMutexQueued records that the message of the holder of line l, as

@@ -89,3 +89,25 @@ func TestSweepMutexes(t *testing.T) {
 		t.Fatalf("line after the sweep: %+v, %v", l, err)
 	}
 }
+
+// TestStopping: the sweep leaves the key of a holder canceled after it
+// started until its attempt has had time to stop (two heartbeats), and
+// passes at once the key of one that ended otherwise or never started.
+func TestStopping(t *testing.T) {
+	now := time.Now()
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	for _, c := range []struct {
+		name string
+		j    conveyor.Job
+		want bool
+	}{
+		{"canceled while running, just now", conveyor.Job{Status: conveyor.StatusCanceled, StartedAt: at(-time.Second), FinishedAt: at(-time.Second)}, true},
+		{"canceled while running, long ago", conveyor.Job{Status: conveyor.StatusCanceled, StartedAt: at(-time.Minute), FinishedAt: at(-11 * time.Second)}, false},
+		{"canceled before it started", conveyor.Job{Status: conveyor.StatusCanceled, FinishedAt: at(-time.Second)}, false},
+		{"failed just now", conveyor.Job{Status: conveyor.StatusFailed, StartedAt: at(-time.Second), FinishedAt: at(-time.Second)}, false},
+	} {
+		if got := stopping(&c.j, 5*time.Second, now); got != c.want {
+			t.Errorf("%s: stopping %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 
 	"github.com/conveyor-run/conveyor"
 )
@@ -28,12 +29,20 @@ func (g *Gateway) seenJob(data []byte) {
 		return
 	}
 	var j struct {
-		ID     string          `json:"id"`
-		Status conveyor.Status `json:"status"`
-		Tenant string          `json:"tenant"`
-		Mutex  string          `json:"mutex"`
+		ID        string          `json:"id"`
+		Status    conveyor.Status `json:"status"`
+		Tenant    string          `json:"tenant"`
+		Mutex     string          `json:"mutex"`
+		StartedAt *time.Time      `json:"started_at"`
 	}
 	if json.Unmarshal(data, &j) != nil || j.Mutex == "" || !j.Status.Terminal() {
+		return
+	}
+	if j.Status == conveyor.StatusCanceled && j.StartedAt != nil {
+		// Canceled while an attempt may still run: its code stops a
+		// moment later, and only then may the next job of the key start.
+		// The runner passes the key on as its attempt ends; should the
+		// runner be gone, the sweep does (broker.SweepMutexes).
 		return
 	}
 	g.mutexes.Released(j.Tenant, j.Mutex, j.ID)
