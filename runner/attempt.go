@@ -313,6 +313,13 @@ func (r *Runner) run(p *pool, msg delivery, j *conveyor.Job, rev uint64, recorde
 			if pipeline := pipelineOf(a); pipeline != "" {
 				p.metrics.stage(pipeline, conveyor.StatusCanceled)
 			}
+			// The attempt has stopped: only now may the next job of its
+			// mutex key start (the gateways leave the key to this runner;
+			// see gateway/mutex.go).
+			a.mu.Lock()
+			tenant, key := a.job.Tenant, a.job.Mutex
+			a.mu.Unlock()
+			r.mutexes.Released(tenant, key, a.id)
 		}
 		return
 	}

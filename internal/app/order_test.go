@@ -99,6 +99,7 @@ func TestMutex(t *testing.T) {
 	if waiting.Status != conveyor.StatusQueued {
 		t.Fatalf("second job of key-d is %s while the first holds the key", waiting.Status)
 	}
+	canceled := time.Now()
 	if resp := s.do("POST", "/v1/jobs/"+held.ID+"/cancel", nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("cancel: %d", resp.StatusCode)
 	}
@@ -131,6 +132,11 @@ func TestMutex(t *testing.T) {
 				t.Errorf("key %s: run %d started after run %d, want submission order", key, ivs[i].seq, ivs[i-1].seq)
 			}
 		}
+	}
+	// The canceled holder's runner passed the key on as its attempt
+	// stopped, not a sweep seconds later (one heartbeat is 5 s here).
+	if d := byKey["d"]; len(d) > 1 && d[1].start.Sub(canceled) > 3*time.Second {
+		t.Errorf("key d passed on %v after the cancel of its holder", d[1].start.Sub(canceled).Round(time.Millisecond))
 	}
 	if got := len(byKey["a"]) + len(byKey["b"]) + len(byKey["c"]) + len(byKey["d"]); got != 21 {
 		t.Errorf("%d runs, want 21", got)
