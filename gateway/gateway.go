@@ -256,7 +256,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		}
 		// A job turning final may pass on a mutex key and owe a callback;
 		// later writes of it (a callback's attempts) change neither.
-		g.seenJob(e.Value)
+		g.seenJob(e.Value, prev)
 		if g.callbacks != nil {
 			g.callbacks.Note(e.Value)
 		}

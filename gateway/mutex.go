@@ -18,8 +18,8 @@ import (
 var mutexField = []byte(`"mutex":"`)
 
 // seenJob is called with each job record the store watch delivers as the
-// job turns final.
-func (g *Gateway) seenJob(data []byte) {
+// job turns final, from prev (as the live view had it; "" if unknown).
+func (g *Gateway) seenJob(data []byte, prev conveyor.Status) {
 	if !bytes.Contains(data, mutexField) {
 		return
 	}
@@ -38,11 +38,12 @@ func (g *Gateway) seenJob(data []byte) {
 	if json.Unmarshal(data, &j) != nil || j.Mutex == "" || !j.Status.Terminal() {
 		return
 	}
-	if j.Status == conveyor.StatusCanceled && j.StartedAt != nil {
+	if j.Status == conveyor.StatusCanceled && j.StartedAt != nil && prev != conveyor.StatusQueued && prev != conveyor.StatusScheduled {
 		// Canceled while an attempt may still run: its code stops a
 		// moment later, and only then may the next job of the key start.
 		// The runner passes the key on as its attempt ends; should the
-		// runner be gone, the sweep does (broker.SweepMutexes).
+		// runner be gone, the sweep does (broker.SweepMutexes). A job
+		// canceled while it waited for a retry passes it at once.
 		return
 	}
 	g.mutexes.Released(j.Tenant, j.Mutex, j.ID)
