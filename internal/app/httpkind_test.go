@@ -1,6 +1,11 @@
 package app
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -99,5 +104,64 @@ func TestHTTPKindDown(t *testing.T) {
 	j := s.submit(map[string]any{"algorithm": "down", "input": map[string]any{}}, "?wait=30s", http.StatusOK)
 	if j.Status != conveyor.StatusFailed || j.Error == nil || j.Error.Type != conveyor.ErrorTypeUnreachable || !strings.Contains(j.Error.Message, "connection refused") {
 		t.Fatalf("down service, job: %+v %+v", j, j.Error)
+	}
+}
+
+// TestHTTPKindReadsFile: a job of an http algorithm whose input references
+// an uploaded file hands the service the reference as it is, and the
+// service reads the file through the API (GET /v1/files/{id}).
+func TestHTTPKindReadsFile(t *testing.T) {
+	var base atomic.Value // the gateway's URL, once it is up
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /run/filehash", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Data map[string]any `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		id, _ := in.Data[conveyor.FileKey].(string)
+		resp, err := http.Get(base.Load().(string) + "/v1/files/" + id)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			http.Error(w, fmt.Sprintf("read the file: %d %v", resp.StatusCode, err), http.StatusBadGateway)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"sha256": hex.EncodeToString(h.Sum(nil)), "keys": len(in.Data)})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "filehash",
+		InputSchema: map[string]any{"type": "object", "required": []any{"data"}}}, httpkind.Options{URL: "http://" + ln.Addr().String()})}
+	cfg.WithDefaults()
+	s := startServer(t, cfg)
+	base.Store(s.base)
+
+	data := make([]byte, 3<<20)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	fi := s.uploadFile(data)
+	sum := sha256.Sum256(data)
+	j := s.submit(map[string]any{"algorithm": "filehash", "input": map[string]any{"data": map[string]any{conveyor.FileKey: fi.ID}}}, "?wait=20s", http.StatusOK)
+	var out struct {
+		SHA256 string `json:"sha256"`
+		Keys   int    `json:"keys"`
+	}
+	if err := json.Unmarshal(j.Output, &out); err != nil || out.SHA256 != hex.EncodeToString(sum[:]) || out.Keys != 1 {
+		t.Fatalf("the service read %+v (%v) from the reference, want the sha256 of the %d bytes uploaded, the reference as it was", out, err, len(data))
 	}
 }
