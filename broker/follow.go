@@ -128,7 +128,7 @@ func (b *Broker) follow(ctx context.Context, open openFrom, after uint64, what s
 		defer t.Stop()
 		check := time.NewTicker(stallCheck)
 		defer check.Stop()
-		checked, stalls, tries := f.handed.Load(), 0, 0
+		stall, tries := progress{checked: after}, 0
 		for {
 			select {
 			case <-ctx.Done():
@@ -141,18 +141,14 @@ func (b *Broker) follow(ctx context.Context, open openFrom, after uint64, what s
 				continue
 			case <-check.C:
 			}
-			if h := f.handed.Load(); h != checked {
-				checked, stalls = h, 0
-				continue
-			}
-			cctx, cancel := context.WithTimeout(ctx, stallCheck)
-			behind, err := f.behind(cctx)
-			cancel()
-			if err == nil && !behind {
-				stalls = 0
-				continue
-			}
-			if stalls++; stalls < 2 {
+			// A consumer that cannot say where it is (its node gone) is
+			// as good as behind.
+			if !stall.stalled(f.handed.Load(), func() bool {
+				cctx, cancel := context.WithTimeout(ctx, stallCheck)
+				defer cancel()
+				behind, err := f.behind(cctx)
+				return err != nil || behind
+			}) {
 				continue
 			}
 			// Stalled: the messages after the last one handed over, from
@@ -166,7 +162,7 @@ func (b *Broker) follow(ctx context.Context, open openFrom, after uint64, what s
 				var ncc jetstream.ConsumeContext
 				if ncc, err = consume(nc); err == nil {
 					f.c.Store(&nc)
-					cc, stalls, tries = ncc, 0, 0
+					cc, tries = ncc, 0
 					b.cfg.Logger.Info("follower reopened", "feed", what, "after_seq", from)
 					continue
 				}

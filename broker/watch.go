@@ -80,7 +80,7 @@ func (b *Broker) Watch(ctx context.Context, bucket string, cfg WatchConfig, fn f
 	go func() {
 		defer close(stopped)
 		defer caughtUp()
-		w := watcher{b: b, bucket: bucket, last: cfg.From, checked: cfg.From}
+		w := watcher{b: b, bucket: bucket, last: cfg.From, progress: progress{checked: cfg.From}}
 		kw := first
 		for try := 0; ; {
 			if !w.apply(ctx, kw, fn, caughtUp, &try) {
@@ -108,11 +108,10 @@ func (b *Broker) Watch(ctx context.Context, bucket string, cfg WatchConfig, fn f
 
 // watcher is the state of one Watch across its reopenings.
 type watcher struct {
-	b       *Broker
-	bucket  string
-	last    uint64 // the last revision handed over
-	checked uint64 // last, as of the last stall check
-	stalls  int
+	b        *Broker
+	bucket   string
+	last     uint64 // the last revision handed over
+	progress progress
 }
 
 // apply hands the entries of kw over until it ends or stalls (true: open
@@ -147,24 +146,39 @@ func (w *watcher) apply(ctx context.Context, kw jetstream.KeyWatcher, fn func(En
 }
 
 // stalled reports whether the watch has been behind its bucket, without
-// progress, for two checks in a row.
+// progress, for two checks in a row. A bucket that cannot say (the broker
+// away) is no reason to reopen.
 func (w *watcher) stalled(ctx context.Context) bool {
-	if w.last != w.checked {
-		w.checked, w.stalls = w.last, 0
+	return w.progress.stalled(w.last, func() bool {
+		ctx, cancel := context.WithTimeout(ctx, stallCheck)
+		defer cancel()
+		head, err := w.b.LastRevision(ctx, w.bucket)
+		return err == nil && head > w.last
+	})
+}
+
+// progress tells a feed that stalled (Watch, follow): one that was behind
+// its stream, with nothing handed over, at two checks in a row.
+type progress struct {
+	checked uint64 // the last position handed over, as of the last check
+	stalls  int
+}
+
+// stalled is one check, at handed, the last position handed over;
+// behind is asked only when nothing was handed over since the last check.
+func (p *progress) stalled(handed uint64, behind func() bool) bool {
+	if handed != p.checked {
+		p.checked, p.stalls = handed, 0
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, stallCheck)
-	defer cancel()
-	head, err := w.b.LastRevision(ctx, w.bucket)
-	if err != nil || head <= w.last {
-		w.stalls = 0
+	if !behind() {
+		p.stalls = 0
 		return false
 	}
-	w.stalls++
-	if w.stalls < 2 {
+	if p.stalls++; p.stalls < 2 {
 		return false
 	}
-	w.stalls = 0
+	p.stalls = 0
 	return true
 }
 
