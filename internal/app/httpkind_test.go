@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -40,13 +40,9 @@ func TestHTTPKind(t *testing.T) {
 			_, _ = w.Write([]byte(`{"text":"HI"}`))
 		}
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := httptest.NewServer(mux) // on 127.0.0.1
+	t.Cleanup(srv.Close)
+	ln := srv.Listener
 
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "shout",
@@ -76,13 +72,9 @@ func TestHTTPKindDown(t *testing.T) {
 	mux.HandleFunc("POST /run/up", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "text must not be bad", http.StatusUnprocessableEntity)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := httptest.NewServer(mux) // on 127.0.0.1
+	t.Cleanup(srv.Close)
+	ln := srv.Listener
 
 	cfg := testConfig(t, t.TempDir())
 	schema := map[string]any{"type": "object"}
@@ -135,13 +127,9 @@ func TestHTTPKindReadsFile(t *testing.T) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"sha256": hex.EncodeToString(h.Sum(nil)), "keys": len(in.Data)})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := httptest.NewServer(mux) // on 127.0.0.1
+	t.Cleanup(srv.Close)
+	ln := srv.Listener
 
 	cfg := testConfig(t, t.TempDir())
 	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "filehash",

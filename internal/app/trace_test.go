@@ -3,8 +3,8 @@ package app
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,13 +30,9 @@ func TestTraceparent(t *testing.T) {
 	mux.HandleFunc("POST /run/trace_http", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"traceparent": r.Header.Get("traceparent")})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := httptest.NewServer(mux) // on 127.0.0.1
+	t.Cleanup(srv.Close)
+	ln := srv.Listener
 
 	cfg := testConfig(t, t.TempDir())
 	object := map[string]any{"type": "object"}
