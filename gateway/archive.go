@@ -118,17 +118,23 @@ var (
 )
 
 // note queues the final record data of job id at rev for archiving, if
-// it may leave the store.
+// it may leave the store; a version that may not replaces none noted
+// before (nor is it read from here, see held).
 func (a *archiver) note(id string, data []byte, rev uint64) {
-	if a.g.cfg.ArchiveAfter < 0 || !archivable(data) {
+	if a.g.cfg.ArchiveAfter < 0 {
 		return
 	}
+	ok := archivable(data)
 	if len(data) > heldMax {
 		data = nil
 	}
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !ok {
+		delete(a.todo, id)
+		return
+	}
 	a.todo[id] = toArchive{data, rev, time.Now()}
-	a.mu.Unlock()
 }
 
 // archivable reports whether the job of a final record may leave the
@@ -164,6 +170,15 @@ func (a *archiver) holds(id string) bool {
 	defer a.mu.Unlock()
 	_, ok := a.todo[id]
 	return ok
+}
+
+// held returns the final record of job id as the store's watch brought
+// it, while the job waits to be archived; nil if this archiver does not
+// hold it (not final, archived already, or too large to hold).
+func (a *archiver) held(id string) []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.todo[id].data
 }
 
 // take returns the jobs due for archiving (seen final before due), and

@@ -33,9 +33,16 @@ func newRecord(data []byte) record {
 // read returns the stored record of job id, or ENOTFOUND — also for a job
 // of another tenant than the request's.
 func (g *Gateway) read(ctx context.Context, id string) (record, error) {
-	data, _, err := g.record(ctx, id)
-	if err != nil {
-		return record{}, err
+	// A job that finished lately is read the most (a client polls it,
+	// or waits for it and reads it): its final record is in memory,
+	// waiting to be archived, and spares the broker a request. A final
+	// record changes only by a delete, which drops it from there.
+	data := g.archive.held(id)
+	if data == nil {
+		var err error
+		if data, _, err = g.record(ctx, id); err != nil {
+			return record{}, err
+		}
 	}
 	rec := newRecord(data)
 	return rec, visible(ctx, rec)

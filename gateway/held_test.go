@@ -1,0 +1,151 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker/brokertest"
+	"github.com/conveyor-run/conveyor/internal/testenv"
+)
+
+// TestReadHeldRecord: a job that finished lately is read from the record
+// the gateway holds until it archives it — the latest final version the
+// store's watch brought, never one a delete or a later version replaced.
+func TestReadHeldRecord(t *testing.T) {
+	_, b := brokertest.Open(t)
+	g, err := New(Config{Broker: b, ArchiveAfter: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	get := func(id string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/v1/jobs/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		return resp.StatusCode, bytes.TrimSpace(body.Bytes())
+	}
+	now := time.Now().UTC()
+	finished := func(id, output string) *conveyor.Job {
+		return &conveyor.Job{ID: id, Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{}`), Output: []byte(output),
+			MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
+	}
+	heldOutput := func(id string) string {
+		var j conveyor.Job
+		if data := g.archive.held(id); data == nil || json.Unmarshal(data, &j) != nil {
+			return ""
+		}
+		return string(j.Output)
+	}
+
+	// Read from memory, as the store holds it.
+	j := finished("01J0000000000000000000HELD", `{"v":1}`)
+	if _, err := b.CreateJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the finished job held", func() bool { return heldOutput(j.ID) == `{"v":1}` })
+	stored, _, err := b.GetJobRecord(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(j.ID); code != 200 || !bytes.Equal(body, stored) {
+		t.Fatalf("GET: %d %s, want 200 %s", code, body, stored)
+	}
+
+	// A later final version replaces it.
+	_, rev, err := b.GetJob(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.UpdateJob(t.Context(), j.ID, j, rev, func(j *conveyor.Job) error {
+		j.Output = []byte(`{"v":2}`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the later version held", func() bool { return heldOutput(j.ID) == `{"v":2}` })
+	if code, body := get(j.ID); code != 200 || !bytes.Contains(body, []byte(`"output":{"v":2}`)) {
+		t.Fatalf("GET after a later version: %d %s", code, body)
+	}
+
+	// A version that may not be archived is not held, nor the one before.
+	_, rev, err = b.GetJob(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.UpdateJob(t.Context(), j.ID, j, rev, func(j *conveyor.Job) error {
+		j.Output = []byte(`{"v":3}`)
+		j.IdempotencyKey = "k"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the unarchivable version dropped", func() bool { return g.archive.held(j.ID) == nil })
+	if code, body := get(j.ID); code != 200 || !bytes.Contains(body, []byte(`"output":{"v":3}`)) {
+		t.Fatalf("GET of the unarchivable version: %d %s", code, body)
+	}
+
+	// Deleted: gone at once, not read from memory.
+	k := finished("01J0000000000000000000HELE", `{"v":1}`)
+	if _, err := b.CreateJob(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the second job held", func() bool { return g.archive.held(k.ID) != nil })
+	req, _ := http.NewRequest("DELETE", srv.URL+"/v1/jobs/"+k.ID, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	if code, body := get(k.ID); code != 404 {
+		t.Fatalf("GET of the deleted job: %d %s, want 404", code, body)
+	}
+}
+
+// BenchmarkGetFinished measures GET /v1/jobs/{id} of a job that finished
+// lately, as a client that polls it or waits for it reads it.
+func BenchmarkGetFinished(b *testing.B) {
+	_, br := brokertest.Open(b)
+	g, err := New(Config{Broker: br, ArchiveAfter: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := g.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(g.Stop)
+	now := time.Now().UTC()
+	j := &conveyor.Job{ID: "01J0000000000000000000HELD", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
+	if _, err := br.CreateJob(b.Context(), j); err != nil {
+		b.Fatal(err)
+	}
+	testenv.Eventually(b, "the finished job seen", func() bool { return g.jobs.finalBefore(j.ID) || g.archive.holds(j.ID) })
+	h := g.Handler()
+	req := httptest.NewRequest("GET", "http://127.0.0.1/v1/jobs/"+j.ID, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}
