@@ -147,7 +147,8 @@ func (b *Broker) create(ctx context.Context) error {
 		Replicas:          cfg.Replicas,
 		// Longer than any retry of a publish (publishRetry), so that a
 		// retried Enqueue is recognised as the same message.
-		Duplicates: min(2*time.Minute, cfg.Retention),
+		Duplicates:  min(2*time.Minute, cfg.Retention),
+		AllowDirect: true,
 	}, {
 		Name:        HistoryStream,
 		Description: "Conveyor finished jobs: subject conveyor.history, data = the final job record",
@@ -157,6 +158,7 @@ func (b *Broker) create(ctx context.Context) error {
 		Storage:     storage,
 		Replicas:    cfg.Replicas,
 		Duplicates:  min(historyDedupe, cfg.Retention),
+		AllowDirect: true,
 	}, {
 		Name:        LogStream,
 		Description: "Conveyor job logs, subject conveyor.logs.<job>",

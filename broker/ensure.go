@@ -54,7 +54,7 @@ func sameStream(have, want jetstream.StreamConfig) bool {
 		(want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
 		max(have.MaxMsgsPerSubject, 0) == max(want.MaxMsgsPerSubject, 0) &&
 		have.DiscardNewPerSubject == want.DiscardNewPerSubject &&
-		have.AllowMsgSchedules == want.AllowMsgSchedules &&
+		have.AllowMsgSchedules == want.AllowMsgSchedules && have.AllowDirect == want.AllowDirect &&
 		have.Retention == want.Retention && have.Discard == want.Discard && have.Storage == want.Storage
 }
 

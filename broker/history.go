@@ -147,7 +147,7 @@ func (b *Broker) ArchivedRecord(ctx context.Context, id string, seq uint64) ([]b
 	if err != nil {
 		return nil, err
 	}
-	m, err := st.GetMsg(ctx, seq)
+	m, err := b.getMsg(ctx, st, seq)
 	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, unavailable("read history", err)
 	}

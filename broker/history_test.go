@@ -76,3 +76,55 @@ func TestArchive(t *testing.T) {
 		return err == nil && info.State.NumSubjects == 0
 	})
 }
+
+// TestReadsDirect: the queue and the history are read by direct gets —
+// streams made before they allowed them are updated when a broker opens
+// them — and a message not there is not found either way.
+func TestReadsDirect(t *testing.T) {
+	_, b := open(t, EmbeddedConfig{})
+	ctx := t.Context()
+	for _, name := range []string{QueueStream, HistoryStream} {
+		st, err := b.js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := st.CachedInfo().Config
+		cfg.AllowDirect = false
+		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Open(ctx, b.Conn(), b.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{QueueStream, HistoryStream} {
+		st, err := b.js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.CachedInfo().Config.AllowDirect {
+			t.Errorf("%s does not allow direct gets after Open", name)
+		}
+	}
+	now := time.Now().UTC()
+	j := &conveyor.Job{ID: ulid.Make().String(), Algorithm: "a", Status: conveyor.StatusSucceeded, Input: json.RawMessage(`{}`),
+		Attempt: 1, MaxAttempts: 1, CreatedAt: now, FinishedAt: &now}
+	s, err := b.CreateJob(ctx, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq uint64
+	if errs := b.Archive(ctx, []ToArchive{{j.ID, s.Data(), s.Rev}}, func(_ int, at uint64) { seq = at }); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if data, err := b.ArchivedRecord(ctx, j.ID, seq); err != nil || string(data) != string(s.Data()) {
+		t.Fatalf("archived record: %s, %v", data, err)
+	}
+	if _, err := b.ArchivedRecord(ctx, j.ID, seq+100); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Fatalf("a record past the history's end: %v, want ENOTFOUND", err)
+	}
+	if _, err := b.QueuedRecord(ctx, 1<<40); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Fatalf("a queue message past the queue's end: %v, want ENOTFOUND", err)
+	}
+}

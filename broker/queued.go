@@ -24,7 +24,7 @@ func (b *Broker) QueuedRecord(ctx context.Context, seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := st.GetMsg(ctx, seq)
+	m, err := b.getMsg(ctx, st, seq)
 	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, unavailable("read queue", err)
 	}
