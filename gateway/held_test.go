@@ -149,3 +149,37 @@ func BenchmarkGetFinished(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGetArchived measures GET /v1/jobs/{id} of a job archived
+// already: as a client reads results it comes back for.
+func BenchmarkGetArchived(b *testing.B) {
+	_, br := brokertest.Open(b)
+	g, err := New(Config{Broker: br, ArchiveAfter: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := g.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(g.Stop)
+	now := time.Now().UTC()
+	j := &conveyor.Job{ID: "01J0000000000000000000ARCH", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
+	if _, err := br.CreateJob(b.Context(), j); err != nil {
+		b.Fatal(err)
+	}
+	testenv.Eventually(b, "the job archived", func() bool {
+		_, _, err := br.GetJobRecord(b.Context(), j.ID)
+		return conveyor.ErrorCode(err) == conveyor.ENOTFOUND && g.disk.ArchivedAt(b.Context(), j.ID) > 0
+	})
+	h := g.Handler()
+	req := httptest.NewRequest("GET", "http://127.0.0.1/v1/jobs/"+j.ID, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}

@@ -114,6 +114,16 @@ func (g *Gateway) dropPayloads(ctx context.Context, jobs ...*conveyor.Job) {
 // a job only its queue message holds yet, from that message, with
 // revision 0. It returns ENOTFOUND for a job that is in none of them.
 func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error) {
+	if !g.jobs.has(id) {
+		// Most jobs read are neither live nor waiting to be archived
+		// (see read): the history has those the index knows archived,
+		// and asking the store first would cost a request in vain.
+		if st, at, known := g.disk.Lookup(ctx, id); known && at > 0 && st.Terminal() {
+			if data, err := g.b.ArchivedRecord(ctx, id, at); err == nil {
+				return data, 0, nil
+			}
+		}
+	}
 	data, rev, err := g.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		return data, rev, err
