@@ -40,14 +40,7 @@ func startFileServer(t *testing.T, cfg Config) *fileServer {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	_, b := brokertest.Open(t)
 	cfg.Broker = b
-	g, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Stop)
+	g := started(t, cfg)
 	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
 	return &fileServer{t: t, b: b, g: g, base: srv.URL}

@@ -18,14 +18,7 @@ import (
 // store's watch brought, never one a delete or a later version replaced.
 func TestReadHeldRecord(t *testing.T) {
 	_, b := brokertest.Open(t)
-	g, err := New(Config{Broker: b, ArchiveAfter: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Stop)
+	g := started(t, Config{Broker: b, ArchiveAfter: time.Hour})
 	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
 	get := func(id string) (int, []byte) {
@@ -122,56 +115,31 @@ func TestReadHeldRecord(t *testing.T) {
 // BenchmarkGetFinished measures GET /v1/jobs/{id} of a job that finished
 // lately, as a client that polls it or waits for it reads it.
 func BenchmarkGetFinished(b *testing.B) {
-	_, br := brokertest.Open(b)
-	g, err := New(Config{Broker: br, ArchiveAfter: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := g.Start(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(g.Stop)
-	now := time.Now().UTC()
-	j := &conveyor.Job{ID: "01J0000000000000000000HELD", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
-		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
-	if _, err := br.CreateJob(b.Context(), j); err != nil {
-		b.Fatal(err)
-	}
-	testenv.Eventually(b, "the finished job seen", func() bool { return g.jobs.finalBefore(j.ID) || g.archive.holds(j.ID) })
-	h := g.Handler()
-	req := httptest.NewRequest("GET", "http://127.0.0.1/v1/jobs/"+j.ID, nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != 200 {
-			b.Fatal(w.Code, w.Body.String())
-		}
-	}
+	benchGet(b, time.Hour, func(g *Gateway, id string) bool { return g.archive.holds(id) })
 }
 
 // BenchmarkGetArchived measures GET /v1/jobs/{id} of a job archived
 // already: as a client reads results it comes back for.
 func BenchmarkGetArchived(b *testing.B) {
+	benchGet(b, time.Millisecond, func(g *Gateway, id string) bool {
+		_, _, err := g.b.GetJobRecord(b.Context(), id)
+		return conveyor.ErrorCode(err) == conveyor.ENOTFOUND && g.disk.ArchivedAt(b.Context(), id) > 0
+	})
+}
+
+// benchGet measures GET /v1/jobs/{id} of a finished job, on a gateway
+// archiving after archiveAfter, once ready says the job is where the
+// benchmark wants it.
+func benchGet(b *testing.B, archiveAfter time.Duration, ready func(g *Gateway, id string) bool) {
 	_, br := brokertest.Open(b)
-	g, err := New(Config{Broker: br, ArchiveAfter: time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := g.Start(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(g.Stop)
+	g := started(b, Config{Broker: br, ArchiveAfter: archiveAfter})
 	now := time.Now().UTC()
-	j := &conveyor.Job{ID: "01J0000000000000000000ARCH", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
+	j := &conveyor.Job{ID: "01J0000000000000000000BNCH", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
 		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
 	if _, err := br.CreateJob(b.Context(), j); err != nil {
 		b.Fatal(err)
 	}
-	testenv.Eventually(b, "the job archived", func() bool {
-		_, _, err := br.GetJobRecord(b.Context(), j.ID)
-		return conveyor.ErrorCode(err) == conveyor.ENOTFOUND && g.disk.ArchivedAt(b.Context(), j.ID) > 0
-	})
+	testenv.Eventually(b, "the job where the benchmark reads it", func() bool { return ready(g, j.ID) })
 	h := g.Handler()
 	req := httptest.NewRequest("GET", "http://127.0.0.1/v1/jobs/"+j.ID, nil)
 	b.ReportAllocs()

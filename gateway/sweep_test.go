@@ -71,14 +71,7 @@ func TestSweepFinishesCutSubmits(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	g, err := New(Config{Broker: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Stop)
+	started(t, Config{Broker: b})
 
 	c, err := b.Consumer(ctx, "swept", conveyor.PriorityNormal)
 	if err != nil {

@@ -14,14 +14,7 @@ import (
 // never stays queued.
 func TestUndoTriedAgain(t *testing.T) {
 	_, b := brokertest.Open(t)
-	g, err := New(Config{Broker: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Stop)
+	g := started(t, Config{Broker: b})
 	j := &conveyor.Job{ID: "01J0000000000000000000UNDO", Algorithm: "a", Status: conveyor.StatusQueued, Input: []byte(`{}`), MaxAttempts: 1, CreatedAt: time.Now().UTC()}
 	if _, err := b.CreateJob(t.Context(), j); err != nil {
 		t.Fatal(err)
