@@ -3,12 +3,14 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/conveyor-run/conveyor"
+	"github.com/conveyor-run/conveyor/broker"
 	"github.com/conveyor-run/conveyor/broker/brokertest"
 	"github.com/conveyor-run/conveyor/internal/testenv"
 )
@@ -109,6 +111,54 @@ func TestReadHeldRecord(t *testing.T) {
 	}
 	if code, body := get(k.ID); code != 404 {
 		t.Fatalf("GET of the deleted job: %d %s, want 404", code, body)
+	}
+}
+
+// TestDeleteInStoreAndHistory: a job whose archive was cut short between
+// its append and its purge is in both places; a delete removes both, and
+// a read of it before answers its record.
+func TestDeleteInStoreAndHistory(t *testing.T) {
+	_, b := brokertest.Open(t)
+	g := started(t, Config{Broker: b, ArchiveAfter: time.Hour})
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	now := time.Now().UTC()
+	j := &conveyor.Job{ID: "01J0000000000000000000BOTH", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{}`),
+		Output: []byte(`{"v":1}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
+	stored, err := b.CreateJob(t.Context(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Appended, then the purge refused (at a revision the record is not
+	// at): in the history and still in the store.
+	var seq uint64
+	errs := b.Archive(t.Context(), []broker.ToArchive{{ID: j.ID, Data: stored.Data(), Rev: stored.Rev + 1}}, func(_ int, at uint64) { seq = at })
+	if seq == 0 || !errors.Is(errs[0], broker.ErrArchived) {
+		t.Fatalf("archive cut short: appended at %d, %v", seq, errs[0])
+	}
+	testenv.Eventually(t, "the index to know where the history has it", func() bool { return g.disk.ArchivedAt(t.Context(), j.ID) == seq })
+	g.archive.forget(j.ID) // not held: read as a gateway that restarted would
+	resp, err := http.Get(srv.URL + "/v1/jobs/" + j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("DELETE", srv.URL+"/v1/jobs/"+j.ID, nil)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	if _, _, err := b.GetJobRecord(t.Context(), j.ID); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Errorf("the store still has the deleted job: %v", err)
+	}
+	if _, err := b.ArchivedRecord(t.Context(), j.ID, seq); conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
+		t.Errorf("the history still has the deleted job: %v", err)
 	}
 }
 

@@ -36,8 +36,12 @@ func (g *Gateway) read(ctx context.Context, id string) (record, error) {
 	// A job that finished lately is read the most (a client polls it,
 	// or waits for it and reads it): its final record is in memory,
 	// waiting to be archived, and spares the broker a request. A final
-	// record changes only by a delete, which drops it from there.
+	// record changes only by a delete or by a version that may not be
+	// archived, and both drop it from there.
 	data := g.archive.held(id)
+	if data == nil {
+		data = g.archivedRecord(ctx, id)
+	}
 	if data == nil {
 		var err error
 		if data, _, err = g.record(ctx, id); err != nil {
@@ -114,16 +118,6 @@ func (g *Gateway) dropPayloads(ctx context.Context, jobs ...*conveyor.Job) {
 // a job only its queue message holds yet, from that message, with
 // revision 0. It returns ENOTFOUND for a job that is in none of them.
 func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error) {
-	if !g.jobs.has(id) {
-		// Most jobs read are neither live nor waiting to be archived
-		// (see read): the history has those the index knows archived,
-		// and asking the store first would cost a request in vain.
-		if st, at, known := g.disk.Lookup(ctx, id); known && at > 0 && st.Terminal() {
-			if data, err := g.b.ArchivedRecord(ctx, id, at); err == nil {
-				return data, 0, nil
-			}
-		}
-	}
 	data, rev, err := g.b.GetJobRecord(ctx, id)
 	if conveyor.ErrorCode(err) != conveyor.ENOTFOUND {
 		return data, rev, err
@@ -157,6 +151,28 @@ func (g *Gateway) record(ctx context.Context, id string) ([]byte, uint64, error)
 	}
 	// Its first writer stored it meanwhile, and the message may be gone.
 	return g.b.GetJobRecord(ctx, id)
+}
+
+// archivedRecord returns the record of job id from the history, if the
+// index knows it archived and the job is not live; else nil. Most jobs
+// read are neither live nor waiting to be archived (see read), and asking
+// the store first would cost a request in vain. It is for reads only:
+// a job whose archive was cut short between its append and its purge is
+// in the store too, and whoever removes or follows it must know that
+// (record).
+func (g *Gateway) archivedRecord(ctx context.Context, id string) []byte {
+	if g.jobs.has(id) {
+		return nil
+	}
+	st, at, known := g.disk.Lookup(ctx, id)
+	if !known || at == 0 || !st.Terminal() {
+		return nil
+	}
+	data, err := g.b.ArchivedRecord(ctx, id, at)
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // recentID bounds how old a job id may be for the job to be one queued
