@@ -40,15 +40,7 @@ func TestHTTPKind(t *testing.T) {
 			_, _ = w.Write([]byte(`{"text":"HI"}`))
 		}
 	})
-	srv := httptest.NewServer(mux) // on 127.0.0.1
-	t.Cleanup(srv.Close)
-	ln := srv.Listener
-
-	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "shout",
-		InputSchema: map[string]any{"type": "object", "required": []any{"text"}}}, httpkind.Options{URL: "http://" + ln.Addr().String()})}
-	cfg.WithDefaults()
-	s := startServer(t, cfg)
+	s := startWithService(t, mux, config.Algorithm{Name: "shout", InputSchema: map[string]any{"type": "object", "required": []any{"text"}}})
 
 	if j := s.submit(map[string]any{"algorithm": "shout", "input": map[string]any{"text": "hi"}}, "?wait=10s", http.StatusOK); string(j.Output) != `{"text":"HI"}` {
 		t.Fatalf("2xx: %+v %s", j, j.Output)
@@ -72,18 +64,9 @@ func TestHTTPKindDown(t *testing.T) {
 	mux.HandleFunc("POST /run/up", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "text must not be bad", http.StatusUnprocessableEntity)
 	})
-	srv := httptest.NewServer(mux) // on 127.0.0.1
-	t.Cleanup(srv.Close)
-	ln := srv.Listener
-
-	cfg := testConfig(t, t.TempDir())
 	schema := map[string]any{"type": "object"}
-	cfg.Algorithms = []config.Algorithm{
-		httpkind.Entry(config.Algorithm{Name: "up", InputSchema: schema}, httpkind.Options{URL: "http://" + ln.Addr().String()}),
-		httpkind.Entry(config.Algorithm{Name: "down", InputSchema: schema, MaxAttempts: 1}, httpkind.Options{URL: "http://" + testenv.FreeAddr(t)}),
-	}
-	cfg.WithDefaults()
-	s := startServer(t, cfg)
+	s := startWithService(t, mux, config.Algorithm{Name: "up", InputSchema: schema},
+		httpkind.Entry(config.Algorithm{Name: "down", InputSchema: schema, MaxAttempts: 1}, httpkind.Options{URL: "http://" + testenv.FreeAddr(t)}))
 
 	resp := s.do("POST", "/v1/algorithms/down/run", `{}`, nil)
 	if p := problem(t, resp); resp.StatusCode != http.StatusBadGateway || p.Code != conveyor.EBADGATEWAY || !strings.Contains(p.Detail, "connection refused") {
@@ -127,15 +110,7 @@ func TestHTTPKindReadsFile(t *testing.T) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"sha256": hex.EncodeToString(h.Sum(nil)), "keys": len(in.Data)})
 	})
-	srv := httptest.NewServer(mux) // on 127.0.0.1
-	t.Cleanup(srv.Close)
-	ln := srv.Listener
-
-	cfg := testConfig(t, t.TempDir())
-	cfg.Algorithms = []config.Algorithm{httpkind.Entry(config.Algorithm{Name: "filehash",
-		InputSchema: map[string]any{"type": "object", "required": []any{"data"}}}, httpkind.Options{URL: "http://" + ln.Addr().String()})}
-	cfg.WithDefaults()
-	s := startServer(t, cfg)
+	s := startWithService(t, mux, config.Algorithm{Name: "filehash", InputSchema: map[string]any{"type": "object", "required": []any{"data"}}})
 	base.Store(s.base)
 
 	data := make([]byte, 3<<20)
@@ -152,4 +127,16 @@ func TestHTTPKindReadsFile(t *testing.T) {
 	if err := json.Unmarshal(j.Output, &out); err != nil || out.SHA256 != hex.EncodeToString(sum[:]) || out.Keys != 1 {
 		t.Fatalf("the service read %+v (%v) from the reference, want the sha256 of the %d bytes uploaded, the reference as it was", out, err, len(data))
 	}
+}
+
+// startWithService starts a server whose http algorithm alg is served by
+// service, on 127.0.0.1, next to the algorithms more.
+func startWithService(t *testing.T, service http.Handler, alg config.Algorithm, more ...config.Algorithm) *server {
+	t.Helper()
+	srv := httptest.NewServer(service)
+	t.Cleanup(srv.Close)
+	cfg := testConfig(t, t.TempDir())
+	cfg.Algorithms = append([]config.Algorithm{httpkind.Entry(alg, httpkind.Options{URL: srv.URL})}, more...)
+	cfg.WithDefaults()
+	return startServer(t, cfg)
 }
