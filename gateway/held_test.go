@@ -39,6 +39,22 @@ func TestReadHeldRecord(t *testing.T) {
 		return &conveyor.Job{ID: id, Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{}`), Output: []byte(output),
 			MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
 	}
+	// The requests for job records this gateway makes of the store.
+	storeReads, err := b.Conn().SubscribeSync("$JS.API.DIRECT.GET.KV_" + broker.JobsBucket + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int {
+		t.Helper()
+		if err := b.Conn().Flush(); err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := storeReads.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	heldOutput := func(id string) string {
 		var j conveyor.Job
 		if data := g.archive.held(id); data == nil || json.Unmarshal(data, &j) != nil {
@@ -57,8 +73,12 @@ func TestReadHeldRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := reads()
 	if code, body := get(j.ID); code != 200 || !bytes.Equal(body, stored) {
 		t.Fatalf("GET: %d %s, want 200 %s", code, body, stored)
+	}
+	if n := reads() - before; n != 0 {
+		t.Errorf("GET of a held job read the store %d times, want 0", n)
 	}
 
 	// A later final version replaces it.
@@ -109,8 +129,12 @@ func TestReadHeldRecord(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d", resp.StatusCode)
 	}
+	before = reads()
 	if code, body := get(k.ID); code != 404 {
 		t.Fatalf("GET of the deleted job: %d %s, want 404", code, body)
+	}
+	if reads() == before {
+		t.Error("GET of a job not held did not read the store: the count above proves nothing")
 	}
 }
 
@@ -165,27 +189,36 @@ func TestDeleteInStoreAndHistory(t *testing.T) {
 // BenchmarkGetFinished measures GET /v1/jobs/{id} of a job that finished
 // lately, as a client that polls it or waits for it reads it.
 func BenchmarkGetFinished(b *testing.B) {
-	benchGet(b, time.Hour, func(g *Gateway, id string) bool { return g.archive.holds(id) })
+	benchGet(b, time.Hour, "", func(g *Gateway, id string) bool { return g.archive.holds(id) })
 }
 
 // BenchmarkGetArchived measures GET /v1/jobs/{id} of a job archived
 // already: as a client reads results it comes back for.
 func BenchmarkGetArchived(b *testing.B) {
-	benchGet(b, time.Millisecond, func(g *Gateway, id string) bool {
+	benchGet(b, time.Millisecond, "", func(g *Gateway, id string) bool {
 		_, _, err := g.b.GetJobRecord(b.Context(), id)
 		return conveyor.ErrorCode(err) == conveyor.ENOTFOUND && g.disk.ArchivedAt(b.Context(), id) > 0
 	})
 }
 
+// BenchmarkGetKept measures GET /v1/jobs/{id} of a finished job the
+// store keeps: one bound to an idempotency key, on a gateway that
+// archives the others; keep_finished, on one that archives none.
+func BenchmarkGetKept(b *testing.B) {
+	kept := func(g *Gateway, id string) bool { return g.disk.Final(b.Context(), id) }
+	b.Run("idempotency_key", func(b *testing.B) { benchGet(b, time.Millisecond, "k", kept) })
+	b.Run("keep_finished", func(b *testing.B) { benchGet(b, -1, "", kept) })
+}
+
 // benchGet measures GET /v1/jobs/{id} of a finished job, on a gateway
 // archiving after archiveAfter, once ready says the job is where the
-// benchmark wants it.
-func benchGet(b *testing.B, archiveAfter time.Duration, ready func(g *Gateway, id string) bool) {
+// benchmark wants it; idempotencyKey, if not empty, is the job's.
+func benchGet(b *testing.B, archiveAfter time.Duration, idempotencyKey string, ready func(g *Gateway, id string) bool) {
 	_, br := brokertest.Open(b)
 	g := started(b, Config{Broker: br, ArchiveAfter: archiveAfter})
 	now := time.Now().UTC()
 	j := &conveyor.Job{ID: "01J0000000000000000000BNCH", Algorithm: "a", Status: conveyor.StatusSucceeded, Input: []byte(`{"n":7}`),
-		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now}
+		Output: []byte(`{"prime":true}`), MaxAttempts: 1, Attempt: 1, CreatedAt: now, StartedAt: &now, FinishedAt: &now, IdempotencyKey: idempotencyKey}
 	if _, err := br.CreateJob(b.Context(), j); err != nil {
 		b.Fatal(err)
 	}
